@@ -1,0 +1,460 @@
+import CoreMetrics
+import Synchronization
+
+/// Admission control: at most `limit` requests run at once, the rest wait in a short, priority-ordered,
+/// deadline-aware queue or are refused fast.
+///
+/// The limit comes from a pluggable ``LimitAlgorithm`` fed with the latency of every completed request, so it
+/// follows the backend's real capacity instead of a number someone guessed. When the limit is reached, requests
+/// wait in a bounded queue (FIFO; newest-first under overload; CoDel drops a standing queue) or are rejected
+/// with a typed ``AdmissionRejection`` that maps to a fast `503` with `Retry-After`.
+///
+/// Under the limit, ``acquire(priority:deadline:)`` takes one lock and returns without suspending. Permits are
+/// non-copyable and release themselves exactly once, also when the holder throws or is cancelled.
+///
+/// ```swift
+/// let limiter = ConcurrencyLimiter(configuration: .init(name: "api", algorithm: Gradient2Limit()))
+///
+/// func handle(_ request: Request) async throws -> Response {
+///     try await limiter.withPermit(priority: .critical) {
+///         try await database.query(request)
+///     }
+/// }
+/// ```
+public final class ConcurrencyLimiter: Sendable {
+    typealias Continuation = CheckedContinuation<Result<Grant, AdmissionRejection>, Never>
+
+    struct Grant: Sendable {
+        var start: ContinuousClock.Instant
+        var inflight: Int
+        var queueDelay: Duration
+    }
+
+    struct Expiry: Sendable {
+        var instant: ContinuousClock.Instant
+        var reason: AdmissionRejection.Reason
+    }
+
+    struct Ticket {
+        var continuation: Continuation
+        var expiry: Expiry?
+    }
+
+    /// A continuation to resume once the lock is released, with what to record in metrics.
+    struct Resumption {
+        var continuation: Continuation
+        var result: Result<Grant, AdmissionRejection>
+        var priority: Priority
+    }
+
+    struct State {
+        var algorithm: any LimitAlgorithm
+        var limit: Int
+        var inflight = 0
+        var queue = WaitQueue<Ticket>()
+        var codel: CoDel?
+        var nextID: UInt64 = 0
+        var cancelledBeforeQueueing: Set<UInt64> = []
+        var smoothedLatency: Duration?
+        var smoothedQueueDelay: Duration = .zero
+    }
+
+    private enum FastPath {
+        case admitted(inflight: Int)
+        case rejected(AdmissionRejection)
+        case wait(id: UInt64)
+    }
+
+    /// The configuration the limiter was created with (its algorithm field holds the initial algorithm state).
+    public let configuration: Configuration
+    let clock: any SpillwayClock
+    private let state: Mutex<State>
+    private let metrics: LimiterMetrics
+    /// Whether CoDel drops requests (when `false`, the detector still runs for adaptive LIFO).
+    private let codelDrops: Bool
+
+    /// Creates a limiter; `clock` is injected so tests can drive time by hand.
+    public init(configuration: Configuration = Configuration(), clock: any SpillwayClock = ContinuousClock()) {
+        self.configuration = configuration
+        self.clock = clock
+        let algorithm = configuration.algorithm
+        let limit = Self.clamp(algorithm.limit, algorithm)
+        var codel: CoDel?
+        if configuration.queue.codel != nil || configuration.queue.adaptiveLIFO {
+            codel = CoDel(configuration: configuration.queue.codel ?? CoDelConfiguration(), now: clock.now)
+        }
+        self.codelDrops = configuration.queue.codel != nil
+        self.state = Mutex(State(algorithm: algorithm, limit: limit, codel: codel))
+        self.metrics = LimiterMetrics(
+            name: configuration.name,
+            factory: configuration.metricsFactory ?? MetricsSystem.factory
+        )
+        metrics.limit.record(limit)
+        metrics.inflight.record(0)
+        metrics.queueDepth.record(0)
+    }
+
+    /// The current state: limit, permits in use, queue depth, overload and smoothed latencies.
+    public var snapshot: Snapshot {
+        state.withLock { state in
+            Snapshot(
+                limit: state.limit,
+                inflight: state.inflight,
+                queueDepth: state.queue.count,
+                isOverloaded: state.codel?.isOverloaded ?? false,
+                smoothedLatency: state.smoothedLatency,
+                smoothedQueueDelay: state.smoothedQueueDelay
+            )
+        }
+    }
+
+    /// Acquires a permit, waiting in the queue when the limit is reached.
+    ///
+    /// Returns without suspending when a permit is free. Throws an ``AdmissionRejection`` when the deadline has
+    /// passed or cannot be met, the queue is full of equal or higher priorities, the request was evicted by a
+    /// higher priority, timed out in the queue, was dropped by CoDel, or the task was cancelled while waiting.
+    ///
+    /// - Parameters:
+    ///   - priority: The request's class; higher classes are served first and shed last.
+    ///   - deadline: When the caller stops waiting; by default the task's ``Deadline/current``.
+    public func acquire(
+        priority: Priority = .critical,
+        deadline: Deadline? = Deadline.current
+    ) async throws(AdmissionRejection) -> Permit {
+        let now = clock.now
+        let decision = state.withLock { state -> FastPath in
+            if let deadline, deadline.hasPassed(now: now) {
+                return .rejected(self.rejection(.deadline, priority, queueDelay: .zero, state))
+            }
+            if state.inflight < state.limit {
+                // Invariant: the queue is empty whenever a permit is free.
+                state.inflight += 1
+                _ = state.codel?.observe(delay: .zero, now: now)
+                return .admitted(inflight: state.inflight)
+            }
+            state.nextID &+= 1
+            return .wait(id: state.nextID)
+        }
+        switch decision {
+        case .admitted(let inflight):
+            metrics.admitted(priority, afterQueue: nil)
+            metrics.inflight.record(inflight)
+            return Permit(limiter: self, start: now, priority: priority, queueDelay: nil, inflight: inflight)
+        case .rejected(let rejection):
+            metrics.rejected(rejection)
+            throw rejection
+        case .wait(let id):
+            return try await wait(id: id, priority: priority, deadline: deadline, arrival: now)
+        }
+    }
+
+    /// Acquires a permit only if one is free now: never queues and never suspends.
+    ///
+    /// Throws ``AdmissionRejection/Reason/queueFull`` when the limit is reached and
+    /// ``AdmissionRejection/Reason/deadline`` when `deadline` has passed.
+    public func tryAcquire(
+        priority: Priority = .critical,
+        deadline: Deadline? = Deadline.current
+    ) throws(AdmissionRejection) -> Permit {
+        let now = clock.now
+        let decision = state.withLock { state -> Result<Int, AdmissionRejection> in
+            if let deadline, deadline.hasPassed(now: now) {
+                return .failure(self.rejection(.deadline, priority, queueDelay: .zero, state))
+            }
+            guard state.inflight < state.limit else {
+                return .failure(self.rejection(.queueFull, priority, queueDelay: .zero, state))
+            }
+            state.inflight += 1
+            _ = state.codel?.observe(delay: .zero, now: now)
+            return .success(state.inflight)
+        }
+        switch decision {
+        case .success(let inflight):
+            metrics.admitted(priority, afterQueue: nil)
+            metrics.inflight.record(inflight)
+            return Permit(limiter: self, start: now, priority: priority, queueDelay: nil, inflight: inflight)
+        case .failure(let rejection):
+            metrics.rejected(rejection)
+            throw rejection
+        }
+    }
+
+    /// Runs `body` holding a permit, releasing it when `body` returns or throws.
+    ///
+    /// A normal return reports ``PermitOutcome/success``; a thrown error reports `classify(error)` (by default
+    /// ``PermitOutcome/ignored``: pass a classifier that returns ``PermitOutcome/dropped`` for timeouts and
+    /// overload errors, so the algorithm backs off on them). Throws ``AdmissionRejection`` when not admitted, or
+    /// whatever `body` throws.
+    public func withPermit<T>(
+        priority: Priority = .critical,
+        deadline: Deadline? = Deadline.current,
+        classify: (any Error) -> PermitOutcome = { _ in .ignored },
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let permit = try await acquire(priority: priority, deadline: deadline)
+        let value: T
+        do {
+            value = try await body()
+        } catch {
+            permit.release(classify(error))
+            throw error
+        }
+        permit.release(.success)
+        return value
+    }
+
+    // MARK: Waiting
+
+    private func wait(
+        id: UInt64,
+        priority: Priority,
+        deadline: Deadline?,
+        arrival: ContinuousClock.Instant
+    ) async throws(AdmissionRejection) -> Permit {
+        var expiry = configuration.queue.timeout.map { Expiry(instant: arrival.advanced(by: $0), reason: .queueTimeout) }
+        if let deadline, expiry.map({ deadline.instant < $0.instant }) ?? true {
+            expiry = Expiry(instant: deadline.instant, reason: .deadlineExpiredInQueue)
+        }
+        let result = await withTaskGroup(of: Void.self, returning: Result<Grant, AdmissionRejection>.self) { group in
+            if let expiry {
+                group.addTask { [clock] in
+                    do {
+                        try await clock.sleep(until: expiry.instant, tolerance: nil)
+                    } catch {
+                        return
+                    }
+                    self.expire(id: id, priority: priority, reason: expiry.reason)
+                }
+            }
+            let result = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: Continuation) in
+                    self.enqueue(
+                        id: id,
+                        priority: priority,
+                        deadline: deadline,
+                        arrival: arrival,
+                        ticket: Ticket(continuation: continuation, expiry: expiry)
+                    )
+                }
+            } onCancel: {
+                self.cancel(id: id, priority: priority)
+            }
+            group.cancelAll()
+            return result
+        }
+        state.withLock { _ = $0.cancelledBeforeQueueing.remove(id) }
+        switch result {
+        case .success(let grant):
+            return Permit(
+                limiter: self,
+                start: grant.start,
+                priority: priority,
+                queueDelay: grant.queueDelay,
+                inflight: grant.inflight
+            )
+        case .failure(let rejection):
+            throw rejection
+        }
+    }
+
+    private func enqueue(
+        id: UInt64,
+        priority: Priority,
+        deadline: Deadline?,
+        arrival: ContinuousClock.Instant,
+        ticket: Ticket
+    ) {
+        let now = clock.now
+        var resumptions: [Resumption] = []
+        let depth = state.withLock { state -> Int in
+            func finish(_ result: Result<Grant, AdmissionRejection>) {
+                resumptions.append(Resumption(continuation: ticket.continuation, result: result, priority: priority))
+            }
+            let waited = arrival.duration(to: now)
+            if state.cancelledBeforeQueueing.remove(id) != nil {
+                finish(.failure(rejection(.cancelled, priority, queueDelay: waited, state)))
+            } else if let deadline, deadline.hasPassed(now: now) {
+                finish(.failure(rejection(.deadline, priority, queueDelay: waited, state)))
+            } else if state.inflight < state.limit && state.queue.isEmpty {
+                // A permit was freed between the fast path and here.
+                state.inflight += 1
+                finish(.success(Grant(start: now, inflight: state.inflight, queueDelay: waited)))
+            } else if let expiry = ticket.expiry, expiry.instant <= now {
+                finish(.failure(rejection(expiry.reason, priority, queueDelay: waited, state)))
+            } else if configuration.queue.maxLength == 0 {
+                finish(.failure(rejection(.queueFull, priority, queueDelay: waited, state)))
+            } else {
+                shedStandingQueue(&state, now: now, into: &resumptions)
+                let lifo = isLIFO(state)
+                if configuration.rejectsUnmeetableDeadlines, let deadline,
+                    expectedWait(state, ahead: state.queue.ahead(of: priority, lifo: lifo)) > deadline.remaining(now: now)
+                {
+                    finish(.failure(rejection(.deadline, priority, queueDelay: waited, state)))
+                } else if state.queue.count >= configuration.queue.maxLength {
+                    if let evicted = state.queue.evictLowest(below: priority, lifo: lifo) {
+                        let shed = rejection(
+                            .priorityShed,
+                            evicted.priority,
+                            queueDelay: evicted.enqueuedAt.duration(to: now),
+                            state
+                        )
+                        resumptions.append(
+                            .init(continuation: evicted.payload.continuation, result: .failure(shed), priority: evicted.priority)
+                        )
+                        state.queue.append(.init(id: id, priority: priority, enqueuedAt: arrival, payload: ticket))
+                    } else {
+                        finish(.failure(rejection(.queueFull, priority, queueDelay: waited, state)))
+                    }
+                } else {
+                    state.queue.append(.init(id: id, priority: priority, enqueuedAt: arrival, payload: ticket))
+                }
+            }
+            return state.queue.count
+        }
+        resume(resumptions)
+        metrics.queueDepth.record(depth)
+    }
+
+    /// Removes a waiter whose timeout or deadline fired.
+    private func expire(id: UInt64, priority: Priority, reason: AdmissionRejection.Reason) {
+        let now = clock.now
+        let outcome = state.withLock { state -> (Resumption, Int)? in
+            guard let waiter = state.queue.remove(id: id, priority: priority) else { return nil }
+            let rejection = rejection(reason, priority, queueDelay: waiter.enqueuedAt.duration(to: now), state)
+            return (
+                Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
+                state.queue.count
+            )
+        }
+        guard let (resumption, depth) = outcome else { return }
+        resume([resumption])
+        metrics.queueDepth.record(depth)
+    }
+
+    /// Removes a waiter whose task was cancelled, or remembers the cancellation if it is not queued yet.
+    private func cancel(id: UInt64, priority: Priority) {
+        let now = clock.now
+        let outcome = state.withLock { state -> (Resumption, Int)? in
+            guard let waiter = state.queue.remove(id: id, priority: priority) else {
+                state.cancelledBeforeQueueing.insert(id)
+                return nil
+            }
+            let rejection = rejection(.cancelled, priority, queueDelay: waiter.enqueuedAt.duration(to: now), state)
+            return (
+                Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
+                state.queue.count
+            )
+        }
+        guard let (resumption, depth) = outcome else { return }
+        resume([resumption])
+        metrics.queueDepth.record(depth)
+    }
+
+    // MARK: Releasing
+
+    func release(start: ContinuousClock.Instant, inflight: Int, outcome: PermitOutcome) {
+        let now = clock.now
+        let rtt = start.duration(to: now)
+        var resumptions: [Resumption] = []
+        let (inflightNow, limit, limitChanged, depth) = state.withLock { state -> (Int, Int, Bool, Int?) in
+            state.inflight -= 1
+            let oldLimit = state.limit
+            if outcome != .ignored {
+                let sample = LimitSample(start: start, rtt: rtt, inflight: inflight, didDrop: outcome == .dropped)
+                state.limit = Self.clamp(state.algorithm.update(with: sample), state.algorithm)
+                if outcome == .success {
+                    state.smoothedLatency = state.smoothedLatency.map { $0 * 0.9 + rtt * 0.1 } ?? rtt
+                }
+            }
+            var depth: Int?
+            if !state.queue.isEmpty {
+                dispatch(&state, now: now, into: &resumptions)
+                depth = state.queue.count
+            }
+            return (state.inflight, state.limit, state.limit != oldLimit, depth)
+        }
+        if !resumptions.isEmpty { resume(resumptions) }
+        metrics.inflight.record(inflightNow)
+        if limitChanged { metrics.limit.record(limit) }
+        if let depth { metrics.queueDepth.record(depth) }
+    }
+
+    /// Hands free permits to waiters: highest class first, FIFO or (overloaded) LIFO, skipping expired ones and
+    /// those CoDel drops.
+    private func dispatch(_ state: inout State, now: ContinuousClock.Instant, into resumptions: inout [Resumption]) {
+        shedStandingQueue(&state, now: now, into: &resumptions)
+        while state.inflight < state.limit, let waiter = state.queue.popNext(lifo: isLIFO(state)) {
+            let delay = waiter.enqueuedAt.duration(to: now)
+            let ticket = waiter.payload
+            if let expiry = ticket.expiry, expiry.instant <= now {
+                let rejection = rejection(expiry.reason, waiter.priority, queueDelay: delay, state)
+                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                continue
+            }
+            if let drop = state.codel?.observe(delay: delay, now: now), drop, codelDrops {
+                let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)
+                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                continue
+            }
+            state.inflight += 1
+            state.smoothedQueueDelay = state.smoothedQueueDelay * 0.9 + delay * 0.1
+            let grant = Grant(start: now, inflight: state.inflight, queueDelay: delay)
+            resumptions.append(.init(continuation: ticket.continuation, result: .success(grant), priority: waiter.priority))
+        }
+    }
+
+    /// While CoDel reports a standing queue, drops every waiter older than its slough timeout (2 × target).
+    private func shedStandingQueue(_ state: inout State, now: ContinuousClock.Instant, into resumptions: inout [Resumption]) {
+        guard codelDrops, let codel = state.codel, codel.isOverloaded, !state.queue.isEmpty else { return }
+        var dropped: [WaitQueue<Ticket>.Waiter] = []
+        let cutoff = now.advanced(by: .zero - codel.configuration.sloughTimeout)
+        state.queue.removeOlder(than: cutoff, into: &dropped)
+        for waiter in dropped {
+            let rejection = rejection(.codelDrop, waiter.priority, queueDelay: waiter.enqueuedAt.duration(to: now), state)
+            resumptions.append(
+                .init(continuation: waiter.payload.continuation, result: .failure(rejection), priority: waiter.priority)
+            )
+        }
+    }
+
+    private func resume(_ resumptions: [Resumption]) {
+        for resumption in resumptions {
+            switch resumption.result {
+            case .success(let grant):
+                metrics.admitted(resumption.priority, afterQueue: grant.queueDelay)
+                metrics.inflight.record(grant.inflight)
+            case .failure(let rejection):
+                metrics.rejected(rejection)
+            }
+            resumption.continuation.resume(returning: resumption.result)
+        }
+    }
+
+    // MARK: Estimates
+
+    private func isLIFO(_ state: State) -> Bool {
+        configuration.queue.adaptiveLIFO && (state.codel?.isOverloaded ?? false)
+    }
+
+    /// The expected wait of a request with `ahead` waiters before it: each permit frees after about one smoothed
+    /// latency, and `limit` permits free in parallel.
+    private func expectedWait(_ state: State, ahead: Int) -> Duration {
+        guard let latency = state.smoothedLatency else { return .zero }
+        return latency * (Double(ahead + 1) / Double(max(1, state.limit)))
+    }
+
+    private func rejection(
+        _ reason: AdmissionRejection.Reason,
+        _ priority: Priority,
+        queueDelay: Duration,
+        _ state: State
+    ) -> AdmissionRejection {
+        let drain = expectedWait(state, ahead: state.queue.count)
+        let retryAfter = max(drain, state.smoothedQueueDelay, state.smoothedLatency ?? .zero)
+        return AdmissionRejection(reason: reason, priority: priority, queueDelay: queueDelay, retryAfter: retryAfter)
+    }
+
+    private static func clamp(_ limit: Int, _ algorithm: any LimitAlgorithm) -> Int {
+        max(1, max(algorithm.minLimit, min(algorithm.maxLimit, limit)))
+    }
+}

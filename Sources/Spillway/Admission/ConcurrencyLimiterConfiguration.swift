@@ -1,0 +1,86 @@
+import CoreMetrics
+
+extension ConcurrencyLimiter {
+    /// How a ``ConcurrencyLimiter`` decides: the limit algorithm, the wait queue, and deadline awareness.
+    ///
+    /// ```swift
+    /// var configuration = ConcurrencyLimiter.Configuration(name: "api")
+    /// configuration.algorithm = VegasLimit()
+    /// configuration.queue.maxLength = 64
+    /// configuration.queue.timeout = .milliseconds(500)
+    /// let limiter = ConcurrencyLimiter(configuration: configuration)
+    /// ```
+    public struct Configuration: Sendable {
+        /// The limiter's name: the `limiter` dimension of its metrics.
+        public var name: String
+        /// The algorithm that sets the concurrency limit.
+        public var algorithm: any LimitAlgorithm
+        /// The bounded wait queue in front of the limit.
+        public var queue: QueueConfiguration
+        /// Reject at once a request whose deadline cannot be met given the expected queue wait (default `true`).
+        public var rejectsUnmeetableDeadlines: Bool
+        /// Where metrics go; `nil` uses the globally bootstrapped `MetricsSystem.factory`.
+        public var metricsFactory: (any MetricsFactory)?
+
+        /// A configuration; every parameter has a documented default.
+        public init(
+            name: String = "default",
+            algorithm: any LimitAlgorithm = FixedLimit(20),
+            queue: QueueConfiguration = QueueConfiguration(),
+            rejectsUnmeetableDeadlines: Bool = true,
+            metricsFactory: (any MetricsFactory)? = nil
+        ) {
+            self.name = name
+            self.algorithm = algorithm
+            self.queue = queue
+            self.rejectsUnmeetableDeadlines = rejectsUnmeetableDeadlines
+            self.metricsFactory = metricsFactory
+        }
+    }
+
+    /// The bounded queue where requests wait when the limit is reached.
+    ///
+    /// FIFO while the queue drains normally; once CoDel sees a standing queue, it drops waiters older than twice
+    /// its target and (with ``adaptiveLIFO``) serves the newest first, so the requests that are served are the
+    /// ones whose callers are still waiting.
+    public struct QueueConfiguration: Sendable, Hashable {
+        /// The most requests that may wait; `0` disables queueing (reject as soon as the limit is reached).
+        /// Default 128.
+        public var maxLength: Int
+        /// The longest a request may wait; `nil` waits until its deadline. Default 1 s.
+        public var timeout: Duration?
+        /// CoDel parameters; `nil` disables CoDel drops. Default: folly's 5 ms target, 100 ms interval.
+        public var codel: CoDelConfiguration?
+        /// Serve newest-first while CoDel reports overload (Facebook's adaptive LIFO). Default `true`.
+        public var adaptiveLIFO: Bool
+
+        /// A queue configuration; `maxLength` below zero is treated as zero.
+        public init(
+            maxLength: Int = 128,
+            timeout: Duration? = .seconds(1),
+            codel: CoDelConfiguration? = CoDelConfiguration(),
+            adaptiveLIFO: Bool = true
+        ) {
+            self.maxLength = max(0, maxLength)
+            self.timeout = timeout
+            self.codel = codel
+            self.adaptiveLIFO = adaptiveLIFO
+        }
+    }
+
+    /// A consistent view of the limiter's state at one instant.
+    public struct Snapshot: Sendable, Hashable {
+        /// The current concurrency limit.
+        public var limit: Int
+        /// Permits currently held.
+        public var inflight: Int
+        /// Requests waiting in the queue.
+        public var queueDepth: Int
+        /// Whether CoDel currently sees a standing queue.
+        public var isOverloaded: Bool
+        /// Exponentially smoothed latency of completed requests, if any completed yet.
+        public var smoothedLatency: Duration?
+        /// Exponentially smoothed queueing delay of requests admitted from the queue.
+        public var smoothedQueueDelay: Duration
+    }
+}

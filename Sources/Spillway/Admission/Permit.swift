@@ -1,0 +1,64 @@
+/// The right to run one request under a ``ConcurrencyLimiter``; released exactly once.
+///
+/// A permit is non-copyable: it cannot be duplicated, and when it goes out of scope without an explicit
+/// ``release(_:)`` it releases itself with ``PermitOutcome/ignored``. Releasing hands the slot to the next waiter
+/// and feeds the request's latency to the limit algorithm.
+///
+/// ```swift
+/// let permit = try await limiter.acquire()
+/// do {
+///     let response = try await handle(request)
+///     permit.release(.success)
+///     return response
+/// } catch {
+///     permit.release(.dropped)   // a timeout: tell the algorithm to back off
+///     throw error
+/// }
+/// ```
+public struct Permit: ~Copyable, Sendable {
+    private let limiter: ConcurrencyLimiter
+    /// When the permit was granted; the request's latency sample is measured from here.
+    public let start: ContinuousClock.Instant
+    /// The priority the request was admitted with.
+    public let priority: Priority
+    /// How long the request waited in the queue (`nil` when admitted on arrival).
+    public let queueDelay: Duration?
+    private let inflight: Int
+    private var outcome: PermitOutcome = .ignored
+
+    init(
+        limiter: ConcurrencyLimiter,
+        start: ContinuousClock.Instant,
+        priority: Priority,
+        queueDelay: Duration?,
+        inflight: Int
+    ) {
+        self.limiter = limiter
+        self.start = start
+        self.priority = priority
+        self.queueDelay = queueDelay
+        self.inflight = inflight
+    }
+
+    /// Whether the request waited in the queue before it was admitted.
+    public var wasQueued: Bool { queueDelay != nil }
+
+    /// Releases the permit, reporting how the request ended.
+    public consuming func release(_ outcome: PermitOutcome = .success) {
+        self.outcome = outcome
+    }
+
+    deinit {
+        limiter.release(start: start, inflight: inflight, outcome: outcome)
+    }
+}
+
+/// How a request that held a ``Permit`` ended, as far as the limit algorithm is concerned.
+public enum PermitOutcome: Sendable, Hashable {
+    /// The request completed; its latency is a valid sample.
+    case success
+    /// The request was dropped: it timed out, or a dependency refused it for overload. Algorithms back off.
+    case dropped
+    /// The outcome says nothing about load (a client error, a cancelled caller); no sample is taken.
+    case ignored
+}

@@ -1,0 +1,84 @@
+/// The instant by which the caller needs an answer; work that finishes later is wasted.
+///
+/// A deadline travels with the task that serves a request, as the task-local ``Deadline/current``: the server
+/// middleware sets it from the inbound timeout header, admission control rejects work that cannot finish in time,
+/// and outbound calls send the remaining budget downstream. When two deadlines meet, the earliest wins (as in
+/// Finagle), so an inner scope can only shorten the budget, never extend it.
+///
+/// ```swift
+/// let clock = ContinuousClock()
+/// try await Deadline.withDeadline(.after(.milliseconds(250), clock: clock)) {
+///     let remaining = Deadline.current?.remaining(now: clock.now)   // ≤ 250 ms
+///     try await callDependency(timeout: remaining)
+/// }
+/// ```
+public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The instant at which the deadline expires.
+    public var instant: ContinuousClock.Instant
+
+    /// A deadline at `instant`.
+    public init(_ instant: ContinuousClock.Instant) {
+        self.instant = instant
+    }
+
+    /// A deadline `duration` from the clock's current instant.
+    public static func after(_ duration: Duration, clock: some SpillwayClock = ContinuousClock()) -> Deadline {
+        Deadline(clock.now.advanced(by: duration))
+    }
+
+    /// The time left before the deadline, measured at `now`; zero once it has passed.
+    public func remaining(now: ContinuousClock.Instant) -> Duration {
+        max(.zero, now.duration(to: instant))
+    }
+
+    /// Whether the deadline has passed at `now` (a deadline equal to `now` has passed: no time is left).
+    public func hasPassed(now: ContinuousClock.Instant) -> Bool {
+        instant <= now
+    }
+
+    /// The earlier of this deadline and `other` (`self` when `other` is `nil`).
+    public func earliest(_ other: Deadline?) -> Deadline {
+        guard let other else { return self }
+        return min(self, other)
+    }
+
+    public static func < (lhs: Deadline, rhs: Deadline) -> Bool {
+        lhs.instant < rhs.instant
+    }
+
+    public var description: String {
+        "Deadline(\(instant))"
+    }
+
+    /// The deadline of the current task, if a caller set one with ``withDeadline(_:operation:)``.
+    @TaskLocal public static var current: Deadline?
+
+    /// Runs `operation` with `deadline` as ``current``, combined with any deadline already in force: the earliest
+    /// of the two applies.
+    public static func withDeadline<T, Failure: Error>(
+        _ deadline: Deadline?,
+        isolation: isolated (any Actor)? = #isolation,
+        operation: () async throws(Failure) -> T
+    ) async throws(Failure) -> T {
+        let effective = deadline.map { $0.earliest(current) } ?? current
+        do {
+            return try await $current.withValue(effective, operation: operation, isolation: isolation)
+        } catch {
+            // `TaskLocal.withValue` is declared `rethrows`; the only error it can throw is the operation's.
+            throw error as! Failure
+        }
+    }
+
+    /// Synchronous variant of ``withDeadline(_:isolation:operation:)``.
+    public static func withDeadline<T, Failure: Error>(
+        _ deadline: Deadline?,
+        operation: () throws(Failure) -> T
+    ) throws(Failure) -> T {
+        let effective = deadline.map { $0.earliest(current) } ?? current
+        do {
+            return try $current.withValue(effective, operation: operation)
+        } catch {
+            throw error as! Failure
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Synchronization
+
+/// A clock that only moves when told to, for deterministic tests of time-based behaviour.
+///
+/// Sleepers registered with ``sleep(until:tolerance:)`` resume, in deadline order, when ``advance(by:)`` or
+/// ``advance(to:)`` moves the clock past their deadline. A cancelled sleeper throws `CancellationError` at once.
+/// ``waitForSleepers(atLeast:)`` lets a test wait until the code under test has reached its sleep before moving
+/// time, which replaces every `Task.sleep` a test would otherwise need.
+///
+/// ```swift
+/// let clock = ManualClock()
+/// async let fired: Void = clock.sleep(for: .seconds(1))
+/// await clock.waitForSleepers(atLeast: 1)
+/// clock.advance(by: .seconds(1))
+/// try await fired
+/// ```
+public final class ManualClock: SpillwayClock, Sendable {
+    public typealias Instant = ContinuousClock.Instant
+    public typealias Duration = Swift.Duration
+
+    private struct Sleeper {
+        var id: UInt64
+        var deadline: Instant
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct Watcher {
+        var count: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var now: Instant
+        var nextID: UInt64 = 0
+        var sleepers: [Sleeper] = []
+        var watchers: [Watcher] = []
+        /// Sleepers whose cancellation handler ran before they registered.
+        var cancelledEarly: Set<UInt64> = []
+    }
+
+    private let state: Mutex<State>
+
+    /// Creates a manual clock whose time starts at `start` (by default the continuous clock's current instant).
+    public init(start: Instant = ContinuousClock.now) {
+        self.state = Mutex(State(now: start))
+    }
+
+    /// The clock's current instant; it changes only through ``advance(by:)`` and ``advance(to:)``.
+    public var now: Instant { state.withLock { $0.now } }
+
+    /// The manual clock resolves any duration exactly.
+    public var minimumResolution: Duration { .zero }
+
+    /// The number of tasks currently sleeping on this clock.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// Suspends until the clock has been advanced to `deadline` or beyond; throws `CancellationError` when the
+    /// calling task is cancelled first.
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        try Task.checkCancellation()
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let action = state.withLock { state -> (ready: Bool, cancelled: Bool, watchers: [Watcher]) in
+                    if state.cancelledEarly.remove(id) != nil { return (false, true, []) }
+                    if deadline <= state.now { return (true, false, []) }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    return (false, false, Self.takeSatisfiedWatchers(&state))
+                }
+                if action.cancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else if action.ready {
+                    continuation.resume()
+                }
+                for watcher in action.watchers { watcher.continuation.resume() }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                if let index = state.sleepers.firstIndex(where: { $0.id == id }) {
+                    return state.sleepers.remove(at: index)
+                }
+                state.cancelledEarly.insert(id)
+                return nil
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+        state.withLock { _ = $0.cancelledEarly.remove(id) }
+    }
+
+    /// Moves the clock forward by `duration` and resumes every sleeper whose deadline has been reached.
+    public func advance(by duration: Duration) {
+        precondition(duration >= .zero, "ManualClock cannot move backwards (advance(by: \(duration)))")
+        let target = state.withLock { $0.now.advanced(by: duration) }
+        advance(to: target)
+    }
+
+    /// Moves the clock to `instant` (ignored when it is in the past) and resumes, in deadline order, every sleeper
+    /// whose deadline has been reached.
+    public func advance(to instant: Instant) {
+        let due = state.withLock { state -> [Sleeper] in
+            guard instant > state.now else { return [] }
+            state.now = instant
+            let due = state.sleepers.filter { $0.deadline <= instant }.sorted { $0.deadline < $1.deadline }
+            state.sleepers.removeAll { $0.deadline <= instant }
+            return due
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+
+    /// Advances the clock in steps of `step` until `duration` has passed, yielding between steps so that tasks
+    /// woken by one step can register their next sleep before the following step.
+    public func run(for duration: Duration, step: Duration) async {
+        precondition(step > .zero, "ManualClock.run(for:step:) needs a positive step")
+        let end = now.advanced(by: duration)
+        while now < end {
+            advance(to: min(end, now.advanced(by: step)))
+            for _ in 0..<8 { await Task.yield() }
+        }
+    }
+
+    /// Returns once at least `count` tasks are sleeping on this clock.
+    public func waitForSleepers(atLeast count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.sleepers.count >= count { return true }
+                state.watchers.append(Watcher(count: count, continuation: continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private static func takeSatisfiedWatchers(_ state: inout State) -> [Watcher] {
+        guard !state.watchers.isEmpty else { return [] }
+        let count = state.sleepers.count
+        let satisfied = state.watchers.filter { $0.count <= count }
+        state.watchers.removeAll { $0.count <= count }
+        return satisfied
+    }
+}

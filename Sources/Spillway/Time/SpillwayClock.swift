@@ -1,0 +1,43 @@
+/// A clock whose instants are `ContinuousClock.Instant`s, so that deadlines, permits and samples taken on
+/// different Spillway components can be compared with each other.
+///
+/// Every time-dependent Spillway type takes a `SpillwayClock` at initialisation. Production code uses
+/// `ContinuousClock()` (the default everywhere); tests use ``ManualClock`` and move time forward by hand, so no
+/// test of time-based logic ever sleeps.
+///
+/// ```swift
+/// let clock = ManualClock()
+/// let limiter = ConcurrencyLimiter(configuration: .init(), clock: clock)
+/// clock.advance(by: .milliseconds(100))
+/// ```
+public protocol SpillwayClock: Clock, Sendable where Instant == ContinuousClock.Instant {}
+
+extension ContinuousClock: SpillwayClock {}
+
+extension Duration {
+    /// The duration in seconds as a `Double` (sub-nanosecond precision is irrelevant at Spillway's scales).
+    @inlinable
+    public var seconds: Double {
+        let parts = self.components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+
+    /// The duration in whole nanoseconds, saturating at `Int64` bounds.
+    @inlinable
+    public var nanoseconds: Int64 {
+        let parts = self.components
+        let (whole, overflow) = parts.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return parts.seconds < 0 ? .min : .max }
+        let (sum, overflow2) = whole.addingReportingOverflow(parts.attoseconds / 1_000_000_000)
+        if overflow2 { return parts.seconds < 0 ? .min : .max }
+        return sum
+    }
+
+    /// A duration from a (possibly fractional) number of seconds. Non-finite or negative values become zero.
+    @inlinable
+    public static func seconds(fractional value: Double) -> Duration {
+        guard value.isFinite, value > 0 else { return .zero }
+        if value >= 9_000_000_000 { return .seconds(9_000_000_000) }
+        return .nanoseconds(Int64((value * 1e9).rounded()))
+    }
+}
