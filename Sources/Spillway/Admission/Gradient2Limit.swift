@@ -1,54 +1,58 @@
 /// A delay-based limit that compares each sample's RTT with a long-term baseline RTT and scales the limit by the
 /// ratio — Netflix's `Gradient2Limit`, with its upward creep under overload fixed.
 ///
-/// For each sample (RTT `rtt`, baseline `longRtt`, limit `L`):
+/// For each sample (RTT `rtt`, `inflight` requests in flight at admission, baseline `longRtt`, limit `L`):
 ///
 /// ```
 /// gradient = clamp(tolerance · longRtt / rtt, 0.5, 1)      // 0.5 for a dropped request
 /// target   = L · gradient + (gradient == 1 ? queueSize : 0)
-/// L'       = L · (1 − smoothing) + target · smoothing, clamped to minLimit…maxLimit
+/// weight   = smoothing / inflight
+/// L'       = L · (1 − weight) + target · weight, clamped to minLimit…maxLimit
 /// ```
 ///
 /// so the limit holds while the RTT stays within `tolerance` times the baseline, grows by `queueSize · smoothing`
-/// per sample below that, and shrinks in proportion to the inflation above it. App-limited samples
+/// per round trip below that, and shrinks in proportion to the inflation above it. App-limited samples
 /// (`inflight < L/2`) never change it; drops shrink it. The baseline is an exponential average over
 /// ``Configuration/longWindow`` samples after a 10-sample arithmetic warm-up (Netflix's `ExpAvgMeasurement`), and
 /// it is decayed by 5 % on every sample that is more than twice as fast as it, so it recovers quickly after a long
 /// overload (Netflix).
 ///
-/// ## Deviation from Netflix: no upward creep
+/// ## Deviations from Netflix
 ///
 /// Netflix's rule lets the limit creep upward without bound under modest overload (Netflix/concurrency-limits
-/// PR #134, open), for two reasons this type fixes:
+/// PR #134, open), and, fed every sample of a busy server, swings between its bounds. This type fixes both:
 ///
-/// 1. Netflix adds the `queueSize` headroom on every sample, also when `gradient < 1`, so a limit below
-///    `queueSize / (1 − gradient)` grows while latency says shrink. Here the headroom is added only when
-///    `gradient == 1`, as PR #134 does. A dropped request uses `gradient = 0.5`, also as PR #134 does (Netflix
-///    ignores drops).
-/// 2. Netflix averages *every* sample into `longRtt`. Once the limit exceeds the backend's capacity, every RTT is
-///    inflated by the queue this limit itself builds, the baseline follows it up, the gradient drifts back to 1 and
-///    the headroom raises the limit again — the queue and the limit grow together until `maxLimit`. Here the
-///    baseline learns only from samples that our own excess concurrency cannot have inflated:
-///    - **app-limited samples** (`inflight < L/2`): fewer than half the permits were in use. While the limit is at
-///      most twice the capacity — which the gradient keeps it at whenever `tolerance < 2` — such a request met no
-///      queue of ours;
-///    - **samples taken at the floor** (`L == minLimit`): the least concurrency we are allowed, so whatever RTT the
-///      backend shows there is as close to its no-load RTT as this limiter can observe.
+/// 1. **Headroom only at gradient 1.** Netflix adds the `queueSize` headroom on every sample, also when
+///    `gradient < 1`, so a limit below `queueSize / (1 − gradient)` grows while latency says shrink. Here the
+///    headroom is added only when `gradient == 1`, as PR #134 does. A dropped request uses `gradient = 0.5`, also
+///    as PR #134 does (Netflix ignores drops).
+/// 2. **A baseline our own queue cannot inflate.** Netflix averages *every* sample into `longRtt`. Once the limit
+///    exceeds the backend's capacity, every RTT is inflated by the queue this limit itself builds, the baseline
+///    follows it up, the gradient drifts back to 1 and the headroom raises the limit again: the queue and the limit
+///    grow together until `maxLimit`. Here, after the warm-up, the baseline learns only from samples taken with at
+///    most ``Configuration/minLimit`` requests in flight. `minLimit` is the concurrency the operator declares the
+///    backend always absorbs, so no queue of ours stands behind such a sample, whatever the limit is. They come
+///    from two places: light load, and the floor — when the limit is at `minLimit`, every sample qualifies.
 ///
-///    Samples at saturation (`inflight ≥ L/2` above the floor) never move the baseline, except through the
-///    fast-sample decay above. Under sustained overload the baseline therefore stays at the no-load RTT, and the
-///    limit settles where `rtt ≈ tolerance · baseline`, i.e. near `tolerance × capacity`, instead of climbing.
+///    Under sustained overload the baseline therefore stays at the no-load RTT and the limit settles where
+///    `rtt ≈ tolerance · baseline`, near `tolerance × capacity`, instead of climbing. A genuine change of the
+///    backend's latency is still followed: if the backend gets slower (say its service time triples at the same
+///    capacity), every RTT exceeds `tolerance · baseline`, the limit falls to the floor, the floor's samples carry
+///    the baseline up, and the limit climbs back to about the capacity. If the backend gets faster, the 5 % decay
+///    pulls the baseline down, and light load refreshes it directly. (Samples taken merely below half the limit
+///    would not do: a limit that outran the load to more than twice the capacity makes them queued too, and the
+///    creep returns.)
+/// 3. **Smoothing per round trip, not per sample.** Netflix moves the limit `smoothing` of the way to the target
+///    on every sample. A server completing `L` requests per round trip then moves it `L` times per round trip, far
+///    faster than the RTT can answer: in the convergence model (50 slots, 2.5× overload) the limit swung between
+///    20 and ~90 with 8 % of requests refused. Weighting each sample by `smoothing / inflight` — about one round
+///    trip's share, by Little's law — moves it `smoothing` of the way per round trip at any throughput, and the
+///    same model settles within ±1 of `tolerance × capacity` with no refusals.
 ///
-///    A genuine change of the backend's no-load latency is still followed. If the backend gets slower (say its
-///    service time triples at the same capacity), every RTT exceeds `tolerance · baseline`, the limit falls to the
-///    floor, the floor samples carry the baseline up to the new RTT, and the limit climbs back to about the
-///    capacity. If the backend gets faster, the 5 % decay pulls the baseline down. Whenever load drops below half
-///    the limit, app-limited samples refresh the baseline directly.
-///
-/// The cost: the backend's slowdown must push the limit down to ``Configuration/minLimit`` before the baseline
-/// adapts, so keep `minLimit` below the backend's capacity (Netflix's default of 20 assumes at least that many
-/// slots). If `minLimit` is above the capacity, the limit hovers near the floor, which is the most any limit at
-/// least `minLimit` can do.
+/// The cost of deviation 2: the backend's slowdown must push the limit down to ``Configuration/minLimit`` before
+/// the baseline adapts, so keep `minLimit` below the backend's capacity (Netflix's default of 20 assumes at least
+/// that many slots). With `minLimit` above the capacity, the floor's samples are queued and the limit hovers near
+/// the floor, which is the most any limit of at least `minLimit` can do.
 ///
 /// ```swift
 /// var configuration = Gradient2Limit.Configuration()
@@ -64,7 +68,8 @@ public struct Gradient2Limit: LimitAlgorithm, Hashable {
         public var minLimit: Int
         /// The highest limit. Default 200 (Netflix's `maxConcurrency`).
         public var maxLimit: Int
-        /// Weight of each new estimate, in `0.01...1`. Default 0.2 (Netflix).
+        /// How far the limit moves toward each new estimate per round trip, in `0.01...1`. Default 0.2 (Netflix,
+        /// which applies it per sample).
         public var smoothing: Double
         /// Samples spanned by the long-term (baseline) RTT average. Default 600 (Netflix).
         public var longWindow: Int
@@ -136,12 +141,9 @@ public struct Gradient2Limit: LimitAlgorithm, Hashable {
     public mutating func update(with sample: LimitSample) -> Int {
         let rtt = sample.rtt.seconds
         guard rtt > 0, rtt.isFinite else { return limit }
-        let appLimited = Self.isAppLimited(inflight: sample.inflight, limit: estimatedLimit)
 
         if !sample.didDrop {
-            let warmingUp = longRtt.count < Self.warmupSamples
-            let atFloor = estimatedLimit <= Double(minLimit)
-            if warmingUp || appLimited || atFloor {
+            if longRtt.count < Self.warmupSamples || sample.inflight <= minLimit {
                 longRtt.add(rtt)
             }
             if longRtt.value / rtt > 2 {
@@ -152,7 +154,7 @@ public struct Gradient2Limit: LimitAlgorithm, Hashable {
         let gradient: Double
         if sample.didDrop {
             gradient = 0.5
-        } else if appLimited {
+        } else if Self.isAppLimited(inflight: sample.inflight, limit: estimatedLimit) {
             return limit
         } else {
             gradient = max(0.5, min(1, configuration.rttTolerance * longRtt.value / rtt))
@@ -161,7 +163,10 @@ public struct Gradient2Limit: LimitAlgorithm, Hashable {
         if gradient >= 1 {
             target += Double(configuration.queueSize)
         }
-        let smoothed = estimatedLimit * (1 - configuration.smoothing) + target * configuration.smoothing
+        // About `inflight` samples complete per round trip, so this weight moves the limit `smoothing` of the way
+        // to the target per round trip.
+        let weight = configuration.smoothing / Double(max(1, sample.inflight))
+        let smoothed = estimatedLimit * (1 - weight) + target * weight
         estimatedLimit = min(Double(maxLimit), max(Double(minLimit), smoothed))
         return limit
     }

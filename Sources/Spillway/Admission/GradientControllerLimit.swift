@@ -25,8 +25,10 @@
 /// the difference is only that an idle window closes late, which changes nothing because an empty window changes
 /// nothing in Envoy either.
 ///
-/// Deviations from Envoy, for the ``LimitAlgorithm`` rules: a window that contains a dropped request uses the
-/// lowest gradient, 0.5 (Envoy only sees latencies), and a dropped request's RTT is not a latency sample; and a
+/// Deviations from Envoy, for the ``LimitAlgorithm`` rules: a window that contains a dropped request multiplies the
+/// limit by 0.9 instead of applying the gradient (Envoy only sees latencies; 0.9 is AIMD's backoff — halving on any
+/// drop, the gradient's floor, made the limit saw between 40 % and 125 % of the capacity in the convergence model
+/// once the RTT approached the window length), and a dropped request's RTT is not a latency sample; and a
 /// window may raise the limit only if demand filled at least half of it — both its busiest sample and the sample
 /// that closes it had `inflight ≥ L/2` — because low latency at low load says nothing about a higher limit. The
 /// restore of the previous limit after a minRTT measurement is a return to the pre-measurement limit, not a
@@ -97,6 +99,10 @@ public struct GradientControllerLimit: LimitAlgorithm {
             return result
         }
     }
+
+    /// The factor a window with a dropped request applies to the limit: AIMD's default backoff, and the effect of
+    /// one drop in Gradient2 with PR #134 (gradient 0.5 at smoothing 0.2).
+    static let dropBackoff = 0.9
 
     private enum Phase: Sendable {
         /// Pinned to `minConcurrency`, collecting RTTs of requests that started at or after `epoch` (`nil`: any).
@@ -203,15 +209,15 @@ public struct GradientControllerLimit: LimitAlgorithm {
     private mutating func closeWindow(closingSample: LimitSample) -> Bool {
         defer { resetWindow() }
         guard let minRTT, !samples.isEmpty || windowHasDrop else { return false }
-        let gradient: Double
+        var newLimit: Int
         if windowHasDrop {
-            gradient = 0.5
+            newLimit = max(configuration.minConcurrency, Int(Double(limit) * Self.dropBackoff))
         } else {
             let sampleRTT = percentile(of: &samples)
-            gradient = min(2, max(0.5, minRTT * (1 + configuration.minRTTBuffer) / sampleRTT))
+            let gradient = min(2, max(0.5, minRTT * (1 + configuration.minRTTBuffer) / sampleRTT))
+            let scaled = Double(limit) * gradient
+            newLimit = min(configuration.maxLimit, max(configuration.minConcurrency, Int(scaled + scaled.squareRoot())))
         }
-        let scaled = Double(limit) * gradient
-        var newLimit = min(configuration.maxLimit, max(configuration.minConcurrency, Int(scaled + scaled.squareRoot())))
         let demandFilledHalf =
             !Self.isAppLimited(inflight: windowPeakInflight, limit: Double(limit))
             && !Self.isAppLimited(inflight: closingSample.inflight, limit: Double(limit))
