@@ -70,8 +70,9 @@ import Testing
                     random: AlgorithmTestRandom(seed: 5)
                 )
             },
-            // It settles where the p50 RTT is minRTT · (1 + buffer) plus √L queued requests.
-            queueDelayTarget: { service in Double(slots).squareRoot() * service / Double(slots) }
+            // It settles where the p50 RTT is minRTT · (1 + buffer) plus √L queued requests; with buffer 0, √L
+            // requests for L at the top of the accepted band (1.25 N).
+            queueDelayTarget: { service in (1.25 * Double(slots)).squareRoot() * service / Double(slots) }
         ),
     ]
 
@@ -102,12 +103,14 @@ import Testing
             name: "Gradient2 defaults",
             parameters: "defaults (tolerance 1.5)",
             make: { Gradient2Limit() },
+            // Tolerance 1.5 plus the 4-request headroom.
             queueDelayTarget: { service in 0.5 * service + 4 * service / Double(slots) }
         ),
         Scenario(
             name: "GradientController defaults",
             parameters: "defaults (buffer 25 %)",
             make: { GradientControllerLimit(random: AlgorithmTestRandom(seed: 5)) },
+            // Buffer 25 % plus √L queued requests for L near 1.25 N.
             queueDelayTarget: { service in (0.25 + (1.25 * Double(slots)).squareRoot() / Double(slots)) * service }
         ),
     ])
