@@ -38,8 +38,10 @@
 ///    `rtt ≈ tolerance · baseline`, near `tolerance × capacity`, instead of climbing. A genuine change of the
 ///    backend's latency is still followed: if the backend gets slower (say its service time triples at the same
 ///    capacity), every RTT exceeds `tolerance · baseline`, the limit falls to the floor, the floor's samples carry
-///    the baseline up, and the limit climbs back to about the capacity. If the backend gets faster, the 5 % decay
-///    pulls the baseline down, and light load refreshes it directly. (Samples taken merely below half the limit
+///    the baseline up, and the limit climbs back to about the capacity. If the backend gets faster, light load
+///    refreshes the baseline, and the 5 % decay pulls it down once it is more than twice too high; under sustained
+///    overload a smaller speed-up leaves it high, so the limit admits up to `tolerance × old/new latency` times the
+///    capacity — more queue than intended, but a fixed amount, not a creep. (Samples taken merely below half the limit
 ///    would not do: a limit that outran the load to more than twice the capacity makes them queued too, and the
 ///    creep returns.)
 /// 3. **Smoothing per round trip, not per sample.** Netflix moves the limit `smoothing` of the way to the target

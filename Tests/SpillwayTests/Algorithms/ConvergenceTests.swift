@@ -80,7 +80,8 @@ import Testing
     func settlesNearCapacityAndResettlesAfterTheServerSlowsDown(_ scenario: Scenario) {
         let outcome = Self.run(scenario.make)
         let n = Self.slots
-        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); after ×3 \(outcome.after)")
+        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
+            + "after ×3 \(outcome.after)")
         for (phase, observation, service) in [
             ("before", outcome.before, Self.serviceTime), ("after", outcome.after, 3 * Self.serviceTime),
         ] {
@@ -117,7 +118,8 @@ import Testing
     func defaultsDeliverTheCapacity(_ scenario: Scenario) {
         let outcome = Self.run(scenario.make)
         let n = Self.slots
-        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); after ×3 \(outcome.after)")
+        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
+            + "after ×3 \(outcome.after)")
         for (phase, observation, service) in [
             ("before", outcome.before, Self.serviceTime), ("after", outcome.after, 3 * Self.serviceTime),
         ] {

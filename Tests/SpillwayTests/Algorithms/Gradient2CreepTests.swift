@@ -106,7 +106,12 @@ struct NetflixGradient2Reference: LimitAlgorithm {
     @Test func modestOverloadReferenceCreepsAndOursStaysBounded() {
         let server = ServerSimulation.Server(slots: Self.slots, serviceTime: Self.serviceTime, queueCapacity: .max)
         let rate = 1.2 * Double(Self.slots) / Self.serviceTime
-        var reference = ServerSimulation(algorithm: NetflixGradient2Reference(), server: server, arrivalRate: rate, seed: 11)
+        var reference = ServerSimulation(
+            algorithm: NetflixGradient2Reference(),
+            server: server,
+            arrivalRate: rate,
+            seed: 11
+        )
         // 200k completions take about 200_000 / 2_500 per second = 80 s.
         let referenceLate = reference.run(until: 80, observeFrom: 60)
         var ours = ServerSimulation(algorithm: Gradient2Limit(), server: server, arrivalRate: rate, seed: 11)

@@ -64,12 +64,18 @@ import Testing
                 )
                 let after = algorithm.update(with: sample)
                 guard after == algorithm.limit, after >= algorithm.minLimit, after <= algorithm.maxLimit else {
-                    Issue.record("\(testCase.name), seed \(seed), step \(step): limit \(after) outside \(algorithm.minLimit)…\(algorithm.maxLimit)")
+                    Issue.record(
+                        Comment(rawValue: "\(testCase.name), seed \(seed), step \(step): "
+                            + "limit \(after) outside \(algorithm.minLimit)…\(algorithm.maxLimit)")
+                    )
                     return
                 }
                 // The end of a minRTT measurement restores the limit from before it: not a raise.
                 if inflight * 2 < before && !measuring && after > before {
-                    Issue.record("\(testCase.name), seed \(seed), step \(step): app-limited sample (inflight \(inflight)) raised \(before) → \(after)")
+                    Issue.record(
+                        Comment(rawValue: "\(testCase.name), seed \(seed), step \(step): "
+                            + "app-limited sample (inflight \(inflight)) raised \(before) → \(after)")
+                    )
                     return
                 }
                 checked += 1
