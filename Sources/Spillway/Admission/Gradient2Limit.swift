@@ -41,9 +41,9 @@
 ///    the baseline up, and the limit climbs back to about the capacity. If the backend gets faster, light load
 ///    refreshes the baseline, and the 5 % decay pulls it down once it is more than twice too high; under sustained
 ///    overload a smaller speed-up leaves it high, so the limit admits up to `tolerance × old/new latency` times the
-///    capacity — more queue than intended, but a fixed amount, not a creep. (Samples taken merely below half the limit
-///    would not do: a limit that outran the load to more than twice the capacity makes them queued too, and the
-///    creep returns.)
+///    capacity — more queue than intended, but a fixed amount, not a creep. (Samples taken merely below half the
+///    limit would not do: a limit that outran the load to more than twice the capacity makes them queued too, and
+///    the creep returns.)
 /// 3. **Smoothing per round trip, not per sample.** Netflix moves the limit `smoothing` of the way to the target
 ///    on every sample. A server completing `L` requests per round trip then moves it `L` times per round trip, far
 ///    faster than the RTT can answer: in the convergence model (50 slots, 2.5× overload) the limit swung between
