@@ -21,7 +21,7 @@
 /// `√L` queued requests: with the default 25 % buffer, near `1.25 × capacity + √(1.25 × capacity)`.
 ///
 /// The controller has no clock: windows and measurement intervals are measured on the samples' completion times
-/// (``LimitSample/end``), so a window closes when the first sample past its end arrives. Envoy runs timers instead;
+/// (``LimitSample/endOffset``), so a window closes when the first sample past its end arrives. Envoy runs timers instead;
 /// the difference is only that an idle window closes late, which changes nothing because an empty window changes
 /// nothing in Envoy either.
 ///
@@ -106,9 +106,10 @@ public struct GradientControllerLimit: LimitAlgorithm {
 
     private enum Phase: Sendable {
         /// Pinned to `minConcurrency`, collecting RTTs of requests that started at or after `epoch` (`nil`: any).
-        case measuringMinRTT(epoch: ContinuousClock.Instant?, restoreLimit: Int)
+        /// Times are offsets on ``SpillwayTime``, as in ``LimitSample/startOffset``.
+        case measuringMinRTT(epoch: Duration?, restoreLimit: Int)
         /// Collecting RTTs into the window that ends at `windowEnd`; the next measurement starts at `nextMeasurement`.
-        case sampling(windowEnd: ContinuousClock.Instant, nextMeasurement: ContinuousClock.Instant)
+        case sampling(windowEnd: Duration, nextMeasurement: Duration)
     }
 
     /// The configuration in use, after invalid values were corrected (see ``init(configuration:random:)``).
@@ -158,11 +159,11 @@ public struct GradientControllerLimit: LimitAlgorithm {
     public mutating func update(with sample: LimitSample) -> Int {
         let rtt = sample.rtt.seconds
         guard rtt > 0, rtt.isFinite else { return limit }
-        let now = sample.end
+        let now = sample.endOffset
 
         switch phase {
         case .measuringMinRTT(let epoch, let restoreLimit):
-            if let epoch, sample.start < epoch { return limit }
+            if let epoch, sample.startOffset < epoch { return limit }
             if sample.didDrop { return limit }
             samples.append(rtt)
             if samples.count >= configuration.minRTTRequestCount {
@@ -171,8 +172,8 @@ public struct GradientControllerLimit: LimitAlgorithm {
                 limit = restoreLimit
                 consecutiveWindowsAtMinimum = 0
                 phase = .sampling(
-                    windowEnd: now.advanced(by: configuration.concurrencyUpdateInterval),
-                    nextMeasurement: now.advanced(by: jitteredMeasurementInterval())
+                    windowEnd: now + configuration.concurrencyUpdateInterval,
+                    nextMeasurement: now + jitteredMeasurementInterval()
                 )
                 resetWindow()
             }
@@ -184,7 +185,7 @@ public struct GradientControllerLimit: LimitAlgorithm {
                     nextMeasurement = now
                 }
                 let elapsed = (now - windowEnd) / configuration.concurrencyUpdateInterval
-                windowEnd = windowEnd.advanced(by: configuration.concurrencyUpdateInterval * (Int(elapsed) + 1))
+                windowEnd += configuration.concurrencyUpdateInterval * (Int(elapsed) + 1)
             }
             if now >= nextMeasurement {
                 samples.removeAll(keepingCapacity: true)
