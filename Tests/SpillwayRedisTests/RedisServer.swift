@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import SpillwayRedis
@@ -12,8 +13,7 @@ import Darwin
 #endif
 
 /// A `redis-server` started by a test on a free loopback port, with persistence off, and stopped after.
-final class RedisServer: @unchecked Sendable {
-    // @unchecked: `process` is only touched from the test that owns the server, one call at a time.
+final class RedisServer: Sendable {
     struct Missing: Error, CustomStringConvertible {
         var description: String {
             "redis-server is not installed (not found on PATH). Run scripts/test, which installs redis-server and "
@@ -28,7 +28,7 @@ final class RedisServer: @unchecked Sendable {
 
     let port: Int
     let password: String?
-    private var process: Process?
+    private let process = Mutex<Process?>(nil)
     private let directory: URL
 
     static func executable() throws -> URL {
@@ -91,7 +91,7 @@ final class RedisServer: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        self.process = process
+        self.process.withLock { $0 = process }
         var configuration = RedisConnectionConfiguration(port: port)
         configuration.authentication = password.map { RedisAuthentication(password: $0) }
         for _ in 0..<500 {
@@ -107,12 +107,11 @@ final class RedisServer: @unchecked Sendable {
 
     /// Kills the process at once (SIGKILL), as a crash would.
     func kill() {
-        guard let process else { return }
+        guard let process = process.withLock({ $0.take() }) else { return }
         // SIGKILL, not `terminate()`: Foundation's `Process` starts children with SIGTERM blocked on Linux, so a
         // SIGTERM would be ignored and `waitUntilExit()` would wait forever. Persistence is off, so nothing is lost.
-        Glibc.kill(process.processIdentifier, SIGKILL)
+        _ = sendSignal(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        self.process = nil
     }
 
     /// Stops the process and removes its folder.
@@ -128,6 +127,14 @@ final class RedisServer: @unchecked Sendable {
         configuration.authentication = password.map { RedisAuthentication(password: $0) }
         return configuration
     }
+}
+
+private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.kill(pid, signal)
+    #else
+    Darwin.kill(pid, signal)
+    #endif
 }
 
 /// Runs `body` with a fresh server, stopping it afterwards whatever happens.
