@@ -15,12 +15,11 @@ for _ in $(seq 1 250); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sl
 redis-cli -p "$port" set key:__rand_int__ xxx >/dev/null
 
 peer() {
-    echo "# redis-benchmark -p $port -t get,set -n 300000 -c 1 -P 1 -q"
-    redis-benchmark -p "$port" -t get,set -n 300000 -c 1 -P 1 -q
-    echo "# redis-benchmark -p $port -t get,set -n 1000000 -c 1 -P 16 -q"
-    redis-benchmark -p "$port" -t get,set -n 1000000 -c 1 -P 16 -q
-    echo "# redis-benchmark -p $port -t get,set -n 1000000 -c 4 -P 16 -q"
-    redis-benchmark -p "$port" -t get,set -n 1000000 -c 4 -P 16 -q
+    for shape in "-n 300000 -c 1 -P 1" "-n 1000000 -c 1 -P 16" "-n 1000000 -c 4 -P 16"; do
+        echo "# redis-benchmark -p PORT -t get,set $shape -q"
+        # shellcheck disable=SC2086
+        redis-benchmark -p "$port" -t get,set $shape -q | tr '\r' '\n' | grep "requests per second"
+    done
 }
 
 peer
