@@ -78,7 +78,11 @@ struct ConnectionPoolTests {
         leases: Int = 2,
         waiters: Int = 4,
         acquisitionTimeout: Duration = .seconds(1),
-        backoff: RedisReconnectBackoff = RedisReconnectBackoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(1), jitter: 0)
+        backoff: RedisReconnectBackoff = RedisReconnectBackoff(
+            initialDelay: .milliseconds(100),
+            maximumDelay: .seconds(1),
+            jitter: 0
+        )
     ) -> ConnectionPool<FakeConnection> {
         ConnectionPool(
             configuration: ConnectionPoolConfiguration(
@@ -115,9 +119,21 @@ struct ConnectionPoolTests {
         let c = try await pool.lease()
         #expect(c.connectionID != a.connectionID)
         #expect(factory.attempts == 2)
-        pool.release(a)
         let d = try await pool.lease()
-        #expect(d.connectionID == a.connectionID)
+        #expect(d.connectionID == c.connectionID)
+        // Both connections full and no third allowed: the next caller waits for a release.
+        let waiting = Task { try await pool.lease() }
+        #expect(await eventually { pool.waiterCount == 1 })
+        #expect(factory.attempts == 2)
+        pool.release(a)
+        let e = try await waiting.value
+        #expect(e.connectionID == a.connectionID)
+        // Leases go to the least-loaded connection.
+        pool.release(b)
+        pool.release(c)
+        pool.release(d)
+        let f = try await pool.lease()
+        #expect(f.connectionID == c.connectionID)
         await pool.shutdown()
         #expect(factory.opened.allSatisfy { $0.isClosed })
     }

@@ -20,12 +20,22 @@ struct RESPCommandEncoderTests {
                 == "*6\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nNX\r\n$2\r\nEX\r\n$2\r\n10\r\n"
         )
         #expect(
-            encoded(SET(key: "k", value: RedisArgument(ByteBuffer(bytes: [0, 13, 10])), expiration: .milliseconds(5), condition: .ifExists))
+            encoded(
+                SET(
+                    key: "k",
+                    value: RedisArgument(ByteBuffer(bytes: [0, 13, 10])),
+                    expiration: .milliseconds(5),
+                    condition: .ifExists
+                )
+            )
                 == "*6\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n\0\r\n\r\n$2\r\nXX\r\n$2\r\nPX\r\n$1\r\n5\r\n"
         )
         #expect(encoded(DEL(keys: ["a", "bb"])) == "*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$2\r\nbb\r\n")
         #expect(encoded(EXPIRE(key: "k", seconds: 7)) == "*3\r\n$6\r\nEXPIRE\r\n$1\r\nk\r\n$1\r\n7\r\n")
-        #expect(encoded(PEXPIRE(key: "k", milliseconds: 1500, condition: .ifLater)) == "*4\r\n$7\r\nPEXPIRE\r\n$1\r\nk\r\n$4\r\n1500\r\n$2\r\nGT\r\n")
+        #expect(
+            encoded(PEXPIRE(key: "k", milliseconds: 1500, condition: .ifLater))
+                == "*4\r\n$7\r\nPEXPIRE\r\n$1\r\nk\r\n$4\r\n1500\r\n$2\r\nGT\r\n"
+        )
         #expect(encoded(TTL(key: "k")) == "*2\r\n$3\r\nTTL\r\n$1\r\nk\r\n")
         #expect(encoded(PTTL(key: "k")) == "*2\r\n$4\r\nPTTL\r\n$1\r\nk\r\n")
         #expect(encoded(INCRBY(key: "n", increment: -3)) == "*3\r\n$6\r\nINCRBY\r\n$1\r\nn\r\n$2\r\n-3\r\n")
@@ -39,10 +49,13 @@ struct RESPCommandEncoderTests {
             encoded(EVAL(script: "return 1", keys: ["k"], arguments: [2, "x"]))
                 == "*6\r\n$4\r\nEVAL\r\n$8\r\nreturn 1\r\n$1\r\n1\r\n$1\r\nk\r\n$1\r\n2\r\n$1\r\nx\r\n"
         )
-        #expect(encoded(EVALSHA(sha1: "ab", keys: [], arguments: [])) == "*3\r\n$7\r\nEVALSHA\r\n$2\r\nab\r\n$1\r\n0\r\n")
+        #expect(
+            encoded(EVALSHA(sha1: "ab", keys: [], arguments: [])) == "*3\r\n$7\r\nEVALSHA\r\n$2\r\nab\r\n$1\r\n0\r\n"
+        )
         #expect(
             encoded(HELLO(authentication: RedisAuthentication(password: "pw"), clientName: "c"))
-                == "*7\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$2\r\npw\r\n$7\r\nSETNAME\r\n$1\r\nc\r\n"
+                == "*7\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$2\r\npw\r\n"
+                    + "$7\r\nSETNAME\r\n$1\r\nc\r\n"
         )
         #expect(encoded(SELECT(database: 2)) == "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n")
         #expect(encoded(RedisRawCommand("CLIENT", "ID")) == "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n")
@@ -50,7 +63,10 @@ struct RESPCommandEncoderTests {
 
     @Test("arguments render numbers as Redis parses them")
     func arguments() {
-        #expect(encoded(RedisRawCommand(RedisArgument(2.5), RedisArgument(Double.infinity), RedisArgument(UInt8(7)))) == "*3\r\n$3\r\n2.5\r\n$4\r\n+inf\r\n$1\r\n7\r\n")
+        #expect(
+            encoded(RedisRawCommand(RedisArgument(2.5), RedisArgument(Double.infinity), RedisArgument(UInt8(7))))
+                == "*3\r\n$3\r\n2.5\r\n$4\r\n+inf\r\n$1\r\n7\r\n"
+        )
     }
 
     @Test("replies convert to the commands' response types")
@@ -65,8 +81,13 @@ struct RESPCommandEncoderTests {
         #expect(try TTL(key: "k").decodeResponse(.integer(5)) == .expires(in: .seconds(5)))
         #expect(try PTTL(key: "k").decodeResponse(.integer(1500)) == .expires(in: .milliseconds(1500)))
         #expect(throws: RedisClientError.self) { try TTL(key: "k").decodeResponse(.integer(-3)) }
-        #expect(try TIME().decodeResponse(.array([bulk("1700000000"), bulk("250")])) == RedisTime(seconds: 1_700_000_000, microseconds: 250))
-        #expect(try MGET(keys: ["a", "b"]).decodeResponse(.array([bulk("1"), .null])) == [ByteBuffer(string: "1"), nil])
+        #expect(
+            try TIME().decodeResponse(.array([bulk("1700000000"), bulk("250")]))
+                == RedisTime(seconds: 1_700_000_000, microseconds: 250)
+        )
+        #expect(
+            try MGET(keys: ["a", "b"]).decodeResponse(.array([bulk("1"), .null])) == [ByteBuffer(string: "1"), nil]
+        )
         #expect(try EXPIRE(key: "k", seconds: 1).decodeResponse(.integer(0)) == false)
         #expect(try [Int64?](fromRESP: .attributed(attributes: [], value: .array([.integer(1), .null]))) == [1, nil])
         #expect(try Double(fromRESP: bulk("2.5")) == 2.5)

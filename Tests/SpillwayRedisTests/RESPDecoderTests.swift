@@ -65,7 +65,10 @@ struct RESPDecoderTests {
         ),
         (
             "*2\r\n|1\r\n+ttl\r\n:3600\r\n:1\r\n:2\r\n",
-            .array([.attributed(attributes: [.init(key: .simpleString("ttl"), value: .integer(3600))], value: .integer(1)), .integer(2)])
+            .array([
+                .attributed(attributes: [.init(key: .simpleString("ttl"), value: .integer(3600))], value: .integer(1)),
+                .integer(2),
+            ])
         ),
         ("|0\r\n+x\r\n", .attributed(attributes: [], value: .simpleString("x"))),
     ]
@@ -184,7 +187,11 @@ struct RESPDecoderTests {
     @Test("nesting deeper than the limit fails without recursion")
     func nestingLimit() throws {
         let limits = RESPDecoderLimits(maximumDepth: 3)
-        #expect(try decodeAll(Array("*1\r\n*1\r\n*1\r\n:1\r\n"), limits: limits) == [.array([.array([.array([.integer(1)])])])])
+        #expect(
+            try decodeAll(Array("*1\r\n*1\r\n*1\r\n:1\r\n"), limits: limits) == [
+                .array([.array([.array([.integer(1)])])])
+            ]
+        )
         #expect {
             try decodeAll(Array("*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"), limits: limits)
         } throws: { ($0 as? RESPParsingError)?.code == .nestingTooDeep }
@@ -205,7 +212,11 @@ struct RESPDecoderTests {
         #expect(throws: RESPParsingError.self) { try decodeAll(Array("+1234567890"), limits: limits) }
         #expect(try decodeAll(Array("+12345678\r"), limits: limits).isEmpty)
         #expect(throws: RESPParsingError.self) {
-            try decodeAll(Array("+" + String(repeating: "a", count: 100)), chunks: Array(repeating: 1, count: 101), limits: limits)
+            try decodeAll(
+                Array("+" + String(repeating: "a", count: 100)),
+                chunks: Array(repeating: 1, count: 101),
+                limits: limits
+            )
         }
     }
 }

@@ -33,10 +33,14 @@ struct RESPFuzzTests {
             case 5:
                 let specials: [Double] = [.infinity, -.infinity, .nan, 0, -0.5, 1e300]
                 return .double(
-                    int(0...3) == 0 ? specials[int(0...5)] : Double(Int32.random(in: .min ... .max, using: &random)) / 64
+                    int(0...3) == 0
+                        ? specials[int(0...5)] : Double(Int32.random(in: .min ... .max, using: &random)) / 64
                 )
             case 6: return .boolean(int(0...1) == 1)
-            case 7: return .bigNumber((int(0...1) == 1 ? "-" : "") + String(UInt64.random(in: 0 ... .max, using: &random)) + "123456789")
+            case 7:
+                return .bigNumber(
+                    (int(0...1) == 1 ? "-" : "") + String(UInt64.random(in: 0 ... .max, using: &random)) + "123456789"
+                )
             case 8: return .bulkError(bytes(maximum: 20))
             case 9: return .verbatimString(format: int(0...1) == 0 ? "txt" : "mkd", text: bytes(maximum: 20))
             case 10: return .array(elements(depth: depth))
@@ -140,7 +144,10 @@ struct RESPFuzzTests {
                     failed = true
                 }
                 // Each element slot holds a value parsed from at least 3 received bytes; growth at most doubles.
-                #expect(decoder.reservedElementCapacity <= limits.maximumDepth * RESPDecoderLimits.initialReservation + 2 * fed)
+                #expect(
+                    decoder.reservedElementCapacity <= limits.maximumDepth * RESPDecoderLimits.initialReservation + 2
+                        * fed
+                )
             }
             if failed { outcomes.errors += 1 } else { outcomes.incomplete += 1 }
         }

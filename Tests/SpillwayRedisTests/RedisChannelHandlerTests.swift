@@ -35,10 +35,17 @@ struct RedisChannelHandlerTests {
             return promise.futureResult
         }
 
-        func batch(_ count: Int, timeout: TimeAmount = .seconds(1)) throws -> EventLoopFuture<[Result<RESPValue, any Error>]> {
+        func batch(
+            _ count: Int,
+            timeout: TimeAmount = .seconds(1)
+        ) throws -> EventLoopFuture<[Result<RESPValue, any Error>]> {
             let promise = channel.eventLoop.makePromise(of: [Result<RESPValue, any Error>].self)
             try channel.writeOutbound(
-                RedisRequest(bytes: ByteBuffer(string: "batch"), timeout: timeout, completion: .batch(count: count, promise))
+                RedisRequest(
+                    bytes: ByteBuffer(string: "batch"),
+                    timeout: timeout,
+                    completion: .batch(count: count, promise)
+                )
             )
             return promise.futureResult
         }
@@ -81,7 +88,13 @@ struct RedisChannelHandlerTests {
         let results = try #require(Self.result(batch)).get()
         #expect(results.count == 3)
         #expect(throws: RedisServerError.self) { try results[0].get() }
-        #expect((try? results[1].get()) == .attributed(attributes: [.init(key: .simpleString("a"), value: .simpleString("b"))], value: bulk("x")))
+        #expect(
+            (try? results[1].get())
+                == .attributed(
+                    attributes: [.init(key: .simpleString("a"), value: .simpleString("b"))],
+                    value: bulk("x")
+                )
+        )
         #expect(throws: RedisServerError.self) { try results[2].get() }
         #expect(Self.result(last) == nil)
         try harness.reply("-NOSCRIPT No matching script\r\n")

@@ -9,7 +9,10 @@ import Testing
 /// Tests against a real `redis-server` each test starts on a free loopback port (see `RedisServer`).
 @Suite("Redis integration")
 struct RedisIntegrationTests {
-    static func client(_ server: RedisServer, configure: (inout RedisClientConfiguration) -> Void = { _ in }) -> RedisClient {
+    static func client(
+        _ server: RedisServer,
+        configure: (inout RedisClientConfiguration) -> Void = { _ in }
+    ) -> RedisClient {
         var configuration = RedisClientConfiguration(connection: server.connectionConfiguration)
         // Generous: these tests are not about acquisition, and the shared 2-core machine can be very busy.
         configuration.acquisitionTimeout = .seconds(10)
@@ -191,7 +194,8 @@ struct RedisIntegrationTests {
                 _ = try await RedisConnection.connect(configuration: wrong)
             } throws: { error in
                 let error = error as? RedisClientError
-                return error?.code == .connectionFailed && (error?.underlying as? RedisServerError)?.code == .wrongPassword
+                return error?.code == .connectionFailed
+                    && (error?.underlying as? RedisServerError)?.code == .wrongPassword
             }
             var missing = server.connectionConfiguration
             missing.authentication = nil
@@ -274,7 +278,10 @@ struct RedisIntegrationTests {
         try await withRedisServer { server in
             let client = Self.client(server) {
                 $0.connection.commandTimeout = .seconds(10)
-                $0.reconnectBackoff = RedisReconnectBackoff(initialDelay: .milliseconds(20), maximumDelay: .milliseconds(200))
+                $0.reconnectBackoff = RedisReconnectBackoff(
+                    initialDelay: .milliseconds(20),
+                    maximumDelay: .milliseconds(200)
+                )
             }
             let runner = Task { await client.run() }
             try await client.set("k", value: "v")

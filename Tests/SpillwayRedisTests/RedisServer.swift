@@ -7,9 +7,9 @@ import Testing
 @testable import SpillwayRedis
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A `redis-server` started by a test on a free loopback port, with persistence off, and stopped after.
@@ -43,9 +43,9 @@ final class RedisServer: Sendable {
     /// A loopback port nothing listens on right now (the kernel picks it).
     static func freePort() throws -> Int {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         precondition(fd >= 0, "socket() failed")
         defer { close(fd) }
@@ -74,7 +74,9 @@ final class RedisServer: Sendable {
     private init(port: Int, password: String?) throws {
         self.port = port
         self.password = password
-        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-redis-\(port)-\(UUID())")
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spillway-redis-\(port)-\(UUID())"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
@@ -131,9 +133,9 @@ final class RedisServer: Sendable {
 
 private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 {
     #if canImport(Glibc)
-    Glibc.kill(pid, signal)
+        Glibc.kill(pid, signal)
     #else
-    Darwin.kill(pid, signal)
+        Darwin.kill(pid, signal)
     #endif
 }
 

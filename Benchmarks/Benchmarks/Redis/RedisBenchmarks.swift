@@ -5,7 +5,7 @@ import SpillwayRedis
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The redis-server the benchmarks talk to: the one at `SPILLWAY_REDIS_PORT` (so `compare.sh` can run
@@ -102,7 +102,12 @@ final class RedisFixture: Sendable {
 }
 
 /// Runs `count` copies of `command` as pipelines of `depth` on `connection`.
-func pipeline(_ command: any RedisCommand, count: Int, depth: Int, on execute: ([any RedisCommand]) async -> [Result<RESPValue, any Error>]) async throws {
+func pipeline(
+    _ command: any RedisCommand,
+    count: Int,
+    depth: Int,
+    on execute: ([any RedisCommand]) async -> [Result<RESPValue, any Error>]
+) async throws {
     let full = Array(repeating: command, count: depth)
     var remaining = count
     while remaining > 0 {

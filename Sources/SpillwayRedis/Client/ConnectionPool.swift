@@ -103,7 +103,10 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     ) {
         var configuration = configuration
         configuration.maximumConnections = max(1, configuration.maximumConnections)
-        configuration.minimumConnections = min(max(0, configuration.minimumConnections), configuration.maximumConnections)
+        configuration.minimumConnections = min(
+            max(0, configuration.minimumConnections),
+            configuration.maximumConnections
+        )
         configuration.maximumConcurrentLeasesPerConnection = max(1, configuration.maximumConcurrentLeasesPerConnection)
         configuration.maximumWaiters = max(0, configuration.maximumWaiters)
         self.configuration = configuration
@@ -123,7 +126,8 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Takes a lease on the least-loaded connection, opening or waiting for one when needed.
     func lease() async throws -> Lease {
-        if let lease = state.withLock({ Self.takeLease(&$0, limit: configuration.maximumConcurrentLeasesPerConnection) }) {
+        if let lease = state.withLock({ Self.takeLease(&$0, limit: configuration.maximumConcurrentLeasesPerConnection) }
+        ) {
             return lease
         }
         let now = clock.now
@@ -327,7 +331,9 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 state.retryAt = nil
                 state.lastError = nil
                 var slot = Slot(connection: connection, leases: 0)
-                while slot.leases < configuration.maximumConcurrentLeasesPerConnection, let waiter = state.waiters.popFirst() {
+                while slot.leases < configuration.maximumConcurrentLeasesPerConnection,
+                    let waiter = state.waiters.popFirst()
+                {
                     slot.leases += 1
                     handoffs.append((waiter, Lease(connectionID: id, connection: connection)))
                 }
@@ -376,7 +382,9 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         let count: Int? = state.withLock { state in
             guard state.slots.removeValue(forKey: id) != nil, !state.isShutdown else { return nil }
             let inBackoff = state.retryAt.map { $0 > now } ?? false
-            if !inBackoff, !state.waiters.isEmpty, state.slots.count + state.connecting < configuration.maximumConnections {
+            if !inBackoff, !state.waiters.isEmpty,
+                state.slots.count + state.connecting < configuration.maximumConnections
+            {
                 startAttempt(&state, notBefore: nil)
             }
             topUp(&state, now: now)

@@ -19,7 +19,8 @@ public struct RedisReconnectBackoff: Sendable, Hashable {
     public var jitter: Double
 
     /// A backoff with the defaults documented on each property.
-    public init(initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(5), jitter: Double = 0.5) {
+    public init(initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(5), jitter: Double = 0.5)
+    {
         self.initialDelay = max(.zero, initialDelay)
         self.maximumDelay = max(self.initialDelay, maximumDelay)
         self.jitter = jitter.isFinite ? min(1, max(0, jitter)) : 0.5

@@ -21,12 +21,15 @@ public struct EVAL: RedisCommand {
     }
 
     public func encode(into encoder: inout RESPCommandEncoder) {
-        encoder.encode(["EVAL", RedisArgument(script), RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments)
+        encoder.encode(
+            ["EVAL", RedisArgument(script), RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments
+        )
     }
 }
 
-/// `EVALSHA sha1 numkeys key … arg …`: runs a cached Lua script; fails with ``RedisServerError/Code-swift.struct/noScript``
-/// when the server does not have it (after a restart or `SCRIPT FLUSH`). ``RedisScript`` handles that case.
+/// `EVALSHA sha1 numkeys key … arg …`: runs a cached Lua script; fails with
+/// ``RedisServerError/Code-swift.struct/noScript`` when the server does not have it (after a restart or
+/// `SCRIPT FLUSH`). ``RedisScript`` handles that case.
 ///
 /// ```swift
 /// let reply = try await client.execute(EVALSHA(sha1: sha, keys: ["n"]))
@@ -48,7 +51,9 @@ public struct EVALSHA: RedisCommand {
     }
 
     public func encode(into encoder: inout RESPCommandEncoder) {
-        encoder.encode(["EVALSHA", RedisArgument(sha1), RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments)
+        encoder.encode(
+            ["EVALSHA", RedisArgument(sha1), RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments
+        )
     }
 }
 

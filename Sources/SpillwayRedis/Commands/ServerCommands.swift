@@ -89,7 +89,8 @@ public struct HELLO: RedisCommand {
 }
 
 /// `SELECT index`: switches the connection to another logical database. Connections send it themselves when
-/// ``RedisConnectionConfiguration/database`` is not 0; selecting on a pooled connection by hand would leak to other users.
+/// ``RedisConnectionConfiguration/database`` is not 0; selecting on a pooled connection by hand would leak to other
+/// users.
 public struct SELECT: RedisCommand {
     public typealias Response = String
     /// The database index.

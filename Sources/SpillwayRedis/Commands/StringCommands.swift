@@ -21,7 +21,9 @@ public struct GET: RedisCommand {
 /// `SET key value [NX|XX] [EX s|PX ms]`: `true` when the value was stored, `false` when the condition was not met.
 ///
 /// ```swift
-/// let stored = try await client.execute(SET(key: "lock", value: "me", expiration: .milliseconds(500), condition: .ifNotExists))
+/// let stored = try await client.execute(
+///     SET(key: "lock", value: "me", expiration: .milliseconds(500), condition: .ifNotExists)
+/// )
 /// ```
 public struct SET: RedisCommand {
     public typealias Response = Bool

@@ -60,11 +60,17 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 try self.receive(value)
             }
         } catch let error as RESPParsingError {
-            shutDown(context: context, RedisClientError(.protocolViolation, "Redis sent an invalid reply", underlying: error))
+            shutDown(
+                context: context,
+                RedisClientError(.protocolViolation, "Redis sent an invalid reply", underlying: error)
+            )
         } catch let error as RedisClientError {
             shutDown(context: context, error)
         } catch {
-            shutDown(context: context, RedisClientError(.protocolViolation, "reading a reply failed", underlying: error))
+            shutDown(
+                context: context,
+                RedisClientError(.protocolViolation, "reading a reply failed", underlying: error)
+            )
         }
     }
 
@@ -137,7 +143,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 .connectionClosed,
                 "the connection was closed because an earlier command on it timed out; the command may have run"
             )
-            logger.warning("Redis command timed out; closing the connection", metadata: ["redis.in_flight": "\(inFlight.count)"])
+            logger.warning(
+                "Redis command timed out; closing the connection",
+                metadata: ["redis.in_flight": "\(inFlight.count)"]
+            )
             fail(everyInFlight: { $0.deadline <= deadline ? expired : behind }, closing: expired, context: context)
         } else if let next = inFlight.lazy.map(\.deadline).min() {
             armTimer(context: context, deadline: next)

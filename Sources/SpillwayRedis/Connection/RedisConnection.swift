@@ -93,7 +93,11 @@ public final class RedisConnection: Sendable {
         )
         do {
             _ = try await connection.execute(
-                HELLO(protocolVersion: 3, authentication: configuration.authentication, clientName: configuration.clientName)
+                HELLO(
+                    protocolVersion: 3,
+                    authentication: configuration.authentication,
+                    clientName: configuration.clientName
+                )
             )
             if configuration.database != 0 {
                 _ = try await connection.execute(SELECT(database: configuration.database))
@@ -109,7 +113,11 @@ public final class RedisConnection: Sendable {
             default:
                 hint = "check the server and RedisConnectionConfiguration"
             }
-            throw RedisClientError(.connectionFailed, "the handshake with Redis at \(address) failed; \(hint)", underlying: error)
+            throw RedisClientError(
+                .connectionFailed,
+                "the handshake with Redis at \(address) failed; \(hint)",
+                underlying: error
+            )
         }
         logger.debug("connected to Redis", metadata: ["redis.address": "\(address)"])
         return connection

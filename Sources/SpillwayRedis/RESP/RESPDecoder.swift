@@ -58,7 +58,10 @@ public struct RESPDecoder: Sendable {
                 guard buffer.readableBytes - 2 >= bulk.length else { return nil }
                 let payload = buffer.readSlice(length: bulk.length)!
                 guard buffer.readInteger(as: UInt16.self) == 0x0D0A else {
-                    throw RESPParsingError(.missingCRLF, "a \(bulk.length)-byte bulk payload was not followed by \\r\\n")
+                    throw RESPParsingError(
+                        .missingCRLF,
+                        "a \(bulk.length)-byte bulk payload was not followed by \\r\\n"
+                    )
                 }
                 pendingBulk = nil
                 completed = try Self.bulkValue(bulk.kind, payload)
@@ -96,7 +99,8 @@ public struct RESPDecoder: Sendable {
                     guard length <= limits.maximumBulkLength else {
                         throw RESPParsingError(
                             .bulkTooLong,
-                            "declared \(length) bytes, limit \(limits.maximumBulkLength) (RESPDecoderLimits.maximumBulkLength)"
+                            "declared \(length) bytes, limit \(limits.maximumBulkLength) "
+                            + "(RESPDecoderLimits.maximumBulkLength)"
                         )
                     }
                     let kind: BulkKind =

@@ -94,7 +94,8 @@ public enum RESPValue: Sendable, Hashable {
         case .integer(let i): hasher.combine(2); hasher.combine(i)
         case .bulkString(let b): hasher.combine(3); hasher.combine(b)
         case .null: hasher.combine(4)
-        case .double(let d): hasher.combine(5); hasher.combine(d.isNaN ? Double.nan.bitPattern : d == 0 ? 0 : d.bitPattern)
+        case .double(let d):
+            hasher.combine(5); hasher.combine(d.isNaN ? Double.nan.bitPattern : d == 0 ? 0 : d.bitPattern)
         case .boolean(let b): hasher.combine(6); hasher.combine(b)
         case .bigNumber(let s): hasher.combine(7); hasher.combine(s)
         case .bulkError(let b): hasher.combine(8); hasher.combine(b)
