@@ -86,7 +86,8 @@ public struct ResilienceError: Error, Sendable, CustomStringConvertible {
         case .throttled:
             return "throttle '\(source)' refused the call locally: the dependency rejected most recent requests"
         case .timedOut:
-            return "pipeline '\(source)' timed out after \(attempts) attempt(s)" + lastFailureDescription
+            return "pipeline '\(source)' timed out: the call took longer than the pipeline's timeout"
+                + lastFailureDescription
         case .deadlineExceeded:
             return "pipeline '\(source)' gave up: the caller's deadline passed or leaves no time for another "
                 + "attempt, after \(attempts) attempt(s)" + lastFailureDescription
