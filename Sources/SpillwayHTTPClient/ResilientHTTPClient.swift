@@ -23,7 +23,7 @@ import Synchronization
 ///   reach Spillway (which budgets its retries) instead of being retried inside the connection pool until the
 ///   connect timeout.
 /// - Each attempt carries the remaining deadline in ``Configuration/timeoutHeaderName`` (`x-request-timeout-ms`,
-///   whole milliseconds, rounded down), and AsyncHTTPClient is given the same deadline.
+///   whole milliseconds, rounded down); the exchange is cancelled when the deadline passes.
 /// - Response bodies are buffered (up to ``Configuration/maxResponseBodySize``), so that a failed attempt can be
 ///   discarded and the deadline covers the whole response. The returned response's body is in memory.
 ///
@@ -134,30 +134,23 @@ public final class ResilientHTTPClient: Sendable {
     }
 
     /// One HTTP exchange, carrying the remaining deadline.
+    ///
+    /// AsyncHTTPClient gets no deadline of its own: the pipeline's timeout stages enforce every deadline in force
+    /// (the caller's and the attempt timeout) by cancelling the exchange, and they know which one expired.
     private func attempt(_ request: HTTPClientRequest, logger: Logger?) async throws -> HTTPClientResponse {
         var request = request
-        var deadline = NIODeadline.distantFuture
-        if let current = Deadline.current {
-            let remaining = current.remaining(now: clock.now)
-            if let name = configuration.timeoutHeaderName {
-                request.headers.replaceOrAdd(name: name, value: TimeoutHeader.format(remaining))
-            }
-            deadline = .now() + .nanoseconds(remaining.nanoseconds)
+        if let name = configuration.timeoutHeaderName, let deadline = Deadline.current {
+            request.headers.replaceOrAdd(name: name, value: TimeoutHeader.format(deadline.remaining(now: clock.now)))
         }
-        do {
-            let response = try await httpClient.execute(request, deadline: deadline, logger: logger)
-            let body = try await response.body.collect(upTo: configuration.maxResponseBodySize)
-            return HTTPClientResponse(
-                version: response.version,
-                status: response.status,
-                headers: response.headers,
-                body: .bytes(body),
-                history: response.history
-            )
-        } catch let error as HTTPClientError where error == .deadlineExceeded {
-            // AsyncHTTPClient enforces the same deadline as the pipeline; report it the same way whichever fires.
-            throw ResilienceError(.deadlineExceeded, source: configuration.name, attempts: 1, lastError: error)
-        }
+        let response = try await httpClient.execute(request, deadline: .distantFuture, logger: logger)
+        let body = try await response.body.collect(upTo: configuration.maxResponseBodySize)
+        return HTTPClientResponse(
+            version: response.version,
+            status: response.status,
+            headers: response.headers,
+            body: .bytes(body),
+            history: response.history
+        )
     }
 
     private func host(forURL url: String) -> Host {
@@ -179,12 +172,25 @@ public final class ResilientHTTPClient: Sendable {
         let breaker = configuration.circuitBreaker.map { breaker in
             var breaker = breaker
             breaker.name = "\(configuration.name) \(key)"
-            return CircuitBreaker(configuration: breaker, clock: clock, metricsFactory: metricsFactory)
+            let onStateChange = configuration.onCircuitBreakerStateChange.map { handler in
+                { @Sendable (transition: CircuitBreaker.Transition) in handler(key, transition) }
+            }
+            return CircuitBreaker(
+                configuration: breaker,
+                clock: clock,
+                metricsFactory: metricsFactory,
+                onStateChange: onStateChange
+            )
         }
         let throttle = configuration.throttle.map { throttle in
             var throttle = throttle
             throttle.name = "\(configuration.name) \(key)"
-            return AdaptiveThrottle(configuration: throttle, clock: clock, random: random, metricsFactory: metricsFactory)
+            return AdaptiveThrottle(
+                configuration: throttle,
+                clock: clock,
+                random: random,
+                metricsFactory: metricsFactory
+            )
         }
         func perHost(_ pipeline: ResiliencePipeline<HTTPClientResponse>) -> ResiliencePipeline<HTTPClientResponse> {
             var pipeline = pipeline

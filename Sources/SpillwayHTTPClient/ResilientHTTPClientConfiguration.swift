@@ -52,6 +52,10 @@ extension ResilientHTTPClient {
         public var maxHosts: Int
         /// Where metrics go; `nil` uses `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
+        /// Called after every state change of a host's circuit breaker, with the host (`scheme://host:port`),
+        /// for example to log it. Default `nil`.
+        public var onCircuitBreakerStateChange:
+            (@Sendable (_ host: String, _ transition: CircuitBreaker.Transition) -> Void)?
 
         /// A configuration; every parameter has a documented default.
         public init(
@@ -67,7 +71,11 @@ extension ResilientHTTPClient {
             timeoutHeaderName: String? = TimeoutHeader.defaultName,
             maxResponseBodySize: Int = 4 << 20,
             maxHosts: Int = 1024,
-            metricsFactory: (any MetricsFactory)? = nil
+            metricsFactory: (any MetricsFactory)? = nil,
+            onCircuitBreakerStateChange: (
+                @Sendable (_ host: String, _ transition: CircuitBreaker.Transition) -> Void
+            )? =
+                nil
         ) {
             self.name = name
             self.retry = retry
@@ -82,6 +90,7 @@ extension ResilientHTTPClient {
             self.maxResponseBodySize = max(0, maxResponseBodySize)
             self.maxHosts = max(1, maxHosts)
             self.metricsFactory = metricsFactory
+            self.onCircuitBreakerStateChange = onCircuitBreakerStateChange
         }
     }
 }

@@ -32,7 +32,10 @@ import Testing
         }
         let configuration = ResilientHTTPClient.Configuration(
             name: "layer",
-            retry: RetryPolicy(maxAttempts: 3, backoff: Backoff(jitter: .full, base: .milliseconds(1), cap: .milliseconds(5))),
+            retry: RetryPolicy(
+                maxAttempts: 3,
+                backoff: Backoff(jitter: .full, base: .milliseconds(1), cap: .milliseconds(5))
+            ),
             retryBudget: budget,
             circuitBreaker: nil
         )

@@ -8,7 +8,10 @@ import Testing
 @testable import SpillwayHTTPClient
 
 @Suite struct HTTPOutcomeTests {
-    private func response(_ status: HTTPResponseStatus, retryAfter: String? = nil) -> Result<HTTPClientResponse, any Error> {
+    private func response(
+        _ status: HTTPResponseStatus,
+        retryAfter: String? = nil
+    ) -> Result<HTTPClientResponse, any Error> {
         var headers = HTTPHeaders()
         if let retryAfter { headers.add(name: "Retry-After", value: retryAfter) }
         return .success(HTTPClientResponse(status: status, headers: headers))
@@ -19,7 +22,10 @@ import Testing
 
     @Test func retryableStatusesCarryRetryAfter() {
         #expect(idempotent.classify(response(.serviceUnavailable)) == .retryable)
-        #expect(idempotent.classify(response(.tooManyRequests, retryAfter: "2")) == .retryableFailure(retryAfter: .seconds(2)))
+        #expect(
+            idempotent.classify(response(.tooManyRequests, retryAfter: "2"))
+                == .retryableFailure(retryAfter: .seconds(2))
+        )
         #expect(idempotent.classify(response(.badGateway, retryAfter: "garbage")) == .retryable)
         #expect(idempotent.classify(response(.gatewayTimeout)) == .retryable)
     }

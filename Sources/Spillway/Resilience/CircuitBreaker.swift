@@ -60,6 +60,7 @@ public final class CircuitBreaker: Sendable {
             }
         }
 
+        /// A short human-readable form.
         public var description: String { label }
     }
 
@@ -79,6 +80,7 @@ public final class CircuitBreaker: Sendable {
             self.at = at
         }
 
+        /// A short human-readable form.
         public var description: String { "\(from) → \(to)" }
     }
 
@@ -296,7 +298,11 @@ public final class CircuitBreaker: Sendable {
                 let tally = machine.window.tally(now: now)
                 if tally.calls >= Int64(configuration.effectiveMinimumNumberOfCalls), exceedsThresholds(tally) {
                     transitions.append(
-                        transition(&machine, to: .open(until: now.advanced(by: configuration.waitDurationInOpenState)), now: now)
+                        transition(
+                            &machine,
+                            to: .open(until: now.advanced(by: configuration.waitDurationInOpenState)),
+                            now: now
+                        )
                     )
                 }
             case .halfOpen(let issued, let results, let since):

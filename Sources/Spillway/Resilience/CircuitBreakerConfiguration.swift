@@ -104,6 +104,7 @@ extension CircuitBreaker {
             SlidingWindow(kind: .time(max(duration, .milliseconds(1))))
         }
 
+        /// A short human-readable form.
         public var description: String {
             switch kind {
             case .count(let size): "last \(size) calls"

@@ -20,7 +20,11 @@ struct CircuitBreakerMetrics: Sendable {
         let base = [("breaker", name)]
         state = Gauge(label: "spillway_circuit_breaker_state", dimensions: base, factory: factory)
         func calls(_ outcome: String) -> Counter {
-            Counter(label: "spillway_circuit_breaker_calls_total", dimensions: base + [("outcome", outcome)], factory: factory)
+            Counter(
+                label: "spillway_circuit_breaker_calls_total",
+                dimensions: base + [("outcome", outcome)],
+                factory: factory
+            )
         }
         success = calls("success")
         slowSuccess = calls("slow_success")

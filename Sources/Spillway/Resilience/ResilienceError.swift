@@ -39,6 +39,7 @@ public struct ResilienceError: Error, Sendable, CustomStringConvertible {
         /// A stable snake-case label for metrics (`circuit_open`, `throttled`, `timed_out`, `deadline_exceeded`).
         public var label: String { base.rawValue }
 
+        /// A short human-readable form.
         public var description: String { label }
     }
 
@@ -78,6 +79,7 @@ public struct ResilienceError: Error, Sendable, CustomStringConvertible {
         code == .circuitOpen || code == .throttled
     }
 
+    /// A short human-readable form.
     public var description: String {
         switch code.base {
         case .circuitOpen:

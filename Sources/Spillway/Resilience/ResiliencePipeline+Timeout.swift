@@ -7,7 +7,8 @@ extension ResiliencePipeline.Execution {
 
     /// Runs `next` under the earlier of `duration` from now and the caller's deadline, cancelling it when that
     /// passes.
-    func withTimeout(_ duration: Duration?, next: @escaping @Sendable () async throws -> Output) async throws -> Output {
+    func withTimeout(_ duration: Duration?, next: @escaping @Sendable () async throws -> Output) async throws -> Output
+    {
         let clock = pipeline.clock
         let now = clock.now
         let callerDeadline = Deadline.current

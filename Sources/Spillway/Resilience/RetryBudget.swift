@@ -56,7 +56,11 @@ public final class RetryBudget: Sendable {
 
         /// gRPC's retry throttling (design A6): `maxTokens` in `(0, 1000]` (clamped), `tokenRatio` in `(0, 1]`
         /// (clamped, defaults from A6's example: 10 tokens, ratio 0.1).
-        public static func tokenBucket(maxTokens: Double = 10, tokenRatio: Double = 0.1, name: String = "default")
+        public static func tokenBucket(
+            maxTokens: Double = 10,
+            tokenRatio: Double = 0.1,
+            name: String = "default"
+        )
             -> Configuration
         {
             let tokens = maxTokens.isFinite ? min(max(maxTokens, 1), 1000) : 10
@@ -119,8 +123,16 @@ public final class RetryBudget: Sendable {
         }
         let factory = metricsFactory ?? MetricsSystem.factory
         let dimensions = [("budget", configuration.name)]
-        self.exhausted = Counter(label: "spillway_retry_budget_exhausted_total", dimensions: dimensions, factory: factory)
-        self.withdrawn = Counter(label: "spillway_retry_budget_withdrawals_total", dimensions: dimensions, factory: factory)
+        self.exhausted = Counter(
+            label: "spillway_retry_budget_exhausted_total",
+            dimensions: dimensions,
+            factory: factory
+        )
+        self.withdrawn = Counter(
+            label: "spillway_retry_budget_withdrawals_total",
+            dimensions: dimensions,
+            factory: factory
+        )
     }
 
     /// Records one logical request (Finagle deposits; the token scheme ignores it). Pipelines call this once per

@@ -1,6 +1,6 @@
-import Synchronization
 import MetricsTestKit
 import Spillway
+import Synchronization
 import Testing
 
 @Suite struct AdaptiveThrottleTests {

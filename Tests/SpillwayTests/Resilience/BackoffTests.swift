@@ -30,7 +30,9 @@ import Testing
         // First retry: U(base, 3·base).
         #expect(backoff.delay(forRetry: 1, previous: nil, using: RandomSource { 0.5 }) == .milliseconds(200))
         // Later: U(base, 3·previous), capped.
-        #expect(backoff.delay(forRetry: 2, previous: .milliseconds(200), using: RandomSource { 0.5 }) == .milliseconds(350))
+        #expect(
+            backoff.delay(forRetry: 2, previous: .milliseconds(200), using: RandomSource { 0.5 }) == .milliseconds(350)
+        )
         #expect(backoff.delay(forRetry: 5, previous: .milliseconds(900), using: RandomSource { 0.9 }) == cap)
         // A previous delay below base (or nonsense) restarts from base.
         #expect(backoff.delay(forRetry: 2, previous: .zero, using: RandomSource { 0 }) == base)

@@ -203,7 +203,10 @@ import Testing
 
     @Test func maxWaitInHalfOpenReopensAndIgnoresTheLateProbe() throws {
         let clock = ManualClock()
-        let breaker = CircuitBreaker(configuration: configuration(probes: 1, maxWaitInHalfOpen: .seconds(5)), clock: clock)
+        let breaker = CircuitBreaker(
+            configuration: configuration(probes: 1, maxWaitInHalfOpen: .seconds(5)),
+            clock: clock
+        )
         try open(breaker)
         clock.advance(by: .seconds(10))
         let probe = try breaker.acquirePermission()
@@ -285,8 +288,11 @@ import Testing
         let gauge = try metrics.expectGauge("spillway_circuit_breaker_state", [("breaker", "test")])
         #expect(gauge.lastValue == 0)
         let calls = { (outcome: String) in
-            try metrics.expectCounter("spillway_circuit_breaker_calls_total", [("breaker", "test"), ("outcome", outcome)])
-                .totalValue
+            try metrics.expectCounter(
+                "spillway_circuit_breaker_calls_total",
+                [("breaker", "test"), ("outcome", outcome)]
+            )
+            .totalValue
         }
         #expect(try calls("failure") == 4)
         #expect(try calls("success") == 2)

@@ -154,7 +154,11 @@ import Testing
         let clock = RecordingClock()
         let log = CallLog()
         let pipeline = ResiliencePipeline<Int>(clock: clock)
-        await #expect(throws: TestFailure.self) { try await pipeline.execute { log.record(clock.now); throw TestFailure() } }
+        await #expect(throws: TestFailure.self) {
+            try await pipeline.execute {
+                log.record(clock.now); throw TestFailure()
+            }
+        }
         #expect(log.count == 1)
     }
 }

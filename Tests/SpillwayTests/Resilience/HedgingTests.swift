@@ -51,7 +51,11 @@ import Testing
         let metrics = TestMetrics()
         let log = CallLog()
         let pipeline = pipeline(clock: clock, metrics: metrics)
-        #expect(try await pipeline.execute { log.record(clock.now); return "primary" } == "primary")
+        #expect(
+            try await pipeline.execute {
+                log.record(clock.now); return "primary"
+            } == "primary"
+        )
         #expect(log.count == 1)
         #expect(try hedges(metrics, "sent") == 0)
         #expect(clock.manual.sleeperCount == 0)
@@ -117,7 +121,11 @@ import Testing
     @Test func whenEveryAttemptFailsTheLastFailureIsReturned() async throws {
         let clock = RecordingClock()
         let log = CallLog()
-        let pipeline = pipeline(clock: clock, metrics: TestMetrics(), policy: HedgingPolicy(delay: .seconds(1), maxHedgedAttempts: 2))
+        let pipeline = pipeline(
+            clock: clock,
+            metrics: TestMetrics(),
+            policy: HedgingPolicy(delay: .seconds(1), maxHedgedAttempts: 2)
+        )
         await #expect(throws: TestFailure(id: 3)) {
             try await pipeline.execute { throw TestFailure(id: log.record(clock.now)) }
         }

@@ -110,6 +110,8 @@ import Testing
         #expect(!budget.tryWithdraw())
         #expect(!budget.tryWithdraw())
         #expect(try metrics.expectCounter("spillway_retry_budget_exhausted_total", [("budget", "db")]).totalValue == 2)
-        #expect(try metrics.expectCounter("spillway_retry_budget_withdrawals_total", [("budget", "db")]).totalValue == 1)
+        #expect(
+            try metrics.expectCounter("spillway_retry_budget_withdrawals_total", [("budget", "db")]).totalValue == 1
+        )
     }
 }

@@ -88,8 +88,16 @@ import Testing
                 throw TestFailure(id: -1)
             }
         }
-        #expect(try await pipeline.execute { log.record(clock.now); return 500 } == 500)
-        #expect(try await pipeline.execute { log.record(clock.now); return 404 } == 404)
+        #expect(
+            try await pipeline.execute {
+                log.record(clock.now); return 500
+            } == 500
+        )
+        #expect(
+            try await pipeline.execute {
+                log.record(clock.now); return 404
+            } == 404
+        )
         #expect(log.count == 3)
         #expect(clock.requestedSleeps.isEmpty)
     }
@@ -125,7 +133,11 @@ import Testing
 
     @Test func retryAfterIsIgnoredWhenNotHonoured() async throws {
         let clock = RecordingClock()
-        let policy = RetryPolicy(maxAttempts: 2, backoff: Backoff(jitter: .none, base: .milliseconds(10)), honorsRetryAfter: false)
+        let policy = RetryPolicy(
+            maxAttempts: 2,
+            backoff: Backoff(jitter: .none, base: .milliseconds(10)),
+            honorsRetryAfter: false
+        )
         let pipeline = pipeline(clock: clock, policy: policy)
         let task = Task { try await pipeline.execute { 429 } }
         await clock.advanceToNextWakeUp()
@@ -138,7 +150,11 @@ import Testing
         let log = CallLog()
         let metrics = TestMetrics()
         let pipeline = pipeline(clock: clock, metrics: metrics, policy: RetryPolicy(maxRetryAfter: .seconds(30)))
-        #expect(try await pipeline.execute { log.record(clock.now); return 599 } == 599)
+        #expect(
+            try await pipeline.execute {
+                log.record(clock.now); return 599
+            } == 599
+        )
         #expect(log.count == 1)
         let giveUps = try metrics.expectCounter(
             "spillway_resilience_retry_give_ups_total",
@@ -265,7 +281,9 @@ import Testing
         let pipeline = pipeline(clock: clock, budget: budget, policy: policy)
         let requests = 100
         for _ in 0..<requests {
-            _ = try await pipeline.execute { log.record(clock.now); return 503 }
+            _ = try await pipeline.execute {
+                log.record(clock.now); return 503
+            }
         }
         // Retries ≤ 20 % of requests + the 10-retry floor (1/s × 10 s).
         #expect(log.count <= requests + requests / 5 + 10)
@@ -279,9 +297,13 @@ import Testing
         let policy = RetryPolicy(maxAttempts: 3, backoff: Backoff(jitter: .none, base: .zero))
         let pipeline = pipeline(clock: clock, budget: budget, policy: policy)
         // 4 tokens: retries allowed while tokens > 2. Each failed attempt takes one.
-        _ = try await pipeline.execute { log.record(clock.now); return 503 }  // 4 → 3 → 2: one retry, then refused
+        _ = try await pipeline.execute {
+            log.record(clock.now); return 503
+        }  // 4 → 3 → 2: one retry, then refused
         #expect(log.count == 2)
-        _ = try await pipeline.execute { log.record(clock.now); return 503 }
+        _ = try await pipeline.execute {
+            log.record(clock.now); return 503
+        }
         #expect(log.count == 3)
     }
 }
