@@ -155,13 +155,20 @@ public final class ResilientHTTPClient: Sendable {
 
     private func host(forURL url: String) -> Host {
         let key = Self.hostKey(url)
-        if let host = hosts.withLock({ $0[key] }) { return host }
+        let (existing, count) = hosts.withLock { ($0[key], $0.count) }
+        if let existing { return existing }
+        // Pick an eviction victim outside the lock: reading a breaker's state may call the user's
+        // state-change handler, which may call back into this client.
+        var victim: String?
+        if count >= configuration.maxHosts {
+            let known = hosts.withLock { $0 }
+            victim = known.first { ($0.value.breaker?.state ?? .closed) == .closed }?.key ?? known.keys.first
+        }
         let made = makeHost(key)
         return hosts.withLock { hosts in
             if let existing = hosts[key] { return existing }
-            if hosts.count >= configuration.maxHosts {
-                let victim = hosts.first { $0.value.breaker?.state ?? .closed == .closed }?.key ?? hosts.keys.first
-                if let victim { hosts.removeValue(forKey: victim) }
+            if hosts.count >= configuration.maxHosts, let victim = victim ?? hosts.keys.first {
+                hosts.removeValue(forKey: victim)
             }
             hosts[key] = made
             return made

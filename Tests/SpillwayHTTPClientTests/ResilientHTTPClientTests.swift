@@ -282,6 +282,21 @@ import Testing
         #expect(retryable.totalValue == 3)
     }
 
+    @Test func hostStateIsBounded() async throws {
+        let first = try await withLiveServer(Router()) { url in url }
+        let second = try await withLiveServer(Router()) { url in url }
+        try await withHTTPClient { http in
+            var configuration = configuration(maxAttempts: 1, breaker: CircuitBreaker.Configuration())
+            configuration.maxHosts = 1
+            let client = ResilientHTTPClient(httpClient: http, configuration: configuration)
+            _ = try? await client.execute(HTTPClientRequest(url: "\(first)/x"))
+            #expect(client.circuitBreaker(forURL: first) != nil)
+            _ = try? await client.execute(HTTPClientRequest(url: "\(second)/x"))
+            #expect(client.circuitBreaker(forURL: second) != nil)
+            #expect(client.circuitBreaker(forURL: first) == nil)
+        }
+    }
+
     @Test func perHostBreakerOpensOnFailuresAndClosesAfterRecovery() async throws {
         let log = ServerLog()
         let otherLog = ServerLog()
