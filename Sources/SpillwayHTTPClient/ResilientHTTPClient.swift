@@ -7,11 +7,11 @@ import NIOHTTP1
 import Spillway
 import Synchronization
 
-/// Executes AsyncHTTPClient requests through a Spillway ``ResiliencePipeline`` with HTTP defaults: retries of
+/// Executes AsyncHTTPClient requests through a Spillway `ResiliencePipeline` with HTTP defaults: retries of
 /// idempotent requests within a shared retry budget, a circuit breaker per host, `Retry-After` honoured, and the
 /// caller's deadline propagated downstream.
 ///
-/// Per call, outermost first: total ``Configuration/timeout`` (bounded by the caller's ``Deadline``) → retry →
+/// Per call, outermost first: total ``Configuration/timeout`` (bounded by the caller's `Deadline`) → retry →
 /// hedging (idempotent requests, when configured) → the host's circuit breaker → the host's adaptive throttle
 /// (when configured) → ``Configuration/attemptTimeout`` → one HTTP exchange.
 ///
@@ -98,10 +98,10 @@ public final class ResilientHTTPClient: Sendable {
     /// - Parameters:
     ///   - request: The request. Its body is sent again on every retry and hedge, so it must be replayable
     ///     (bytes, not a one-shot stream) when the request may be repeated.
-    ///   - deadline: A deadline for this call, combined with the task's ``Deadline/current`` (the earlier wins).
+    ///   - deadline: A deadline for this call, combined with the task's `Deadline/current` (the earlier wins).
     ///   - idempotent: Whether the request may be repeated; `nil` decides by its method.
     ///   - logger: Passed to AsyncHTTPClient.
-    /// - Throws: ``ResilienceError`` (open circuit, throttled, timed out, deadline exceeded), or the last
+    /// - Throws: `ResilienceError` (open circuit, throttled, timed out, deadline exceeded), or the last
     ///   transport error.
     public func execute(
         _ request: HTTPClientRequest,

@@ -20,7 +20,7 @@ extension ResilientHTTPClient {
         /// throttles' names (`"<name> <scheme>://<host>:<port>"`). Default `"http"`.
         public var name: String
         /// Retries of idempotent requests (and of connection failures of any request); `nil` disables retries.
-        /// Default ``RetryPolicy`` (3 attempts, full jitter from 100 ms, `Retry-After` honoured up to 30 s).
+        /// Default `RetryPolicy` (3 attempts, full jitter from 100 ms, `Retry-After` honoured up to 30 s).
         public var retry: RetryPolicy?
         /// The retry budget shared by every call through this client; `nil` bounds retries only by ``retry``.
         /// Default Finagle's (ttl 10 s, 10 retries/s floor, 20 %).
@@ -42,7 +42,7 @@ extension ResilientHTTPClient {
         /// 503 and 504; other 5xx count as failures without retry, and other 4xx never count nor retry.
         public var retryableStatuses: Set<UInt>
         /// The request header that carries the remaining deadline (whole milliseconds) to the callee; `nil`
-        /// disables propagation. Default ``TimeoutHeader/defaultName`` (`x-request-timeout-ms`), the header
+        /// disables propagation. Default `TimeoutHeader/defaultName` (`x-request-timeout-ms`), the header
         /// Spillway's server middleware reads.
         public var timeoutHeaderName: String?
         /// The largest response body the client buffers. Default 4 MiB.

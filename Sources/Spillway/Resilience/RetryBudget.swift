@@ -5,11 +5,11 @@ import Synchronization
 /// failing dependency sees at most a bounded surplus of traffic instead of a retry storm.
 ///
 /// Two schemes are available:
-/// - ``Configuration/finagle(ttl:minRetriesPerSecond:percentCanRetry:)`` (the default): every request deposits
+/// - ``Configuration/finagle(ttl:minRetriesPerSecond:percentCanRetry:name:)`` (the default): every request deposits
 ///   into a sliding window of `ttl`; a retry withdraws `1 / percentCanRetry` deposits; a reserve of
 ///   `minRetriesPerSecond · ttl` retries lets clients with little traffic retry at all. Over any `ttl`, retries
 ///   ≤ `percentCanRetry · requests + minRetriesPerSecond · ttl`.
-/// - ``Configuration/tokenBucket(maxTokens:tokenRatio:)``: gRPC's retry throttling (design A6): a token count
+/// - ``Configuration/tokenBucket(maxTokens:tokenRatio:name:)``: gRPC's retry throttling (design A6): a token count
 ///   starts at `maxTokens`, each retryable failure removes one token, each success adds `tokenRatio`; retries are
 ///   allowed while more than half the tokens remain.
 ///
@@ -40,6 +40,7 @@ public final class RetryBudget: Sendable {
         ///   - minRetriesPerSecond: The floor of retries per second allowed regardless of traffic (negative
         ///     values become zero).
         ///   - percentCanRetry: Retries allowed per request, as a fraction (0.2 = 20 %); clamped to `0...1000`.
+        ///   - name: The `budget` dimension of the metrics.
         public static func finagle(
             ttl: Duration = .seconds(10),
             minRetriesPerSecond: Int = 10,
