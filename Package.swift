@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Spillway", targets: ["Spillway"]),
         .executable(name: "spillway", targets: ["spillway"]),
+        .library(name: "SpillwayHTTPClient", targets: ["SpillwayHTTPClient"]),
         .library(name: "SpillwayRedis", targets: ["SpillwayRedis"]),
     ],
     dependencies: [
@@ -14,7 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -36,6 +39,26 @@ let package = Package(
             name: "SpillwayTests",
             dependencies: [
                 "Spillway",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "SpillwayHTTPClient",
+            dependencies: [
+                "Spillway",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SpillwayHTTPClientTests",
+            dependencies: [
+                "SpillwayHTTPClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
