@@ -79,29 +79,16 @@ public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
             permit.release(configuration.outcome(for: error))
             throw error
         }
-        let box = PermitBox(
-            permit,
-            outcome: configuration.classify(response.status),
+        let completion = ResponseCompletion(
+            permit: permit,
+            permitOutcome: configuration.classify(response.status),
+            dropsLateResponses: configuration.dropsLateResponses,
+            status: response.status,
             deadline: configuration.dropsLateResponses ? Deadline.current : nil,
+            recording: nil,
             clock: clock
         )
-        response.body = response.body.onceWritten(box)
+        response.body = response.body.onceWritten(completion)
         return response
-    }
-}
-
-extension ResponseBody {
-    /// This body, releasing `box`'s permit once the last byte is written (or the write fails).
-    func onceWritten(_ box: PermitBox) -> ResponseBody {
-        let body = self
-        return ResponseBody(contentLength: contentLength) { writer in
-            do {
-                try await body.write(writer)
-            } catch {
-                box.release(.ignored)
-                throw error
-            }
-            box.releaseWritten()
-        }
     }
 }
