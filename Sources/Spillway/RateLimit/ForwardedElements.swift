@@ -68,7 +68,11 @@ enum ForwardedElements {
         while index < element.endIndex {
             let character = element[index]
             if inQuotes {
-                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" {
+                if escaped {
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "\"" {
                     inQuotes = false
                 }
             } else if character == "\"" {

@@ -55,7 +55,12 @@ public struct GCRA: RateLimitAlgorithm {
         return RateLimitQuota(quota: burst, window: RateLimitArithmetic.duration(nanoseconds: window))
     }
 
-    public func evaluate(_ state: inout State?, cost: Int, now: ContinuousClock.Instant) throws(RateLimitError)
+    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    public func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
         -> RateLimitDecision
     {
         guard cost >= 0 else { throw .negativeCost(cost) }
@@ -66,12 +71,17 @@ public struct GCRA: RateLimitAlgorithm {
         let next = backlog + Int128(cost) * interval
         guard next <= tolerance else {
             let wait = RateLimitArithmetic.ceilDiv(next - tolerance, Int128(limit))
-            return decision(allowed: false, backlog: backlog, retryAfter: RateLimitArithmetic.duration(nanoseconds: wait))
+            return decision(
+                allowed: false,
+                backlog: backlog,
+                retryAfter: RateLimitArithmetic.duration(nanoseconds: wait)
+            )
         }
         if cost > 0 { state = self.state(backlog: next, now: now) }
         return decision(allowed: true, backlog: next, retryAfter: nil)
     }
 
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
     public func refund(
         _ state: inout State?,
         cost: Int,
@@ -83,10 +93,12 @@ public struct GCRA: RateLimitAlgorithm {
         state = self.state(backlog: max(0, backlog), now: now)
     }
 
+    /// The instant from which `state` equals a fresh state.
     public func idleDeadline(of state: State) -> ContinuousClock.Instant {
         state.remainder > 0 ? state.theoreticalArrivalTime.advanced(by: .nanoseconds(1)) : state.theoreticalArrivalTime
     }
 
+    /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
     public func scaled(by share: Double) throws(RateLimitError) -> GCRA {
         let share = try RateLimitArithmetic.validShare(share)
         return try GCRA(

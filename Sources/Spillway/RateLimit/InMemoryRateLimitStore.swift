@@ -132,6 +132,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         self.shards = (0..<count).map { _ in Shard(seed: seeds.next()) }
     }
 
+    /// The algorithm's quota.
     public var quota: RateLimitQuota { algorithm.quota }
 
     /// Decides for `key` without suspending.
@@ -161,6 +162,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         }
     }
 
+    /// Gives back `cost` units consumed `consumedAgo` ago for `key`; does nothing for a key no longer held.
     public func refund(key: String, cost: Int, consumedAgo: Duration) {
         guard cost > 0 else { return }
         let now = clock.now

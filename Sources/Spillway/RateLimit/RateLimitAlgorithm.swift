@@ -21,7 +21,11 @@ public protocol RateLimitAlgorithm: Sendable, Hashable {
     /// An allowed decision consumes `cost`; a denial consumes nothing. A `cost` of zero queries without consuming
     /// and is always allowed. A cost above the capacity is denied with ``RateLimitDecision/exceedsCapacity``.
     /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
-    func evaluate(_ state: inout State?, cost: Int, now: ContinuousClock.Instant) throws(RateLimitError)
+    func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
         -> RateLimitDecision
 
     /// Gives back `cost` units consumed at `consumedAt` (used when another policy denied the same request).

@@ -28,6 +28,7 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
         /// A trusted-proxy entry is not an IPv4/IPv6 address or CIDR range.
         public static let invalidAddress = Code(base: .invalidAddress)
 
+        /// A readable description.
         public var description: String { base.rawValue }
     }
 
@@ -41,6 +42,7 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
         self.message = message
     }
 
+    /// A readable description.
     public var description: String {
         switch code.base {
         case .invalidConfiguration: "invalid rate-limit configuration: \(message)"

@@ -11,9 +11,11 @@ import CoreMetrics
 /// the per-client one before the global one): a denial by the first policy needs no refund at all.
 ///
 /// ```swift
+/// let perClient = try GCRA(limit: 10, period: .seconds(1))
+/// let global = try TokenBucket(capacity: 500, refill: 200, per: .seconds(1))
 /// let limiter = try RateLimiter(policies: [
-///     try RateLimitPolicy(name: "per-client", key: .clientAddress(), algorithm: try GCRA(limit: 10, period: .seconds(1))),
-///     try RateLimitPolicy(name: "global", key: .global, algorithm: try TokenBucket(capacity: 500, refill: 200, per: .seconds(1))),
+///     try RateLimitPolicy(name: "per-client", key: .clientAddress(), algorithm: perClient),
+///     try RateLimitPolicy(name: "global", key: .global, algorithm: global),
 /// ])
 /// let result = try await limiter.check(RateLimitRequest(peerAddress: "198.51.100.7"))
 /// if !result.isAllowed { /* 429 with result.headerFields() */ }
@@ -38,7 +40,10 @@ public final class RateLimiter: Sendable {
         }
         self.policies = policies
         self.clock = clock
-        self.metrics = RateLimitMetrics(policies: policies.map(\.name), factory: metricsFactory ?? MetricsSystem.factory)
+        self.metrics = RateLimitMetrics(
+            policies: policies.map(\.name),
+            factory: metricsFactory ?? MetricsSystem.factory
+        )
     }
 
     /// Checks `request` at `cost` units (default 1) against every policy.
@@ -54,7 +59,9 @@ public final class RateLimiter: Sendable {
                 metrics.record(policy: index, .skipped)
                 continue
             }
-            results.append(.init(policy: policy.name, key: key, quota: policy.store.quota, decision: nil, refunded: false))
+            results.append(
+                .init(policy: policy.name, key: key, quota: policy.store.quota, decision: nil, refunded: false)
+            )
             storeIndex.append(index)
         }
 
@@ -73,7 +80,11 @@ public final class RateLimiter: Sendable {
             for earlier in (0..<position).reversed() {
                 if cost > 0 {
                     let ago = consumedAt[earlier].duration(to: clock.now)
-                    await policies[storeIndex[earlier]].store.refund(key: results[earlier].key, cost: cost, consumedAgo: ago)
+                    await policies[storeIndex[earlier]].store.refund(
+                        key: results[earlier].key,
+                        cost: cost,
+                        consumedAgo: ago
+                    )
                 }
                 results[earlier].refunded = true
                 metrics.record(policy: storeIndex[earlier], .refunded)

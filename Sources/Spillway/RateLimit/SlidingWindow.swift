@@ -44,7 +44,12 @@ public struct SlidingWindow: RateLimitAlgorithm {
     /// `limit` units per `window`.
     public var quota: RateLimitQuota { RateLimitQuota(quota: limit, window: window) }
 
-    public func evaluate(_ state: inout State?, cost: Int, now: ContinuousClock.Instant) throws(RateLimitError)
+    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    public func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
         -> RateLimitDecision
     {
         guard cost >= 0 else { throw .negativeCost(cost) }
@@ -84,6 +89,7 @@ public struct SlidingWindow: RateLimitAlgorithm {
         )
     }
 
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
     public func refund(
         _ state: inout State?,
         cost: Int,
@@ -100,12 +106,14 @@ public struct SlidingWindow: RateLimitAlgorithm {
         state = counters
     }
 
+    /// The instant from which `state` equals a fresh state.
     public func idleDeadline(of state: State) -> ContinuousClock.Instant {
         if state.current > 0 { return state.windowStart.advanced(by: window * 2) }
         if state.previous > 0 { return state.windowStart.advanced(by: window) }
         return state.windowStart
     }
 
+    /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
     public func scaled(by share: Double) throws(RateLimitError) -> SlidingWindow {
         let share = try RateLimitArithmetic.validShare(share)
         return try SlidingWindow(limit: max(1, Int((Double(limit) * share).rounded(.down))), window: window)
@@ -125,7 +133,12 @@ public struct SlidingWindow: RateLimitAlgorithm {
         return counters
     }
 
-    private func decision(allowed: Bool, counters: State, elapsed: Int128, retryAfter: Duration?)
+    private func decision(
+        allowed: Bool,
+        counters: State,
+        elapsed: Int128,
+        retryAfter: Duration?
+    )
         -> RateLimitDecision
     {
         let w = windowNanoseconds

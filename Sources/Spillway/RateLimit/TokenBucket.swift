@@ -51,7 +51,12 @@ public struct TokenBucket: RateLimitAlgorithm {
         return RateLimitQuota(quota: capacity, window: RateLimitArithmetic.duration(nanoseconds: fullRefill))
     }
 
-    public func evaluate(_ state: inout State?, cost: Int, now: ContinuousClock.Instant) throws(RateLimitError)
+    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    public func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
         -> RateLimitDecision
     {
         guard cost >= 0 else { throw .negativeCost(cost) }
@@ -66,9 +71,14 @@ public struct TokenBucket: RateLimitAlgorithm {
             return decision(allowed: true, level: current.level, retryAfter: nil)
         }
         let wait = RateLimitArithmetic.ceilDiv(need - current.level, Int128(refillAmount))
-        return decision(allowed: false, level: current.level, retryAfter: RateLimitArithmetic.duration(nanoseconds: wait))
+        return decision(
+            allowed: false,
+            level: current.level,
+            retryAfter: RateLimitArithmetic.duration(nanoseconds: wait)
+        )
     }
 
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
     public func refund(
         _ state: inout State?,
         cost: Int,
@@ -81,11 +91,13 @@ public struct TokenBucket: RateLimitAlgorithm {
         state = current
     }
 
+    /// The instant from which `state` equals a fresh state.
     public func idleDeadline(of state: State) -> ContinuousClock.Instant {
         let missing = RateLimitArithmetic.ceilDiv(capacityLevel - state.level, Int128(refillAmount))
         return state.updated.advanced(by: RateLimitArithmetic.duration(nanoseconds: missing))
     }
 
+    /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
     public func scaled(by share: Double) throws(RateLimitError) -> TokenBucket {
         let share = try RateLimitArithmetic.validShare(share)
         let period = Double(periodNanoseconds) / share

@@ -57,5 +57,6 @@ public struct TrustedProxies: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
+    /// A readable description.
     public var description: String { "[" + ranges.map(\.description).joined(separator: ", ") + "]" }
 }
