@@ -20,6 +20,15 @@ let package = Package(
             path: "Benchmarks/Limiter",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "RateLimitBenchmarks",
+            dependencies: [
+                .product(name: "Spillway", package: "spillway"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/RateLimit",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

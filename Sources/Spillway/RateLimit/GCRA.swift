@@ -116,7 +116,7 @@ public struct GCRA: RateLimitAlgorithm {
     }
 
     private func state(backlog: Int128, now: ContinuousClock.Instant) -> State {
-        let (whole, fraction) = backlog.quotientAndRemainder(dividingBy: Int128(limit))
+        let (whole, fraction) = RateLimitArithmetic.divide(backlog, Int128(limit))
         return State(
             theoreticalArrivalTime: now.advanced(by: RateLimitArithmetic.duration(nanoseconds: whole)),
             remainder: Int64(fraction)
@@ -127,7 +127,7 @@ public struct GCRA: RateLimitAlgorithm {
         RateLimitDecision(
             isAllowed: allowed,
             limit: burst,
-            remaining: RateLimitArithmetic.clampedInt((tolerance - backlog) / interval),
+            remaining: RateLimitArithmetic.clampedInt(RateLimitArithmetic.floorDiv(tolerance - backlog, interval)),
             resetAfter: RateLimitArithmetic.duration(nanoseconds: RateLimitArithmetic.ceilDiv(backlog, Int128(limit))),
             retryAfter: retryAfter
         )

@@ -4,17 +4,29 @@
 /// "3 per second" (an emission interval of 333 333 333⅓ ns) loses nothing to rounding: a retry-after is the exact
 /// first nanosecond at which the request succeeds.
 enum RateLimitArithmetic {
+    /// `a / b` and `a % b` (truncating), in 64 bits when both fit: a 128-bit division is a library call several
+    /// times slower, and the operands almost always fit.
+    @inline(__always)
+    static func divide(_ a: Int128, _ b: Int128) -> (quotient: Int128, remainder: Int128) {
+        if let a64 = Int64(exactly: a), let b64 = Int64(exactly: b), a64 != .min {
+            let (q, r) = a64.quotientAndRemainder(dividingBy: b64)
+            return (Int128(q), Int128(r))
+        }
+        let (q, r) = a.quotientAndRemainder(dividingBy: b)
+        return (q, r)
+    }
+
     /// `⌈a / b⌉` for `b > 0`.
     @inline(__always)
     static func ceilDiv(_ a: Int128, _ b: Int128) -> Int128 {
-        let (q, r) = a.quotientAndRemainder(dividingBy: b)
+        let (q, r) = divide(a, b)
         return (r > 0) ? q + 1 : q
     }
 
     /// `⌊a / b⌋` for `b > 0`.
     @inline(__always)
     static func floorDiv(_ a: Int128, _ b: Int128) -> Int128 {
-        let (q, r) = a.quotientAndRemainder(dividingBy: b)
+        let (q, r) = divide(a, b)
         return (r < 0) ? q - 1 : q
     }
 

@@ -37,7 +37,8 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
     /// What to change, in words.
     public var message: String
 
-    init(_ code: Code, _ message: String) {
+    /// An error of kind `code`; `message` says what to change.
+    public init(_ code: Code, message: String) {
         self.code = code
         self.message = message
     }
@@ -51,9 +52,9 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
         }
     }
 
-    static func configuration(_ message: String) -> RateLimitError { RateLimitError(.invalidConfiguration, message) }
+    static func configuration(_ message: String) -> RateLimitError { RateLimitError(.invalidConfiguration, message: message) }
 
     static func negativeCost(_ cost: Int) -> RateLimitError {
-        RateLimitError(.invalidCost, "a request's cost must be zero (a pure query) or more (got \(cost))")
+        RateLimitError(.invalidCost, message: "a request's cost must be zero (a pure query) or more (got \(cost))")
     }
 }

@@ -44,19 +44,23 @@ public struct RateLimitPolicy: Sendable {
         )
     }
 
-    /// Names go verbatim into structured header fields, metric labels and Redis keys, so they are restricted to a
-    /// set that needs no escaping anywhere.
-    static func validate(name: String) throws(RateLimitError) {
-        let valid =
-            !name.isEmpty && name.utf8.count <= 64
+    /// Whether `name` is a valid policy (or store) name: 1–64 characters from `A–Z a–z 0–9 - _ .`. Names go
+    /// verbatim into structured header fields, metric labels and Redis keys, so they are restricted to a set that
+    /// needs no escaping anywhere.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
             && name.utf8.allSatisfy { byte in
                 (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                     || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                     || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                     || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
             }
-        guard valid else {
-            throw .configuration("policy name '\(name)' must be 1-64 characters from A-Z a-z 0-9 - _ .")
-        }
+    }
+
+    /// The rule ``isValidName(_:)`` checks, for error messages.
+    public static let nameRule = "must be 1-64 characters from A-Z a-z 0-9 - _ ."
+
+    static func validate(name: String) throws(RateLimitError) {
+        guard isValidName(name) else { throw .configuration("policy name '\(name)' \(nameRule)") }
     }
 }

@@ -124,7 +124,7 @@ public struct SlidingWindow: RateLimitAlgorithm {
         guard var counters = state else { return State(windowStart: now, current: 0, previous: 0) }
         let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStart, to: now)
         guard elapsed >= windowNanoseconds else { return counters }
-        let windows = elapsed / windowNanoseconds
+        let windows = RateLimitArithmetic.floorDiv(elapsed, windowNanoseconds)
         counters.previous = windows == 1 ? counters.current : 0
         counters.current = 0
         counters.windowStart = counters.windowStart.advanced(

@@ -130,7 +130,7 @@ public struct TokenBucket: RateLimitAlgorithm {
         return RateLimitDecision(
             isAllowed: allowed,
             limit: capacity,
-            remaining: RateLimitArithmetic.clampedInt(level / periodNanoseconds),
+            remaining: RateLimitArithmetic.clampedInt(RateLimitArithmetic.floorDiv(level, periodNanoseconds)),
             resetAfter: RateLimitArithmetic.duration(nanoseconds: reset),
             retryAfter: retryAfter
         )

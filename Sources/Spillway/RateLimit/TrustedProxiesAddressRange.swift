@@ -15,7 +15,7 @@ extension TrustedProxies {
             let trimmed = text.rateLimitTrimmed()
             let parts = trimmed.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             guard let address = Address(parts[0]) else {
-                throw RateLimitError(.invalidAddress, "'\(text)' is not an IPv4/IPv6 address or CIDR range")
+                throw RateLimitError(.invalidAddress, message: "'\(text)' is not an IPv4/IPv6 address or CIDR range")
             }
             // `::ffff:10.0.0.0/104` is the mapped form of `10.0.0.0/8`; mapped addresses are compared as IPv4.
             let mappedOffset = (address.isIPv4 && parts[0].contains(":")) ? 96 : 0
@@ -26,7 +26,7 @@ extension TrustedProxies {
                 else {
                     throw RateLimitError(
                         .invalidAddress,
-                        "'\(text)': the prefix length must be 0...\(address.bitWidth + mappedOffset)"
+                        message: "'\(text)': the prefix length must be \(mappedOffset)...\(address.bitWidth + mappedOffset)"
                     )
                 }
                 prefix = value
@@ -35,7 +35,7 @@ extension TrustedProxies {
             guard address.masked(toPrefix: prefix) == address else {
                 throw RateLimitError(
                     .invalidAddress,
-                    "'\(text)' has bits set after the /\(prefix) prefix; did you mean "
+                    message: "'\(text)' has bits set after the /\(prefix) prefix; did you mean "
                         + "\(address.masked(toPrefix: prefix))/\(prefix)?"
                 )
             }
