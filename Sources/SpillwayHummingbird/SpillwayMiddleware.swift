@@ -68,9 +68,11 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = clock.nanosecondsSinceOrigin
         metrics?.inflight.increment()
         var deadline = Deadline.current
+        var setsDeadline = false
         if let deadlines, let timeout = deadlines.timeout(for: request, logger: context.logger) {
             let (end, overflow) = start.addingReportingOverflow(timeout.nanoseconds)
             deadline = Deadline(nanosecondsSinceOrigin: overflow ? .max : end).earliest(deadline)
+            setsDeadline = true
         }
         var response: Response
         let completion: ResponseCompletion
@@ -85,8 +87,11 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             let permit = try await acquire(request, context, deadline: deadline)
             do {
-                response = try await Deadline.withDeadline(deadline) {
-                    try await next(request, context)
+                // Binding the task-local costs an allocation; skip it when the deadline in force is unchanged.
+                if setsDeadline {
+                    response = try await Deadline.withDeadline(deadline) { try await next(request, context) }
+                } else {
+                    response = try await next(request, context)
                 }
             } catch {
                 switch consume permit {
