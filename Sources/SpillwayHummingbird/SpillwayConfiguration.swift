@@ -24,6 +24,14 @@ public struct SpillwayConfiguration: Sendable {
     /// Rate-limit policies checked after the deadline and before admission (``RateLimitMiddleware`` semantics:
     /// `429` + `Retry-After` + RateLimit fields); `nil` (the default) checks none.
     public var rateLimiter: RateLimiter?
+    /// Hold the permit, and measure latency, until the response body's last byte is written. Default `true`.
+    ///
+    /// `false` releases the permit and records the request when the handler returns. Streamed bodies then stream
+    /// outside the limit, but a single-buffer body keeps Hummingbird's one-write fast path: a body that reports when
+    /// it has been written must be a closure body, which Hummingbird writes in three parts (head, body, end). On a
+    /// trivial route that is most of Spillway's cost (see `scripts/bench-hummingbird`); on a route doing real work it
+    /// is noise.
+    public var holdsPermitUntilBodyWritten: Bool
 
     /// A configuration; every parameter has the default documented on its property.
     public init(
@@ -34,12 +42,14 @@ public struct SpillwayConfiguration: Sendable {
         ),
         admission: AdmissionConfiguration? = AdmissionConfiguration(),
         metrics: GoodputMetricsConfiguration? = GoodputMetricsConfiguration(),
-        rateLimiter: RateLimiter? = nil
+        rateLimiter: RateLimiter? = nil,
+        holdsPermitUntilBodyWritten: Bool = true
     ) {
         self.deadlines = deadlines
         self.limiter = limiter
         self.admission = admission
         self.metrics = metrics
         self.rateLimiter = rateLimiter
+        self.holdsPermitUntilBodyWritten = holdsPermitUntilBodyWritten
     }
 }

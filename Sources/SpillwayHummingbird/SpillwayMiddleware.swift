@@ -33,6 +33,7 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
     private let deadlines: DeadlineConfiguration?
     private let metrics: GoodputMetrics?
     private let rateLimiter: RateLimiter?
+    private let holdsPermitUntilBodyWritten: Bool
     private let clock: any SpillwayClock
 
     /// The middleware `configuration` describes.
@@ -56,6 +57,7 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
         self.deadlines = configuration.deadlines
         self.metrics = configuration.metrics.map { GoodputMetrics(factory: $0.factory ?? MetricsSystem.factory) }
         self.rateLimiter = configuration.rateLimiter
+        self.holdsPermitUntilBodyWritten = configuration.holdsPermitUntilBodyWritten
         self.clock = clock
     }
 
@@ -123,7 +125,11 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             throw error
         }
-        response.body = response.body.onceWritten(completion)
+        if holdsPermitUntilBodyWritten {
+            response.body = response.body.onceWritten(completion)
+        } else {
+            completion.finish(writeFailed: false)
+        }
         return response
     }
 

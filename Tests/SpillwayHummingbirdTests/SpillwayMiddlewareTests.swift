@@ -115,4 +115,29 @@ import Testing
             }
         }
     }
+
+    @Test func releasingAtHandlerReturnLeavesTheStreamOutsideTheLimit() async throws {
+        let gate = Gate()
+        let router = Router()
+        let spillway = router.addSpillway(SpillwayConfiguration(metrics: nil, holdsPermitUntilBodyWritten: false))
+        router.get("/stream") { _, _ in
+            Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    await gate.wait()
+                    try await writer.write(ByteBuffer(string: "late"))
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        let limiter = try #require(spillway.limiter)
+        try await Application(router: router).test(.router) { client in
+            async let text = client.execute(uri: "/stream", method: .get) { String(buffer: $0.body) }
+            await gate.waitForArrivals(1)
+            #expect(limiter.snapshot.inflight == 0, "released when the handler returned")
+            gate.open()
+            let body = try await text
+            #expect(body == "late")
+        }
+    }
 }
