@@ -7,8 +7,9 @@ let package = Package(
     name: "spillway-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "spillway", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         .executableTarget(
@@ -21,12 +22,25 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "RedisBenchmarks",
+            dependencies: [
+                .product(name: "SpillwayRedis", package: "spillway"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Redis",
+            exclude: ["compare.sh"],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "RateLimitBenchmarks",
             dependencies: [
                 .product(name: "Spillway", package: "spillway"),
+                .product(name: "SpillwayRedis", package: "spillway"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/RateLimit",
+            exclude: ["compare.sh"],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],

@@ -14,6 +14,7 @@ final class FakeConnection: PoolableConnection {
     init(id: Int) { self.id = id }
 
     var isClosed: Bool { state.withLock { $0.closed } }
+    var isUsable: Bool { !isClosed }
 
     func onClose(_ body: @escaping @Sendable () -> Void) {
         let closed = state.withLock { state -> Bool in

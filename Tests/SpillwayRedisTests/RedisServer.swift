@@ -108,6 +108,8 @@ final class RedisServer: @unchecked Sendable {
     /// Kills the process at once (SIGKILL), as a crash would.
     func kill() {
         guard let process else { return }
+        // SIGKILL, not `terminate()`: Foundation's `Process` starts children with SIGTERM blocked on Linux, so a
+        // SIGTERM would be ignored and `waitUntilExit()` would wait forever. Persistence is off, so nothing is lost.
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
@@ -115,11 +117,7 @@ final class RedisServer: @unchecked Sendable {
 
     /// Stops the process and removes its folder.
     func stop() {
-        if let process {
-            process.terminate()
-            process.waitUntilExit()
-            self.process = nil
-        }
+        kill()
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -6,12 +6,16 @@ import Synchronization
 
 /// What the pool needs from a connection; `RedisConnection` in production, a fake in the pool's unit tests.
 protocol PoolableConnection: AnyObject, Sendable {
+    /// Whether new commands may go to the connection (false once it started closing, before `onClose` runs).
+    var isUsable: Bool { get }
     /// Calls `body` once when the connection has closed (at once if it already has).
     func onClose(_ body: @escaping @Sendable () -> Void)
     func close() async
 }
 
-extension RedisConnection: PoolableConnection {}
+extension RedisConnection: PoolableConnection {
+    var isUsable: Bool { isActive }
+}
 
 /// The pool's limits; ``RedisClientConfiguration`` documents each one.
 struct ConnectionPoolConfiguration: Sendable {
@@ -290,7 +294,9 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         let clock = self.clock
         let factory = self.factory
         // The task cannot finish before it is recorded: `attemptFinished` needs the lock this caller holds.
-        state.attempts[id] = Task {
+        // Detached, so that the attempt does not inherit the caller's task-locals: the handshake must not be cut
+        // short by the `Deadline` of whichever request happened to trigger the attempt.
+        state.attempts[id] = Task.detached {
             if let notBefore {
                 do {
                     try await clock.sleep(until: notBefore, tolerance: nil)
@@ -399,7 +405,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     private static func takeLease(_ state: inout State, limit: Int) -> Lease? {
         var best: (id: Int, leases: Int)?
-        for (id, slot) in state.slots where slot.leases < limit {
+        for (id, slot) in state.slots where slot.leases < limit && slot.connection.isUsable {
             if best == nil || slot.leases < best!.leases { best = (id, slot.leases) }
         }
         guard let best else { return nil }

@@ -102,7 +102,18 @@ public final class RedisClient: Sendable {
     ///
     /// - Throws: ``RedisServerError`` for error replies; ``RedisClientError`` when no connection is available,
     ///   the reply does not arrive in time, or it has the wrong shape.
+    ///
+    /// A command whose connection turned out to be closed before it was written is retried once on another
+    /// connection (it never reached Redis, so this is safe for any command).
     public func execute<Command: RedisCommand>(_ command: Command) async throws -> Command.Response {
+        do {
+            return try await executeOnce(command)
+        } catch let error as RedisClientError where error.notSent {
+            return try await executeOnce(command)
+        }
+    }
+
+    private func executeOnce<Command: RedisCommand>(_ command: Command) async throws -> Command.Response {
         let lease = try await pool.lease()
         defer { pool.release(lease) }
         return try await lease.connection.execute(command)

@@ -36,8 +36,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
         if let closedError {
-            request.completion.fail(closedError)
-            promise?.fail(closedError)
+            let error = RedisClientError(
+                .connectionClosed,
+                "the connection to Redis is closed; the command was not sent",
+                underlying: closedError,
+                notSent: true
+            )
+            request.completion.fail(error)
+            promise?.fail(error)
             return
         }
         let deadline = context.eventLoop.now + request.timeout
@@ -132,8 +138,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 "the connection was closed because an earlier command on it timed out; the command may have run"
             )
             logger.warning("Redis command timed out; closing the connection", metadata: ["redis.in_flight": "\(inFlight.count)"])
-            fail(everyInFlight: { $0.deadline <= deadline ? expired : behind }, closing: expired)
-            context.close(promise: nil)
+            fail(everyInFlight: { $0.deadline <= deadline ? expired : behind }, closing: expired, context: context)
         } else if let next = inFlight.lazy.map(\.deadline).min() {
             armTimer(context: context, deadline: next)
         }
@@ -142,15 +147,20 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private func shutDown(context: ChannelHandlerContext, _ error: RedisClientError) {
         guard closedError == nil else { return }
         logger.warning("closing the Redis connection", metadata: ["redis.error": "\(error)"])
-        failAll(error)
-        context.close(promise: nil)
+        fail(everyInFlight: { _ in error }, closing: error, context: context)
     }
 
     private func failAll(_ error: RedisClientError) {
-        fail(everyInFlight: { _ in error }, closing: error)
+        fail(everyInFlight: { _ in error }, closing: error, context: nil)
     }
 
-    private func fail(everyInFlight errorFor: (InFlight) -> RedisClientError, closing error: RedisClientError) {
+    /// Fails every request in flight; with a `context`, closes the channel first, so that a caller resumed by the
+    /// failure already finds the connection inactive and the pool does not hand it out again.
+    private func fail(
+        everyInFlight errorFor: (InFlight) -> RedisClientError,
+        closing error: RedisClientError,
+        context: ChannelHandlerContext?
+    ) {
         if closedError == nil { closedError = error }
         timer?.cancel()
         timer = nil
@@ -159,6 +169,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         inFlight.removeAll()
         var gathered = headResults
         headResults = []
+        context?.close(promise: nil)
         for entry in pending {
             let entryError = errorFor(entry)
             switch entry.completion {

@@ -126,8 +126,9 @@ public final class RedisConnection: Sendable {
     public func execute<Command: RedisCommand>(_ command: Command) async throws -> Command.Response {
         var encoder = RESPCommandEncoder(buffer: channel.allocator.buffer(capacity: 64))
         command.encode(into: &encoder)
+        let timeout = try timeout()
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        send(RedisRequest(bytes: encoder.buffer, timeout: try timeout(), completion: .single(promise)))
+        send(RedisRequest(bytes: encoder.buffer, timeout: timeout, completion: .single(promise)))
         return try command.decodeResponse(try await promise.futureResult.get())
     }
 
@@ -200,7 +201,12 @@ public final class RedisConnection: Sendable {
             // already torn down. Completing a promise twice is a no-op.
             completion.fail(
                 error as? RedisClientError
-                    ?? RedisClientError(.connectionClosed, "the connection to Redis is closed", underlying: error)
+                    ?? RedisClientError(
+                        .connectionClosed,
+                        "the connection to Redis is closed; the command was not sent",
+                        underlying: error,
+                        notSent: true
+                    )
             )
         }
     }

@@ -49,10 +49,14 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     /// The error that caused this one (a socket error, a ``RESPParsingError``, a ``RedisServerError``), if any.
     public let underlying: (any Error)?
 
-    init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+    /// The command never reached the socket (its connection had already closed), so retrying it is safe.
+    let notSent: Bool
+
+    init(_ code: Code, _ message: String, underlying: (any Error)? = nil, notSent: Bool = false) {
         self.code = code
         self.message = message
         self.underlying = underlying
+        self.notSent = notSent
     }
 
     public var description: String {
