@@ -65,11 +65,11 @@ public final class RateLimiter: Sendable {
             storeIndex.append(index)
         }
 
-        var consumedAt: [ContinuousClock.Instant] = []
+        var consumedAt: [Int64] = []
         consumedAt.reserveCapacity(results.count)
         for position in results.indices {
             let policy = policies[storeIndex[position]]
-            let started = clock.now
+            let started = clock.nanosecondsSinceOrigin
             let decision = try await policy.store.acquire(key: results[position].key, cost: cost)
             results[position].decision = decision
             if decision.isAllowed {
@@ -79,7 +79,7 @@ public final class RateLimiter: Sendable {
             metrics.record(policy: storeIndex[position], .denied)
             for earlier in (0..<position).reversed() {
                 if cost > 0 {
-                    let ago = consumedAt[earlier].duration(to: clock.now)
+                    let ago = Duration.nanoseconds(clock.nanosecondsSinceOrigin &- consumedAt[earlier])
                     await policies[storeIndex[earlier]].store.refund(
                         key: results[earlier].key,
                         cost: cost,

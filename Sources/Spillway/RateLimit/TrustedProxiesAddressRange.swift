@@ -26,7 +26,8 @@ extension TrustedProxies {
                 else {
                     throw RateLimitError(
                         .invalidAddress,
-                        message: "'\(text)': the prefix length must be \(mappedOffset)...\(address.bitWidth + mappedOffset)"
+                        message:
+                            "'\(text)': the prefix length must be \(mappedOffset)...\(address.bitWidth + mappedOffset)"
                     )
                 }
                 prefix = value

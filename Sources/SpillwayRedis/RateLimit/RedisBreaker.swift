@@ -14,8 +14,9 @@ import Synchronization
 final class RedisBreaker: Sendable {
     enum State: Sendable, Equatable {
         case closed(consecutiveFailures: Int)
-        case open(until: ContinuousClock.Instant)
-        case halfOpen(probeStarted: ContinuousClock.Instant)
+        /// Times are nanoseconds since `SpillwayTime.origin`.
+        case open(until: Int64)
+        case halfOpen(probeStarted: Int64)
     }
 
     enum Permission: Equatable {
@@ -27,7 +28,8 @@ final class RedisBreaker: Sendable {
     private let state = Mutex(State.closed(consecutiveFailures: 0))
     private let failureThreshold: Int
     private let openDuration: Duration
-    private let probeTimeout: Duration
+    private let openNanoseconds: Int64
+    private let probeTimeoutNanoseconds: Int64
     private let onChange: @Sendable (State) -> Void
 
     init(
@@ -38,23 +40,26 @@ final class RedisBreaker: Sendable {
     ) {
         self.failureThreshold = max(1, failureThreshold)
         self.openDuration = openDuration
-        self.probeTimeout = probeTimeout
+        self.openNanoseconds = openDuration.nanoseconds
+        self.probeTimeoutNanoseconds = probeTimeout.nanoseconds
         self.onChange = onChange
     }
 
     var current: State { state.withLock { $0 } }
 
-    func permission(now: ContinuousClock.Instant) -> Permission {
+    func permission(now: Int64) -> Permission {
         let (permission, changed) = state.withLock { state -> (Permission, State?) in
             switch state {
             case .closed:
                 return (.call, nil)
             case .open(let until):
-                guard now >= until else { return (.rejected(retryAfter: until - now), nil) }
+                guard now >= until else { return (.rejected(retryAfter: .nanoseconds(until &- now)), nil) }
                 state = .halfOpen(probeStarted: now)
                 return (.probe, state)
             case .halfOpen(let started):
-                guard now - started >= probeTimeout else { return (.rejected(retryAfter: openDuration), nil) }
+                guard now &- started >= probeTimeoutNanoseconds else {
+                    return (.rejected(retryAfter: openDuration), nil)
+                }
                 state = .halfOpen(probeStarted: now)
                 return (.probe, nil)
             }
@@ -79,7 +84,7 @@ final class RedisBreaker: Sendable {
         if let changed { onChange(changed) }
     }
 
-    func recordFailure(now: ContinuousClock.Instant) {
+    func recordFailure(now: Int64) {
         let changed = state.withLock { state -> State? in
             switch state {
             case .closed(let failures):
@@ -87,10 +92,10 @@ final class RedisBreaker: Sendable {
                     state = .closed(consecutiveFailures: failures + 1)
                     return nil
                 }
-                state = .open(until: now + openDuration)
+                state = .open(until: now &+ openNanoseconds)
                 return state
             case .halfOpen:
-                state = .open(until: now + openDuration)
+                state = .open(until: now &+ openNanoseconds)
                 return state
             case .open:
                 return nil

@@ -178,7 +178,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
             throw RateLimitError(.invalidCost, message: "a request's cost must be zero or more (got \(cost))")
         }
         let redisKey = keyPrefix + key
-        let permission = breaker.permission(now: clock.now)
+        let permission = breaker.permission(now: clock.nanosecondsSinceOrigin)
         if case .rejected(let retryAfter) = permission {
             return try fail(key: key, cost: cost, retryAfter: retryAfter)
         }
@@ -192,7 +192,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
             return try fail(key: key, cost: cost, retryAfter: configuration.breaker.openDuration)
         } catch {
             metrics.failed(error)
-            breaker.recordFailure(now: clock.now)
+            breaker.recordFailure(now: clock.nanosecondsSinceOrigin)
             configuration.logger.debug(
                 "Redis rate-limit call failed",
                 metadata: ["store": "\(name)", "error": "\(error)"]
@@ -205,7 +205,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
     /// the timeout.
     public func refund(key: String, cost: Int, consumedAgo: Duration) async {
         guard cost > 0 else { return }
-        if case .rejected = breaker.permission(now: clock.now) {
+        if case .rejected = breaker.permission(now: clock.nanosecondsSinceOrigin) {
             if case .local(let local) = fallback { local.refund(key: key, cost: cost, consumedAgo: consumedAgo) }
             return
         }
@@ -217,7 +217,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
             return
         } catch {
             metrics.failed(error)
-            breaker.recordFailure(now: clock.now)
+            breaker.recordFailure(now: clock.nanosecondsSinceOrigin)
         }
     }
 
