@@ -9,6 +9,8 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 1_000_000
     )
 
+    redisRateLimitBenchmarks()
+
     let manyKeys = (0..<100_000).map { "10.\($0 >> 16).\(($0 >> 8) & 0xFF).\($0 & 0xFF)" }
 
     // The arithmetic alone, without lock, dictionary or clock: what a store adds is the difference.

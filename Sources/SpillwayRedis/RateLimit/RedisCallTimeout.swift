@@ -27,26 +27,31 @@ func withRedisTimeout<Value: Sendable>(
                 } catch {
                     result = .failure(error)
                 }
-                race.finish(result)
+                race.finish(result, by: .worker)
             }
             let timer = Task {
                 try? await clock.sleep(until: deadline.instant, tolerance: nil)
-                if race.finish(.failure(RedisCallTimedOut())) { worker.cancel() }
+                race.finish(.failure(RedisCallTimedOut()), by: .timer)
             }
-            race.setTimer(timer)
+            race.attach(worker: worker, timer: timer)
         }
     } onCancel: {
-        race.finish(.failure(CancellationError()))
+        race.finish(.failure(CancellationError()), by: .cancellation)
     }
 }
 
-/// The single resumption of a timeout race: whoever finishes first resumes the caller; the timer is cancelled when
-/// the work wins.
+/// The single resumption of a timeout race: whoever finishes first resumes the caller and cancels the other
+/// contestants (the timer when the work wins, the work when the timer or the caller's cancellation wins).
 private final class TimeoutRace<Value: Sendable>: Sendable {
+    enum Finisher {
+        case worker, timer, cancellation
+    }
+
     private struct State {
         var continuation: CheckedContinuation<Value, any Error>?
-        var finished = false
+        var finished: Finisher?
         var pending: Result<Value, any Error>?
+        var worker: Task<Void, Never>?
         var timer: Task<Void, Never>?
     }
 
@@ -54,35 +59,42 @@ private final class TimeoutRace<Value: Sendable>: Sendable {
 
     func start(_ continuation: CheckedContinuation<Value, any Error>) {
         let early = state.withLock { state -> Result<Value, any Error>? in
-            if state.finished { return state.pending.take() }
+            if state.finished != nil { return state.pending.take() }
             state.continuation = continuation
             return nil
         }
         if let early { continuation.resume(with: early) }
     }
 
-    /// Resumes the caller with `result` if nothing did before; returns whether this call won.
-    @discardableResult
-    func finish(_ result: Result<Value, any Error>) -> Bool {
-        let (winner, continuation, timer) = state.withLock {
-            state -> (Bool, CheckedContinuation<Value, any Error>?, Task<Void, Never>?) in
-            guard !state.finished else { return (false, nil, nil) }
-            state.finished = true
+    /// Resumes the caller with `result` if nothing did before.
+    func finish(_ result: Result<Value, any Error>, by finisher: Finisher) {
+        let (continuation, losers) = state.withLock {
+            state -> (CheckedContinuation<Value, any Error>?, [Task<Void, Never>]) in
+            guard state.finished == nil else { return (nil, []) }
+            state.finished = finisher
             let continuation = state.continuation.take()
             if continuation == nil { state.pending = result }
-            return (true, continuation, state.timer.take())
+            return (continuation, Self.losers(of: finisher, in: &state))
         }
-        timer?.cancel()
+        for task in losers { task.cancel() }
         continuation?.resume(with: result)
-        return winner
     }
 
-    func setTimer(_ timer: Task<Void, Never>) {
-        let cancelNow = state.withLock { state -> Bool in
-            if state.finished { return true }
+    /// Hands over the contestants; those of a race already decided are cancelled at once.
+    func attach(worker: Task<Void, Never>, timer: Task<Void, Never>) {
+        let losers = state.withLock { state -> [Task<Void, Never>] in
+            state.worker = worker
             state.timer = timer
-            return false
+            guard let finisher = state.finished else { return [] }
+            return Self.losers(of: finisher, in: &state)
         }
-        if cancelNow { timer.cancel() }
+        for task in losers { task.cancel() }
+    }
+
+    private static func losers(of finisher: Finisher, in state: inout State) -> [Task<Void, Never>] {
+        switch finisher {
+        case .worker: return [state.timer.take()].compactMap { $0 }
+        case .timer, .cancellation: return [state.worker.take(), state.timer.take()].compactMap { $0 }
+        }
     }
 }

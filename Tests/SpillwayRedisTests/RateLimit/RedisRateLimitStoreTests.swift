@@ -260,6 +260,28 @@ import Testing
         #expect(redis.calls == 1)
     }
 
+    @Test func aCancelledCallerGetsTheFallbackAtOnceWithoutTrippingTheBreaker() async throws {
+        let clock = ManualClock()
+        let redis = ScriptedRedis(.hang)
+        var configuration = configuration(.failOpen, timeout: .seconds(10))
+        configuration.breaker = .init(failureThreshold: 1, openDuration: .seconds(1))
+        let store = try RedisRateLimitStore(
+            name: "cancel",
+            algorithm: try GCRA(limit: 1, period: .seconds(1)),
+            redis: redis,
+            configuration: configuration,
+            clock: clock
+        )
+        let decision = Task { try await store.acquire(key: "k", cost: 1) }
+        await clock.waitForSleepers(atLeast: 1)
+        decision.cancel()
+        #expect(try await decision.value.isAllowed)
+        #expect(store.breakerState == "closed")
+        // The abandoned timer was cancelled too: nothing is left sleeping on the clock.
+        for _ in 0..<10_000 where clock.sleeperCount > 0 { await Task.yield() }
+        #expect(clock.sleeperCount == 0)
+    }
+
     @Test func invalidConfigurationsAreRefused() throws {
         let redis = ScriptedRedis(.fail)
         let gcra = try GCRA(limit: 1, period: .seconds(1))
