@@ -47,9 +47,8 @@ struct RedisRateLimitLoadTests {
                             let sent = clock.now
                             let result = try await limiter.check(request)
                             let done = clock.now
-                            samples.append(
-                                Sample(at: start.duration(to: sent), latency: sent.duration(to: done), allowed: result.isAllowed)
-                            )
+                            let latency = sent.duration(to: done)
+                            samples.append(Sample(at: start.duration(to: sent), latency: latency, allowed: result.isAllowed))
                         }
                         return samples
                     }
