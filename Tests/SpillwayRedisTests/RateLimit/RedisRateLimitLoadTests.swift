@@ -47,8 +47,12 @@ struct RedisRateLimitLoadTests {
                             let sent = clock.now
                             let result = try await limiter.check(request)
                             let done = clock.now
-                            let latency = sent.duration(to: done)
-                            samples.append(Sample(at: start.duration(to: sent), latency: latency, allowed: result.isAllowed))
+                            let sample = Sample(
+                                at: start.duration(to: sent),
+                                latency: sent.duration(to: done),
+                                allowed: result.isAllowed
+                            )
+                            samples.append(sample)
                         }
                         return samples
                     }
