@@ -136,10 +136,11 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
     /// The algorithm's quota.
     public let quota: RateLimitQuota
 
+    // Pre-specialised for Spillway's algorithms: a call through `any RateLimitStore` (as RateLimiter makes) then
+    // runs concrete code instead of generic code that looks up metadata and copies every state through value
+    // witnesses (measured ~4x slower).
     /// Decides for `key` without suspending.
     /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
-    // Pre-specialised for Spillway's algorithms: a call through `any RateLimitStore` (as RateLimiter makes) then
-    // runs concrete code instead of generic code that copies every state through value witnesses (~5x slower).
     @_specialize(where Algorithm == GCRA)
     @_specialize(where Algorithm == TokenBucket)
     @_specialize(where Algorithm == SlidingWindow)
