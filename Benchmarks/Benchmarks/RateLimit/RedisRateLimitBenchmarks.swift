@@ -156,6 +156,36 @@ func redisRateLimitBenchmarks() {
         teardown: { await fixture.stop() }
     )
 
+    // The client alone running the same script (no store: no timeout race, breaker or decoding into a decision),
+    // to separate what the store adds from what the client costs.
+    Benchmark(
+        "Redis GCRA script via RedisScript.run (no store), 1 connection, 64 in flight",
+        configuration: configuration,
+        closure: { benchmark in
+            let connection = fixture.connection
+            let script = try unlimitedGCRA().redisScript
+            let arguments = ["acquire", 1, 0] + (try unlimitedGCRA().redisArguments)
+            _ = try await script.run(on: connection, keys: ["warm"], arguments: arguments)
+            let tasks = RateLimitRedisFixture.concurrency
+            let count = benchmark.scaledIterations.count
+            benchmark.startMeasurement()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<tasks {
+                    group.addTask {
+                        for index in 0..<(count / tasks) {
+                            let key =
+                                "spillway:ratelimit:bench:\((index * tasks + task) % RateLimitRedisFixture.keySpace)"
+                            blackHole(try await script.run(on: connection, keys: [key], arguments: arguments))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        },
+        setup: { try await fixture.start() },
+        teardown: { await fixture.stop() }
+    )
+
     // Compare `redis-benchmark -c 4 -P 16`.
     Benchmark(
         "Redis GCRA decisions, pool of 4, 64 in flight",

@@ -101,6 +101,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
     private let redis: any RedisCommandExecutor
     private let clock: any SpillwayClock
     private let breaker: RedisBreaker
+    private let watchdog: RedisCallWatchdog
     private let fallback: Fallback
     private let metrics: RedisRateLimitMetrics
     private let keyPrefix: String
@@ -138,6 +139,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
         self.redis = redis
         self.clock = clock
         self.keyPrefix = configuration.keyPrefix + name + ":"
+        self.watchdog = RedisCallWatchdog(timeout: configuration.timeout, clock: clock)
         self.arguments = algorithm.redisArguments
         switch configuration.failurePolicy.base {
         case .failOpen: self.fallback = .allow
@@ -234,9 +236,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
         let script = algorithm.redisScript
         let arguments = [RedisArgument(mode), RedisArgument(cost), RedisArgument(ageMicroseconds)] + self.arguments
         let redis = self.redis
-        return try await withRedisTimeout(configuration.timeout, clock: clock) {
-            try await script.run(on: redis, keys: [key], arguments: arguments)
-        }
+        return try await watchdog.run { try await script.run(on: redis, keys: [key], arguments: arguments) }
     }
 
     private func decode(_ reply: RESPValue) throws -> RateLimitDecision {

@@ -18,13 +18,15 @@ final class ScriptedRedis: RedisCommandExecutor, Sendable {
         case forward(any RedisCommandExecutor)
     }
 
-    private let state: Mutex<(behaviour: Behaviour, calls: Int)>
+    private let state: Mutex<(behaviour: Behaviour, calls: Int, cancelled: Int)>
 
     init(_ behaviour: Behaviour) {
-        state = Mutex((behaviour, 0))
+        state = Mutex((behaviour, 0, 0))
     }
 
     var calls: Int { state.withLock { $0.calls } }
+    /// Hanging calls that were cancelled.
+    var cancelled: Int { state.withLock { $0.cancelled } }
 
     func set(_ behaviour: Behaviour) { state.withLock { $0.behaviour = behaviour } }
 
@@ -37,8 +39,13 @@ final class ScriptedRedis: RedisCommandExecutor, Sendable {
         case .fail:
             throw ScriptedRedisFailure()
         case .hang:
-            // Cancelled by the store's timeout race; the hour is only an upper bound.
-            try await Task.sleep(for: .seconds(3600))
+            // Cancelled by the store's watchdog; the hour is only an upper bound.
+            do {
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                state.withLock { $0.cancelled += 1 }
+                throw error
+            }
             throw ScriptedRedisFailure()
         case .forward(let redis):
             return try await redis.execute(command)
