@@ -50,9 +50,11 @@ let package = Package(
             name: "RateLimitBenchmarks",
             dependencies: [
                 .product(name: "Spillway", package: "spillway"),
+                .product(name: "SpillwayRedis", package: "spillway"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/RateLimit",
+            exclude: ["compare.sh"],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],

@@ -65,64 +65,82 @@ public struct ClientAddressResolver: Sendable, Hashable {
     public func key(for request: RateLimitRequest) -> String {
         guard let address = resolve(request) else { return "unknown" }
         if address.isIPv4 || ipv6PrefixLength == 128 { return address.description }
+        // Reduced to its prefix: one key per subscriber rather than per address.
         return "\(address.masked(toPrefix: ipv6PrefixLength))/\(ipv6PrefixLength)"
     }
 
     func resolve(_ request: RateLimitRequest) -> TrustedProxies.Address? {
         guard let peerText = request.peerAddress, let peer = Self.parseNode(Substring(peerText)) else { return nil }
         guard !trustedProxies.isEmpty, trustedProxies.contains(peer) else { return peer }
-        let hops = chain(request)
         var current = peer
-        var index = hops.count - 1
-        while index >= 0, trustedProxies.contains(current) {
-            guard let next = hops[index] else { break }
-            current = next
-            index -= 1
+        forEachHopFromRight(request) { hop in
+            // A hop that is not an address ends the walk at the trusted hop in front of it.
+            guard let hop else { return false }
+            current = hop
+            return trustedProxies.contains(hop)
         }
         return current
     }
 
-    /// The rightmost `maxHops` entries of the configured header, in order; `nil` for an entry that is not an address.
-    func chain(_ request: RateLimitRequest) -> [TrustedProxies.Address?] {
-        var hops: [TrustedProxies.Address?] = []
-        let keep = maxHops
-        func add(_ hop: TrustedProxies.Address?) {
-            hops.append(hop)
-            if hops.count >= 2 * keep { hops.removeFirst(hops.count - keep) }
-        }
-        for line in request.headerValues(header.fieldName) {
-            switch header {
-            case .xForwardedFor:
-                for entry in line.split(separator: ",", omittingEmptySubsequences: false) {
-                    let trimmed = entry.rateLimitTrimmed()
+    /// Calls `body` with the configured header's entries from the right (the nearest proxy's first), at most
+    /// ``maxHops`` of them, until it returns `false`; `nil` stands for an entry that is not an address.
+    func forEachHopFromRight(_ request: RateLimitRequest, _ body: (TrustedProxies.Address?) -> Bool) {
+        var budget = maxHops
+        switch header {
+        case .xForwardedFor:
+            // Scanned backwards in place, byte by byte: no splitting, and work bounded by the hops walked.
+            for line in request.headerValues(header.fieldName).reversed() {
+                let bytes = line.utf8
+                var end: String.Index = bytes.endIndex
+                while end > bytes.startIndex {
+                    let comma: String.Index? = bytes[bytes.startIndex..<end].lastIndex(of: UInt8(ascii: ","))
+                    var entryStart: String.Index = bytes.startIndex
+                    if let comma { entryStart = bytes.index(after: comma) }
+                    let entry: Substring = line[entryStart..<end]
+                    end = comma ?? bytes.startIndex
+                    let trimmed: Substring = entry.rateLimitTrimmed()
+                    // Empty list elements are allowed by RFC 9110 §5.6.1 and ignored.
                     if trimmed.isEmpty { continue }
-                    add(Self.parseNode(Substring(trimmed)))
+                    guard budget > 0, body(Self.parseNode(trimmed)) else { return }
+                    budget -= 1
                 }
-            case .forwarded:
-                ForwardedElements.forEachFor(in: line) { value in add(value.flatMap { Self.parseNode($0) }) }
+            }
+        case .forwarded:
+            // Quoted strings may hold commas, so elements are parsed forwards, then walked backwards.
+            var hops: [TrustedProxies.Address?] = []
+            for line in request.headerValues(header.fieldName) {
+                ForwardedElements.forEachFor(in: line) { value in
+                    hops.append(value.flatMap { Self.parseNode($0) })
+                    if hops.count >= 2 * maxHops { hops.removeFirst(hops.count - maxHops) }
+                }
+            }
+            for hop in hops.reversed() {
+                guard budget > 0, body(hop) else { return }
+                budget -= 1
             }
         }
-        if hops.count > keep { hops.removeFirst(hops.count - keep) }
-        return hops
     }
 
     /// Parses a node: `192.0.2.1`, `192.0.2.1:8080`, `2001:db8::1`, `[2001:db8::1]`, `[2001:db8::1]:8080`.
     static func parseNode(_ text: Substring) -> TrustedProxies.Address? {
-        let node = text.rateLimitTrimmed()
-        guard !node.isEmpty, node.utf8.count <= 80 else { return nil }
-        if node.first == "[" {
-            guard let close = node.firstIndex(of: "]") else { return nil }
-            let inner = node[node.index(after: node.startIndex)..<close]
-            let rest = node[node.index(after: close)...]
+        // Byte-wise throughout: every delimiter is ASCII, and Character-wise scanning costs several times more.
+        let node: Substring = text.rateLimitTrimmed()
+        let bytes = node.utf8
+        guard let first = bytes.first, bytes.count <= 80 else { return nil }
+        if first == UInt8(ascii: "[") {
+            guard let close: String.Index = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            let inner: Substring = node[bytes.index(after: bytes.startIndex)..<close]
+            let rest: Substring = node[bytes.index(after: close)...]
             guard rest.isEmpty || isPort(rest) else { return nil }
-            guard let address = TrustedProxies.Address(inner), inner.contains(":") else { return nil }
-            return address
+            guard inner.utf8.contains(UInt8(ascii: ":")) else { return nil }
+            return TrustedProxies.Address(inner)
         }
         if let address = TrustedProxies.Address(node) { return address }
-        guard let colon = node.firstIndex(of: ":"), node[node.index(after: colon)...].firstIndex(of: ":") == nil
-        else { return nil }
-        let host = node[..<colon]
-        guard isPort(node[colon...]), let bits = TrustedProxies.Address.parseIPv4(host.utf8) else { return nil }
+        // `192.0.2.1:8080`: exactly one colon, a dotted quad before it.
+        guard let colon: String.Index = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let afterColon: String.Index = bytes.index(after: colon)
+        if bytes[afterColon...].contains(UInt8(ascii: ":")) { return nil }
+        guard isPort(node[colon...]), let bits = TrustedProxies.Address.parseIPv4(bytes[..<colon]) else { return nil }
         return TrustedProxies.Address(ipv4: bits)
     }
 

@@ -17,10 +17,15 @@
 public struct GCRA: RateLimitAlgorithm {
     /// One key's theoretical arrival time.
     public struct State: Sendable, Hashable {
-        /// The theoretical arrival time, rounded down to the nanosecond.
-        public internal(set) var theoreticalArrivalTime: ContinuousClock.Instant
+        /// The theoretical arrival time in nanoseconds since ``SpillwayTime/origin``, rounded down.
+        var tatNanoseconds: Int64
         /// The part of the TAT below one nanosecond, in units of 1/`limit` ns (0 ..< `limit`).
         var remainder: Int64
+
+        /// The theoretical arrival time, rounded down to the nanosecond.
+        public var theoreticalArrivalTime: ContinuousClock.Instant {
+            SpillwayTime.instant(atNanoseconds: tatNanoseconds)
+        }
     }
 
     /// Requests per ``period`` sustained.
@@ -55,11 +60,11 @@ public struct GCRA: RateLimitAlgorithm {
         return RateLimitQuota(quota: burst, window: RateLimitArithmetic.duration(nanoseconds: window))
     }
 
-    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:atNanoseconds:)``).
     public func evaluate(
         _ state: inout State?,
         cost: Int,
-        now: ContinuousClock.Instant
+        atNanoseconds now: Int64
     ) throws(RateLimitError)
         -> RateLimitDecision
     {
@@ -81,21 +86,21 @@ public struct GCRA: RateLimitAlgorithm {
         return decision(allowed: true, backlog: next, retryAfter: nil)
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAtNanoseconds:nowNanoseconds:)``).
     public func refund(
         _ state: inout State?,
         cost: Int,
-        consumedAt: ContinuousClock.Instant,
-        now: ContinuousClock.Instant
+        consumedAtNanoseconds consumedAt: Int64,
+        nowNanoseconds now: Int64
     ) {
         guard cost > 0, state != nil else { return }
         let backlog = self.backlog(state, now: now) - Int128(min(cost, burst)) * interval
         state = self.state(backlog: max(0, backlog), now: now)
     }
 
-    /// The instant from which `state` equals a fresh state.
-    public func idleDeadline(of state: State) -> ContinuousClock.Instant {
-        state.remainder > 0 ? state.theoreticalArrivalTime.advanced(by: .nanoseconds(1)) : state.theoreticalArrivalTime
+    /// The theoretical arrival time, rounded up (see ``RateLimitAlgorithm/idleDeadlineNanoseconds(of:)``).
+    public func idleDeadlineNanoseconds(of state: State) -> Int64 {
+        state.remainder > 0 ? state.tatNanoseconds &+ 1 : state.tatNanoseconds
     }
 
     /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
@@ -109,18 +114,14 @@ public struct GCRA: RateLimitAlgorithm {
     }
 
     /// How far the TAT is ahead of `now`, in 1/`limit` ns (zero when it is not ahead).
-    private func backlog(_ state: State?, now: ContinuousClock.Instant) -> Int128 {
-        guard let state, state.theoreticalArrivalTime >= now else { return 0 }
-        let whole = Int128(now.duration(to: state.theoreticalArrivalTime).nanoseconds)
-        return whole * Int128(limit) + Int128(state.remainder)
+    private func backlog(_ state: State?, now: Int64) -> Int128 {
+        guard let state, state.tatNanoseconds >= now else { return 0 }
+        return (Int128(state.tatNanoseconds) - Int128(now)) * Int128(limit) + Int128(state.remainder)
     }
 
-    private func state(backlog: Int128, now: ContinuousClock.Instant) -> State {
+    private func state(backlog: Int128, now: Int64) -> State {
         let (whole, fraction) = RateLimitArithmetic.divide(backlog, Int128(limit))
-        return State(
-            theoreticalArrivalTime: now.advanced(by: RateLimitArithmetic.duration(nanoseconds: whole)),
-            remainder: Int64(fraction)
-        )
+        return State(tatNanoseconds: RateLimitArithmetic.advance(now, by: whole), remainder: Int64(fraction))
     }
 
     private func decision(allowed: Bool, backlog: Int128, retryAfter: Duration?) -> RateLimitDecision {

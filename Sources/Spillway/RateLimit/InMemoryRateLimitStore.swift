@@ -40,7 +40,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
     private struct Entry {
         var key: String
         var state: Algorithm.State
-        var idleDeadline: ContinuousClock.Instant
+        var idleDeadline: Int64
     }
 
     /// One shard: a dense array of entries (O(1) random sampling and swap-removal) indexed by a dictionary.
@@ -62,7 +62,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         }
 
         /// Drops up to `steps` idle entries at the sweep cursor.
-        mutating func sweep(steps: Int, now: ContinuousClock.Instant) -> Int {
+        mutating func sweep(steps: Int, now: Int64) -> Int {
             var removed = 0
             for _ in 0..<steps {
                 guard !entries.isEmpty else { break }
@@ -86,7 +86,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
             return z ^ (z >> 31)
         }
 
-        mutating func evictOne(now: ContinuousClock.Instant) {
+        mutating func evictOne(now: Int64) {
             if sweep(steps: 8, now: now) > 0 { return }
             var victim = Int(nextRandom() % UInt64(entries.count))
             for _ in 1..<5 {
@@ -124,6 +124,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
             bits += 1
         }
         self.algorithm = algorithm
+        self.quota = algorithm.quota
         self.configuration = configuration
         self.clock = clock
         self.shardShift = 64 - bits
@@ -133,21 +134,27 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
     }
 
     /// The algorithm's quota.
-    public var quota: RateLimitQuota { algorithm.quota }
+    public let quota: RateLimitQuota
 
+    // Pre-specialised for Spillway's algorithms: a call through `any RateLimitStore` (as RateLimiter makes) then
+    // runs concrete code instead of generic code that looks up metadata and copies every state through value
+    // witnesses (measured ~4x slower).
     /// Decides for `key` without suspending.
     /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
+    @_specialize(where Algorithm == GCRA)
+    @_specialize(where Algorithm == TokenBucket)
+    @_specialize(where Algorithm == SlidingWindow)
     public func acquire(key: String, cost: Int) throws(RateLimitError) -> RateLimitDecision {
         guard cost >= 0 else { throw .negativeCost(cost) }
-        let now = clock.now
+        let now = clock.nanosecondsSinceOrigin
         let algorithm = self.algorithm
         let capacity = perShardCapacity
         return try shard(for: key).state.withLock { (shard: inout ShardState) throws(RateLimitError) in
             let position = shard.index[key]
             var state = position.map { shard.entries[$0].state }
-            let decision = try algorithm.evaluate(&state, cost: cost, now: now)
+            let decision = try algorithm.evaluate(&state, cost: cost, atNanoseconds: now)
             if let state {
-                let deadline = algorithm.idleDeadline(of: state)
+                let deadline = algorithm.idleDeadlineNanoseconds(of: state)
                 if let position {
                     shard.entries[position].state = state
                     shard.entries[position].idleDeadline = deadline
@@ -163,18 +170,21 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
     }
 
     /// Gives back `cost` units consumed `consumedAgo` ago for `key`; does nothing for a key no longer held.
+    @_specialize(where Algorithm == GCRA)
+    @_specialize(where Algorithm == TokenBucket)
+    @_specialize(where Algorithm == SlidingWindow)
     public func refund(key: String, cost: Int, consumedAgo: Duration) {
         guard cost > 0 else { return }
-        let now = clock.now
-        let consumedAt = now.advanced(by: .zero - max(.zero, consumedAgo))
+        let now = clock.nanosecondsSinceOrigin
+        let consumedAt = now &- max(0, consumedAgo.nanoseconds)
         let algorithm = self.algorithm
         shard(for: key).state.withLock { shard in
             guard let position = shard.index[key] else { return }
             var state: Algorithm.State? = shard.entries[position].state
-            algorithm.refund(&state, cost: cost, consumedAt: consumedAt, now: now)
+            algorithm.refund(&state, cost: cost, consumedAtNanoseconds: consumedAt, nowNanoseconds: now)
             guard let state else { return }
             shard.entries[position].state = state
-            shard.entries[position].idleDeadline = algorithm.idleDeadline(of: state)
+            shard.entries[position].idleDeadline = algorithm.idleDeadlineNanoseconds(of: state)
         }
     }
 
@@ -186,7 +196,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
     /// Drops every key whose state is equivalent to a fresh one; returns how many were dropped.
     @discardableResult
     public func removeIdleKeys() -> Int {
-        let now = clock.now
+        let now = clock.nanosecondsSinceOrigin
         return shards.reduce(0) { total, shard in
             total
                 + shard.state.withLock { state in

@@ -1,8 +1,12 @@
 /// A rate-limit algorithm: pure arithmetic over one key's state and instants, with no clock, lock or storage.
 ///
 /// A store (``InMemoryRateLimitStore``, or the Redis store in `SpillwayRedis`) keeps one `State` per key and calls
-/// ``evaluate(_:cost:now:)`` under its lock; an absent state (`nil`) means "never seen or fully restored". Spillway
-/// ships ``TokenBucket``, ``GCRA`` and ``SlidingWindow``.
+/// ``evaluate(_:cost:atNanoseconds:)`` under its lock; an absent state (`nil`) means "never seen or fully
+/// restored". Spillway ships ``TokenBucket``, ``GCRA`` and ``SlidingWindow``.
+///
+/// Time is given either as a `ContinuousClock.Instant` (``evaluate(_:cost:now:)``) or, on hot paths, as
+/// nanoseconds on Spillway's timeline (``SpillwayTime``, as ``SpillwayClock/nanosecondsSinceOrigin`` reads it):
+/// both describe the same instants, and states keep plain integers so that a store copies them cheaply.
 ///
 /// ```swift
 /// let gcra = try GCRA(limit: 100, period: .seconds(1), burst: 20)
@@ -16,7 +20,8 @@ public protocol RateLimitAlgorithm: Sendable, Hashable {
     /// The quota advertised in the `RateLimit-Policy` field.
     var quota: RateLimitQuota { get }
 
-    /// Decides whether `cost` units may be consumed at `now`, updating `state` (which starts as `nil`).
+    /// Decides whether `cost` units may be consumed at `now` (nanoseconds since ``SpillwayTime/origin``),
+    /// updating `state` (which starts as `nil`).
     ///
     /// An allowed decision consumes `cost`; a denial consumes nothing. A `cost` of zero queries without consuming
     /// and is always allowed. A cost above the capacity is denied with ``RateLimitDecision/exceedsCapacity``.
@@ -24,19 +29,55 @@ public protocol RateLimitAlgorithm: Sendable, Hashable {
     func evaluate(
         _ state: inout State?,
         cost: Int,
-        now: ContinuousClock.Instant
+        atNanoseconds now: Int64
     ) throws(RateLimitError)
         -> RateLimitDecision
 
-    /// Gives back `cost` units consumed at `consumedAt` (used when another policy denied the same request).
+    /// Gives back `cost` units consumed at `consumedAt` (used when another policy denied the same request); times
+    /// in nanoseconds since ``SpillwayTime/origin``.
     ///
     /// The state never ends up above its capacity, so a refund cannot grant more than was taken.
-    func refund(_ state: inout State?, cost: Int, consumedAt: ContinuousClock.Instant, now: ContinuousClock.Instant)
+    func refund(_ state: inout State?, cost: Int, consumedAtNanoseconds consumedAt: Int64, nowNanoseconds now: Int64)
 
-    /// The instant from which `state` is equivalent to an absent state, so a store may drop it.
-    func idleDeadline(of state: State) -> ContinuousClock.Instant
+    /// When (nanoseconds since ``SpillwayTime/origin``) `state` becomes equivalent to an absent state, so that a
+    /// store may drop it.
+    func idleDeadlineNanoseconds(of state: State) -> Int64
 
     /// The same algorithm with its limit multiplied by `share` (in (0, 1]), for a local fallback that enforces a
     /// part of a shared limit. Capacities round down but stay at least 1.
     func scaled(by share: Double) throws(RateLimitError) -> Self
+}
+
+extension RateLimitAlgorithm {
+    /// Decides whether `cost` units may be consumed at `now`, updating `state` (which starts as `nil`); see
+    /// ``evaluate(_:cost:atNanoseconds:)``.
+    public func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
+        -> RateLimitDecision
+    {
+        try evaluate(&state, cost: cost, atNanoseconds: SpillwayTime.nanoseconds(of: now))
+    }
+
+    /// Gives back `cost` units consumed at `consumedAt`; see ``refund(_:cost:consumedAtNanoseconds:nowNanoseconds:)``.
+    public func refund(
+        _ state: inout State?,
+        cost: Int,
+        consumedAt: ContinuousClock.Instant,
+        now: ContinuousClock.Instant
+    ) {
+        refund(
+            &state,
+            cost: cost,
+            consumedAtNanoseconds: SpillwayTime.nanoseconds(of: consumedAt),
+            nowNanoseconds: SpillwayTime.nanoseconds(of: now)
+        )
+    }
+
+    /// The instant from which `state` is equivalent to an absent state.
+    public func idleDeadline(of state: State) -> ContinuousClock.Instant {
+        SpillwayTime.instant(atNanoseconds: idleDeadlineNanoseconds(of: state))
+    }
 }

@@ -33,9 +33,14 @@ enum RateLimitArithmetic {
     /// Nanoseconds from `from` to `to`, never negative (instants from one monotonic clock do not go backwards; a
     /// caller mixing clocks gets "no time passed" rather than a refund of quota).
     @inline(__always)
-    static func elapsed(from: ContinuousClock.Instant, to: ContinuousClock.Instant) -> Int128 {
-        guard to > from else { return 0 }
-        return Int128(from.duration(to: to).nanoseconds)
+    static func elapsed(from: Int64, to: Int64) -> Int128 {
+        to > from ? Int128(to) - Int128(from) : 0
+    }
+
+    /// `base + nanoseconds`, saturating at the ends of the timeline.
+    @inline(__always)
+    static func advance(_ base: Int64, by nanoseconds: Int128) -> Int64 {
+        Int64(clamping: Int128(base) + nanoseconds)
     }
 
     /// A duration of `nanoseconds`, saturating at the largest duration `Int64` nanoseconds can hold.

@@ -52,7 +52,9 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
         }
     }
 
-    static func configuration(_ message: String) -> RateLimitError { RateLimitError(.invalidConfiguration, message: message) }
+    static func configuration(_ message: String) -> RateLimitError {
+        RateLimitError(.invalidConfiguration, message: message)
+    }
 
     static func negativeCost(_ cost: Int) -> RateLimitError {
         RateLimitError(.invalidCost, message: "a request's cost must be zero (a pure query) or more (got \(cost))")

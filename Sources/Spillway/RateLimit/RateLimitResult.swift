@@ -30,6 +30,20 @@ public struct RateLimitResult: Sendable {
         public var decision: RateLimitDecision?
         /// Whether the units this policy consumed were given back because a later policy denied.
         public var refunded: Bool
+        /// The policy's position in the limiter.
+        var policyIndex: Int
+        /// When the policy's units were taken, for a refund.
+        var consumedAtNanoseconds: Int64
+
+        init(policy: String, key: String, quota: RateLimitQuota, policyIndex: Int) {
+            self.policy = policy
+            self.key = key
+            self.quota = quota
+            self.decision = nil
+            self.refunded = false
+            self.policyIndex = policyIndex
+            self.consumedAtNanoseconds = 0
+        }
     }
 
     /// Whether every applicable policy allowed the request.

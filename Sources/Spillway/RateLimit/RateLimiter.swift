@@ -23,6 +23,8 @@ import CoreMetrics
 public final class RateLimiter: Sendable {
     /// The policies, in the order they are consulted.
     public let policies: [RateLimitPolicy]
+    /// Each policy's quota, read once: stores do not change theirs.
+    private let quotas: [RateLimitQuota]
     private let clock: any SpillwayClock
     private let metrics: RateLimitMetrics
 
@@ -39,6 +41,7 @@ public final class RateLimiter: Sendable {
             throw .configuration("two policies are named '\(policy.name)'; names must be unique")
         }
         self.policies = policies
+        self.quotas = policies.map(\.store.quota)
         self.clock = clock
         self.metrics = RateLimitMetrics(
             policies: policies.map(\.name),
@@ -50,48 +53,43 @@ public final class RateLimiter: Sendable {
     /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
     public func check(_ request: RateLimitRequest, cost: Int = 1) async throws(RateLimitError) -> RateLimitResult {
         guard cost >= 0 else { throw .negativeCost(cost) }
+        // One allocation per check: the result's list, which also carries each policy's index and consumption time.
         var results: [RateLimitResult.PolicyResult] = []
-        var storeIndex: [Int] = []
         results.reserveCapacity(policies.count)
-        storeIndex.reserveCapacity(policies.count)
-        for (index, policy) in policies.enumerated() {
-            guard let key = policy.key.key(for: request) else {
+        for index in policies.indices {
+            guard let key = policies[index].key.key(for: request) else {
                 metrics.record(policy: index, .skipped)
                 continue
             }
-            results.append(
-                .init(policy: policy.name, key: key, quota: policy.store.quota, decision: nil, refunded: false)
-            )
-            storeIndex.append(index)
+            results.append(.init(policy: policies[index].name, key: key, quota: quotas[index], policyIndex: index))
         }
 
-        var consumedAt: [ContinuousClock.Instant] = []
-        consumedAt.reserveCapacity(results.count)
         for position in results.indices {
-            let policy = policies[storeIndex[position]]
-            let started = clock.now
-            let decision = try await policy.store.acquire(key: results[position].key, cost: cost)
+            let store = policies[results[position].policyIndex].store
+            let started = clock.nanosecondsSinceOrigin
+            let decision = try await store.acquire(key: results[position].key, cost: cost)
             results[position].decision = decision
             if decision.isAllowed {
-                consumedAt.append(started)
+                results[position].consumedAtNanoseconds = started
                 continue
             }
-            metrics.record(policy: storeIndex[position], .denied)
+            metrics.record(policy: results[position].policyIndex, .denied)
             for earlier in (0..<position).reversed() {
+                let policyIndex = results[earlier].policyIndex
                 if cost > 0 {
-                    let ago = consumedAt[earlier].duration(to: clock.now)
-                    await policies[storeIndex[earlier]].store.refund(
+                    let ago = clock.nanosecondsSinceOrigin &- results[earlier].consumedAtNanoseconds
+                    await policies[policyIndex].store.refund(
                         key: results[earlier].key,
                         cost: cost,
-                        consumedAgo: ago
+                        consumedAgo: .nanoseconds(ago)
                     )
                 }
                 results[earlier].refunded = true
-                metrics.record(policy: storeIndex[earlier], .refunded)
+                metrics.record(policy: policyIndex, .refunded)
             }
             return RateLimitResult(isAllowed: false, policies: results, deniedIndex: position)
         }
-        for position in results.indices { metrics.record(policy: storeIndex[position], .allowed) }
+        for result in results { metrics.record(policy: result.policyIndex, .allowed) }
         return RateLimitResult(isAllowed: true, policies: results, deniedIndex: nil)
     }
 }

@@ -16,12 +16,15 @@
 public struct SlidingWindow: RateLimitAlgorithm {
     /// One key's two counters.
     public struct State: Sendable, Hashable {
-        /// The start of the current fixed window.
-        public internal(set) var windowStart: ContinuousClock.Instant
+        /// The start of the current fixed window, in nanoseconds since ``SpillwayTime/origin``.
+        var windowStartNanoseconds: Int64
         /// Units counted in the current fixed window.
         public internal(set) var current: Int
         /// Units counted in the fixed window before it.
         public internal(set) var previous: Int
+
+        /// The start of the current fixed window.
+        public var windowStart: ContinuousClock.Instant { SpillwayTime.instant(atNanoseconds: windowStartNanoseconds) }
     }
 
     /// The most units in any window.
@@ -44,18 +47,18 @@ public struct SlidingWindow: RateLimitAlgorithm {
     /// `limit` units per `window`.
     public var quota: RateLimitQuota { RateLimitQuota(quota: limit, window: window) }
 
-    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:atNanoseconds:)``).
     public func evaluate(
         _ state: inout State?,
         cost: Int,
-        now: ContinuousClock.Instant
+        atNanoseconds now: Int64
     ) throws(RateLimitError)
         -> RateLimitDecision
     {
         guard cost >= 0 else { throw .negativeCost(cost) }
         var counters = rolled(state, now: now)
         let w = windowNanoseconds
-        let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStart, to: now)
+        let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStartNanoseconds, to: now)
         let previousWeight = Int128(counters.previous) * (w - elapsed)
         let current = Int128(counters.current)
         let limit = Int128(self.limit)
@@ -89,28 +92,32 @@ public struct SlidingWindow: RateLimitAlgorithm {
         )
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAtNanoseconds:nowNanoseconds:)``).
     public func refund(
         _ state: inout State?,
         cost: Int,
-        consumedAt: ContinuousClock.Instant,
-        now: ContinuousClock.Instant
+        consumedAtNanoseconds consumedAt: Int64,
+        nowNanoseconds now: Int64
     ) {
         guard cost > 0, state != nil else { return }
         var counters = rolled(state, now: now)
-        if consumedAt >= counters.windowStart {
+        if consumedAt >= counters.windowStartNanoseconds {
             counters.current = max(0, counters.current - cost)
-        } else if consumedAt >= counters.windowStart.advanced(by: .zero - window) {
+        } else if Int128(consumedAt) >= Int128(counters.windowStartNanoseconds) - windowNanoseconds {
             counters.previous = max(0, counters.previous - cost)
         }
         state = counters
     }
 
-    /// The instant from which `state` equals a fresh state.
-    public func idleDeadline(of state: State) -> ContinuousClock.Instant {
-        if state.current > 0 { return state.windowStart.advanced(by: window * 2) }
-        if state.previous > 0 { return state.windowStart.advanced(by: window) }
-        return state.windowStart
+    /// When both windows hold nothing any more (see ``RateLimitAlgorithm/idleDeadlineNanoseconds(of:)``).
+    public func idleDeadlineNanoseconds(of state: State) -> Int64 {
+        if state.current > 0 {
+            return RateLimitArithmetic.advance(state.windowStartNanoseconds, by: 2 * windowNanoseconds)
+        }
+        if state.previous > 0 {
+            return RateLimitArithmetic.advance(state.windowStartNanoseconds, by: windowNanoseconds)
+        }
+        return state.windowStartNanoseconds
     }
 
     /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
@@ -120,15 +127,16 @@ public struct SlidingWindow: RateLimitAlgorithm {
     }
 
     /// The counters with their windows moved up to the one containing `now`.
-    private func rolled(_ state: State?, now: ContinuousClock.Instant) -> State {
-        guard var counters = state else { return State(windowStart: now, current: 0, previous: 0) }
-        let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStart, to: now)
+    private func rolled(_ state: State?, now: Int64) -> State {
+        guard var counters = state else { return State(windowStartNanoseconds: now, current: 0, previous: 0) }
+        let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStartNanoseconds, to: now)
         guard elapsed >= windowNanoseconds else { return counters }
         let windows = RateLimitArithmetic.floorDiv(elapsed, windowNanoseconds)
         counters.previous = windows == 1 ? counters.current : 0
         counters.current = 0
-        counters.windowStart = counters.windowStart.advanced(
-            by: RateLimitArithmetic.duration(nanoseconds: windows * windowNanoseconds)
+        counters.windowStartNanoseconds = RateLimitArithmetic.advance(
+            counters.windowStartNanoseconds,
+            by: windows * windowNanoseconds
         )
         return counters
     }

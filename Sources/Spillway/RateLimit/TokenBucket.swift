@@ -16,10 +16,13 @@
 public struct TokenBucket: RateLimitAlgorithm {
     /// One key's bucket.
     public struct State: Sendable, Hashable {
-        /// Tokens × `period` in nanoseconds, as of `updated`.
+        /// Tokens × `period` in nanoseconds, as of `updatedNanoseconds`.
         var level: Int128
-        /// When `level` was last brought up to date.
-        public internal(set) var updated: ContinuousClock.Instant
+        /// When `level` was last brought up to date, in nanoseconds since ``SpillwayTime/origin``.
+        var updatedNanoseconds: Int64
+
+        /// When the bucket was last brought up to date.
+        public var updated: ContinuousClock.Instant { SpillwayTime.instant(atNanoseconds: updatedNanoseconds) }
     }
 
     /// The most tokens the bucket holds: the largest burst, and the largest cost that can ever succeed.
@@ -51,11 +54,11 @@ public struct TokenBucket: RateLimitAlgorithm {
         return RateLimitQuota(quota: capacity, window: RateLimitArithmetic.duration(nanoseconds: fullRefill))
     }
 
-    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:atNanoseconds:)``).
     public func evaluate(
         _ state: inout State?,
         cost: Int,
-        now: ContinuousClock.Instant
+        atNanoseconds now: Int64
     ) throws(RateLimitError)
         -> RateLimitDecision
     {
@@ -78,12 +81,12 @@ public struct TokenBucket: RateLimitAlgorithm {
         )
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAtNanoseconds:nowNanoseconds:)``).
     public func refund(
         _ state: inout State?,
         cost: Int,
-        consumedAt: ContinuousClock.Instant,
-        now: ContinuousClock.Instant
+        consumedAtNanoseconds consumedAt: Int64,
+        nowNanoseconds now: Int64
     ) {
         guard cost > 0, state != nil else { return }
         var current = refilled(state, now: now)
@@ -91,10 +94,10 @@ public struct TokenBucket: RateLimitAlgorithm {
         state = current
     }
 
-    /// The instant from which `state` equals a fresh state.
-    public func idleDeadline(of state: State) -> ContinuousClock.Instant {
+    /// When the bucket is full again (see ``RateLimitAlgorithm/idleDeadlineNanoseconds(of:)``).
+    public func idleDeadlineNanoseconds(of state: State) -> Int64 {
         let missing = RateLimitArithmetic.ceilDiv(capacityLevel - state.level, Int128(refillAmount))
-        return state.updated.advanced(by: RateLimitArithmetic.duration(nanoseconds: missing))
+        return RateLimitArithmetic.advance(state.updatedNanoseconds, by: missing)
     }
 
     /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
@@ -109,11 +112,9 @@ public struct TokenBucket: RateLimitAlgorithm {
         )
     }
 
-    private func refilled(_ state: State?, now: ContinuousClock.Instant) -> State {
-        guard var current = state else {
-            return State(level: capacityLevel, updated: now)
-        }
-        let elapsed = RateLimitArithmetic.elapsed(from: current.updated, to: now)
+    private func refilled(_ state: State?, now: Int64) -> State {
+        guard var current = state else { return State(level: capacityLevel, updatedNanoseconds: now) }
+        let elapsed = RateLimitArithmetic.elapsed(from: current.updatedNanoseconds, to: now)
         let missing = capacityLevel - current.level
         // Compared before multiplying so that a key idle for years cannot overflow the level.
         if elapsed >= RateLimitArithmetic.ceilDiv(missing, Int128(refillAmount)) {
@@ -121,7 +122,7 @@ public struct TokenBucket: RateLimitAlgorithm {
         } else {
             current.level += elapsed * Int128(refillAmount)
         }
-        if now > current.updated { current.updated = now }
+        if now > current.updatedNanoseconds { current.updatedNanoseconds = now }
         return current
     }
 

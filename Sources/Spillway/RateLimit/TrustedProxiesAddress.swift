@@ -150,6 +150,32 @@ extension TrustedProxies {
             return bits
         }
 
+        /// `a.b.c.d`, written byte by byte: at most 15 bytes, so the result is a small string that needs no heap
+        /// allocation (an interpolation of four integers costs several times more, on every request).
+        static func dottedQuad(_ value: UInt32) -> String {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { buffer in
+                var count = 0
+                for index in 0..<4 {
+                    let octet = UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(index)))
+                    if index > 0 {
+                        buffer[count] = UInt8(ascii: ".")
+                        count += 1
+                    }
+                    if octet >= 100 {
+                        buffer[count] = UInt8(ascii: "0") + octet / 100
+                        count += 1
+                    }
+                    if octet >= 10 {
+                        buffer[count] = UInt8(ascii: "0") + octet / 10 % 10
+                        count += 1
+                    }
+                    buffer[count] = UInt8(ascii: "0") + octet % 10
+                    count += 1
+                }
+                return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<count]), as: UTF8.self)
+            }
+        }
+
         private static func hexValue(_ byte: UInt8) -> UInt8? {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
@@ -161,10 +187,7 @@ extension TrustedProxies {
 
         /// Canonical text: dotted quad, or RFC 5952 (lower case, longest zero run compressed).
         var description: String {
-            if isIPv4 {
-                let v = UInt32(truncatingIfNeeded: bits)
-                return "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)"
-            }
+            if isIPv4 { return Self.dottedQuad(UInt32(truncatingIfNeeded: bits)) }
             var groups = [UInt16](repeating: 0, count: 8)
             for i in 0..<8 { groups[i] = UInt16(truncatingIfNeeded: bits >> (16 * (7 - i))) }
             var bestStart = -1

@@ -26,7 +26,8 @@ extension TrustedProxies {
                 else {
                     throw RateLimitError(
                         .invalidAddress,
-                        message: "'\(text)': the prefix length must be \(mappedOffset)...\(address.bitWidth + mappedOffset)"
+                        message:
+                            "'\(text)': the prefix length must be \(mappedOffset)...\(address.bitWidth + mappedOffset)"
                     )
                 }
                 prefix = value
@@ -51,19 +52,32 @@ extension TrustedProxies {
     }
 }
 
-extension StringProtocol {
+extension Substring {
     /// The text without leading and trailing spaces and tabs (HTTP optional whitespace).
-    func rateLimitTrimmed() -> SubSequence {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start] == " " || self[start] == "\t" { start = index(after: start) }
+    func rateLimitTrimmed() -> Substring {
+        // Byte-wise: both characters are ASCII, so UTF-8 positions fall on scalar boundaries.
+        let bytes = utf8
+        var start: String.Index = bytes.startIndex
+        var end: String.Index = bytes.endIndex
+        while start < end, isRateLimitOptionalWhitespace(bytes[start]) { start = bytes.index(after: start) }
         while end > start {
-            let before = index(before: end)
-            guard self[before] == " " || self[before] == "\t" else { break }
+            let before: String.Index = bytes.index(before: end)
+            if !isRateLimitOptionalWhitespace(bytes[before]) { break }
             end = before
         }
         return self[start..<end]
     }
+}
+
+extension String {
+    /// The text without leading and trailing spaces and tabs (HTTP optional whitespace).
+    func rateLimitTrimmed() -> Substring { self[...].rateLimitTrimmed() }
+}
+
+/// A space or a horizontal tab.
+@inline(__always)
+func isRateLimitOptionalWhitespace(_ byte: UInt8) -> Bool {
+    byte == 0x20 || byte == 0x09
 }
 
 extension Character {
