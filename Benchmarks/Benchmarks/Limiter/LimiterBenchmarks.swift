@@ -10,7 +10,7 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 1_000_000
     )
 
-    // The floor: one uncontended lock round-trip around an increment.
+    // The floor: one uncontended lock round-trip around an increment, measured in the same run.
     Benchmark("Mutex.withLock increment (floor)") { benchmark in
         let counter = Mutex(0)
         for _ in benchmark.scaledIterations {
@@ -32,6 +32,37 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let permit = try await limiter.acquire(deadline: nil)
             permit.release(.success)
+        }
+    }
+
+    Benchmark("acquire + release with a deadline (async), Fixed limit") { benchmark in
+        let limiter = ConcurrencyLimiter(configuration: .init(algorithm: FixedLimit(64)))
+        let deadline = Deadline.after(.seconds(3600))
+        for _ in benchmark.scaledIterations {
+            let permit = try await limiter.acquire(deadline: deadline)
+            permit.release(.success)
+        }
+    }
+
+    for tasks in [2, 4] {
+        Benchmark(
+            "acquire + release, \(tasks) tasks contending, Fixed limit",
+            configuration: .init(scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 200_000)
+        ) { benchmark in
+            let limiter = ConcurrencyLimiter(configuration: .init(algorithm: FixedLimit(64)))
+            let perTask = benchmark.scaledIterations.count / tasks
+            benchmark.startMeasurement()
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask {
+                        for _ in 0..<perTask {
+                            guard let permit = try? await limiter.acquire(deadline: nil) else { continue }
+                            permit.release(.success)
+                        }
+                    }
+                }
+            }
+            benchmark.stopMeasurement()
         }
     }
 }

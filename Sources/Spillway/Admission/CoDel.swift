@@ -31,23 +31,27 @@ public struct CoDelConfiguration: Sendable, Hashable {
 /// is standing and whether a request that waited `delay` should be dropped.
 struct CoDel: Sendable {
     let configuration: CoDelConfiguration
-    private var intervalEnd: ContinuousClock.Instant
-    private var minDelay: Duration = .zero
+    /// Times in nanoseconds on ``SpillwayTime``'s timeline: this runs under the limiter's lock on every admission.
+    private let target: Int64
+    private let interval: Int64
+    private let sloughTimeout: Int64
+    private var intervalEnd: Int64
+    private var minDelay: Int64 = 0
     private var resetDelay = true
     private(set) var isOverloaded = false
 
-    init(configuration: CoDelConfiguration, now: ContinuousClock.Instant) {
+    init(configuration: CoDelConfiguration, now: Int64) {
         self.configuration = configuration
+        self.target = configuration.target.nanoseconds
+        self.interval = configuration.interval.nanoseconds
+        self.sloughTimeout = configuration.sloughTimeout.nanoseconds
         self.intervalEnd = now
     }
 
-    /// Records the queueing delay of a request leaving the queue at `now`; returns `true` when it should be dropped.
-    mutating func observe(delay: Duration, now: ContinuousClock.Instant) -> Bool {
-        if now > intervalEnd && !resetDelay {
-            resetDelay = true
-            intervalEnd = now.advanced(by: configuration.interval)
-            isOverloaded = minDelay > configuration.target
-        }
+    /// Records the queueing delay (ns) of a request leaving the queue at `now` (ns since the Spillway origin);
+    /// returns `true` when it should be dropped.
+    mutating func observe(delay: Int64, now: Int64) -> Bool {
+        rollIntervalIfEnded(now: now)
         if resetDelay {
             // The first request of an interval only opens it: more than one request must arrive in an interval
             // before CoDel drops anything.
@@ -56,6 +60,26 @@ struct CoDel: Sendable {
             return false
         }
         if delay < minDelay { minDelay = delay }
-        return isOverloaded && delay > configuration.sloughTimeout
+        return isOverloaded && delay > sloughTimeout
+    }
+
+    /// ``observe(delay:now:)`` for a request admitted without queueing: delay zero, never dropped.
+    @inline(__always)
+    mutating func observeImmediateAdmission(now: Int64) {
+        rollIntervalIfEnded(now: now)
+        resetDelay = false
+        minDelay = 0
+    }
+
+    /// Waiters that entered the queue before this instant (ns) are dropped while overloaded.
+    func sloughCutoff(now: Int64) -> Int64 { now &- sloughTimeout }
+
+    @inline(__always)
+    private mutating func rollIntervalIfEnded(now: Int64) {
+        if now > intervalEnd && !resetDelay {
+            resetDelay = true
+            intervalEnd = now &+ interval
+            isOverloaded = minDelay > target
+        }
     }
 }

@@ -24,14 +24,15 @@ import Synchronization
 public final class ConcurrencyLimiter: Sendable {
     typealias Continuation = CheckedContinuation<Result<Grant, AdmissionRejection>, Never>
 
+    /// Times below are nanoseconds since ``SpillwayTime/origin``.
     struct Grant: Sendable {
-        var start: ContinuousClock.Instant
+        var start: Int64
         var inflight: Int
-        var queueDelay: Duration
+        var queueDelay: Int64
     }
 
     struct Expiry: Sendable {
-        var instant: ContinuousClock.Instant
+        var offset: Int64
         var reason: AdmissionRejection.Reason
     }
 
@@ -49,14 +50,17 @@ public final class ConcurrencyLimiter: Sendable {
 
     struct State {
         var algorithm: any LimitAlgorithm
+        /// The algorithm's bounds, read once: they are constants of its configuration.
+        let minLimit: Int
+        let maxLimit: Int
         var limit: Int
         var inflight = 0
         var queue = WaitQueue<Ticket>()
         var codel: CoDel?
         var nextID: UInt64 = 0
         var cancelledBeforeQueueing: Set<UInt64> = []
-        var smoothedLatency: Duration?
-        var smoothedQueueDelay: Duration = .zero
+        var latency = DurationAverage(weight: 0.1)
+        var queueDelay = DurationAverage(weight: 0.1)
     }
 
     private enum FastPath {
@@ -68,6 +72,8 @@ public final class ConcurrencyLimiter: Sendable {
     /// The configuration the limiter was created with (its algorithm field holds the initial algorithm state).
     public let configuration: Configuration
     let clock: any SpillwayClock
+    /// Whether `clock` is the system continuous clock, read directly on the hot path (no existential call).
+    private let usesContinuousClock: Bool
     private let state: Mutex<State>
     private let metrics: LimiterMetrics
     /// Whether CoDel drops requests (when `false`, the detector still runs for adaptive LIFO).
@@ -77,14 +83,17 @@ public final class ConcurrencyLimiter: Sendable {
     public init(configuration: Configuration = Configuration(), clock: any SpillwayClock = ContinuousClock()) {
         self.configuration = configuration
         self.clock = clock
+        self.usesContinuousClock = clock is ContinuousClock
         let algorithm = configuration.algorithm
-        let limit = Self.clamp(algorithm.limit, algorithm)
+        let minLimit = max(1, algorithm.minLimit)
+        let maxLimit = max(minLimit, algorithm.maxLimit)
+        let limit = min(maxLimit, max(minLimit, algorithm.limit))
         var codel: CoDel?
         if configuration.queue.codel != nil || configuration.queue.adaptiveLIFO {
-            codel = CoDel(configuration: configuration.queue.codel ?? CoDelConfiguration(), now: clock.now)
+            codel = CoDel(configuration: configuration.queue.codel ?? CoDelConfiguration(), now: clock.nanosecondsSinceOrigin)
         }
         self.codelDrops = configuration.queue.codel != nil
-        self.state = Mutex(State(algorithm: algorithm, limit: limit, codel: codel))
+        self.state = Mutex(State(algorithm: algorithm, minLimit: minLimit, maxLimit: maxLimit, limit: limit, codel: codel))
         self.metrics = LimiterMetrics(
             name: configuration.name,
             factory: configuration.metricsFactory ?? MetricsSystem.factory
@@ -102,8 +111,8 @@ public final class ConcurrencyLimiter: Sendable {
                 inflight: state.inflight,
                 queueDepth: state.queue.count,
                 isOverloaded: state.codel?.isOverloaded ?? false,
-                smoothedLatency: state.smoothedLatency,
-                smoothedQueueDelay: state.smoothedQueueDelay
+                smoothedLatency: state.latency.value,
+                smoothedQueueDelay: state.queueDelay.value ?? .zero
             )
         }
     }
@@ -121,15 +130,15 @@ public final class ConcurrencyLimiter: Sendable {
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current
     ) async throws(AdmissionRejection) -> Permit {
-        let now = clock.now
+        let now = self.now
         let decision = state.withLock { state -> FastPath in
-            if let deadline, deadline.hasPassed(now: now) {
-                return .rejected(self.rejection(.deadline, priority, queueDelay: .zero, state))
+            if let deadline, deadline.hasPassed(atNanoseconds: now) {
+                return .rejected(self.rejection(.deadline, priority, queueDelay: 0, state))
             }
             if state.inflight < state.limit {
                 // Invariant: the queue is empty whenever a permit is free.
                 state.inflight += 1
-                _ = state.codel?.observe(delay: .zero, now: now)
+                state.codel?.observeImmediateAdmission(now: now)
                 return .admitted(inflight: state.inflight)
             }
             state.nextID &+= 1
@@ -137,9 +146,9 @@ public final class ConcurrencyLimiter: Sendable {
         }
         switch decision {
         case .admitted(let inflight):
-            metrics.admitted(priority, afterQueue: nil)
+            metrics.admitted(priority, afterQueueNanoseconds: nil)
             metrics.inflight.record(inflight)
-            return Permit(limiter: self, start: now, priority: priority, queueDelay: nil, inflight: inflight)
+            return Permit(limiter: self, startNanoseconds: now, priority: priority, queueDelay: nil, inflight: inflight)
         case .rejected(let rejection):
             metrics.rejected(rejection)
             throw rejection
@@ -156,23 +165,23 @@ public final class ConcurrencyLimiter: Sendable {
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current
     ) throws(AdmissionRejection) -> Permit {
-        let now = clock.now
+        let now = self.now
         let decision = state.withLock { state -> Result<Int, AdmissionRejection> in
-            if let deadline, deadline.hasPassed(now: now) {
-                return .failure(self.rejection(.deadline, priority, queueDelay: .zero, state))
+            if let deadline, deadline.hasPassed(atNanoseconds: now) {
+                return .failure(self.rejection(.deadline, priority, queueDelay: 0, state))
             }
             guard state.inflight < state.limit else {
-                return .failure(self.rejection(.queueFull, priority, queueDelay: .zero, state))
+                return .failure(self.rejection(.queueFull, priority, queueDelay: 0, state))
             }
             state.inflight += 1
-            _ = state.codel?.observe(delay: .zero, now: now)
+            state.codel?.observeImmediateAdmission(now: now)
             return .success(state.inflight)
         }
         switch decision {
         case .success(let inflight):
-            metrics.admitted(priority, afterQueue: nil)
+            metrics.admitted(priority, afterQueueNanoseconds: nil)
             metrics.inflight.record(inflight)
-            return Permit(limiter: self, start: now, priority: priority, queueDelay: nil, inflight: inflight)
+            return Permit(limiter: self, startNanoseconds: now, priority: priority, queueDelay: nil, inflight: inflight)
         case .failure(let rejection):
             metrics.rejected(rejection)
             throw rejection
@@ -209,17 +218,17 @@ public final class ConcurrencyLimiter: Sendable {
         id: UInt64,
         priority: Priority,
         deadline: Deadline?,
-        arrival: ContinuousClock.Instant
+        arrival: Int64
     ) async throws(AdmissionRejection) -> Permit {
-        var expiry = configuration.queue.timeout.map { Expiry(instant: arrival.advanced(by: $0), reason: .queueTimeout) }
-        if let deadline, expiry.map({ deadline.instant < $0.instant }) ?? true {
-            expiry = Expiry(instant: deadline.instant, reason: .deadlineExpiredInQueue)
+        var expiry = configuration.queue.timeout.map { Expiry(offset: arrival &+ $0.nanoseconds, reason: .queueTimeout) }
+        if let deadline, expiry.map({ deadline.nanosecondsSinceOrigin < $0.offset }) ?? true {
+            expiry = Expiry(offset: deadline.nanosecondsSinceOrigin, reason: .deadlineExpiredInQueue)
         }
         let result = await withTaskGroup(of: Void.self, returning: Result<Grant, AdmissionRejection>.self) { group in
             if let expiry {
                 group.addTask { [clock] in
                     do {
-                        try await clock.sleep(until: expiry.instant, tolerance: nil)
+                        try await clock.sleep(until: SpillwayTime.instant(atNanoseconds: expiry.offset), tolerance: nil)
                     } catch {
                         return
                     }
@@ -247,9 +256,9 @@ public final class ConcurrencyLimiter: Sendable {
         case .success(let grant):
             return Permit(
                 limiter: self,
-                start: grant.start,
+                startNanoseconds: grant.start,
                 priority: priority,
-                queueDelay: grant.queueDelay,
+                queueDelay: .nanoseconds(grant.queueDelay),
                 inflight: grant.inflight
             )
         case .failure(let rejection):
@@ -261,25 +270,25 @@ public final class ConcurrencyLimiter: Sendable {
         id: UInt64,
         priority: Priority,
         deadline: Deadline?,
-        arrival: ContinuousClock.Instant,
+        arrival: Int64,
         ticket: Ticket
     ) {
-        let now = clock.now
+        let now = self.now
         var resumptions: [Resumption] = []
         let depth = state.withLock { state -> Int in
             func finish(_ result: Result<Grant, AdmissionRejection>) {
                 resumptions.append(Resumption(continuation: ticket.continuation, result: result, priority: priority))
             }
-            let waited = arrival.duration(to: now)
+            let waited = now - arrival
             if state.cancelledBeforeQueueing.remove(id) != nil {
                 finish(.failure(rejection(.cancelled, priority, queueDelay: waited, state)))
-            } else if let deadline, deadline.hasPassed(now: now) {
+            } else if let deadline, deadline.hasPassed(atNanoseconds: now) {
                 finish(.failure(rejection(.deadline, priority, queueDelay: waited, state)))
             } else if state.inflight < state.limit && state.queue.isEmpty {
                 // A permit was freed between the fast path and here.
                 state.inflight += 1
                 finish(.success(Grant(start: now, inflight: state.inflight, queueDelay: waited)))
-            } else if let expiry = ticket.expiry, expiry.instant <= now {
+            } else if let expiry = ticket.expiry, expiry.offset <= now {
                 finish(.failure(rejection(expiry.reason, priority, queueDelay: waited, state)))
             } else if configuration.queue.maxLength == 0 {
                 finish(.failure(rejection(.queueFull, priority, queueDelay: waited, state)))
@@ -287,7 +296,7 @@ public final class ConcurrencyLimiter: Sendable {
                 shedStandingQueue(&state, now: now, into: &resumptions)
                 let lifo = isLIFO(state)
                 if configuration.rejectsUnmeetableDeadlines, let deadline,
-                    expectedWait(state, ahead: state.queue.ahead(of: priority, lifo: lifo)) > deadline.remaining(now: now)
+                    expectedWait(state, ahead: state.queue.ahead(of: priority, lifo: lifo)) > deadline.remaining(atNanoseconds: now)
                 {
                     finish(.failure(rejection(.deadline, priority, queueDelay: waited, state)))
                 } else if state.queue.count >= configuration.queue.maxLength {
@@ -295,7 +304,7 @@ public final class ConcurrencyLimiter: Sendable {
                         let shed = rejection(
                             .priorityShed,
                             evicted.priority,
-                            queueDelay: evicted.enqueuedAt.duration(to: now),
+                            queueDelay: now - evicted.enqueuedAt,
                             state
                         )
                         resumptions.append(
@@ -317,10 +326,10 @@ public final class ConcurrencyLimiter: Sendable {
 
     /// Removes a waiter whose timeout or deadline fired.
     private func expire(id: UInt64, priority: Priority, reason: AdmissionRejection.Reason) {
-        let now = clock.now
+        let now = self.now
         let outcome = state.withLock { state -> (Resumption, Int)? in
             guard let waiter = state.queue.remove(id: id, priority: priority) else { return nil }
-            let rejection = rejection(reason, priority, queueDelay: waiter.enqueuedAt.duration(to: now), state)
+            let rejection = rejection(reason, priority, queueDelay: now - waiter.enqueuedAt, state)
             return (
                 Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
                 state.queue.count
@@ -333,13 +342,13 @@ public final class ConcurrencyLimiter: Sendable {
 
     /// Removes a waiter whose task was cancelled, or remembers the cancellation if it is not queued yet.
     private func cancel(id: UInt64, priority: Priority) {
-        let now = clock.now
+        let now = self.now
         let outcome = state.withLock { state -> (Resumption, Int)? in
             guard let waiter = state.queue.remove(id: id, priority: priority) else {
                 state.cancelledBeforeQueueing.insert(id)
                 return nil
             }
-            let rejection = rejection(.cancelled, priority, queueDelay: waiter.enqueuedAt.duration(to: now), state)
+            let rejection = rejection(.cancelled, priority, queueDelay: now - waiter.enqueuedAt, state)
             return (
                 Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
                 state.queue.count
@@ -352,18 +361,23 @@ public final class ConcurrencyLimiter: Sendable {
 
     // MARK: Releasing
 
-    func release(start: ContinuousClock.Instant, inflight: Int, outcome: PermitOutcome) {
-        let now = clock.now
-        let rtt = start.duration(to: now)
+    func release(startNanoseconds start: Int64, inflight: Int, outcome: PermitOutcome) {
+        let now = self.now
+        let rtt = now - start
         var resumptions: [Resumption] = []
         let (inflightNow, limit, limitChanged, depth) = state.withLock { state -> (Int, Int, Bool, Int?) in
             state.inflight -= 1
             let oldLimit = state.limit
             if outcome != .ignored {
-                let sample = LimitSample(start: start, rtt: rtt, inflight: inflight, didDrop: outcome == .dropped)
-                state.limit = Self.clamp(state.algorithm.update(with: sample), state.algorithm)
+                let sample = LimitSample(
+                    startOffset: .nanoseconds(start),
+                    rtt: .nanoseconds(rtt),
+                    inflight: inflight,
+                    didDrop: outcome == .dropped
+                )
+                state.limit = min(state.maxLimit, max(state.minLimit, state.algorithm.update(with: sample)))
                 if outcome == .success {
-                    state.smoothedLatency = state.smoothedLatency.map { $0 * 0.9 + rtt * 0.1 } ?? rtt
+                    state.latency.add(nanoseconds: rtt)
                 }
             }
             var depth: Int?
@@ -381,12 +395,12 @@ public final class ConcurrencyLimiter: Sendable {
 
     /// Hands free permits to waiters: highest class first, FIFO or (overloaded) LIFO, skipping expired ones and
     /// those CoDel drops.
-    private func dispatch(_ state: inout State, now: ContinuousClock.Instant, into resumptions: inout [Resumption]) {
+    private func dispatch(_ state: inout State, now: Int64, into resumptions: inout [Resumption]) {
         shedStandingQueue(&state, now: now, into: &resumptions)
         while state.inflight < state.limit, let waiter = state.queue.popNext(lifo: isLIFO(state)) {
-            let delay = waiter.enqueuedAt.duration(to: now)
+            let delay = now - waiter.enqueuedAt
             let ticket = waiter.payload
-            if let expiry = ticket.expiry, expiry.instant <= now {
+            if let expiry = ticket.expiry, expiry.offset <= now {
                 let rejection = rejection(expiry.reason, waiter.priority, queueDelay: delay, state)
                 resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
                 continue
@@ -397,20 +411,20 @@ public final class ConcurrencyLimiter: Sendable {
                 continue
             }
             state.inflight += 1
-            state.smoothedQueueDelay = state.smoothedQueueDelay * 0.9 + delay * 0.1
+            state.queueDelay.add(nanoseconds: delay)
             let grant = Grant(start: now, inflight: state.inflight, queueDelay: delay)
             resumptions.append(.init(continuation: ticket.continuation, result: .success(grant), priority: waiter.priority))
         }
     }
 
     /// While CoDel reports a standing queue, drops every waiter older than its slough timeout (2 × target).
-    private func shedStandingQueue(_ state: inout State, now: ContinuousClock.Instant, into resumptions: inout [Resumption]) {
+    private func shedStandingQueue(_ state: inout State, now: Int64, into resumptions: inout [Resumption]) {
         guard codelDrops, let codel = state.codel, codel.isOverloaded, !state.queue.isEmpty else { return }
         var dropped: [WaitQueue<Ticket>.Waiter] = []
-        let cutoff = now.advanced(by: .zero - codel.configuration.sloughTimeout)
+        let cutoff = codel.sloughCutoff(now: now)
         state.queue.removeOlder(than: cutoff, into: &dropped)
         for waiter in dropped {
-            let rejection = rejection(.codelDrop, waiter.priority, queueDelay: waiter.enqueuedAt.duration(to: now), state)
+            let rejection = rejection(.codelDrop, waiter.priority, queueDelay: now - waiter.enqueuedAt, state)
             resumptions.append(
                 .init(continuation: waiter.payload.continuation, result: .failure(rejection), priority: waiter.priority)
             )
@@ -421,7 +435,7 @@ public final class ConcurrencyLimiter: Sendable {
         for resumption in resumptions {
             switch resumption.result {
             case .success(let grant):
-                metrics.admitted(resumption.priority, afterQueue: grant.queueDelay)
+                metrics.admitted(resumption.priority, afterQueueNanoseconds: grant.queueDelay)
                 metrics.inflight.record(grant.inflight)
             case .failure(let rejection):
                 metrics.rejected(rejection)
@@ -438,23 +452,30 @@ public final class ConcurrencyLimiter: Sendable {
 
     /// The expected wait of a request with `ahead` waiters before it: each permit frees after about one smoothed
     /// latency, and `limit` permits free in parallel.
-    private func expectedWait(_ state: State, ahead: Int) -> Duration {
-        guard let latency = state.smoothedLatency else { return .zero }
-        return latency * (Double(ahead + 1) / Double(max(1, state.limit)))
+    private func expectedWait(_ state: State, ahead: Int) -> Int64 {
+        guard let latency = state.latency.nanoseconds else { return 0 }
+        return Int64(latency * Double(ahead + 1) / Double(max(1, state.limit)))
     }
 
     private func rejection(
         _ reason: AdmissionRejection.Reason,
         _ priority: Priority,
-        queueDelay: Duration,
+        queueDelay: Int64,
         _ state: State
     ) -> AdmissionRejection {
-        let drain = expectedWait(state, ahead: state.queue.count)
-        let retryAfter = max(drain, state.smoothedQueueDelay, state.smoothedLatency ?? .zero)
-        return AdmissionRejection(reason: reason, priority: priority, queueDelay: queueDelay, retryAfter: retryAfter)
+        let drain = Double(expectedWait(state, ahead: state.queue.count))
+        let retryAfter = max(drain, state.queueDelay.nanoseconds ?? 0, state.latency.nanoseconds ?? 0)
+        return AdmissionRejection(
+            reason: reason,
+            priority: priority,
+            queueDelay: .nanoseconds(queueDelay),
+            retryAfter: .nanoseconds(Int64(retryAfter.rounded()))
+        )
     }
 
-    private static func clamp(_ limit: Int, _ algorithm: any LimitAlgorithm) -> Int {
-        max(1, max(algorithm.minLimit, min(algorithm.maxLimit, limit)))
+    /// The current time in nanoseconds since the Spillway origin.
+    @inline(__always)
+    private var now: Int64 {
+        usesContinuousClock ? SpillwayTime.continuousNanosecondsNow : clock.nanosecondsSinceOrigin
     }
 }

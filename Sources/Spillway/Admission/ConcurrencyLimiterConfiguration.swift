@@ -25,7 +25,7 @@ extension ConcurrencyLimiter {
         /// A configuration; every parameter has a documented default.
         public init(
             name: String = "default",
-            algorithm: any LimitAlgorithm = FixedLimit(20),
+            algorithm: any LimitAlgorithm = Gradient2Limit(),
             queue: QueueConfiguration = QueueConfiguration(),
             rejectsUnmeetableDeadlines: Bool = true,
             metricsFactory: (any MetricsFactory)? = nil

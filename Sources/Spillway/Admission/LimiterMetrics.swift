@@ -45,10 +45,10 @@ struct LimiterMetrics: Sendable {
     }
 
     @inline(__always)
-    func admitted(_ priority: Priority, afterQueue queueDelay: Duration?) {
+    func admitted(_ priority: Priority, afterQueueNanoseconds queueDelay: Int64?) {
         if let queueDelay {
             decisions[1][priority.rawValue].increment()
-            self.queueDelay.recordNanoseconds(queueDelay.nanoseconds)
+            self.queueDelay.recordNanoseconds(queueDelay)
         } else {
             decisions[0][priority.rawValue].increment()
         }

@@ -17,8 +17,9 @@
 /// ```
 public struct Permit: ~Copyable, Sendable {
     private let limiter: ConcurrencyLimiter
-    /// When the permit was granted; the request's latency sample is measured from here.
-    public let start: ContinuousClock.Instant
+    /// When the permit was granted, in nanoseconds since ``SpillwayTime/origin``; the latency sample is
+    /// measured from here.
+    public let startNanoseconds: Int64
     /// The priority the request was admitted with.
     public let priority: Priority
     /// How long the request waited in the queue (`nil` when admitted on arrival).
@@ -28,17 +29,20 @@ public struct Permit: ~Copyable, Sendable {
 
     init(
         limiter: ConcurrencyLimiter,
-        start: ContinuousClock.Instant,
+        startNanoseconds: Int64,
         priority: Priority,
         queueDelay: Duration?,
         inflight: Int
     ) {
         self.limiter = limiter
-        self.start = start
+        self.startNanoseconds = startNanoseconds
         self.priority = priority
         self.queueDelay = queueDelay
         self.inflight = inflight
     }
+
+    /// When the permit was granted.
+    public var start: ContinuousClock.Instant { SpillwayTime.instant(atNanoseconds: startNanoseconds) }
 
     /// Whether the request waited in the queue before it was admitted.
     public var wasQueued: Bool { queueDelay != nil }
@@ -49,7 +53,7 @@ public struct Permit: ~Copyable, Sendable {
     }
 
     deinit {
-        limiter.release(start: start, inflight: inflight, outcome: outcome)
+        limiter.release(startNanoseconds: startNanoseconds, inflight: inflight, outcome: outcome)
     }
 }
 

@@ -8,7 +8,8 @@ struct WaitQueue<Payload> {
     struct Waiter {
         var id: UInt64
         var priority: Priority
-        var enqueuedAt: ContinuousClock.Instant
+        /// Nanoseconds since the Spillway origin.
+        var enqueuedAt: Int64
         var payload: Payload
     }
 
@@ -51,7 +52,7 @@ struct WaitQueue<Payload> {
     }
 
     /// Removes every waiter, from each class, that entered the queue before `cutoff`.
-    mutating func removeOlder(than cutoff: ContinuousClock.Instant, into removed: inout [Waiter]) {
+    mutating func removeOlder(than cutoff: Int64, into removed: inout [Waiter]) {
         for rank in classes.indices {
             while let first = classes[rank].first, first.enqueuedAt < cutoff {
                 removed.append(classes[rank].removeFirst())

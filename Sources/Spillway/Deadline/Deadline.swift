@@ -13,27 +13,51 @@
 /// }
 /// ```
 public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// The instant at which the deadline expires.
-    public var instant: ContinuousClock.Instant
+    /// The deadline in nanoseconds since ``SpillwayTime/origin`` (a plain integer: cheap on hot paths).
+    public var nanosecondsSinceOrigin: Int64
 
     /// A deadline at `instant`.
     public init(_ instant: ContinuousClock.Instant) {
-        self.instant = instant
+        self.nanosecondsSinceOrigin = SpillwayTime.nanoseconds(of: instant)
     }
 
-    /// A deadline `duration` from the clock's current instant.
+    /// A deadline `nanosecondsSinceOrigin` after ``SpillwayTime/origin``.
+    public init(nanosecondsSinceOrigin: Int64) {
+        self.nanosecondsSinceOrigin = nanosecondsSinceOrigin
+    }
+
+    /// The instant at which the deadline expires.
+    public var instant: ContinuousClock.Instant {
+        SpillwayTime.instant(atNanoseconds: nanosecondsSinceOrigin)
+    }
+
+    /// A deadline `duration` from the clock's current time.
     public static func after(_ duration: Duration, clock: some SpillwayClock = ContinuousClock()) -> Deadline {
-        Deadline(clock.now.advanced(by: duration))
+        let (sum, overflow) = clock.nanosecondsSinceOrigin.addingReportingOverflow(duration.nanoseconds)
+        return Deadline(nanosecondsSinceOrigin: overflow ? .max : sum)
     }
 
     /// The time left before the deadline, measured at `now`; zero once it has passed.
     public func remaining(now: ContinuousClock.Instant) -> Duration {
-        max(.zero, now.duration(to: instant))
+        .nanoseconds(remaining(atNanoseconds: SpillwayTime.nanoseconds(of: now)))
+    }
+
+    /// The nanoseconds left at `now` (a ``SpillwayClock/nanosecondsSinceOrigin`` reading); zero once passed.
+    @inlinable
+    public func remaining(atNanoseconds now: Int64) -> Int64 {
+        let (left, overflow) = nanosecondsSinceOrigin.subtractingReportingOverflow(now)
+        return overflow ? (now < 0 ? .max : 0) : max(0, left)
     }
 
     /// Whether the deadline has passed at `now` (a deadline equal to `now` has passed: no time is left).
     public func hasPassed(now: ContinuousClock.Instant) -> Bool {
-        instant <= now
+        hasPassed(atNanoseconds: SpillwayTime.nanoseconds(of: now))
+    }
+
+    /// Whether the deadline has passed at `now` (a ``SpillwayClock/nanosecondsSinceOrigin`` reading).
+    @inlinable
+    public func hasPassed(atNanoseconds now: Int64) -> Bool {
+        nanosecondsSinceOrigin <= now
     }
 
     /// The earlier of this deadline and `other` (`self` when `other` is `nil`).
@@ -43,11 +67,11 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     public static func < (lhs: Deadline, rhs: Deadline) -> Bool {
-        lhs.instant < rhs.instant
+        lhs.nanosecondsSinceOrigin < rhs.nanosecondsSinceOrigin
     }
 
     public var description: String {
-        "Deadline(\(instant))"
+        "Deadline(\(nanosecondsSinceOrigin) ns after the Spillway time origin)"
     }
 
     /// The deadline of the current task, if a caller set one with ``withDeadline(_:operation:)``.

@@ -10,9 +10,24 @@
 /// let limiter = ConcurrencyLimiter(configuration: .init(), clock: clock)
 /// clock.advance(by: .milliseconds(100))
 /// ```
-public protocol SpillwayClock: Clock, Sendable where Instant == ContinuousClock.Instant {}
+public protocol SpillwayClock: Clock, Sendable where Instant == ContinuousClock.Instant {
+    /// The current time in nanoseconds since ``SpillwayTime/origin``: the same moment as `now`, as a plain
+    /// integer that is cheap to read, store and compare on hot paths.
+    var nanosecondsSinceOrigin: Int64 { get }
+}
 
-extension ContinuousClock: SpillwayClock {}
+extension SpillwayClock {
+    /// Derived from `now`; clocks with a cheaper source override it.
+    public var nanosecondsSinceOrigin: Int64 { SpillwayTime.nanoseconds(of: now) }
+
+    /// The current time as an offset from ``SpillwayTime/origin``.
+    public var offsetNow: Duration { .nanoseconds(nanosecondsSinceOrigin) }
+}
+
+extension ContinuousClock: SpillwayClock {
+    /// Read straight from the OS clock behind `ContinuousClock`, without building an `Instant`.
+    public var nanosecondsSinceOrigin: Int64 { SpillwayTime.continuousNanosecondsNow }
+}
 
 extension Duration {
     /// The duration in seconds as a `Double` (sub-nanosecond precision is irrelevant at Spillway's scales).
@@ -22,9 +37,14 @@ extension Duration {
         return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
     }
 
-    /// The duration in whole nanoseconds, saturating at `Int64` bounds.
+    /// The duration in whole nanoseconds (truncated toward zero), saturating at `Int64` bounds.
     @inlinable
     public var nanoseconds: Int64 {
+        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            // One 128-bit division by a constant: several times cheaper than `components` on the hot path.
+            let value = self.attoseconds / 1_000_000_000
+            return Int64(clamping: value)
+        }
         let parts = self.components
         let (whole, overflow) = parts.seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return parts.seconds < 0 ? .min : .max }

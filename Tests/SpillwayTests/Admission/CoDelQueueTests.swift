@@ -1,0 +1,119 @@
+import Spillway
+import Testing
+
+/// CoDel and adaptive LIFO, driven step by step on a manual clock (target 5 ms, interval 100 ms, as folly).
+@Suite struct CoDelQueueTests {
+    /// Builds a standing queue until CoDel declares overload, returning the permit holder still running.
+    ///
+    /// t=0: A admitted (delay 0 opens CoDel's first interval). W1 queues at 0 and is admitted at 20 ms (its 20 ms
+    /// delay becomes the interval's minimum). W2 queues at 20 ms and is admitted at 130 ms: the interval has
+    /// ended with a 20 ms minimum > 5 ms target ⇒ overloaded.
+    private func overload(_ limiter: ConcurrencyLimiter, _ clock: ManualClock) async throws -> Holder {
+        let first = try limiter.tryAcquire()
+        let w1 = Holder(1, limiter: limiter)
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        clock.advance(by: .milliseconds(20))
+        first.release()
+        #expect(await w1.admittedDelay == .milliseconds(20))
+        #expect(!limiter.snapshot.isOverloaded)
+        let w2 = Holder(2, limiter: limiter)
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        clock.advance(by: .milliseconds(110))
+        w1.release()
+        #expect(await w2.admittedDelay == .milliseconds(110))
+        _ = await w1.result
+        #expect(limiter.snapshot.isOverloaded)
+        return w2
+    }
+
+    @Test func standingQueueIsDetectedAndOldWaitersAreDropped() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: false)
+        let running = try await overload(limiter, clock)
+
+        let old = Holder(3, limiter: limiter)
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        clock.advance(by: .milliseconds(8))
+        let young = Holder(4, limiter: limiter)
+        await eventually { limiter.snapshot.queueDepth == 2 }
+        clock.advance(by: .milliseconds(3))
+        running.release()
+        // `old` waited 11 ms > 2 × target while overloaded: dropped. `young` (3 ms) is served.
+        #expect(await old.decision == .rejected(.codelDrop))
+        #expect(await young.admittedDelay == .milliseconds(3))
+        young.release()
+    }
+
+    @Test func overloadSwitchesServiceToNewestFirst() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: true)
+        let running = try await overload(limiter, clock)
+        let order = OrderRecorder()
+        var holders: [Int: Holder] = [:]
+        for id in 3...5 {
+            holders[id] = Holder(id, limiter: limiter, order: order)
+            await eventually { limiter.snapshot.queueDepth == id - 2 }
+            clock.advance(by: .milliseconds(1))
+        }
+        running.release()
+        await releaseInAdmissionOrder(holders, order: order)
+        #expect(order.values == [5, 4, 3])
+    }
+
+    @Test func queueReturnsToFIFOWhenAnIntervalPassesWithoutStandingDelay() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: true)
+        let running = try await overload(limiter, clock)
+        running.release()
+        _ = await running.result
+        // A quiet interval: requests admitted at once (delay 0) become the minimum.
+        try limiter.tryAcquire().release()
+        clock.advance(by: .milliseconds(101))
+        try limiter.tryAcquire().release()
+        #expect(!limiter.snapshot.isOverloaded)
+
+        let order = OrderRecorder()
+        let held = try limiter.tryAcquire()
+        var holders: [Int: Holder] = [:]
+        for id in 1...3 {
+            holders[id] = Holder(id, limiter: limiter, order: order)
+            await eventually { limiter.snapshot.queueDepth == id }
+        }
+        held.release()
+        await releaseInAdmissionOrder(holders, order: order)
+        #expect(order.values == [1, 2, 3])
+    }
+
+    @Test func withoutCoDelNothingIsDroppedHoweverLongTheWait() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: nil, adaptiveLIFO: false)
+        let held = try limiter.tryAcquire()
+        let waiters = (1...3).map { Holder($0, limiter: limiter) }
+        await eventually { limiter.snapshot.queueDepth == 3 }
+        clock.advance(by: .seconds(10))
+        held.release()
+        for waiter in waiters {
+            await eventually { limiter.snapshot.inflight == 1 }
+            waiter.release()
+            _ = await waiter.result
+        }
+        for waiter in waiters { #expect(await waiter.admittedDelay != nil) }
+    }
+}
+
+extension CoDelQueueTests {
+    @Test func waitersOlderThanTheSloughTimeoutAreShedWhenANewOneArrives() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: true)
+        let running = try await overload(limiter, clock)
+        let stale = Holder(3, limiter: limiter)
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        clock.advance(by: .milliseconds(11))
+        let fresh = Holder(4, limiter: limiter)
+        #expect(await stale.decision == .rejected(.codelDrop))
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        running.release()
+        #expect(await fresh.admittedDelay == .zero)
+        fresh.release()
+    }
+}

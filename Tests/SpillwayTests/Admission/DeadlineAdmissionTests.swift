@@ -1,0 +1,108 @@
+import Spillway
+import Testing
+
+@Suite struct DeadlineAdmissionTests {
+    @Test func passedDeadlineIsRejectedEvenUnderTheLimit() async {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 4, clock: clock)
+        let deadline = Deadline(clock.now)
+        await #expect(throws: AdmissionRejection(reason: .deadline, priority: .critical, retryAfter: .zero)) {
+            _ = try await limiter.acquire(deadline: deadline)
+        }
+        #expect(limiter.snapshot.inflight == 0)
+    }
+
+    @Test func taskLocalDeadlineIsUsedByDefault() async {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 4, clock: clock)
+        let rejected = await Deadline.withDeadline(Deadline(clock.now.advanced(by: .milliseconds(-1)))) {
+            do throws(AdmissionRejection) {
+                _ = try await limiter.acquire()
+                return false
+            } catch {
+                return error.reason == .deadline
+            }
+        }
+        #expect(rejected)
+    }
+
+    @Test func waiterWhoseDeadlinePassesLeavesWithADistinctReason() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, timeout: .seconds(1))
+        let held = try limiter.tryAcquire()
+        let waiter = Holder(1, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(50))))
+        await clock.waitForSleepers(atLeast: 1)
+        clock.advance(by: .milliseconds(50))
+        #expect(await waiter.result == .rejected(.deadlineExpiredInQueue))
+        #expect(limiter.snapshot.queueDepth == 0)
+        held.release()
+    }
+
+    @Test func queueTimeoutWinsWhenItIsEarlierThanTheDeadline() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, timeout: .milliseconds(20))
+        let held = try limiter.tryAcquire()
+        let waiter = Holder(1, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .seconds(5))))
+        await clock.waitForSleepers(atLeast: 1)
+        clock.advance(by: .milliseconds(20))
+        #expect(await waiter.result == .rejected(.queueTimeout))
+        held.release()
+    }
+
+    @Test func unmeetableDeadlineIsRejectedOnArrival() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock)
+        // Teach the limiter that requests take 100 ms.
+        for _ in 0..<3 {
+            let permit = try limiter.tryAcquire()
+            clock.advance(by: .milliseconds(100))
+            permit.release(.success)
+        }
+        let held = try limiter.tryAcquire()
+        // One permit, 100 ms per request: a new waiter expects ~100 ms; a 50 ms budget cannot be met.
+        let hopeless = Holder(1, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(50))))
+        #expect(await hopeless.result == .rejected(.deadline))
+        // A 150 ms budget can be met: it queues.
+        let hopeful = Holder(2, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(150))))
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        // With one waiter ahead, another 150 ms budget cannot be met (expected ~200 ms).
+        let behind = Holder(3, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(150))))
+        #expect(await behind.result == .rejected(.deadline))
+        held.release()
+        hopeful.release()
+        #expect(await hopeful.result == .admitted(queueDelay: .zero))
+    }
+
+    @Test func rejectionSuggestsRetryAfterFromObservedLatency() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, maxLength: 0)
+        let permit = try limiter.tryAcquire()
+        clock.advance(by: .milliseconds(200))
+        permit.release(.success)
+        let held = try limiter.tryAcquire()
+        do throws(AdmissionRejection) {
+            _ = try limiter.tryAcquire()
+            Issue.record("expected a rejection")
+        } catch {
+            #expect(error.retryAfter == .milliseconds(200))
+        }
+        held.release()
+    }
+
+    @Test func deadlineAwarenessCanBeTurnedOff() async throws {
+        let clock = ManualClock()
+        var configuration = ConcurrencyLimiter.Configuration(name: "t", algorithm: FixedLimit(1))
+        configuration.queue = .init(maxLength: 4, timeout: nil, codel: nil, adaptiveLIFO: false)
+        configuration.rejectsUnmeetableDeadlines = false
+        let limiter = ConcurrencyLimiter(configuration: configuration, clock: clock)
+        let permit = try limiter.tryAcquire()
+        clock.advance(by: .milliseconds(100))
+        permit.release(.success)
+        let held = try limiter.tryAcquire()
+        let waiter = Holder(1, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(10))))
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        held.release()
+        waiter.release()
+        #expect(await waiter.result == .admitted(queueDelay: .zero))
+    }
+}
