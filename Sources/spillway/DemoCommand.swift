@@ -38,6 +38,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("static-queue-timeout"), help: "Queue timeout of the static and haproxy arms.")
     var staticQueueTimeout = "250ms"
 
+    @Option(help: "Limit algorithm of the spillway arm: gradient2, vegas, aimd or gradient-controller.")
+    var algorithm = LabAlgorithm.gradientController.rawValue
+
     @Flag(help: "List the scenarios and their parameters, then exit.")
     var list = false
 
@@ -58,12 +61,15 @@ struct DemoCommand: AsyncParsableCommand {
         guard let queueTimeout = LabParsing.duration(staticQueueTimeout), queueTimeout > .zero else {
             throw ValidationError("'\(staticQueueTimeout)' is not a positive duration")
         }
+        guard let algorithm = LabAlgorithm(rawValue: algorithm) else {
+            throw ValidationError("unknown algorithm '\(self.algorithm)': use \(LabAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         let options = DemoOptions(
             quick: quick,
             scenarios: scenarios.isEmpty ? nil : scenarios,
             arms: armKinds,
             overrides: overrides,
-            armOptions: ArmOptions(staticQueueTimeout: queueTimeout)
+            armOptions: ArmOptions(staticQueueTimeout: queueTimeout, algorithm: algorithm)
         )
         let quiet = self.quiet
         let report = try await Demo.run(options, log: { line in if !quiet { print(line) } }, progress: !quiet)

@@ -49,7 +49,7 @@ struct LabRunCommand: AsyncParsableCommand {
     @Option(help: "A request body (sent with Content-Length).")
     var body: String?
 
-    @Option(help: "Priority class sent in x-priority: critical_plus, critical, sheddable_plus or sheddable.")
+    @Option(help: "Priority class sent in x-request-priority: critical_plus, critical, sheddable_plus or sheddable.")
     var priority: String?
 
     @Flag(name: .customLong("no-deadline-header"), help: "Do not send the remaining budget in x-request-timeout-ms.")

@@ -22,7 +22,7 @@ public enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConve
     public var unavailableReason: String? {
         switch self {
         case .unprotected: return nil
-        case .static, .spillway: return ProtectedArms.unavailableReason
+        case .static, .spillway: return nil
         case .haproxy:
             return PeerProcess.locate("haproxy") == nil ? "haproxy is not installed (apt-get install haproxy)" : nil
         case .nginx:
@@ -36,9 +36,12 @@ public struct ArmOptions: Sendable, Hashable {
     /// The queue timeout of the `static` and `haproxy` arms (default 250 ms: half the default client deadline, so
     /// that a request served from the head of the queue still has time to finish).
     public var staticQueueTimeout: Duration
+    /// The limit algorithm of the `spillway` arm.
+    public var algorithm: LabAlgorithm
 
     /// Options with documented defaults.
-    public init(staticQueueTimeout: Duration = .milliseconds(250)) {
+    public init(staticQueueTimeout: Duration = .milliseconds(250), algorithm: LabAlgorithm = .gradientController) {
         self.staticQueueTimeout = staticQueueTimeout
+        self.algorithm = algorithm
     }
 }

@@ -149,7 +149,7 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
                 guard sides.count == 2 else {
                     throw LabError(.invalidArgument, "a piecewise segment reads DURATION=RATE or DURATION=FROM-TO, got '\(piece)'")
                 }
-                let rates = sides[1].split(separator: "-")
+                let rates = sides[1].split(separator: "-", omittingEmptySubsequences: false)
                 guard rates.count == 1 || rates.count == 2 else {
                     throw LabError(.invalidArgument, "a piecewise segment reads DURATION=RATE or DURATION=FROM-TO, got '\(piece)'")
                 }

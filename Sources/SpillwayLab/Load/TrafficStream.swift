@@ -48,7 +48,7 @@ public struct TrafficStream: Sendable, Hashable {
     public var share: Double
     /// The request each attempt sends.
     public var request: RequestTemplate
-    /// The priority class sent in the `x-priority` header, if any.
+    /// The priority class sent in the `x-request-priority` header, if any.
     public var priority: Priority?
     /// How long the caller waits for each attempt before giving up (and closing the connection).
     public var deadline: Duration

@@ -1,6 +1,6 @@
 /// HAProxy in front of the unprotected victim, configured the way a tuned proxy limits overload: at most `slots`
 /// requests on the server (`maxconn`), a FIFO queue in front with `timeout queue` (503 when it fires), and priority
-/// classes from `x-priority` (`set-priority-class`, served lowest class value first).
+/// classes from `x-request-priority` (`set-priority-class`, served lowest class value first).
 ///
 /// `option abortonclose` drops queued requests whose client already left, which is the kindest setting for HAProxy
 /// here. Anything not an overload setting is left generous so it does not interfere (30 s client/server timeouts).
@@ -21,10 +21,10 @@ enum HAProxyPeer {
             retries 0
         frontend lab
             bind 127.0.0.1:\(port)
-            http-request set-priority-class int(-2) if { req.hdr(x-priority) -m str critical_plus }
-            http-request set-priority-class int(-1) if { req.hdr(x-priority) -m str critical }
-            http-request set-priority-class int(1) if { req.hdr(x-priority) -m str sheddable_plus }
-            http-request set-priority-class int(2) if { req.hdr(x-priority) -m str sheddable }
+            http-request set-priority-class int(-2) if { req.hdr(x-request-priority) -m str critical_plus }
+            http-request set-priority-class int(-1) if { req.hdr(x-request-priority) -m str critical }
+            http-request set-priority-class int(1) if { req.hdr(x-request-priority) -m str sheddable_plus }
+            http-request set-priority-class int(2) if { req.hdr(x-request-priority) -m str sheddable }
             default_backend victim
         backend victim
             http-reuse safe

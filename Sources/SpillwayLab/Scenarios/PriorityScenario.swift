@@ -1,6 +1,6 @@
 import Spillway
 
-/// `priority`: the spike, with the traffic split across the four priority classes (sent in `x-priority`). The
+/// `priority`: the spike, with the traffic split across the four priority classes (sent in `x-request-priority`). The
 /// highest class asks for less than capacity even during the spike; protection should keep serving it in full and
 /// shed from the bottom.
 public struct PriorityScenario: ScenarioDefinition {

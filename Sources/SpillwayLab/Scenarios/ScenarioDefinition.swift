@@ -42,8 +42,8 @@ public struct ScenarioParameter: Sendable, Hashable {
 
     /// Parameters every built-in scenario understands.
     public static let common: [ScenarioParameter] = [
-        ScenarioParameter("slots", "2", "victim slots (concurrent units of the bottleneck)"),
-        ScenarioParameter("service-time", "100ms", "how long a request holds a slot (≥ 20ms); capacity = slots / service-time"),
+        ScenarioParameter("slots", "1", "victim slots (concurrent units of the bottleneck)"),
+        ScenarioParameter("service-time", "50ms", "how long a request holds a slot (≥ 20ms); capacity = slots / service-time"),
         ScenarioParameter("load", "0.7", "baseline offered load as a fraction of capacity"),
         ScenarioParameter("deadline", "500ms", "client deadline per attempt (the client gives up and closes the connection)"),
         ScenarioParameter("retry", "naive:3", "client retries: none, naive:N[@INTERVAL]"),

@@ -32,5 +32,5 @@ enum LabHeaders {
     /// The attempt's deadline, in nanoseconds from the run's epoch (only meaningful in-process).
     static let deadline = "x-lab-deadline-ns"
     /// The header carrying the request's priority class (read by the protected arms).
-    static let priority = "x-priority"
+    static let priority = "x-request-priority"
 }

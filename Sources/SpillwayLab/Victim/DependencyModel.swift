@@ -46,6 +46,9 @@ final class DependencyModel: Sendable {
 
     var mode: DependencyMode { state.withLock { $0.mode } }
 
+    /// Calls black-holed right now.
+    var heldCalls: Int { state.withLock { $0.stalled.count } }
+
     /// Switches the mode; leaving `stalled` answers every black-holed call now, as a recovered dependency drains
     /// what it had accepted.
     func set(_ mode: DependencyMode) {

@@ -82,8 +82,11 @@ public final class Victim: Sendable {
         let dependency = DependencyModel(latency: configuration.dependencyLatency, clock: clock)
         let box = VictimBox()
         let router = Router()
-        protection.install(on: router)
+        // Registered before the protection's middleware, which applies only to routes added after it: health checks
+        // are never shed, and their sub-millisecond latency must not teach an adaptive limit what "no load" looks
+        // like for the real routes.
         router.get("ping") { _, _ in Response(status: .ok) }
+        protection.install(on: router)
         router.get("work") { request, _ -> Response in
             guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
             return Response(status: await victim.serve(request, dependent: false))
