@@ -25,6 +25,7 @@ public final class ManualClock: SpillwayClock, Sendable {
     }
 
     private struct Watcher {
+        var id: UInt64
         var count: Int
         var continuation: CheckedContinuation<Void, Never>
     }
@@ -34,7 +35,7 @@ public final class ManualClock: SpillwayClock, Sendable {
         var nextID: UInt64 = 0
         var sleepers: [Sleeper] = []
         var watchers: [Watcher] = []
-        /// Sleepers whose cancellation handler ran before they registered.
+        /// Sleepers and watchers whose cancellation handler ran before they registered.
         var cancelledEarly: Set<UInt64> = []
     }
 
@@ -121,16 +122,39 @@ public final class ManualClock: SpillwayClock, Sendable {
         }
     }
 
-    /// Returns once at least `count` tasks are sleeping on this clock.
+    /// The earliest deadline among the tasks sleeping on this clock, if any: where ``advance(to:)`` must go next
+    /// to wake someone.
+    public var nextDeadline: Instant? {
+        state.withLock { $0.sleepers.lazy.map(\.deadline).min() }
+    }
+
+    /// Returns once at least `count` tasks are sleeping on this clock, or as soon as the calling task is cancelled
+    /// (so a test's time limit can end a wait that would never be satisfied).
     public func waitForSleepers(atLeast count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.sleepers.count >= count { return true }
-                state.watchers.append(Watcher(count: count, continuation: continuation))
-                return false
-            }
-            if ready { continuation.resume() }
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
         }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.sleepers.count >= count || state.cancelledEarly.remove(id) != nil { return true }
+                    state.watchers.append(Watcher(id: id, count: count, continuation: continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let watcher = state.withLock { state -> Watcher? in
+                if let index = state.watchers.firstIndex(where: { $0.id == id }) {
+                    return state.watchers.remove(at: index)
+                }
+                state.cancelledEarly.insert(id)
+                return nil
+            }
+            watcher?.continuation.resume()
+        }
+        state.withLock { _ = $0.cancelledEarly.remove(id) }
     }
 
     private static func takeSatisfiedWatchers(_ state: inout State) -> [Watcher] {

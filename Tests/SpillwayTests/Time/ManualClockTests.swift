@@ -52,3 +52,29 @@ import Testing
         #expect(order.values == [1, 2])
     }
 }
+
+extension ManualClockTests {
+    @Test func nextDeadlineIsTheEarliestSleeper() async throws {
+        let clock = ManualClock()
+        #expect(clock.nextDeadline == nil)
+        let start = clock.now
+        let late = Task { try await clock.sleep(until: start.advanced(by: .seconds(3))) }
+        let early = Task { try await clock.sleep(until: start.advanced(by: .seconds(1))) }
+        await clock.waitForSleepers(atLeast: 2)
+        #expect(clock.nextDeadline == start.advanced(by: .seconds(1)))
+        clock.advance(by: .seconds(1))
+        try await early.value
+        #expect(clock.nextDeadline == start.advanced(by: .seconds(3)))
+        late.cancel()
+        _ = try? await late.value
+        #expect(clock.nextDeadline == nil)
+    }
+
+    @Test func waitingForSleepersEndsWhenCancelled() async {
+        let clock = ManualClock()
+        let waiter = Task { await clock.waitForSleepers(atLeast: 1) }
+        waiter.cancel()
+        await waiter.value
+        #expect(clock.sleeperCount == 0)
+    }
+}

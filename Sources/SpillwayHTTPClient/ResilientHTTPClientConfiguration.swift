@@ -1,0 +1,96 @@
+import CoreMetrics
+import Spillway
+
+extension ResilientHTTPClient {
+    /// How a ``ResilientHTTPClient`` retries, budgets, breaks circuits and propagates deadlines.
+    ///
+    /// The defaults suit calls between services: up to 3 attempts with full-jitter backoff, a Finagle retry budget
+    /// of 20 % shared by every call through the client, a resilience4j circuit breaker per host, and the deadline
+    /// sent downstream as `x-request-timeout-ms`.
+    ///
+    /// ```swift
+    /// var configuration = ResilientHTTPClient.Configuration(name: "inventory")
+    /// configuration.attemptTimeout = .milliseconds(300)
+    /// configuration.hedging = HedgingPolicy(delay: .milliseconds(120))
+    /// configuration.circuitBreaker?.minimumNumberOfCalls = 20
+    /// let client = ResilientHTTPClient(httpClient: .shared, configuration: configuration)
+    /// ```
+    public struct Configuration: Sendable {
+        /// The client's name: the `pipeline` dimension of its metrics, and the prefix of its breakers' and
+        /// throttles' names (`"<name> <scheme>://<host>:<port>"`). Default `"http"`.
+        public var name: String
+        /// Retries of idempotent requests (and of connection failures of any request); `nil` disables retries.
+        /// Default `RetryPolicy` (3 attempts, full jitter from 100 ms, `Retry-After` honoured up to 30 s).
+        public var retry: RetryPolicy?
+        /// The retry budget shared by every call through this client; `nil` bounds retries only by ``retry``.
+        /// Default Finagle's (ttl 10 s, 10 retries/s floor, 20 %).
+        public var retryBudget: RetryBudget.Configuration?
+        /// One circuit breaker per host (scheme, host and port) with this configuration; `nil` for none. Default
+        /// resilience4j's defaults.
+        public var circuitBreaker: CircuitBreaker.Configuration?
+        /// One adaptive throttle per host with this configuration; `nil` for none. Default `nil`.
+        public var throttle: AdaptiveThrottle.Configuration?
+        /// Hedging of idempotent requests; `nil` for none. Default `nil`.
+        public var hedging: HedgingPolicy?
+        /// The total time a call may take, retries included, bounded by the caller's deadline; `nil`: the deadline
+        /// only. Default `nil`.
+        public var timeout: Duration?
+        /// The time one attempt may take (response body included); a timed-out idempotent attempt is retried and
+        /// counts as a failure for the breaker. Default `nil`.
+        public var attemptTimeout: Duration?
+        /// Response statuses that are retried (for idempotent requests) and count as failures. Default 429, 502,
+        /// 503 and 504; other 5xx count as failures without retry, and other 4xx never count nor retry.
+        public var retryableStatuses: Set<UInt>
+        /// The request header that carries the remaining deadline (whole milliseconds) to the callee; `nil`
+        /// disables propagation. Default `TimeoutHeader/defaultName` (`x-request-timeout-ms`), the header
+        /// Spillway's server middleware reads.
+        public var timeoutHeaderName: String?
+        /// The largest response body the client buffers. Default 4 MiB.
+        public var maxResponseBodySize: Int
+        /// The most hosts that keep their own breaker and throttle; beyond it, the state of an idle host is
+        /// dropped (a closed breaker first). Default 1024.
+        public var maxHosts: Int
+        /// Where metrics go; `nil` uses `MetricsSystem.factory`.
+        public var metricsFactory: (any MetricsFactory)?
+        /// Called after every state change of a host's circuit breaker, with the host (`scheme://host:port`),
+        /// for example to log it. Default `nil`.
+        public var onCircuitBreakerStateChange:
+            (@Sendable (_ host: String, _ transition: CircuitBreaker.Transition) -> Void)?
+
+        /// A configuration; every parameter has a documented default.
+        public init(
+            name: String = "http",
+            retry: RetryPolicy? = RetryPolicy(),
+            retryBudget: RetryBudget.Configuration? = .finagle(),
+            circuitBreaker: CircuitBreaker.Configuration? = CircuitBreaker.Configuration(),
+            throttle: AdaptiveThrottle.Configuration? = nil,
+            hedging: HedgingPolicy? = nil,
+            timeout: Duration? = nil,
+            attemptTimeout: Duration? = nil,
+            retryableStatuses: Set<UInt> = [429, 502, 503, 504],
+            timeoutHeaderName: String? = TimeoutHeader.defaultName,
+            maxResponseBodySize: Int = 4 << 20,
+            maxHosts: Int = 1024,
+            metricsFactory: (any MetricsFactory)? = nil,
+            onCircuitBreakerStateChange: (
+                @Sendable (_ host: String, _ transition: CircuitBreaker.Transition) -> Void
+            )? =
+                nil
+        ) {
+            self.name = name
+            self.retry = retry
+            self.retryBudget = retryBudget
+            self.circuitBreaker = circuitBreaker
+            self.throttle = throttle
+            self.hedging = hedging
+            self.timeout = timeout
+            self.attemptTimeout = attemptTimeout
+            self.retryableStatuses = retryableStatuses
+            self.timeoutHeaderName = timeoutHeaderName
+            self.maxResponseBodySize = max(0, maxResponseBodySize)
+            self.maxHosts = max(1, maxHosts)
+            self.metricsFactory = metricsFactory
+            self.onCircuitBreakerStateChange = onCircuitBreakerStateChange
+        }
+    }
+}
