@@ -12,7 +12,7 @@ struct LabRunCommand: AsyncParsableCommand {
             intended send time, and the run is marked invalid when the generator's own send lag p99 exceeds 10 ms.
 
             Profiles (--profile): constant | step:RATE@T | spike:PEAK@T+L (PEAK may be a factor: 10x) | \
-            ramp:RATE | piecewise:D=R,D=R1-R2,…   Retries (--retry): none | naive[:N[@INTERVAL]]
+            ramp:RATE | piecewise:D=R,D=R1-R2,…   Retries (--retry): none | naive[:N[@INTERVAL]] | spillway[:N]
 
             Example: spillway lab run --target http://127.0.0.1:8080/work --rate 35 --duration 10s \
             --profile spike:10x@2s+3s --retry naive:3
@@ -37,7 +37,7 @@ struct LabRunCommand: AsyncParsableCommand {
     @Option(help: "The caller's deadline per attempt; the client gives up and closes the connection after it.")
     var deadline = "1s"
 
-    @Option(help: "Client retry behaviour: none, naive, naive:N or naive:N@INTERVAL.")
+    @Option(help: "Client retry behaviour: none, naive, naive:N, naive:N@INTERVAL, spillway or spillway:N.")
     var retry = "none"
 
     @Option(help: "HTTP method.")

@@ -69,7 +69,11 @@ public struct ArmFigures: Sendable, Hashable {
         let triggerStart = Self.tickIndex(scenario.triggerStart)
         let triggerEnd = Self.tickIndex(scenario.triggerEnd)
         let observationEnd = min(Self.tickIndex(scenario.observationEnd), recorder.tickCount)
-        let before = min(Self.warmUpTicks, triggerStart - 1)..<triggerStart
+        // Requests offered in the last deadline before the trigger may still be waiting when it starts; leave them
+        // out of the baseline when the stretch before the trigger is long enough.
+        let settled = triggerStart - Int((scenario.tail.nanoseconds + RunTimeline.tick - 1) / RunTimeline.tick)
+        let baselineStart = min(Self.warmUpTicks, triggerStart - 1)
+        let before = baselineStart..<(settled - baselineStart >= Self.warmUpTicks ? settled : triggerStart)
         let all = Array(recorder.ticks.indices)
         let focus = scenario.triggerFocus ?? all
 
@@ -100,7 +104,13 @@ public struct ArmFigures: Sendable, Hashable {
                 offered += 1
                 if request.succeededAt != nil { succeeded += 1 }
             }
-            let achievable = min(Double(offered), capacity * Double(range.count) * tick)
+            // Below capacity the demand is what can be served; Poisson bursts may offer more than the capacity of a
+            // short window without the demand being above capacity, so compare the intended rate, not the count.
+            let from = Duration.nanoseconds(Int64(range.lowerBound) * RunTimeline.tick)
+            let to = Duration.nanoseconds(Int64(range.upperBound) * RunTimeline.tick)
+            let intended = scenario.profile.expectedArrivals(until: to) - scenario.profile.expectedArrivals(until: from)
+            let capacityOfWindow = capacity * Double(range.count) * tick
+            let achievable = intended <= capacityOfWindow ? Double(offered) : min(Double(offered), capacityOfWindow)
             return achievable > 0 ? Double(succeeded) / achievable : 0
         }
 

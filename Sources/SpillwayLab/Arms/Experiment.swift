@@ -51,6 +51,7 @@ public enum Experiment {
             }
             let target = try TargetAddress(host: "127.0.0.1", port: peer?.port ?? victim.port)
             try await warmUp(target: target)
+            ThreadPriority.favourProcess()
             let result = try await measure(scenario, victim: victim, target: target, protection: protection, progress: progress)
             await peer?.stop()
             await victim.stop()

@@ -57,7 +57,7 @@ struct StaticProtection: VictimProtection {
 
 /// The `spillway` arm: Spillway's default protection, never told the capacity — deadlines from the timeout
 /// header, an adaptive limit, the CoDel / adaptive-LIFO queue, deadline-aware admission and priorities; around the
-/// dependency, a bulkhead and a timeout bounded by the caller's deadline.
+/// dependency, a circuit breaker, a bulkhead and a timeout bounded by the caller's deadline (``DependencyGuard``).
 struct SpillwayProtection: VictimProtection {
     let limiter: ConcurrencyLimiter
     let dependency: DependencyGuard

@@ -89,9 +89,18 @@ final class GeneratorEngine: @unchecked Sendable {
     private struct Retry {
         var logical: Int
         var index: Int
+        var deadline: Int64?
+    }
+
+    /// The shared state of a stream whose clients retry the Spillway way: one budget for all its requests.
+    private struct CarefulClient {
+        var policy: SpillwayRetryPolicy
+        var budget: RetryBudget
+        var random: RandomSource
     }
 
     private var bootstrap: ClientBootstrap?
+    private let careful: [CarefulClient?]
     private var recorder: RunRecorder
     private var nextArrival = 0
     private var nextTick = 1
@@ -155,6 +164,20 @@ final class GeneratorEngine: @unchecked Sendable {
         }
         self.heads = heads
         self.bodies = bodies
+        self.careful = plan.streams.enumerated().map { index, stream in
+            guard case .spillway(let policy) = stream.retry else { return nil }
+            return CarefulClient(
+                policy: policy,
+                budget: RetryBudget(
+                    configuration: .finagle(
+                        minRetriesPerSecond: policy.budgetMinimumPerSecond,
+                        percentCanRetry: policy.budgetPercent,
+                        name: "lab-\(stream.name)"
+                    )
+                ),
+                random: .seeded(plan.seed &+ UInt64(index))
+            )
+        }
         self.finished = loop.makePromise(of: RunRecorder.self)
     }
 
@@ -200,13 +223,19 @@ final class GeneratorEngine: @unchecked Sendable {
                 let id = recorder.logical.count
                 recorder.logical.append(LogicalRecord(offset: arrival.offset, stream: arrival.stream))
                 recorder.count(arrival.stream, at: arrival.offset) { $0.offered += 1 }
-                startAttempt(logical: id, index: 0, due: arrival.offset)
+                careful[arrival.stream]?.budget.recordRequest()
+                startAttempt(logical: id, index: 0, due: arrival.offset, deadline: nil)
             } else if first == deadlineAt {
                 let attempt = deadlines.removeMin().payload
                 if !attempt.finished { timedOut(attempt) }
             } else {
                 let retry = retries.removeMin()
-                startAttempt(logical: retry.payload.logical, index: retry.payload.index, due: retry.at)
+                startAttempt(
+                    logical: retry.payload.logical,
+                    index: retry.payload.index,
+                    due: retry.at,
+                    deadline: retry.payload.deadline
+                )
             }
             current = now
         }
@@ -266,9 +295,11 @@ final class GeneratorEngine: @unchecked Sendable {
 
     // MARK: Attempts
 
-    private func startAttempt(logical: Int, index: Int, due: Int64) {
+    /// Sends attempt `index` of a logical request, due at `due`; its deadline is `deadline`, or one stream
+    /// deadline after `due` when `nil`.
+    private func startAttempt(logical: Int, index: Int, due: Int64, deadline: Int64?) {
         let stream = recorder.logical[logical].stream
-        let deadline = due + plan.streams[stream].deadline.nanoseconds
+        let deadline = deadline ?? due + plan.streams[stream].deadline.nanoseconds
         let attempt = Attempt(logical: logical, stream: stream, index: index, due: due, deadline: deadline)
         recorder.logical[logical].attempts += 1
         let sentAt = now
@@ -445,23 +476,70 @@ final class GeneratorEngine: @unchecked Sendable {
             retryable = true
         }
         let behaviour = plan.streams[stream].retry
+        if case .spillway = behaviour {
+            retryCarefully(attempt, outcome, at: at)
+            return
+        }
         guard retryable, attempt.index + 1 < behaviour.maxAttempts else {
             recorder.logical[attempt.logical].finished = true
             return
         }
         switch behaviour {
-        case .none:
+        case .none, .spillway:
             recorder.logical[attempt.logical].finished = true
         case .naive(_, let interval):
             if interval == .zero {
-                startAttempt(logical: attempt.logical, index: attempt.index + 1, due: at)
+                startAttempt(logical: attempt.logical, index: attempt.index + 1, due: at, deadline: nil)
             } else {
-                let due = at + interval.nanoseconds
-                sequence += 1
-                retries.insert(Due(at: due, sequence: sequence, payload: Retry(logical: attempt.logical, index: attempt.index + 1)))
-                arm(at: due)
+                scheduleRetry(of: attempt, at: at + interval.nanoseconds, deadline: nil)
             }
         }
+    }
+
+    /// Spillway's client: the stream's deadline covers all attempts; only overload refusals and connection
+    /// failures are retried, after a jittered backoff (at least the server's `Retry-After`), while the shared
+    /// budget allows and the deadline leaves room.
+    private func retryCarefully(_ attempt: Attempt, _ outcome: Outcome, at: Int64) {
+        guard let client = careful[attempt.stream] else { return }
+        var retryAfter: Duration?
+        var retryable = false
+        switch outcome {
+        case .status(let status, let after):
+            switch status {
+            case 200..<300:
+                client.budget.record(.success)
+            case 429, 502, 503, 504:
+                retryable = true
+                retryAfter = after
+                client.budget.record(.retryableFailure(retryAfter: after))
+            default:
+                client.budget.record(.failure)
+            }
+        case .connectionFailed:
+            retryable = true
+            client.budget.record(.retryable)
+        case .timeout:
+            client.budget.record(.failure)
+        }
+        guard retryable, attempt.index + 1 < client.policy.maxRetries + 1, client.budget.tryWithdraw() else {
+            recorder.logical[attempt.logical].finished = true
+            return
+        }
+        let backoff = client.policy.backoff.delay(forRetry: attempt.index + 1, previous: nil, using: client.random)
+        let due = at + max(backoff, retryAfter ?? .zero).nanoseconds
+        // Never retry past the caller's deadline; a retry needs at least a millisecond to be worth sending.
+        guard due + 1_000_000 < attempt.deadline else {
+            recorder.logical[attempt.logical].finished = true
+            return
+        }
+        scheduleRetry(of: attempt, at: due, deadline: attempt.deadline)
+    }
+
+    private func scheduleRetry(of attempt: Attempt, at due: Int64, deadline: Int64?) {
+        sequence += 1
+        let retry = Retry(logical: attempt.logical, index: attempt.index + 1, deadline: deadline)
+        retries.insert(Due(at: due, sequence: sequence, payload: retry))
+        arm(at: due)
     }
 
     // MARK: Stopping

@@ -46,7 +46,7 @@ public struct ScenarioParameter: Sendable, Hashable {
         ScenarioParameter("service-time", "50ms", "how long a request holds a slot (≥ 20ms); capacity = slots / service-time"),
         ScenarioParameter("load", "0.7", "baseline offered load as a fraction of capacity"),
         ScenarioParameter("deadline", "500ms", "client deadline per attempt (the client gives up and closes the connection)"),
-        ScenarioParameter("retry", "naive:3", "client retries: none, naive:N[@INTERVAL]"),
+        ScenarioParameter("retry", "naive:3", "client retries: none, naive:N[@INTERVAL], spillway[:N]"),
         ScenarioParameter("arrivals", "poisson", "arrival process: poisson or constant"),
         ScenarioParameter("seed", "1", "seed of the arrival times"),
     ]

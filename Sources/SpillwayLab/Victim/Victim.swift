@@ -89,11 +89,11 @@ public final class Victim: Sendable {
         protection.install(on: router)
         router.get("work") { request, _ -> Response in
             guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
-            return Response(status: await victim.serve(request, dependent: false))
+            return Self.response(await victim.serve(request, dependent: false))
         }
         router.get("dependent") { request, _ -> Response in
             guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
-            return Response(status: await victim.serve(request, dependent: true))
+            return Self.response(await victim.serve(request, dependent: true))
         }
         var logger = Logger(label: "spillway.lab.victim")
         logger.logLevel = .critical
@@ -218,6 +218,12 @@ public final class Victim: Sendable {
     }
 
     private static let deadlineField = HTTPField.Name(LabHeaders.deadline)!
+
+    /// A refusal says when to come back, as the protections' own refusals do.
+    private static func response(_ status: HTTPResponse.Status) -> Response {
+        guard status == .serviceUnavailable else { return Response(status: status) }
+        return Response(status: status, headers: [.retryAfter: "1"])
+    }
 
     private struct Held {
         var start: ContinuousClock.Instant

@@ -67,6 +67,46 @@ import Testing
         }
     }
 
+    @Test func spillwayClientsStayWithinTheirRetryBudget() async throws {
+        try await withStatusServer { port in
+            let policy = SpillwayRetryPolicy(maxRetries: 3, budgetPercent: 0.2, budgetMinimumPerSecond: 0)
+            let result = try await LoadGenerator.run(
+                try plan(port: port, path: "/status/503", rate: 50, duration: .seconds(2), retry: .spillway(policy))
+            )
+            let totals = result.totals
+            #expect(totals.offered == 100)
+            // Finagle's budget: retries ≤ 20 % of requests (the window is 10 s, longer than the run).
+            #expect(totals.attempts <= 120, "budgeted retries, got \(totals.attempts) attempts for 100 requests")
+            #expect(totals.attempts > 100, "some retries are allowed")
+        }
+    }
+
+    @Test func spillwayClientsHonourRetryAfterAndNeverRetryPastTheDeadline() async throws {
+        try await withStatusServer { port in
+            // The server asks for 1 s; the caller's 500 ms deadline covers every attempt: no retry can fit.
+            let result = try await LoadGenerator.run(
+                try plan(
+                    port: port,
+                    path: "/status/503?retry-after=1",
+                    rate: 20,
+                    duration: .seconds(1),
+                    deadline: .milliseconds(500),
+                    retry: .spillway(SpillwayRetryPolicy())
+                )
+            )
+            #expect(result.totals.attempts == result.totals.offered)
+        }
+    }
+
+    @Test func spillwayClientsDoNotRetryServerBugs() async throws {
+        try await withStatusServer { port in
+            let result = try await LoadGenerator.run(
+                try plan(port: port, path: "/status/500", rate: 20, duration: .seconds(1), retry: .spillway(SpillwayRetryPolicy()))
+            )
+            #expect(result.totals.attempts == result.totals.offered)
+        }
+    }
+
     @Test func anUnreachableTargetCountsConnectionFailures() async throws {
         let port = freeLoopbackPort()
         let result = try await LoadGenerator.run(try plan(port: port, path: "/", rate: 10, duration: .seconds(1)))

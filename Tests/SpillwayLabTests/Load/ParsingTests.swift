@@ -10,7 +10,9 @@ import Testing
         #expect(try RetryBehaviour(parsing: "naive:2") == .naive(maxRetries: 2, interval: .zero))
         #expect(try RetryBehaviour(parsing: "naive:5@100ms") == .naive(maxRetries: 5, interval: .milliseconds(100)))
         #expect(RetryBehaviour.naive(maxRetries: 3, interval: .zero).maxAttempts == 4)
-        for bad in ["always", "naive:-1", "naive:11", "naive:2@soon"] {
+        #expect(try RetryBehaviour(parsing: "spillway") == .spillway(SpillwayRetryPolicy()))
+        #expect(try RetryBehaviour(parsing: "spillway:1").maxAttempts == 2)
+        for bad in ["always", "naive:-1", "naive:11", "naive:2@soon", "spillway:x"] {
             #expect(throws: LabError.self) { try RetryBehaviour(parsing: bad) }
         }
     }

@@ -27,11 +27,15 @@ func plan(
     )
 }
 
-/// Runs `body` with a live Hummingbird server whose `/status/{code}` route answers with that status.
+/// Runs `body` with a live Hummingbird server whose `/status/{code}` route answers with that status (and with
+/// `Retry-After` when the query has `retry-after=SECONDS`).
 func withStatusServer(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let router = Router()
-    router.get("status/:code") { _, context -> Response in
+    router.get("status/:code") { request, context -> Response in
         let code = context.parameters.get("code", as: Int.self) ?? 500
+        if let after = request.uri.queryParameters.get("retry-after") {
+            return Response(status: .init(code: code), headers: [.retryAfter: after])
+        }
         return Response(status: .init(code: code))
     }
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
