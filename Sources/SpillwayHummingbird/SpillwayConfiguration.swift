@@ -1,7 +1,8 @@
 import Spillway
 
 /// Everything ``SpillwayMiddleware`` does, in one value with sensible defaults: deadlines from the timeout header,
-/// adaptive admission control, and goodput metrics. Set a part to `nil` to leave it out.
+/// adaptive admission control, and goodput metrics; rate limiting when given policies. Set a part to `nil` to leave
+/// it out.
 ///
 /// ```swift
 /// var configuration = SpillwayConfiguration()
@@ -20,6 +21,9 @@ public struct SpillwayConfiguration: Sendable {
     public var admission: AdmissionConfiguration?
     /// Goodput metrics; `nil` turns them off. Default: the global `MetricsSystem.factory`.
     public var metrics: GoodputMetricsConfiguration?
+    /// Rate-limit policies checked after the deadline and before admission (``RateLimitMiddleware`` semantics:
+    /// `429` + `Retry-After` + RateLimit fields); `nil` (the default) checks none.
+    public var rateLimiter: RateLimiter?
 
     /// A configuration; every parameter has the default documented on its property.
     public init(
@@ -29,11 +33,13 @@ public struct SpillwayConfiguration: Sendable {
             algorithm: Gradient2Limit()
         ),
         admission: AdmissionConfiguration? = AdmissionConfiguration(),
-        metrics: GoodputMetricsConfiguration? = GoodputMetricsConfiguration()
+        metrics: GoodputMetricsConfiguration? = GoodputMetricsConfiguration(),
+        rateLimiter: RateLimiter? = nil
     ) {
         self.deadlines = deadlines
         self.limiter = limiter
         self.admission = admission
         self.metrics = metrics
+        self.rateLimiter = rateLimiter
     }
 }

@@ -3,19 +3,21 @@ import HTTPTypes
 import Hummingbird
 import Spillway
 
-/// Spillway's default protection in one middleware: deadline, then admission control, then the handler, with goodput
-/// metrics around all of it.
+/// Spillway's default protection in one middleware: deadline, then rate limit (when configured), then admission
+/// control, then the handler, with goodput metrics around all of it.
 ///
 /// For each request, in this order:
 /// 1. count it in flight and start its clock;
 /// 2. read the caller's deadline (``DeadlineConfiguration``); an already-expired budget is refused with `504`;
-/// 3. acquire an admission permit, deadline-aware (``AdmissionMiddleware`` semantics: `503` + `Retry-After`);
-/// 4. run the handler inside ``Deadline/withDeadline(_:isolation:operation:)``;
-/// 5. once the response body is written: release the permit with the handler's outcome and record the request
-///    (``GoodputMetricsMiddleware`` metrics, including requests refused at steps 2 and 3).
+/// 3. check the rate-limit policies, if any (``RateLimitMiddleware`` semantics: `429`);
+/// 4. acquire an admission permit, deadline-aware (``AdmissionMiddleware`` semantics: `503` + `Retry-After`);
+/// 5. run the handler inside ``Deadline/withDeadline(_:isolation:operation:)``;
+/// 6. once the response body is written: release the permit with the handler's outcome and record the request
+///    (``GoodputMetricsMiddleware`` metrics, including requests refused at steps 2 to 4).
 ///
-/// It does the work of ``DeadlineMiddleware``, ``AdmissionMiddleware`` and ``GoodputMetricsMiddleware`` in one
-/// pass with one body wrapper, so it is cheaper than stacking them and its metrics see every refusal.
+/// It does the work of ``DeadlineMiddleware``, ``RateLimitMiddleware``, ``AdmissionMiddleware`` and
+/// ``GoodputMetricsMiddleware`` in one pass with one body wrapper, so it is cheaper than stacking them and its metrics
+/// see every refusal.
 ///
 /// ```swift
 /// let router = Router()
@@ -30,6 +32,7 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
     private let admission: AdmissionConfiguration?
     private let deadlines: DeadlineConfiguration?
     private let metrics: GoodputMetrics?
+    private let rateLimiter: RateLimiter?
     private let clock: any SpillwayClock
 
     /// The middleware `configuration` describes.
@@ -52,6 +55,7 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
         self.admission = configuration.admission
         self.deadlines = configuration.deadlines
         self.metrics = configuration.metrics.map { GoodputMetrics(factory: $0.factory ?? MetricsSystem.factory) }
+        self.rateLimiter = configuration.rateLimiter
         self.clock = clock
     }
 
@@ -64,9 +68,11 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = clock.nanosecondsSinceOrigin
         metrics?.inflight.increment()
         var deadline = Deadline.current
+        var setsDeadline = false
         if let deadlines, let timeout = deadlines.timeout(for: request, logger: context.logger) {
             let (end, overflow) = start.addingReportingOverflow(timeout.nanoseconds)
             deadline = Deadline(nanosecondsSinceOrigin: overflow ? .max : end).earliest(deadline)
+            setsDeadline = true
         }
         var response: Response
         let completion: ResponseCompletion
@@ -74,10 +80,18 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
             if let deadline, deadline.hasPassed(atNanoseconds: start) {
                 throw SpillwayHTTPError.expiredOnArrival
             }
+            var rateLimitFields: HTTPFields?
+            if let rateLimiter, let result = await rateLimiter.checkOrAllow(request, context: context) {
+                guard result.isAllowed else { throw result.refusal }
+                rateLimitFields = result.rateLimitFields
+            }
             let permit = try await acquire(request, context, deadline: deadline)
             do {
-                response = try await Deadline.withDeadline(deadline) {
-                    try await next(request, context)
+                // Binding the task-local costs an allocation; skip it when the deadline in force is unchanged.
+                if setsDeadline {
+                    response = try await Deadline.withDeadline(deadline) { try await next(request, context) }
+                } else {
+                    response = try await next(request, context)
                 }
             } catch {
                 switch consume permit {
@@ -86,6 +100,7 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
                 }
                 throw error
             }
+            if let rateLimitFields { response.headers.append(contentsOf: rateLimitFields) }
             completion = ResponseCompletion(
                 permit: permit,
                 permitOutcome: admission?.classify(response.status) ?? .ignored,

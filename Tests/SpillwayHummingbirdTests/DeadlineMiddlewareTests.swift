@@ -87,7 +87,10 @@ import Testing
     @Test func expiredBudgetIsRefusedWith504BeforeAnyWork() async throws {
         let clock = ManualClock()
         let calls = RecordingLimit.Samples()
-        let limiter = ConcurrencyLimiter(configuration: .init(algorithm: RecordingLimit(4, samples: calls)), clock: clock)
+        let limiter = ConcurrencyLimiter(
+            configuration: .init(algorithm: RecordingLimit(4, samples: calls)),
+            clock: clock
+        )
         let router = Router()
         router.add(middleware: DeadlineMiddleware(clock: clock))
         router.add(middleware: AdmissionMiddleware(limiter: limiter, clock: clock))

@@ -1,0 +1,42 @@
+/// A rate-limit algorithm: pure arithmetic over one key's state and instants, with no clock, lock or storage.
+///
+/// A store (``InMemoryRateLimitStore``, or the Redis store in `SpillwayRedis`) keeps one `State` per key and calls
+/// ``evaluate(_:cost:now:)`` under its lock; an absent state (`nil`) means "never seen or fully restored". Spillway
+/// ships ``TokenBucket``, ``GCRA`` and ``SlidingWindow``.
+///
+/// ```swift
+/// let gcra = try GCRA(limit: 100, period: .seconds(1), burst: 20)
+/// var state: GCRA.State?
+/// let first = try gcra.evaluate(&state, cost: 1, now: clock.now)   // allowed, 19 remaining
+/// ```
+public protocol RateLimitAlgorithm: Sendable, Hashable {
+    /// The per-key state; small and copyable.
+    associatedtype State: Sendable, Hashable
+
+    /// The quota advertised in the `RateLimit-Policy` field.
+    var quota: RateLimitQuota { get }
+
+    /// Decides whether `cost` units may be consumed at `now`, updating `state` (which starts as `nil`).
+    ///
+    /// An allowed decision consumes `cost`; a denial consumes nothing. A `cost` of zero queries without consuming
+    /// and is always allowed. A cost above the capacity is denied with ``RateLimitDecision/exceedsCapacity``.
+    /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
+    func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
+        -> RateLimitDecision
+
+    /// Gives back `cost` units consumed at `consumedAt` (used when another policy denied the same request).
+    ///
+    /// The state never ends up above its capacity, so a refund cannot grant more than was taken.
+    func refund(_ state: inout State?, cost: Int, consumedAt: ContinuousClock.Instant, now: ContinuousClock.Instant)
+
+    /// The instant from which `state` is equivalent to an absent state, so a store may drop it.
+    func idleDeadline(of state: State) -> ContinuousClock.Instant
+
+    /// The same algorithm with its limit multiplied by `share` (in (0, 1]), for a local fallback that enforces a
+    /// part of a shared limit. Capacities round down but stay at least 1.
+    func scaled(by share: Double) throws(RateLimitError) -> Self
+}

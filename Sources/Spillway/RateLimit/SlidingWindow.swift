@@ -1,0 +1,156 @@
+/// A sliding-window counter: at most `limit` units in any `window`, approximated from two fixed-window counters.
+///
+/// The estimate weighs the previous window's count by the part of it still inside the sliding window:
+/// `previous · (window − elapsed) / window + current` (Cloudflare's "counter approximation"; it assumes the previous
+/// window's requests were spread evenly). A request of cost `n` is allowed when `estimate + n ≤ limit`. Two
+/// integers per key instead of a log of timestamps; the comparison is done in integers (`· window`), so
+/// ``RateLimitDecision/retryAfter`` is the exact first nanosecond at which the estimate admits the request.
+///
+/// Windows are aligned per key, at the key's first request, so that keys do not all reset at the same instant.
+///
+/// ```swift
+/// let window = try SlidingWindow(limit: 100, window: .seconds(60))
+/// var state: SlidingWindow.State?
+/// let decision = try window.evaluate(&state, cost: 1, now: clock.now)
+/// ```
+public struct SlidingWindow: RateLimitAlgorithm {
+    /// One key's two counters.
+    public struct State: Sendable, Hashable {
+        /// The start of the current fixed window.
+        public internal(set) var windowStart: ContinuousClock.Instant
+        /// Units counted in the current fixed window.
+        public internal(set) var current: Int
+        /// Units counted in the fixed window before it.
+        public internal(set) var previous: Int
+    }
+
+    /// The most units in any window.
+    public let limit: Int
+    /// The window length.
+    public let window: Duration
+
+    private let windowNanoseconds: Int128
+
+    /// At most `limit` units per sliding `window`.
+    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` when `limit` is below 1 or `window` is
+    ///   not positive.
+    public init(limit: Int, window: Duration) throws(RateLimitError) {
+        guard limit >= 1 else { throw .configuration("limit must be at least 1 (got \(limit))") }
+        self.limit = limit
+        self.window = window
+        self.windowNanoseconds = try RateLimitArithmetic.positiveNanoseconds(window, "the window")
+    }
+
+    /// `limit` units per `window`.
+    public var quota: RateLimitQuota { RateLimitQuota(quota: limit, window: window) }
+
+    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    public func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
+        -> RateLimitDecision
+    {
+        guard cost >= 0 else { throw .negativeCost(cost) }
+        var counters = rolled(state, now: now)
+        let w = windowNanoseconds
+        let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStart, to: now)
+        let previousWeight = Int128(counters.previous) * (w - elapsed)
+        let current = Int128(counters.current)
+        let limit = Int128(self.limit)
+        let cost128 = Int128(cost)
+        defer { state = counters }
+
+        if cost > self.limit {
+            return decision(allowed: false, counters: counters, elapsed: elapsed, retryAfter: nil)
+        }
+        if previousWeight + (current + cost128) * w <= limit * w {
+            counters.current += cost
+            return decision(allowed: true, counters: counters, elapsed: elapsed, retryAfter: nil)
+        }
+        let wait: Int128
+        if current + cost128 <= limit {
+            // Allowed later in this window, once enough of the previous window has slid out:
+            // previous · (w − elapsed − wait) ≤ (limit − current − cost) · w.
+            let slack = (limit - current - cost128) * w
+            wait = (w - elapsed) - RateLimitArithmetic.floorDiv(slack, Int128(counters.previous))
+        } else {
+            // Only after the next boundary, once enough of this window (then the previous one) has slid out:
+            // current · (w − δ) ≤ (limit − cost) · w.
+            let delta = w - RateLimitArithmetic.floorDiv((limit - cost128) * w, current)
+            wait = (w - elapsed) + max(0, delta)
+        }
+        return decision(
+            allowed: false,
+            counters: counters,
+            elapsed: elapsed,
+            retryAfter: RateLimitArithmetic.duration(nanoseconds: wait)
+        )
+    }
+
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    public func refund(
+        _ state: inout State?,
+        cost: Int,
+        consumedAt: ContinuousClock.Instant,
+        now: ContinuousClock.Instant
+    ) {
+        guard cost > 0, state != nil else { return }
+        var counters = rolled(state, now: now)
+        if consumedAt >= counters.windowStart {
+            counters.current = max(0, counters.current - cost)
+        } else if consumedAt >= counters.windowStart.advanced(by: .zero - window) {
+            counters.previous = max(0, counters.previous - cost)
+        }
+        state = counters
+    }
+
+    /// The instant from which `state` equals a fresh state.
+    public func idleDeadline(of state: State) -> ContinuousClock.Instant {
+        if state.current > 0 { return state.windowStart.advanced(by: window * 2) }
+        if state.previous > 0 { return state.windowStart.advanced(by: window) }
+        return state.windowStart
+    }
+
+    /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
+    public func scaled(by share: Double) throws(RateLimitError) -> SlidingWindow {
+        let share = try RateLimitArithmetic.validShare(share)
+        return try SlidingWindow(limit: max(1, Int((Double(limit) * share).rounded(.down))), window: window)
+    }
+
+    /// The counters with their windows moved up to the one containing `now`.
+    private func rolled(_ state: State?, now: ContinuousClock.Instant) -> State {
+        guard var counters = state else { return State(windowStart: now, current: 0, previous: 0) }
+        let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStart, to: now)
+        guard elapsed >= windowNanoseconds else { return counters }
+        let windows = RateLimitArithmetic.floorDiv(elapsed, windowNanoseconds)
+        counters.previous = windows == 1 ? counters.current : 0
+        counters.current = 0
+        counters.windowStart = counters.windowStart.advanced(
+            by: RateLimitArithmetic.duration(nanoseconds: windows * windowNanoseconds)
+        )
+        return counters
+    }
+
+    private func decision(
+        allowed: Bool,
+        counters: State,
+        elapsed: Int128,
+        retryAfter: Duration?
+    )
+        -> RateLimitDecision
+    {
+        let w = windowNanoseconds
+        let used = Int128(counters.previous) * (w - elapsed) + Int128(counters.current) * w
+        let reset: Int128 =
+            counters.current > 0 ? (w - elapsed) + w : (counters.previous > 0 ? w - elapsed : 0)
+        return RateLimitDecision(
+            isAllowed: allowed,
+            limit: limit,
+            remaining: RateLimitArithmetic.clampedInt(RateLimitArithmetic.floorDiv(Int128(limit) * w - used, w)),
+            resetAfter: RateLimitArithmetic.duration(nanoseconds: reset),
+            retryAfter: retryAfter
+        )
+    }
+}

@@ -1,0 +1,138 @@
+/// A token bucket: holds up to `capacity` tokens, refilled continuously at `refill` tokens per `period`; a request
+/// takes `cost` tokens or is denied.
+///
+/// Arithmetic is exact: the level is kept in tokens × period-nanoseconds in `Int128`, so "3 per second" refills one
+/// token every 333 333 333⅓ ns without drift, and ``RateLimitDecision/retryAfter`` is the first nanosecond at which
+/// the request succeeds. A full bucket admits a burst of `capacity`; the sustained rate is `refill / period`.
+///
+/// ```swift
+/// let bucket = try TokenBucket(capacity: 20, refill: 5, per: .seconds(1))   // bursts of 20, 5/s sustained
+/// var state: TokenBucket.State?
+/// let decision = try bucket.evaluate(&state, cost: 1, now: clock.now)
+/// ```
+///
+/// With matching parameters it admits exactly the same requests as ``GCRA`` (both are the same meter); it stores
+/// two numbers per key where GCRA stores one.
+public struct TokenBucket: RateLimitAlgorithm {
+    /// One key's bucket.
+    public struct State: Sendable, Hashable {
+        /// Tokens × `period` in nanoseconds, as of `updated`.
+        var level: Int128
+        /// When `level` was last brought up to date.
+        public internal(set) var updated: ContinuousClock.Instant
+    }
+
+    /// The most tokens the bucket holds: the largest burst, and the largest cost that can ever succeed.
+    public let capacity: Int
+    /// Tokens added per ``refillPeriod``.
+    public let refillAmount: Int
+    /// The period over which ``refillAmount`` tokens are added.
+    public let refillPeriod: Duration
+
+    private let periodNanoseconds: Int128
+    private let capacityLevel: Int128
+
+    /// A bucket of `capacity` tokens refilled at `refill` tokens per `period`.
+    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` when `capacity` or `refill` is below 1
+    ///   or `period` is not positive.
+    public init(capacity: Int, refill: Int, per period: Duration) throws(RateLimitError) {
+        guard capacity >= 1 else { throw .configuration("capacity must be at least 1 (got \(capacity))") }
+        guard refill >= 1 else { throw .configuration("refill must be at least 1 token (got \(refill))") }
+        self.capacity = capacity
+        self.refillAmount = refill
+        self.refillPeriod = period
+        self.periodNanoseconds = try RateLimitArithmetic.positiveNanoseconds(period, "the refill period")
+        self.capacityLevel = Int128(capacity) * periodNanoseconds
+    }
+
+    /// `capacity` tokens per the time a full refill takes (rounded up to whole seconds in the header field).
+    public var quota: RateLimitQuota {
+        let fullRefill = RateLimitArithmetic.ceilDiv(capacityLevel, Int128(refillAmount))
+        return RateLimitQuota(quota: capacity, window: RateLimitArithmetic.duration(nanoseconds: fullRefill))
+    }
+
+    /// Decides whether `cost` units may be consumed at `now` (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    public func evaluate(
+        _ state: inout State?,
+        cost: Int,
+        now: ContinuousClock.Instant
+    ) throws(RateLimitError)
+        -> RateLimitDecision
+    {
+        guard cost >= 0 else { throw .negativeCost(cost) }
+        var current = refilled(state, now: now)
+        defer { state = current }
+        let need = Int128(cost) * periodNanoseconds
+        if cost > capacity {
+            return decision(allowed: false, level: current.level, retryAfter: nil)
+        }
+        if current.level >= need {
+            current.level -= need
+            return decision(allowed: true, level: current.level, retryAfter: nil)
+        }
+        let wait = RateLimitArithmetic.ceilDiv(need - current.level, Int128(refillAmount))
+        return decision(
+            allowed: false,
+            level: current.level,
+            retryAfter: RateLimitArithmetic.duration(nanoseconds: wait)
+        )
+    }
+
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    public func refund(
+        _ state: inout State?,
+        cost: Int,
+        consumedAt: ContinuousClock.Instant,
+        now: ContinuousClock.Instant
+    ) {
+        guard cost > 0, state != nil else { return }
+        var current = refilled(state, now: now)
+        current.level = min(capacityLevel, current.level + Int128(min(cost, capacity)) * periodNanoseconds)
+        state = current
+    }
+
+    /// The instant from which `state` equals a fresh state.
+    public func idleDeadline(of state: State) -> ContinuousClock.Instant {
+        let missing = RateLimitArithmetic.ceilDiv(capacityLevel - state.level, Int128(refillAmount))
+        return state.updated.advanced(by: RateLimitArithmetic.duration(nanoseconds: missing))
+    }
+
+    /// This algorithm with its limit multiplied by `share` (see ``RateLimitAlgorithm/scaled(by:)``).
+    public func scaled(by share: Double) throws(RateLimitError) -> TokenBucket {
+        let share = try RateLimitArithmetic.validShare(share)
+        let period = Double(periodNanoseconds) / share
+        guard period < 9e18 else { throw .configuration("share \(share) makes the refill period overflow") }
+        return try TokenBucket(
+            capacity: max(1, Int((Double(capacity) * share).rounded(.down))),
+            refill: refillAmount,
+            per: .nanoseconds(Int64(period.rounded(.up)))
+        )
+    }
+
+    private func refilled(_ state: State?, now: ContinuousClock.Instant) -> State {
+        guard var current = state else {
+            return State(level: capacityLevel, updated: now)
+        }
+        let elapsed = RateLimitArithmetic.elapsed(from: current.updated, to: now)
+        let missing = capacityLevel - current.level
+        // Compared before multiplying so that a key idle for years cannot overflow the level.
+        if elapsed >= RateLimitArithmetic.ceilDiv(missing, Int128(refillAmount)) {
+            current.level = capacityLevel
+        } else {
+            current.level += elapsed * Int128(refillAmount)
+        }
+        if now > current.updated { current.updated = now }
+        return current
+    }
+
+    private func decision(allowed: Bool, level: Int128, retryAfter: Duration?) -> RateLimitDecision {
+        let reset = RateLimitArithmetic.ceilDiv(capacityLevel - level, Int128(refillAmount))
+        return RateLimitDecision(
+            isAllowed: allowed,
+            limit: capacity,
+            remaining: RateLimitArithmetic.clampedInt(RateLimitArithmetic.floorDiv(level, periodNanoseconds)),
+            resetAfter: RateLimitArithmetic.duration(nanoseconds: reset),
+            retryAfter: retryAfter
+        )
+    }
+}
