@@ -120,7 +120,8 @@ public struct DemoReport: Sendable {
         body += "<p>Each scenario runs every arm one after another against the same modelled victim "
         body += "(an in-process Hummingbird service whose requests queue for <em>slots</em>, each held for the "
         body += "<em>service time</em>) with the same open-loop traffic. Goodput counts successes received within "
-        body += "the client's deadline; throughput is the work the victim completed, wanted or not. "
+        body += "the client's deadline; throughput is the work the victim completed, wanted or not; shed counts fast "
+        body += "refusals (503, 429, 502); other errors include 504 refusals of requests whose deadline cannot be met. "
         body += "The shaded band is the trigger. \(quick ? "Quick run (shorter stretches, same shape). " : "")"
         body += "Wall time \(fixed(wallSeconds, 0)) s.</p>"
         for run in runs {
@@ -155,7 +156,13 @@ public struct DemoReport: Sendable {
             for arm in run.arms {
                 body += "<h3>\(escapeHTML(arm.arm.rawValue))</h3><div class=\"charts\">"
                 let shaded = [(from: scenario.triggerStart.seconds, to: scenario.triggerEnd.seconds)]
-                body += RunCharts.rates(arm.result, title: "\(arm.arm): requests per second", shaded: shaded, capacity: scenario.capacity).render()
+                body += RunCharts.work(
+                    arm.result,
+                    title: "\(arm.arm): offered, throughput, goodput",
+                    shaded: shaded,
+                    capacity: scenario.capacity
+                ).render()
+                body += RunCharts.attempts(arm.result, title: "\(arm.arm): attempts and refusals", shaded: shaded).render()
                 body += RunCharts.latency(arm.result, title: "\(arm.arm): p99 of successes (ms)", shaded: shaded).render()
                 if arm.result.series.contains(where: { $0.limit != nil }) {
                     body += SVGChart(
@@ -188,20 +195,16 @@ public struct DemoReport: Sendable {
         let scenario = run.scenario
         let shaded = [(from: scenario.triggerStart.seconds, to: scenario.triggerEnd.seconds)]
         let duration = scenario.profile.duration.seconds
-        func perArm(_ value: @escaping (SecondSample) -> Double?) -> [SVGChart.Series] {
-            run.arms.enumerated().map { index, arm in
-                SVGChart.Series(
-                    name: arm.arm.rawValue,
-                    color: ChartColors.arms[index % ChartColors.arms.count],
-                    points: arm.result.series.map { (x: Double($0.second) + 0.5, y: value($0)) }
-                )
+        func perArm(_ points: (RunResult) -> [(x: Double, y: Double?)]) -> [SVGChart.Series] {
+            run.arms.map { arm in
+                SVGChart.Series(name: arm.arm.rawValue, color: ChartColors.arm(arm.arm), points: points(arm.result))
             }
         }
         var html = "<h3>all arms</h3><div class=\"charts\">"
         html += SVGChart(
             title: "goodput per second",
             yLabel: "per second",
-            series: perArm { Double($0.goodput) },
+            series: perArm { RunCharts.rates($0) { $0.successes } },
             shaded: shaded,
             reference: (value: scenario.capacity, label: "capacity"),
             xMax: duration
@@ -209,7 +212,7 @@ public struct DemoReport: Sendable {
         html += SVGChart(
             title: "p99 of successes (ms)",
             yLabel: "ms",
-            series: perArm { $0.p99SuccessMilliseconds },
+            series: perArm { result in result.series.map { (x: Double($0.second) + 0.5, y: $0.p99SuccessMilliseconds) } },
             shaded: shaded,
             xMax: duration
         ).render()

@@ -43,5 +43,15 @@ enum ChartColors {
     static let timeouts = "#8250df"
     static let p99 = "#bc4c00"
     static let limit = "#0a7b83"
-    static let arms = ["#b3261e", "#b08900", "#1b7f3b", "#1f6feb", "#8250df", "#0a7b83", "#6c757d"]
+
+    /// One colour per arm, the same in every chart.
+    static func arm(_ arm: ArmKind) -> String {
+        switch arm {
+        case .unprotected: "#b3261e"
+        case .static: "#b08900"
+        case .spillway: "#1b7f3b"
+        case .haproxy: "#1f6feb"
+        case .nginx: "#8250df"
+        }
+    }
 }

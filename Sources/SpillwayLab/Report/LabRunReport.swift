@@ -75,36 +75,77 @@ public struct LabRunReport: Sendable {
         body += "retries \(escapeHTML(plan.streams[0].retry.description)).</p>"
         body += "<pre>\(escapeHTML(Self.text(result, plan: plan)))</pre>"
         body += "<div class=\"charts\">"
-        body += RunCharts.rates(result, title: "requests per second", shaded: [], capacity: nil).render()
+        body += RunCharts.work(result, title: "offered, throughput, goodput", shaded: [], capacity: nil).render()
+        body += RunCharts.attempts(result, title: "attempts and refusals", shaded: []).render()
         body += RunCharts.latency(result, title: "p99 latency of successes (ms)").render()
         body += "</div>"
         return HTMLPage.render(title: "spillway lab run", body: body)
     }
 }
 
+/// The charts of one run, at half-second resolution (rates still per second): one-second points are too coarse
+/// for triggers of two or three seconds, and finer buckets hold too few requests at tens of requests per second.
 enum RunCharts {
-    static func rates(_ result: RunResult, title: String, shaded: [(from: Double, to: Double)], capacity: Double?) -> SVGChart {
-        let series = result.series
-        func line(_ name: String, _ color: String, dashed: Bool = false, _ value: (SecondSample) -> Int) -> SVGChart.Series {
-            SVGChart.Series(
-                name: name,
-                color: color,
-                points: series.map { (x: Double($0.second) + 0.5, y: Double(value($0))) },
-                dashed: dashed
-            )
+    static let bucketTicks = 5
+
+    /// Per-bucket totals of every stream, as (bucket midpoint in seconds, per-second rate).
+    static func rates(_ result: RunResult, _ value: (StreamTick) -> Int) -> [(x: Double, y: Double?)] {
+        let recorder = result.recorder
+        let tick = Double(RunTimeline.tick) / 1e9
+        return stride(from: 0, to: recorder.tickCount, by: bucketTicks).map { start in
+            let range = start..<min(start + bucketTicks, recorder.tickCount)
+            var total = 0
+            for stream in recorder.ticks.indices {
+                for index in range { total += value(recorder.ticks[stream][index]) }
+            }
+            let seconds = Double(range.count) * tick
+            return (x: (Double(start) + Double(range.count) / 2) * tick, y: Double(total) / seconds)
         }
-        return SVGChart(
+    }
+
+    /// The victim's completed work per second at the same resolution, or the responses received when there is no
+    /// in-process victim.
+    static func throughput(_ result: RunResult) -> [(x: Double, y: Double?)] {
+        guard let ticks = result.victimTicks else { return rates(result) { $0.responses } }
+        let tick = Double(RunTimeline.tick) / 1e9
+        let count = result.recorder.tickCount
+        return stride(from: 0, to: count, by: bucketTicks).map { start in
+            let range = start..<min(start + bucketTicks, count)
+            let total = range.reduce(0) { $0 + (ticks.indices.contains($1) ? ticks[$1].completed : 0) }
+            return (x: (Double(start) + Double(range.count) / 2) * tick, y: Double(total) / (Double(range.count) * tick))
+        }
+    }
+
+    static func work(_ result: RunResult, title: String, shaded: [(from: Double, to: Double)], capacity: Double?) -> SVGChart {
+        SVGChart(
             title: title,
             yLabel: "per second",
             series: [
-                line("offered", ChartColors.offered, dashed: true) { $0.offered },
-                line("attempts", ChartColors.attempts) { $0.attempts },
-                line("throughput", ChartColors.throughput) { $0.throughput },
-                line("goodput", ChartColors.goodput) { $0.goodput },
-                line("shed", ChartColors.shed) { $0.shed },
+                SVGChart.Series(name: "offered", color: ChartColors.offered, points: rates(result) { $0.offered }, dashed: true),
+                SVGChart.Series(name: "throughput", color: ChartColors.throughput, points: throughput(result)),
+                SVGChart.Series(name: "goodput", color: ChartColors.goodput, points: rates(result) { $0.successes }),
             ],
             shaded: shaded,
             reference: capacity.map { (value: $0, label: "capacity") },
+            xMax: result.duration.seconds
+        )
+    }
+
+    static func attempts(_ result: RunResult, title: String, shaded: [(from: Double, to: Double)]) -> SVGChart {
+        SVGChart(
+            title: title,
+            yLabel: "per second",
+            series: [
+                SVGChart.Series(name: "attempts", color: ChartColors.attempts, points: rates(result) { $0.attempts }),
+                SVGChart.Series(
+                    name: "shed",
+                    color: ChartColors.shed,
+                    points: rates(result) { $0.shed503 + $0.shed429 + $0.shed502 }
+                ),
+                SVGChart.Series(name: "timeouts", color: ChartColors.timeouts, points: rates(result) { $0.timeouts }),
+                SVGChart.Series(name: "other errors", color: ChartColors.offered, points: rates(result) { $0.failures }),
+            ],
+            shaded: shaded,
             xMax: result.duration.seconds
         )
     }

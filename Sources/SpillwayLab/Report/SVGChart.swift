@@ -17,14 +17,14 @@ struct SVGChart {
     /// A horizontal reference line (capacity), with its label.
     var reference: (value: Double, label: String)?
     var xMax: Double
-    var width = 520.0
-    var height = 210.0
+    var width = 400.0
+    var height = 200.0
 
     func render() -> String {
-        let left = 48.0
+        let left = 44.0
         let right = 10.0
-        let top = 24.0
-        let bottom = 40.0
+        let top = 40.0
+        let bottom = 28.0
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
         let values = series.flatMap { $0.points.compactMap(\.y) } + [reference?.value ?? 0]
@@ -48,7 +48,7 @@ struct SVGChart {
             svg += "<text x=\(quote(x(tick))) y=\(quote(top + plotHeight + 14)) class=\"tick\" text-anchor=\"middle\">\(Self.format(tick))</text>"
             tick += xStep
         }
-        svg += "<text x=\(quote(left + plotWidth / 2)) y=\(quote(height - 14)) class=\"tick\" text-anchor=\"middle\">seconds</text>"
+        svg += "<text x=\(quote(left + plotWidth)) y=\(quote(height - 2)) class=\"tick\" text-anchor=\"end\">seconds</text>"
         svg += "<text x=\"10\" y=\(quote(top + plotHeight / 2)) class=\"tick\" text-anchor=\"middle\" transform=\"rotate(-90 10 \(Int(top + plotHeight / 2)))\">\(escapeHTML(yLabel))</text>"
         if let reference {
             svg += "<line x1=\(quote(left)) x2=\(quote(left + plotWidth)) y1=\(quote(y(reference.value))) y2=\(quote(y(reference.value))) class=\"reference\"/>"
@@ -71,9 +71,9 @@ struct SVGChart {
         }
         var legendX = left
         for line in series {
-            svg += "<rect x=\(quote(legendX)) y=\(quote(height - 9)) width=\"10\" height=\"3\" fill=\"\(line.color)\"/>"
-            svg += "<text x=\(quote(legendX + 13)) y=\(quote(height - 5)) class=\"legend\">\(escapeHTML(line.name))</text>"
-            legendX += 22 + Double(line.name.count) * 6
+            svg += "<rect x=\(quote(legendX)) y=\"25\" width=\"10\" height=\"3\" fill=\"\(line.color)\"/>"
+            svg += "<text x=\(quote(legendX + 13)) y=\"29\" class=\"legend\">\(escapeHTML(line.name))</text>"
+            legendX += 22 + Double(line.name.count) * 5.5
         }
         svg += "</svg>"
         return svg
