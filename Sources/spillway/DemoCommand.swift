@@ -71,6 +71,8 @@ struct DemoCommand: AsyncParsableCommand {
             overrides: overrides,
             armOptions: ArmOptions(staticQueueTimeout: queueTimeout, algorithm: algorithm)
         )
+        let interruptSources = stopPeersOnInterrupt()
+        defer { withExtendedLifetime(interruptSources) {} }
         let quiet = self.quiet
         let report = try await Demo.run(options, log: { line in if !quiet { print(line) } }, progress: !quiet)
         print(report.table())

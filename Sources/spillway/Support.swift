@@ -27,3 +27,20 @@ func waitForInterrupt() async throws {
     _ = await iterator.next()
     for source in sources { source.cancel() }
 }
+
+/// Stops the lab's peers (HAProxy, nginx) and exits when the user interrupts a run: they are child processes and
+/// would otherwise outlive it. Keep the returned sources alive for as long as the run lasts.
+func stopPeersOnInterrupt() -> [any DispatchSourceSignal] {
+    var sources: [any DispatchSourceSignal] = []
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler {
+            RunningPeers.shared.terminateAll()
+            exit(128 + signalNumber)
+        }
+        source.resume()
+        sources.append(source)
+    }
+    return sources
+}

@@ -34,7 +34,7 @@ public enum Experiment {
     ) async throws(LabError) -> ArmRun {
         if let reason = arm.unavailableReason { throw LabError(.peerUnavailable, "arm \(arm) cannot run: \(reason)") }
         let protection = try ProtectedArms.protection(for: arm, scenario: scenario, options: options)
-        let victim = try await Victim.start(configuration: scenario.victim, protection: protection)
+        let victim = try await Victim.start(configuration: scenario.victim, protection: protection, routes: scenario.routes)
         var peer: PeerProcess?
         do {
             switch arm {

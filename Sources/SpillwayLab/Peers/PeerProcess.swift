@@ -82,6 +82,7 @@ final class PeerProcess: Sendable {
             throw LabError(.peerFailed, "\(binary) did not start: \(error)")
         }
         let peer = PeerProcess(name: name, port: port, configuration: configuration, process: process, directory: directory)
+        RunningPeers.shared.add(process.processIdentifier, directory: directory)
         for _ in 0..<100 {
             if !process.isRunning { break }
             if canConnect(port: port) { return peer }
@@ -109,12 +110,42 @@ final class PeerProcess: Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
+        if let process { RunningPeers.shared.remove(process.processIdentifier) }
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// The process identifier, while running.
     var processIdentifier: Int32? {
         process.withLock { $0?.isRunning == true ? $0?.processIdentifier : nil }
+    }
+}
+
+/// The peers running right now, so that an interrupted demo can stop them: a peer is a child process, and a child
+/// outlives a parent killed by a signal.
+public final class RunningPeers: Sendable {
+    /// The registry of this process.
+    public static let shared = RunningPeers()
+
+    private let peers = Mutex<[Int32: URL]>([:])
+
+    func add(_ pid: Int32, directory: URL) {
+        peers.withLock { $0[pid] = directory }
+    }
+
+    func remove(_ pid: Int32) {
+        peers.withLock { _ = $0.removeValue(forKey: pid) }
+    }
+
+    /// Terminates every running peer and removes its files; safe to call from a signal handler's queue.
+    public func terminateAll() {
+        let all = peers.withLock { peers -> [Int32: URL] in
+            defer { peers.removeAll() }
+            return peers
+        }
+        for (pid, directory) in all {
+            kill(pid, SIGTERM)
+            try? FileManager.default.removeItem(at: directory)
+        }
     }
 }
 

@@ -46,6 +46,8 @@ public struct Scenario: Sendable {
     public var events: [Event]
     /// The parameter values in force, for reports (key, value).
     public var settings: [(key: String, value: String)]
+    /// Routes the scenario adds to the victim (none for the built-in scenarios).
+    var routes: [VictimRoute] = []
 
     /// The end of the observation window: the run's last stretch, one client deadline long, only lets requests
     /// offered before it finish, so every request in the window has a known fate.

@@ -3,7 +3,9 @@ import Spillway
 /// A named experiment the lab knows how to build from documented, overridable parameters.
 ///
 /// Each built-in scenario lives in its own file and is listed in ``ScenarioCatalog/builtIn``; a new one (a cache
-/// scenario, say) is a new file with a type conforming to this protocol plus one line in the catalog.
+/// scenario, say) is a new file with a type conforming to this protocol plus one line in the catalog. A scenario
+/// that needs its own kind of request adds routes to the victim through `Scenario.routes`, whose handlers can hold
+/// the victim's bottleneck like the built-in routes do.
 ///
 /// ```swift
 /// let spike = try ScenarioCatalog.named("spike").makeScenario(

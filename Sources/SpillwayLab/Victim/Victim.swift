@@ -72,6 +72,7 @@ public final class Victim: Sendable {
     static func start(
         configuration: VictimConfiguration,
         protection: any VictimProtection,
+        routes: [VictimRoute] = [],
         port requestedPort: Int = 0,
         clock: any SpillwayClock = ContinuousClock()
     ) async throws(LabError) -> Victim {
@@ -94,6 +95,13 @@ public final class Victim: Sendable {
         router.get("dependent") { request, _ -> Response in
             guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
             return Self.response(await victim.serve(request, dependent: true))
+        }
+        for route in routes {
+            router.get(RouterPath(route.path)) { request, _ -> Response in
+                guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
+                let work = VictimWork { await victim.holdForRoute(request) }
+                return Self.response(await route.handle(request, work))
+            }
         }
         var logger = Logger(label: "spillway.lab.victim")
         logger.logLevel = .critical
@@ -215,6 +223,17 @@ public final class Victim: Sendable {
         case .timedOut: return .gatewayTimeout
         case .refused: return .serviceUnavailable
         }
+    }
+
+    /// One slot for the service time on behalf of an extra route, recorded like the built-in routes' work.
+    private func holdForRoute(_ request: Request) async -> Bool {
+        let recording = self.recording.withLock { $0 }
+        let deadline = request.headers[Self.deadlineField]
+            .flatMap { Int64($0) }
+            .flatMap { recording?.timeline.instant(at: $0) }
+        guard let held = await hold(arrival: clock.now, dependencyCall: nil) else { return false }
+        recording?.statistics.recordWork(start: held.start, end: held.end, deadline: deadline)
+        return true
     }
 
     private static let deadlineField = HTTPField.Name(LabHeaders.deadline)!

@@ -73,6 +73,29 @@ import Testing
         }
     }
 
+    /// The extension point for scenarios with their own kind of request: a route that answers some requests
+    /// without the bottleneck (a cache hit) and holds a slot for the others.
+    @Test func aScenarioRouteCanHoldTheBottleneck() async throws {
+        let route = VictimRoute(path: "cached/:key") { request, work in
+            if request.uri.path.hasSuffix("/hit") { return .ok }
+            return await work.holdSlot() ? .ok : .serviceUnavailable
+        }
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(100)),
+            protection: Unprotected(),
+            routes: [route]
+        )
+        defer { Task { await victim.stop() } }
+        let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(50)))
+        let statistics = victim.beginRecording(timeline: timeline, tickCount: 100)
+        for (path, minimum, maximum) in [("/cached/hit", 0.0, 90.0), ("/cached/miss", 100.0, 10_000.0)] {
+            let result = try await LoadGenerator.run(try plan(port: victim.port, path: path, rate: 5, duration: .milliseconds(600)))
+            #expect(result.totals.successes == 3)
+            #expect(result.successLatency.p50 >= minimum && result.successLatency.p50 <= maximum, "\(path)")
+        }
+        #expect(statistics.snapshot.reduce(0) { $0 + $1.completed } == 3, "only misses took the bottleneck")
+    }
+
     @Test func invalidConfigurationsAreRefused() throws {
         #expect(throws: LabError.self) { try VictimConfiguration(slots: 0) }
         #expect(throws: LabError.self) { try VictimConfiguration(serviceTime: .milliseconds(10)) }
