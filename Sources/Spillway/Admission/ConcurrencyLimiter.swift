@@ -405,7 +405,11 @@ public final class ConcurrencyLimiter: Sendable {
                 resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
                 continue
             }
-            if let drop = state.codel?.observe(delay: delay, now: now), drop, codelDrops {
+            // Shed strictly from the lowest class: the waiter being served is of the highest waiting class, so it
+            // is dropped for its age only when no lower class waits (the stale lower ones go first, above).
+            if let drop = state.codel?.observe(delay: delay, now: now), drop, codelDrops,
+                !state.queue.hasWaiter(below: waiter.priority)
+            {
                 let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)
                 resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
                 continue
@@ -422,7 +426,14 @@ public final class ConcurrencyLimiter: Sendable {
         guard codelDrops, let codel = state.codel, codel.isOverloaded, !state.queue.isEmpty else { return }
         var dropped: [WaitQueue<Ticket>.Waiter] = []
         let cutoff = codel.sloughCutoff(now: now)
-        state.queue.removeOlder(than: cutoff, into: &dropped)
+        // Shed strictly from the lowest class: while lower classes wait, the highest waiting class is next in line
+        // and leaves the queue only by being served, by its deadline or by the queue timeout. With one class
+        // waiting, this is plain CoDel.
+        if let highest = state.queue.highestClass, state.queue.hasWaiter(below: highest) {
+            state.queue.removeOlder(than: cutoff, below: highest, into: &dropped)
+        } else {
+            state.queue.removeOlder(than: cutoff, into: &dropped)
+        }
         for waiter in dropped {
             let rejection = rejection(.codelDrop, waiter.priority, queueDelay: now - waiter.enqueuedAt, state)
             resumptions.append(

@@ -51,6 +51,29 @@ struct WaitQueue<Payload> {
         return nil
     }
 
+    /// The highest class with a waiter, if any.
+    var highestClass: Priority? {
+        for rank in classes.indices.reversed() where !classes[rank].isEmpty {
+            return Priority(rawValue: rank)
+        }
+        return nil
+    }
+
+    /// Whether a waiter of a class strictly lower than `priority` is queued.
+    func hasWaiter(below priority: Priority) -> Bool {
+        classes[..<priority.rawValue].contains { !$0.isEmpty }
+    }
+
+    /// Removes every waiter of a class strictly lower than `ceiling` that entered the queue before `cutoff`.
+    mutating func removeOlder(than cutoff: Int64, below ceiling: Priority, into removed: inout [Waiter]) {
+        for rank in 0..<ceiling.rawValue {
+            while let first = classes[rank].first, first.enqueuedAt < cutoff {
+                removed.append(classes[rank].removeFirst())
+                count -= 1
+            }
+        }
+    }
+
     /// Removes every waiter, from each class, that entered the queue before `cutoff`.
     mutating func removeOlder(than cutoff: Int64, into removed: inout [Waiter]) {
         for rank in classes.indices {

@@ -1,0 +1,52 @@
+import Foundation
+import Spillway
+import Testing
+
+@testable import SpillwayLab
+
+/// `spillway demo --quick` end to end, asserting the outcomes issue 6 expects on the defaults. Load-heavy: runs
+/// only with `SPILLWAY_LOAD_TESTS=1` (set by `scripts/test`).
+@Suite(.serialized, .enabled(if: loadTestsEnabled)) struct DemoIntegrationTests {
+    @Test func theQuickDemoShowsTheDeathSpiralAndItsPrevention() async throws {
+        let report = try await Demo.run(DemoOptions(quick: true), log: { _ in }, progress: false)
+        #expect(report.wallSeconds <= 75, "--quick must finish within 75 s, took \(report.wallSeconds) s")
+
+        let spike = try #require(report.runs.first { $0.scenario.name == "spike" })
+        let unprotected = try #require(spike.arms.first { $0.arm == .unprotected }).figures
+        let protected = try #require(spike.arms.first { $0.arm == .spillway }).figures
+        #expect(unprotected.valid && protected.valid, "the generator must keep its schedule for the figures to count")
+        #expect(unprotected.goodputTriggerRatio <= 0.30, "unprotected goodput during the spike: \(unprotected.goodputTriggerRatio)")
+        #expect(unprotected.recoverySeconds == nil, "unprotected must stay collapsed after the spike (metastable)")
+        #expect(protected.goodputBeforeRatio >= 0.95, "no shedding at normal load: \(protected.goodputBeforeRatio)")
+        #expect(protected.goodputTriggerRatio >= 0.85, "spillway goodput during the spike: \(protected.goodputTriggerRatio)")
+        let recovery = try #require(protected.recoverySeconds, "spillway must recover after the spike")
+        #expect(recovery <= 2)
+
+        let drop = try #require(report.runs.first { $0.scenario.name == "capacity-drop" })
+        let dropProtected = try #require(drop.arms.first { $0.arm == .spillway }).figures
+        #expect(dropProtected.valid)
+        #expect(
+            dropProtected.goodputTriggerRatio >= 0.85,
+            "spillway goodput during the capacity drop, of the reduced capacity: \(dropProtected.goodputTriggerRatio)"
+        )
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let json = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any]
+        #expect((json?["scenarios"] as? [Any])?.count == 2)
+        #expect(report.html().contains("<svg"))
+    }
+
+    @Test func theTopPriorityClassKeepsItsDemandThroughTheSpike() async throws {
+        let scenario = try PriorityScenario().makeScenario(settings: ScenarioSettings(), quick: true)
+        let run = try await Experiment.run(scenario, arm: .spillway)
+        #expect(run.figures.valid)
+        let top = try #require(run.figures.streams.first)
+        #expect(top.name == Priority.criticalPlus.label)
+        #expect(top.demandDuringTrigger > 0)
+        #expect(top.ratio >= 0.95, "critical_plus goodput ÷ demand during the spike: \(top.ratio)")
+        let bottom = try #require(run.figures.streams.last)
+        #expect(bottom.ratio < top.ratio, "shedding starts from the bottom class")
+    }
+}

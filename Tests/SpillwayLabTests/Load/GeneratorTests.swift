@@ -1,0 +1,146 @@
+import Spillway
+import Testing
+
+@testable import SpillwayLab
+
+/// The generator against live loopback servers, at light load.
+@Suite(.serialized) struct GeneratorTests {
+    @Test func sendsOnScheduleAndReusesConnections() async throws {
+        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20)))
+        defer { Task { await victim.stop() } }
+        let result = try await LoadGenerator.run(try plan(port: victim.port, path: "/work", rate: 100, duration: .seconds(2)))
+        let totals = result.totals
+        #expect(totals.offered == 200)
+        #expect(totals.attempts == 200)
+        #expect(totals.timeouts == 0)
+        #expect(totals.failures == 0)
+        // The last few answers may land after the run's end and are not counted.
+        #expect(totals.successes >= 195)
+        #expect(result.successLatency.p50 >= 20)
+        #expect(result.connectionsOpened < 100)
+        #expect(result.series.count == 2)
+        #expect(result.amplification == 1)
+    }
+
+    @Test func naiveClientsRetryShedResponsesAndCountEachStatusApart() async throws {
+        try await withStatusServer { port in
+            for (status, keyPath) in [(503, \SecondSample.shed503), (429, \.shed429), (502, \.shed502)] {
+                let result = try await LoadGenerator.run(
+                    try plan(port: port, path: "/status/\(status)", rate: 20, duration: .seconds(1), retry: .naive(maxRetries: 3, interval: .zero))
+                )
+                let totals = result.totals
+                #expect(totals.offered == 20)
+                #expect(totals.successes == 0)
+                // The run ends at 1 s: the retries of the last request may be cut off, the others are complete.
+                let finished = result.recorder.logical.filter(\.finished)
+                #expect(finished.count >= 18)
+                #expect(finished.allSatisfy { $0.attempts == 4 }, "four attempts per request for \(status)")
+                let counted = result.series.reduce(0) { $0 + $1[keyPath: keyPath] }
+                #expect(counted >= finished.count * 4 && counted <= 80)
+                #expect(totals.attempts >= finished.count * 4)
+            }
+        }
+    }
+
+    @Test func clientsWithoutRetriesAndClientErrorsAreNotRetried() async throws {
+        try await withStatusServer { port in
+            let none = try await LoadGenerator.run(try plan(port: port, path: "/status/503", rate: 20, duration: .seconds(1)))
+            #expect(none.totals.attempts == 20)
+            let clientError = try await LoadGenerator.run(
+                try plan(port: port, path: "/status/404", rate: 20, duration: .seconds(1), retry: .naive(maxRetries: 3, interval: .zero))
+            )
+            #expect(clientError.totals.attempts == 20)
+            #expect(clientError.totals.failures == 20)
+        }
+    }
+
+    @Test func intervalRetriesWaitBetweenAttempts() async throws {
+        try await withStatusServer { port in
+            let result = try await LoadGenerator.run(
+                try plan(port: port, path: "/status/500", rate: 10, duration: .seconds(2), retry: .naive(maxRetries: 2, interval: .milliseconds(300)))
+            )
+            // Requests offered in the last 600 ms cannot finish their retries before the end.
+            #expect(result.totals.attempts >= 25)
+            #expect(result.totals.attempts <= 60)
+            let firstSecond = result.series[0]
+            #expect(firstSecond.retries < firstSecond.attempts)
+        }
+    }
+
+    @Test func spillwayClientsStayWithinTheirRetryBudget() async throws {
+        try await withStatusServer { port in
+            let policy = SpillwayRetryPolicy(maxRetries: 3, budgetPercent: 0.2, budgetMinimumPerSecond: 0)
+            let result = try await LoadGenerator.run(
+                try plan(port: port, path: "/status/503", rate: 50, duration: .seconds(2), retry: .spillway(policy))
+            )
+            let totals = result.totals
+            #expect(totals.offered == 100)
+            // Finagle's budget: retries ≤ 20 % of requests (the window is 10 s, longer than the run).
+            #expect(totals.attempts <= 120, "budgeted retries, got \(totals.attempts) attempts for 100 requests")
+            #expect(totals.attempts > 100, "some retries are allowed")
+        }
+    }
+
+    @Test func spillwayClientsHonourRetryAfterAndNeverRetryPastTheDeadline() async throws {
+        try await withStatusServer { port in
+            // The server asks for 1 s; the caller's 500 ms deadline covers every attempt: no retry can fit.
+            let result = try await LoadGenerator.run(
+                try plan(
+                    port: port,
+                    path: "/status/503?retry-after=1",
+                    rate: 20,
+                    duration: .seconds(1),
+                    deadline: .milliseconds(500),
+                    retry: .spillway(SpillwayRetryPolicy())
+                )
+            )
+            #expect(result.totals.attempts == result.totals.offered)
+        }
+    }
+
+    @Test func spillwayClientsDoNotRetryServerBugs() async throws {
+        try await withStatusServer { port in
+            let result = try await LoadGenerator.run(
+                try plan(port: port, path: "/status/500", rate: 20, duration: .seconds(1), retry: .spillway(SpillwayRetryPolicy()))
+            )
+            #expect(result.totals.attempts == result.totals.offered)
+        }
+    }
+
+    @Test func anUnreachableTargetCountsConnectionFailures() async throws {
+        let port = freeLoopbackPort()
+        let result = try await LoadGenerator.run(try plan(port: port, path: "/", rate: 10, duration: .seconds(1)))
+        #expect(result.totals.offered == 10)
+        #expect(result.totals.failures == 10)
+        #expect(result.totals.successes == 0)
+    }
+
+    /// Coordinated omission: the server stalls for one second. Every request that should have been sent during the
+    /// stall must show it in its latency — measured from its intended send time — not only the one request a
+    /// closed-loop client would have had outstanding.
+    @Test func requestsScheduledDuringAStallRecordTheStall() async throws {
+        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 100, serviceTime: .milliseconds(20)))
+        defer { Task { await victim.stop() } }
+        let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(100)))
+        let stallStart: Int64 = 1_000_000_000
+        let stallEnd: Int64 = 2_000_000_000
+        let result = try await LoadGenerator.run(
+            try plan(port: victim.port, path: "/work", rate: 50, duration: .seconds(3), deadline: .seconds(5)),
+            timeline: timeline,
+            events: [TimelineEvent(offset: .nanoseconds(stallStart)) { victim.stall(until: timeline.instant(at: stallEnd)) }],
+            probe: nil,
+            victim: nil,
+            progress: nil
+        )
+        let duringStall = result.recorder.logical.filter { $0.offset > stallStart + 20_000_000 && $0.offset < stallEnd - 50_000_000 }
+        #expect(duringStall.count >= 40)
+        for request in duringStall {
+            let answered = try #require(request.succeededAt, "request offered at \(request.offset) ns was not answered")
+            #expect(answered >= stallEnd, "a request scheduled during the stall must wait for its end")
+            #expect(answered - request.offset >= stallEnd - request.offset)
+        }
+        // Half the requests of the stall waited at least half a second: the tail shows the stall.
+        #expect(result.successLatency.max >= 900)
+        #expect(result.successLatency.p90 >= 400)
+    }
+}

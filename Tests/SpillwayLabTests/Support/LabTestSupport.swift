@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Spillway
+import Testing
+
+@testable import SpillwayLab
+
+/// Whether load-heavy tests run: `scripts/test` sets `SPILLWAY_LOAD_TESTS=1`.
+let loadTestsEnabled = ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"
+
+/// A plan against `127.0.0.1:port` with one stream.
+func plan(
+    port: Int,
+    path: String,
+    rate: Double,
+    duration: Duration,
+    arrivals: ArrivalProcess = .constant,
+    deadline: Duration = .seconds(2),
+    retry: RetryBehaviour = .none
+) throws -> LoadPlan {
+    try LoadPlan(
+        target: try TargetAddress(host: "127.0.0.1", port: port),
+        profile: .constant(rate, duration: duration),
+        arrivals: arrivals,
+        streams: [TrafficStream(name: "test", request: RequestTemplate(path: path), deadline: deadline, retry: retry)]
+    )
+}
+
+/// Runs `body` with a live Hummingbird server whose `/status/{code}` route answers with that status (and with
+/// `Retry-After` when the query has `retry-after=SECONDS`).
+func withStatusServer(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    let router = Router()
+    router.get("status/:code") { request, context -> Response in
+        let code = context.parameters.get("code", as: Int.self) ?? 500
+        if let after = request.uri.queryParameters.get("retry-after") {
+            return Response(status: .init(code: code), headers: [.retryAfter: after])
+        }
+        return Response(status: .init(code: code))
+    }
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    try await app.test(.live) { client in
+        let port = try #require(client.port)
+        try await body(port)
+    }
+}
+
+/// Fails with a message naming `scripts/test` when `binary` is not installed.
+func requireBinary(_ binary: String) throws {
+    guard PeerProcess.locate(binary) != nil else {
+        Issue.record("\(binary) is not installed; run scripts/test (it installs haproxy, nginx-light and wrk)")
+        throw LabError(.peerUnavailable, "\(binary) missing")
+    }
+}
