@@ -533,6 +533,12 @@ extension Cache {
     /// Keys of the local tier from newest to oldest in the eviction policy's order (for tests).
     var keysNewestFirst: [Key] { state.withLock { $0.storage.keysNewestFirst } }
 
+    /// The callers waiting for the load of `key` in flight (for tests).
+    func waiterCount(for key: Key) -> Int { flights.waiterCount(for: key) }
+
+    /// The number of keys with a load in flight (for tests).
+    var inFlightCount: Int { flights.inFlightCount }
+
     /// The local entry of `key`, if any (for tests).
     func entry(for key: Key) -> CacheEntry<Value>? {
         state.withLock { state in state.storage.slot(of: key).map { state.storage[$0] } }

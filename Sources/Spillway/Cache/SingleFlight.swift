@@ -72,6 +72,11 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
     /// The number of keys with a load in flight.
     public var inFlightCount: Int { loads.withLock { $0.count } }
 
+    /// The callers waiting for the load of `key` in flight (for tests).
+    func waiterCount(for key: Key) -> Int {
+        loads.withLock { $0[key] }?.memberCount ?? 0
+    }
+
     /// Like ``run(_:deadline:load:)``, but returns the result instead of throwing it, and whether the caller
     /// joined a load that was already running (for metrics).
     func share(
