@@ -1,0 +1,429 @@
+import Logging
+import Metrics
+import NIOCore
+import Spillway
+import Synchronization
+
+/// What the pool needs from a connection; `RedisConnection` in production, a fake in the pool's unit tests.
+protocol PoolableConnection: AnyObject, Sendable {
+    /// Whether new commands may go to the connection (false once it started closing, before `onClose` runs).
+    var isUsable: Bool { get }
+    /// Calls `body` once when the connection has closed (at once if it already has).
+    func onClose(_ body: @escaping @Sendable () -> Void)
+    func close() async
+}
+
+extension RedisConnection: PoolableConnection {
+    var isUsable: Bool { isActive }
+}
+
+/// The pool's limits; ``RedisClientConfiguration`` documents each one.
+struct ConnectionPoolConfiguration: Sendable {
+    var minimumConnections: Int
+    var maximumConnections: Int
+    var maximumConcurrentLeasesPerConnection: Int
+    var maximumWaiters: Int
+    var acquisitionTimeout: Duration
+    var backoff: RedisReconnectBackoff
+}
+
+/// A bounded pool of multiplexed connections.
+///
+/// A lease is one caller's use of a connection; a connection carries up to
+/// `maximumConcurrentLeasesPerConnection` leases at once (their commands are pipelined). A new connection opens only
+/// when every open one is full. Callers that find the pool full wait in a bounded FIFO queue, for at most
+/// `acquisitionTimeout`. When a connection attempt fails the pool backs off (exponentially, with jitter); while it
+/// has no connection and the last attempt failed, callers fail at once with `.unavailable` and one caller's
+/// arrival after the backoff (or `run()`'s maintenance) starts the next attempt in the background.
+final class ConnectionPool<Connection: PoolableConnection>: Sendable {
+    typealias Factory = @Sendable (_ id: Int) async throws -> Connection
+
+    struct Lease: Sendable {
+        let connectionID: Int
+        let connection: Connection
+    }
+
+    private struct Slot {
+        var connection: Connection
+        var leases: Int
+    }
+
+    private struct Waiter {
+        var id: Int
+        var continuation: CheckedContinuation<Lease, any Error>
+    }
+
+    private enum Registration {
+        /// Between the decision to wait and the continuation's registration.
+        case pending
+        /// Timed out or cancelled before registering; the registration resumes at once with this error.
+        case abandoned(any Error)
+    }
+
+    private struct State {
+        var slots: [Int: Slot] = [:]
+        var connecting = 0
+        var attempts: [Int: Task<Void, Never>] = [:]
+        var waiters = CircularBuffer<Waiter>()
+        var registering: [Int: Registration] = [:]
+        var consecutiveFailures = 0
+        var retryAt: ContinuousClock.Instant?
+        var lastError: (any Error)?
+        var nextID = 1
+        var random: SplitMix64
+        var isShutdown = false
+        /// Set while `run()` is active: the pool then keeps `minimumConnections` open by itself.
+        var maintaining = false
+        var runCancelled = false
+        var runContinuation: CheckedContinuation<Void, Never>?
+    }
+
+    private enum Decision {
+        case lease(Lease)
+        case fail(any Error)
+        case wait(Int)
+    }
+
+    private let configuration: ConnectionPoolConfiguration
+    private let clock: any SpillwayClock
+    private let factory: Factory
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let connectionsGauge: Gauge
+    private let connectFailures: Counter
+    private let fastFailures: Counter
+
+    init(
+        configuration: ConnectionPoolConfiguration,
+        clock: any SpillwayClock,
+        seed: UInt64 = UInt64.random(in: .min ... .max),
+        logger: Logger,
+        metricsLabelPrefix: String = "spillway_redis",
+        factory: @escaping Factory
+    ) {
+        var configuration = configuration
+        configuration.maximumConnections = max(1, configuration.maximumConnections)
+        configuration.minimumConnections = min(max(0, configuration.minimumConnections), configuration.maximumConnections)
+        configuration.maximumConcurrentLeasesPerConnection = max(1, configuration.maximumConcurrentLeasesPerConnection)
+        configuration.maximumWaiters = max(0, configuration.maximumWaiters)
+        self.configuration = configuration
+        self.clock = clock
+        self.factory = factory
+        self.logger = logger
+        self.state = Mutex(State(random: SplitMix64(seed: seed)))
+        self.connectionsGauge = Gauge(label: "\(metricsLabelPrefix)_pool_connections")
+        self.connectFailures = Counter(label: "\(metricsLabelPrefix)_connect_failures_total")
+        self.fastFailures = Counter(label: "\(metricsLabelPrefix)_unavailable_total")
+    }
+
+    /// Open connections (for tests and diagnostics).
+    var connectionCount: Int { state.withLock { $0.slots.count } }
+    /// Callers waiting for a lease (for tests).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
+    /// Takes a lease on the least-loaded connection, opening or waiting for one when needed.
+    func lease() async throws -> Lease {
+        if let lease = state.withLock({ Self.takeLease(&$0, limit: configuration.maximumConcurrentLeasesPerConnection) }) {
+            return lease
+        }
+        let now = clock.now
+        let decision = state.withLock { state -> Decision in
+            if state.isShutdown { return .fail(Self.shutdownError) }
+            if let lease = Self.takeLease(&state, limit: configuration.maximumConcurrentLeasesPerConnection) {
+                return .lease(lease)
+            }
+            if state.slots.isEmpty && state.consecutiveFailures > 0 {
+                // Redis is known to be down: never queue behind it. Start a probe when the backoff allows.
+                if state.connecting == 0, state.retryAt.map({ $0 <= now }) ?? true {
+                    startAttempt(&state, notBefore: nil)
+                }
+                return .fail(Self.unavailableError(state, now: now))
+            }
+            if state.slots.count + state.connecting < configuration.maximumConnections,
+                state.retryAt.map({ $0 <= now }) ?? true
+            {
+                startAttempt(&state, notBefore: nil)
+            }
+            guard state.waiters.count + state.registering.count < configuration.maximumWaiters else {
+                return .fail(
+                    RedisClientError(
+                        .tooManyWaiters,
+                        "all \(state.slots.count) Redis connections are busy and \(configuration.maximumWaiters) "
+                            + "callers already wait; raise maximumConnections or maximumWaiters, or shed load"
+                    )
+                )
+            }
+            let id = state.nextID
+            state.nextID += 1
+            state.registering[id] = .pending
+            return .wait(id)
+        }
+        switch decision {
+        case .lease(let lease):
+            return lease
+        case .fail(let error):
+            if let error = error as? RedisClientError, error.code == .unavailable { fastFailures.increment() }
+            throw error
+        case .wait(let id):
+            return try await wait(id: id, deadline: now.advanced(by: configuration.acquisitionTimeout))
+        }
+    }
+
+    /// Returns a lease; the slot passes straight to the longest-waiting caller when there is one.
+    func release(_ lease: Lease) {
+        let handoff = state.withLock { state -> Waiter? in
+            guard state.slots[lease.connectionID] != nil else { return nil }
+            if let waiter = state.waiters.popFirst() { return waiter }
+            state.slots[lease.connectionID]!.leases -= 1
+            return nil
+        }
+        handoff?.continuation.resume(returning: lease)
+    }
+
+    /// Keeps `minimumConnections` open (reconnecting with backoff) until the task is cancelled or ``shutdown()``
+    /// is called, then shuts the pool down.
+    func run() async {
+        let now = clock.now
+        state.withLock { state in
+            guard !state.isShutdown else { return }
+            state.maintaining = true
+            topUp(&state, now: now)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.isShutdown || state.runCancelled { return true }
+                    state.runContinuation = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.runCancelled = true
+                defer { state.runContinuation = nil }
+                return state.runContinuation
+            }
+            continuation?.resume()
+        }
+        await shutdown()
+    }
+
+    /// Fails waiting callers, stops connection attempts and closes every connection; idempotent.
+    func shutdown() async {
+        let (slots, attempts, waiters, runContinuation) = state.withLock { state in
+            state.isShutdown = true
+            state.maintaining = false
+            defer {
+                state.slots = [:]
+                state.attempts = [:]
+                state.waiters.removeAll()
+                state.runContinuation = nil
+            }
+            for id in state.registering.keys { state.registering[id] = .abandoned(Self.shutdownError) }
+            return (state.slots, state.attempts, state.waiters, state.runContinuation)
+        }
+        runContinuation?.resume()
+        for waiter in waiters { waiter.continuation.resume(throwing: Self.shutdownError) }
+        for attempt in attempts.values { attempt.cancel() }
+        for attempt in attempts.values { await attempt.value }
+        for slot in slots.values { await slot.connection.close() }
+        connectionsGauge.record(0)
+    }
+
+    private func wait(id: Int, deadline: ContinuousClock.Instant) async throws -> Lease {
+        let clock = self.clock
+        let timeout = configuration.acquisitionTimeout
+        return try await withThrowingTaskGroup(of: Void.self, returning: Lease.self) { group in
+            group.addTask {
+                do { try await clock.sleep(until: deadline, tolerance: nil) } catch { return }
+                self.abandon(
+                    id,
+                    RedisClientError(
+                        .acquisitionTimeout,
+                        "no Redis connection became free within \(timeout) (acquisitionTimeout); Redis is slow or "
+                            + "the pool is too small for the load"
+                    )
+                )
+            }
+            defer { group.cancelAll() }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    register(id, continuation)
+                }
+            } onCancel: {
+                self.abandon(id, CancellationError())
+            }
+        }
+    }
+
+    private func register(_ id: Int, _ continuation: CheckedContinuation<Lease, any Error>) {
+        let now = clock.now
+        let outcome = state.withLock { state -> Result<Lease, any Error>? in
+            let registration = state.registering.removeValue(forKey: id)
+            if case .abandoned(let error)? = registration { return .failure(error) }
+            if state.isShutdown { return .failure(Self.shutdownError) }
+            if let lease = Self.takeLease(&state, limit: configuration.maximumConcurrentLeasesPerConnection) {
+                return .success(lease)
+            }
+            if state.slots.isEmpty && state.connecting == 0 && state.consecutiveFailures > 0 {
+                return .failure(Self.unavailableError(state, now: now))
+            }
+            state.waiters.append(Waiter(id: id, continuation: continuation))
+            return nil
+        }
+        if let outcome { continuation.resume(with: outcome) }
+    }
+
+    private func abandon(_ id: Int, _ error: any Error) {
+        let waiter = state.withLock { state -> Waiter? in
+            if let index = state.waiters.firstIndex(where: { $0.id == id }) {
+                return state.waiters.remove(at: index)
+            }
+            if state.registering[id] != nil { state.registering[id] = .abandoned(error) }
+            return nil
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    /// Starts a connection attempt; call with the lock held.
+    private func startAttempt(_ state: inout State, notBefore: ContinuousClock.Instant?) {
+        let id = state.nextID
+        state.nextID += 1
+        state.connecting += 1
+        let clock = self.clock
+        let factory = self.factory
+        // The task cannot finish before it is recorded: `attemptFinished` needs the lock this caller holds.
+        // Detached, so that the attempt does not inherit the caller's task-locals: the handshake must not be cut
+        // short by the `Deadline` of whichever request happened to trigger the attempt.
+        state.attempts[id] = Task.detached {
+            if let notBefore {
+                do {
+                    try await clock.sleep(until: notBefore, tolerance: nil)
+                } catch {
+                    _ = self.attemptFinished(id, .failure(CancellationError()))
+                    return
+                }
+            }
+            let result: Result<Connection, any Error>
+            do { result = .success(try await factory(id)) } catch { result = .failure(error) }
+            if let leftover = self.attemptFinished(id, result) { await leftover.close() }
+        }
+    }
+
+    /// Records an attempt's outcome; returns a connection the caller must close (the pool shut down meanwhile).
+    private func attemptFinished(_ id: Int, _ result: Result<Connection, any Error>) -> Connection? {
+        let now = clock.now
+        var handoffs: [(Waiter, Lease)] = []
+        var failed: [Waiter] = []
+        var failure: (any Error)?
+        let (leftover, count): (Connection?, Int) = state.withLock { state in
+            state.attempts[id] = nil
+            state.connecting -= 1
+            switch result {
+            case .success(let connection):
+                if state.isShutdown { return (connection, 0) }
+                state.consecutiveFailures = 0
+                state.retryAt = nil
+                state.lastError = nil
+                var slot = Slot(connection: connection, leases: 0)
+                while slot.leases < configuration.maximumConcurrentLeasesPerConnection, let waiter = state.waiters.popFirst() {
+                    slot.leases += 1
+                    handoffs.append((waiter, Lease(connectionID: id, connection: connection)))
+                }
+                state.slots[id] = slot
+                topUp(&state, now: now)
+            case .failure(let error):
+                if state.isShutdown || error is CancellationError { return (nil, state.slots.count) }
+                state.consecutiveFailures += 1
+                let delay = configuration.backoff.delay(
+                    afterFailures: state.consecutiveFailures,
+                    unit: state.random.unit()
+                )
+                state.retryAt = now.advanced(by: delay)
+                state.lastError = error
+                failure = error
+                if state.slots.isEmpty && state.connecting == 0 {
+                    let error = Self.unavailableError(state, now: now)
+                    failed = Array(state.waiters)
+                    state.waiters.removeAll()
+                    failure = error
+                }
+                if state.maintaining && state.slots.count + state.connecting < configuration.minimumConnections {
+                    startAttempt(&state, notBefore: state.retryAt)
+                }
+            }
+            return (nil, state.slots.count)
+        }
+        connectionsGauge.record(count)
+        if case .success(let connection) = result, leftover == nil {
+            connection.onClose { [weak self] in self?.connectionClosed(id) }
+            logger.debug("Redis connection opened", metadata: ["redis.connection": "\(id)"])
+        }
+        if let failure {
+            connectFailures.increment()
+            logger.warning("Redis connection attempt failed", metadata: ["redis.error": "\(failure)"])
+        }
+        for (waiter, lease) in handoffs { waiter.continuation.resume(returning: lease) }
+        if let failure { for waiter in failed { waiter.continuation.resume(throwing: failure) } }
+        return leftover
+    }
+
+    private func connectionClosed(_ id: Int) {
+        let now = clock.now
+        var failed: [Waiter] = []
+        var failure: (any Error)?
+        let count: Int? = state.withLock { state in
+            guard state.slots.removeValue(forKey: id) != nil, !state.isShutdown else { return nil }
+            let inBackoff = state.retryAt.map { $0 > now } ?? false
+            if !inBackoff, !state.waiters.isEmpty, state.slots.count + state.connecting < configuration.maximumConnections {
+                startAttempt(&state, notBefore: nil)
+            }
+            topUp(&state, now: now)
+            if state.slots.isEmpty && state.connecting == 0 && !state.waiters.isEmpty {
+                let error = Self.unavailableError(state, now: now)
+                failed = Array(state.waiters)
+                state.waiters.removeAll()
+                failure = error
+            }
+            return state.slots.count
+        }
+        guard let count else { return }
+        connectionsGauge.record(count)
+        logger.debug("Redis connection closed", metadata: ["redis.connection": "\(id)"])
+        if let failure { for waiter in failed { waiter.continuation.resume(throwing: failure) } }
+    }
+
+    /// While maintaining, opens connections up to the minimum (after the backoff, if one is running).
+    private func topUp(_ state: inout State, now: ContinuousClock.Instant) {
+        guard state.maintaining, !state.isShutdown else { return }
+        while state.slots.count + state.connecting < configuration.minimumConnections {
+            let notBefore = state.retryAt.flatMap { $0 > now ? $0 : nil }
+            startAttempt(&state, notBefore: notBefore)
+        }
+    }
+
+    private static func takeLease(_ state: inout State, limit: Int) -> Lease? {
+        var best: (id: Int, leases: Int)?
+        for (id, slot) in state.slots where slot.leases < limit && slot.connection.isUsable {
+            if best == nil || slot.leases < best!.leases { best = (id, slot.leases) }
+        }
+        guard let best else { return nil }
+        state.slots[best.id]!.leases += 1
+        return Lease(connectionID: best.id, connection: state.slots[best.id]!.connection)
+    }
+
+    private static var shutdownError: RedisClientError {
+        RedisClientError(.shutdown, "the Redis client was shut down")
+    }
+
+    private static func unavailableError(_ state: State, now: ContinuousClock.Instant) -> RedisClientError {
+        let retry = state.retryAt.map { now.duration(to: $0) } ?? .zero
+        return RedisClientError(
+            .unavailable,
+            "Redis is unreachable (\(state.consecutiveFailures) failed connection attempts); failing fast, next "
+                + "attempt in \(max(.zero, retry))",
+            underlying: state.lastError
+        )
+    }
+}

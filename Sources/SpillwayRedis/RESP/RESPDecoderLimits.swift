@@ -1,0 +1,42 @@
+/// Bounds that keep a hostile or broken server from making the decoder allocate without bound or nest without bound.
+///
+/// The decoder never allocates from a *declared* length: a bulk string is only buffered as its bytes arrive and an
+/// aggregate reserves at most ``initialReservation`` slots before its elements arrive. The limits below cap what
+/// real bytes may describe; a violation fails with a ``RESPParsingError`` and the connection is closed.
+///
+/// ```swift
+/// var limits = RESPDecoderLimits()
+/// limits.maximumBulkLength = 16 << 20   // 16 MiB values are plenty for a cache
+/// let configuration = RedisConnectionConfiguration(decoderLimits: limits)
+/// ```
+public struct RESPDecoderLimits: Sendable, Hashable {
+    /// The largest bulk string, bulk error or verbatim string accepted, in bytes.
+    /// Default 512 MiB, Redis' own `proto-max-bulk-len`.
+    public var maximumBulkLength: Int
+    /// The most elements one array, set or push may declare (for maps and attributes: the most pairs).
+    /// Default 16 Mi (16 777 216).
+    public var maximumAggregateCount: Int
+    /// The deepest nesting of aggregates (an attribute counts as a level). Default 64; Redis' own replies nest at most
+    /// a handful of levels, and Lua scripts cannot return deeper than Redis' conversion depth limit.
+    public var maximumDepth: Int
+    /// The longest line of a simple string, simple error, number, double, boolean or length header, in bytes,
+    /// without its `\r\n`. Default 64 KiB, Redis' own `proto-inline-max-size`.
+    public var maximumLineLength: Int
+
+    /// How many element slots an aggregate reserves before its elements arrive; beyond it storage grows with the
+    /// elements actually received.
+    static let initialReservation = 16
+
+    /// Limits with the defaults documented on each property.
+    public init(
+        maximumBulkLength: Int = 512 * 1024 * 1024,
+        maximumAggregateCount: Int = 16 * 1024 * 1024,
+        maximumDepth: Int = 64,
+        maximumLineLength: Int = 64 * 1024
+    ) {
+        self.maximumBulkLength = max(0, maximumBulkLength)
+        self.maximumAggregateCount = max(0, maximumAggregateCount)
+        self.maximumDepth = max(1, maximumDepth)
+        self.maximumLineLength = max(1, maximumLineLength)
+    }
+}
