@@ -303,7 +303,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
                 let read = try await sharedTier.read(key)
                 sharedVersion = read.version
                 if let entry = read.entry {
-                    if let loaded = adoptShared(entry, key: key, version: version) { return loaded }
+                    if let loaded = adoptShared(entry, key: key, version: version, isRefresh: isRefresh) { return loaded }
                     sharedStale = entry
                 }
             } catch {
@@ -350,10 +350,25 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Takes an entry found in the shared tier: a fresh one ends the load; an expired one within the
-    /// stale-while-revalidate window is served while a background load refreshes it. Returns `nil` when the
-    /// entry is too old, so the loader must run (the entry may still serve if that fails).
-    private func adoptShared(_ entry: SharedCacheEntry<Value>, key: Key, version: UInt64) -> Loaded? {
+    /// stale-while-revalidate window is served while a background load refreshes it (unless this load is that
+    /// refresh). Returns `nil` when the loader must run (the entry may still serve if that fails).
+    private func adoptShared(_ entry: SharedCacheEntry<Value>, key: Key, version: UInt64, isRefresh: Bool) -> Loaded? {
         let freshFor = min(entry.freshFor.nanoseconds, policy.timeToLive)
+        if freshFor > 0, isRefresh, policy.beta > 0 {
+            // A refresh that finds the shared entry close to its own expiry reloads it rather than copying it, with
+            // XFetch's probability, so that replicas do not all copy an entry about to expire and then all load.
+            let loadTime = entry.loadTime.nanoseconds
+            let due = state.withLock { state in
+                EarlyExpiration.shouldRefresh(
+                    now: 0,
+                    expiresAt: entry.freshFor.nanoseconds,
+                    loadNanoseconds: loadTime,
+                    beta: policy.beta,
+                    random: &state.random
+                )
+            }
+            if due { return nil }
+        }
         if freshFor > 0 {
             store(
                 key,
@@ -365,7 +380,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
             )
             return Loaded(value: entry.value, freshness: .fresh)
         }
-        guard -freshFor < policy.staleWhileRevalidate else { return nil }
+        guard !isRefresh, -freshFor < policy.staleWhileRevalidate else { return nil }
         let stored = store(
             key,
             .value(entry.value),
