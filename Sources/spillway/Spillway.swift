@@ -6,6 +6,6 @@ struct SpillwayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spillway",
         abstract: "Overload control for Swift servers: demonstrate, measure and compare.",
-        subcommands: []
+        subcommands: [DemoCommand.self, LabCommand.self]
     )
 }

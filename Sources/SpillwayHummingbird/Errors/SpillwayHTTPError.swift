@@ -1,0 +1,153 @@
+import HTTPTypes
+import Hummingbird
+import Spillway
+
+/// A request Spillway refused before it reached the handler: `503` (overloaded), `504` (the caller's deadline
+/// cannot be met) or `429` (rate limited), with `Retry-After` where a retry can help and a short JSON body.
+///
+/// The middlewares throw this error; Hummingbird's router turns it into the response, and outer middlewares (such as
+/// ``GoodputMetricsMiddleware``) see the typed error, so they can count a shed request apart from a handler failure.
+///
+/// The body is small and machine-readable:
+///
+/// ```json
+/// {"error":"overloaded","reason":"queue_full","priority":"critical","retry_after_s":1}
+/// ```
+///
+/// ```swift
+/// do {
+///     return try await next(request, context)
+/// } catch let error as SpillwayHTTPError where error.code == .overloaded {
+///     logger.debug("shed", metadata: ["reason": "\(error.reason)"])
+///     throw error
+/// }
+/// ```
+public struct SpillwayHTTPError: HTTPResponseError, Sendable, CustomStringConvertible {
+    /// The kind of refusal; each kind has its own status code.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        fileprivate enum Base: String, Sendable, Hashable {
+            case overloaded
+            case deadlineExceeded = "deadline_exceeded"
+            case rateLimited = "rate_limited"
+        }
+
+        fileprivate let base: Base
+
+        /// Admission control shed the request: `503 Service Unavailable` with `Retry-After`.
+        public static let overloaded = Code(base: .overloaded)
+        /// The caller's deadline had passed or could not be met: `504 Gateway Timeout`, no `Retry-After`
+        /// (retrying with the same budget cannot succeed).
+        public static let deadlineExceeded = Code(base: .deadlineExceeded)
+        /// A rate limit refused the request: `429 Too Many Requests` with `Retry-After`.
+        public static let rateLimited = Code(base: .rateLimited)
+
+        /// The stable snake-case label used in the body's `error` field and in metrics.
+        public var label: String { base.rawValue }
+
+        /// The label.
+        public var description: String { label }
+    }
+
+    /// What kind of refusal this is.
+    public let code: Code
+    /// The detailed cause, a stable snake-case label (for admission: ``AdmissionRejection/Reason/label``).
+    public let reason: String
+    /// The priority the request was classified with, when admission control refused it.
+    public let priority: Priority?
+    /// When the client may retry; `nil` when retrying cannot help.
+    public let retryAfter: Duration?
+    /// Extra response headers (for example the `RateLimit` headers of a rate-limit refusal).
+    public var headers: HTTPFields
+
+    /// A refusal of kind `code`.
+    public init(
+        code: Code,
+        reason: String,
+        priority: Priority? = nil,
+        retryAfter: Duration? = nil,
+        headers: HTTPFields = [:]
+    ) {
+        self.code = code
+        self.reason = reason
+        self.priority = priority
+        self.retryAfter = retryAfter
+        self.headers = headers
+    }
+
+    /// The refusal matching an admission rejection: `504` when the caller's deadline is the cause, `503` with
+    /// `Retry-After` otherwise.
+    public init(_ rejection: AdmissionRejection) {
+        if rejection.reason.isDeadline {
+            self.init(code: .deadlineExceeded, reason: rejection.reason.label, priority: rejection.priority)
+        } else {
+            self.init(
+                code: .overloaded,
+                reason: rejection.reason.label,
+                priority: rejection.priority,
+                retryAfter: rejection.retryAfter
+            )
+        }
+    }
+
+    /// The HTTP status: `503`, `504` or `429`.
+    public var status: HTTPResponse.Status {
+        switch code.base {
+        case .overloaded: .serviceUnavailable
+        case .deadlineExceeded: .gatewayTimeout
+        case .rateLimited: .tooManyRequests
+        }
+    }
+
+    /// `Retry-After` in whole seconds as HTTP requires: rounded up, at least 1, at most one day.
+    public static func retryAfterSeconds(_ duration: Duration) -> Int {
+        let seconds = duration.seconds
+        guard seconds > 1 else { return 1 }
+        return Int(min(seconds.rounded(.up), 86_400))
+    }
+
+    /// The response: status, `Retry-After` when set, ``headers``, and the JSON body.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var json = #"{"error":""# + code.label + #"","reason":""# + reason + "\""
+        if let priority {
+            json += #","priority":""# + priority.label + "\""
+        }
+        var fields = headers
+        if let retryAfter {
+            let seconds = Self.retryAfterSeconds(retryAfter)
+            json += #","retry_after_s":"# + String(seconds)
+            fields[.retryAfter] = String(seconds)
+        }
+        json += "}"
+        let buffer = ByteBuffer(string: json)
+        fields[.contentType] = "application/json; charset=utf-8"
+        fields[.contentLength] = String(buffer.readableBytes)
+        fields[.cacheControl] = "no-store"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    /// Escapes `text` for a JSON string (reasons are Spillway's own labels, but the initializer is public).
+    private static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            return text
+        }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// A sentence for logs.
+    public var description: String {
+        "request refused by Spillway (\(code.label), \(reason)"
+            + (priority.map { ", priority \($0.label)" } ?? "")
+            + (retryAfter.map { "; retry after \($0)" } ?? "") + ")"
+    }
+}

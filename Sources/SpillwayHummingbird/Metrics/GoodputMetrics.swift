@@ -1,0 +1,70 @@
+import CoreMetrics
+import HTTPTypes
+import Spillway
+import Synchronization
+
+/// The metric handles of Spillway's HTTP middleware, created once per route, status and outcome and cached.
+///
+/// - `spillway_http_requests_total{route, status, outcome}`: every request, by ``RequestOutcome`` label.
+/// - `spillway_http_request_duration_seconds{route, outcome}`: latency from arrival to the last byte written
+///   (a swift-metrics `Timer`; with Prometheus, buckets from ``GoodputMetricsConfiguration/latencyBuckets``).
+/// - `spillway_http_goodput_total{route}`: successes within the caller's deadline.
+/// - `spillway_http_inflight_requests`: requests between arrival and the last byte.
+final class GoodputMetrics: Sendable {
+    struct Key: Hashable, Sendable {
+        var route: String
+        var status: Int
+        var outcome: RequestOutcome
+    }
+
+    struct Handles: Sendable {
+        var requests: Counter
+        var duration: Timer
+        var goodput: Counter?
+    }
+
+    static let requestsLabel = "spillway_http_requests_total"
+    static let durationLabel = "spillway_http_request_duration_seconds"
+    static let goodputLabel = "spillway_http_goodput_total"
+    static let inflightLabel = "spillway_http_inflight_requests"
+
+    let factory: any MetricsFactory
+    let inflight: Meter
+    private let cache = Mutex<[Key: Handles]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        self.inflight = Meter(label: Self.inflightLabel, dimensions: [], factory: factory)
+    }
+
+    /// Counts one finished request.
+    func record(route: String, status: HTTPResponse.Status, outcome: RequestOutcome, nanoseconds: Int64) {
+        let key = Key(route: route, status: status.code, outcome: outcome)
+        let handles = cache.withLock { $0[key] } ?? makeHandles(key)
+        handles.requests.increment()
+        handles.duration.recordNanoseconds(max(0, nanoseconds))
+        handles.goodput?.increment()
+    }
+
+    private func makeHandles(_ key: Key) -> Handles {
+        let handles = Handles(
+            requests: Counter(
+                label: Self.requestsLabel,
+                dimensions: [("route", key.route), ("status", String(key.status)), ("outcome", key.outcome.rawValue)],
+                factory: factory
+            ),
+            duration: Timer(
+                label: Self.durationLabel,
+                dimensions: [("route", key.route), ("outcome", key.outcome.rawValue)],
+                factory: factory
+            ),
+            goodput: key.outcome == .success
+                ? Counter(label: Self.goodputLabel, dimensions: [("route", key.route)], factory: factory) : nil
+        )
+        return cache.withLock { cache in
+            if let existing = cache[key] { return existing }
+            cache[key] = handles
+            return handles
+        }
+    }
+}

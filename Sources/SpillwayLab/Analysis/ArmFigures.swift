@@ -1,0 +1,182 @@
+import Spillway
+
+/// The derived figures of one arm of a scenario: how much goodput survived the trigger, whether and how fast it
+/// came back, and what it cost.
+///
+/// Goodput ratios divide goodput by what was achievable: the capacity, or the demand when the demand was lower.
+/// During the trigger, goodput is the rate of successes received while the trigger lasted. Before and after it,
+/// where demand is below capacity, goodput is attributed to the requests *offered* in the window (how many of them
+/// were eventually answered successfully, on any attempt): counting completions instead would credit the backlog
+/// of the trigger (retries of spike requests served late) to the recovery.
+///
+/// Recovery is measured on the share of newly offered requests that succeed within their deadline, in one-second
+/// windows stepped by 100 ms: the first instant after the trigger from which every window is back to at least
+/// 95 % of the pre-trigger share. Counting per offered request rather than per second keeps Poisson noise
+/// (±17 % per second at 35 req/s) out of the verdict. `nil` means not recovered within the observation window:
+/// metastable.
+public struct ArmFigures: Sendable, Hashable {
+    /// One traffic stream's share of the trigger.
+    public struct StreamFigures: Sendable, Hashable {
+        /// The stream's name (the priority class in `priority`).
+        public var name: String
+        /// Logical requests it offered during the trigger.
+        public var demandDuringTrigger: Int
+        /// Successes it received during the trigger.
+        public var goodputDuringTrigger: Int
+        /// Goodput ÷ demand during the trigger.
+        public var ratio: Double
+    }
+
+    /// The arm's name.
+    public var arm: String
+    /// Requests offered before the trigger that succeeded ÷ min(demand, capacity × window): a protection that
+    /// sheds at normal load shows here.
+    public var goodputBeforeRatio: Double
+    /// Goodput during the trigger ÷ min(capacity during the trigger, demand).
+    public var goodputTriggerRatio: Double
+    /// Requests offered from the end of the trigger to the end of the observation window that succeeded
+    /// ÷ min(demand, capacity × window).
+    public var goodputAfterRatio: Double
+    /// Seconds from the end of the trigger until goodput is back and stays back; `nil`: metastable.
+    public var recoverySeconds: Double?
+    /// Attempts ÷ unique logical requests.
+    public var amplification: Double
+    /// Victim slot time spent on requests whose client had given up ÷ all slot time.
+    public var wastedWorkRatio: Double?
+    /// Fast refusals (503, 429, 502) ÷ attempts.
+    public var shedRatio: Double
+    /// Median latency of successful attempts, in milliseconds.
+    public var p50SuccessMilliseconds: Double
+    /// p99 latency of successful attempts, in milliseconds.
+    public var p99SuccessMilliseconds: Double
+    /// Whether the generator kept its schedule (send-lag p99 ≤ 10 ms).
+    public var valid: Bool
+    /// The generator's send-lag p99, in milliseconds.
+    public var sendLagP99Milliseconds: Double
+    /// Per-stream figures of the trigger.
+    public var streams: [StreamFigures]
+
+    /// The share of requests answered within their deadline that counts as recovered, relative to before.
+    public static let recoveryThreshold = 0.95
+    /// Length of the windows recovery is judged on.
+    static let recoveryWindowTicks = 10
+    /// Ticks at the start of the run left out of the pre-trigger baseline (connection set-up, first requests).
+    static let warmUpTicks = 5
+
+    init(arm: String, scenario: Scenario, result: RunResult) {
+        let recorder = result.recorder
+        let tick = Double(RunTimeline.tick) / 1e9
+        let triggerStart = Self.tickIndex(scenario.triggerStart)
+        let triggerEnd = Self.tickIndex(scenario.triggerEnd)
+        let observationEnd = min(Self.tickIndex(scenario.observationEnd), recorder.tickCount)
+        let before = min(Self.warmUpTicks, triggerStart - 1)..<triggerStart
+        let all = Array(recorder.ticks.indices)
+        let focus = scenario.triggerFocus ?? all
+
+        func sum(_ streams: [Int], _ range: Range<Int>, _ value: (StreamTick) -> Int) -> Int {
+            var total = 0
+            for stream in streams {
+                for index in range where index >= 0 && index < recorder.tickCount {
+                    total += value(recorder.ticks[stream][index])
+                }
+            }
+            return total
+        }
+        func ratio(_ streams: [Int], _ range: Range<Int>, capacity: Double) -> Double {
+            let seconds = Double(range.count) * tick
+            guard seconds > 0 else { return 0 }
+            let goodput = Double(sum(streams, range) { $0.successes }) / seconds
+            let demand = Double(sum(streams, range) { $0.offered }) / seconds
+            let achievable = min(capacity, demand)
+            return achievable > 0 ? goodput / achievable : 0
+        }
+
+        func offeredRatio(_ range: Range<Int>, capacity: Double) -> Double {
+            var offered = 0
+            var succeeded = 0
+            for request in recorder.logical {
+                let index = RunTimeline.tickIndex(request.offset)
+                guard range.contains(index) else { continue }
+                offered += 1
+                if request.succeededAt != nil { succeeded += 1 }
+            }
+            let achievable = min(Double(offered), capacity * Double(range.count) * tick)
+            return achievable > 0 ? Double(succeeded) / achievable : 0
+        }
+
+        self.arm = arm
+        goodputBeforeRatio = offeredRatio(before, capacity: scenario.capacity)
+        goodputTriggerRatio = ratio(focus, triggerStart..<triggerEnd, capacity: scenario.capacityDuringTrigger)
+        goodputAfterRatio = offeredRatio(triggerEnd..<observationEnd, capacity: scenario.capacity)
+        recoverySeconds = Self.recovery(
+            recorder: recorder,
+            deadlines: scenario.streams.map { $0.deadline.nanoseconds },
+            before: before,
+            triggerEnd: triggerEnd,
+            observationEnd: observationEnd
+        )
+        amplification = result.amplification
+        wastedWorkRatio = result.wastedWorkRatio
+        let totals = result.totals
+        shedRatio = totals.attempts > 0 ? Double(totals.shed) / Double(totals.attempts) : 0
+        p50SuccessMilliseconds = result.successLatency.p50
+        p99SuccessMilliseconds = result.successLatency.p99
+        valid = result.isValid
+        sendLagP99Milliseconds = result.sendLag.p99
+        streams = all.map { stream in
+            let demand = sum([stream], triggerStart..<triggerEnd) { $0.offered }
+            let goodput = sum([stream], triggerStart..<triggerEnd) { $0.successes }
+            return StreamFigures(
+                name: recorder.streamNames[stream],
+                demandDuringTrigger: demand,
+                goodputDuringTrigger: goodput,
+                ratio: demand > 0 ? Double(goodput) / Double(demand) : 0
+            )
+        }
+    }
+
+    static func tickIndex(_ offset: Duration) -> Int {
+        Int((offset.nanoseconds + RunTimeline.tick / 2) / RunTimeline.tick)
+    }
+
+    /// Seconds from `triggerEnd` to the first window start from which every later one-second window (up to the
+    /// end of observation) answers at least 95 % as large a share of its new requests within their deadline as
+    /// the pre-trigger baseline did; `nil` when there is none.
+    static func recovery(
+        recorder: RunRecorder,
+        deadlines: [Int64],
+        before: Range<Int>,
+        triggerEnd: Int,
+        observationEnd: Int
+    ) -> Double? {
+        var offered = Array(repeating: 0, count: recorder.tickCount)
+        var answered = Array(repeating: 0, count: recorder.tickCount)
+        for request in recorder.logical {
+            let index = RunTimeline.tickIndex(request.offset)
+            guard index >= 0, index < recorder.tickCount else { continue }
+            offered[index] += 1
+            if let succeeded = request.succeededAt, succeeded - request.offset <= deadlines[request.stream] {
+                answered[index] += 1
+            }
+        }
+        func share(_ range: Range<Int>) -> Double? {
+            let total = range.reduce(0) { $0 + offered[$1] }
+            guard total > 0 else { return nil }
+            return Double(range.reduce(0) { $0 + answered[$1] }) / Double(total)
+        }
+        guard let baseline = share(before), baseline > 0 else { return nil }
+        let lastStart = observationEnd - recoveryWindowTicks
+        guard lastStart >= triggerEnd else { return nil }
+        var recoveredFrom: Int?
+        for start in triggerEnd...lastStart {
+            // A window without new requests has nothing failing in it.
+            let level = share(start..<(start + recoveryWindowTicks)) ?? baseline
+            if level >= recoveryThreshold * baseline {
+                if recoveredFrom == nil { recoveredFrom = start }
+            } else {
+                recoveredFrom = nil
+            }
+        }
+        return recoveredFrom.map { Double($0 - triggerEnd) * Double(RunTimeline.tick) / 1e9 }
+    }
+}

@@ -1,0 +1,528 @@
+import HeapModule
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Spillway
+
+/// Something to do at a fixed offset of a run (a scenario turning a knob on the victim).
+struct TimelineEvent: Sendable {
+    var offset: Duration
+    var action: @Sendable () -> Void
+}
+
+/// The open-loop generator's machinery: one event loop owns the schedule, every connection and every timer, so
+/// that sending on time never waits for a lock or a task hop.
+///
+/// Each logical request starts at its intended instant whatever the target is doing; latency is measured from that
+/// instant (and from a retry's due instant), so a stalled server shows up in every request that should have been
+/// sent during the stall — no coordinated omission. How late the loop actually got to each arrival is the send lag.
+///
+/// Time-driven work (arrivals, attempt deadlines, delayed retries, the scenario's events, the per-tick sampling) is
+/// kept in the engine's own queues and served by one re-armed wake-up. NIO cancels a scheduled task by a linear
+/// search of its timer heap, so one NIO timer per attempt, cancelled when the answer comes, turns into quadratic
+/// work exactly when a spike fills the heap — the generator would then lag behind its own schedule.
+///
+/// `@unchecked Sendable`: every mutable property is read and written only on `loop`, the single thread of a
+/// one-thread event loop group that also owns every channel the engine opens. Code elsewhere reaches the engine
+/// only through `loop.execute`/`scheduleTask`, and the channel handlers it installs run on that same loop.
+final class GeneratorEngine: @unchecked Sendable {
+    /// Loop-confined like the engine (see there): created, read and changed only on `loop`.
+    final class Connection: @unchecked Sendable {
+        var channel: (any Channel)?
+        var attempt: Attempt?
+        var closed = false
+    }
+
+    /// Loop-confined like the engine (see there): created, read and changed only on `loop`.
+    final class Attempt: @unchecked Sendable {
+        let logical: Int
+        let stream: Int
+        let index: Int
+        /// When the attempt was due (nanoseconds from the epoch): latency is measured from here.
+        let due: Int64
+        let deadline: Int64
+        var connection: Connection?
+        var finished = false
+
+        init(logical: Int, stream: Int, index: Int, due: Int64, deadline: Int64) {
+            self.logical = logical
+            self.stream = stream
+            self.index = index
+            self.due = due
+            self.deadline = deadline
+        }
+    }
+
+    enum Outcome {
+        case status(Int, retryAfter: Duration?)
+        case timeout
+        case connectionFailed
+    }
+
+    let loop: any EventLoop
+    let plan: LoadPlan
+    let timeline: RunTimeline
+    let clock = ContinuousClock()
+    private let arrivals: [Arrival]
+    private let endNanoseconds: Int64
+    private let address: SocketAddress
+    private let heads: [HTTPRequestHead]
+    private let bodies: [ByteBuffer?]
+    private let probe: (@Sendable () -> Int?)?
+    private let progress: (@Sendable (ProgressLine) -> Void)?
+    private let victimCompleted: (@Sendable (Int) -> Int?)?
+
+    private struct Due<Payload>: Comparable {
+        var at: Int64
+        var sequence: Int
+        var payload: Payload
+
+        static func < (lhs: Due, rhs: Due) -> Bool {
+            (lhs.at, lhs.sequence) < (rhs.at, rhs.sequence)
+        }
+
+        static func == (lhs: Due, rhs: Due) -> Bool {
+            lhs.at == rhs.at && lhs.sequence == rhs.sequence
+        }
+    }
+
+    private struct Retry {
+        var logical: Int
+        var index: Int
+    }
+
+    private var bootstrap: ClientBootstrap?
+    private var recorder: RunRecorder
+    private var nextArrival = 0
+    private var nextTick = 1
+    private var events: [TimelineEvent] = []
+    private var nextEvent = 0
+    private var deadlines = Heap<Due<Attempt>>()
+    private var retries = Heap<Due<Retry>>()
+    private var sequence = 0
+    /// The instant of the wake-up currently armed on the loop, if any.
+    private var armedAt: Int64?
+    private var idle: [Connection] = []
+    private var open: [ObjectIdentifier: Connection] = [:]
+    private var stopped = false
+    private let finished: EventLoopPromise<RunRecorder>
+
+    init(
+        loop: any EventLoop,
+        plan: LoadPlan,
+        address: SocketAddress,
+        timeline: RunTimeline,
+        probe: (@Sendable () -> Int?)?,
+        victimCompleted: (@Sendable (Int) -> Int?)?,
+        progress: (@Sendable (ProgressLine) -> Void)?
+    ) {
+        self.loop = loop
+        self.plan = plan
+        self.address = address
+        self.timeline = timeline
+        self.probe = probe
+        self.victimCompleted = victimCompleted
+        self.progress = progress
+        self.endNanoseconds = plan.profile.duration.nanoseconds
+        self.arrivals = ArrivalSchedule.make(
+            profile: plan.profile,
+            process: plan.arrivals,
+            shares: plan.streams.map(\.share),
+            seed: plan.seed
+        )
+        let tickCount = Int((endNanoseconds + RunTimeline.tick - 1) / RunTimeline.tick)
+        self.recorder = RunRecorder(tickCount: tickCount, streamNames: plan.streams.map(\.name))
+        self.recorder.logical.reserveCapacity(arrivals.count)
+        var heads: [HTTPRequestHead] = []
+        var bodies: [ByteBuffer?] = []
+        for stream in plan.streams {
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: plan.target.hostHeader)
+            headers.add(name: "User-Agent", value: "spillway-lab")
+            for header in stream.request.headers { headers.add(name: header.name, value: header.value) }
+            if let priority = stream.priority { headers.replaceOrAdd(name: LabHeaders.priority, value: priority.label) }
+            if let body = stream.request.body {
+                headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+                bodies.append(ByteBuffer(bytes: body))
+            } else {
+                bodies.append(nil)
+            }
+            var path = stream.request.path
+            if plan.target.path != "/" && path == "/" { path = plan.target.path }
+            heads.append(
+                HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: stream.request.method), uri: path, headers: headers)
+            )
+        }
+        self.heads = heads
+        self.bodies = bodies
+        self.finished = loop.makePromise(of: RunRecorder.self)
+    }
+
+    /// Starts the run on the loop; the future completes with the measurements once the profile has ended and
+    /// every connection is closed.
+    func start(events: [TimelineEvent]) -> EventLoopFuture<RunRecorder> {
+        loop.execute {
+            ThreadPriority.favourCurrentThread()
+            self.events = events.sorted { $0.offset < $1.offset }
+            self.wake()
+        }
+        return finished.futureResult
+    }
+
+    private var now: Int64 { timeline.nanoseconds(at: clock.now) }
+
+    // MARK: Schedule
+
+    /// Does everything that is due, then arms the next wake-up.
+    private func wake() {
+        guard !stopped else { return }
+        var current = now
+        while nextTick <= recorder.tickCount, Int64(nextTick) * RunTimeline.tick <= current {
+            endOfTick(nextTick - 1)
+            nextTick += 1
+        }
+        while nextEvent < events.count, events[nextEvent].offset.nanoseconds <= current {
+            events[nextEvent].action()
+            nextEvent += 1
+        }
+        // Deadlines, retries and arrivals in the order they fell due, so that a burst of timeouts does not push
+        // back an arrival that was due before them.
+        while true {
+            let arrivalAt = nextArrival < arrivals.count ? arrivals[nextArrival].offset : Int64.max
+            let deadlineAt = deadlines.min?.at ?? .max
+            let retryAt = retries.min?.at ?? .max
+            let first = min(arrivalAt, deadlineAt, retryAt)
+            guard first <= current else { break }
+            if first == arrivalAt {
+                let arrival = arrivals[nextArrival]
+                nextArrival += 1
+                recorder.recordLag(nanoseconds: current - arrival.offset, at: arrival.offset)
+                let id = recorder.logical.count
+                recorder.logical.append(LogicalRecord(offset: arrival.offset, stream: arrival.stream))
+                recorder.count(arrival.stream, at: arrival.offset) { $0.offered += 1 }
+                startAttempt(logical: id, index: 0, due: arrival.offset)
+            } else if first == deadlineAt {
+                let attempt = deadlines.removeMin().payload
+                if !attempt.finished { timedOut(attempt) }
+            } else {
+                let retry = retries.removeMin()
+                startAttempt(logical: retry.payload.logical, index: retry.payload.index, due: retry.at)
+            }
+            current = now
+        }
+        if current >= endNanoseconds {
+            stop()
+            return
+        }
+        var next = endNanoseconds
+        if nextArrival < arrivals.count { next = min(next, arrivals[nextArrival].offset) }
+        if nextTick <= recorder.tickCount { next = min(next, Int64(nextTick) * RunTimeline.tick) }
+        if nextEvent < events.count { next = min(next, events[nextEvent].offset.nanoseconds) }
+        if let first = deadlines.min { next = min(next, first.at) }
+        if let first = retries.min { next = min(next, first.at) }
+        arm(at: next)
+    }
+
+    /// Makes sure a wake-up happens at `instant`. A wake-up armed for later stays armed and fires harmlessly:
+    /// cancelling it would cost a linear search of NIO's timer heap.
+    private func arm(at instant: Int64) {
+        if let armedAt, armedAt <= instant { return }
+        armedAt = instant
+        loop.scheduleTask(in: .nanoseconds(max(0, instant - now))) {
+            if self.armedAt == instant { self.armedAt = nil }
+            self.wake()
+        }
+    }
+
+    private func endOfTick(_ tick: Int) {
+        if let probe, tick < recorder.limitPerTick.count { recorder.limitPerTick[tick] = probe() }
+        if tick % 10 == 9 { reportSecond(tick / 10) }
+    }
+
+    private func reportSecond(_ second: Int) {
+        guard let progress else { return }
+        var total = StreamTick()
+        for stream in recorder.ticks.indices {
+            for tick in (second * 10)..<min(second * 10 + 10, recorder.tickCount) { total.add(recorder.ticks[stream][tick]) }
+        }
+        let histogram = recorder.secondLatency[second]
+        progress(
+            ProgressLine(
+                second: second + 1,
+                offered: total.offered,
+                attempts: total.attempts,
+                goodput: total.successes,
+                shed: total.shed503 + total.shed429 + total.shed502,
+                timeouts: total.timeouts,
+                failures: total.failures,
+                p99Milliseconds: histogram.totalCount > 0 ? Double(histogram.valueAtPercentile(99)) / 1000 : nil,
+                completedWork: victimCompleted?(second),
+                limit: probe?(),
+                maxSendLagMilliseconds: Double(recorder.maxLagPerSecond[second]) / 1000,
+                openConnections: open.count
+            )
+        )
+    }
+
+    // MARK: Attempts
+
+    private func startAttempt(logical: Int, index: Int, due: Int64) {
+        let stream = recorder.logical[logical].stream
+        let deadline = due + plan.streams[stream].deadline.nanoseconds
+        let attempt = Attempt(logical: logical, stream: stream, index: index, due: due, deadline: deadline)
+        recorder.logical[logical].attempts += 1
+        let sentAt = now
+        recorder.count(stream, at: sentAt) {
+            $0.attempts += 1
+            if index > 0 { $0.retries += 1 }
+        }
+        sequence += 1
+        deadlines.insert(Due(at: deadline, sequence: sequence, payload: attempt))
+        if deadline < (armedAt ?? .max) { arm(at: deadline) }
+        while let connection = idle.popLast() {
+            guard !connection.closed, let channel = connection.channel, channel.isActive else { continue }
+            send(attempt, on: connection, channel: channel)
+            return
+        }
+        guard open.count < plan.maxConnections else {
+            finish(attempt, .connectionFailed)
+            return
+        }
+        connect(for: attempt)
+    }
+
+    private func connect(for attempt: Attempt) {
+        let connection = Connection()
+        open[ObjectIdentifier(connection)] = connection
+        recorder.connectionsOpened += 1
+        recorder.peakConnections = max(recorder.peakConnections, open.count)
+        makeBootstrap()
+            .connect(to: address)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    connection.channel = channel
+                    let handler = ResponseHandler(engine: self, connection: connection)
+                    guard (try? channel.pipeline.syncOperations.addHandler(handler)) != nil, channel.isActive else {
+                        // Closed before the handler could see it: it will never report the close itself.
+                        channel.close(promise: nil)
+                        self.closed(connection)
+                        if !attempt.finished { self.finish(attempt, .connectionFailed) }
+                        return
+                    }
+                    if self.stopped {
+                        channel.close(promise: nil)
+                    } else if attempt.finished {
+                        self.idle.append(connection)
+                    } else {
+                        self.send(attempt, on: connection, channel: channel)
+                    }
+                case .failure:
+                    connection.closed = true
+                    self.open.removeValue(forKey: ObjectIdentifier(connection))
+                    if !attempt.finished { self.finish(attempt, .connectionFailed) }
+                }
+            }
+    }
+
+    /// One bootstrap for every connection: its configuration never changes. The handler that knows which
+    /// connection a channel is joins the pipeline when the connect succeeds, before any request is written.
+    private func makeBootstrap() -> ClientBootstrap {
+        if let bootstrap { return bootstrap }
+        let made = ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { channel in
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(HTTPRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        bootstrap = made
+        return made
+    }
+
+    private func send(_ attempt: Attempt, on connection: Connection, channel: any Channel) {
+        attempt.connection = connection
+        connection.attempt = attempt
+        var head = heads[attempt.stream]
+        let remaining = attempt.deadline - now
+        if plan.sendsDeadlineHeader {
+            head.headers.replaceOrAdd(
+                name: TimeoutHeader.defaultName,
+                value: TimeoutHeader.format(.nanoseconds(max(0, remaining)))
+            )
+        }
+        if plan.sendsLabHeaders {
+            head.headers.replaceOrAdd(name: LabHeaders.deadline, value: String(attempt.deadline))
+        }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if let body = bodies[attempt.stream] {
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+    }
+
+    // MARK: Outcomes
+
+    /// A complete response arrived on `connection`.
+    func responded(on connection: Connection, status: Int, keepAlive: Bool, retryAfter: Duration?) {
+        guard let attempt = connection.attempt else { return }
+        connection.attempt = nil
+        attempt.connection = nil
+        if keepAlive && !stopped && !connection.closed {
+            idle.append(connection)
+        } else {
+            connection.channel?.close(promise: nil)
+        }
+        guard !attempt.finished else { return }
+        finish(attempt, .status(status, retryAfter: retryAfter))
+    }
+
+    /// The connection closed (by either side).
+    func closed(_ connection: Connection) {
+        connection.closed = true
+        open.removeValue(forKey: ObjectIdentifier(connection))
+        if let attempt = connection.attempt {
+            connection.attempt = nil
+            attempt.connection = nil
+            if !attempt.finished { finish(attempt, .connectionFailed) }
+        }
+        if stopped && open.isEmpty { complete() }
+    }
+
+    private func timedOut(_ attempt: Attempt) {
+        guard !attempt.finished, !stopped else { return }
+        if let connection = attempt.connection {
+            // HTTP/1.1 cannot cancel one request: the only way to give up is to close its connection.
+            connection.attempt = nil
+            attempt.connection = nil
+            connection.channel?.close(promise: nil)
+        }
+        finish(attempt, .timeout)
+    }
+
+    private func finish(_ attempt: Attempt, _ outcome: Outcome) {
+        attempt.finished = true
+        guard !stopped else { return }
+        let at = now
+        let stream = attempt.stream
+        var retryable = false
+        switch outcome {
+        case .status(let status, _):
+            switch status {
+            case 200..<300:
+                recorder.count(stream, at: at) { $0.successes += 1 }
+                recorder.recordSuccess(latencyNanoseconds: at - attempt.due, at: at)
+                recorder.logical[attempt.logical].succeededAt = at
+                let e2e = at - recorder.logical[attempt.logical].offset
+                recorder.endToEndLatency.record(min(UInt64(max(0, e2e) / 1000), RunRecorder.microsecondsLimit))
+            case 503:
+                recorder.count(stream, at: at) { $0.shed503 += 1 }
+                retryable = true
+            case 429:
+                recorder.count(stream, at: at) { $0.shed429 += 1 }
+                retryable = true
+            case 502:
+                recorder.count(stream, at: at) { $0.shed502 += 1 }
+                retryable = true
+            case 500..<600:
+                recorder.count(stream, at: at) { $0.failures += 1 }
+                retryable = true
+            default:
+                recorder.count(stream, at: at) { $0.failures += 1 }
+            }
+        case .timeout:
+            recorder.count(stream, at: at) { $0.timeouts += 1 }
+            retryable = true
+        case .connectionFailed:
+            recorder.count(stream, at: at) { $0.failures += 1 }
+            retryable = true
+        }
+        let behaviour = plan.streams[stream].retry
+        guard retryable, attempt.index + 1 < behaviour.maxAttempts else {
+            recorder.logical[attempt.logical].finished = true
+            return
+        }
+        switch behaviour {
+        case .none:
+            recorder.logical[attempt.logical].finished = true
+        case .naive(_, let interval):
+            if interval == .zero {
+                startAttempt(logical: attempt.logical, index: attempt.index + 1, due: at)
+            } else {
+                let due = at + interval.nanoseconds
+                sequence += 1
+                retries.insert(Due(at: due, sequence: sequence, payload: Retry(logical: attempt.logical, index: attempt.index + 1)))
+                arm(at: due)
+            }
+        }
+    }
+
+    // MARK: Stopping
+
+    private func stop() {
+        guard !stopped else { return }
+        stopped = true
+        idle.removeAll()
+        if open.isEmpty {
+            complete()
+            return
+        }
+        for connection in open.values { connection.channel?.close(promise: nil) }
+        // Connections still connecting close when their connect completes; do not wait for slow ones.
+        loop.scheduleTask(in: .milliseconds(500)) { self.complete() }
+    }
+
+    private var completed = false
+
+    private func complete() {
+        guard !completed else { return }
+        completed = true
+        finished.succeed(recorder)
+    }
+}
+
+/// Reads responses off one connection and reports them to the engine.
+private final class ResponseHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let engine: GeneratorEngine
+    private let connection: GeneratorEngine.Connection
+    private var status = 0
+    private var keepAlive = true
+    private var retryAfter: Duration?
+
+    init(engine: GeneratorEngine, connection: GeneratorEngine.Connection) {
+        self.engine = engine
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            status = Int(head.status.code)
+            keepAlive = head.isKeepAlive
+            retryAfter = head.headers.first(name: "Retry-After").flatMap { Int($0) }.map { .seconds($0) }
+        case .body:
+            break
+        case .end:
+            guard status >= 200 else { return }
+            engine.responded(on: connection, status: status, keepAlive: keepAlive, retryAfter: retryAfter)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        engine.closed(connection)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,125 @@
+import Spillway
+
+/// Everything the open-loop generator needs for one run: where to send, how many requests per second over time,
+/// how arrivals are spread, and what traffic is mixed in.
+///
+/// ```swift
+/// let plan = try LoadPlan(
+///     target: try TargetAddress(parsing: "http://127.0.0.1:8080"),
+///     profile: .constant(100, duration: .seconds(10)),
+///     streams: [TrafficStream(name: "default", request: .init(path: "/work"), retry: .naive(maxRetries: 3, interval: .zero))]
+/// )
+/// ```
+public struct LoadPlan: Sendable {
+    /// Where requests go.
+    public var target: TargetAddress
+    /// The intended rate of new logical requests over time.
+    public var profile: RateProfile
+    /// How arrivals are spread around the intended rate (default Poisson).
+    public var arrivals: ArrivalProcess
+    /// The traffic mix; each stream sends its share of the profile's rate.
+    public var streams: [TrafficStream]
+    /// Seed of the arrival times and retry jitter (default 1): two runs with one seed send at the same instants.
+    public var seed: UInt64
+    /// Send the remaining per-attempt budget in `x-request-timeout-ms` so a protected server can refuse work it
+    /// cannot finish in time (default `true`).
+    public var sendsDeadlineHeader: Bool
+    /// Open at most this many connections at once; an attempt that would need more fails as a client error.
+    public var maxConnections: Int
+    /// Send the lab's own headers (the absolute deadline an in-process victim uses to measure wasted work).
+    var sendsLabHeaders: Bool = false
+
+    /// A plan; throws when there are no streams, a share or a deadline is not positive, or `maxConnections` is
+    /// below 1.
+    public init(
+        target: TargetAddress,
+        profile: RateProfile,
+        arrivals: ArrivalProcess = .poisson,
+        streams: [TrafficStream],
+        seed: UInt64 = 1,
+        sendsDeadlineHeader: Bool = true,
+        maxConnections: Int = 8192
+    ) throws(LabError) {
+        guard !streams.isEmpty else { throw LabError(.invalidArgument, "a load plan needs at least one traffic stream") }
+        for stream in streams {
+            guard stream.share.isFinite, stream.share > 0 else {
+                throw LabError(.invalidArgument, "stream '\(stream.name)' needs a positive share, got \(stream.share)")
+            }
+            guard stream.deadline > .zero, stream.deadline <= .seconds(600) else {
+                throw LabError(
+                    .invalidArgument,
+                    "stream '\(stream.name)' needs a deadline between 0 and 600 s, got \(stream.deadline)"
+                )
+            }
+        }
+        guard maxConnections >= 1 else {
+            throw LabError(.invalidArgument, "maxConnections must be at least 1, got \(maxConnections)")
+        }
+        self.target = target
+        self.profile = profile
+        self.arrivals = arrivals
+        self.streams = streams
+        self.seed = seed
+        self.sendsDeadlineHeader = sendsDeadlineHeader
+        self.maxConnections = maxConnections
+    }
+}
+
+/// An `http://host:port` target. HTTPS is not supported: the generator speaks plain HTTP/1.1 so that what it
+/// measures is the server, not a TLS stack.
+public struct TargetAddress: Sendable, Hashable, CustomStringConvertible {
+    /// The host name or address to connect to.
+    public var host: String
+    /// The TCP port.
+    public var port: Int
+    /// The path prefix from the URL (prepended to each stream's path when the stream's path is `/`).
+    public var path: String
+
+    /// A target at `host:port`.
+    public init(host: String, port: Int, path: String = "/") throws(LabError) {
+        guard !host.isEmpty else { throw LabError(.invalidArgument, "the target needs a host") }
+        guard (1...65535).contains(port) else { throw LabError(.invalidArgument, "port \(port) is not in 1…65535") }
+        self.host = host
+        self.port = port
+        self.path = path.isEmpty ? "/" : path
+    }
+
+    /// Parses `http://host[:port][/path]`.
+    public init(parsing url: String) throws(LabError) {
+        guard url.lowercased().hasPrefix("http://") else {
+            if url.lowercased().hasPrefix("https://") {
+                throw LabError(.invalidArgument, "https targets are not supported; the generator speaks plain HTTP/1.1")
+            }
+            throw LabError(.invalidArgument, "the target must be an http:// URL, got '\(url)'")
+        }
+        let rest = url.dropFirst("http://".count)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        let path = rest[slash...].isEmpty ? "/" : String(rest[slash...])
+        var host = String(authority)
+        var port = 80
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                throw LabError(.invalidArgument, "unterminated IPv6 address in '\(url)'")
+            }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let parsed = Int(after.dropFirst()) else { throw LabError(.invalidArgument, "bad port in '\(url)'") }
+                port = parsed
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            guard let parsed = Int(authority[authority.index(after: colon)...]) else {
+                throw LabError(.invalidArgument, "bad port in '\(url)'")
+            }
+            port = parsed
+        }
+        try self.init(host: host, port: port, path: path)
+    }
+
+    /// The `Host` header value.
+    var hostHeader: String { port == 80 ? host : "\(host):\(port)" }
+
+    public var description: String { "http://\(hostHeader)\(path)" }
+}

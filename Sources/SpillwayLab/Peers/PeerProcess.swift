@@ -1,0 +1,157 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A reverse proxy (HAProxy, nginx) the lab started on loopback in front of the victim, with its configuration in
+/// a temporary directory; ``stop()`` ends the process and removes the directory.
+final class PeerProcess: Sendable {
+    /// The peer's name (`haproxy`, `nginx`).
+    let name: String
+    /// The loopback port it listens on.
+    let port: Int
+    /// The configuration it runs with, for the report.
+    let configuration: String
+    private let process: Mutex<Process?>
+    private let directory: URL
+
+    private init(name: String, port: Int, configuration: String, process: Process, directory: URL) {
+        self.name = name
+        self.port = port
+        self.configuration = configuration
+        self.process = Mutex(process)
+        self.directory = directory
+    }
+
+    /// Finds `binary` in the usual places (`PATH`, then `/usr/sbin`, `/usr/local/sbin`, `/sbin`).
+    static func locate(_ binary: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let candidates = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"]
+        for directory in candidates {
+            let full = directory + "/" + binary
+            if FileManager.default.isExecutableFile(atPath: full) { return full }
+        }
+        return nil
+    }
+
+    /// Writes `configuration` (built by `makeConfiguration` from the chosen port and the directory) and starts
+    /// `binary` with `arguments(configPath, directory)`; returns once the port accepts connections.
+    static func launch(
+        name: String,
+        binary: String,
+        fileName: String,
+        makeConfiguration: (_ port: Int, _ directory: String) -> String,
+        arguments: (_ configPath: String, _ directory: String) -> [String]
+    ) async throws(LabError) -> PeerProcess {
+        guard let executable = locate(binary) else {
+            throw LabError(
+                .peerUnavailable,
+                "\(binary) is not installed; install it (apt-get install \(binary == "nginx" ? "nginx-light" : binary)) "
+                    + "or run scripts/test, which installs it"
+            )
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-\(name)-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LabError(.ioFailed, "cannot create \(directory.path): \(error)")
+        }
+        let port = freeLoopbackPort()
+        let configuration = makeConfiguration(port, directory.path)
+        let configPath = directory.appendingPathComponent(fileName).path
+        do {
+            try Data(configuration.utf8).write(to: URL(fileURLWithPath: configPath))
+        } catch {
+            throw LabError(.ioFailed, "cannot write \(configPath): \(error)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments(configPath, directory.path)
+        let log = directory.appendingPathComponent("output.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try? FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        do {
+            try process.run()
+        } catch {
+            throw LabError(.peerFailed, "\(binary) did not start: \(error)")
+        }
+        let peer = PeerProcess(name: name, port: port, configuration: configuration, process: process, directory: directory)
+        for _ in 0..<100 {
+            if !process.isRunning { break }
+            if canConnect(port: port) { return peer }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        await peer.stop()
+        throw LabError(
+            .peerFailed,
+            "\(binary) did not start listening on 127.0.0.1:\(port): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
+        )
+    }
+
+    /// Terminates the process (SIGTERM, then SIGKILL after a second) and removes its directory.
+    func stop() async {
+        let process = self.process.withLock { process -> Process? in
+            defer { process = nil }
+            return process
+        }
+        if let process, process.isRunning {
+            process.terminate()
+            for _ in 0..<50 where process.isRunning {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The process identifier, while running.
+    var processIdentifier: Int32? {
+        process.withLock { $0?.isRunning == true ? $0?.processIdentifier : nil }
+    }
+}
+
+/// A port the kernel considers free on 127.0.0.1 right now (bound to port 0 and released).
+func freeLoopbackPort() -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return 0 }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+    guard bound == 0 else { return 0 }
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    guard named == 0 else { return 0 }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func canConnect(port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    return result == 0
+}

@@ -1,0 +1,152 @@
+import Histogram
+
+/// What one run of the generator measured: per-second series, whole-run counts and latency summaries.
+///
+/// ```swift
+/// let result = try await LoadGenerator.run(plan)
+/// print(result.goodputPerSecond, result.successLatency.p99, result.isValid)
+/// ```
+public struct RunResult: Sendable {
+    /// Counts of one traffic stream over the whole run.
+    public struct StreamTotals: Sendable, Hashable {
+        /// The stream's name.
+        public var name: String
+        /// Unique logical requests.
+        public var offered: Int
+        /// Attempts sent.
+        public var attempts: Int
+        /// Successes within the deadline.
+        public var successes: Int
+        /// Fast refusals.
+        public var shed: Int
+        /// Timeouts.
+        public var timeouts: Int
+        /// Other failures.
+        public var failures: Int
+    }
+
+    /// How long the load ran.
+    public let duration: Duration
+    /// One row per second.
+    public let series: [SecondSample]
+    /// Totals per traffic stream.
+    public let streams: [StreamTotals]
+    /// Latency of successful attempts, from each attempt's intended send time.
+    public let successLatency: LatencySummary
+    /// Latency of successful logical requests, retries included, from the first intended send time.
+    public let endToEndLatency: LatencySummary
+    /// How late the generator started scheduled arrivals.
+    public let sendLag: LatencySummary
+    /// The most connections open at once.
+    public let peakConnections: Int
+    /// Connections opened over the run.
+    public let connectionsOpened: Int
+    /// Slot time spent on requests that ended after their client's deadline ÷ all slot time (in-process victim only).
+    public let wastedWorkRatio: Double?
+
+    let recorder: RunRecorder
+    let victimTicks: [VictimStatistics.Tick]?
+
+    /// A run is valid when the generator kept to its schedule: send-lag p99 at most 10 ms. An invalid run measured
+    /// the generator, not the target.
+    public var isValid: Bool { sendLag.count == 0 || sendLag.p99 <= Self.maximumValidLagMilliseconds }
+
+    /// The largest send-lag p99, in milliseconds, of a valid run.
+    public static let maximumValidLagMilliseconds = 10.0
+
+    /// Totals over every stream.
+    public var totals: StreamTotals {
+        streams.reduce(StreamTotals(name: "all", offered: 0, attempts: 0, successes: 0, shed: 0, timeouts: 0, failures: 0)) {
+            StreamTotals(
+                name: "all",
+                offered: $0.offered + $1.offered,
+                attempts: $0.attempts + $1.attempts,
+                successes: $0.successes + $1.successes,
+                shed: $0.shed + $1.shed,
+                timeouts: $0.timeouts + $1.timeouts,
+                failures: $0.failures + $1.failures
+            )
+        }
+    }
+
+    /// Attempts sent ÷ unique logical requests.
+    public var amplification: Double {
+        let totals = totals
+        return totals.offered > 0 ? Double(totals.attempts) / Double(totals.offered) : 0
+    }
+
+    /// Successes within the deadline per second, over the run.
+    public var goodputPerSecond: Double { Double(totals.successes) / max(1e-9, duration.seconds) }
+
+    init(duration: Duration, recorder: RunRecorder, victimTicks: [VictimStatistics.Tick]?) {
+        self.duration = duration
+        self.recorder = recorder
+        self.victimTicks = victimTicks
+        self.successLatency = LatencySummary(microseconds: recorder.successLatency)
+        self.endToEndLatency = LatencySummary(microseconds: recorder.endToEndLatency)
+        self.sendLag = LatencySummary(microseconds: recorder.sendLag)
+        self.peakConnections = recorder.peakConnections
+        self.connectionsOpened = recorder.connectionsOpened
+        var streams: [StreamTotals] = []
+        for (index, name) in recorder.streamNames.enumerated() {
+            var total = StreamTick()
+            for tick in recorder.ticks[index] { total.add(tick) }
+            streams.append(
+                StreamTotals(
+                    name: name,
+                    offered: total.offered,
+                    attempts: total.attempts,
+                    successes: total.successes,
+                    shed: total.shed503 + total.shed429 + total.shed502,
+                    timeouts: total.timeouts,
+                    failures: total.failures
+                )
+            )
+        }
+        self.streams = streams
+        if let victimTicks {
+            let busy = victimTicks.reduce(Int64(0)) { $0 + $1.busyNanoseconds }
+            let wasted = victimTicks.reduce(Int64(0)) { $0 + $1.wastedNanoseconds }
+            self.wastedWorkRatio = busy > 0 ? Double(wasted) / Double(busy) : 0
+        } else {
+            self.wastedWorkRatio = nil
+        }
+        var series: [SecondSample] = []
+        let seconds = (recorder.tickCount + 9) / 10
+        for second in 0..<seconds {
+            let range = (second * 10)..<min(second * 10 + 10, recorder.tickCount)
+            var total = StreamTick()
+            for stream in recorder.ticks.indices {
+                for tick in range { total.add(recorder.ticks[stream][tick]) }
+            }
+            var completed: Int?
+            var late: Int?
+            if let victimTicks {
+                completed = range.reduce(0) { $0 + (victimTicks.indices.contains($1) ? victimTicks[$1].completed : 0) }
+                late = range.reduce(0) { $0 + (victimTicks.indices.contains($1) ? victimTicks[$1].late : 0) }
+            }
+            let histogram = recorder.secondLatency[second]
+            series.append(
+                SecondSample(
+                    second: second,
+                    offered: total.offered,
+                    attempts: total.attempts,
+                    retries: total.retries,
+                    responses: total.responses,
+                    goodput: total.successes,
+                    shed503: total.shed503,
+                    shed429: total.shed429,
+                    shed502: total.shed502,
+                    timeouts: total.timeouts,
+                    failures: total.failures,
+                    completedWork: completed,
+                    lateWork: late,
+                    p99SuccessMilliseconds: histogram.totalCount > 0 ? Double(histogram.valueAtPercentile(99)) / 1000 : nil,
+                    limit: recorder.limitPerTick[range.upperBound - 1],
+                    maxSendLagMilliseconds: Double(recorder.maxLagPerSecond[second]) / 1000
+                )
+            )
+        }
+        self.series = series
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import Spillway
+
+/// The results of `spillway demo`: the side-by-side table, the HTML report and the JSON document.
+public struct DemoReport: Sendable {
+    /// Every scenario that ran.
+    public let runs: [ScenarioRun]
+    /// Whether this was a `--quick` run.
+    public let quick: Bool
+    /// Wall-clock seconds the demo took.
+    public let wallSeconds: Double
+
+    /// A report of `runs`.
+    public init(runs: [ScenarioRun], quick: Bool, wallSeconds: Double) {
+        self.runs = runs
+        self.quick = quick
+        self.wallSeconds = wallSeconds
+    }
+
+    static func describe(_ scenario: Scenario) -> String {
+        let settings = scenario.settings.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return "capacity \(formatRate(scenario.capacity)) req/s; \(settings)"
+    }
+
+    static func percent(_ value: Double) -> String {
+        "\(Int((value * 100).rounded()))%"
+    }
+
+    static func summaryLine(_ figures: ArmFigures) -> String {
+        "goodput before \(percent(figures.goodputBeforeRatio)), trigger \(percent(figures.goodputTriggerRatio)), "
+            + "after \(percent(figures.goodputAfterRatio)); recovery "
+            + (figures.recoverySeconds.map { "\(fixed($0, 1))s" } ?? "never (metastable)")
+            + "; amplification \(fixed(figures.amplification, 2))×"
+            + (figures.valid ? "" : "; INVALID (send lag p99 \(fixed(figures.sendLagP99Milliseconds, 1)) ms)")
+    }
+
+    static let tableHeader = [
+        "arm", "before", "trigger", "after", "recovery", "amplif.", "wasted", "shed", "p50 ms", "p99 ms", "valid",
+    ]
+
+    static func tableRow(_ figures: ArmFigures) -> [String] {
+        [
+            figures.arm,
+            percent(figures.goodputBeforeRatio),
+            percent(figures.goodputTriggerRatio),
+            percent(figures.goodputAfterRatio),
+            figures.recoverySeconds.map { "\(fixed($0, 1))s" } ?? "never",
+            "\(fixed(figures.amplification, 2))×",
+            figures.wastedWorkRatio.map(percent) ?? "-",
+            percent(figures.shedRatio),
+            fixed(figures.p50SuccessMilliseconds, 0),
+            fixed(figures.p99SuccessMilliseconds, 0),
+            figures.valid ? "yes" : "NO (lag p99 \(fixed(figures.sendLagP99Milliseconds, 0)) ms)",
+        ]
+    }
+
+    /// The side-by-side table for the terminal.
+    public func table() -> String {
+        var lines: [String] = []
+        for run in runs {
+            lines.append("")
+            lines.append("\(run.scenario.name) — \(Self.describe(run.scenario))")
+            let rows = [Self.tableHeader] + run.arms.map { Self.tableRow($0.figures) }
+            var widths = Array(repeating: 0, count: Self.tableHeader.count)
+            for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+            for row in rows {
+                lines.append(
+                    row.enumerated().map { index, cell in
+                        let padding = String(repeating: " ", count: widths[index] - cell.count)
+                        return index == 0 ? cell + padding : padding + cell
+                    }.joined(separator: "  ")
+                )
+            }
+            if run.arms.contains(where: { $0.figures.streams.count > 1 }) {
+                lines.append("  goodput ÷ demand per class during the trigger:")
+                for arm in run.arms {
+                    let classes = arm.figures.streams.map { "\($0.name) \(Self.percent($0.ratio))" }.joined(separator: ", ")
+                    lines.append("    \(arm.arm): \(classes)")
+                }
+            }
+            for skipped in run.skipped { lines.append("  (\(skipped.arm) skipped: \(skipped.reason))") }
+        }
+        lines.append("")
+        lines.append(
+            "before/trigger/after: goodput ÷ min(capacity, demand) in each window; recovery: time after the trigger "
+                + "until ≥ 95 % of requests are answered within their deadline again (never = metastable)."
+        )
+        return lines.joined(separator: "\n")
+    }
+
+    /// The JSON document of the demo (schema of issue 6).
+    public func json() -> String {
+        func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+        let scenarios: [[String: Any]] = runs.map { run in
+            [
+                "name": run.scenario.name,
+                "capacity_rps": rounded(run.scenario.capacity),
+                "arms": run.arms.map { arm -> [String: Any] in
+                    let figures = arm.figures
+                    return [
+                        "name": figures.arm,
+                        "goodput_trigger_ratio": rounded(figures.goodputTriggerRatio),
+                        "goodput_after_ratio": rounded(figures.goodputAfterRatio),
+                        "recovery_seconds": figures.recoverySeconds.map(rounded) ?? NSNull(),
+                        "amplification": rounded(figures.amplification),
+                        "wasted_work_ratio": figures.wastedWorkRatio.map(rounded) ?? NSNull(),
+                        "shed_ratio": rounded(figures.shedRatio),
+                        "p99_success_ms": rounded(figures.p99SuccessMilliseconds),
+                        "valid": figures.valid,
+                    ]
+                },
+            ]
+        }
+        return jsonString(["scenarios": scenarios])
+    }
+
+    /// The self-contained HTML report: the table and, per scenario, charts of every arm.
+    public func html() -> String {
+        var body = "<h1>Spillway overload demo</h1>"
+        body += "<p>Each scenario runs every arm one after another against the same modelled victim "
+        body += "(an in-process Hummingbird service whose requests queue for <em>slots</em>, each held for the "
+        body += "<em>service time</em>) with the same open-loop traffic. Goodput counts successes received within "
+        body += "the client's deadline; throughput is the work the victim completed, wanted or not. "
+        body += "The shaded band is the trigger. \(quick ? "Quick run (shorter stretches, same shape). " : "")"
+        body += "Wall time \(fixed(wallSeconds, 0)) s.</p>"
+        for run in runs {
+            let scenario = run.scenario
+            body += "<h2>\(escapeHTML(scenario.name))</h2>"
+            body += "<p>\(escapeHTML(scenario.summary)). Capacity \(formatRate(scenario.capacity)) req/s"
+            if scenario.capacityDuringTrigger != scenario.capacity {
+                body += " (\(formatRate(scenario.capacityDuringTrigger)) req/s during the trigger)"
+            }
+            body += ". Settings: <code>\(escapeHTML(scenario.settings.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))</code></p>"
+            body += HTMLPage.table(
+                header: Self.tableHeader,
+                rows: run.arms.map { arm in
+                    var cells = Self.tableRow(arm.figures).map(escapeHTML)
+                    if arm.figures.recoverySeconds == nil { cells[4] = "<span class=\"bad\">never</span>" }
+                    if !arm.figures.valid { cells[10] = "<span class=\"bad\">\(cells[10])</span>" }
+                    return cells
+                }
+            )
+            if run.arms.contains(where: { $0.figures.streams.count > 1 }) {
+                let names = run.arms.first?.figures.streams.map(\.name) ?? []
+                body += "<h3>goodput ÷ demand per stream during the trigger</h3>"
+                body += HTMLPage.table(
+                    header: ["arm"] + names,
+                    rows: run.arms.map { arm in [escapeHTML(arm.arm.rawValue)] + arm.figures.streams.map { Self.percent($0.ratio) } }
+                )
+            }
+            for skipped in run.skipped {
+                body += "<p class=\"muted\">\(escapeHTML(skipped.arm.rawValue)) skipped: \(escapeHTML(skipped.reason))</p>"
+            }
+            body += comparisonCharts(run)
+            for arm in run.arms {
+                body += "<h3>\(escapeHTML(arm.arm.rawValue))</h3><div class=\"charts\">"
+                let shaded = [(from: scenario.triggerStart.seconds, to: scenario.triggerEnd.seconds)]
+                body += RunCharts.rates(arm.result, title: "\(arm.arm): requests per second", shaded: shaded, capacity: scenario.capacity).render()
+                body += RunCharts.latency(arm.result, title: "\(arm.arm): p99 of successes (ms)", shaded: shaded).render()
+                if arm.result.series.contains(where: { $0.limit != nil }) {
+                    body += SVGChart(
+                        title: "\(arm.arm): concurrency limit",
+                        yLabel: "permits",
+                        series: [
+                            SVGChart.Series(
+                                name: "limit",
+                                color: ChartColors.limit,
+                                points: arm.result.recorder.limitPerTick.enumerated().map {
+                                    (x: Double($0.offset + 1) / 10, y: $0.element.map(Double.init))
+                                }
+                            )
+                        ],
+                        shaded: shaded,
+                        reference: (value: Double(scenario.victim.slots), label: "slots"),
+                        xMax: arm.result.duration.seconds
+                    ).render()
+                }
+                body += "</div>"
+                if let configuration = arm.peerConfiguration {
+                    body += "<details><summary>\(escapeHTML(arm.arm.rawValue)) configuration</summary><pre>\(escapeHTML(configuration))</pre></details>"
+                }
+            }
+        }
+        return HTMLPage.render(title: "Spillway overload demo", body: body)
+    }
+
+    private func comparisonCharts(_ run: ScenarioRun) -> String {
+        let scenario = run.scenario
+        let shaded = [(from: scenario.triggerStart.seconds, to: scenario.triggerEnd.seconds)]
+        let duration = scenario.profile.duration.seconds
+        func perArm(_ value: @escaping (SecondSample) -> Double?) -> [SVGChart.Series] {
+            run.arms.enumerated().map { index, arm in
+                SVGChart.Series(
+                    name: arm.arm.rawValue,
+                    color: ChartColors.arms[index % ChartColors.arms.count],
+                    points: arm.result.series.map { (x: Double($0.second) + 0.5, y: value($0)) }
+                )
+            }
+        }
+        var html = "<h3>all arms</h3><div class=\"charts\">"
+        html += SVGChart(
+            title: "goodput per second",
+            yLabel: "per second",
+            series: perArm { Double($0.goodput) },
+            shaded: shaded,
+            reference: (value: scenario.capacity, label: "capacity"),
+            xMax: duration
+        ).render()
+        html += SVGChart(
+            title: "p99 of successes (ms)",
+            yLabel: "ms",
+            series: perArm { $0.p99SuccessMilliseconds },
+            shaded: shaded,
+            xMax: duration
+        ).render()
+        html += "</div>"
+        return html
+    }
+}

@@ -1,0 +1,21 @@
+/// The scenarios the lab knows by name.
+public enum ScenarioCatalog {
+    /// The built-in scenarios, in the order the demo runs them.
+    public static let builtIn: [any ScenarioDefinition] = [
+        SpikeScenario(),
+        CapacityDropScenario(),
+        DependencyOutageScenario(),
+        PriorityScenario(),
+    ]
+
+    /// The scenario called `name`; throws with the list of known names otherwise.
+    public static func named(_ name: String) throws(LabError) -> any ScenarioDefinition {
+        guard let definition = builtIn.first(where: { $0.name == name }) else {
+            throw LabError(
+                .invalidArgument,
+                "unknown scenario '\(name)'; known: \(builtIn.map(\.name).joined(separator: ", "))"
+            )
+        }
+        return definition
+    }
+}

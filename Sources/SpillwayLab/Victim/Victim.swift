@@ -1,0 +1,260 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import NIOCore
+import NIOPosix
+import Spillway
+import Synchronization
+
+/// The in-process service the lab overloads: a Hummingbird server on loopback whose routes queue for a modelled
+/// bottleneck (``VictimConfiguration``), with knobs a scenario turns while the run goes on.
+///
+/// Routes:
+/// - `GET /work`: hold a slot for the service time.
+/// - `GET /dependent`: hold a slot for the service time, then call the dependency while still holding it.
+/// - `GET /ping`: answer at once (for generator benchmarks and health checks).
+///
+/// The work a request queues for is never abandoned: Hummingbird 2.28 keeps running a handler after its client
+/// disconnects (it only cancels handlers on server shutdown), and the slot wait itself ignores cancellation, so a
+/// request whose client gave up still takes its turn on the bottleneck — the wasted work that drives a death spiral.
+///
+/// ```swift
+/// let victim = try await Victim.start(configuration: VictimConfiguration())
+/// print(victim.port)
+/// victim.setServiceTime(.milliseconds(120))   // capacity drop
+/// await victim.stop()
+/// ```
+public final class Victim: Sendable {
+    /// The victim's parameters.
+    public let configuration: VictimConfiguration
+    /// The loopback port it listens on.
+    public let port: Int
+
+    let protection: any VictimProtection
+    private let pool: SlotPool
+    private let dependency: DependencyModel
+    private let serviceTime: Mutex<Duration>
+    private let stall: Mutex<ContinuousClock.Instant?>
+    private let clock: any SpillwayClock
+    private let recording: Mutex<(timeline: RunTimeline, statistics: VictimStatistics)?>
+    private let server: Mutex<(group: ServiceGroup, task: Task<Void, any Error>)?>
+
+    private init(
+        configuration: VictimConfiguration,
+        protection: any VictimProtection,
+        clock: any SpillwayClock,
+        port: Int,
+        pool: SlotPool,
+        dependency: DependencyModel
+    ) {
+        self.configuration = configuration
+        self.protection = protection
+        self.recording = Mutex(nil)
+        self.clock = clock
+        self.port = port
+        self.pool = pool
+        self.dependency = dependency
+        self.serviceTime = Mutex(configuration.serviceTime)
+        self.stall = Mutex(nil)
+        self.server = Mutex(nil)
+    }
+
+    /// Starts an unprotected victim on `127.0.0.1:port` (`0`: a free port).
+    public static func start(
+        configuration: VictimConfiguration,
+        port: Int = 0,
+        clock: any SpillwayClock = ContinuousClock()
+    ) async throws(LabError) -> Victim {
+        try await start(configuration: configuration, protection: Unprotected(), port: port, clock: clock)
+    }
+
+    static func start(
+        configuration: VictimConfiguration,
+        protection: any VictimProtection,
+        port requestedPort: Int = 0,
+        clock: any SpillwayClock = ContinuousClock()
+    ) async throws(LabError) -> Victim {
+        guard (0...65535).contains(requestedPort) else {
+            throw LabError(.invalidArgument, "port \(requestedPort) is not in 0…65535")
+        }
+        let pool = SlotPool(count: configuration.slots)
+        let dependency = DependencyModel(latency: configuration.dependencyLatency, clock: clock)
+        let box = VictimBox()
+        let router = Router()
+        protection.install(on: router)
+        router.get("ping") { _, _ in Response(status: .ok) }
+        router.get("work") { request, _ -> Response in
+            guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
+            return Response(status: await victim.serve(request, dependent: false))
+        }
+        router.get("dependent") { request, _ -> Response in
+            guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
+            return Response(status: await victim.serve(request, dependent: true))
+        }
+        var logger = Logger(label: "spillway.lab.victim")
+        logger.logLevel = .critical
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: requestedPort), serverName: nil, backlog: 4096),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
+        )
+        let task = Task {
+            defer { portContinuation.finish() }
+            try await group.run()
+        }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            task.cancel()
+            let reason: String
+            switch await task.result {
+            case .failure(let error): reason = "\(error)"
+            case .success: reason = "it stopped before listening"
+            }
+            throw LabError(.serverFailed, "the victim could not listen on 127.0.0.1: \(reason)")
+        }
+        let victim = Victim(
+            configuration: configuration,
+            protection: protection,
+            clock: clock,
+            port: port,
+            pool: pool,
+            dependency: dependency
+        )
+        victim.server.withLock { $0 = (group, task) }
+        box.set(victim)
+        return victim
+    }
+
+    /// Starts counting work on `timeline` (work before this is not counted), for `tickCount` ticks of 100 ms.
+    func beginRecording(timeline: RunTimeline, tickCount: Int) -> VictimStatistics {
+        let statistics = VictimStatistics(timeline: timeline, tickCount: tickCount)
+        recording.withLock { $0 = (timeline, statistics) }
+        return statistics
+    }
+
+    /// Stops the server, ending every wait for a slot or for the dependency.
+    ///
+    /// The shutdown is graceful (stop accepting, let handlers return): cancelling Hummingbird's server while accepted
+    /// connections are still buffered drops them unfinished, which NIO treats as a programming error and traps.
+    /// Handlers return at once because the slot and dependency waits have just been ended; should one not, the
+    /// server is cancelled after two seconds.
+    public func stop() async {
+        pool.close()
+        dependency.close()
+        let server = self.server.withLock { server -> (group: ServiceGroup, task: Task<Void, any Error>)? in
+            defer { server = nil }
+            return server
+        }
+        guard let server else { return }
+        await server.group.triggerGracefulShutdown()
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(2))
+            server.task.cancel()
+        }
+        _ = await server.task.result
+        watchdog.cancel()
+    }
+
+    /// Changes how long each request holds a slot, from the next request on (a capacity drop or recovery).
+    public func setServiceTime(_ duration: Duration) {
+        serviceTime.withLock { $0 = max(.milliseconds(1), duration) }
+    }
+
+    /// The current service time.
+    public var currentServiceTime: Duration { serviceTime.withLock { $0 } }
+
+    /// Switches the dependency behind `/dependent` to `mode`.
+    public func setDependency(_ mode: DependencyMode) {
+        dependency.set(mode)
+    }
+
+    /// Freezes the bottleneck until `instant`: work that would end before it ends then instead (a GC pause, a
+    /// lock held by a batch job). Used to test that the generator does not hide stalls.
+    public func stall(until instant: ContinuousClock.Instant) {
+        stall.withLock { $0 = instant }
+    }
+
+    /// Requests now waiting for a slot.
+    public var waitingForSlot: Int { pool.waiting }
+
+    private func serve(_ request: Request, dependent: Bool) async -> HTTPResponse.Status {
+        let recording = self.recording.withLock { $0 }
+        let deadline = request.headers[Self.deadlineField]
+            .flatMap { Int64($0) }
+            .flatMap { recording?.timeline.instant(at: $0) }
+        let statistics = recording?.statistics
+        let arrival = clock.now
+        guard dependent else {
+            guard let held = await hold(arrival: arrival, dependencyCall: nil) else { return .serviceUnavailable }
+            statistics?.recordWork(start: held.start, end: held.end, deadline: deadline)
+            return .ok
+        }
+        let outcome = await protection.guardDependency { timeout in
+            let held = await self.hold(arrival: arrival) { workEnd in
+                await self.dependency.call(start: workEnd, timeout: timeout)
+            }
+            guard let held else { return .failed }
+            statistics?.recordWork(start: held.start, end: held.end, deadline: deadline)
+            return held.outcome
+        }
+        switch outcome {
+        case .answered: return .ok
+        case .failed: return .internalServerError
+        case .timedOut: return .gatewayTimeout
+        case .refused: return .serviceUnavailable
+        }
+    }
+
+    private static let deadlineField = HTTPField.Name(LabHeaders.deadline)!
+
+    private struct Held {
+        var start: ContinuousClock.Instant
+        var end: ContinuousClock.Instant
+        var outcome: DependencyOutcome
+    }
+
+    /// Waits for a slot, holds it for the service time (and the dependency call, when there is one), releases it
+    /// on the modelled timeline; `nil` when the victim stopped first.
+    private func hold(
+        arrival: ContinuousClock.Instant,
+        dependencyCall: ((ContinuousClock.Instant) async -> DependencyOutcome)?
+    ) async -> Held? {
+        guard let start = await pool.acquire(now: arrival) else { return nil }
+        var workEnd = start.advanced(by: serviceTime.withLock { $0 })
+        if let stalledUntil = stall.withLock({ $0 }), start < stalledUntil, workEnd < stalledUntil {
+            workEnd = stalledUntil
+        }
+        // Cancellation only comes from the server stopping; the slot is released on the modelled timeline anyway.
+        try? await clock.sleep(until: workEnd, tolerance: nil)
+        var held = Held(start: start, end: workEnd, outcome: .answered(end: workEnd))
+        if let dependencyCall {
+            held.outcome = await dependencyCall(workEnd)
+            switch held.outcome {
+            case .answered(let answered): held.end = max(workEnd, answered)
+            case .failed, .timedOut, .refused: held.end = max(workEnd, clock.now)
+            }
+        }
+        pool.release(at: held.end)
+        return held
+    }
+}
+
+/// Lets route handlers, built before the victim exists, reach it once it does.
+private final class VictimBox: Sendable {
+    private let storage = Mutex<Victim?>(nil)
+
+    var victim: Victim? { storage.withLock { $0 } }
+
+    func set(_ victim: Victim) {
+        storage.withLock { $0 = victim }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import SpillwayLab
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Reproduce the death spiral on an unprotected service, then prevent it, side by side.",
+        discussion: """
+            Runs each scenario (spike, capacity-drop, dependency-outage, priority; only the first two with \
+            --quick) against an in-process Hummingbird victim, once per arm: unprotected, static, spillway, and \
+            haproxy and nginx in front of the unprotected victim when they are installed. Prints a side-by-side \
+            table, writes spillway-report.html (self-contained) and, with --json, the figures as JSON.
+            """
+    )
+
+    @Flag(help: "Shorter stretches of the same shape; only spike and capacity-drop unless --scenario is given.")
+    var quick = false
+
+    @Option(help: "Write the figures as JSON to this path.")
+    var json: String?
+
+    @Option(help: "Where to write the HTML report.")
+    var html = "spillway-report.html"
+
+    @Flag(help: "No per-second progress lines.")
+    var quiet = false
+
+    @Option(name: .customLong("scenario"), help: "Run only this scenario (repeatable).")
+    var scenarios: [String] = []
+
+    @Option(name: .customLong("arm"), help: "Run only this arm (repeatable): unprotected, static, spillway, haproxy, nginx.")
+    var arms: [String] = []
+
+    @Option(name: .customLong("set"), help: "Override a parameter: KEY=VALUE, or SCENARIO.KEY=VALUE (see --list).")
+    var overrides: [String] = []
+
+    @Option(name: .customLong("static-queue-timeout"), help: "Queue timeout of the static and haproxy arms.")
+    var staticQueueTimeout = "250ms"
+
+    @Flag(help: "List the scenarios and their parameters, then exit.")
+    var list = false
+
+    func run() async throws {
+        if list {
+            print(ScenarioListing.text())
+            return
+        }
+        var armKinds: [ArmKind]?
+        if !arms.isEmpty {
+            armKinds = try arms.map { name in
+                guard let arm = ArmKind(rawValue: name) else {
+                    throw ValidationError("unknown arm '\(name)': use \(ArmKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return arm
+            }
+        }
+        guard let queueTimeout = LabParsing.duration(staticQueueTimeout), queueTimeout > .zero else {
+            throw ValidationError("'\(staticQueueTimeout)' is not a positive duration")
+        }
+        let options = DemoOptions(
+            quick: quick,
+            scenarios: scenarios.isEmpty ? nil : scenarios,
+            arms: armKinds,
+            overrides: overrides,
+            armOptions: ArmOptions(staticQueueTimeout: queueTimeout)
+        )
+        let quiet = self.quiet
+        let report = try await Demo.run(options, log: { line in if !quiet { print(line) } }, progress: !quiet)
+        print(report.table())
+        try Data(report.html().utf8).write(to: URL(fileURLWithPath: html))
+        print("wrote \(html)")
+        if let json {
+            try Data(report.json().utf8).write(to: URL(fileURLWithPath: json))
+            print("wrote \(json)")
+        }
+        print("demo took \(Int(report.wallSeconds.rounded())) s")
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct LabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "The overload lab: an open-loop load generator and a modelled victim service.",
+        subcommands: [LabRunCommand.self, LabVictimCommand.self]
+    )
+}

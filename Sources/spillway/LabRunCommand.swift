@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Spillway
+import SpillwayLab
+
+struct LabRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Send open-loop load to any HTTP endpoint and report goodput, shedding and latency.",
+        discussion: """
+            Arrivals follow the schedule whatever the target does; latency is measured from each request's \
+            intended send time, and the run is marked invalid when the generator's own send lag p99 exceeds 10 ms.
+
+            Profiles (--profile): constant | step:RATE@T | spike:PEAK@T+L (PEAK may be a factor: 10x) | \
+            ramp:RATE | piecewise:D=R,D=R1-R2,…   Retries (--retry): none | naive[:N[@INTERVAL]]
+
+            Example: spillway lab run --target http://127.0.0.1:8080/work --rate 35 --duration 10s \
+            --profile spike:10x@2s+3s --retry naive:3
+            """
+    )
+
+    @Option(help: "The http:// URL to load (host, port and path).")
+    var target: String
+
+    @Option(help: "Base rate of new requests per second.")
+    var rate: Double = 100
+
+    @Option(help: "How long to send (like 10s).")
+    var duration = "10s"
+
+    @Option(help: "Rate profile over the run (see above).")
+    var profile = "constant"
+
+    @Option(help: "Arrival process: poisson or constant (evenly spaced).")
+    var arrivals = "poisson"
+
+    @Option(help: "The caller's deadline per attempt; the client gives up and closes the connection after it.")
+    var deadline = "1s"
+
+    @Option(help: "Client retry behaviour: none, naive, naive:N or naive:N@INTERVAL.")
+    var retry = "none"
+
+    @Option(help: "HTTP method.")
+    var method = "GET"
+
+    @Option(name: .customLong("header"), help: "An extra header, 'Name: value' (repeatable).")
+    var headers: [String] = []
+
+    @Option(help: "A request body (sent with Content-Length).")
+    var body: String?
+
+    @Option(help: "Priority class sent in x-priority: critical_plus, critical, sheddable_plus or sheddable.")
+    var priority: String?
+
+    @Flag(name: .customLong("no-deadline-header"), help: "Do not send the remaining budget in x-request-timeout-ms.")
+    var noDeadlineHeader = false
+
+    @Option(help: "Seed of arrival times (runs with one seed send at the same instants).")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("max-connections"), help: "Most connections open at once.")
+    var maxConnections = 8192
+
+    @Option(help: "Write the results as JSON to this path.")
+    var json: String?
+
+    @Option(help: "Write a self-contained HTML report to this path.")
+    var html = "spillway-lab-report.html"
+
+    @Flag(help: "No per-second progress lines.")
+    var quiet = false
+
+    func run() async throws {
+        let plan = try makePlan()
+        if !quiet {
+            print("spillway lab run → \(plan.target) for \(LabParsing.describe(plan.profile.duration)) (profile \(plan.profile))")
+        }
+        var progress: (@Sendable (ProgressLine) -> Void)?
+        if !quiet { progress = { @Sendable line in print(line) } }
+        let result = try await LoadGenerator.run(plan, progress: progress)
+        print(LabRunReport.text(result, plan: plan))
+        let report = LabRunReport(plan: plan, result: result)
+        if let json {
+            try Data(report.json().utf8).write(to: URL(fileURLWithPath: json))
+            print("wrote \(json)")
+        }
+        try Data(report.html().utf8).write(to: URL(fileURLWithPath: html))
+        print("wrote \(html)")
+        if !result.isValid {
+            print("warning: the run is INVALID: send-lag p99 \(result.sendLag.p99) ms > 10 ms (the generator could not keep up)")
+        }
+    }
+
+    private func makePlan() throws -> LoadPlan {
+        let target = try TargetAddress(parsing: self.target)
+        guard let duration = LabParsing.duration(self.duration), duration > .zero else {
+            throw ValidationError("'\(self.duration)' is not a positive duration (like 10s)")
+        }
+        guard let deadline = LabParsing.duration(self.deadline), deadline > .zero else {
+            throw ValidationError("'\(self.deadline)' is not a positive duration (like 1s)")
+        }
+        guard rate.isFinite, rate >= 0 else { throw ValidationError("--rate must be a non-negative number") }
+        guard let arrivals = ArrivalProcess(rawValue: self.arrivals) else {
+            throw ValidationError("--arrivals must be poisson or constant")
+        }
+        var priority: Priority?
+        if let text = self.priority {
+            guard let parsed = Priority(parsing: text) else {
+                throw ValidationError("unknown priority '\(text)': use critical_plus, critical, sheddable_plus or sheddable")
+            }
+            priority = parsed
+        }
+        var headers: [RequestTemplate.Header] = []
+        for header in self.headers {
+            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
+                throw ValidationError("a header reads 'Name: value', got '\(header)'")
+            }
+            let name = header[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers.append(.init(name: name, value: value))
+        }
+        let stream = TrafficStream(
+            name: "default",
+            request: RequestTemplate(method: method.uppercased(), path: target.path, headers: headers, body: body.map { Array($0.utf8) }),
+            priority: priority,
+            deadline: deadline,
+            retry: try RetryBehaviour(parsing: retry)
+        )
+        return try LoadPlan(
+            target: target,
+            profile: try RateProfile(parsing: profile, baseRate: rate, duration: duration),
+            arrivals: arrivals,
+            streams: [stream],
+            seed: seed,
+            sendsDeadlineHeader: !noDeadlineHeader,
+            maxConnections: maxConnections
+        )
+    }
+}

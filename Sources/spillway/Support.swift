@@ -1,0 +1,29 @@
+import ArgumentParser
+import Dispatch
+import SpillwayLab
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func parseDuration(_ text: String) -> Duration? {
+    LabParsing.duration(text)
+}
+
+/// Suspends until SIGINT or SIGTERM arrives.
+func waitForInterrupt() async throws {
+    let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+    var sources: [any DispatchSourceSignal] = []
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler { continuation.yield(signalNumber) }
+        source.resume()
+        sources.append(source)
+    }
+    var iterator = stream.makeAsyncIterator()
+    _ = await iterator.next()
+    for source in sources { source.cancel() }
+}
