@@ -51,7 +51,8 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// The outcome of a read under the lock.
-    private enum Lookup {
+    @usableFromInline
+    enum Lookup {
         case hit(Value)
         case negativeHit(any Error)
         case earlyRefresh(Value)
@@ -65,9 +66,10 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         case load(version: UInt64)
     }
 
+    @usableFromInline
     struct State {
-        var storage: CacheStorage<Key, Value>
-        var random: any RandomNumberGenerator & Sendable
+        @usableFromInline var storage: CacheStorage<Key, Value>
+        @usableFromInline var random: any RandomNumberGenerator & Sendable
         /// Bumped by every invalidation; a load remembers it when it starts.
         var version: UInt64 = 0
         /// The version of each key's last invalidation, kept only while loads are running.
@@ -83,12 +85,12 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     /// The configuration the cache was created with.
     public let configuration: Configuration
-    let policy: CachePolicy
+    @usableFromInline let policy: CachePolicy
     private let clock: any SpillwayClock
     private let usesContinuousClock: Bool
-    private let state: Mutex<State>
+    @usableFromInline let state: Mutex<State>
     private let flights: SingleFlight<Key, Loaded>
-    private let metrics: CacheMetrics
+    @usableFromInline let metrics: CacheMetrics
     private let loader: Loader
     private let sharedTier: (any SharedCacheTier<Key, Value>)?
 
@@ -138,6 +140,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     ///
     /// - Throws: The loader's error (or a cached one), ``CacheError`` when the caller's deadline passes while it
     ///   waits, `CancellationError` when the calling task is cancelled while it waits.
+    @inlinable
     public func value(for key: Key) async throws -> Value {
         if let value = try cachedValue(key) { return value }
         return try await load(key, deadline: Deadline.current)
@@ -145,6 +148,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     /// Returns the value of `key` like ``value(for:)``, waiting for a load at most until `deadline` (`nil`: no
     /// limit) instead of ``Deadline/current``.
+    @inlinable
     public func value(for key: Key, deadline: Deadline?) async throws -> Value {
         if let value = try cachedValue(key) { return value }
         return try await load(key, deadline: deadline)
@@ -182,9 +186,11 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     // MARK: Reading
 
-    /// The hit path: one lock, no allocation. Returns `nil` on a miss; starts background refreshes.
-    @inline(__always)
-    private func cachedValue(_ key: Key) throws -> Value? {
+    /// The hit path: one lock, no allocation. Returns `nil` on a miss; starts background refreshes. Inlinable so
+    /// that it is specialised for the caller's key and value types: unspecialised generic code looks up type
+    /// metadata on every access and costs several times as much.
+    @inlinable @inline(__always)
+    func cachedValue(_ key: Key) throws -> Value? {
         switch lookup(key, now: now) {
         case .hit(let value):
             metrics.hits.increment()
@@ -202,16 +208,13 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
             if startsRefresh { refreshInBackground(key) }
             return value
         case .miss(let droppedExpired):
-            if droppedExpired {
-                metrics.expiredEvictions.increment()
-                metrics.entries.record(count)
-            }
+            if droppedExpired { recordExpiredDrop() }
             return nil
         }
     }
 
-    @inline(__always)
-    private func lookup(_ key: Key, now: Int64) -> Lookup {
+    @inlinable @inline(__always)
+    func lookup(_ key: Key, now: Int64) -> Lookup {
         state.withLock { state -> Lookup in
             guard let slot = state.storage.slot(of: key) else { return .miss(droppedExpired: false) }
             let entry = state.storage[slot]
@@ -248,7 +251,8 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
-    private func load(_ key: Key, deadline: Deadline?) async throws -> Value {
+    @usableFromInline
+    func load(_ key: Key, deadline: Deadline?) async throws -> Value {
         metrics.misses.increment()
         let (result, joined) = await flights.share(key, deadline: deadline) { [self] in
             try await fill(key, isRefresh: false)
@@ -259,7 +263,8 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         return loaded.value
     }
 
-    private func refreshInBackground(_ key: Key) {
+    @usableFromInline
+    func refreshInBackground(_ key: Key) {
         let started = flights.startDetached(key) { [self] in
             try await fill(key, isRefresh: true)
         }
@@ -538,9 +543,15 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// The current time in nanoseconds since the Spillway origin.
-    @inline(__always)
-    private var now: Int64 {
+    @usableFromInline
+    var now: Int64 {
         usesContinuousClock ? SpillwayTime.continuousNanosecondsNow : clock.nanosecondsSinceOrigin
+    }
+
+    @usableFromInline
+    func recordExpiredDrop() {
+        metrics.expiredEvictions.increment()
+        metrics.entries.record(count)
     }
 }
 

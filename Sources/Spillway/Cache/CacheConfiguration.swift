@@ -88,17 +88,18 @@ extension Cache {
 
 /// A ``Cache/Configuration`` reduced to the integers the hot path compares: nanoseconds, with every negative or
 /// non-finite setting clamped to "off" rather than trusted.
+@usableFromInline
 struct CachePolicy: Sendable {
-    let timeToLive: Int64
-    let staleWhileRevalidate: Int64
-    let staleIfError: Int64
+    @usableFromInline let timeToLive: Int64
+    @usableFromInline let staleWhileRevalidate: Int64
+    @usableFromInline let staleIfError: Int64
     /// How long after expiry a value entry is kept: the longer of the two stale windows.
-    let retention: Int64
+    @usableFromInline let retention: Int64
     /// XFetch's β, zero when early refreshes are off.
-    let beta: Double
-    let negativeTimeToLive: Int64?
-    let maxEntries: Int
-    let maxBytes: Int
+    @usableFromInline let beta: Double
+    @usableFromInline let negativeTimeToLive: Int64?
+    @usableFromInline let maxEntries: Int
+    @usableFromInline let maxBytes: Int
 
     init<Key, Value>(_ configuration: Cache<Key, Value>.Configuration) {
         timeToLive = max(0, configuration.timeToLive.nanoseconds)

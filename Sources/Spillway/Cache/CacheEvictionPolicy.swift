@@ -11,6 +11,7 @@
 /// configuration.eviction = .lru
 /// ```
 public struct CacheEvictionPolicy: Sendable, Hashable, CustomStringConvertible {
+    @usableFromInline
     enum Base: String, Sendable, Hashable {
         case lru
         case sieve

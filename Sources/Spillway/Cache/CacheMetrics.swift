@@ -13,6 +13,7 @@ import CoreMetrics
 /// - `spillway_cache_evictions_total`, dimension `reason` = `capacity` or `expired`;
 /// - `spillway_cache_shared_tier_errors_total`: shared-tier operations that failed (the cache went on without it);
 /// - `spillway_cache_entries` gauge; `spillway_cache_load_duration_seconds` timer.
+@usableFromInline
 struct CacheMetrics: Sendable {
     static let hitsLabel = "spillway_cache_hits_total"
     static let missesLabel = "spillway_cache_misses_total"
@@ -26,14 +27,14 @@ struct CacheMetrics: Sendable {
     static let entriesLabel = "spillway_cache_entries"
     static let loadDurationLabel = "spillway_cache_load_duration_seconds"
 
-    let hits: Counter
+    @usableFromInline let hits: Counter
     let misses: Counter
-    let staleRevalidate: Counter
+    @usableFromInline let staleRevalidate: Counter
     let staleOnError: Counter
     let coalesced: Counter
     let loads: Counter
     let loadErrors: Counter
-    let earlyRefreshes: Counter
+    @usableFromInline let earlyRefreshes: Counter
     let capacityEvictions: Counter
     let expiredEvictions: Counter
     let sharedTierErrors: Counter

@@ -3,22 +3,24 @@
 ///
 /// Removal swaps the last slot into the hole, so the array never has gaps and no slot is optional. Every
 /// operation is O(1) except SIEVE's eviction sweep, which is amortised O(1).
+@usableFromInline
 struct CacheStorage<Key: Hashable, Value: Sendable> {
+    @usableFromInline
     struct Node {
-        var key: Key
-        var entry: CacheEntry<Value>
+        @usableFromInline var key: Key
+        @usableFromInline var entry: CacheEntry<Value>
         /// Towards the newest end (the list head); `-1` at the head.
-        var newer: Int
+        @usableFromInline var newer: Int
         /// Towards the oldest end (the list tail); `-1` at the tail.
-        var older: Int
-        var visited: Bool
+        @usableFromInline var older: Int
+        @usableFromInline var visited: Bool
     }
 
-    let policy: CacheEvictionPolicy.Base
-    private(set) var nodes: ContiguousArray<Node> = []
-    private var index: [Key: Int] = [:]
-    private var newest = -1
-    private var oldest = -1
+    @usableFromInline let policy: CacheEvictionPolicy.Base
+    @usableFromInline private(set) var nodes: ContiguousArray<Node> = []
+    @usableFromInline var index: [Key: Int] = [:]
+    @usableFromInline var newest = -1
+    @usableFromInline var oldest = -1
     /// SIEVE's hand: the next slot to examine, `-1` to start again from the oldest.
     private var hand = -1
     /// The sum of the entries' weights.
@@ -33,18 +35,20 @@ struct CacheStorage<Key: Hashable, Value: Sendable> {
 
     var count: Int { nodes.count }
 
+    @inlinable
     func slot(of key: Key) -> Int? { index[key] }
 
     func key(at slot: Int) -> Key { nodes[slot].key }
 
     /// The entry in `slot`, read or modified in place (modifying its weight is not allowed: use ``replace``).
+    @inlinable
     subscript(slot: Int) -> CacheEntry<Value> {
         get { nodes[slot].entry }
         _modify { yield &nodes[slot].entry }
     }
 
     /// Records a hit on `slot`.
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func touch(_ slot: Int) {
         switch policy {
         case .sieve:
@@ -72,7 +76,7 @@ struct CacheStorage<Key: Hashable, Value: Sendable> {
     }
 
     /// Removes the entry in `slot`.
-    @discardableResult
+    @usableFromInline @discardableResult
     mutating func remove(_ slot: Int) -> Node {
         if hand == slot { hand = nodes[slot].newer }
         unlink(slot)
@@ -131,7 +135,8 @@ struct CacheStorage<Key: Hashable, Value: Sendable> {
         return keys
     }
 
-    private mutating func unlink(_ slot: Int) {
+    @inlinable
+    mutating func unlink(_ slot: Int) {
         let newer = nodes[slot].newer
         let older = nodes[slot].older
         if newer >= 0 { nodes[newer].older = older } else { newest = older }
@@ -140,7 +145,8 @@ struct CacheStorage<Key: Hashable, Value: Sendable> {
         nodes[slot].older = -1
     }
 
-    private mutating func pushNewest(_ slot: Int) {
+    @inlinable
+    mutating func pushNewest(_ slot: Int) {
         nodes[slot].older = newest
         nodes[slot].newer = -1
         if newest >= 0 { nodes[newest].newer = slot }

@@ -141,16 +141,21 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
         member: UInt64,
         deadline: Deadline?
     ) async -> Result<Value, any Error> {
-        await withTaskGroup(of: Void.self, returning: Result<Value, any Error>.self) { group in
-            if let deadline {
-                group.addTask { [clock, name] in
-                    do {
-                        try await clock.sleep(until: deadline.instant, tolerance: nil)
-                    } catch {
-                        return
-                    }
-                    self.leave(shared, key: key, member: member, with: CacheError.deadlineExceeded("single-flight group \(name)"))
+        guard let deadline else {
+            return await withTaskCancellationHandler {
+                await shared.wait(member: member)
+            } onCancel: {
+                self.leave(shared, key: key, member: member, with: CancellationError())
+            }
+        }
+        return await withTaskGroup(of: Void.self, returning: Result<Value, any Error>.self) { group in
+            group.addTask { [clock, name] in
+                do {
+                    try await clock.sleep(until: deadline.instant, tolerance: nil)
+                } catch {
+                    return
                 }
+                self.leave(shared, key: key, member: member, with: CacheError.deadlineExceeded("single-flight group \(name)"))
             }
             let result = await withTaskCancellationHandler {
                 await shared.wait(member: member)
