@@ -71,7 +71,12 @@ import Testing
         let clock = HotKeyClock()
         let loads = LoadCount()
         let cache = Cache<Int, Int>(
-            configuration: .init(name: "t", timeToLive: .seconds(60), staleWhileRevalidate: .zero, earlyExpirationBeta: nil),
+            configuration: .init(
+                name: "t",
+                timeToLive: .seconds(60),
+                staleWhileRevalidate: .zero,
+                earlyExpirationBeta: nil
+            ),
             clock: clock
         ) { key in
             loads.add()

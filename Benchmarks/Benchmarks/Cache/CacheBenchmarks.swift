@@ -142,7 +142,12 @@ let benchmarks: @Sendable () -> Void = {
     // one load. Throughput is rounds per second; ×1 000 for misses absorbed per second.
     Benchmark(
         "Coalesced miss: 1 000 concurrent callers, one 1 ms load",
-        configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput], scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 500)
+        configuration: .init(
+            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+            scalingFactor: .one,
+            maxDuration: .seconds(5),
+            maxIterations: 500
+        )
     ) { benchmark in
         let loads = LoadCounter()
         let cache = Cache<Int, Int>(configuration: .init(name: "bench", timeToLive: .seconds(3600))) { key in
@@ -158,7 +163,9 @@ let benchmarks: @Sendable () -> Void = {
             }
             rounds += 1
         }
-        if loads.value != rounds { benchmark.error("\(loads.value) loads for \(rounds) rounds: callers did not coalesce") }
+        if loads.value != rounds {
+            benchmark.error("\(loads.value) loads for \(rounds) rounds: callers did not coalesce")
+        }
     }
 
     // Hit ratio on a Zipf(0.99) trace over 100 000 keys, cache sized at 0.1 %, 1 % and 10 % of the keys, measured

@@ -126,7 +126,10 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
             cancelsAbandonedLoads: configuration.cancelsAbandonedLoads,
             clock: clock
         )
-        self.metrics = CacheMetrics(name: configuration.name, factory: configuration.metricsFactory ?? MetricsSystem.factory)
+        self.metrics = CacheMetrics(
+            name: configuration.name,
+            factory: configuration.metricsFactory ?? MetricsSystem.factory
+        )
         self.loader = loader
         self.sharedTier = sharedTier
         metrics.entries.record(0)
@@ -308,7 +311,9 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
                 let read = try await sharedTier.read(key)
                 sharedVersion = read.version
                 if let entry = read.entry {
-                    if let loaded = adoptShared(entry, key: key, version: version, isRefresh: isRefresh) { return loaded }
+                    if let loaded = adoptShared(entry, key: key, version: version, isRefresh: isRefresh) {
+                        return loaded
+                    }
                     sharedStale = entry
                 }
             } catch {

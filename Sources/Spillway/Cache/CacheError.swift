@@ -29,15 +29,15 @@ public struct CacheError: Error, Sendable, Hashable, CustomStringConvertible {
         public var label: String { base.rawValue }
 
         static func sharedTierFailed(_ cache: String, key: String, underlying: any Error) -> CacheError {
-        CacheError(
-            .sharedTierFailed,
-            message: "cache \(cache): the local entry for \(key) was invalidated, but the shared tier could not be "
-                + "reached (\(underlying)); other replicas may serve the old value until it expires there — retry "
-                + "the invalidation"
-        )
-    }
+            CacheError(
+                .sharedTierFailed,
+                message: "cache \(cache): the local entry for \(key) was invalidated, but the shared tier could not be "
+                    + "reached (\(underlying)); other replicas may serve the old value until it expires there — retry "
+                    + "the invalidation"
+            )
+        }
 
-    public var description: String { label }
+        public var description: String { label }
     }
 
     /// What went wrong.
@@ -62,9 +62,9 @@ public struct CacheError: Error, Sendable, Hashable, CustomStringConvertible {
     static func sharedTierFailed(_ cache: String, key: String, underlying: any Error) -> CacheError {
         CacheError(
             .sharedTierFailed,
-            message: "cache \(cache): the local entry for \(key) was invalidated, but the shared tier could not be "
-                + "reached (\(underlying)); other replicas may serve the old value until it expires there — retry "
-                + "the invalidation"
+            message: "cache \(cache): the local entry for \(key) was invalidated, but the shared tier could not "
+                + "be reached (\(underlying)); other replicas may serve the old value until it expires there — "
+                + "retry the invalidation"
         )
     }
 

@@ -1,18 +1,19 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Probabilistic early expiration, "XFetch" (Vattani, Chierichetti, Lowenstein: *Optimal Probabilistic Cache
 /// Stampede Prevention*, VLDB 2015).
 ///
-/// Each read of a fresh entry refreshes it early when `now − δ·β·ln(U) ≥ expiry`, with δ the time the entry took
-/// to load, β ≥ 0 the eagerness and U uniform on (0, 1]. Since −ln U is exponentially distributed, the probability
-/// of an early refresh at a distance `g` before expiry is `exp(−g / (δ·β))`: negligible long before expiry, near
-/// one in the last δ·β, so one reader — not all of them at once — refreshes a hot key shortly before it expires.
+/// Each read of a fresh entry refreshes it early when `now − δ·β·ln(U) ≥ expiry`, with δ the time the entry
+/// took to load, β ≥ 0 the eagerness and U uniform on (0, 1]. Since −ln U is exponentially distributed, the
+/// probability of an early refresh at a distance `g` before expiry is `exp(−g / (δ·β))`: negligible long before
+/// expiry, near one in the last δ·β, so one reader — not all of them at once — refreshes a hot key shortly before
+/// it expires.
 @usableFromInline
 enum EarlyExpiration {
     /// U has 53 random bits and is never below 2⁻⁵³, so −ln U never exceeds 53·ln 2: farther from expiry than

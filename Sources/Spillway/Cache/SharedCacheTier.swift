@@ -24,7 +24,11 @@ public protocol SharedCacheTier<Key, Value>: Sendable {
 
     /// Stores `entry` for `key` if the key's version is still `version` (nothing was written or invalidated
     /// since it was read). Returns whether it stored the entry.
-    func write(_ entry: SharedCacheEntry<Value>, for key: Key, ifVersion version: SharedCacheVersion) async throws -> Bool
+    func write(
+        _ entry: SharedCacheEntry<Value>,
+        for key: Key,
+        ifVersion version: SharedCacheVersion
+    ) async throws -> Bool
 
     /// Removes `key`'s entry and changes its version, so that conditional writes of loads that read it before
     /// fail.

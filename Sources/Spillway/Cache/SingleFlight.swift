@@ -34,7 +34,11 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
     ///   - cancelsAbandonedLoads: Cancel a load once no caller waits for it any more (Go's `singleflight` never
     ///     does; Spillway does by default because nobody can use the result).
     ///   - clock: The clock that times callers' deadlines.
-    public init(name: String = "default", cancelsAbandonedLoads: Bool = true, clock: any SpillwayClock = ContinuousClock()) {
+    public init(
+        name: String = "default",
+        cancelsAbandonedLoads: Bool = true,
+        clock: any SpillwayClock = ContinuousClock()
+    ) {
         self.name = name
         self.cancelsAbandonedLoads = cancelsAbandonedLoads
         self.clock = clock
@@ -155,7 +159,12 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
                 } catch {
                     return
                 }
-                self.leave(shared, key: key, member: member, with: CacheError.deadlineExceeded("single-flight group \(name)"))
+                self.leave(
+                    shared,
+                    key: key,
+                    member: member,
+                    with: CacheError.deadlineExceeded("single-flight group \(name)")
+                )
             }
             let result = await withTaskCancellationHandler {
                 await shared.wait(member: member)

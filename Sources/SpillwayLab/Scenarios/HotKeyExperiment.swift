@@ -23,11 +23,20 @@ enum HotKeyExperiment {
         // Warming happens before the epoch, within a fixed budget, so the recorder can exist from the start.
         let timeline = RunTimeline(epoch: clock.now.advanced(by: parameters.warmUpBudget))
         let recorder = HotKeyRecorder(timeline: timeline, tickCount: ticks, deadline: scenario.streams[0].deadline)
-        let database = HotKeyDatabase(slots: parameters.databaseSlots, serviceTime: parameters.databaseTime, recorder: recorder)
+        let database = HotKeyDatabase(
+            slots: parameters.databaseSlots,
+            serviceTime: parameters.databaseTime,
+            recorder: recorder
+        )
         let handler: any HotKeyArm
         switch arm {
         case .unprotected:
-            handler = HotKeyNaiveCache(database: database, recorder: recorder, clock: cacheClock, timeToLive: parameters.timeToLive)
+            handler = HotKeyNaiveCache(
+                database: database,
+                recorder: recorder,
+                clock: cacheClock,
+                timeToLive: parameters.timeToLive
+            )
         case .spillway:
             handler = HotKeySpillwayCache(
                 database: database,
@@ -38,13 +47,17 @@ enum HotKeyExperiment {
                 seed: scenario.seed
             )
         default:
-            throw LabError(.invalidArgument, "hot-key has no \(arm) arm: its arms are unprotected (naive cache-aside) and spillway")
+            throw LabError(
+                .invalidArgument,
+                "hot-key has no \(arm) arm: its arms are unprotected (naive cache-aside) and spillway"
+            )
         }
         await handler.warm(keys: 0..<parameters.keys, loadTime: parameters.databaseTime)
         guard clock.now < timeline.epoch else {
             throw LabError(
                 .serverFailed,
-                "warming \(parameters.keys) keys took longer than \(parameters.warmUpBudget.labDescription); the machine is too busy"
+                "warming \(parameters.keys) keys took longer than \(parameters.warmUpBudget.labDescription); "
+                    + "the machine is too busy"
             )
         }
 
@@ -63,7 +76,12 @@ enum HotKeyExperiment {
                     let now = timeline.nanoseconds(at: clock.now)
                     if !triggered, now >= triggerAt {
                         triggered = true
-                        trigger(parameters.trigger, handler: handler, clock: cacheClock, timeToLive: parameters.timeToLive)
+                        trigger(
+                            parameters.trigger,
+                            handler: handler,
+                            clock: cacheClock,
+                            timeToLive: parameters.timeToLive
+                        )
                     }
                     while Int64(nextSample + 1) * RunTimeline.tick <= now, nextSample < ticks {
                         recorder.sample(tick: nextSample, databaseQueue: database.waiting, limit: handler.limit)
@@ -89,12 +107,20 @@ enum HotKeyExperiment {
                 group.addTask {
                     let outcome = await handler.read(arrival.key, deadline: cacheDeadline)
                     // Past its deadline the client has gone: the recorder has counted (or will count) a timeout.
-                    recorder.finished(id, offset: arrival.offset, end: timeline.nanoseconds(at: clock.now), outcome: outcome)
+                    recorder.finished(
+                        id,
+                        offset: arrival.offset,
+                        end: timeline.nanoseconds(at: clock.now),
+                        outcome: outcome
+                    )
                 }
             }
             // Keep sampling until the end of the run, then stop the database so that queued queries end.
             while nextSample < ticks {
-                try? await clock.sleep(until: timeline.instant(at: Int64(nextSample + 1) * RunTimeline.tick), tolerance: nil)
+                try? await clock.sleep(
+                    until: timeline.instant(at: Int64(nextSample + 1) * RunTimeline.tick),
+                    tolerance: nil
+                )
                 recorder.sample(tick: nextSample, databaseQueue: database.waiting, limit: handler.limit)
                 nextSample += 1
                 while let log, lastReported < (nextSample - settleTicks) / 10 {
@@ -137,7 +163,12 @@ enum HotKeyExperiment {
         return offsets.map { Arrival(offset: $0, key: zipf.next(&keys)) }
     }
 
-    private static func trigger(_ trigger: HotKeyParameters.Trigger, handler: any HotKeyArm, clock: HotKeyClock, timeToLive: Duration) {
+    private static func trigger(
+        _ trigger: HotKeyParameters.Trigger,
+        handler: any HotKeyArm,
+        clock: HotKeyClock,
+        timeToLive: Duration
+    ) {
         switch trigger {
         case .flush: handler.flush()
         case .expire: clock.jump(by: timeToLive)
@@ -152,8 +183,10 @@ enum HotKeyExperiment {
         let arrivals = range.reduce(0) { $0 + ticks[$1].databaseArrivals }
         let sample = result.series.indices.contains(second - 1) ? result.series[second - 1] : nil
         let hitRatio = requests > 0 ? "\(Int((Double(hits) / Double(requests) * 100).rounded()))%" : "-"
-        return "  t=\(pad(second, 3))s requests \(pad(requests, 5)) hit \(hitRatio) database offered \(pad(arrivals, 5)) "
+        return
+            "  t=\(pad(second, 3))s requests \(pad(requests, 5)) hit \(hitRatio) database offered \(pad(arrivals, 5)) "
             + "(\(fixed(Double(arrivals) / capacity, 1))×C) done \(pad(sample?.completedWork ?? 0, 4)) "
-            + "goodput \(pad(sample?.goodput ?? 0, 5)) timeouts \(pad(sample?.timeouts ?? 0, 5)) shed \(pad(sample?.shed ?? 0, 5))"
+            + "goodput \(pad(sample?.goodput ?? 0, 5)) timeouts \(pad(sample?.timeouts ?? 0, 5)) "
+            + "shed \(pad(sample?.shed ?? 0, 5))"
     }
 }

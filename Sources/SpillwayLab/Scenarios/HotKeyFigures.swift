@@ -36,23 +36,29 @@ public struct HotKeyFigures: Sendable, Hashable {
         }
         var peak = 0
         if observationEnd - start >= 10 {
-            for window in start...(observationEnd - 10) { peak = max(peak, sum(window..<(window + 10)) { $0.databaseArrivals }) }
+            for window in start...(observationEnd - 10) {
+                peak = max(peak, sum(window..<(window + 10)) { $0.databaseArrivals })
+            }
         }
         peakDatabaseLoadRatio = Double(peak) / databaseCapacity
         let triggerSeconds = Double(max(1, end - start)) * tick
-        triggerDatabaseLoadRatio = Double(sum(start..<end) { $0.databaseArrivals }) / (databaseCapacity * triggerSeconds)
+        triggerDatabaseLoadRatio =
+            Double(sum(start..<end) { $0.databaseArrivals }) / (databaseCapacity * triggerSeconds)
         peakDatabaseQueue = ticks.map(\.databaseQueue).max() ?? 0
         hitRatioBefore = hitRatio(min(ArmFigures.warmUpTicks, start)..<start)
         hitRatioTrigger = hitRatio(start..<end)
         hitRatioAfter = hitRatio(end..<observationEnd)
         let seconds = (ticks.count + 9) / 10
         hitRatioPerSecond = (0..<seconds).map { hitRatio(($0 * 10)..<($0 * 10 + 10)) }
-        databaseLoadPerSecond = (0..<seconds).map { Double(sum(($0 * 10)..<($0 * 10 + 10)) { $0.databaseArrivals }) / databaseCapacity }
+        databaseLoadPerSecond = (0..<seconds).map {
+            Double(sum(($0 * 10)..<($0 * 10 + 10)) { $0.databaseArrivals }) / databaseCapacity
+        }
     }
 
     /// One line for the terminal.
     public var summary: String {
-        "database load peak \(fixed(peakDatabaseLoadRatio, 1))×C (trigger window \(fixed(triggerDatabaseLoadRatio, 1))×C), "
+        "database load peak \(fixed(peakDatabaseLoadRatio, 1))×C "
+            + "(trigger window \(fixed(triggerDatabaseLoadRatio, 1))×C), "
             + "queue peak \(peakDatabaseQueue); hit ratio before \(DemoReport.percent(hitRatioBefore)), "
             + "trigger \(DemoReport.percent(hitRatioTrigger)), after \(DemoReport.percent(hitRatioAfter))"
     }

@@ -33,7 +33,11 @@ public struct HotKeyScenario: SelfRunningScenario {
             ScenarioParameter("zipf", "0.99", "Zipf exponent of key popularity"),
             ScenarioParameter("db-slots", "4", "database connections"),
             ScenarioParameter("db-time", "40ms", "how long a query holds a connection (≥ 20ms)"),
-            ScenarioParameter("trigger", "expire", "expire (every entry expires at once) or flush (the cache is emptied)"),
+            ScenarioParameter(
+                "trigger",
+                "expire",
+                "expire (every entry expires at once) or flush (the cache is emptied)"
+            ),
             ScenarioParameter("ttl", "60s", "the caches' time to live (the expire trigger jumps their clock by it)"),
             ScenarioParameter("swr", "60s", "the spillway cache's stale-while-revalidate window"),
             ScenarioParameter("before", "3s", quick: "2s", "warm reads before the trigger"),
@@ -53,7 +57,9 @@ public struct HotKeyScenario: SelfRunningScenario {
             throw LabError(.invalidArgument, "arrivals must be poisson or constant")
         }
         let seedText = reader.text("seed")
-        guard let seed = UInt64(seedText) else { throw LabError(.invalidArgument, "seed=\(seedText) is not a whole number") }
+        guard let seed = UInt64(seedText) else {
+            throw LabError(.invalidArgument, "seed=\(seedText) is not a whole number")
+        }
         let before = try reader.duration("before")
         let length = try reader.duration("length")
         let after = try reader.duration("after")
@@ -91,11 +97,18 @@ public struct HotKeyScenario: SelfRunningScenario {
         var run = ScenarioRun(scenario: scenario, arms: [], skipped: [])
         for arm in requested ?? arms {
             guard arms.contains(arm) else {
-                run.skipped.append((arm, "not an arm of hot-key (its arms are unprotected = naive cache-aside, and spillway)"))
+                run.skipped.append(
+                    (arm, "not an arm of hot-key (its arms are unprotected = naive cache-aside, and spillway)")
+                )
                 continue
             }
             log("  arm \(arm) (\(HotKeyExperiment.armName(arm)))")
-            let result = try await HotKeyExperiment.run(scenario, parameters: parameters, arm: arm, log: progress ? log : nil)
+            let result = try await HotKeyExperiment.run(
+                scenario,
+                parameters: parameters,
+                arm: arm,
+                log: progress ? log : nil
+            )
             log("    → " + DemoReport.summaryLine(result.run.figures))
             log("    → " + result.figures.summary)
             run.arms.append(result.run)
@@ -131,7 +144,10 @@ struct HotKeyParameters: Sendable, Hashable {
         databaseSlots = try reader.integer("db-slots", in: 1...10_000)
         databaseTime = try reader.duration("db-time")
         guard databaseTime >= .milliseconds(20), databaseTime <= .seconds(10) else {
-            throw LabError(.invalidArgument, "db-time must be between 20ms and 10s (below 20 ms capacity becomes CPU noise)")
+            throw LabError(
+                .invalidArgument,
+                "db-time must be between 20ms and 10s (below 20 ms capacity becomes CPU noise)"
+            )
         }
         let triggerText = reader.text("trigger")
         guard let trigger = Trigger(rawValue: triggerText) else {
@@ -149,7 +165,9 @@ struct HotKeyParameters: Sendable, Hashable {
         for (key, value) in settings { values.append("\(key)=\(value)") }
         let known = HotKeyScenario().parameters
         var reader = ParameterReader(
-            settings: try ScenarioSettings(parsing: values.filter { pair in known.contains { pair.hasPrefix($0.key + "=") } }),
+            settings: try ScenarioSettings(
+                parsing: values.filter { pair in known.contains { pair.hasPrefix($0.key + "=") } }
+            ),
             parameters: known,
             quick: false
         )

@@ -56,7 +56,8 @@ struct RedisCacheEnvelope {
         self.init(kind: kind, token: token, staleWindowMilliseconds: stale, loadTimeMicroseconds: load, payload: buffer)
     }
 
-    init(kind: Kind, token: UInt64, staleWindowMilliseconds: UInt64, loadTimeMicroseconds: UInt64, payload: ByteBuffer) {
+    init(kind: Kind, token: UInt64, staleWindowMilliseconds: UInt64, loadTimeMicroseconds: UInt64, payload: ByteBuffer)
+    {
         self.kind = kind
         self.token = token
         self.staleWindowMilliseconds = staleWindowMilliseconds

@@ -76,7 +76,8 @@ public struct RedisCacheTier<Key: Hashable & Sendable, Value: Sendable>: SharedC
         keyText: @escaping @Sendable (Key) -> String = { "\($0)" },
         clock: any SpillwayClock = ContinuousClock()
     ) {
-        self.runScript = { script, keys, arguments in try await script.run(on: redis, keys: keys, arguments: arguments) }
+        self.runScript = { script, keys, arguments in try await script.run(on: redis, keys: keys, arguments: arguments)
+        }
         self.runSet = { command in try await redis.execute(command) }
         self.encodeValue = { try codec.encode($0) }
         self.decodeValue = { try codec.decode($0) }
@@ -205,7 +206,13 @@ extension RedisCacheTier where Value: Codable {
         keyText: @escaping @Sendable (Key) -> String = { "\($0)" },
         clock: any SpillwayClock = ContinuousClock()
     ) {
-        self.init(redis: redis, codec: JSONCacheCodec<Value>(), configuration: configuration, keyText: keyText, clock: clock)
+        self.init(
+            redis: redis,
+            codec: JSONCacheCodec<Value>(),
+            configuration: configuration,
+            keyText: keyText,
+            clock: clock
+        )
     }
 }
 

@@ -65,7 +65,10 @@ struct RedisCacheTierTests {
         var configuration = RedisClientConfiguration(connection: server.connectionConfiguration)
         configuration.acquisitionTimeout = .seconds(10)
         configuration.connection.commandTimeout = .seconds(10)
-        configuration.reconnectBackoff = RedisReconnectBackoff(initialDelay: .milliseconds(20), maximumDelay: .milliseconds(200))
+        configuration.reconnectBackoff = RedisReconnectBackoff(
+            initialDelay: .milliseconds(20),
+            maximumDelay: .milliseconds(200)
+        )
         return RedisClient(configuration: configuration)
     }
 

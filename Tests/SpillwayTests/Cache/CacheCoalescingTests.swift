@@ -91,7 +91,9 @@ import Testing
         let base = [("cache", "users")]
         #expect(try metrics.expectCounter(CacheMetrics.hitsLabel, base).totalValue == 1)
         #expect(try metrics.expectCounter(CacheMetrics.missesLabel, base).totalValue == 3)
-        #expect(try metrics.expectCounter(CacheMetrics.staleServedLabel, base + [("reason", "revalidate")]).totalValue == 1)
+        #expect(
+            try metrics.expectCounter(CacheMetrics.staleServedLabel, base + [("reason", "revalidate")]).totalValue == 1
+        )
         #expect(try metrics.expectCounter(CacheMetrics.staleServedLabel, base + [("reason", "error")]).totalValue == 1)
         #expect(try metrics.expectCounter(CacheMetrics.loadsLabel, base).totalValue == 4)
         #expect(try metrics.expectCounter(CacheMetrics.loadErrorsLabel, base).totalValue == 1)

@@ -137,7 +137,13 @@ import Testing
                     hits += 1
                     continue
                 }
-                let entry = CacheEntry<Int>(content: .value(key), expiresAt: .max, retainUntil: .max, loadNanoseconds: 0, weight: 1)
+                let entry = CacheEntry<Int>(
+                    content: .value(key),
+                    expiresAt: .max,
+                    retainUntil: .max,
+                    loadNanoseconds: 0,
+                    weight: 1
+                )
                 storage.insert(key, entry)
                 if storage.count > 1_000, let victim = storage.victim(now: 0) { storage.remove(victim) }
             }

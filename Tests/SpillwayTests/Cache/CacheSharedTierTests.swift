@@ -41,7 +41,11 @@ import Testing
             }
         }
 
-        func write(_ entry: SharedCacheEntry<String>, for key: String, ifVersion version: SharedCacheVersion) async throws -> Bool {
+        func write(
+            _ entry: SharedCacheEntry<String>,
+            for key: String,
+            ifVersion version: SharedCacheVersion
+        ) async throws -> Bool {
             try state.withLock { state in
                 if state.failing { throw CacheTestUnavailable() }
                 let stored = (state.versions[key] ?? 0) == version.rawValue
@@ -65,7 +69,11 @@ import Testing
         }
     }
 
-    private func entry(_ value: String, freshFor: Duration, staleFor: Duration = .seconds(30)) -> SharedCacheEntry<String> {
+    private func entry(
+        _ value: String,
+        freshFor: Duration,
+        staleFor: Duration = .seconds(30)
+    ) -> SharedCacheEntry<String> {
         SharedCacheEntry(value: value, freshFor: freshFor, staleFor: staleFor, loadTime: .milliseconds(40))
     }
 
@@ -88,7 +96,9 @@ import Testing
         let clock = ManualClock()
         let tier = MemoryTier()
         let loader = CacheTestLoader(.success("loaded"))
-        let cache = Cache.fixture(clock: clock, loader: loader, sharedTier: tier) { $0.staleWhileRevalidate = .seconds(5) }
+        let cache = Cache.fixture(clock: clock, loader: loader, sharedTier: tier) {
+            $0.staleWhileRevalidate = .seconds(5)
+        }
         #expect(try await cache.value(for: "k") == "loaded")
         await eventually { tier.writes.count == 1 }
         #expect(tier.writes.first?.stored == true)
@@ -103,12 +113,16 @@ import Testing
         tier.put("k", entry("stale", freshFor: .seconds(-2)))
         let loader = CacheTestLoader(.success("fresh"))
         let gate = loader.hold()
-        let cache = Cache.fixture(clock: clock, loader: loader, sharedTier: tier) { $0.staleWhileRevalidate = .seconds(5) }
+        let cache = Cache.fixture(clock: clock, loader: loader, sharedTier: tier) {
+            $0.staleWhileRevalidate = .seconds(5)
+        }
         #expect(try await cache.value(for: "k") == "stale")
         #expect(try await cache.value(for: "k") == "stale")
         await eventually { loader.calls == 1 }
         gate.open()
-        await eventually { cache.entry(for: "k").map { if case .value("fresh") = $0.content { true } else { false } } == true }
+        await eventually {
+            cache.entry(for: "k").map { if case .value("fresh") = $0.content { true } else { false } } == true
+        }
         #expect(try await cache.value(for: "k") == "fresh")
         #expect(loader.calls == 1)
     }

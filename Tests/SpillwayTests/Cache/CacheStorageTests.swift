@@ -62,7 +62,16 @@ import Testing
                     model.touch(key)
                 } else {
                     let weight = Int(random.next() % 5)
-                    storage.insert(key, CacheEntry(content: .value(key), expiresAt: .max, retainUntil: .max, loadNanoseconds: 0, weight: weight))
+                    storage.insert(
+                        key,
+                        CacheEntry(
+                            content: .value(key),
+                            expiresAt: .max,
+                            retainUntil: .max,
+                            loadNanoseconds: 0,
+                            weight: weight
+                        )
+                    )
                     model.insert(key)
                 }
             case 4..<6:
@@ -82,7 +91,16 @@ import Testing
             case 8:
                 if let slot = storage.slot(of: key) {
                     let weight = Int(random.next() % 5)
-                    storage.replace(slot, with: CacheEntry(content: .value(-key), expiresAt: .max, retainUntil: .max, loadNanoseconds: 0, weight: weight))
+                    storage.replace(
+                        slot,
+                        with: CacheEntry(
+                            content: .value(-key),
+                            expiresAt: .max,
+                            retainUntil: .max,
+                            loadNanoseconds: 0,
+                            weight: weight
+                        )
+                    )
                 }
             default:
                 if random.next() % 50 == 0 {

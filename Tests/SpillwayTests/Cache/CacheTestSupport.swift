@@ -1,6 +1,7 @@
 import Foundation
-@testable import Spillway
 import Synchronization
+
+@testable import Spillway
 
 /// A loader whose calls are counted and, when gated, held until the test opens the gate; it returns the value
 /// (or throws the error) the test set when the call *started*, like a database read.

@@ -9,7 +9,9 @@ import Testing
         let loader = CacheTestLoader(.success("value"))
         let gate = loader.hold()
         let callers = Task {
-            await cacheConcurrently(1000) { _ in try? await flights.run("k", deadline: nil) { try await loader.load("k") } }
+            await cacheConcurrently(1000) { _ in
+                try? await flights.run("k", deadline: nil) { try await loader.load("k") }
+            }
         }
         await eventually("1000 waiters") { flights.waiterCount(for: "k") == 1000 && loader.calls == 1 }
         gate.open()
@@ -120,7 +122,9 @@ import Testing
         let loader = CacheTestLoader(.success("value"))
         let gate = loader.hold()
         let short = Task {
-            try await flights.run("k", deadline: .after(.milliseconds(100), clock: clock)) { try await loader.load("k") }
+            try await flights.run("k", deadline: .after(.milliseconds(100), clock: clock)) {
+                try await loader.load("k")
+            }
         }
         let long = Task {
             try await flights.run("k", deadline: .after(.seconds(10), clock: clock)) { try await loader.load("k") }
