@@ -25,6 +25,15 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "CacheBenchmarks",
+            dependencies: [
+                .product(name: "Spillway", package: "spillway"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Cache",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "RedisBenchmarks",
             dependencies: [
                 .product(name: "SpillwayRedis", package: "spillway"),

@@ -89,6 +89,10 @@ public enum Demo {
         for scenario in scenarios {
             log("")
             log("scenario \(scenario.name): \(DemoReport.describe(scenario))")
+            if let custom = ScenarioCatalog.builtIn.first(where: { $0.name == scenario.name }) as? any SelfRunningScenario {
+                runs.append(try await custom.run(scenario, requested: options.arms, log: log, progress: progress))
+                continue
+            }
             var run = ScenarioRun(scenario: scenario, arms: [], skipped: [])
             for arm in requested {
                 if let reason = arm.unavailableReason {

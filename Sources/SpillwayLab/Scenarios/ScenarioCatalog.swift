@@ -6,6 +6,7 @@ public enum ScenarioCatalog {
         CapacityDropScenario(),
         DependencyOutageScenario(),
         PriorityScenario(),
+        HotKeyScenario(),
     ]
 
     /// The scenario called `name`; throws with the list of known names otherwise.

@@ -1,0 +1,19 @@
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, seedable generator for XFetch's coin flips.
+///
+/// The system generator costs a system call per number on Linux; a cache reads a random number on many hits
+/// near expiry, so it seeds this generator once instead.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        self.state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

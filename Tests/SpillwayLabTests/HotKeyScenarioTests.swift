@@ -1,0 +1,122 @@
+import Foundation
+import Spillway
+import Synchronization
+import Testing
+
+@testable import SpillwayLab
+
+@Suite struct HotKeyScenarioTests {
+    @Test func theDefaultsBuildAScenarioWhoseCapacityIsTheReadRate() throws {
+        let scenario = try HotKeyScenario().makeScenario(settings: ScenarioSettings(), quick: false)
+        #expect(scenario.name == "hot-key")
+        #expect(abs(scenario.capacity - 600) < 1e-6)
+        #expect(scenario.capacityDuringTrigger == scenario.capacity)
+        #expect(scenario.triggerStart == .seconds(3))
+        #expect(scenario.triggerEnd == .seconds(4))
+        #expect(scenario.profile.duration == .seconds(9) + .milliseconds(500))
+        #expect(scenario.settings.contains { $0.key == "database-capacity" && $0.value == "100/s" })
+        let parameters = try HotKeyParameters(settings: scenario.settings)
+        #expect(parameters.databaseCapacity == 100)
+        #expect(parameters.trigger == .expire)
+        #expect(parameters.keys == 1000)
+    }
+
+    @Test func overridesAreReadAndBadValuesRefusedWithTheirName() throws {
+        let scenario = try HotKeyScenario().makeScenario(
+            settings: ScenarioSettings(parsing: ["trigger=flush", "rate=250", "db-slots=2", "db-time=50ms"]),
+            quick: true
+        )
+        let parameters = try HotKeyParameters(settings: scenario.settings)
+        #expect(parameters.trigger == .flush)
+        #expect(parameters.rate == 250)
+        #expect(parameters.databaseCapacity == 40)
+        #expect(abs(scenario.capacity - 250) < 1e-6)
+        #expect(scenario.triggerStart == .seconds(2))
+        for bad in ["trigger=melt", "db-time=5ms", "keys=0", "zipf=abc", "ttl=0s"] {
+            let error = #expect(throws: LabError.self) {
+                try HotKeyScenario().makeScenario(settings: ScenarioSettings(parsing: [bad]), quick: false)
+            }
+            let key = String(bad.prefix { $0 != "=" })
+            #expect(error.map { "\($0)".contains(key) } == true, "\(bad): \(String(describing: error))")
+        }
+    }
+
+    @Test func itIsInTheCatalogAndRunsItsOwnArms() throws {
+        let definition = try ScenarioCatalog.named("hot-key")
+        let custom = try #require(definition as? any SelfRunningScenario)
+        #expect(custom.arms == [.unprotected, .spillway])
+        // In the full demo, not in the quick one.
+        #expect(try Demo.scenarios(for: DemoOptions()).contains { $0.name == "hot-key" })
+        #expect(try !Demo.scenarios(for: DemoOptions(quick: true)).contains { $0.name == "hot-key" })
+    }
+
+    @Test func theScheduleIsReproducibleAndZipfDistributed() throws {
+        let scenario = try HotKeyScenario().makeScenario(settings: ScenarioSettings(), quick: false)
+        let parameters = try HotKeyParameters(settings: scenario.settings)
+        let first = HotKeyExperiment.schedule(scenario, parameters: parameters)
+        let second = HotKeyExperiment.schedule(scenario, parameters: parameters)
+        #expect(first.map(\.offset) == second.map(\.offset))
+        #expect(first.map(\.key) == second.map(\.key))
+        // About 600 reads per second over 9.5 s.
+        #expect(abs(Double(first.count) - 5_700) < 5 * 5_700.squareRoot())
+        // The ten hottest keys get their Zipf share of the reads (within 5 standard errors).
+        let zipf = HotKeyZipf(keys: 1000, exponent: 0.99)
+        let expected = zipf.share(ofTop: 10)
+        let observed = Double(first.filter { $0.key < 10 }.count) / Double(first.count)
+        let standardError = (expected * (1 - expected) / Double(first.count)).squareRoot()
+        #expect(abs(observed - expected) < 5 * standardError, "observed \(observed), expected \(expected)")
+    }
+
+    @Test func theExpireTriggerJumpsTheCacheClockSoEveryEarlierEntryExpires() async throws {
+        let clock = HotKeyClock()
+        let loads = LoadCount()
+        let cache = Cache<Int, Int>(
+            configuration: .init(
+                name: "t",
+                timeToLive: .seconds(60),
+                staleWhileRevalidate: .zero,
+                earlyExpirationBeta: nil
+            ),
+            clock: clock
+        ) { key in
+            loads.add()
+            return key
+        }
+        _ = try await cache.value(for: 1)
+        _ = try await cache.value(for: 1)
+        #expect(loads.value == 1)
+        clock.jump(by: .seconds(60))
+        _ = try await cache.value(for: 1)
+        #expect(loads.value == 2)
+        // Entries written after the jump live a full time to live.
+        _ = try await cache.value(for: 1)
+        #expect(loads.value == 2)
+    }
+
+    /// The scenario end to end with both arms (real time, a few seconds each): naive cache-aside offers the
+    /// database several times its capacity after the trigger; the Spillway cache keeps it at about C and answers
+    /// nearly every read in time.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"))
+    func naiveCacheAsideOverloadsTheDatabaseAndTheSpillwayCacheDoesNot() async throws {
+        let definition = HotKeyScenario()
+        let scenario = try definition.makeScenario(settings: ScenarioSettings(), quick: true)
+        let parameters = try HotKeyParameters(settings: scenario.settings)
+        let naive = try await HotKeyExperiment.run(scenario, parameters: parameters, arm: .unprotected, log: nil)
+        let spillway = try await HotKeyExperiment.run(scenario, parameters: parameters, arm: .spillway, log: nil)
+        #expect(naive.figures.hitRatioBefore > 0.99)
+        #expect(spillway.figures.hitRatioBefore > 0.99)
+        #expect(naive.figures.peakDatabaseLoadRatio >= 3, "\(naive.figures.summary)")
+        #expect(spillway.figures.peakDatabaseLoadRatio <= 1.2, "\(spillway.figures.summary)")
+        #expect(spillway.run.figures.goodputTriggerRatio >= 0.95, "\(DemoReport.summaryLine(spillway.run.figures))")
+        #expect(
+            naive.run.figures.goodputTriggerRatio < spillway.run.figures.goodputTriggerRatio,
+            "\(DemoReport.summaryLine(naive.run.figures))"
+        )
+    }
+}
+
+private final class LoadCount: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
