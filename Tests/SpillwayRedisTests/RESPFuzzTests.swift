@@ -1,4 +1,5 @@
 import NIOCore
+import Spillway
 import Testing
 
 @testable import SpillwayRedis

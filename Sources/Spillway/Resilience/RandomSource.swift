@@ -26,7 +26,7 @@ public struct RandomSource: Sendable {
 
     /// A reproducible source: SplitMix64 seeded with `seed`, safe to share between tasks.
     public static func seeded(_ seed: UInt64) -> RandomSource {
-        let state = Mutex(SplitMix64(state: seed))
+        let state = Mutex(SplitMix64(seed: seed))
         return RandomSource {
             let bits = state.withLock { $0.next() }
             return Double(bits >> 11) * 0x1.0p-53
@@ -47,15 +47,3 @@ public struct RandomSource: Sendable {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for jitter.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import Spillway
 import Foundation
 
 /// How arrivals are spread in time around the intended rate of a ``RateProfile``.

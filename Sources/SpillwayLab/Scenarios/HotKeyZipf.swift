@@ -1,3 +1,4 @@
+import Spillway
 import Foundation
 
 /// Zipf-distributed key ranks for `hot-key`: rank `r` (0-based) has probability ∝ 1 / (r + 1)^s, drawn by
