@@ -378,6 +378,9 @@ public final class ConcurrencyLimiter: Sendable {
                 state.limit = min(state.maxLimit, max(state.minLimit, state.algorithm.update(with: sample)))
                 if outcome == .success {
                     state.latency.add(nanoseconds: rtt)
+                    if let latency = state.latency.nanoseconds {
+                        state.codel?.releaseGap = Int64(latency / Double(max(1, state.limit)))
+                    }
                 }
             }
             var depth: Int?

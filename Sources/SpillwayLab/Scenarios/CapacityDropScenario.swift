@@ -14,7 +14,7 @@ public struct CapacityDropScenario: ScenarioDefinition {
             ScenarioParameter("factor", "3", "service-time multiplier during the drop"),
             ScenarioParameter("before", "1.5s", quick: "1s", "normal capacity before the drop"),
             ScenarioParameter("length", "3s", quick: "2s", "how long capacity stays reduced"),
-            ScenarioParameter("after", "2.5s", quick: "2s", "observation after capacity returns"),
+            ScenarioParameter("after", "2s", quick: "2s", "observation after capacity returns"),
         ]
     }
 

@@ -15,7 +15,7 @@ public struct DependencyOutageScenario: ScenarioDefinition {
             ScenarioParameter("dependent-share", "0.5", "fraction of the traffic that calls the dependency"),
             ScenarioParameter("before", "1.5s", quick: "1s", "healthy dependency before the outage"),
             ScenarioParameter("length", "2.5s", quick: "2s", "how long the dependency black-holes"),
-            ScenarioParameter("after", "2.5s", quick: "2s", "observation after the dependency recovers"),
+            ScenarioParameter("after", "2s", quick: "2s", "observation after the dependency recovers"),
         ]
     }
 

@@ -15,7 +15,7 @@ public struct SpikeScenario: ScenarioDefinition {
             ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate"),
             ScenarioParameter("before", "1.5s", quick: "1s", "baseline before the spike"),
             ScenarioParameter("length", "3s", quick: "2.5s", "how long the spike lasts"),
-            ScenarioParameter("after", "3s", quick: "2s", "observation after the spike (recovery or not)"),
+            ScenarioParameter("after", "2.5s", quick: "2s", "observation after the spike (recovery or not)"),
         ]
     }
 

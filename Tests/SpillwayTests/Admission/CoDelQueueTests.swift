@@ -28,7 +28,7 @@ import Testing
 
     @Test func standingQueueIsDetectedAndOldWaitersAreDropped() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: false)
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: false)
         let running = try await overload(limiter, clock)
 
         let old = Holder(3, limiter: limiter)
@@ -46,7 +46,7 @@ import Testing
 
     @Test func overloadSwitchesServiceToNewestFirst() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: true)
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: true)
         let running = try await overload(limiter, clock)
         let order = OrderRecorder()
         var holders: [Int: Holder] = [:]
@@ -62,7 +62,7 @@ import Testing
 
     @Test func queueReturnsToFIFOWhenAnIntervalPassesWithoutStandingDelay() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: true)
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: true)
         let running = try await overload(limiter, clock)
         running.release()
         _ = await running.result
@@ -104,7 +104,7 @@ import Testing
 extension CoDelQueueTests {
     @Test func waitersOlderThanTheSloughTimeoutAreShedWhenANewOneArrives() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(), adaptiveLIFO: true)
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: true)
         let running = try await overload(limiter, clock)
         let stale = Holder(3, limiter: limiter)
         await eventually { limiter.snapshot.queueDepth == 1 }
@@ -115,5 +115,47 @@ extension CoDelQueueTests {
         running.release()
         #expect(await fresh.admittedDelay == .zero)
         fresh.release()
+    }
+}
+
+extension CoDelQueueTests {
+    /// A rolling queue in front of slow requests is not a standing one. Each request holds the only permit for
+    /// 50 ms and the next arrives 20 ms into it, so every waiter waits 30 ms — less than one release gap (50 ms).
+    /// folly's fixed 5 ms target calls that overload; the scaled target (the 50 ms gap) does not.
+    @Test(arguments: [false, true]) func theTargetScalesWithTheGapBetweenPermitReleases(scales: Bool) async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(
+            limit: 1,
+            clock: clock,
+            codel: CoDelConfiguration(scalesWithLatency: scales),
+            adaptiveLIFO: true
+        )
+        var running = Holder(0, limiter: limiter)
+        #expect(await running.admittedDelay == .zero)
+        var overloadedAtSomePoint = false
+        var drops = 0
+        for id in 1...8 {
+            clock.advance(by: .milliseconds(20))
+            let next = Holder(id, limiter: limiter)
+            await eventually { limiter.snapshot.queueDepth == 1 }
+            clock.advance(by: .milliseconds(30))
+            running.release()
+            _ = await running.result
+            overloadedAtSomePoint = overloadedAtSomePoint || limiter.snapshot.isOverloaded
+            switch await next.decision {
+            case .admitted(let delay):
+                #expect(delay == .milliseconds(30))
+                running = next
+            case .rejected(let reason):
+                #expect(reason == .codelDrop)
+                drops += 1
+                running = Holder(id, limiter: limiter)
+                #expect(await running.admittedDelay == .zero)
+            }
+        }
+        running.release()
+        _ = await running.result
+        #expect(overloadedAtSomePoint == !scales)
+        #expect(scales ? drops == 0 : drops > 0, "\(drops) waiters dropped")
     }
 }
