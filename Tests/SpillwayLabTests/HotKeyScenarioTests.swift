@@ -11,9 +11,9 @@ import Testing
         #expect(scenario.name == "hot-key")
         #expect(abs(scenario.capacity - 600) < 1e-6)
         #expect(scenario.capacityDuringTrigger == scenario.capacity)
-        #expect(scenario.triggerStart == .seconds(3))
-        #expect(scenario.triggerEnd == .seconds(4))
-        #expect(scenario.profile.duration == .seconds(9) + .milliseconds(500))
+        #expect(scenario.triggerStart == .seconds(2))
+        #expect(scenario.triggerEnd == .seconds(3))
+        #expect(scenario.profile.duration == .seconds(7) + .milliseconds(500))
         #expect(scenario.settings.contains { $0.key == "database-capacity" && $0.value == "100/s" })
         let parameters = try HotKeyParameters(settings: scenario.settings)
         #expect(parameters.databaseCapacity == 100)
@@ -57,8 +57,8 @@ import Testing
         let second = HotKeyExperiment.schedule(scenario, parameters: parameters)
         #expect(first.map(\.offset) == second.map(\.offset))
         #expect(first.map(\.key) == second.map(\.key))
-        // About 600 reads per second over 9.5 s.
-        #expect(abs(Double(first.count) - 5_700) < 5 * 5_700.squareRoot())
+        // About 600 reads per second over 7.5 s.
+        #expect(abs(Double(first.count) - 4_500) < 5 * 4_500.squareRoot())
         // The ten hottest keys get their Zipf share of the reads (within 5 standard errors).
         let zipf = HotKeyZipf(keys: 1000, exponent: 0.99)
         let expected = zipf.share(ofTop: 10)

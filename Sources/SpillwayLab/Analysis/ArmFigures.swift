@@ -43,7 +43,7 @@ public struct ArmFigures: Sendable, Hashable {
     public var amplification: Double
     /// Victim slot time spent on requests whose client had given up ÷ all slot time.
     public var wastedWorkRatio: Double?
-    /// Fast refusals (503, 429, 502) ÷ attempts.
+    /// Fast refusals (503, 429, 502, 504) ÷ attempts.
     public var shedRatio: Double
     /// Median latency of successful attempts, in milliseconds.
     public var p50SuccessMilliseconds: Double

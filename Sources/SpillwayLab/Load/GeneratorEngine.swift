@@ -281,7 +281,7 @@ final class GeneratorEngine: @unchecked Sendable {
                 offered: total.offered,
                 attempts: total.attempts,
                 goodput: total.successes,
-                shed: total.shed503 + total.shed429 + total.shed502,
+                shed: total.shed503 + total.shed429 + total.shed502 + total.shed504,
                 timeouts: total.timeouts,
                 failures: total.failures,
                 p99Milliseconds: histogram.totalCount > 0 ? Double(histogram.valueAtPercentile(99)) / 1000 : nil,
@@ -461,6 +461,9 @@ final class GeneratorEngine: @unchecked Sendable {
                 retryable = true
             case 502:
                 recorder.count(stream, at: at) { $0.shed502 += 1 }
+                retryable = true
+            case 504:
+                recorder.count(stream, at: at) { $0.shed504 += 1 }
                 retryable = true
             case 500..<600:
                 recorder.count(stream, at: at) { $0.failures += 1 }

@@ -8,7 +8,7 @@ public struct ProgressLine: Sendable, Hashable, CustomStringConvertible {
     public var attempts: Int
     /// Successes within the deadline.
     public var goodput: Int
-    /// Fast refusals (503, 429, 502).
+    /// Fast refusals (503, 429, 502, 504).
     public var shed: Int
     /// Attempts the client gave up on.
     public var timeouts: Int

@@ -10,17 +10,18 @@ struct StreamTick: Sendable, Hashable {
     var retries = 0
     /// Successful responses (2xx) received within the attempt's deadline.
     var successes = 0
-    /// Fast refusals: 503, 429 and 502 apart.
+    /// Fast refusals: 503, 429, 502 and 504 apart.
     var shed503 = 0
     var shed429 = 0
     var shed502 = 0
+    var shed504 = 0
     /// Attempts the client gave up on at its deadline.
     var timeouts = 0
     /// Other failures: other statuses, refused or reset connections, the generator's connection cap.
     var failures = 0
 
     /// Responses received of any status.
-    var responses: Int { successes + shed503 + shed429 + shed502 + failures }
+    var responses: Int { successes + shed503 + shed429 + shed502 + shed504 + failures }
 
     mutating func add(_ other: StreamTick) {
         offered += other.offered
@@ -30,6 +31,7 @@ struct StreamTick: Sendable, Hashable {
         shed503 += other.shed503
         shed429 += other.shed429
         shed502 += other.shed502
+        shed504 += other.shed504
         timeouts += other.timeouts
         failures += other.failures
     }

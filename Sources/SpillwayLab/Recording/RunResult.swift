@@ -97,7 +97,7 @@ public struct RunResult: Sendable {
                     offered: total.offered,
                     attempts: total.attempts,
                     successes: total.successes,
-                    shed: total.shed503 + total.shed429 + total.shed502,
+                    shed: total.shed503 + total.shed429 + total.shed502 + total.shed504,
                     timeouts: total.timeouts,
                     failures: total.failures
                 )
@@ -137,6 +137,7 @@ public struct RunResult: Sendable {
                     shed503: total.shed503,
                     shed429: total.shed429,
                     shed502: total.shed502,
+                    shed504: total.shed504,
                     timeouts: total.timeouts,
                     failures: total.failures,
                     completedWork: completed,

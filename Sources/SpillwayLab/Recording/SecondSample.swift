@@ -18,6 +18,9 @@ public struct SecondSample: Sendable, Hashable {
     public var shed429: Int
     /// 502 responses.
     public var shed502: Int
+    /// 504 responses: refusals because the caller's deadline could not be met (Spillway's deadline-aware
+    /// admission), or a proxy's upstream timeout.
+    public var shed504: Int
     /// Attempts the client gave up on at the deadline.
     public var timeouts: Int
     /// Other failures (other statuses, connection errors).
@@ -34,7 +37,7 @@ public struct SecondSample: Sendable, Hashable {
     public var maxSendLagMilliseconds: Double
 
     /// Fast refusals of every kind.
-    public var shed: Int { shed503 + shed429 + shed502 }
+    public var shed: Int { shed503 + shed429 + shed502 + shed504 }
 
     /// The throughput to chart: the victim's completed work when known, otherwise responses received.
     public var throughput: Int { completedWork ?? responses }

@@ -121,7 +121,7 @@ public struct DemoReport: Sendable {
         body += "(an in-process Hummingbird service whose requests queue for <em>slots</em>, each held for the "
         body += "<em>service time</em>) with the same open-loop traffic. Goodput counts successes received within "
         body += "the client's deadline; throughput is the work the victim completed, wanted or not; shed counts fast "
-        body += "refusals (503, 429, 502); other errors include 504 refusals of requests whose deadline cannot be met. "
+        body += "refusals (503, 429, 502, and 504 for requests whose deadline cannot be met). "
         body += "The shaded band is the trigger. \(quick ? "Quick run (shorter stretches, same shape). " : "")"
         body += "Wall time \(fixed(wallSeconds, 0)) s.</p>"
         for run in runs {

@@ -140,7 +140,7 @@ enum RunCharts {
                 SVGChart.Series(
                     name: "shed",
                     color: ChartColors.shed,
-                    points: rates(result) { $0.shed503 + $0.shed429 + $0.shed502 }
+                    points: rates(result) { $0.shed503 + $0.shed429 + $0.shed502 + $0.shed504 }
                 ),
                 SVGChart.Series(name: "timeouts", color: ChartColors.timeouts, points: rates(result) { $0.timeouts }),
                 SVGChart.Series(name: "other errors", color: ChartColors.offered, points: rates(result) { $0.failures }),
@@ -182,6 +182,7 @@ func seriesObject(_ sample: SecondSample) -> [String: Any] {
         "shed_503": sample.shed503,
         "shed_429": sample.shed429,
         "shed_502": sample.shed502,
+        "shed_504": sample.shed504,
         "timeouts": sample.timeouts,
         "failures": sample.failures,
         "max_send_lag_ms": sample.maxSendLagMilliseconds,
