@@ -22,6 +22,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Spillway", package: "spillway"),
                 .product(name: "SpillwayHummingbird", package: "spillway"),
+                .product(name: "SpillwayHTTPClient", package: "spillway"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

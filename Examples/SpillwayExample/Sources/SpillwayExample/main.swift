@@ -1,7 +1,7 @@
 // A JSON API protected by Spillway, readable in five minutes.
 //
 //   GET  /items              fast, normal priority
-//   GET  /recommendations    calls a slow dependency; sheddable: dropped first under overload
+//   GET  /recommendations    calls a slow dependency through SpillwayHTTPClient; sheddable: dropped first
 //   POST /checkout           critical_plus: shed last
 //   GET  /ready              200, or 503 once SIGTERM starts the drain (never shed)
 //   GET  /metrics            Prometheus text (never shed)
@@ -17,6 +17,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import Spillway
+import SpillwayHTTPClient
 import SpillwayHummingbird
 
 let logger = Logger(label: "spillway-example")
@@ -50,13 +51,20 @@ router.get("/items") { _, _ in
     [Item(id: 1, name: "kettle"), Item(id: 2, name: "teapot")]
 }
 
+// The dependency is called through SpillwayHTTPClient: the caller's remaining deadline travels downstream in
+// x-request-timeout-ms and bounds the call, idempotent requests are retried within a shared 20 % retry budget
+// (backoff with jitter, Retry-After honoured), and a circuit breaker per host stops calls to a failing dependency.
+let dependencyClient = ResilientHTTPClient(httpClient: .shared, configuration: .init(name: "recommendations"))
+
 router.get("/recommendations") { _, _ -> Response in
-    // The remaining budget travels downstream as a header and bounds the call. (SpillwayHTTPClient does both, plus
-    // retries with a budget and a circuit breaker; this example calls AsyncHTTPClient directly.)
-    let remaining = Deadline.current?.remaining(now: .now) ?? .seconds(2)
-    var request = HTTPClientRequest(url: "http://127.0.0.1:8081/recommendations")
-    request.headers.add(name: TimeoutHeader.defaultName, value: TimeoutHeader.format(remaining))
-    let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(remaining.nanoseconds))
+    let request = HTTPClientRequest(url: "http://127.0.0.1:8081/recommendations")
+    let response: HTTPClientResponse
+    do {
+        response = try await dependencyClient.execute(request)
+    } catch {
+        // Open circuit, deadline exceeded, retries exhausted on a broken connection, ...
+        throw HTTPError(.badGateway, message: "recommendations unavailable: \(error)")
+    }
     guard response.status == .ok else { throw HTTPError(.badGateway, message: "recommendations unavailable") }
     let body = try await response.body.collect(upTo: 64 * 1024)
     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
