@@ -173,7 +173,8 @@ import Testing
         let loader = CacheTestLoader(.success("old"))
         let gate = loader.hold()
         let early = Task { try await flights.run("k", deadline: nil) { try await loader.load("k") } }
-        await eventually { flights.waiterCount(for: "k") == 1 }
+        // The loader has been called (and read "old" and the gate), not merely the caller enrolled.
+        await eventually { flights.waiterCount(for: "k") == 1 && loader.calls == 1 }
         flights.forget("k")
         loader.release()
         loader.set("new")
