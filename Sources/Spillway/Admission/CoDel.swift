@@ -60,8 +60,11 @@ struct CoDel: Sendable {
     /// ``CoDelConfiguration/scalesWithLatency``).
     private(set) var target: Int64
     private var sloughTimeout: Int64
-    /// The gap between permit releases (ns) the limiter last measured; read when an interval starts.
-    var releaseGap: Int64 = 0
+    /// The limiter's smoothed latency (ns) and limit at its last successful release. Their quotient, the gap
+    /// between permit releases, is computed when an interval starts rather than on every release (a floating-point
+    /// division on the limiter's hottest path).
+    var latency: Double = 0
+    var limit = 1
     private var intervalEnd: Int64
     private var minDelay: Int64 = 0
     private var resetDelay = true
@@ -114,6 +117,7 @@ struct CoDel: Sendable {
 
     /// Applies the latest release gap to the next interval's target and slough timeout.
     private mutating func rescale() {
+        let releaseGap = Int64(min(latency / Double(max(1, limit)), 9e18))
         target = max(configuredTarget, releaseGap)
         sloughTimeout = target &* 2
     }

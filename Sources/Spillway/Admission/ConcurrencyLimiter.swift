@@ -379,7 +379,8 @@ public final class ConcurrencyLimiter: Sendable {
                 if outcome == .success {
                     state.latency.add(nanoseconds: rtt)
                     if let latency = state.latency.nanoseconds {
-                        state.codel?.releaseGap = Int64(latency / Double(max(1, state.limit)))
+                        state.codel?.latency = latency
+                        state.codel?.limit = state.limit
                     }
                 }
             }

@@ -12,8 +12,8 @@ import Testing
         #expect(report.wallSeconds <= 75, "--quick must finish within 75 s, took \(report.wallSeconds) s")
 
         let spike = try #require(report.runs.first { $0.scenario.name == "spike" })
-        let unprotected = try #require(spike.arms.first { $0.arm == .unprotected }).figures
-        let protected = try #require(spike.arms.first { $0.arm == .spillway }).figures
+        let unprotected = try await validFigures(.unprotected, in: spike)
+        let protected = try await validFigures(.spillway, in: spike)
         #expect(unprotected.valid && protected.valid, "the generator must keep its schedule for the figures to count")
         #expect(unprotected.goodputTriggerRatio <= 0.30, "unprotected goodput during the spike: \(unprotected.goodputTriggerRatio)")
         #expect(unprotected.recoverySeconds == nil, "unprotected must stay collapsed after the spike (metastable)")
@@ -23,8 +23,8 @@ import Testing
         #expect(recovery <= 2)
 
         let drop = try #require(report.runs.first { $0.scenario.name == "capacity-drop" })
-        let dropProtected = try #require(drop.arms.first { $0.arm == .spillway }).figures
-        #expect(dropProtected.valid)
+        let dropProtected = try await validFigures(.spillway, in: drop)
+        #expect(dropProtected.valid, "the generator must keep its schedule for the figures to count")
         #expect(
             dropProtected.goodputTriggerRatio >= 0.85,
             "spillway goodput during the capacity drop, of the reduced capacity: \(dropProtected.goodputTriggerRatio)"
@@ -38,10 +38,23 @@ import Testing
         #expect(report.html().contains("<svg"))
     }
 
+    /// The figures of `arm` in `run`. When the generator fell behind its schedule (send lag p99 over 10 ms: a
+    /// busy machine, and the figures do not count), the arm runs once more on its own, as a user would re-run it.
+    private func validFigures(_ arm: ArmKind, in run: ScenarioRun) async throws -> ArmFigures {
+        let figures = try #require(run.arms.first { $0.arm == arm }).figures
+        if figures.valid { return figures }
+        print("[demo-test] \(run.scenario.name) / \(arm): the generator fell behind (\(DemoReport.summaryLine(figures))); running the arm again")
+        return try await Experiment.run(run.scenario, arm: arm, options: DemoOptions(quick: true).armOptions).figures
+    }
+
     @Test func theTopPriorityClassKeepsItsDemandThroughTheSpike() async throws {
         let scenario = try PriorityScenario().makeScenario(settings: ScenarioSettings(), quick: true)
-        let run = try await Experiment.run(scenario, arm: .spillway)
-        #expect(run.figures.valid)
+        var run = try await Experiment.run(scenario, arm: .spillway)
+        if !run.figures.valid {
+            print("[demo-test] priority / spillway: the generator fell behind; running the arm again")
+            run = try await Experiment.run(scenario, arm: .spillway)
+        }
+        #expect(run.figures.valid, "the generator must keep its schedule for the figures to count")
         let top = try #require(run.figures.streams.first)
         #expect(top.name == Priority.criticalPlus.label)
         #expect(top.demandDuringTrigger > 0)
