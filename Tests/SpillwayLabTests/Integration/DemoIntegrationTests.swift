@@ -39,18 +39,21 @@ import Testing
     }
 
     /// The figures of `arm` in `run`. When the generator fell behind its schedule (send lag p99 over 10 ms: a
-    /// busy machine, and the figures do not count), the arm runs once more on its own, as a user would re-run it.
+    /// busy machine, and the figures do not count), the arm runs again on its own (at most twice), as a user
+    /// would re-run it.
     private func validFigures(_ arm: ArmKind, in run: ScenarioRun) async throws -> ArmFigures {
-        let figures = try #require(run.arms.first { $0.arm == arm }).figures
-        if figures.valid { return figures }
-        print("[demo-test] \(run.scenario.name) / \(arm): the generator fell behind (\(DemoReport.summaryLine(figures))); running the arm again")
-        return try await Experiment.run(run.scenario, arm: arm, options: DemoOptions(quick: true).armOptions).figures
+        var figures = try #require(run.arms.first { $0.arm == arm }).figures
+        for _ in 0..<2 where !figures.valid {
+            print("[demo-test] \(run.scenario.name) / \(arm): the generator fell behind (\(DemoReport.summaryLine(figures))); running the arm again")
+            figures = try await Experiment.run(run.scenario, arm: arm, options: DemoOptions(quick: true).armOptions).figures
+        }
+        return figures
     }
 
     @Test func theTopPriorityClassKeepsItsDemandThroughTheSpike() async throws {
         let scenario = try PriorityScenario().makeScenario(settings: ScenarioSettings(), quick: true)
         var run = try await Experiment.run(scenario, arm: .spillway)
-        if !run.figures.valid {
+        for _ in 0..<2 where !run.figures.valid {
             print("[demo-test] priority / spillway: the generator fell behind; running the arm again")
             run = try await Experiment.run(scenario, arm: .spillway)
         }
