@@ -26,6 +26,13 @@ final class RedisServer: Sendable {
         var description: String { "redis-server on port \(port) did not accept connections within 10 s" }
     }
 
+    /// Another process answered on the port: tests start servers in parallel, and two of them can be handed the
+    /// same free port before either binds it; the one that loses exits, and would share the winner's server.
+    struct PortTaken: Error, CustomStringConvertible {
+        var port: Int
+        var description: String { "another redis-server answered on port \(port)" }
+    }
+
     let port: Int
     let password: String?
     private let process = Mutex<Process?>(nil)
@@ -66,9 +73,17 @@ final class RedisServer: Sendable {
 
     /// Starts a server; `password` turns on `requirepass`.
     static func start(password: String? = nil) async throws -> RedisServer {
-        let server = try RedisServer(port: freePort(), password: password)
-        try await server.start()
-        return server
+        var attempt = 0
+        while true {
+            let server = try RedisServer(port: freePort(), password: password)
+            do {
+                try await server.start()
+                return server
+            } catch is PortTaken where attempt < 5 {
+                server.stop()
+                attempt += 1
+            }
+        }
     }
 
     private init(port: Int, password: String?) throws {
@@ -98,13 +113,33 @@ final class RedisServer: Sendable {
         configuration.authentication = password.map { RedisAuthentication(password: $0) }
         for _ in 0..<500 {
             if let connection = try? await RedisConnection.connect(configuration: configuration) {
+                let info = try? await connection.execute(RedisRawCommand("INFO", "server"))
                 await connection.close()
+                // Ours, not a server another test started on the same port.
+                guard Self.processID(in: info) == Int(process.processIdentifier) else {
+                    kill()
+                    throw PortTaken(port: port)
+                }
                 return
             }
             // Waiting for an external process to come up, not timing logic under test.
             try await Task.sleep(for: .milliseconds(20))
         }
         throw NotReady(port: port)
+    }
+
+    /// The `process_id` field of an `INFO server` reply.
+    private static func processID(in info: RESPValue?) -> Int? {
+        let text: String
+        switch info {
+        case .bulkString(let buffer): text = String(buffer: buffer)
+        case .verbatimString(_, let buffer): text = String(buffer: buffer)
+        default: return nil
+        }
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("process_id:") {
+            return Int(line.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.
