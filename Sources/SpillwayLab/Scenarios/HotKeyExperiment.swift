@@ -22,25 +22,35 @@ enum HotKeyExperiment {
         // Warming happens before the epoch, within a budget, so that the recorder exists from the start. A busy
         // machine (a parallel test run) can overrun the budget: then the arm is built again with a longer one.
         var budget = parameters.warmUpBudget
-        var prepared: Prepared?
-        for _ in 0..<3 {
-            prepared = try await prepare(
-                scenario,
-                parameters: parameters,
-                arm: arm,
-                epoch: clock.now.advanced(by: budget),
-                ticks: ticks
-            )
-            if prepared != nil { break }
+        var attempt = 1
+        while true {
+            let epoch = clock.now.advanced(by: budget)
+            if let prepared = try await prepare(scenario, parameters: parameters, arm: arm, epoch: epoch, ticks: ticks) {
+                return try await measure(prepared, scenario, parameters: parameters, arm: arm, ticks: ticks, log: log)
+            }
+            guard attempt < 3 else {
+                throw LabError(
+                    .serverFailed,
+                    "warming \(parameters.keys) keys took longer than \(budget.labDescription) (third try); "
+                        + "the machine is too busy"
+                )
+            }
+            attempt += 1
             budget = budget * 4
         }
-        guard let prepared else {
-            throw LabError(
-                .serverFailed,
-                "warming \(parameters.keys) keys took longer than \(budget.labDescription) three times; "
-                    + "the machine is too busy"
-            )
-        }
+    }
+
+    /// Sends the arm's traffic from the prepared timeline's epoch, fires the trigger and derives the figures.
+    private static func measure(
+        _ prepared: Prepared,
+        _ scenario: Scenario,
+        parameters: HotKeyParameters,
+        arm: ArmKind,
+        ticks: Int,
+        log: (@Sendable (String) -> Void)?
+    ) async throws(LabError) -> ArmResult {
+        let clock = ContinuousClock()
+        let duration = scenario.profile.duration
         let (timeline, recorder, database, handler, cacheClock) = (
             prepared.timeline, prepared.recorder, prepared.database, prepared.handler, prepared.cacheClock
         )
