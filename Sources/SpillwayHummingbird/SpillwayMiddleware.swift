@@ -133,7 +133,11 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    private func acquire(_ request: Request, _ context: Context, deadline: Deadline?) async throws -> Permit? {
+    private func acquire(
+        _ request: Request,
+        _ context: Context,
+        deadline: Deadline?
+    ) async throws -> AdmissionPermit? {
         guard let limiter, let admission else { return nil }
         let priority = admission.priority.priority(for: request, endpointPath: context.endpointPath)
         do {

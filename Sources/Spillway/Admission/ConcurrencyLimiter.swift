@@ -129,7 +129,7 @@ public final class ConcurrencyLimiter: Sendable {
     public func acquire(
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current
-    ) async throws(AdmissionRejection) -> Permit {
+    ) async throws(AdmissionRejection) -> AdmissionPermit {
         let now = self.now
         let decision = state.withLock { state -> FastPath in
             if let deadline, deadline.hasPassed(atNanoseconds: now) {
@@ -148,7 +148,13 @@ public final class ConcurrencyLimiter: Sendable {
         case .admitted(let inflight):
             metrics.admitted(priority, afterQueueNanoseconds: nil)
             metrics.inflight.record(inflight)
-            return Permit(limiter: self, startNanoseconds: now, priority: priority, queueDelay: nil, inflight: inflight)
+            return AdmissionPermit(
+                limiter: self,
+                startNanoseconds: now,
+                priority: priority,
+                queueDelay: nil,
+                inflight: inflight
+            )
         case .rejected(let rejection):
             metrics.rejected(rejection)
             throw rejection
@@ -164,7 +170,7 @@ public final class ConcurrencyLimiter: Sendable {
     public func tryAcquire(
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current
-    ) throws(AdmissionRejection) -> Permit {
+    ) throws(AdmissionRejection) -> AdmissionPermit {
         let now = self.now
         let decision = state.withLock { state -> Result<Int, AdmissionRejection> in
             if let deadline, deadline.hasPassed(atNanoseconds: now) {
@@ -181,7 +187,13 @@ public final class ConcurrencyLimiter: Sendable {
         case .success(let inflight):
             metrics.admitted(priority, afterQueueNanoseconds: nil)
             metrics.inflight.record(inflight)
-            return Permit(limiter: self, startNanoseconds: now, priority: priority, queueDelay: nil, inflight: inflight)
+            return AdmissionPermit(
+                limiter: self,
+                startNanoseconds: now,
+                priority: priority,
+                queueDelay: nil,
+                inflight: inflight
+            )
         case .failure(let rejection):
             metrics.rejected(rejection)
             throw rejection
@@ -219,7 +231,7 @@ public final class ConcurrencyLimiter: Sendable {
         priority: Priority,
         deadline: Deadline?,
         arrival: Int64
-    ) async throws(AdmissionRejection) -> Permit {
+    ) async throws(AdmissionRejection) -> AdmissionPermit {
         var expiry = configuration.queue.timeout.map { Expiry(offset: arrival &+ $0.nanoseconds, reason: .queueTimeout) }
         if let deadline, expiry.map({ deadline.nanosecondsSinceOrigin < $0.offset }) ?? true {
             expiry = Expiry(offset: deadline.nanosecondsSinceOrigin, reason: .deadlineExpiredInQueue)
@@ -254,7 +266,7 @@ public final class ConcurrencyLimiter: Sendable {
         state.withLock { _ = $0.cancelledBeforeQueueing.remove(id) }
         switch result {
         case .success(let grant):
-            return Permit(
+            return AdmissionPermit(
                 limiter: self,
                 startNanoseconds: grant.start,
                 priority: priority,

@@ -29,7 +29,7 @@ extension CircuitBreaker {
         public var slowCallDurationThreshold: Duration
         /// The window of recent calls whose rates are compared with the thresholds. Default the last 100 calls
         /// (resilience4j).
-        public var slidingWindow: SlidingWindow
+        public var slidingWindow: Window
         /// The fewest calls in the window before rates are evaluated. Default 100 (resilience4j); with a
         /// count-based window it is at most the window's size.
         public var minimumNumberOfCalls: Int {
@@ -54,7 +54,7 @@ extension CircuitBreaker {
             failureRateThreshold: Double = 50,
             slowCallRateThreshold: Double = 100,
             slowCallDurationThreshold: Duration = .seconds(60),
-            slidingWindow: SlidingWindow = .count(100),
+            slidingWindow: Window = .count(100),
             minimumNumberOfCalls: Int = 100,
             waitDurationInOpenState: Duration = .seconds(60),
             permittedNumberOfCallsInHalfOpenState: Int = 10,
@@ -85,7 +85,7 @@ extension CircuitBreaker {
     }
 
     /// Which recent calls the closed breaker looks at.
-    public struct SlidingWindow: Sendable, Hashable, CustomStringConvertible {
+    public struct Window: Sendable, Hashable, CustomStringConvertible {
         enum Kind: Sendable, Hashable {
             case count(Int)
             case time(Duration)
@@ -94,14 +94,14 @@ extension CircuitBreaker {
         let kind: Kind
 
         /// The last `size` calls (at least 1).
-        public static func count(_ size: Int) -> SlidingWindow {
-            SlidingWindow(kind: .count(max(1, size)))
+        public static func count(_ size: Int) -> Window {
+            Window(kind: .count(max(1, size)))
         }
 
         /// The calls that completed within the last `duration` (at least 1 ms), aggregated in buckets of one
         /// second (or a tenth of the window when it is shorter than 10 s), as resilience4j does.
-        public static func time(_ duration: Duration) -> SlidingWindow {
-            SlidingWindow(kind: .time(max(duration, .milliseconds(1))))
+        public static func time(_ duration: Duration) -> Window {
+            Window(kind: .time(max(duration, .milliseconds(1))))
         }
 
         /// A short human-readable form.

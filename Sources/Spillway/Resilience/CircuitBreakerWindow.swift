@@ -49,7 +49,7 @@ struct CallWindow: Sendable {
 
     private var storage: Storage
 
-    init(_ window: CircuitBreaker.SlidingWindow, now: ContinuousClock.Instant) {
+    init(_ window: CircuitBreaker.Window, now: ContinuousClock.Instant) {
         switch window.kind {
         case .count(let size):
             storage = .count(ring: Array(repeating: .zero, count: size), next: 0, total: .zero)

@@ -66,7 +66,7 @@ public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let priority = configuration.priority.priority(for: request, endpointPath: context.endpointPath)
-        let permit: Permit
+        let permit: AdmissionPermit
         do {
             permit = try await limiter.acquire(priority: priority)
         } catch {

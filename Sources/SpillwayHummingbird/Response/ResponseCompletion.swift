@@ -20,7 +20,7 @@ final class ResponseCompletion: Sendable {
     }
 
     private let finished = Atomic<Bool>(false)
-    private let permit: Mutex<Permit?>
+    private let permit: Mutex<AdmissionPermit?>
     /// The outcome the handler's response earned for the limit algorithm.
     private let permitOutcome: PermitOutcome
     private let dropsLateResponses: Bool
@@ -30,7 +30,7 @@ final class ResponseCompletion: Sendable {
     private let clock: any SpillwayClock
 
     init(
-        permit: consuming Permit?,
+        permit: consuming AdmissionPermit?,
         permitOutcome: PermitOutcome,
         dropsLateResponses: Bool,
         status: HTTPResponse.Status,

@@ -6,7 +6,7 @@ import Testing
 @Suite struct CircuitBreakerTests {
     /// Window of 4 calls, opens at 50 % failures, 10 s open, 2 half-open probes.
     private func configuration(
-        window: CircuitBreaker.SlidingWindow = .count(4),
+        window: CircuitBreaker.Window = .count(4),
         minimumCalls: Int = 4,
         probes: Int = 2,
         maxWaitInHalfOpen: Duration? = nil

@@ -15,7 +15,7 @@
 ///     throw error
 /// }
 /// ```
-public struct Permit: ~Copyable, Sendable {
+public struct AdmissionPermit: ~Copyable, Sendable {
     private let limiter: ConcurrencyLimiter
     /// When the permit was granted, in nanoseconds since ``SpillwayTime/origin``; the latency sample is
     /// measured from here.
@@ -57,7 +57,7 @@ public struct Permit: ~Copyable, Sendable {
     }
 }
 
-/// How a request that held a ``Permit`` ended, as far as the limit algorithm is concerned.
+/// How a request that held an ``AdmissionPermit`` ended, as far as the limit algorithm is concerned.
 public enum PermitOutcome: Sendable, Hashable {
     /// The request completed; its latency is a valid sample.
     case success
