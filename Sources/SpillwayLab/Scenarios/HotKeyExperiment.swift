@@ -213,9 +213,9 @@ enum HotKeyExperiment {
 
     /// The run's arrivals (the lab's open-loop schedule) and a Zipf key for each, both from the scenario's seed.
     static func schedule(_ scenario: Scenario, parameters: HotKeyParameters) -> [Arrival] {
-        var random = SplitMix64(seed: scenario.seed)
+        var random = RandomSource.seeded(scenario.seed)
         let offsets = ArrivalSchedule.offsets(profile: scenario.profile, process: scenario.arrivals, random: &random)
-        var keys = SplitMix64(seed: scenario.seed).split(1)
+        var keys = RandomSource.seeded(scenario.seed, stream: 1)
         let zipf = HotKeyZipf(keys: parameters.keys, exponent: parameters.zipfExponent)
         return offsets.map { Arrival(offset: $0, key: zipf.next(&keys)) }
     }

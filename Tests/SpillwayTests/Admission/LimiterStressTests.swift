@@ -22,7 +22,7 @@ import Testing
         let admitted = Tally()
         let rejected = Tally()
         let total = 3_000
-        var random = SeededRandom(seed: seed)
+        var random = RandomSource.seeded(seed)
 
         await withTaskGroup(of: Void.self) { group in
             var tasks: [Task<Void, Never>] = []
@@ -83,17 +83,4 @@ final class Tally: Sendable {
     private let count = Atomic<Int>(0)
     func add() { count.add(1, ordering: .relaxed) }
     var value: Int { count.load(ordering: .relaxed) }
-}
-
-/// SplitMix64: a tiny seedable generator so stress runs are reproducible.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

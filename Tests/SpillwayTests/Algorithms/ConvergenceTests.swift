@@ -50,7 +50,7 @@ import Testing
         Scenario(
             name: "Vegas",
             parameters: "defaults (initial 20, max 1000, smoothing 1, α = 3·log10 L, β = 6·log10 L, probe 30)",
-            make: { VegasLimit(random: AlgorithmTestRandom(seed: 3)) },
+            make: { VegasLimit(random: RandomSource.seeded(3)) },
             // Vegas aims for at most β = 6 queued requests (log10 L = 1 below 100).
             queueDelayTarget: { service in 6 * service / Double(slots) }
         ),
@@ -67,7 +67,7 @@ import Testing
             make: {
                 GradientControllerLimit(
                     configuration: .init(minRTTBuffer: 0),
-                    random: AlgorithmTestRandom(seed: 5)
+                    random: RandomSource.seeded(5)
                 )
             },
             // It settles where the p50 RTT is minRTT · (1 + buffer) plus √L queued requests; with buffer 0, √L
@@ -110,7 +110,7 @@ import Testing
         Scenario(
             name: "GradientController defaults",
             parameters: "defaults (buffer 25 %)",
-            make: { GradientControllerLimit(random: AlgorithmTestRandom(seed: 5)) },
+            make: { GradientControllerLimit(random: RandomSource.seeded(5)) },
             // Buffer 25 % plus √L queued requests for L near 1.25 N.
             queueDelayTarget: { service in (0.25 + (1.25 * Double(slots)).squareRoot() / Double(slots)) * service }
         ),

@@ -17,11 +17,11 @@ import Testing
             AIMDLimit(configuration: .init(initialLimit: 5, minLimit: 1, maxLimit: 1000, backoffRatio: 0.5,
                                            timeout: .milliseconds(500)))
         },
-        Case(name: "Vegas default") { seed in VegasLimit(random: AlgorithmTestRandom(seed: seed)) },
+        Case(name: "Vegas default") { seed in VegasLimit(random: RandomSource.seeded(seed)) },
         Case(name: "Vegas smoothed") { seed in
             VegasLimit(configuration: .init(initialLimit: 300, minLimit: 5, maxLimit: 400, smoothing: 0.3,
                                             probeMultiplier: 2),
-                       random: AlgorithmTestRandom(seed: seed))
+                       random: RandomSource.seeded(seed))
         },
         Case(name: "Gradient2 default") { _ in Gradient2Limit() },
         Case(name: "Gradient2 low floor") { _ in
@@ -29,13 +29,13 @@ import Testing
                                                 rttTolerance: 1.1))
         },
         Case(name: "GradientController default") { seed in
-            GradientControllerLimit(random: AlgorithmTestRandom(seed: seed))
+            GradientControllerLimit(random: RandomSource.seeded(seed))
         },
         Case(name: "GradientController fast") { seed in
             GradientControllerLimit(
                 configuration: .init(concurrencyUpdateInterval: .milliseconds(5), maxLimit: 300,
                                      minRTTCalcInterval: .milliseconds(500), minRTTRequestCount: 5),
-                random: AlgorithmTestRandom(seed: seed)
+                random: RandomSource.seeded(seed)
             )
         },
     ]
@@ -45,7 +45,7 @@ import Testing
         var checked = 0
         for seed: UInt64 in 1...3 {
             var algorithm = testCase.make(seed)
-            var random = AlgorithmTestRandom(seed: seed &* 7919)
+            var random = RandomSource.seeded(seed &* 7919)
             var clock = 0.0
             for step in 0..<20_000 {
                 let before = algorithm.limit

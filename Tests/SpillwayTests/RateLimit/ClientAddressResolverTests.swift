@@ -120,7 +120,7 @@ import Testing
     /// Hostile bytes in every position never crash and always yield some key.
     @Test(arguments: [21, 22, 23] as [UInt64])
     func randomHeadersNeverCrash(seed: UInt64) throws {
-        var random = RateLimitTestRandom(seed: seed)
+        var random = RandomSource.seeded(seed)
         let alphabet = Array("0123456789abcdefABCDEF:.[]%,;=\"\\ \tforFOR_unknown-/\u{0}\u{7F}é🙂")
         let resolvers = [
             ClientAddressResolver(trustedProxies: .privateNetworks, header: .xForwardedFor),
