@@ -58,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
                 return arm
             }
         }
-        guard let queueTimeout = LabParsing.duration(staticQueueTimeout), queueTimeout > .zero else {
+        guard let queueTimeout = Duration(parsing: staticQueueTimeout), queueTimeout > .zero else {
             throw ValidationError("'\(staticQueueTimeout)' is not a positive duration")
         }
         guard let algorithm = LabAlgorithm(rawValue: algorithm) else {

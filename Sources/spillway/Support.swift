@@ -8,10 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-func parseDuration(_ text: String) -> Duration? {
-    LabParsing.duration(text)
-}
-
 /// Suspends until SIGINT or SIGTERM arrives.
 func waitForInterrupt() async throws {
     let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)

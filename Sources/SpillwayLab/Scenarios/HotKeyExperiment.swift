@@ -31,7 +31,7 @@ enum HotKeyExperiment {
             guard attempt < 3 else {
                 throw LabError(
                     .serverFailed,
-                    "warming \(parameters.keys) keys took longer than \(budget.labDescription) (third try); "
+                    "warming \(parameters.keys) keys took longer than \(budget.compactDescription) (third try); "
                         + "the machine is too busy"
                 )
             }

@@ -95,8 +95,8 @@ public struct Scenario: Sendable {
         guard triggerStart > .zero, triggerStart < triggerEnd, triggerEnd < observationEnd else {
             throw LabError(
                 .invalidArgument,
-                "scenario \(name): the trigger (\(triggerStart.labDescription)–\(triggerEnd.labDescription)) must lie "
-                    + "inside the observation window (0–\(observationEnd.labDescription))"
+                "scenario \(name): the trigger (\(triggerStart.compactDescription)–\(triggerEnd.compactDescription)) must lie "
+                    + "inside the observation window (0–\(observationEnd.compactDescription))"
             )
         }
         guard !streams.isEmpty else { throw LabError(.invalidArgument, "scenario \(name) has no traffic") }
@@ -112,7 +112,7 @@ public enum VictimAction: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .setServiceTime(let duration): "service time → \(duration.labDescription)"
+        case .setServiceTime(let duration): "service time → \(duration.compactDescription)"
         case .setDependency(let mode): "dependency → \(mode.rawValue)"
         }
     }

@@ -105,7 +105,7 @@ struct ParameterReader {
 
     mutating func duration(_ key: String) throws(LabError) -> Duration {
         let value = text(key)
-        guard let duration = Duration.parsingLab(value) else {
+        guard let duration = Duration(parsing: value) else {
             throw LabError(.invalidArgument, "\(key)=\(value) is not a duration (like 500ms, 2s)")
         }
         return duration
