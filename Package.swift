@@ -55,10 +55,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SpillwayTestSupport",
+            dependencies: ["Spillway"],
+            path: "Tests/SpillwayTestSupport"
+        ),
+        .testTarget(
+            name: "SpillwayTestSupportTests",
+            dependencies: ["SpillwayTestSupport"]
+        ),
         .testTarget(
             name: "SpillwayHummingbirdTests",
             dependencies: [
                 "SpillwayHummingbird",
+                "SpillwayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -67,6 +77,7 @@ let package = Package(
             name: "SpillwayTests",
             dependencies: [
                 "Spillway",
+                "SpillwayTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
@@ -86,6 +97,7 @@ let package = Package(
             name: "SpillwayHTTPClientTests",
             dependencies: [
                 "SpillwayHTTPClient",
+                "SpillwayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -104,6 +116,7 @@ let package = Package(
             name: "SpillwayRedisTests",
             dependencies: [
                 "SpillwayRedis",
+                "SpillwayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -131,6 +144,7 @@ let package = Package(
             dependencies: [
                 "SpillwayLab",
                 "Spillway",
+                "SpillwayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

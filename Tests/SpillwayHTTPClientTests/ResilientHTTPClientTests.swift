@@ -5,6 +5,7 @@ import MetricsTestKit
 import NIOCore
 import Spillway
 import SpillwayHTTPClient
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -142,7 +143,7 @@ import Testing
 
     @Test func retryAfterInSecondsIsHonoured() async throws {
         let log = ServerLog()
-        let clock = RecordingContinuousClock()
+        let clock = RecordingClock.realTime
         try await withLiveServer(router(log)) { url in
             try await withHTTPClient { http in
                 let client = ResilientHTTPClient(httpClient: http, configuration: configuration(), clock: clock)
@@ -160,7 +161,7 @@ import Testing
 
     @Test func retryAfterAsAnHTTPDateIsHonoured() async throws {
         let log = ServerLog()
-        let clock = RecordingContinuousClock()
+        let clock = RecordingClock.realTime
         try await withLiveServer(router(log)) { url in
             try await withHTTPClient { http in
                 let client = ResilientHTTPClient(httpClient: http, configuration: configuration(), clock: clock)

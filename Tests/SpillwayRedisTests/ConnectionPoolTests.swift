@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -57,15 +58,6 @@ final class FakeFactory: Sendable {
             return connection
         }
     }
-}
-
-/// Yields until `condition` holds; the condition depends on tasks the test started, not on time.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<100_000 {
-        if condition() { return true }
-        await Task.yield()
-    }
-    return condition()
 }
 
 @Suite("Connection pool")

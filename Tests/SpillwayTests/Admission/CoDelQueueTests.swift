@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 /// CoDel and adaptive LIFO, driven step by step on a manual clock (target 5 ms, interval 100 ms, as folly).

@@ -1,4 +1,5 @@
 import Foundation
+import SpillwayTestSupport
 import Synchronization
 
 @testable import Spillway

@@ -1,5 +1,6 @@
 import Foundation
 import MetricsTestKit
+import SpillwayTestSupport
 import Synchronization
 import Testing
 

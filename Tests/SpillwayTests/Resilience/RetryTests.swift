@@ -1,5 +1,6 @@
 import MetricsTestKit
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct RetryTests {
