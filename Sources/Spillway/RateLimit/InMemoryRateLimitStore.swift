@@ -144,9 +144,9 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         return try shard(for: key).state.withLock { (shard: inout ShardState) throws(RateLimitError) in
             let position = shard.index[key]
             var state = position.map { shard.entries[$0].state }
-            let decision = try algorithm.evaluate(&state, cost: cost, atNanoseconds: now)
+            let decision = try algorithm._evaluate(&state, cost: cost, atNanoseconds: now)
             if let state {
-                let deadline = algorithm.idleDeadlineNanoseconds(of: state)
+                let deadline = algorithm._idleDeadlineNanoseconds(of: state)
                 if let position {
                     shard.entries[position].state = state
                     shard.entries[position].idleDeadline = deadline
@@ -173,10 +173,10 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         shard(for: key).state.withLock { shard in
             guard let position = shard.index[key] else { return }
             var state: Algorithm.State? = shard.entries[position].state
-            algorithm.refund(&state, cost: cost, consumedAtNanoseconds: consumedAt, nowNanoseconds: now)
+            algorithm._refund(&state, cost: cost, consumedAtNanoseconds: consumedAt, nowNanoseconds: now)
             guard let state else { return }
             shard.entries[position].state = state
-            shard.entries[position].idleDeadline = algorithm.idleDeadlineNanoseconds(of: state)
+            shard.entries[position].idleDeadline = algorithm._idleDeadlineNanoseconds(of: state)
         }
     }
 
