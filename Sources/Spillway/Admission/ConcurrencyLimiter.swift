@@ -232,7 +232,11 @@ public final class ConcurrencyLimiter: Sendable {
         deadline: Deadline?,
         arrival: Int64
     ) async throws(AdmissionRejection) -> AdmissionPermit {
-        var expiry = configuration.queue.timeout.map { Expiry(offset: arrival &+ $0.nanoseconds, reason: .queueTimeout) }
+        // Saturating: a timeout too large to add to the current time means "no queue timeout", not a time in the past.
+        var expiry = configuration.queue.timeout.map { timeout in
+            let (offset, overflow) = arrival.addingReportingOverflow(timeout.nanoseconds)
+            return Expiry(offset: overflow ? .max : offset, reason: .queueTimeout)
+        }
         if let deadline, expiry.map({ deadline.nanosecondsSinceOrigin < $0.offset }) ?? true {
             expiry = Expiry(offset: deadline.nanosecondsSinceOrigin, reason: .deadlineExpiredInQueue)
         }
@@ -291,7 +295,7 @@ public final class ConcurrencyLimiter: Sendable {
             func finish(_ result: Result<Grant, AdmissionRejection>) {
                 resumptions.append(Resumption(continuation: ticket.continuation, result: result, priority: priority))
             }
-            let waited = now - arrival
+            let waited = Self.delay(since: arrival, now: now)
             if state.cancelledBeforeQueueing.remove(id) != nil {
                 finish(.failure(rejection(.cancelled, priority, queueDelay: waited, state)))
             } else if let deadline, deadline.hasPassed(atNanoseconds: now) {
@@ -316,7 +320,7 @@ public final class ConcurrencyLimiter: Sendable {
                         let shed = rejection(
                             .priorityShed,
                             evicted.priority,
-                            queueDelay: now - evicted.enqueuedAt,
+                            queueDelay: Self.delay(since: evicted.enqueuedAt, now: now),
                             state
                         )
                         resumptions.append(
@@ -341,7 +345,8 @@ public final class ConcurrencyLimiter: Sendable {
         let now = self.now
         let outcome = state.withLock { state -> (Resumption, Int)? in
             guard let waiter = state.queue.remove(id: id, priority: priority) else { return nil }
-            let rejection = rejection(reason, priority, queueDelay: now - waiter.enqueuedAt, state)
+            let queued = Self.delay(since: waiter.enqueuedAt, now: now)
+            let rejection = rejection(reason, priority, queueDelay: queued, state)
             return (
                 Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
                 state.queue.count
@@ -360,7 +365,8 @@ public final class ConcurrencyLimiter: Sendable {
                 state.cancelledBeforeQueueing.insert(id)
                 return nil
             }
-            let rejection = rejection(.cancelled, priority, queueDelay: now - waiter.enqueuedAt, state)
+            let queued = Self.delay(since: waiter.enqueuedAt, now: now)
+            let rejection = rejection(.cancelled, priority, queueDelay: queued, state)
             return (
                 Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
                 state.queue.count
@@ -414,7 +420,7 @@ public final class ConcurrencyLimiter: Sendable {
     private func dispatch(_ state: inout State, now: Int64, into resumptions: inout [Resumption]) {
         shedStandingQueue(&state, now: now, into: &resumptions)
         while state.inflight < state.limit, let waiter = state.queue.popNext(lifo: isLIFO(state)) {
-            let delay = now - waiter.enqueuedAt
+            let delay = Self.delay(since: waiter.enqueuedAt, now: now)
             let ticket = waiter.payload
             if let expiry = ticket.expiry, expiry.offset <= now {
                 let rejection = rejection(expiry.reason, waiter.priority, queueDelay: delay, state)
@@ -451,7 +457,8 @@ public final class ConcurrencyLimiter: Sendable {
             state.queue.removeOlder(than: cutoff, into: &dropped)
         }
         for waiter in dropped {
-            let rejection = rejection(.codelDrop, waiter.priority, queueDelay: now - waiter.enqueuedAt, state)
+            let queued = Self.delay(since: waiter.enqueuedAt, now: now)
+            let rejection = rejection(.codelDrop, waiter.priority, queueDelay: queued, state)
             resumptions.append(
                 .init(continuation: waiter.payload.continuation, result: .failure(rejection), priority: waiter.priority)
             )
@@ -498,6 +505,13 @@ public final class ConcurrencyLimiter: Sendable {
             queueDelay: .nanoseconds(queueDelay),
             retryAfter: .nanoseconds(Int64(retryAfter.rounded()))
         )
+    }
+
+    /// The time a waiter spent queued. Never negative: a release reads the time before it takes the lock, so a
+    /// request that arrived in between can look younger than the release.
+    @inline(__always)
+    private static func delay(since arrival: Int64, now: Int64) -> Int64 {
+        max(0, now &- arrival)
     }
 
     /// The current time in nanoseconds since the Spillway origin.
