@@ -79,11 +79,14 @@ import Testing
         breaker: CircuitBreaker.Configuration? = nil,
         metrics: TestMetrics = TestMetrics()
     ) -> ResilientHTTPClient.Configuration {
+        // No timeouts unless a test sets them, so that its clock records only the sleeps it is about.
         ResilientHTTPClient.Configuration(
             name: "test",
             retry: RetryPolicy(maxAttempts: maxAttempts, backoff: Backoff(jitter: .full, base: .milliseconds(5))),
             retryBudget: budget,
             circuitBreaker: breaker,
+            timeout: nil,
+            attemptTimeout: nil,
             metricsFactory: metrics
         )
     }
