@@ -430,9 +430,9 @@ public final class ConcurrencyLimiter: Sendable {
                 continue
             }
             // A waiter whose deadline comes sooner than a request takes would hold the permit for work its caller
-            // will not wait for; refused now, its caller can still retry or fail fast. (Served anyway, such waiters
-            // took about a fifth of the permits of a one-slot backend during a ÷3 capacity drop in the
-            // default-limit grid.)
+            // will not wait for; refused now, its caller can still retry or fail fast. (In the default-limit grid,
+            // refusing them raised the goodput of a ÷3 capacity drop from 82 % to 85 % on one 5 ms slot and from
+            // 86 % to 91 % on two.)
             if configuration.rejectsUnmeetableDeadlines, let expiry = ticket.expiry,
                 expiry.reason == .deadlineExpiredInQueue, let latency = state.latency.nanoseconds,
                 Double(expiry.offset - now) < latency
