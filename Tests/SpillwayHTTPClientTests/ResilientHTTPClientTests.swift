@@ -217,7 +217,9 @@ import Testing
         try await withLiveServer(router(log)) { url in
             try await withHTTPClient { http in
                 var configuration = configuration(maxAttempts: 2)
-                configuration.attemptTimeout = .milliseconds(200)
+                // Long enough for the retry's new connection to reach the server on a loaded machine (at 200 ms,
+                // the second attempt was sometimes cancelled before the server saw it).
+                configuration.attemptTimeout = .milliseconds(600)
                 let client = ResilientHTTPClient(httpClient: http, configuration: configuration)
                 let start = ContinuousClock.now
                 do {
@@ -226,7 +228,7 @@ import Testing
                 } catch let error as ResilienceError {
                     #expect(error.code == .timedOut)
                 }
-                // Two 200 ms attempts; without the attempt timeout one stalled attempt alone would take 10 s.
+                // Two 600 ms attempts; without the attempt timeout one stalled attempt alone would take 10 s.
                 #expect(ContinuousClock.now - start < .seconds(5))
             }
         }
