@@ -98,7 +98,8 @@ import Testing
             let nowDate = Date(timeIntervalSince1970: TimeInterval(now))
             let farDate = Date(timeIntervalSince1970: TimeInterval(far))
             let day = calendar.component(.day, from: farDate)
-            let asctime = "\(asctimeStart.string(from: farDate)) \(day < 10 ? " " : "")\(day) "
+            let asctime =
+                "\(asctimeStart.string(from: farDate)) \(day < 10 ? " " : "")\(day) "
                 + asctimeEnd.string(from: farDate)
             let cases = [
                 (imf.string(from: farDate), far), (asctime, far),
@@ -121,7 +122,9 @@ import Testing
             let value = UInt64.random(in: 0...(UInt64(1) << Int.random(in: 0...63, using: &random)), using: &random)
             let zeros = String(repeating: "0", count: Int.random(in: 0...20, using: &random))
             let padding = { (random: inout RandomSource) in
-                String((0..<Int.random(in: 0...2, using: &random)).map { _ in Bool.random(using: &random) ? " " : "\t" })
+                String(
+                    (0..<Int.random(in: 0...2, using: &random)).map { _ in Bool.random(using: &random) ? " " : "\t" }
+                )
             }
             let text = padding(&random) + zeros + String(value) + padding(&random)
             let expected = Int64(min(value, UInt64(RetryAfterHeader.maximumSeconds)))
@@ -152,7 +155,10 @@ import Testing
                 #expect(delay == nil, "\(value.debugDescription)")
                 refused += 1
             } else if let delay {
-                #expect(delay >= .zero && delay <= .seconds(RetryAfterHeader.maximumSeconds), "\(value.debugDescription)")
+                #expect(
+                    delay >= .zero && delay <= .seconds(RetryAfterHeader.maximumSeconds),
+                    "\(value.debugDescription)"
+                )
             }
         }
         #expect(refused > 3_000)
@@ -175,7 +181,10 @@ import Testing
                 numbers += 1
             } else if let delay {
                 #expect(trimmed.count >= 24, "\(value.debugDescription)")
-                #expect(delay >= .zero && delay <= .seconds(RetryAfterHeader.maximumSeconds), "\(value.debugDescription)")
+                #expect(
+                    delay >= .zero && delay <= .seconds(RetryAfterHeader.maximumSeconds),
+                    "\(value.debugDescription)"
+                )
             }
         }
         #expect(numbers > 20)

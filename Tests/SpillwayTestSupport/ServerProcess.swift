@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// How to run one kind of server for a test: which binary, with which files and arguments, and how to ask the
@@ -197,7 +197,8 @@ package final class ServerProcess: Sendable {
 
     private static func executable(_ launch: ServerLaunch) throws -> URL {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let folders = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"]
+        let folders =
+            path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"]
         for folder in folders {
             let candidate = URL(fileURLWithPath: folder).appendingPathComponent(launch.binary)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
@@ -219,8 +220,8 @@ package func withServer<T>(_ launch: ServerLaunch, _ body: (ServerProcess) async
 
 private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 {
     #if canImport(Glibc)
-        Glibc.kill(pid, signal)
+    Glibc.kill(pid, signal)
     #else
-        Darwin.kill(pid, signal)
+    Darwin.kill(pid, signal)
     #endif
 }

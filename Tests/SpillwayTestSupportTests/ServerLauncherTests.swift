@@ -3,9 +3,9 @@ import SpillwayTestSupport
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The launchers start real servers on loopback, answer on their port, are the process they claim to be, and leave
@@ -54,7 +54,9 @@ import Testing
         try await withNginx(server: "") { first in
             var launch = NginxServer.launch(server: "")
             launch.arguments = { _, _ in ["-v"] }  // exits at once; the first nginx keeps answering on the port
-            launch.processID = { _ in await Loopback.httpGet(port: first.port, path: NginxServer.processIDPath).flatMap { Int32($0) } }
+            launch.processID = { _ in
+                await Loopback.httpGet(port: first.port, path: NginxServer.processIDPath).flatMap { Int32($0) }
+            }
             launch.startupAttempts = 100
             let error = await #expect(throws: ServerProcessError.self) { _ = try await ServerProcess.start(launch) }
             #expect(error?.code == .portTaken || error?.code == .didNotStart)

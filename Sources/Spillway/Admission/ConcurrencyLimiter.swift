@@ -90,10 +90,15 @@ public final class ConcurrencyLimiter: Sendable {
         let limit = min(maxLimit, max(minLimit, algorithm.limit))
         var codel: CoDel?
         if configuration.queue.codel != nil || configuration.queue.adaptiveLIFO {
-            codel = CoDel(configuration: configuration.queue.codel ?? CoDelConfiguration(), now: clock.nanosecondsSinceOrigin)
+            codel = CoDel(
+                configuration: configuration.queue.codel ?? CoDelConfiguration(),
+                now: clock.nanosecondsSinceOrigin
+            )
         }
         self.codelDrops = configuration.queue.codel != nil
-        self.state = Mutex(State(algorithm: algorithm, minLimit: minLimit, maxLimit: maxLimit, limit: limit, codel: codel))
+        self.state = Mutex(
+            State(algorithm: algorithm, minLimit: minLimit, maxLimit: maxLimit, limit: limit, codel: codel)
+        )
         self.metrics = LimiterMetrics(
             name: configuration.name,
             factory: configuration.metricsFactory ?? MetricsSystem.factory
@@ -312,7 +317,8 @@ public final class ConcurrencyLimiter: Sendable {
                 shedStandingQueue(&state, now: now, into: &resumptions)
                 let lifo = isLIFO(state)
                 if configuration.rejectsUnmeetableDeadlines, let deadline,
-                    expectedWait(state, ahead: state.queue.ahead(of: priority, lifo: lifo)) > deadline.remaining(atNanoseconds: now)
+                    expectedWait(state, ahead: state.queue.ahead(of: priority, lifo: lifo))
+                        > deadline.remaining(atNanoseconds: now)
                 {
                     finish(.failure(rejection(.deadline, priority, queueDelay: waited, state)))
                 } else if state.queue.count >= configuration.queue.maxLength {
@@ -324,7 +330,11 @@ public final class ConcurrencyLimiter: Sendable {
                             state
                         )
                         resumptions.append(
-                            .init(continuation: evicted.payload.continuation, result: .failure(shed), priority: evicted.priority)
+                            .init(
+                                continuation: evicted.payload.continuation,
+                                result: .failure(shed),
+                                priority: evicted.priority
+                            )
                         )
                         state.queue.append(.init(id: id, priority: priority, enqueuedAt: arrival, payload: ticket))
                     } else {
@@ -432,7 +442,9 @@ public final class ConcurrencyLimiter: Sendable {
             let ticket = waiter.payload
             if let expiry = ticket.expiry, expiry.offset <= now {
                 let rejection = rejection(expiry.reason, waiter.priority, queueDelay: delay, state)
-                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                resumptions.append(
+                    .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
+                )
                 continue
             }
             // A waiter whose deadline comes sooner than a request takes would hold the permit for work its caller
@@ -444,7 +456,9 @@ public final class ConcurrencyLimiter: Sendable {
                 Double(expiry.offset) - Double(now) < latency
             {
                 let rejection = rejection(.deadline, waiter.priority, queueDelay: delay, state)
-                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                resumptions.append(
+                    .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
+                )
                 continue
             }
             // Shed strictly from the lowest class: the waiter being served is of the highest waiting class, so it
@@ -453,13 +467,17 @@ public final class ConcurrencyLimiter: Sendable {
                 !state.queue.hasWaiter(below: waiter.priority)
             {
                 let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)
-                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                resumptions.append(
+                    .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
+                )
                 continue
             }
             state.inflight += 1
             state.queueDelay.add(nanoseconds: delay)
             let grant = Grant(start: now, inflight: state.inflight, queueDelay: delay)
-            resumptions.append(.init(continuation: ticket.continuation, result: .success(grant), priority: waiter.priority))
+            resumptions.append(
+                .init(continuation: ticket.continuation, result: .success(grant), priority: waiter.priority)
+            )
         }
     }
 

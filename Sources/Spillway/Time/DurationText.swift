@@ -14,7 +14,8 @@ extension Duration {
         while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
         while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
         var scale = 1.0
-        for (suffix, unitScale) in [("ms", 1e-3), ("us", 1e-6), ("s", 1.0), ("m", 60.0)] where trimmed.hasSuffix(suffix) {
+        let units = [("ms", 1e-3), ("us", 1e-6), ("s", 1.0), ("m", 60.0)]
+        for (suffix, unitScale) in units where trimmed.hasSuffix(suffix) {
             trimmed = trimmed.dropLast(suffix.count)
             scale = unitScale
             break

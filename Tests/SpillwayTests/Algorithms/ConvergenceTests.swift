@@ -80,19 +80,25 @@ import Testing
     func settlesNearCapacityAndResettlesAfterTheServerSlowsDown(_ scenario: Scenario) {
         let outcome = Self.run(scenario.make)
         let n = Self.slots
-        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
-            + "after ×3 \(outcome.after)")
+        print(
+            "convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
+                + "after ×3 \(outcome.after)"
+        )
         for (phase, observation, service) in [
             ("before", outcome.before, Self.serviceTime), ("after", outcome.after, 3 * Self.serviceTime),
         ] {
             let error = abs(Double(observation.medianLimit - n)) / Double(n)
             #expect(error <= 0.25, "\(scenario.name) \(phase): median limit \(observation.medianLimit) vs N = \(n)")
             let target = scenario.queueDelayTarget(service)
-            #expect(observation.meanQueueDelay <= target,
-                    "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s")
+            #expect(
+                observation.meanQueueDelay <= target,
+                "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s"
+            )
             let capacity = Double(n) / service
-            #expect(observation.goodput >= 0.8 * capacity,
-                    "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s")
+            #expect(
+                observation.goodput >= 0.8 * capacity,
+                "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s"
+            )
         }
     }
 
@@ -118,17 +124,23 @@ import Testing
     func defaultsDeliverTheCapacity(_ scenario: Scenario) {
         let outcome = Self.run(scenario.make)
         let n = Self.slots
-        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
-            + "after ×3 \(outcome.after)")
+        print(
+            "convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
+                + "after ×3 \(outcome.after)"
+        )
         for (phase, observation, service) in [
             ("before", outcome.before, Self.serviceTime), ("after", outcome.after, 3 * Self.serviceTime),
         ] {
             let capacity = Double(n) / service
-            #expect(observation.goodput >= 0.8 * capacity,
-                    "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s")
+            #expect(
+                observation.goodput >= 0.8 * capacity,
+                "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s"
+            )
             let target = scenario.queueDelayTarget(service)
-            #expect(observation.meanQueueDelay <= target,
-                    "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s")
+            #expect(
+                observation.meanQueueDelay <= target,
+                "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s"
+            )
         }
     }
 }

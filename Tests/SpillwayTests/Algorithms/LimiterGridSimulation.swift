@@ -439,8 +439,9 @@ final class LimiterGridSimulation: @unchecked Sendable {
             }
         }
         let limitReturnSeconds: Double? =
-            if case .capacityDrop = cell.trigger { limitReturned.map { Double($0 - stop) / Double(ticksPerSecond) } }
-            else { nil }
+            if case .capacityDrop = cell.trigger {
+                limitReturned.map { Double($0 - stop) / Double(ticksPerSecond) }
+            } else { nil }
         return GridOutcome(
             cell: cell,
             baselineRatio: baseline,

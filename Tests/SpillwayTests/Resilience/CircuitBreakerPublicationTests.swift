@@ -71,7 +71,8 @@ private final class BlockingMetrics: MetricsFactory, Sendable {
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         let handler = base.makeCounter(label: label, dimensions: dimensions)
-        let blocked = label == "spillway_circuit_breaker_transitions_total"
+        let blocked =
+            label == "spillway_circuit_breaker_transitions_total"
             && dimensions.contains { $0 == ("from", from) } && dimensions.contains { $0 == ("to", to) }
         return blocked ? BlockingCounter(base: handler, metrics: self) : handler
     }
