@@ -49,6 +49,7 @@ struct PostgresRestartDrillTests {
             pool.observeOutcomes { _, outcome in
                 if outcome == .completed { completed.withLock { $0 += 1 } }
             }
+            let retriedEnqueues = Tally()
             try await PoolHarness.run(pool) { _, _ in
                 let producer = Task {
                     for number in 0..<total {
@@ -61,10 +62,11 @@ struct PostgresRestartDrillTests {
                                 )
                                 break
                             } catch {
+                                retriedEnqueues.add()
                                 try await Task.sleep(for: .milliseconds(100))
                             }
                         }
-                        if number % 10 == 0 { try await Task.sleep(for: .milliseconds(20)) }
+                        try await Task.sleep(for: .milliseconds(20))
                     }
                 }
                 let midway = try await eventually(timeout: .seconds(60)) { completed.withLock { $0 } >= total / 4 }
@@ -80,6 +82,7 @@ struct PostgresRestartDrillTests {
                 let stats = try? await store.stats()
                 #expect(allDone, "every job should complete: \(String(describing: stats))")
             }
+            #expect(retriedEnqueues.value > 0, "the restart should have interrupted the producer")
             var effects: [(Int64, Int64)] = []
             for try await row in try await client.query("SELECT job_id, fencing_token FROM drill_effects")
                 .decode((Int64, Int64).self)

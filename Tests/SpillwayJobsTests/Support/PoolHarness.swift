@@ -23,6 +23,22 @@ enum PoolHarness {
             await iterator.next()
         }
 
+        /// The next outcome, moving `clock` forward by `step` every few milliseconds of real time (at most `limit` in
+        /// all) until it comes: the pool's sleepers register at moments a test cannot see, so time is moved until
+        /// the expected effect happens rather than once.
+        func next(advancing clock: ManualClock, step: Duration = .milliseconds(500), limit: Duration) async -> Outcome? {
+            let ticker = Task {
+                var moved = Duration.zero
+                while moved < limit, !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(5))
+                    clock.advance(by: step)
+                    moved += step
+                }
+            }
+            defer { ticker.cancel() }
+            return await next()
+        }
+
         /// The next `count` outcomes.
         func next(_ count: Int) async -> [Outcome] {
             var outcomes: [Outcome] = []
@@ -104,4 +120,13 @@ final class Gate: Sendable {
         let reached = try await eventually { self.inside >= count }
         #expect(reached, "\(count) handlers should have reached the gate; \(inside) did")
     }
+}
+
+/// A count shared between tasks.
+final class Tally: Sendable {
+    private let count = Mutex(0)
+
+    func add() { count.withLock { $0 += 1 } }
+
+    var value: Int { count.withLock { $0 } }
 }

@@ -45,8 +45,7 @@ struct JobWorkerPoolTests {
                 let record = try #require(try await store.job(id))
                 #expect(record.state == .ready)
                 #expect(abs(record.runAt.timeIntervalSince(store.wallNow) - 2) < 0.01, "the fixed 2 s backoff")
-                clock.advance(by: .seconds(2))
-                #expect(await outcomes.next()?.outcome == .completed)
+                #expect(await outcomes.next(advancing: clock, limit: .seconds(4))?.outcome == .completed)
                 let done = try #require(try await store.job(id))
                 #expect(done.attempt == 2)
                 #expect(done.history.map(\.error) == ["first attempt fails"])
@@ -66,9 +65,9 @@ struct JobWorkerPoolTests {
             }
             let id = try await PoolHarness.run(broken) { outcomes, _ in
                 let id = try await store.enqueue(Flaky(number: 7), options: .init(maxAttempts: 3))
-                for attempt in 1...3 {
-                    #expect(await outcomes.next()?.outcome == .failed, "attempt \(attempt)")
-                    clock.advance(by: .seconds(2))
+                #expect(await outcomes.next()?.outcome == .failed, "attempt 1")
+                for attempt in 2...3 {
+                    #expect(await outcomes.next(advancing: clock, limit: .seconds(4))?.outcome == .failed, "attempt \(attempt)")
                 }
                 return id
             }
@@ -118,8 +117,7 @@ struct JobWorkerPoolTests {
                 #expect(snoozed.attempt == 0)
                 #expect(snoozed.snoozes == 1)
                 #expect(abs(snoozed.runAt.timeIntervalSince(store.wallNow) - 8) < 0.01, "until the breaker probes")
-                clock.advance(by: .seconds(8))
-                #expect(await outcomes.next()?.outcome == .completed)
+                #expect(await outcomes.next(advancing: clock, limit: .seconds(12))?.outcome == .completed)
                 let done = try #require(try await store.job(id))
                 #expect(done.state == .completed, "one attempt allowed, and it was not spent by the snooze")
                 #expect(done.history.isEmpty)
@@ -222,9 +220,8 @@ struct JobWorkerPoolTests {
                 let id = try await store.enqueue(Flaky(number: 1))
                 await started.pass()
                 await group.triggerGracefulShutdown()
-                await clock.waitForSleepers(atLeast: 1)
-                clock.advance(by: .seconds(5))
-                #expect(await outcomes.next()?.outcome == .released)
+                #expect(try await eventually { pool.isDraining })
+                #expect(await outcomes.next(advancing: clock, limit: .seconds(8))?.outcome == .released)
                 return id
             }
             #expect(cancelled.withLock { $0 })
@@ -252,8 +249,7 @@ struct JobWorkerPoolTests {
             try await PoolHarness.run(pool) { outcomes, _ in
                 let id = try await store.enqueue(Flaky(number: 1))
                 await started.pass()
-                clock.advance(by: .seconds(5))
-                #expect(await outcomes.next()?.outcome == .failed)
+                #expect(await outcomes.next(advancing: clock, limit: .seconds(8))?.outcome == .failed)
                 let record = try #require(try await store.job(id))
                 #expect(record.history.first?.error?.contains("timed out") == true)
                 #expect(record.state == .ready)
@@ -319,8 +315,7 @@ struct JobWorkerPoolTests {
                 let reference = try #require(await claimed.wait())
                 #expect(try await store.release([reference]) == 1)
                 let thief = try #require(try await store.claim(queue: "default", limit: 1, worker: "thief", lease: .seconds(30)).first)
-                clock.advance(by: .seconds(10))
-                #expect(await outcomes.next()?.outcome == .leaseLost)
+                #expect(await outcomes.next(advancing: clock, step: .seconds(1), limit: .seconds(20))?.outcome == .leaseLost)
                 #expect(cancelled.withLock { $0 })
                 try await store.complete(thief.reference)
                 #expect(try await store.job(reference.id)?.state == .completed)
@@ -342,9 +337,9 @@ struct JobWorkerPoolTests {
                 try await store.enqueue(Flaky(number: 0), options: .init(maxAttempts: 1))
                 try await store.enqueue(Flaky(number: 1))
                 #expect(Set(await outcomes.next(2).map(\.outcome)) == [.failed, .completed])
-                clock.advance(by: .seconds(10))
                 let refreshed = try await eventually {
-                    (try? metrics.expectGauge("spillway_jobs_dead_letter_depth", [("queue", "default")]).lastValue) == 1
+                    clock.advance(by: .seconds(1))
+                    return (try? metrics.expectGauge("spillway_jobs_dead_letter_depth", [("queue", "default")]).lastValue) == 1
                 }
                 #expect(refreshed, "the depth gauges are refreshed on the statistics interval")
             }
