@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Spillway
+import Synchronization
 
 /// Jobs in PostgreSQL through postgres-nio: `FOR UPDATE SKIP LOCKED` claims, so concurrent workers never wait on
 /// each other's rows; `NOTIFY` on enqueue and `LISTEN` in workers, with polling as the fallback.
@@ -13,6 +14,10 @@ package final class PostgresJobBackend: JobBackend {
     package let usesDatabaseClock = true
     let client: PostgresClient
     let logger: Logger
+    private let listening = Mutex(false)
+
+    /// Whether ``listen(clock:logger:onNotify:)`` holds a connection on `LISTEN` right now.
+    var isListening: Bool { listening.withLock { $0 } }
 
     package init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -431,6 +436,8 @@ package final class PostgresJobBackend: JobBackend {
                     try await connection.listen(on: PostgresSchema.channel) { notifications in
                         if connected { onNotify(nil) }
                         connected = true
+                        self.listening.withLock { $0 = true }
+                        defer { self.listening.withLock { $0 = false } }
                         for try await notification in notifications {
                             onNotify(notification.payload)
                         }

@@ -377,6 +377,9 @@ public final class JobStore: Sendable {
     }
 
     /// Listens for the database's wake-ups (PostgreSQL `LISTEN`) until cancelled; returns at once for SQLite.
+    /// Whether this store holds a PostgreSQL connection on `LISTEN` for wake-ups (always `false` on SQLite).
+    package var isListeningForWakeUps: Bool { (backend as? PostgresJobBackend)?.isListening ?? false }
+
     package func listenForWakeUps(logger: Logger) async {
         guard let postgres = backend as? PostgresJobBackend else { return }
         await postgres.listen(clock: clock, logger: logger) { [weak self] queue in
