@@ -53,7 +53,11 @@ public struct AcceptedJobs: Sendable {
             throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "the job store is unavailable")
         }
         let location = "\(statusPath)/\(id)"
-        return try JSONBody.response(Accepted(id: id.rawValue, status: location), status: .accepted, headers: [.location: location])
+        return try JSONBody.response(
+            Accepted(id: id.rawValue, status: location),
+            status: .accepted,
+            headers: [.location: location]
+        )
     }
 
     private struct Accepted: Encodable {

@@ -80,7 +80,11 @@ public final class BacklogAdmission: Sendable {
     }
 
     /// An admission for `configuration.queue` of `store`; `clock` times the refreshes.
-    public init(store: JobStore, configuration: Configuration = Configuration(), clock: any SpillwayClock = ContinuousClock()) {
+    public init(
+        store: JobStore,
+        configuration: Configuration = Configuration(),
+        clock: any SpillwayClock = ContinuousClock()
+    ) {
         self.store = store
         self.configuration = configuration
         self.clock = clock
@@ -97,8 +101,10 @@ public final class BacklogAdmission: Sendable {
         let bound = configuration.maximumWait
         if reading.ready > configuration.maximumDepth {
             let excess = Double(reading.ready - configuration.maximumDepth)
-            let wait = reading.completionsPerSecond > 0
-                ? Duration.seconds(fractional: excess / reading.completionsPerSecond) : configuration.retryAfterRange
+            let wait =
+                reading.completionsPerSecond > 0
+                ? Duration.seconds(fractional: excess / reading.completionsPerSecond)
+                : configuration.retryAfterRange
                     .upperBound
             return refusal(.depth, reading: reading, retryAfter: wait)
         }
@@ -111,7 +117,11 @@ public final class BacklogAdmission: Sendable {
         return nil
     }
 
-    private func refusal(_ reason: JobBacklogRefusal.Reason, reading: Reading, retryAfter: Duration) -> JobBacklogRefusal {
+    private func refusal(
+        _ reason: JobBacklogRefusal.Reason,
+        reading: Reading,
+        retryAfter: Duration
+    ) -> JobBacklogRefusal {
         let range = configuration.retryAfterRange
         return JobBacklogRefusal(
             reason: reason,

@@ -32,8 +32,10 @@ public struct JobBacklogRefusal: HTTPResponseError, Sendable, CustomStringConver
     /// When to try again.
     public var retryAfter: Duration
 
+    /// `503 Service Unavailable`.
     public var status: HTTPResponse.Status { .serviceUnavailable }
 
+    /// The `503` with `Retry-After` and the reason in the body.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
         headers[.retryAfter] = String(retryAfterSeconds)
@@ -70,6 +72,7 @@ public struct JobBacklogRefusal: HTTPResponseError, Sendable, CustomStringConver
         max(1, Int(retryAfter.seconds.rounded(.up)))
     }
 
+    /// The reason and the suggested retry delay, for logs.
     public var description: String {
         "queue \(queue) cannot take more work in time (\(reason.rawValue): \(ready) ready, oldest "
             + "\(oldestAge.map { "\($0)" } ?? "none")); retry after \(retryAfterSeconds) s"

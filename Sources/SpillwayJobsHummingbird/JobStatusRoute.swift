@@ -11,15 +11,25 @@ import SpillwayJobs
 /// ```
 /// `state` is `ready`, `scheduled` (waiting for a retry or its run-at time), `running`, `completed` or `dead`.
 public struct JobStatus: Codable, Sendable, Hashable {
+    /// The job's id.
     public var id: Int64
+    /// The job's queue.
     public var queue: String
+    /// The job's kind (its payload type's `kind`).
     public var kind: String
+    /// `ready`, `running`, `completed` or `dead`.
     public var state: String
+    /// Attempts charged so far.
     public var attempt: Int
+    /// Attempts allowed before the dead-letter queue.
     public var maxAttempts: Int
+    /// When the job was enqueued.
     public var createdAt: Date
+    /// When the job runs next (or ran last).
     public var runAt: Date
+    /// When the job completed or was dead-lettered.
     public var finishedAt: Date?
+    /// The last attempt's error, if any.
     public var lastError: String?
 
     /// The status of `record` at `now`.
@@ -62,7 +72,11 @@ extension RouterMethods {
             do {
                 record = try await store.job(id)
             } catch {
-                throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "the job store is unavailable")
+                throw HTTPError(
+                    .serviceUnavailable,
+                    headers: [.retryAfter: "1"],
+                    message: "the job store is unavailable"
+                )
             }
             guard let record else {
                 throw HTTPError(.notFound, message: "no job \(id): it was never enqueued, or it was pruned")

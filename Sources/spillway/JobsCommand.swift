@@ -182,6 +182,7 @@ struct JobsStatsCommand: AsyncParsableCommand {
 }
 
 extension JobID: ExpressibleByArgument {
+    /// Parses a command-line argument.
     public init?(argument: String) {
         self.init(argument)
     }
@@ -260,7 +261,9 @@ enum JobsOutput {
     }
 
     static func time(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+        date.formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted)
+        )
     }
 
     static func clip(_ text: String, _ length: Int) -> String {
@@ -274,8 +277,13 @@ enum JobsOutput {
         }
         return ([header] + rows).map { row in
             row.indices.map { column in
-                column == row.count - 1 ? row[column] : row[column].padding(
-                    toLength: widths[column], withPad: " ", startingAt: 0)
+                column == row.count - 1
+                    ? row[column]
+                    : row[column].padding(
+                        toLength: widths[column],
+                        withPad: " ",
+                        startingAt: 0
+                    )
             }.joined(separator: "  ")
         }.joined(separator: "\n")
     }

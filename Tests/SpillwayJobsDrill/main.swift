@@ -38,7 +38,9 @@ struct Options {
         while let name = iterator.next() {
             guard let value = iterator.next() else { Self.fail("\(name) needs a value") }
             func milliseconds() -> Duration {
-                guard let number = Int(value), number >= 0 else { Self.fail("\(name) takes milliseconds, not \(value)") }
+                guard let number = Int(value), number >= 0 else {
+                    Self.fail("\(name) takes milliseconds, not \(value)")
+                }
                 return .milliseconds(number)
             }
             switch name {
@@ -90,7 +92,8 @@ try await location.withStore(logger: logger) { store in
         mark(options, "started", context)
         if options.uncooperative {
             // A timer that cancellation cannot interrupt.
-            let milliseconds = Int(options.work.components.seconds * 1000)
+            let milliseconds =
+                Int(options.work.components.seconds * 1000)
                 + Int(options.work.components.attoseconds / 1_000_000_000_000_000)
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {

@@ -25,6 +25,7 @@ public struct JobAttempt: Sendable, Hashable, Codable {
         /// The job was replayed from the dead-letter queue by an operator (not an attempt; attempts restart).
         case replayed
 
+        /// The outcome's name as stored and printed.
         public var description: String { rawValue }
     }
 

@@ -47,6 +47,7 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
         /// A stable snake-case label for metrics and logs.
         public var label: String { base.rawValue }
 
+        /// The code's name, as printed in messages.
         public var description: String { label }
     }
 
@@ -64,6 +65,7 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The message, and the underlying error in full when there is one.
     public var description: String {
         // `String(reflecting:)`: PostgreSQL errors only show their details there.
         if let underlying { return "\(message): \(String(reflecting: underlying))" }

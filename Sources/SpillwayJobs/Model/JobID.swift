@@ -25,14 +25,18 @@ public struct JobID: Hashable, Comparable, Sendable, Codable, CustomStringConver
         self.rawValue = value
     }
 
+    /// The id as a decimal number, as `spillway jobs` prints and accepts it.
     public var description: String { String(rawValue) }
 
+    /// Ids order as their numbers: older jobs first.
     public static func < (lhs: JobID, rhs: JobID) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// Decodes the id from a plain number.
     public init(from decoder: any Decoder) throws {
         self.rawValue = try decoder.singleValueContainer().decode(Int64.self)
     }
 
+    /// Encodes the id as a plain number.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)

@@ -19,5 +19,6 @@ public enum JobState: String, Sendable, Hashable, CaseIterable, Codable, CustomS
     /// A stable lower-case label for metrics, the command line and JSON.
     public var label: String { rawValue }
 
+    /// The state's name as stored and printed.
     public var description: String { rawValue }
 }

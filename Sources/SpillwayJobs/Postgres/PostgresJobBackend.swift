@@ -65,7 +65,8 @@ package final class PostgresJobBackend: JobBackend {
         let maxAttempts = Int32(clamping: job.maxAttempts)
         let window = idempotencyWindow.seconds
         for _ in 0..<3 {
-            let inserted = try await run("""
+            let inserted = try await run(
+                """
                 WITH ins AS (
                     INSERT INTO spillway_jobs (queue, kind, payload, state, priority, max_attempts, created_at, run_at,
                         idempotency_key)
@@ -75,22 +76,27 @@ package final class PostgresJobBackend: JobBackend {
                     ON CONFLICT (idempotency_key) DO NOTHING
                     RETURNING id)
                 SELECT ins.id FROM ins, pg_notify(\(PostgresSchema.channel), \(job.queue))
-                """)
+                """
+            )
             for try await id in inserted.decode(Int64.self) {
                 return EnqueueOutcome(id: JobID(id), isDuplicate: false)
             }
             guard let key = job.idempotencyKey else {
                 throw JobError(.storeFailed, "PostgreSQL inserted no row for a job without an idempotency key")
             }
-            let existing = try await run("""
+            let existing = try await run(
+                """
                 SELECT id, created_at >= coalesce(\(now)::timestamptz, now()) - \(window) * interval '1 second'
                 FROM spillway_jobs WHERE idempotency_key = \(key)
-                """)
+                """
+            )
             for try await (id, fresh) in existing.decode((Int64, Bool).self) {
                 if fresh { return EnqueueOutcome(id: JobID(id), isDuplicate: true) }
-                try await run("""
+                try await run(
+                    """
                     UPDATE spillway_jobs SET idempotency_key = NULL WHERE id = \(id) AND idempotency_key = \(key)
-                    """)
+                    """
+                )
             }
         }
         throw JobError(
@@ -106,7 +112,8 @@ package final class PostgresJobBackend: JobBackend {
         lease: Duration,
         now: Date?
     ) async throws -> [JobClaim] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH next AS (
                 SELECT id FROM spillway_jobs
                 WHERE state = 'ready' AND queue = \(queue) AND run_at <= coalesce(\(now)::timestamptz, now())
@@ -121,7 +128,9 @@ package final class PostgresJobBackend: JobBackend {
             FROM next WHERE j.id = next.id
             RETURNING j.id, j.kind, j.payload, j.priority, j.attempt, j.max_attempts, j.snoozes, j.fencing_token,
                 j.created_at, j.attempted_at, j.lease_expires_at
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var claims: [JobClaim] = []
         for try await row in rows {
             let (id, kind, payload, priority, attempt, maxAttempts, snoozes, token, created, attempted, expires) =
@@ -152,13 +161,16 @@ package final class PostgresJobBackend: JobBackend {
     package func renew(_ claims: [JobClaimReference], lease: Duration, now: Date?) async throws -> Set<JobID> {
         let ids = claims.map(\.id.rawValue)
         let tokens = claims.map(\.fencingToken)
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             UPDATE spillway_jobs AS j
             SET lease_expires_at = coalesce(\(now)::timestamptz, now()) + \(lease.seconds) * interval '1 second'
             FROM unnest(\(ids)::bigint[], \(tokens)::bigint[]) AS c(id, token)
             WHERE j.id = c.id AND j.fencing_token = c.token AND j.state = 'running'
             RETURNING j.id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var held = Set<JobID>()
         for try await id in rows.decode(Int64.self) { held.insert(JobID(id)) }
         return held
@@ -208,7 +220,8 @@ package final class PostgresJobBackend: JobBackend {
         permanent: Bool,
         now: Date?
     ) async throws -> FailOutcome {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH t AS (SELECT coalesce(\(now)::timestamptz, now()) AS now)
             UPDATE spillway_jobs
             SET state = CASE WHEN \(permanent) OR attempt >= max_attempts THEN 'dead' ELSE 'ready' END,
@@ -221,7 +234,9 @@ package final class PostgresJobBackend: JobBackend {
             FROM t
             WHERE id = \(claim.id.rawValue) AND fencing_token = \(claim.fencingToken) AND state = 'running'
             RETURNING state, run_at
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (state, runAt) in rows.decode((String, Date).self) {
             return state == JobState.dead.rawValue ? .deadLettered : .retrying(at: runAt)
         }
@@ -229,13 +244,16 @@ package final class PostgresJobBackend: JobBackend {
     }
 
     package func snooze(_ claim: JobClaimReference, delay: Duration, now: Date?) async throws {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             UPDATE spillway_jobs
             SET state = 'ready', attempt = attempt - 1, snoozes = snoozes + 1, lease_expires_at = NULL,
                 run_at = coalesce(\(now)::timestamptz, now()) + \(delay.seconds) * interval '1 second'
             WHERE id = \(claim.id.rawValue) AND fencing_token = \(claim.fencingToken) AND state = 'running'
             RETURNING id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         try await Self.requireRow(rows, claim)
     }
 
@@ -243,7 +261,8 @@ package final class PostgresJobBackend: JobBackend {
         let ids = claims.map(\.id.rawValue)
         let tokens = claims.map(\.fencingToken)
         let error = "'released by worker ' || coalesce(worker, '') || ' while draining'"
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH t AS (SELECT coalesce(\(now)::timestamptz, now()) AS now)
             UPDATE spillway_jobs AS j
             SET state = 'ready', attempt = j.attempt - 1, run_at = t.now, lease_expires_at = NULL,
@@ -251,7 +270,9 @@ package final class PostgresJobBackend: JobBackend {
             FROM t, unnest(\(ids)::bigint[], \(tokens)::bigint[]) AS c(id, token)
             WHERE j.id = c.id AND j.fencing_token = c.token AND j.state = 'running'
             RETURNING j.id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var released = 0
         for try await _ in rows { released += 1 }
         return released
@@ -261,7 +282,8 @@ package final class PostgresJobBackend: JobBackend {
 
     package func rescueExpired(queue: String, now: Date?) async throws -> RescueOutcome {
         let error = "'lease expired: worker ' || coalesce(worker, '') || ' stopped renewing it'"
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH t AS (SELECT coalesce(\(now)::timestamptz, now()) AS now)
             UPDATE spillway_jobs
             SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'ready' END,
@@ -272,7 +294,9 @@ package final class PostgresJobBackend: JobBackend {
             FROM t
             WHERE state = 'running' AND queue = \(queue) AND lease_expires_at < t.now
             RETURNING state
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var outcome = RescueOutcome()
         for try await state in rows.decode(String.self) {
             if state == JobState.dead.rawValue { outcome.deadLettered += 1 } else { outcome.retried += 1 }
@@ -281,7 +305,8 @@ package final class PostgresJobBackend: JobBackend {
     }
 
     package func prune(retention: Duration, idempotencyWindow: Duration, limit: Int, now: Date?) async throws -> Int {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH t AS (SELECT coalesce(\(now)::timestamptz, now()) AS now)
             DELETE FROM spillway_jobs WHERE id IN (
                 SELECT id FROM spillway_jobs, t
@@ -290,7 +315,9 @@ package final class PostgresJobBackend: JobBackend {
                         OR created_at < t.now - \(idempotencyWindow.seconds) * interval '1 second')
                 LIMIT \(Int64(limit)))
             RETURNING id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var pruned = 0
         for try await _ in rows { pruned += 1 }
         return pruned
@@ -308,12 +335,15 @@ package final class PostgresJobBackend: JobBackend {
     }
 
     package func jobs(_ filter: JobFilter) async throws -> [JobRecord] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: PostgresSchema.columns) FROM spillway_jobs
             WHERE (\(filter.state?.rawValue)::text IS NULL OR state = \(filter.state?.rawValue))
                 AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
             ORDER BY id DESC LIMIT \(Int64(filter.limit))
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var records: [JobRecord] = []
         for try await row in rows { records.append(try Self.record(row)) }
         return records
@@ -321,7 +351,8 @@ package final class PostgresJobBackend: JobBackend {
 
     package func replay(_ ids: [JobID], now: Date?) async throws -> [JobID: JobChange] {
         // Workers in other processes are woken by the notification of each replayed job's queue.
-        let changed = try await client.query("""
+        let changed = try await client.query(
+            """
             WITH t AS (SELECT coalesce(\(now)::timestamptz, now()) AS now),
             replayed AS (
                 UPDATE spillway_jobs
@@ -333,15 +364,20 @@ package final class PostgresJobBackend: JobBackend {
                 WHERE id = ANY(\(ids.map(\.rawValue))::bigint[]) AND state = 'dead'
                 RETURNING id, queue)
             SELECT replayed.id FROM replayed, pg_notify(\(PostgresSchema.channel), replayed.queue)
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         return try await changes(ids, changed: changed)
     }
 
     package func discard(_ ids: [JobID]) async throws -> [JobID: JobChange] {
-        let changed = try await client.query("""
+        let changed = try await client.query(
+            """
             DELETE FROM spillway_jobs WHERE id = ANY(\(ids.map(\.rawValue))::bigint[]) AND state = 'dead'
             RETURNING id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         return try await changes(ids, changed: changed)
     }
 
@@ -364,7 +400,8 @@ package final class PostgresJobBackend: JobBackend {
     }
 
     package func stats(now: Date?) async throws -> [QueueStats] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH t AS (SELECT coalesce(\(now)::timestamptz, now()) AS now)
             SELECT queue,
                 count(*) FILTER (WHERE state = 'ready' AND run_at <= t.now),
@@ -375,7 +412,9 @@ package final class PostgresJobBackend: JobBackend {
                 extract(epoch FROM t.now - min(run_at) FILTER (WHERE state = 'ready' AND run_at <= t.now))::float8,
                 count(*) FILTER (WHERE state = 'completed' AND finished_at >= t.now - interval '1 minute')
             FROM spillway_jobs, t GROUP BY queue, t.now ORDER BY queue
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var stats: [QueueStats] = []
         for try await row in rows {
             let (queue, ready, scheduled, running, completed, dead, oldest, lastMinute) =
@@ -397,7 +436,8 @@ package final class PostgresJobBackend: JobBackend {
     }
 
     package func backlog(queue: String, now: Date?) async throws -> QueueBacklog {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH t AS (SELECT coalesce(\(now)::timestamptz, now()) AS now)
             SELECT
                 (SELECT count(*) FROM spillway_jobs, t
@@ -406,7 +446,9 @@ package final class PostgresJobBackend: JobBackend {
                     WHERE state = 'ready' AND queue = \(queue) AND run_at <= t.now),
                 (SELECT count(*) FROM spillway_jobs, t
                     WHERE state = 'completed' AND queue = \(queue) AND finished_at >= t.now - interval '1 minute')
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (ready, oldest, lastMinute) in rows.decode((Int64, Double?, Int64).self) {
             return QueueBacklog(
                 ready: Int(ready),

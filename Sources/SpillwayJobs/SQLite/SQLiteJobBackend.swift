@@ -120,10 +120,12 @@ package final class SQLiteJobBackend: JobBackend {
     package func renew(_ claims: [JobClaimReference], lease: Duration, now: Date?) async throws -> Set<JobID> {
         let expires = self.now(now) + lease.microseconds
         return try await pool.write { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE spillway_jobs SET lease_expires_at = ?
-                WHERE id = ? AND fencing_token = ? AND state = 'running'
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE spillway_jobs SET lease_expires_at = ?
+                    WHERE id = ? AND fencing_token = ? AND state = 'running'
+                    """
+            )
             var held = Set<JobID>()
             for claim in claims {
                 try statement.execute(arguments: [expires, claim.id.rawValue, claim.fencingToken])
@@ -152,10 +154,12 @@ package final class SQLiteJobBackend: JobBackend {
     }
 
     private static func complete(_ claim: JobClaimReference, now: Int64, in db: Database) throws {
-        try db.cachedStatement(sql: """
-            UPDATE spillway_jobs SET state = 'completed', finished_at = ?, lease_expires_at = NULL
-            WHERE id = ? AND fencing_token = ? AND state = 'running'
-            """).execute(arguments: [now, claim.id.rawValue, claim.fencingToken])
+        try db.cachedStatement(
+            sql: """
+                UPDATE spillway_jobs SET state = 'completed', finished_at = ?, lease_expires_at = NULL
+                WHERE id = ? AND fencing_token = ? AND state = 'running'
+                """
+        ).execute(arguments: [now, claim.id.rawValue, claim.fencingToken])
         guard db.changesCount > 0 else { throw JobError.leaseLost(claim) }
     }
 
@@ -198,11 +202,13 @@ package final class SQLiteJobBackend: JobBackend {
     package func snooze(_ claim: JobClaimReference, delay: Duration, now: Date?) async throws {
         let runAt = self.now(now) + delay.microseconds
         try await pool.write { db in
-            try db.cachedStatement(sql: """
-                UPDATE spillway_jobs
-                SET state = 'ready', attempt = attempt - 1, snoozes = snoozes + 1, run_at = ?, lease_expires_at = NULL
-                WHERE id = ? AND fencing_token = ? AND state = 'running'
-                """).execute(arguments: [runAt, claim.id.rawValue, claim.fencingToken])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE spillway_jobs
+                    SET state = 'ready', attempt = attempt - 1, snoozes = snoozes + 1, run_at = ?, lease_expires_at = NULL
+                    WHERE id = ? AND fencing_token = ? AND state = 'running'
+                    """
+            ).execute(arguments: [runAt, claim.id.rawValue, claim.fencingToken])
             guard db.changesCount > 0 else { throw JobError.leaseLost(claim) }
         }
     }
@@ -256,13 +262,15 @@ package final class SQLiteJobBackend: JobBackend {
     package func prune(retention: Duration, idempotencyWindow: Duration, limit: Int, now: Date?) async throws -> Int {
         let now = self.now(now)
         return try await pool.write { db in
-            try db.cachedStatement(sql: """
-                DELETE FROM spillway_jobs WHERE id IN (
-                    SELECT id FROM spillway_jobs
-                    WHERE state = 'completed' AND finished_at < ?
-                        AND (idempotency_key IS NULL OR created_at < ?)
-                    LIMIT ?)
-                """).execute(arguments: [now - retention.microseconds, now - idempotencyWindow.microseconds, limit])
+            try db.cachedStatement(
+                sql: """
+                    DELETE FROM spillway_jobs WHERE id IN (
+                        SELECT id FROM spillway_jobs
+                        WHERE state = 'completed' AND finished_at < ?
+                            AND (idempotency_key IS NULL OR created_at < ?)
+                        LIMIT ?)
+                    """
+            ).execute(arguments: [now - retention.microseconds, now - idempotencyWindow.microseconds, limit])
             return db.changesCount
         }
     }
@@ -272,7 +280,9 @@ package final class SQLiteJobBackend: JobBackend {
     package func job(_ id: JobID) async throws -> JobRecord? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT \(SQLiteSchema.columns) FROM spillway_jobs WHERE id = ?", arguments: [id.rawValue]
+                db,
+                sql: "SELECT \(SQLiteSchema.columns) FROM spillway_jobs WHERE id = ?",
+                arguments: [id.rawValue]
             ).map(Self.record)
         }
     }
@@ -335,9 +345,12 @@ package final class SQLiteJobBackend: JobBackend {
     ) throws -> [JobID: JobChange] {
         var changes: [JobID: JobChange] = [:]
         for id in ids {
-            guard let state = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT state FROM spillway_jobs WHERE id = ?"), arguments: [id.rawValue]
-            ) else {
+            guard
+                let state = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT state FROM spillway_jobs WHERE id = ?"),
+                    arguments: [id.rawValue]
+                )
+            else {
                 changes[id] = .notFound
                 continue
             }
@@ -384,29 +397,37 @@ package final class SQLiteJobBackend: JobBackend {
     package func backlog(queue: String, now: Date?) async throws -> QueueBacklog {
         let now = self.now(now)
         return try await pool.read { db in
-            let ready = try Int.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT COUNT(*) FROM spillway_jobs WHERE state = 'ready' AND queue = ? AND run_at <= ?
-                    """),
-                arguments: [queue, now]
-            ) ?? 0
+            let ready =
+                try Int.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT COUNT(*) FROM spillway_jobs WHERE state = 'ready' AND queue = ? AND run_at <= ?
+                            """
+                    ),
+                    arguments: [queue, now]
+                ) ?? 0
             // One index probe per priority class instead of a scan of every ready job.
             let oldest = try Int64.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT MIN(oldest) FROM (
-                        SELECT (SELECT MIN(run_at) FROM spillway_jobs WHERE state = 'ready' AND queue = :queue
-                            AND priority = p.value AND run_at <= :now) AS oldest
-                        FROM (SELECT 0 AS value UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS p)
-                    """),
+                db.cachedStatement(
+                    sql: """
+                        SELECT MIN(oldest) FROM (
+                            SELECT (SELECT MIN(run_at) FROM spillway_jobs WHERE state = 'ready' AND queue = :queue
+                                AND priority = p.value AND run_at <= :now) AS oldest
+                            FROM (SELECT 0 AS value UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS p)
+                        """
+                ),
                 arguments: ["queue": queue, "now": now]
             )
-            let completed = try Int.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT COUNT(*) FROM spillway_jobs
-                    WHERE state = 'completed' AND finished_at >= ? AND queue = ?
-                    """),
-                arguments: [now - 60_000_000, queue]
-            ) ?? 0
+            let completed =
+                try Int.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT COUNT(*) FROM spillway_jobs
+                            WHERE state = 'completed' AND finished_at >= ? AND queue = ?
+                            """
+                    ),
+                    arguments: [now - 60_000_000, queue]
+                ) ?? 0
             return QueueBacklog(
                 ready: ready,
                 oldestReadyAge: oldest.map { .microseconds(max(0, now - $0)) },

@@ -106,6 +106,7 @@ public enum JobChange: Sendable, Hashable, CustomStringConvertible {
     /// The job is in this state, which the command does not apply to (replay and discard need ``JobState/dead``).
     case invalidState(JobState)
 
+    /// The outcome, for logs.
     public var description: String {
         switch self {
         case .changed: "done"

@@ -294,8 +294,11 @@ public final class JobStore: Sendable {
         sqlite work: @escaping @Sendable (Database) throws -> Void
     ) async throws {
         guard let sqlite = backend as? SQLiteJobBackend else {
-            throw JobError(.unsupported, "completing in an SQLite transaction needs an SQLite job store; this one "
-                + "is \(backend.name)")
+            throw JobError(
+                .unsupported,
+                "completing in an SQLite transaction needs an SQLite job store; this one "
+                    + "is \(backend.name)"
+            )
         }
         let now = self.now
         try await perform("complete job \(claim.id)") { try await sqlite.complete(claim, now: now, with: work) }
@@ -306,8 +309,11 @@ public final class JobStore: Sendable {
         postgres work: @escaping @Sendable (PostgresConnection) async throws -> Void
     ) async throws {
         guard let postgres = backend as? PostgresJobBackend else {
-            throw JobError(.unsupported, "completing in a PostgreSQL transaction needs a PostgreSQL job store; this "
-                + "one is \(backend.name)")
+            throw JobError(
+                .unsupported,
+                "completing in a PostgreSQL transaction needs a PostgreSQL job store; this "
+                    + "one is \(backend.name)"
+            )
         }
         let now = self.now
         try await perform("complete job \(claim.id)") { try await postgres.complete(claim, now: now, with: work) }

@@ -31,6 +31,7 @@ public struct JobSnooze: Error, Sendable, CustomStringConvertible {
         self.init(for: retryAfter, reason: "the dependency answered \(status) with Retry-After \(retryAfter)")
     }
 
+    /// The delay and the reason, for logs.
     public var description: String { "snoozed for \(delay): \(reason)" }
 }
 
@@ -51,5 +52,6 @@ public struct JobPermanentFailure: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The message, as recorded in the job's history.
     public var description: String { message }
 }

@@ -96,6 +96,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The pool and its queue, for logs and errors.
     public var description: String { "JobWorkerPool(\(configuration.queue))" }
 
     /// Calls `observer` after each attempt's outcome is recorded (benchmarks and tests wait on it).
@@ -114,7 +115,11 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     ///   when the pool is already running.
     public func run() async throws {
         try configuration.validate()
-        guard started.withLock({ started in defer { started = true }; return !started }) else {
+        guard
+            started.withLock({ started in
+                defer { started = true }; return !started
+            })
+        else {
             throw JobError(.invalidState, "\(description) is already running; create one pool per run")
         }
         logger.info(

@@ -11,11 +11,20 @@ struct JobsCommandTests {
     private func prepare(_ store: JobStore) async throws -> (dead: JobID, done: JobID, ready: JobID) {
         let dead = try await store.enqueue(Flaky(number: 1), options: .init(queue: "emails", maxAttempts: 2))
         for attempt in 1...2 {
-            let claim = try #require(try await store.claim(queue: "emails", limit: 1, worker: "w", lease: .seconds(30)).first)
-            _ = try await store.fail(claim.reference, error: "SMTP refused (\(attempt))", retryDelay: .zero, permanent: false)
+            let claim = try #require(
+                try await store.claim(queue: "emails", limit: 1, worker: "w", lease: .seconds(30)).first
+            )
+            _ = try await store.fail(
+                claim.reference,
+                error: "SMTP refused (\(attempt))",
+                retryDelay: .zero,
+                permanent: false
+            )
         }
         let done = try await store.enqueue(Greeting(name: "done"), options: .init(queue: "emails"))
-        let claim = try #require(try await store.claim(queue: "emails", limit: 1, worker: "w", lease: .seconds(30)).first)
+        let claim = try #require(
+            try await store.claim(queue: "emails", limit: 1, worker: "w", lease: .seconds(30)).first
+        )
         try await store.complete(claim.reference)
         let ready = try await store.enqueue(Greeting(name: "waiting"), options: .init(queue: "emails"))
         return (dead, done, ready)
@@ -30,7 +39,9 @@ struct JobsCommandTests {
         let stats = try await BuiltExecutables.spillway(["jobs", "stats", "--database", path])
         #expect(stats.status == 0, "\(stats.output)")
         let row = try #require(stats.output.split(separator: "\n").first { $0.hasPrefix("emails") })
-        #expect(row.split(separator: " ", omittingEmptySubsequences: true).prefix(6) == ["emails", "1", "0", "0", "1", "1"])
+        #expect(
+            row.split(separator: " ", omittingEmptySubsequences: true).prefix(6) == ["emails", "1", "0", "0", "1", "1"]
+        )
 
         let list = try await BuiltExecutables.spillway(["jobs", "list", "--state", "dead", "-d", path])
         #expect(list.status == 0, "\(list.output)")
@@ -57,7 +68,9 @@ struct JobsCommandTests {
         #expect(replayed.state == .ready)
         #expect(replayed.history.map(\.outcome) == [.failed, .failed, .replayed])
 
-        let claim = try #require(try await store.claim(queue: "emails", limit: 2, worker: "w", lease: .seconds(30)).first { $0.id == dead })
+        let claim = try #require(
+            try await store.claim(queue: "emails", limit: 2, worker: "w", lease: .seconds(30)).first { $0.id == dead }
+        )
         _ = try await store.fail(claim.reference, error: "still broken", retryDelay: .zero, permanent: true)
         let discard = try await BuiltExecutables.spillway(["jobs", "discard", "\(dead)", "-d", path])
         #expect(discard.status == 0, "\(discard.output)")

@@ -4,10 +4,10 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Spillway
-@testable import SpillwayJobsHummingbird
 import Testing
 
 @testable import SpillwayJobs
+@testable import SpillwayJobsHummingbird
 
 /// The 202 pattern: accept, locate, poll, and refuse with 503 when the backlog cannot start work in time.
 @Suite(.timeLimit(.minutes(1)))

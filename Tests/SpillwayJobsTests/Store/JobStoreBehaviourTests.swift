@@ -70,7 +70,9 @@ struct JobStoreBehaviourTests {
             let claims = try await store.claim(queue: "default", limit: 10, worker: "a", lease: Self.lease)
             #expect(claims.map(\.id) == [top, critical, low])
             clock.advance(by: .seconds(60))
-            #expect(try await store.claim(queue: "default", limit: 10, worker: "a", lease: Self.lease).map(\.id) == [later])
+            #expect(
+                try await store.claim(queue: "default", limit: 10, worker: "a", lease: Self.lease).map(\.id) == [later]
+            )
         }
     }
 
@@ -143,7 +145,12 @@ struct JobStoreBehaviourTests {
             let id = try await store.enqueue(Greeting(name: "ada"), options: .init(maxAttempts: 2))
             let first = try await claimOne(store)
             clock.advance(by: .milliseconds(250))
-            let outcome = try await store.fail(first.reference, error: "boom 1", retryDelay: .seconds(5), permanent: false)
+            let outcome = try await store.fail(
+                first.reference,
+                error: "boom 1",
+                retryDelay: .seconds(5),
+                permanent: false
+            )
             guard case .retrying(let at) = outcome else {
                 Issue.record("the first failure of two attempts should retry, got \(outcome)")
                 return
@@ -154,7 +161,12 @@ struct JobStoreBehaviourTests {
             clock.advance(by: .seconds(1))
             let second = try await claimOne(store)
             #expect(second.attempt == 2)
-            let last = try await store.fail(second.reference, error: "boom 2", retryDelay: .seconds(5), permanent: false)
+            let last = try await store.fail(
+                second.reference,
+                error: "boom 2",
+                retryDelay: .seconds(5),
+                permanent: false
+            )
             #expect(last == .deadLettered)
             let record = try #require(try await store.job(id))
             #expect(record.state == .dead)
@@ -307,7 +319,10 @@ struct JobStoreBehaviourTests {
             #expect(backlog.ready == 2)
             #expect(abs((backlog.oldestReadyAge?.seconds ?? 0) - 5) < 0.01)
             #expect(backlog.completedLastMinute == 1)
-            #expect(try await store.backlog(queue: "empty") == QueueBacklog(ready: 0, oldestReadyAge: nil, completedLastMinute: 0))
+            #expect(
+                try await store.backlog(queue: "empty")
+                    == QueueBacklog(ready: 0, oldestReadyAge: nil, completedLastMinute: 0)
+            )
         }
     }
 
@@ -321,7 +336,12 @@ struct JobStoreBehaviourTests {
                     group.addTask {
                         var mine: [JobID] = []
                         while true {
-                            let claims = try await store.claim(queue: "default", limit: 3, worker: "w\(worker)", lease: .seconds(30))
+                            let claims = try await store.claim(
+                                queue: "default",
+                                limit: 3,
+                                worker: "w\(worker)",
+                                lease: .seconds(30)
+                            )
                             if claims.isEmpty { return mine }
                             mine += claims.map(\.id)
                         }

@@ -125,7 +125,8 @@ final class LocalPostgres: Sendable {
     /// Stops the server once this process is gone (a crash, a test runner's kill): `pg_ctl` daemonizes it.
     private func watchThisProcess() async throws {
         let stop = (prefix + [bin + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]).joined(separator: " ")
-        let script = "(while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop); rm -rf \(root)) "
+        let script =
+            "(while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop); rm -rf \(root)) "
             + ">/dev/null 2>&1 &"
         _ = try await ProcessSpawn.run(["/bin/sh", "-c", script], output: "/dev/null")
     }

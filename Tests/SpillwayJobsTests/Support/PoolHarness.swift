@@ -26,7 +26,8 @@ enum PoolHarness {
         /// The next outcome, moving `clock` forward by `step` every few milliseconds of real time (at most `limit` in
         /// all) until it comes: the pool's sleepers register at moments a test cannot see, so time is moved until
         /// the expected effect happens rather than once.
-        func next(advancing clock: ManualClock, step: Duration = .milliseconds(500), limit: Duration) async -> Outcome? {
+        func next(advancing clock: ManualClock, step: Duration = .milliseconds(500), limit: Duration) async -> Outcome?
+        {
             let ticker = Task {
                 var moved = Duration.zero
                 while moved < limit, !Task.isCancelled {

@@ -67,7 +67,10 @@ struct JobWorkerPoolTests {
                 let id = try await store.enqueue(Flaky(number: 7), options: .init(maxAttempts: 3))
                 #expect(await outcomes.next()?.outcome == .failed, "attempt 1")
                 for attempt in 2...3 {
-                    #expect(await outcomes.next(advancing: clock, limit: .seconds(4))?.outcome == .failed, "attempt \(attempt)")
+                    #expect(
+                        await outcomes.next(advancing: clock, limit: .seconds(4))?.outcome == .failed,
+                        "attempt \(attempt)"
+                    )
                 }
                 return id
             }
@@ -314,8 +317,12 @@ struct JobWorkerPoolTests {
                 try await store.enqueue(Flaky(number: 1))
                 let reference = try #require(await claimed.wait())
                 #expect(try await store.release([reference]) == 1)
-                let thief = try #require(try await store.claim(queue: "default", limit: 1, worker: "thief", lease: .seconds(30)).first)
-                #expect(await outcomes.next(advancing: clock, step: .seconds(1), limit: .seconds(20))?.outcome == .leaseLost)
+                let thief = try #require(
+                    try await store.claim(queue: "default", limit: 1, worker: "thief", lease: .seconds(30)).first
+                )
+                #expect(
+                    await outcomes.next(advancing: clock, step: .seconds(1), limit: .seconds(20))?.outcome == .leaseLost
+                )
                 #expect(cancelled.withLock { $0 })
                 try await store.complete(thief.reference)
                 #expect(try await store.job(reference.id)?.state == .completed)
@@ -339,7 +346,9 @@ struct JobWorkerPoolTests {
                 #expect(Set(await outcomes.next(2).map(\.outcome)) == [.failed, .completed])
                 let refreshed = try await eventually {
                     clock.advance(by: .seconds(1))
-                    return (try? metrics.expectGauge("spillway_jobs_dead_letter_depth", [("queue", "default")]).lastValue) == 1
+                    return
+                        (try? metrics.expectGauge("spillway_jobs_dead_letter_depth", [("queue", "default")]).lastValue)
+                        == 1
                 }
                 #expect(refreshed, "the depth gauges are refreshed on the statistics interval")
             }
@@ -348,14 +357,18 @@ struct JobWorkerPoolTests {
             #expect(metrics.counterTotal(label: "spillway_jobs_dead_lettered_total", dimensions: queue) == 1)
             #expect(metrics.counterTotal(label: "spillway_jobs_retries_total", dimensions: queue) == 0)
             #expect(
-                metrics.counterTotal(label: "spillway_jobs_processed_total", dimensions: queue + [("outcome", "completed")])
+                metrics.counterTotal(
+                    label: "spillway_jobs_processed_total",
+                    dimensions: queue + [("outcome", "completed")]
+                )
                     == 1
             )
             #expect(
                 try metrics.expectGauge("spillway_jobs_depth", [("queue", "other"), ("state", "ready")]).lastValue == 1
             )
             #expect(
-                metrics.counterTotal(label: "spillway_jobs_enqueued_total", dimensions: queue + [("outcome", "new")]) == 2
+                metrics.counterTotal(label: "spillway_jobs_enqueued_total", dimensions: queue + [("outcome", "new")])
+                    == 2
             )
         }
     }
