@@ -1,4 +1,5 @@
 import CoreMetrics
+import Spillway
 
 /// The swift-metrics instruments of one ``RedisRateLimitStore``, created once so the hot path only increments.
 struct RedisRateLimitMetrics: Sendable {
@@ -50,11 +51,11 @@ struct RedisRateLimitMetrics: Sendable {
         if error is RedisCallTimedOut { timeouts.increment() } else { errors.increment() }
     }
 
-    func breakerChanged(_ state: RedisBreaker.State) {
+    func breakerChanged(_ state: CircuitBreaker.State) {
         switch state {
-        case .closed: breaker.record(0)
+        case .closed, .forcedClosed: breaker.record(0)
         case .halfOpen: breaker.record(1)
-        case .open: breaker.record(2)
+        case .open, .forcedOpen: breaker.record(2)
         }
     }
 }
