@@ -8,13 +8,20 @@ import Synchronization
 protocol PoolableConnection: AnyObject, Sendable {
     /// Whether new commands may go to the connection (false once it started closing, before `onClose` runs).
     var isUsable: Bool { get }
-    /// Calls `body` once when the connection has closed (at once if it already has).
-    func onClose(_ body: @escaping @Sendable () -> Void)
+    /// Whether commands sent now would queue behind replies of commands that timed out.
+    var owesLateReplies: Bool { get }
+    /// Calls `body` once, when the connection answers its first command after the handshake.
+    func onFirstAnswer(_ body: @escaping @Sendable () -> Void)
+    /// Calls `body` once when the connection has closed (at once if it already has), with whether it was closed
+    /// as stalled: it owed replies and received nothing for its read timeout.
+    func onClose(_ body: @escaping @Sendable (_ stalled: Bool) -> Void)
     func close() async
 }
 
 extension RedisConnection: PoolableConnection {
     var isUsable: Bool { isActive }
+    var owesLateReplies: Bool { health.owesLateReplies }
+    func onFirstAnswer(_ body: @escaping @Sendable () -> Void) { health.onFirstAnswer(body) }
 }
 
 /// The pool's limits; ``RedisClientConfiguration`` documents each one.
@@ -31,10 +38,16 @@ struct ConnectionPoolConfiguration: Sendable {
 ///
 /// A lease is one caller's use of a connection; a connection carries up to
 /// `maximumConcurrentLeasesPerConnection` leases at once (their commands are pipelined). A new connection opens only
-/// when every open one is full. Callers that find the pool full wait in a bounded FIFO queue, for at most
-/// `acquisitionTimeout`. When a connection attempt fails the pool backs off (exponentially, with jitter); while it
-/// has no connection and the last attempt failed, callers fail at once with `.unavailable` and one caller's
-/// arrival after the backoff (or `run()`'s maintenance) starts the next attempt in the background.
+/// when every open one is full or owes replies of timed-out commands (new commands would queue behind them); such
+/// a connection is used only when no other can be opened. Callers that find the pool full wait in a bounded FIFO
+/// queue, for at most `acquisitionTimeout`.
+///
+/// When a connection attempt fails the pool backs off (exponentially, with jitter); while it has no connection and
+/// the last attempt failed, callers fail at once with `.unavailable` and one caller's arrival after the backoff (or
+/// `run()`'s maintenance) starts the next attempt in the background. A connection closed as stalled counts as a
+/// failed attempt, and a completed handshake does not end the backoff: only a connection that answers a command
+/// does. So a server that accepts connections and then answers nothing is retried with backoff, not at the rate
+/// commands arrive.
 final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     typealias Factory = @Sendable (_ id: Int) async throws -> Connection
 
@@ -126,14 +139,14 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Takes a lease on the least-loaded connection, opening or waiting for one when needed.
     func lease() async throws -> Lease {
-        if let lease = state.withLock({ Self.takeLease(&$0, limit: configuration.maximumConcurrentLeasesPerConnection) }
-        ) {
+        let limit = configuration.maximumConcurrentLeasesPerConnection
+        if let lease = state.withLock({ Self.takeLease(&$0, limit: limit, evenBehindLateReplies: false) }) {
             return lease
         }
         let now = clock.now
         let decision = state.withLock { state -> Decision in
             if state.isShutdown { return .fail(Self.shutdownError) }
-            if let lease = Self.takeLease(&state, limit: configuration.maximumConcurrentLeasesPerConnection) {
+            if let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: false) {
                 return .lease(lease)
             }
             if state.slots.isEmpty && state.consecutiveFailures > 0 {
@@ -147,6 +160,9 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 state.retryAt.map({ $0 <= now }) ?? true
             {
                 startAttempt(&state, notBefore: nil)
+            } else if let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: true) {
+                // No other connection can be opened now: better behind a late reply than not at all.
+                return .lease(lease)
             }
             guard state.waiters.count + state.registering.count < configuration.maximumWaiters else {
                 return .fail(
@@ -267,7 +283,13 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             let registration = state.registering.removeValue(forKey: id)
             if case .abandoned(let error)? = registration { return .failure(error) }
             if state.isShutdown { return .failure(Self.shutdownError) }
-            if let lease = Self.takeLease(&state, limit: configuration.maximumConcurrentLeasesPerConnection) {
+            // While a connection is being opened for it, the caller waits for that rather than queue behind a late
+            // reply.
+            if let lease = Self.takeLease(
+                &state,
+                limit: configuration.maximumConcurrentLeasesPerConnection,
+                evenBehindLateReplies: state.connecting == 0
+            ) {
                 return .success(lease)
             }
             if state.slots.isEmpty && state.connecting == 0 && state.consecutiveFailures > 0 {
@@ -317,6 +339,10 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Records an attempt's outcome; returns a connection the caller must close (the pool shut down meanwhile).
     private func attemptFinished(_ id: Int, _ result: Result<Connection, any Error>) -> Connection? {
+        if case .success(let connection) = result {
+            // Before the connection can be leased, so that no command's answer goes unnoticed.
+            connection.onFirstAnswer { [weak self] in self?.connectionAnswered() }
+        }
         let now = clock.now
         var handoffs: [(Waiter, Lease)] = []
         var failed: [Waiter] = []
@@ -327,9 +353,9 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             switch result {
             case .success(let connection):
                 if state.isShutdown { return (connection, 0) }
-                state.consecutiveFailures = 0
+                // Connected, but not proven: `consecutiveFailures` stays until a command is answered, so that a
+                // server that completes handshakes and then stalls is retried with a growing backoff.
                 state.retryAt = nil
-                state.lastError = nil
                 var slot = Slot(connection: connection, leases: 0)
                 while slot.leases < configuration.maximumConcurrentLeasesPerConnection,
                     let waiter = state.waiters.popFirst()
@@ -354,6 +380,14 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                     failed = Array(state.waiters)
                     state.waiters.removeAll()
                     failure = error
+                } else if state.connecting == 0 {
+                    // The connection they waited for will not come: the ones owing late replies serve instead.
+                    let limit = configuration.maximumConcurrentLeasesPerConnection
+                    while !state.waiters.isEmpty,
+                        let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: true)
+                    {
+                        handoffs.append((state.waiters.removeFirst(), lease))
+                    }
                 }
                 if state.maintaining && state.slots.count + state.connecting < configuration.minimumConnections {
                     startAttempt(&state, notBefore: state.retryAt)
@@ -363,7 +397,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         }
         connectionsGauge.record(count)
         if case .success(let connection) = result, leftover == nil {
-            connection.onClose { [weak self] in self?.connectionClosed(id) }
+            connection.onClose { [weak self] stalled in self?.connectionClosed(id, stalled: stalled) }
             logger.debug("Redis connection opened", metadata: ["redis.connection": "\(id)"])
         }
         if let failure {
@@ -375,12 +409,33 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         return leftover
     }
 
-    private func connectionClosed(_ id: Int) {
+    /// A connection answered its first command: the server works, so the backoff starts over.
+    private func connectionAnswered() {
+        state.withLock { state in
+            state.consecutiveFailures = 0
+            state.lastError = nil
+        }
+    }
+
+    private func connectionClosed(_ id: Int, stalled: Bool) {
         let now = clock.now
         var failed: [Waiter] = []
         var failure: (any Error)?
         let count: Int? = state.withLock { state in
             guard state.slots.removeValue(forKey: id) != nil, !state.isShutdown else { return nil }
+            if stalled {
+                // A failed attempt, late: back off before the next connection.
+                state.consecutiveFailures += 1
+                let delay = configuration.backoff.delay(
+                    afterFailures: state.consecutiveFailures,
+                    unit: state.random.unit()
+                )
+                state.retryAt = now.advanced(by: delay)
+                state.lastError = RedisClientError(
+                    .connectionClosed,
+                    "a Redis connection stalled: it owed replies and received nothing for its read timeout"
+                )
+            }
             let inBackoff = state.retryAt.map { $0 > now } ?? false
             if !inBackoff, !state.waiters.isEmpty,
                 state.slots.count + state.connecting < configuration.maximumConnections
@@ -411,10 +466,20 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         }
     }
 
-    private static func takeLease(_ state: inout State, limit: Int) -> Lease? {
-        var best: (id: Int, leases: Int)?
+    /// A lease on the least-loaded usable connection with room; connections owing late replies only when
+    /// `evenBehindLateReplies`, and then after all others.
+    private static func takeLease(_ state: inout State, limit: Int, evenBehindLateReplies: Bool) -> Lease? {
+        var best: (id: Int, leases: Int, behind: Bool)?
         for (id, slot) in state.slots where slot.leases < limit && slot.connection.isUsable {
-            if best == nil || slot.leases < best!.leases { best = (id, slot.leases) }
+            let behind = slot.connection.owesLateReplies
+            if behind && !evenBehindLateReplies { continue }
+            guard let current = best else {
+                best = (id, slot.leases, behind)
+                continue
+            }
+            if (!behind && current.behind) || (behind == current.behind && slot.leases < current.leases) {
+                best = (id, slot.leases, behind)
+            }
         }
         guard let best else { return nil }
         state.slots[best.id]!.leases += 1
