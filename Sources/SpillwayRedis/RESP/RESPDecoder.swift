@@ -122,7 +122,7 @@ public struct RESPDecoder: Sendable {
                         throw RESPParsingError(
                             .bulkTooLong,
                             "declared \(length) bytes, limit \(limits.maximumBulkLength) "
-                            + "(RESPDecoderLimits.maximumBulkLength)"
+                                + "(RESPDecoderLimits.maximumBulkLength)"
                         )
                     }
                     try charge(length > Int.max - 2 ? Int.max : length + 2)

@@ -32,25 +32,38 @@ final class DeadlineCheckingRedis: RedisCommandExecutor, Sendable {
     }
 }
 
+/// A fail-closed store whose breaker opens after five failures in a row: where a caller's deadline, counted as a
+/// Redis failure, would turn every client away.
+func failClosedStore<Algorithm: RedisRateLimitAlgorithm>(
+    _ name: String,
+    _ algorithm: Algorithm,
+    redis: any RedisCommandExecutor,
+    timeout: Duration = .seconds(1),
+    clock: any SpillwayClock = ContinuousClock()
+) throws -> RedisRateLimitStore<Algorithm> {
+    var configuration = RedisRateLimitStore<Algorithm>.Configuration(
+        keyPrefix: uniqueRateLimitPrefix(),
+        timeout: timeout,
+        failurePolicy: .failClosed
+    )
+    configuration.breaker = .init(failureThreshold: 5, openDuration: .seconds(60))
+    return try RedisRateLimitStore(
+        name: name,
+        algorithm: algorithm,
+        redis: redis,
+        configuration: configuration,
+        clock: clock
+    )
+}
+
 /// A caller's deadline is the caller's business: the store's Redis calls run under the store's own timeout, and a
 /// caller whose deadline passed never counts against Redis (issue 11, defect 1).
 @Suite(.timeLimit(.minutes(1))) struct RedisRateLimitCallerDeadlineTests {
     @Test func theRedisCallSeesTheStoreTimeoutNotTheCallersDeadline() async throws {
         let clock = ManualClock()
         let redis = DeadlineCheckingRedis(clock: clock)
-        var configuration = RedisRateLimitStore<GCRA>.Configuration(
-            keyPrefix: uniqueRateLimitPrefix(),
-            timeout: .milliseconds(50),
-            failurePolicy: .failClosed
-        )
-        configuration.breaker = .init(failureThreshold: 5, openDuration: .seconds(1))
-        let store = try RedisRateLimitStore(
-            name: "deadline",
-            algorithm: try GCRA(limit: 10, period: .seconds(1)),
-            redis: redis,
-            configuration: configuration,
-            clock: clock
-        )
+        let gcra = try GCRA(limit: 10, period: .seconds(1))
+        let store = try failClosedStore("deadline", gcra, redis: redis, timeout: .milliseconds(50), clock: clock)
         // Five callers whose deadline has already passed (a client sent `grpc-timeout: 1n`), concurrently.
         let expired = Deadline(clock.now)
         let decisions = try await withThrowingTaskGroup(of: RateLimitDecision.self) { group in
@@ -76,18 +89,8 @@ final class DeadlineCheckingRedis: RedisCommandExecutor, Sendable {
     @Test func callersWithExpiredDeadlinesDoNotOpenTheBreakerOfARealRedis() async throws {
         try await withRateLimitRedisServer { server in
             try await withRateLimitClient(server) { client in
-                var configuration = RedisRateLimitStore<TokenBucket>.Configuration(
-                    keyPrefix: uniqueRateLimitPrefix(),
-                    timeout: .seconds(1),
-                    failurePolicy: .failClosed
-                )
-                configuration.breaker = .init(failureThreshold: 5, openDuration: .seconds(60))
-                let store = try RedisRateLimitStore(
-                    name: "deadline",
-                    algorithm: try TokenBucket(capacity: 100, refill: 1, per: .seconds(60)),
-                    redis: client,
-                    configuration: configuration
-                )
+                let bucket = try TokenBucket(capacity: 100, refill: 1, per: .seconds(60))
+                let store = try failClosedStore("deadline", bucket, redis: client)
                 // Ten rounds of five concurrent callers, each with a 1 ns budget (`grpc-timeout: 1n`).
                 for _ in 0..<10 {
                     try await withThrowingTaskGroup(of: Void.self) { group in

@@ -26,18 +26,9 @@ struct DelayedRedis: RedisCommandExecutor {
     func tinyDeadlineHeadersDoNotOpenTheSharedBreaker(header: String, value: String) async throws {
         try await withRateLimitRedisServer { server in
             try await withRateLimitClient(server) { client in
-                var configuration = RedisRateLimitStore<TokenBucket>.Configuration(
-                    keyPrefix: uniqueRateLimitPrefix(),
-                    timeout: .seconds(1),
-                    failurePolicy: .failClosed
-                )
-                configuration.breaker = .init(failureThreshold: 5, openDuration: .seconds(60))
-                let store = try RedisRateLimitStore(
-                    name: "edge",
-                    algorithm: try TokenBucket(capacity: 100, refill: 1, per: .seconds(60)),
-                    redis: DelayedRedis(redis: client, delay: .milliseconds(20)),
-                    configuration: configuration
-                )
+                let bucket = try TokenBucket(capacity: 100, refill: 1, per: .seconds(60))
+                let delayed = DelayedRedis(redis: client, delay: .milliseconds(20))
+                let store = try failClosedStore("edge", bucket, redis: delayed)
                 let limiter = try RateLimiter(policies: [try RateLimitPolicy(name: "edge", key: .global, store: store)])
                 let router = Router()
                 router.add(middleware: DeadlineMiddleware())
