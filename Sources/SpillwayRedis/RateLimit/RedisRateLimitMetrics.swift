@@ -47,8 +47,14 @@ struct RedisRateLimitMetrics: Sendable {
     @inline(__always)
     func decided(_ source: Source) { decisions[source.rawValue].increment() }
 
+    /// Counts a failed call: a timeout (the store's, or the connection's command timeout, which the store's
+    /// deadline also sets and either may notice first) or another error.
     func failed(_ error: any Error) {
-        if error is RedisCallTimedOut { timeouts.increment() } else { errors.increment() }
+        if error is RedisCallTimedOut || (error as? RedisClientError)?.code == .timeout {
+            timeouts.increment()
+        } else {
+            errors.increment()
+        }
     }
 
     func breakerChanged(_ state: CircuitBreaker.State) {

@@ -4,6 +4,13 @@ import Testing
 
 @testable import SpillwayRedis
 
+/// Fails every command as the connection does when its command timeout passes.
+struct CommandTimingOutRedis: RedisCommandExecutor {
+    func execute<Command: RedisCommand>(_ command: Command) async throws -> Command.Response {
+        throw RedisClientError(.timeout, "no reply from Redis within the command timeout")
+    }
+}
+
 /// The store's breaker is the core `CircuitBreaker` (issue 12), configured to keep the store's documented
 /// behaviour — consecutive failures open it, one probe decides — and its metrics.
 @Suite(.timeLimit(.minutes(1))) struct RedisRateLimitBreakerTests {
@@ -77,5 +84,10 @@ import Testing
         clock.advance(by: .milliseconds(50))
         #expect(try await !hanging.value.isAllowed)
         #expect(try errors("timeout") == 1)
+        // So does the connection's command timeout, which the store's deadline sets too and may notice first.
+        redis.set(.forward(CommandTimingOutRedis()))
+        #expect(try await !store.acquire(key: "k", cost: 1).isAllowed)
+        #expect(try errors("timeout") == 2)
+        #expect(try errors("error") == 5)
     }
 }
