@@ -4,8 +4,8 @@ import Testing
 @testable import SpillwayRedis
 
 /// The pool's side of defect 2 (issue 11): a connection closed as stalled counts as a failed attempt, a completed
-/// handshake does not end the backoff but an answered command does, and new commands avoid a connection that owes
-/// late replies while another can be opened.
+/// handshake does not end the backoff but an answered command does (on any connection), new commands avoid a
+/// connection that owes late replies while another can be opened, and an unproven server gets one connection.
 @Suite("Connection pool: stalled servers and late replies", .timeLimit(.minutes(1)))
 struct ConnectionPoolStallTests {
     @Test("a stalled connection counts as a failed attempt; only an answered command ends the backoff")
@@ -42,6 +42,59 @@ struct ConnectionPoolStallTests {
         await factory.opened[2].close()
         let lease = try await pool.lease()
         #expect(lease.connectionID == factory.opened[3].id)
+        pool.release(lease)
+        await pool.shutdown()
+    }
+
+    @Test("after a stall, until a command is answered, new commands queue behind late replies on one connection")
+    func unprovenServerKeepsOneConnection() async throws {
+        let factory = FakeFactory()
+        let clock = ManualClock()
+        let pool = ConnectionPoolTests.makePool(factory, clock: clock, maximum: 4, leases: 4)
+        pool.release(try await pool.lease())
+        factory.opened[0].close(stalled: true)
+        clock.advance(by: .milliseconds(100))
+        #expect(await ConnectionPoolTests.code { _ = try await pool.lease() } == .unavailable)
+        #expect(await eventually { pool.connectionCount == 1 })
+        // The new connection's handshake succeeded, then its first command timed out.
+        let probe = factory.opened[1]
+        probe.owesLateReplies = true
+        var leases: [ConnectionPool<FakeConnection>.Lease] = []
+        for _ in 0..<3 { leases.append(try await pool.lease()) }
+        // One connection per timed-out command would be three more; the stalled server gets none.
+        #expect(factory.attempts == 2)
+        #expect(leases.allSatisfy { $0.connectionID == probe.id })
+        for lease in leases { pool.release(lease) }
+        // The late reply comes: the server works, and the next command may have a connection of its own.
+        probe.answer()
+        let lease = try await pool.lease()
+        #expect(factory.attempts == 3)
+        #expect(lease.connectionID == factory.opened[2].id)
+        pool.release(lease)
+        await pool.shutdown()
+    }
+
+    @Test("a command answered on a connection that was already open ends the backoff")
+    func answerOnAnOpenConnectionEndsTheBackoff() async throws {
+        let factory = FakeFactory()
+        let clock = ManualClock()
+        let pool = ConnectionPoolTests.makePool(factory, clock: clock, maximum: 2, leases: 1)
+        let held = try await pool.lease()
+        factory.opened[0].answer()
+        // A second connection cannot be opened: one failed attempt, while the first connection serves.
+        factory.isUp = false
+        let waiting = Task { try await pool.lease() }
+        #expect(await eventually { factory.attempts == 2 && pool.waiterCount == 1 })
+        pool.release(held)
+        pool.release(try await waiting.value)
+        factory.isUp = true
+        clock.advance(by: .milliseconds(100))
+        // The first connection answers again: the failure is behind us. When it closes in the ordinary way, the next
+        // caller gets a new connection, not a fast failure meant for an unreachable server.
+        factory.opened[0].answer()
+        await factory.opened[0].close()
+        let lease = try await pool.lease()
+        #expect(lease.connectionID == factory.opened[1].id)
         pool.release(lease)
         await pool.shutdown()
     }

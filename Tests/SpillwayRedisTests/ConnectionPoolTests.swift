@@ -6,16 +6,15 @@ import Testing
 
 @testable import SpillwayRedis
 
-/// A connection that only knows whether it is closed, whether it answered a command, and whether it owes late
-/// replies, as the test says.
+/// A connection that only knows whether it is closed and whether it owes late replies, and answers a command when
+/// the test says.
 final class FakeConnection: PoolableConnection {
     private struct State {
         var closed = false
         var stalled = false
-        var answered = false
         var owesLateReplies = false
         var onClose: [@Sendable (Bool) -> Void] = []
-        var onFirstAnswer: [@Sendable () -> Void] = []
+        var onNextAnswer: (@Sendable () -> Void)?
     }
 
     let id: Int
@@ -31,23 +30,17 @@ final class FakeConnection: PoolableConnection {
         set { state.withLock { $0.owesLateReplies = newValue } }
     }
 
-    func onFirstAnswer(_ body: @escaping @Sendable () -> Void) {
-        let answered = state.withLock { state -> Bool in
-            if !state.answered { state.onFirstAnswer.append(body) }
-            return state.answered
-        }
-        if answered { body() }
+    func onNextAnswer(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { $0.onNextAnswer = body }
     }
 
     /// The connection answers a command.
     func answer() {
-        let hooks = state.withLock { state -> [@Sendable () -> Void] in
-            guard !state.answered else { return [] }
-            state.answered = true
-            defer { state.onFirstAnswer = [] }
-            return state.onFirstAnswer
+        let hook = state.withLock { state -> (@Sendable () -> Void)? in
+            defer { state.onNextAnswer = nil }
+            return state.onNextAnswer
         }
-        for hook in hooks { hook() }
+        hook?()
     }
 
     func onClose(_ body: @escaping @Sendable (Bool) -> Void) {

@@ -10,8 +10,9 @@ protocol PoolableConnection: AnyObject, Sendable {
     var isUsable: Bool { get }
     /// Whether commands sent now would queue behind replies of commands that timed out.
     var owesLateReplies: Bool { get }
-    /// Calls `body` once, when the connection answers its first command after the handshake.
-    func onFirstAnswer(_ body: @escaping @Sendable () -> Void)
+    /// Calls `body` once, when the connection next answers a command (after the handshake), replacing a hook set
+    /// earlier that has not run yet; never before returning.
+    func onNextAnswer(_ body: @escaping @Sendable () -> Void)
     /// Calls `body` once when the connection has closed (at once if it already has), with whether it was closed
     /// as stalled: it owed replies and received nothing for its read timeout.
     func onClose(_ body: @escaping @Sendable (_ stalled: Bool) -> Void)
@@ -21,7 +22,7 @@ protocol PoolableConnection: AnyObject, Sendable {
 extension RedisConnection: PoolableConnection {
     var isUsable: Bool { isActive }
     var owesLateReplies: Bool { health.owesLateReplies }
-    func onFirstAnswer(_ body: @escaping @Sendable () -> Void) { health.onFirstAnswer(body) }
+    func onNextAnswer(_ body: @escaping @Sendable () -> Void) { health.onNextAnswer(body) }
 }
 
 /// The pool's limits; ``RedisClientConfiguration`` documents each one.
@@ -45,9 +46,10 @@ struct ConnectionPoolConfiguration: Sendable {
 /// When a connection attempt fails the pool backs off (exponentially, with jitter); while it has no connection and
 /// the last attempt failed, callers fail at once with `.unavailable` and one caller's arrival after the backoff (or
 /// `run()`'s maintenance) starts the next attempt in the background. A connection closed as stalled counts as a
-/// failed attempt, and a completed handshake does not end the backoff: only a connection that answers a command
-/// does. So a server that accepts connections and then answers nothing is retried with backoff, not at the rate
-/// commands arrive.
+/// failed attempt, and a completed handshake does not end the backoff: only an answered command does, on any
+/// connection (one opened before the failure included); until then, after a stall, the pool keeps to one
+/// connection. So a server that accepts connections and then answers nothing is retried with backoff, one
+/// connection at a time, not at the rate commands arrive.
 final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     typealias Factory = @Sendable (_ id: Int) async throws -> Connection
 
@@ -80,6 +82,8 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         var waiters = CircularBuffer<Waiter>()
         var registering: [Int: Registration] = [:]
         var consecutiveFailures = 0
+        /// A connection was closed as stalled and no command has been answered since.
+        var stalledSinceAnswer = false
         var retryAt: ContinuousClock.Instant?
         var lastError: (any Error)?
         var nextID = 1
@@ -156,9 +160,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 }
                 return .fail(Self.unavailableError(state, now: now))
             }
-            if state.slots.count + state.connecting < configuration.maximumConnections,
-                state.retryAt.map({ $0 <= now }) ?? true
-            {
+            if Self.mayOpenAnother(state, now: now, maximum: configuration.maximumConnections) {
                 startAttempt(&state, notBefore: nil)
             } else if let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: true) {
                 // No other connection can be opened now: better behind a late reply than not at all.
@@ -341,7 +343,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     private func attemptFinished(_ id: Int, _ result: Result<Connection, any Error>) -> Connection? {
         if case .success(let connection) = result {
             // Before the connection can be leased, so that no command's answer goes unnoticed.
-            connection.onFirstAnswer { [weak self] in self?.connectionAnswered() }
+            connection.onNextAnswer { [weak self] in self?.connectionAnswered() }
         }
         let now = clock.now
         var handoffs: [(Waiter, Lease)] = []
@@ -367,13 +369,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 topUp(&state, now: now)
             case .failure(let error):
                 if state.isShutdown || error is CancellationError { return (nil, state.slots.count) }
-                state.consecutiveFailures += 1
-                let delay = configuration.backoff.delay(
-                    afterFailures: state.consecutiveFailures,
-                    unit: state.random.unit()
-                )
-                state.retryAt = now.advanced(by: delay)
-                state.lastError = error
+                recordFailure(&state, error, now: now)
                 failure = error
                 if state.slots.isEmpty && state.connecting == 0 {
                     let error = Self.unavailableError(state, now: now)
@@ -409,10 +405,23 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         return leftover
     }
 
-    /// A connection answered its first command: the server works, so the backoff starts over.
+    /// Counts a failed attempt (or a connection closed as stalled) and starts the backoff; until a command is
+    /// answered again, on a connection open now or opened later, the server is unproven.
+    private func recordFailure(_ state: inout State, _ error: any Error, now: ContinuousClock.Instant) {
+        state.consecutiveFailures += 1
+        let delay = configuration.backoff.delay(afterFailures: state.consecutiveFailures, unit: state.random.unit())
+        state.retryAt = now.advanced(by: delay)
+        state.lastError = error
+        for slot in state.slots.values {
+            slot.connection.onNextAnswer { [weak self] in self?.connectionAnswered() }
+        }
+    }
+
+    /// A connection answered a command since the last failure: the server works, so the backoff starts over.
     private func connectionAnswered() {
         state.withLock { state in
             state.consecutiveFailures = 0
+            state.stalledSinceAnswer = false
             state.lastError = nil
         }
     }
@@ -425,21 +434,14 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             guard state.slots.removeValue(forKey: id) != nil, !state.isShutdown else { return nil }
             if stalled {
                 // A failed attempt, late: back off before the next connection.
-                state.consecutiveFailures += 1
-                let delay = configuration.backoff.delay(
-                    afterFailures: state.consecutiveFailures,
-                    unit: state.random.unit()
-                )
-                state.retryAt = now.advanced(by: delay)
-                state.lastError = RedisClientError(
+                let error = RedisClientError(
                     .connectionClosed,
                     "a Redis connection stalled: it owed replies and received nothing for its read timeout"
                 )
+                recordFailure(&state, error, now: now)
+                state.stalledSinceAnswer = true
             }
-            let inBackoff = state.retryAt.map { $0 > now } ?? false
-            if !inBackoff, !state.waiters.isEmpty,
-                state.slots.count + state.connecting < configuration.maximumConnections
-            {
+            if !state.waiters.isEmpty, Self.mayOpenAnother(state, now: now, maximum: configuration.maximumConnections) {
                 startAttempt(&state, notBefore: nil)
             }
             topUp(&state, now: now)
@@ -464,6 +466,18 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             let notBefore = state.retryAt.flatMap { $0 > now ? $0 : nil }
             startAttempt(&state, notBefore: notBefore)
         }
+    }
+
+    /// Whether a caller's demand may open one more connection now: below the maximum, past any backoff, and not
+    /// while a connection to a server that stalled is open or opening — one was closed as stalled and no command
+    /// has been answered since. A server that completes handshakes and then answers nothing would otherwise get a
+    /// new connection per timed-out command, up to the maximum, each time the backoff lets one through. (A failed
+    /// connection attempt only starts the backoff: the connection that is open may be busy with a blocking command,
+    /// and the server well.)
+    private static func mayOpenAnother(_ state: State, now: ContinuousClock.Instant, maximum: Int) -> Bool {
+        let open = state.slots.count + state.connecting
+        guard open < maximum, state.retryAt.map({ $0 <= now }) ?? true else { return false }
+        return !state.stalledSinceAnswer || open == 0
     }
 
     /// A lease on the least-loaded usable connection with room; connections owing late replies only when

@@ -39,7 +39,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var timerDeadline: NIODeadline?
     /// Set once the connection is unusable; later requests fail with it at once.
     private var closedError: RedisClientError?
-    private var reportedAnswer = false
     private let health: RedisConnectionHealth
     private let logger: Logger
     private let onTimeout: @Sendable () -> Void
@@ -152,7 +151,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         guard let head = inFlight.first else {
             throw RedisClientError(.protocolViolation, "Redis sent a reply no command was waiting for: \(value)")
         }
-        if !reportedAnswer { reportedAnswer = health.replyArrived() }
+        health.replyArrived()
         let result: Result<RESPValue, any Error>
         switch value.withoutAttributes {
         case .simpleError(let message): result = .failure(RedisServerError(message: message))

@@ -1,21 +1,21 @@
 import Synchronization
 
 /// What a connection's channel handler learns about the server, shared with the pool: whether the connection owes
-/// replies to commands that timed out, whether it has answered a command since its handshake, and whether it was
-/// closed as stalled.
+/// replies to commands that timed out, whether it answers commands, and whether it was closed as stalled.
 ///
 /// The pool uses it to back off from a server that accepts connections and completes the handshake but then
-/// answers nothing (such a server is not healthy until a command succeeds), and to send new commands to a
+/// answers nothing (such a server is not healthy until a command is answered), and to send new commands to a
 /// connection that is not waiting behind a stuck one.
 final class RedisConnectionHealth: Sendable {
     private struct State {
         var handshakeCompleted = false
-        var answered = false
         var stalled = false
-        var onFirstAnswer: (@Sendable () -> Void)?
+        var onAnswer: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
+    /// Whether the hook waits for the next answer: read on every reply, so that a reply costs no lock otherwise.
+    private let armed = Atomic<Bool>(false)
     private let lateReplies = Atomic<Int>(0)
 
     init() {}
@@ -37,27 +37,26 @@ final class RedisConnectionHealth: Sendable {
         state.withLock { $0.handshakeCompleted = true }
     }
 
-    /// A reply arrived. Returns `true` once the first reply to a command after the handshake has been recorded,
-    /// after which the handler stops reporting.
-    func replyArrived() -> Bool {
-        let (recorded, hook) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
-            guard state.handshakeCompleted else { return (false, nil) }
-            guard !state.answered else { return (true, nil) }
-            state.answered = true
-            defer { state.onFirstAnswer = nil }
-            return (true, state.onFirstAnswer)
+    /// A reply arrived: runs the hook waiting for the next answer to a command, if one is set.
+    func replyArrived() {
+        guard armed.load(ordering: .relaxed) else { return }
+        let hook = state.withLock { state -> (@Sendable () -> Void)? in
+            guard state.handshakeCompleted else { return nil }
+            armed.store(false, ordering: .relaxed)
+            defer { state.onAnswer = nil }
+            return state.onAnswer
         }
         hook?()
-        return recorded
     }
 
-    /// Calls `body` once, when the connection answers its first command after the handshake (at once if it has).
-    func onFirstAnswer(_ body: @escaping @Sendable () -> Void) {
-        let answered = state.withLock { state -> Bool in
-            if !state.answered { state.onFirstAnswer = body }
-            return state.answered
+    /// Calls `body` once, when the connection next answers a command (a reply after the handshake, the late reply
+    /// of a timed-out command included: the server works), replacing a hook set earlier that has not run yet.
+    /// Never calls it before returning.
+    func onNextAnswer(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { state in
+            state.onAnswer = body
+            armed.store(true, ordering: .relaxed)
         }
-        if answered { body() }
     }
 
     /// The handler is closing the connection because it stalled.
