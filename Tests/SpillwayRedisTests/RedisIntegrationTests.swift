@@ -22,6 +22,24 @@ struct RedisIntegrationTests {
 
     static func text(_ buffer: ByteBuffer?) -> String? { buffer.map { String(buffer: $0) } }
 
+    /// Expects `body` to fail with a timeout no sooner than `timeout` and, at most 300 ms after a plain sleep of
+    /// `timeout` started beside it wakes: the sleep measures how late this machine runs timers right now (over a
+    /// second when every suite runs at once on two cores), so the bound stays tight without failing on load.
+    static func expectTimeout(
+        after timeout: Duration,
+        _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        async let slept = clock.measure { try await Task.sleep(for: timeout) }
+        await #expect {
+            try await body()
+        } throws: { ($0 as? RedisClientError)?.code == .timeout }
+        let waited = start.duration(to: clock.now)
+        let control = try await slept
+        #expect(waited >= timeout && waited < control + .milliseconds(300), "waited \(waited); slept \(control)")
+    }
+
     @Test("every typed command against a real server")
     func everyCommand() async throws {
         try await withRedisServer { server in
@@ -225,28 +243,22 @@ struct RedisIntegrationTests {
         try await withRedisServer { server in
             let client = Self.client(server) { $0.connection.commandTimeout = .milliseconds(200) }
             try await client.set("before", value: "1")
-            let clock = ContinuousClock()
-            let start = clock.now
-            await #expect {
-                // BLPOP blocks the connection for 10 s: far longer than the timeout.
+            // BLPOP blocks the connection for 10 s: far longer than the timeout, which must end the wait.
+            try await Self.expectTimeout(after: .milliseconds(200)) {
                 _ = try await client.execute(RedisRawCommand("BLPOP", "empty-list", "10"))
-            } throws: { ($0 as? RedisClientError)?.code == .timeout }
-            // The timeout ended the wait: not before it, and not much after (750 ms of room for a busy machine).
-            let waited = start.duration(to: clock.now)
-            #expect(waited >= .milliseconds(200) && waited < .milliseconds(950), "waited \(waited)")
+            }
             // The blocked connection owes BLPOP's reply: the ping goes to another one.
             #expect(try await client.ping() == "PONG")
 
             // The task's deadline shortens the timeout further.
             let patient = Self.client(server) { $0.connection.commandTimeout = .seconds(30) }
-            let deadlineStart = clock.now
-            await #expect {
+            // Connected first: the deadline bounds the command, not the wait for a connection to open.
+            #expect(try await patient.ping() == "PONG")
+            try await Self.expectTimeout(after: .milliseconds(150)) {
                 try await Deadline.withDeadline(.after(.milliseconds(150))) {
                     _ = try await patient.execute(RedisRawCommand("BLPOP", "empty-list", "10"))
                 }
-            } throws: { ($0 as? RedisClientError)?.code == .timeout }
-            let deadlineWait = deadlineStart.duration(to: clock.now)
-            #expect(deadlineWait >= .milliseconds(150) && deadlineWait < .milliseconds(900), "waited \(deadlineWait)")
+            }
             #expect(try await patient.ping() == "PONG")
             // A deadline that already passed fails before anything is sent.
             await #expect {

@@ -28,7 +28,7 @@ import Testing
     @Test func anInvalidationByACallerWithAnExpiredDeadlineReachesRedis() async throws {
         try await withRedisServer { server in
             let client = RedisCacheTierTests.client(server)
-            let tier = RedisCacheTierTests.tier(client, timeout: .seconds(1))
+            let tier = RedisCacheTierTests.tier(client)
             let database = RedisCacheTierTests.Database()
             database.write("alice", .init(name: "Alice", visits: 1))
             let replica = RedisCacheTierTests.replica(tier, database)

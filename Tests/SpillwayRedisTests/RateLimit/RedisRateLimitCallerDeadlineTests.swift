@@ -38,7 +38,7 @@ func failClosedStore<Algorithm: RedisRateLimitAlgorithm>(
     _ name: String,
     _ algorithm: Algorithm,
     redis: any RedisCommandExecutor,
-    timeout: Duration = .seconds(1),
+    timeout: Duration = realRedisTestTimeout,
     clock: any SpillwayClock = ContinuousClock()
 ) throws -> RedisRateLimitStore<Algorithm> {
     var configuration = RedisRateLimitStore<Algorithm>.Configuration(
