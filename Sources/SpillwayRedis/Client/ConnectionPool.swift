@@ -138,6 +138,9 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Open connections (for tests and diagnostics).
     var connectionCount: Int { state.withLock { $0.slots.count } }
+    /// Connection attempts started and not finished (for tests: an attempt is counted as it starts, before its task
+    /// runs).
+    var attemptsInProgress: Int { state.withLock { $0.connecting } }
     /// Callers waiting for a lease (for tests).
     var waiterCount: Int { state.withLock { $0.waiters.count } }
 
