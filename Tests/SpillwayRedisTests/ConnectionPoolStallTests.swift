@@ -39,12 +39,23 @@ struct ConnectionPoolStallTests {
         #expect(factory.attempts == 3)
 
         // A command is answered: the server works. A later ordinary close is replaced at once, on demand.
-        factory.opened[2].answer()
-        await factory.opened[2].close()
-        let lease = try await pool.lease()
-        #expect(lease.connectionID == factory.opened[3].id)
-        pool.release(lease)
+        try await Self.expectReplacedOnDemand(pool, factory, answering: 2)
         await pool.shutdown()
+    }
+
+    /// `factory.opened[index]` answers a command and then closes in the ordinary way: the server is proven, so the
+    /// next caller gets a new connection (the next one the factory opens), not a fast failure meant for an
+    /// unreachable server.
+    private static func expectReplacedOnDemand(
+        _ pool: ConnectionPool<FakeConnection>,
+        _ factory: FakeFactory,
+        answering index: Int
+    ) async throws {
+        factory.opened[index].answer()
+        await factory.opened[index].close()
+        let lease = try await pool.lease()
+        #expect(lease.connectionID == factory.opened.last?.id && factory.opened.count == index + 2)
+        pool.release(lease)
     }
 
     @Test("after a stall, until a command is answered, new commands queue behind late replies on one connection")
@@ -63,7 +74,7 @@ struct ConnectionPoolStallTests {
         var leases: [ConnectionPool<FakeConnection>.Lease] = []
         for _ in 0..<3 { leases.append(try await pool.lease()) }
         // One connection per timed-out command would be three more; the stalled server gets none.
-        #expect(factory.attempts == 2)
+        #expect(pool.attemptsInProgress == 0 && factory.attempts == 2)
         #expect(leases.allSatisfy { $0.connectionID == probe.id })
         for lease in leases { pool.release(lease) }
         // The late reply comes: the server works, and the next command may have a connection of its own.
@@ -90,13 +101,8 @@ struct ConnectionPoolStallTests {
         pool.release(try await waiting.value)
         factory.isUp = true
         clock.advance(by: .milliseconds(100))
-        // The first connection answers again: the failure is behind us. When it closes in the ordinary way, the next
-        // caller gets a new connection, not a fast failure meant for an unreachable server.
-        factory.opened[0].answer()
-        await factory.opened[0].close()
-        let lease = try await pool.lease()
-        #expect(lease.connectionID == factory.opened[1].id)
-        pool.release(lease)
+        // The first connection answers again: the failure is behind us.
+        try await Self.expectReplacedOnDemand(pool, factory, answering: 0)
         await pool.shutdown()
     }
 
