@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayRedis

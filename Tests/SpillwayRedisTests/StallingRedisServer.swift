@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import SpillwayTestSupport
 import Synchronization
 
 /// A TCP server on a free loopback port that completes the RESP3 handshake (`HELLO` gets a small map) and then

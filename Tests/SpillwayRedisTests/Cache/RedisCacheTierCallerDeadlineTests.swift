@@ -1,5 +1,6 @@
 import NIOCore
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayRedis

@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -87,7 +88,7 @@ func failClosedStore<Algorithm: RedisRateLimitAlgorithm>(
     }
 
     @Test func callersWithExpiredDeadlinesDoNotOpenTheBreakerOfARealRedis() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let bucket = try TokenBucket(capacity: 100, refill: 1, per: .seconds(60))
                 let store = try failClosedStore("deadline", bucket, redis: client)

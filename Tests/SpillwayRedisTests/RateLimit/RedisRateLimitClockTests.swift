@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayRedis
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func tokenBucket() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let bucket = try TokenBucket(capacity: 4, refill: 1, per: .seconds(10))
                 try await check(bucket, refill: .seconds(10), redis: client)
@@ -77,7 +78,7 @@ import Testing
     }
 
     @Test func gcra() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 try await check(try GCRA(limit: 1, period: .seconds(10), burst: 4), refill: .seconds(10), redis: client)
             }
@@ -85,7 +86,7 @@ import Testing
     }
 
     @Test func slidingWindow() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 // 4 units in the window that ended 2.5 s ago weigh 3: one unit is free.
                 let window = try SlidingWindow(limit: 4, window: .seconds(10))

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Spillway
 import SpillwayHummingbird
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayRedis
@@ -24,7 +25,7 @@ struct DelayedRedis: RedisCommandExecutor {
 @Suite(.timeLimit(.minutes(1))) struct RedisRateLimitHeaderDeadlineTests {
     @Test(arguments: [("x-request-timeout-ms", "1"), ("grpc-timeout", "1n")])
     func tinyDeadlineHeadersDoNotOpenTheSharedBreaker(header: String, value: String) async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let bucket = try TokenBucket(capacity: 100, refill: 1, per: .seconds(60))
                 let delayed = DelayedRedis(redis: client, delay: .milliseconds(20))

@@ -1,12 +1,10 @@
+import SpillwayTestSupport
 import Testing
 
 @testable import Spillway
 
-/// A generator whose every draw is 0, so XFetch's U is its smallest value and an early refresh is due whenever one
-/// is possible.
-private struct AlwaysRefresh: RandomNumberGenerator, Sendable {
-    mutating func next() -> UInt64 { 0 }
-}
+/// Every draw is 0, so XFetch's U is its smallest value and an early refresh is due whenever one is possible.
+private let alwaysRefresh = RandomSource { 0 }
 
 /// A failed refresh must not replace a value the cache may still serve, and stale-if-error is tried before an error
 /// is cached (issue 11, defect 8).
@@ -14,7 +12,7 @@ private struct AlwaysRefresh: RandomNumberGenerator, Sendable {
     @Test func aFailedEarlyRefreshKeepsTheFreshValueInsteadOfCachingTheError() async throws {
         let clock = ManualClock()
         let loader = CacheTestLoader(.success("v1"), loadTime: .seconds(1), clock: clock)
-        let cache = Cache.fixture(clock: clock, loader: loader, random: AlwaysRefresh()) {
+        let cache = Cache.fixture(clock: clock, loader: loader, random: alwaysRefresh) {
             $0.earlyExpirationBeta = 1
             $0.negativeTimeToLive = .seconds(30)
         }
