@@ -120,7 +120,10 @@ let package = Package(
             name: "SpillwayRedisTests",
             dependencies: [
                 "SpillwayRedis",
+                "SpillwayHummingbird",
                 "SpillwayTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
