@@ -77,19 +77,3 @@ final class ResponseCompletion: Sendable {
         finish(writeFailed: false)
     }
 }
-
-extension ResponseBody {
-    /// This body, finishing `completion` once the last byte is written or the write fails.
-    func onceWritten(_ completion: ResponseCompletion) -> ResponseBody {
-        let body = self
-        return ResponseBody(contentLength: contentLength) { writer in
-            do {
-                try await body.write(writer)
-            } catch {
-                completion.finish(writeFailed: true)
-                throw error
-            }
-            completion.finish(writeFailed: false)
-        }
-    }
-}
