@@ -107,7 +107,9 @@ import Testing
         #expect(error?.message.contains("RemoteAddressRequestContext") == true, "\(error?.message ?? "")")
         // The client address as the fallback of a header key is refused too, and so is the combined middleware.
         let fallback = try Self.limiter(.header("x-api-key").orElse(.clientAddress()), clock: clock)
-        #expect(throws: SpillwayConfigurationError.self) { try RateLimitMiddleware<BasicRequestContext>(limiter: fallback) }
+        #expect(throws: SpillwayConfigurationError.self) {
+            try RateLimitMiddleware<BasicRequestContext>(limiter: fallback)
+        }
         #expect(throws: SpillwayConfigurationError.self) { try Router().addSpillway(rateLimiter: perClient) }
         #expect(throws: SpillwayConfigurationError.self) {
             try SpillwayMiddleware<BasicRequestContext>(rateLimiter: fallback)

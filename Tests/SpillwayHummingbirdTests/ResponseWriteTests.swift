@@ -111,7 +111,10 @@ func inflight(_ metrics: TestMetrics) -> Double {
         router.get("/hello") { _, _ in "hello" }
         router.get("/empty") { _, _ in Response(status: .noContent) }
         router.get("/large") { _, _ in String(repeating: "x", count: 100_000) }
-        try await Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))).test(.live) { client in
+        try await Application(
+            router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))
+        ).test(.live) { client in
             func flushes(_ uri: String) async throws -> Int {
                 let before = valve.flushes
                 try await client.execute(uri: uri, method: .get) { #expect($0.status.code < 300) }
@@ -143,7 +146,10 @@ func inflight(_ metrics: TestMetrics) -> Double {
         )
         router.get("/hello") { _, _ in "hello" }
         let limiter = try #require(spillway.limiter)
-        try await Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))).test(.live) { client in
+        try await Application(
+            router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))
+        ).test(.live) { client in
             async let response = client.execute(uri: "/hello", method: .get) { String(buffer: $0.body) }
             let reachedTheChannel = try await eventually { valve.flushes >= 1 }
             #expect(reachedTheChannel)
@@ -169,7 +175,10 @@ func inflight(_ metrics: TestMetrics) -> Double {
         router.add(middleware: DeadlineMiddleware())
         router.add(middleware: AdmissionMiddleware(limiter: limiter))
         router.get("/hello") { _, _ in "hello" }
-        try await Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))).test(.live) { client in
+        try await Application(
+            router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))
+        ).test(.live) { client in
             async let response = client.execute(uri: "/hello", method: .get) { String(buffer: $0.body) }
             let reachedTheChannel = try await eventually { valve.flushes >= 1 }
             #expect(reachedTheChannel)

@@ -10,7 +10,8 @@ import Testing
     /// Reasons a caller of the public initializer might pass, or an attacker might get into one.
     static let hostileReasons = [
         #"quote"d"#, #"back\slash"#, "new\nline\r\ttab", "\u{0}\u{1}\u{8}\u{C}\u{1F}\u{7F}", "</script><b>",
-        "é ü 日本 🚦", "\u{2028}\u{2029}", #""},"error":"injected","x":{"#, #"\u0022"#, "", String(repeating: "\"", count: 64),
+        "é ü 日本 🚦", "\u{2028}\u{2029}", #""},"error":"injected","x":{"#, #"\u0022"#, "",
+        String(repeating: "\"", count: 64),
     ]
 
     /// Defect: the 503/429/504 body was concatenated without escaping, so a reason with a quote, a backslash or a
@@ -46,7 +47,10 @@ import Testing
     @Test func rateLimitRefusalNamesThePolicyInValidJSON() async throws {
         let name = "a.b-c_D.9"
         let clock = ManualClock()
-        let store = InMemoryRateLimitStore(algorithm: try TokenBucket(capacity: 1, refill: 1, per: .seconds(60)), clock: clock)
+        let store = InMemoryRateLimitStore(
+            algorithm: try TokenBucket(capacity: 1, refill: 1, per: .seconds(60)),
+            clock: clock
+        )
         let limiter = try RateLimiter(
             policies: [try RateLimitPolicy(name: name, key: .global, store: store)],
             clock: clock

@@ -42,7 +42,9 @@ public enum TimeoutHeader {
     public static func parseGRPCTimeout(_ text: some StringProtocol) -> Duration? {
         let bytes = trimmed(Substring(text).utf8)
         guard let unitByte = bytes.last, let unit = nanosecondsPerUnit(unitByte) else { return nil }
-        guard let value = decimal(bytes.dropLast(), maxDigits: 8), value <= maximumNanoseconds / unit else { return nil }
+        guard let value = decimal(bytes.dropLast(), maxDigits: 8), value <= maximumNanoseconds / unit else {
+            return nil
+        }
         return .nanoseconds(value * unit)
     }
 
