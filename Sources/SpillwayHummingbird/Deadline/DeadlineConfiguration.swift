@@ -40,6 +40,11 @@ public struct DeadlineConfiguration: Sendable {
     public static let defaultHeader = HTTPField.Name(TimeoutHeader.defaultName)!
     static let grpcHeader = HTTPField.Name(TimeoutHeader.grpcName)!
 
+    /// The header names ``HeaderScan`` looks for on this configuration's behalf.
+    var headerNames: (timeout: HTTPField.Name, grpcTimeout: HTTPField.Name?) {
+        (header, readsGRPCTimeout ? Self.grpcHeader : nil)
+    }
+
     /// A configuration; every parameter has the default documented on its property.
     public init(
         header: HTTPField.Name = DeadlineConfiguration.defaultHeader,
@@ -55,44 +60,44 @@ public struct DeadlineConfiguration: Sendable {
         self.minimumTimeout = minimumTimeout
     }
 
-    /// The budget `request` asks for, lowered to ``maximumTimeout``, or `nil` when it names none and there is no
-    /// default.
-    func timeout(for request: Request, logger: Logger) -> Duration? {
+    /// The budget the timeout header values ask for (``HeaderScan``), lowered to ``maximumTimeout``, or `nil` when
+    /// they name none and there is no default.
+    func timeout(milliseconds: String?, grpc: String?, logger: @autoclosure () -> Logger) -> Duration? {
         var budget: Duration?
-        if let value = request.headers[header] {
+        if let value = milliseconds {
             if let parsed = TimeoutHeader.parseMilliseconds(value) {
                 budget = parsed
             } else {
-                logger.debug(
+                logger().debug(
                     "ignoring malformed timeout header",
                     metadata: ["header": "\(header)", "value": "\(value)"]
                 )
             }
         }
-        if readsGRPCTimeout, let value = request.headers[Self.grpcHeader] {
+        if readsGRPCTimeout, let value = grpc {
             if let parsed = TimeoutHeader.parseGRPCTimeout(value) {
                 budget = budget.map { min($0, parsed) } ?? parsed
             } else {
-                logger.debug("ignoring malformed grpc-timeout header", metadata: ["value": "\(value)"])
+                logger().debug("ignoring malformed grpc-timeout header", metadata: ["value": "\(value)"])
             }
         }
         guard let budget = budget ?? defaultTimeout else { return nil }
         return min(maximumTimeout ?? TimeoutHeader.maximum, budget)
     }
 
-    /// The deadline step: the deadline in force for `request` arriving at `now` — its budget from `now`, or `inForce`
-    /// (a deadline set by an outer scope) when that is earlier or the request names no budget.
+    /// The deadline step: the deadline in force for a request with `headers` arriving at `now` — its budget from
+    /// `now`, or `inForce` (a deadline set by an outer scope) when that is earlier or the request names no budget.
     ///
     /// - Throws: ``SpillwayHTTPError`` `504` (`expired_on_arrival`) when that deadline has already passed or the
     ///   budget is under ``minimumTimeout``.
     func deadline(
-        for request: Request,
-        logger: Logger,
+        for headers: HeaderScan,
+        logger: @autoclosure () -> Logger,
         now: Int64,
         inForce: Deadline?
     ) throws(SpillwayHTTPError) -> Deadline? {
         var deadline = inForce
-        if let timeout = timeout(for: request, logger: logger) {
+        if let timeout = timeout(milliseconds: headers.timeout, grpc: headers.grpcTimeout, logger: logger()) {
             if timeout < minimumTimeout { throw .expiredOnArrival }
             let (end, overflow) = now.addingReportingOverflow(timeout.nanoseconds)
             deadline = Deadline(nanosecondsSinceOrigin: overflow ? .max : end).earliest(inForce)

@@ -16,14 +16,38 @@ import Spillway
 /// 6. once the response body is written (or when the handler returns, without ``holdsUntilBodyWritten``): release
 ///    the permit with the response's outcome and record the request, refusals of steps 2 to 4 included.
 struct RequestPipeline: Sendable {
-    var deadlines: DeadlineConfiguration?
-    var rateLimit: RateLimitStep?
-    var admission: AdmissionStep?
-    var metrics: GoodputMetrics?
+    let deadlines: DeadlineConfiguration?
+    let rateLimit: RateLimitStep?
+    let admission: AdmissionStep?
+    let metrics: GoodputMetrics?
     /// Hold the permit, and time the request, until the body's last byte is written; else until the handler returns.
-    var holdsUntilBodyWritten = true
-    var clock: any SpillwayClock
+    let holdsUntilBodyWritten: Bool
+    let clock: any SpillwayClock
+    private let headerNames: HeaderScan.Names
 
+    init(
+        deadlines: DeadlineConfiguration? = nil,
+        rateLimit: RateLimitStep? = nil,
+        admission: AdmissionStep? = nil,
+        metrics: GoodputMetrics? = nil,
+        holdsUntilBodyWritten: Bool = true,
+        clock: any SpillwayClock
+    ) {
+        self.deadlines = deadlines
+        self.rateLimit = rateLimit
+        self.admission = admission
+        self.metrics = metrics
+        self.holdsUntilBodyWritten = holdsUntilBodyWritten
+        self.clock = clock
+        self.headerNames = HeaderScan.Names(
+            timeout: deadlines?.headerNames.timeout,
+            grpcTimeout: deadlines?.headerNames.grpcTimeout,
+            priority: admission?.configuration.priority.header
+        )
+    }
+
+    // Inlined into each middleware's `handle`: one async frame less per request.
+    @inline(__always)
     func handle<Context: RequestContext>(
         _ request: Request,
         context: Context,
@@ -32,14 +56,26 @@ struct RequestPipeline: Sendable {
         let start = clock.nanosecondsSinceOrigin
         metrics?.inflight.increment()
         let inherited = Deadline.current
+        let headers = HeaderScan(request.headers, headerNames)
         var response: Response
-        let completion: ResponseCompletion?
+        var kind = ResponseBodyShape.Kind.other
+        var body = ResponseBody()
+        let completion: ResponseCompletion
         do {
             let deadline =
-                try deadlines?.deadline(for: request, logger: context.logger, now: start, inForce: inherited)
+                try deadlines?.deadline(for: headers, logger: context.logger, now: start, inForce: inherited)
                 ?? inherited
             let rateLimitFields = try await rateLimit?.check(request, context: context)
-            let permit = try await acquire(request, context: context, deadline: deadline)
+            let permit: AdmissionPermit?
+            if let admission {
+                permit = try await admission.acquire(
+                    priorityHeader: headers.priority,
+                    endpointPath: context.endpointPath,
+                    deadline: deadline
+                )
+            } else {
+                permit = nil
+            }
             do {
                 if deadline != inherited, let deadline {
                     response = try await Deadline.withDeadline(deadline) { try await next(request, context) }
@@ -54,7 +90,24 @@ struct RequestPipeline: Sendable {
                 throw error
             }
             if let rateLimitFields { response.headers.append(contentsOf: rateLimitFields) }
-            completion = makeCompletion(permit: permit, response: response, deadline: deadline, context, start)
+            // Without a permit or metrics there is nothing to finish.
+            guard admission != nil || metrics != nil else { return response }
+            var original: ByteBuffer?
+            if holdsUntilBodyWritten {
+                body = response.body
+                kind = ResponseBodyShape.kind(of: body)
+                if case .buffer(let buffer) = kind { original = buffer }
+            }
+            completion = ResponseCompletion(
+                permit: permit,
+                original: original,
+                permitOutcome: admission?.configuration.classify(response.status) ?? .ignored,
+                dropsLateResponses: admission?.configuration.dropsLateResponses ?? false,
+                status: response.status,
+                deadline: deadline,
+                recording: metrics.map { .init(metrics: $0, route: context.endpointPath ?? "unknown", start: start) },
+                clock: clock
+            )
         } catch {
             if let metrics {
                 let (status, outcome) = RequestOutcome.of(error)
@@ -68,42 +121,11 @@ struct RequestPipeline: Sendable {
             }
             throw error
         }
-        if let completion {
-            if holdsUntilBodyWritten {
-                response.body = response.body.finishing(completion)
-            } else {
-                completion.finish(writeFailed: false)
-            }
+        if holdsUntilBodyWritten {
+            response.body = body.finishing(completion, kind: kind)
+        } else {
+            completion.finish(writeFailed: false)
         }
         return response
-    }
-
-    private func acquire(
-        _ request: Request,
-        context: some RequestContext,
-        deadline: Deadline?
-    ) async throws(SpillwayHTTPError) -> AdmissionPermit? {
-        guard let admission else { return nil }
-        return try await admission.acquire(request, endpointPath: context.endpointPath, deadline: deadline)
-    }
-
-    /// What finishes the request once its response is written; `nil` when there is no permit and no metrics.
-    private func makeCompletion(
-        permit: consuming AdmissionPermit?,
-        response: Response,
-        deadline: Deadline?,
-        _ context: some RequestContext,
-        _ start: Int64
-    ) -> ResponseCompletion? {
-        guard admission != nil || metrics != nil else { return nil }
-        return ResponseCompletion(
-            permit: permit,
-            permitOutcome: admission?.configuration.classify(response.status) ?? .ignored,
-            dropsLateResponses: admission?.configuration.dropsLateResponses ?? false,
-            status: response.status,
-            deadline: deadline,
-            recording: metrics.map { .init(metrics: $0, route: context.endpointPath ?? "unknown", start: start) },
-            clock: clock
-        )
     }
 }

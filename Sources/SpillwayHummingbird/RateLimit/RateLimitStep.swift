@@ -4,7 +4,7 @@ import Spillway
 
 /// The rate-limit step of ``RequestPipeline``: checks a request against a ``RateLimiter``'s policies, refuses it with
 /// `429` when one denies, and hands back the `RateLimit` fields to add to an allowed response.
-struct RateLimitStep: Sendable {
+final class RateLimitStep: Sendable {
     let limiter: RateLimiter
     /// Add the RateLimit fields to allowed responses too.
     let includesHeadersWhenAllowed: Bool
@@ -17,7 +17,7 @@ struct RateLimitStep: Sendable {
 
     /// A step for requests of any context type; refuses a limiter whose policies key on the client address when
     /// `context` does not record one (every request would otherwise share the key `"unknown"`: one global limit).
-    init(
+    convenience init(
         limiter: RateLimiter,
         includesHeadersWhenAllowed: Bool,
         checkingClientAddressIn context: (some RequestContext).Type
@@ -28,8 +28,7 @@ struct RateLimitStep: Sendable {
                 throw .clientAddressUnavailable(policies: keyedOnPeer, context: context)
             }
         }
-        self.limiter = limiter
-        self.includesHeadersWhenAllowed = includesHeadersWhenAllowed
+        self.init(limiter: limiter, includesHeadersWhenAllowed: includesHeadersWhenAllowed)
     }
 
     /// Checks `request`: the fields to add to its response (`nil` when none), or a `429` refusal. A failing store

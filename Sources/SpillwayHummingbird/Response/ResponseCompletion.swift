@@ -5,7 +5,7 @@ import Synchronization
 
 /// What happens once a response has been written: the admission permit is released and the request is counted.
 ///
-/// The response body carries the completion (``Hummingbird/ResponseBody/finishing(_:)``) and calls
+/// The response body carries the completion (``Hummingbird/ResponseBody/finishing(_:kind:)``) and calls
 /// ``finish(writeFailed:)`` once its last byte is written: a single-buffer body when NIO frees the buffer it wrote
 /// (``CompletionBuffer``), a streamed body when its writer returns or throws. If the response is never written — a
 /// later middleware dropped it, or the connection task ended first — the completion is freed with the body and
@@ -22,13 +22,13 @@ final class ResponseCompletion: Sendable {
 
     /// What the completion owns until it finishes.
     private struct Held: ~Copyable {
+        var finished = false
         var permit: AdmissionPermit?
         /// The body buffer this completion's own buffer was copied from: freed only after this completion finishes,
         /// so that a completion attached to it by an inner middleware also finishes after the write.
         var original: ByteBuffer?
     }
 
-    private let finished = Atomic<Bool>(false)
     private let held: Mutex<Held>
     /// The outcome the handler's response earned for the limit algorithm.
     private let permitOutcome: PermitOutcome
@@ -38,8 +38,11 @@ final class ResponseCompletion: Sendable {
     private let recording: Recording?
     private let clock: any SpillwayClock
 
+    /// - Parameter original: The body buffer this completion's ``CompletionBuffer`` is copied from, kept alive until
+    ///   the completion has finished.
     init(
         permit: consuming AdmissionPermit?,
+        original: ByteBuffer? = nil,
         permitOutcome: PermitOutcome,
         dropsLateResponses: Bool,
         status: HTTPResponse.Status,
@@ -47,7 +50,7 @@ final class ResponseCompletion: Sendable {
         recording: Recording?,
         clock: any SpillwayClock
     ) {
-        self.held = Mutex(Held(permit: permit, original: nil))
+        self.held = Mutex(Held(permit: permit, original: original))
         self.permitOutcome = permitOutcome
         self.dropsLateResponses = dropsLateResponses
         self.status = status
@@ -56,37 +59,36 @@ final class ResponseCompletion: Sendable {
         self.clock = clock
     }
 
-    /// Keeps `buffer` alive until the completion has finished.
-    func keepAlive(_ buffer: ByteBuffer) {
-        held.withLock { $0.original = buffer }
-    }
-
     /// Releases the permit and records the request, unless that happened already.
     func finish(writeFailed: Bool) {
-        guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let now = (recording != nil || deadline != nil) ? clock.nanosecondsSinceOrigin : 0
-        let onTime = deadline.map { !$0.hasPassed(atNanoseconds: now) } ?? true
-        var outcome = writeFailed ? .ignored : permitOutcome
-        if outcome == .success, dropsLateResponses, !onTime { outcome = .dropped }
-        let original = held.withLock { held -> ByteBuffer? in
+        let finished = held.withLock { held -> (now: Int64, onTime: Bool, original: ByteBuffer?)? in
+            guard !held.finished else { return nil }
+            held.finished = true
+            let now = (recording != nil || deadline != nil) ? clock.nanosecondsSinceOrigin : 0
+            let onTime = deadline.map { !$0.hasPassed(atNanoseconds: now) } ?? true
             switch held.permit.take() {
-            case .some(let permit): permit.release(outcome)
-            case .none: break
+            case .some(let permit):
+                var outcome = writeFailed ? .ignored : permitOutcome
+                if outcome == .success, dropsLateResponses, !onTime { outcome = .dropped }
+                permit.release(outcome)
+            case .none:
+                break
             }
-            return held.original.take()
+            return (now, onTime, held.original.take())
         }
+        guard let finished else { return }
         if let recording {
-            let outcome = writeFailed ? .aborted : RequestOutcome(status: status, onTime: onTime)
+            let outcome = writeFailed ? .aborted : RequestOutcome(status: status, onTime: finished.onTime)
             recording.metrics.record(
                 route: recording.route,
                 status: status,
                 outcome: outcome,
-                nanoseconds: now - recording.start
+                nanoseconds: finished.now - recording.start
             )
             recording.metrics.inflight.decrement()
         }
         // Freed last: an inner middleware's completion on it finishes after this one.
-        withExtendedLifetime(original) {}
+        withExtendedLifetime(finished.original) {}
     }
 
     deinit {
