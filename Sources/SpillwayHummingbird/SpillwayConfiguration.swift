@@ -16,8 +16,9 @@ public struct SpillwayConfiguration: Sendable {
     /// Deadline parsing; `nil` ignores timeout headers. Default: `x-request-timeout-ms` and `grpc-timeout`, budgets
     /// capped at 60 s, under 1 ms refused (``DeadlineConfiguration``).
     public var deadlines: DeadlineConfiguration?
-    /// The limiter created for admission control when none is passed in. Default: the library's default
-    /// `ConcurrencyLimiter.Configuration` (its default limit algorithm and queue), named `http`.
+    /// The limiter created for admission control when none is passed in. Default: the library's
+    /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep queue with CoDel and
+    /// adaptive LIFO, 1 s queue timeout).
     public var limiter: ConcurrencyLimiter.Configuration
     /// Priority policy and outcome classification; `nil` turns admission control off.
     public var admission: AdmissionConfiguration?
