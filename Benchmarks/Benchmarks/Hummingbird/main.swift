@@ -6,6 +6,8 @@
 //   HummingbirdOverhead spillway-early 8084   # holdsPermitUntilBodyWritten = false
 //   HummingbirdOverhead spillway-unqueued 8085   # the default stack with a fixed limit of 1,000 the load never
 //                                                # reaches: everything but the limiter's queue
+//   HummingbirdOverhead spillway-untimed 8087   # the default stack without the queue timeout: a queued request waits
+//                                               # without a sleeping timer task of its own
 //   HummingbirdOverhead noop 8086       # a middleware that only calls the next responder: what any middleware costs
 //   HummingbirdOverhead wrapped 8083    # only re-wraps the body as a closure: the cost of "release after the
 //                                       # last byte" through Hummingbird's API on its own (a closure body is
@@ -21,7 +23,7 @@ import Spillway
 import SpillwayHummingbird
 
 let arguments = CommandLine.arguments
-let modes = ["bare", "spillway", "spillway-early", "spillway-unqueued", "noop", "wrapped"]
+let modes = ["bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "noop", "wrapped"]
 guard arguments.count == 3, modes.contains(arguments[1]), let port = Int(arguments[2]) else {
     print("usage: HummingbirdOverhead \(modes.joined(separator: "|")) PORT")
     exit(2)
@@ -38,6 +40,9 @@ if arguments[1].hasPrefix("spillway") {
     configuration.holdsPermitUntilBodyWritten = arguments[1] != "spillway-early"
     if arguments[1] == "spillway-unqueued" {
         configuration.limiter = .init(name: "http", algorithm: FixedLimit(1000))
+    }
+    if arguments[1] == "spillway-untimed" {
+        configuration.limiter.queue.timeout = nil
     }
     router.addSpillway(configuration)
 }
