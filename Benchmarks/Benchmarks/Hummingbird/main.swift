@@ -13,8 +13,8 @@
 //                                       # last byte" through Hummingbird's API on its own (a closure body is
 //                                       # written in three parts)
 //
-// scripts/bench-hummingbird builds it in release mode and alternates wrk runs against bare and one other mode
-// (MODE, default spillway).
+// scripts/bench-hummingbird builds it in release mode and alternates wrk runs against bare and the other modes
+// listed in MODES (default spillway).
 import Foundation
 import Hummingbird
 import Metrics
