@@ -21,14 +21,15 @@ public enum TimeoutHeader {
     /// gRPC's timeout header.
     public static let grpcName = "grpc-timeout"
     /// The largest budget either parser accepts, in milliseconds (about 11.6 days; more than any caller waits).
-    public static let maximumMilliseconds: Int64 = 1_000_000_000
-    /// The largest budget either parser accepts: ``maximumMilliseconds``.
-    public static let maximum = Duration.milliseconds(maximumMilliseconds)
+    package static let maximumMilliseconds: Int64 = 1_000_000_000
+    /// The largest budget either parser accepts (about 11.6 days; more than any caller waits); larger budgets are
+    /// treated as malformed.
+    public static let maximum: Duration = .milliseconds(maximumMilliseconds)
 
     private static let maximumNanoseconds = maximumMilliseconds * 1_000_000
 
     /// Parses a non-negative whole number of milliseconds (1 to 10 ASCII digits, surrounding spaces and tabs allowed);
-    /// `nil` for anything else, including values above ``maximumMilliseconds``.
+    /// `nil` for anything else, including values above ``maximum``.
     public static func parseMilliseconds(_ text: some StringProtocol) -> Duration? {
         let digits = trimmed(Substring(text).utf8)
         guard let value = decimal(digits, maxDigits: 10), value <= maximumMilliseconds else { return nil }
