@@ -6,6 +6,7 @@ import MetricsTestKit
 import NIOCore
 import Spillway
 import SpillwayHummingbird
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -151,14 +152,14 @@ func inflight(_ metrics: TestMetrics) -> Double {
             server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))
         ).test(.live) { client in
             async let response = client.execute(uri: "/hello", method: .get) { String(buffer: $0.body) }
-            let reachedTheChannel = try await eventually { valve.flushes >= 1 }
+            let reachedTheChannel = await eventually { valve.flushes >= 1 }
             #expect(reachedTheChannel)
             #expect(limiter.snapshot.inflight == 1, "held while the channel holds the body")
             #expect(inflight(metrics) == 1)
             valve.open()
             let text = try await response
             #expect(text == "hello")
-            let released = try await eventually { limiter.snapshot.inflight == 0 && inflight(metrics) == 0 }
+            let released = await eventually { limiter.snapshot.inflight == 0 && inflight(metrics) == 0 }
             #expect(released)
         }
         #expect(GoodputMetricsTests.requests(metrics, route: "/hello", status: 200, outcome: "success") == 1)
@@ -180,14 +181,14 @@ func inflight(_ metrics: TestMetrics) -> Double {
             server: .http1(configuration: .init(additionalChannelHandlers: [valve.handler()]))
         ).test(.live) { client in
             async let response = client.execute(uri: "/hello", method: .get) { String(buffer: $0.body) }
-            let reachedTheChannel = try await eventually { valve.flushes >= 1 }
+            let reachedTheChannel = await eventually { valve.flushes >= 1 }
             #expect(reachedTheChannel)
             #expect(limiter.snapshot.inflight == 1)
             #expect(inflight(metrics) == 1)
             valve.open()
             let text = try await response
             #expect(text == "hello")
-            let released = try await eventually { limiter.snapshot.inflight == 0 && inflight(metrics) == 0 }
+            let released = await eventually { limiter.snapshot.inflight == 0 && inflight(metrics) == 0 }
             #expect(released)
         }
     }
@@ -213,12 +214,12 @@ func inflight(_ metrics: TestMetrics) -> Double {
             for count in sizes {
                 let body = try await client.execute(uri: "/bytes/\(count)", method: .get) { $0.body }
                 #expect(body.readableBytesView.elementsEqual(pattern[..<count]), "\(count) bytes")
-                let released = try await eventually { limiter.snapshot.inflight == 0 }
+                let released = await eventually { limiter.snapshot.inflight == 0 }
                 #expect(released, "\(count) bytes")
             }
             let sliced = try await client.execute(uri: "/sliced", method: .get) { String(buffer: $0.body) }
             #expect(sliced == "kept")
-            let released = try await eventually { limiter.snapshot.inflight == 0 }
+            let released = await eventually { limiter.snapshot.inflight == 0 }
             #expect(released)
         }
     }
