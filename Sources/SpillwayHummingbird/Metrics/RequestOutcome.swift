@@ -13,6 +13,9 @@ import Hummingbird
 /// | `client_error` | any other 4xx |
 /// | `error` | any other 5xx, or a handler error without a status |
 /// | `aborted` | the response body could not be written (the client went away) |
+///
+/// A body of one buffer up to 64 KiB is handed to NIO whole (``CompletionBuffer``), and a failed socket write of it
+/// is not seen: such a request counts by its status.
 enum RequestOutcome: String, Sendable, Hashable, CaseIterable {
     case success
     case late
