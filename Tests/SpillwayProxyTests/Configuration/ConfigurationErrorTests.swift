@@ -113,3 +113,66 @@ struct ConfigurationErrorTests {
         #expect(configuration.routes[0].rateLimits.map(\.name) == ["per-client"])
     }
 }
+
+@Suite("Configuration mistakes each get their own message")
+struct ConfigurationMistakeTests {
+    private static let base = """
+        clusters:
+          app:
+            instances: [127.0.0.1:8080]
+        routes:
+          - name: all
+            cluster: app
+        """
+
+    private func failure(_ text: String) -> ProxyConfigurationError? {
+        do {
+            _ = try ProxyConfiguration(text: text, format: .yaml, fileName: "p.yaml")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test(arguments: [
+        ("listen: nowhere\n" + base, "listen", ProxyConfigurationError.Code.invalidValue, "has no port"),
+        ("listen: ::1:80\n" + base, "listen", .invalidValue, "brackets"),
+        (base + "\n    rate_limits:\n      - {name: x, key: global, limit: 5, period: 1s, store: redis}", "routes[0].rate_limits[0].store", .unknownReference, "redis"),
+        (base + "\n    rate_limits:\n      - {name: x, key: someone, limit: 5, period: 1s}", "routes[0].rate_limits[0].key", .invalidValue, "client_address"),
+        (base + "\n    rate_limits:\n      - {name: x, key: global, period: 1s}", "routes[0].rate_limits[0].limit", .missingKey, "required"),
+        (base + "\n  - name: all\n    cluster: app\n    path_prefix: /x", "routes[1].name", .invalidValue, "unique"),
+        (base + "\n  - name: other\n    cluster: app", "routes[1].path_prefix", .invalidValue, "already serves"),
+        (base + "\n    priority: {default: urgent}", "routes[0].priority.default", .invalidValue, "critical_plus"),
+        (base + "\n    admission: {queue_length: -1}", "routes[0].admission.queue_length", .invalidValue, "out of range"),
+        (base + "\n    path_prefix: api", "routes[0].path_prefix", .invalidValue, "start with /"),
+        ("limits: {max_body_bytes: lots}\n" + base, "limits.max_body_bytes", .invalidValue, "10MiB"),
+        ("threads: many\n" + base, "threads", .wrongType, "whole number"),
+        ("routes: []\nclusters: {}", "clusters", .invalidValue, "at least one"),
+        ("clusters:\n  app: {instances: []}\nroutes: []", "clusters.app.instances", .missingKey, "host:port"),
+        ("clusters:\n  app:\n    instances: [127.0.0.1:1]\n  app: {instances: [127.0.0.1:2]}\nroutes: []", "clusters.app", .duplicateKey, "twice"),
+        ("clusters:\n  app:\n    instances: [127.0.0.1:1]\n    balancer: random\nroutes: []", "clusters.app.balancer", .invalidValue, "least_inflight"),
+    ] as [(String, String, ProxyConfigurationError.Code, String)])
+    func mistake(text: String, key: String, code: ProxyConfigurationError.Code, hint: String) throws {
+        let error = try #require(failure(text))
+        #expect(error.key == key, "\(error)")
+        #expect(error.code == code, "\(error)")
+        #expect(error.message.contains(hint), "\(error)")
+        #expect(error.line != nil, "\(error)")
+    }
+
+    @Test func unknownTopLevelKeyListsTheKnownOnes() throws {
+        let error = try #require(failure("listn: 127.0.0.1:1\n" + Self.base))
+        #expect(error.key == "listn")
+        #expect(error.line == 1)
+        #expect(error.message.contains("did you mean listen?"))
+    }
+
+    @Test func exampleConfigurationsLoad() throws {
+        var directory = #filePath
+        for _ in 0..<4 { directory = String(directory[..<directory.lastIndex(of: "/")!]) }
+        let configuration = try ProxyConfiguration(contentsOfFile: directory + "/Examples/proxy/victim.yaml")
+        #expect(configuration.routes.map(\.name) == ["victim", "ping"])
+        #expect(configuration.routes[1].admission == nil)
+        #expect(configuration.clusters[0].healthCheck?.path == "/ping")
+    }
+}

@@ -131,3 +131,65 @@ struct ForwardingTests {
         #expect(fixture.backend.requests == 1)
     }
 }
+
+@Suite("Forwarding: expectations and budgets", .timeLimit(.minutes(1)))
+struct ForwardingEdgeTests {
+    @Test func expectContinueIsAnsweredByTheProxyOnceAdmitted() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        // The body goes out only after the 100 arrived (the pause is longer than the proxy needs to admit).
+        let response = try await RawClient.send([head, "hello"], port: fixture.port, pause: .milliseconds(200))
+        #expect(response.statuses == [100, 200])
+        #expect(response.messages.last?.body == "hello")
+    }
+
+    @Test func budgetsAreCappedAtTheMaximum() async throws {
+        let fixture = try await ProxyFixture.start {
+            ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"], top: "deadlines: {maximum: 2s}")
+        }
+        defer { Task { await fixture.stop() } }
+        let response = try await get("/headers", port: fixture.port, headers: ["x-request-timeout-ms: 99999999"])
+        let line = try #require(response.body.split(separator: "\n").first { $0.hasPrefix("x-request-timeout-ms: ") })
+        let forwarded = try #require(Int(line.dropFirst("x-request-timeout-ms: ".count)))
+        #expect(forwarded <= 2000 && forwarded > 1000)
+    }
+
+    @Test func defaultBudgetAppliesWithoutAHeader() async throws {
+        let fixture = try await ProxyFixture.start {
+            ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"], top: "deadlines: {default: 150ms}")
+        }
+        defer { Task { await fixture.stop() } }
+        #expect(try await get("/slow/1000", port: fixture.port).status == 504)
+        #expect(try await get("/ok", port: fixture.port).status == 200)
+    }
+
+    @Test func unreachableRedisFollowsThePolicysFailureRule() async throws {
+        let dead = try await ProxyFixture.deadPort()
+        let fixture = try await ProxyFixture.start { ports in
+            """
+            listen: 127.0.0.1:0
+            redis: {address: 127.0.0.1:\(dead), timeout: 20ms}
+            clusters:
+              app:
+                instances: [127.0.0.1:\(ports[0])]
+            routes:
+              - name: open
+                path_prefix: /open
+                cluster: app
+                rate_limits:
+                  - {name: shared, key: global, limit: 10, period: 1s, store: redis, on_redis_failure: allow}
+              - name: closed
+                path_prefix: /closed
+                cluster: app
+                rate_limits:
+                  - {name: shared, key: global, limit: 10, period: 1s, store: redis, on_redis_failure: deny}
+            """
+        }
+        defer { Task { await fixture.stop() } }
+        #expect(try await get("/open", port: fixture.port).status == 200)
+        let denied = try await get("/closed", port: fixture.port)
+        #expect(denied.status == 429)
+        #expect(denied.header("retry-after") != nil)
+    }
+}
