@@ -86,7 +86,7 @@ struct ConfigurationDocument: Sendable {
         do {
             composed = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw yamlError(error, fileName: fileName)
+            throw yamlError(error, text: text, fileName: fileName)
         } catch {
             throw ProxyConfigurationError(.syntax, file: fileName, line: nil, key: nil, "\(error)")
         }
@@ -94,8 +94,18 @@ struct ConfigurationDocument: Sendable {
         return try convert(composed, fileName: fileName, path: "")
     }
 
-    private static func yamlError(_ error: YamlError, fileName: String) -> ProxyConfigurationError {
+    private static func yamlError(_ error: YamlError, text: String, fileName: String) -> ProxyConfigurationError {
         switch error {
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams refuses the mapping before any node exists, and marks the first occurrence of the first key.
+            let key = duplicates.first ?? ""
+            return ProxyConfigurationError(
+                .duplicateKey,
+                file: fileName,
+                line: context.mark.line,
+                key: blockKeyPath(of: key, atLine: context.mark.line, in: text),
+                "this key appears twice in the same table (first on this line); keep one"
+            )
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
@@ -113,6 +123,30 @@ struct ConfigurationDocument: Sendable {
         }
     }
 
+    /// The dotted path of `key` written on `line` of a block-style YAML text (`clusters.app`), from the less
+    /// indented `name:` lines above it; just `key` when a list item or a flow collection is on the way, whose
+    /// position the text alone does not give.
+    static func blockKeyPath(of key: String, atLine line: Int, in text: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return key }
+        func indentation(_ line: Substring) -> Int { line.prefix { $0 == " " }.count }
+        var path = [key]
+        var indent = indentation(lines[line - 1])
+        var index = line - 2
+        while index >= 0, indent > 0 {
+            let candidate = lines[index]
+            index -= 1
+            let trimmed = candidate.drop { $0 == " " }
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || indentation(candidate) >= indent { continue }
+            guard !trimmed.hasPrefix("-"), let colon = trimmed.firstIndex(of: ":") else { return key }
+            let rest = trimmed[trimmed.index(after: colon)...].drop { $0 == " " }
+            guard rest.isEmpty || rest.hasPrefix("#") else { return key }
+            path.insert(String(trimmed[..<colon]), at: 0)
+            indent = indentation(candidate)
+        }
+        return path.joined(separator: ".")
+    }
+
     private static func convert(_ node: Yams.Node, fileName: String, path: String) throws(ProxyConfigurationError)
         -> Node
     {
@@ -120,7 +154,6 @@ struct ConfigurationDocument: Sendable {
         switch node {
         case .mapping(let mapping):
             var pairs: [(key: String, value: Node)] = []
-            var seen = Set<String>()
             for (keyNode, valueNode) in mapping {
                 guard case .scalar(let scalar) = keyNode else {
                     throw ProxyConfigurationError(
@@ -133,15 +166,6 @@ struct ConfigurationDocument: Sendable {
                 }
                 let key = scalar.string
                 let keyPath = path.isEmpty ? key : "\(path).\(key)"
-                guard seen.insert(key).inserted else {
-                    throw ProxyConfigurationError(
-                        .duplicateKey,
-                        file: fileName,
-                        line: keyNode.mark?.line,
-                        key: keyPath,
-                        "this key appears twice in the same table; keep one"
-                    )
-                }
                 pairs.append((key, try convert(valueNode, fileName: fileName, path: keyPath)))
             }
             return Node(value: .table(pairs), line: line)

@@ -365,6 +365,10 @@ final class Exchange: UpstreamResponseReceiver {
                 return
             }
             phase = .responding
+            if !requestEnded && accepted.framing != .none {
+                // The upstream answers before the body was sent: the rest of it will not be read.
+                connection.closeAfterResponse = true
+            }
             var fields = HeaderRewriting.clientResponseHeaders(
                 response.headers,
                 closing: connection.closeAfterResponse

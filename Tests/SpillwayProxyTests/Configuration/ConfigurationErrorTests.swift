@@ -167,6 +167,13 @@ struct ConfigurationMistakeTests {
         #expect(error.message.contains("did you mean listen?"))
     }
 
+    @Test func duplicateKeyInAListItemNamesTheKeyAndItsLine() throws {
+        let error = try #require(failure(Self.base + "\n    cluster: other"))
+        #expect(error.code == .duplicateKey)
+        #expect(error.key == "cluster")
+        #expect(error.line == 6)
+    }
+
     @Test func exampleConfigurationsLoad() throws {
         var directory = #filePath
         for _ in 0..<4 { directory = String(directory[..<directory.lastIndex(of: "/")!]) }

@@ -35,25 +35,45 @@ struct ProtectionTests {
     }
 
     @Test func admissionShedsWithRetryAfterWhenLimitAndQueueAreFull() async throws {
-        let limit = ConcurrencyLimiter.Configuration().algorithm.limit
         let fixture = try await ProxyFixture.start {
             ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"], route: "    admission: {queue_length: 0}")
         }
         defer { Task { await fixture.stop() } }
+        let limiter = try #require(fixture.proxy.core.runtime.routeList.first?.limiter)
+        // The default limit starts at 1 000: the test holds those permits itself instead of opening 1 000
+        // connections, then sends requests that find the limit reached and no queue.
+        let limit = limiter.snapshot.limit
+        let holders = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<limit {
+                    group.addTask {
+                        _ = try? await limiter.withPermit(deadline: nil) {
+                            let (held, release) = AsyncStream<Void>.makeStream()
+                            for await _ in held {}  // until the test cancels the holders
+                            release.finish()
+                        }
+                    }
+                }
+            }
+        }
+        try await eventually(timeout: .seconds(30)) { limiter.snapshot.inflight == limit }
         let extra = 6
         let responses = try await withThrowingTaskGroup(of: RawResponse.self) { group in
-            for _ in 0..<(limit + extra) {
-                group.addTask { try await get("/slow/1500", port: fixture.port) }
+            for _ in 0..<extra {
+                group.addTask { try await get("/ok", port: fixture.port) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        let shed = responses.filter { $0.status == 503 }
-        #expect(shed.count >= extra)
-        #expect(responses.filter { $0.status == 200 }.count + shed.count == limit + extra)
-        for response in shed {
+        #expect(responses.map(\.status) == Array(repeating: 503, count: extra))
+        for response in responses {
             #expect(Int(response.header("retry-after") ?? "") ?? 0 >= 1)
             #expect(response.body.contains("\"error\":\"overloaded\""))
         }
+        #expect(fixture.backend.requests == 0)
+        holders.cancel()
+        await holders.value
+        #expect(limiter.snapshot.inflight == 0)
+        #expect(try await get("/ok", port: fixture.port).status == 200)
     }
 
     @Test func rateLimitAnswers429WithRateLimitFields() async throws {

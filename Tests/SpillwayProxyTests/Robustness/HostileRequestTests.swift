@@ -143,11 +143,12 @@ struct HostileRequestTests {
 
     @Test func idleKeepAliveConnectionIsClosed() async throws {
         let fixture = try await ProxyFixture.start { ports in
-            ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {idle: 300ms, client_header: 100ms}")
+            ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {idle: 1s, client_header: 100ms}")
         }
         defer { Task { await fixture.stop() } }
-        // One complete request, then silence: closed after the idle timeout, not the (shorter) header timeout.
-        let response = try await RawClient.send(["GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"], port: fixture.port, wait: .seconds(3))
+        // One complete request, then silence: closed after the idle timeout, not the (shorter) header timeout. (The
+        // idle timeout also runs from the accept to the first byte: 1 s leaves a busy machine room to send.)
+        let response = try await RawClient.send(["GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"], port: fixture.port, wait: .seconds(5))
         #expect(response.statuses == [200])
         #expect(response.closedByServer)
     }
