@@ -29,6 +29,8 @@ struct ProxyCommand: AsyncParsableCommand {
     var check = false
 
     func run() async throws {
+        // Line by line even into a file or a pipe: an operator reading the log sees each reload when it happens.
+        setvbuf(stdout, nil, _IOLBF, 0)
         let configuration: ProxyConfiguration
         do {
             configuration = try ProxyConfiguration(contentsOfFile: config)

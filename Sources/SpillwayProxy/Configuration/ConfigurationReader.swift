@@ -174,7 +174,8 @@ final class ConfigurationReader {
             if let suggestion = Self.nearest(to: key, in: expected) {
                 message += "; did you mean \(suggestion)?"
             }
-            message += " Known keys here: \(expected.uniqued().joined(separator: ", "))"
+            let keys = expected.uniqued().joined(separator: ", ")
+            message += message.hasSuffix("?") ? " Known keys here: \(keys)" : "; known keys here: \(keys)"
             throw error(.unknownKey, key, message)
         }
     }
