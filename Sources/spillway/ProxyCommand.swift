@@ -29,8 +29,6 @@ struct ProxyCommand: AsyncParsableCommand {
     var check = false
 
     func run() async throws {
-        // Line by line even into a file or a pipe: an operator reading the log sees each reload when it happens.
-        setvbuf(stdout, nil, _IOLBF, 0)
         let configuration: ProxyConfiguration
         do {
             configuration = try ProxyConfiguration(contentsOfFile: config)
@@ -39,7 +37,7 @@ struct ProxyCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if check {
-            print(
+            printLine(
                 "\(config): OK — \(configuration.routes.count) route(s), \(configuration.clusters.count) cluster(s), "
                     + "listening on \(configuration.listen)"
             )
@@ -48,7 +46,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let signals = SignalStream([SIGHUP, SIGTERM, SIGINT])
         let server = try await ProxyServer.start(configuration: configuration)
         let admin = server.adminPort.map { "; admin on http://\(configuration.admin!.host):\($0)" } ?? ""
-        print(
+        printLine(
             "spillway proxy on http://\(configuration.listen.host):\(server.port)\(admin) — "
                 + "SIGHUP reloads \(config), SIGTERM or Ctrl-C drains"
         )
@@ -56,12 +54,12 @@ struct ProxyCommand: AsyncParsableCommand {
             if signalNumber == SIGHUP {
                 do {
                     try await server.reload(contentsOfFile: config)
-                    print("spillway proxy: reloaded \(config)")
+                    printLine("spillway proxy: reloaded \(config)")
                 } catch {
                     printError("spillway proxy: kept the running configuration; \(error)")
                 }
             } else {
-                print("spillway proxy: draining (up to \(configuration.timeouts.drain))")
+                printLine("spillway proxy: draining (up to \(configuration.timeouts.drain))")
                 await server.drain()
                 break
             }
@@ -92,6 +90,12 @@ private final class SignalStream {
     func cancel() {
         for source in sources { source.cancel() }
     }
+}
+
+/// Writes a line to standard output at once, unbuffered even into a file or a pipe: an operator reading the log sees
+/// each reload when it happens.
+private func printLine(_ message: String) {
+    FileHandle.standardOutput.write(Data((message + "\n").utf8))
 }
 
 private func printError(_ message: String) {
