@@ -4,9 +4,9 @@ import Foundation
 import SpillwayProxy
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 struct ProxyCommand: AsyncParsableCommand {

@@ -221,7 +221,13 @@ public final class ConcurrencyLimiter: Sendable {
         guard let inflight = admitted else { return nil }
         metrics.admitted(priority, afterQueueNanoseconds: nil)
         metrics.inflight.record(inflight)
-        return AdmissionPermit(limiter: self, startNanoseconds: now, priority: priority, queueDelay: nil, inflight: inflight)
+        return AdmissionPermit(
+            limiter: self,
+            startNanoseconds: now,
+            priority: priority,
+            queueDelay: nil,
+            inflight: inflight
+        )
     }
 
     /// Runs `body` holding a permit, releasing it when `body` returns or throws.

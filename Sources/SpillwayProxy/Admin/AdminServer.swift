@@ -61,7 +61,10 @@ final class AdminHandler: ChannelInboundHandler {
             headers.add(name: "content-type", value: contentType)
             headers.add(name: "content-length", value: String(buffer.readableBytes))
             headers.add(name: "cache-control", value: "no-store")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+                promise: nil
+            )
             if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
             if head.isKeepAlive {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -91,9 +94,14 @@ final class AdminHandler: ChannelInboundHandler {
                 ? (.serviceUnavailable, "text/plain; charset=utf-8", Array("draining\n".utf8))
                 : (.ok, "text/plain; charset=utf-8", Array("ready\n".utf8))
         case "/routes":
-            return (.ok, "application/json; charset=utf-8", Array(Self.routesJSON(core.runtime, now: core.clock.nanosecondsSinceOrigin).utf8))
+            return (
+                .ok, "application/json; charset=utf-8",
+                Array(Self.routesJSON(core.runtime, now: core.clock.nanosecondsSinceOrigin).utf8)
+            )
         default:
-            return (.notFound, "text/plain; charset=utf-8", Array("not found: try /metrics, /ready, /live, /routes\n".utf8))
+            return (
+                .notFound, "text/plain; charset=utf-8", Array("not found: try /metrics, /ready, /live, /routes\n".utf8)
+            )
         }
     }
 

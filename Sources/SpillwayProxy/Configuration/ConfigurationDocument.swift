@@ -147,7 +147,11 @@ struct ConfigurationDocument: Sendable {
         return path.joined(separator: ".")
     }
 
-    private static func convert(_ node: Yams.Node, fileName: String, path: String) throws(ProxyConfigurationError)
+    private static func convert(
+        _ node: Yams.Node,
+        fileName: String,
+        path: String
+    ) throws(ProxyConfigurationError)
         -> Node
     {
         let line = node.mark?.line
@@ -224,7 +228,12 @@ struct ConfigurationDocument: Sendable {
         return convert(table, path: "", index: index, line: 1)
     }
 
-    private static func convert(_ value: any TOMLValueConvertible, path: String, index: TOMLLineIndex, line: Int?)
+    private static func convert(
+        _ value: any TOMLValueConvertible,
+        path: String,
+        index: TOMLLineIndex,
+        line: Int?
+    )
         -> Node
     {
         switch value.type {

@@ -42,8 +42,7 @@ extension ProxyConfiguration {
 
     /// Parses and validates a configuration written in `format`; `fileName` prefixes error messages.
     /// - Throws: ``ProxyConfigurationError`` naming the line, the key and what to write instead.
-    public init(text: String, format: FileFormat, fileName: String = "configuration") throws(ProxyConfigurationError)
-    {
+    public init(text: String, format: FileFormat, fileName: String = "configuration") throws(ProxyConfigurationError) {
         let document = try ConfigurationDocument(
             text: text,
             format: format == .yaml ? .yaml : .toml,
@@ -65,7 +64,9 @@ enum ConfigurationDecoder {
             case .bool(false): admin = nil
             case .string(let text) where text == "off" || text == "none": admin = nil
             case .string(let text):
-                do { admin = try ProxyConfiguration.Address(parsing: text) } catch { throw root.error(.invalidValue, "admin", error.message) }
+                do { admin = try ProxyConfiguration.Address(parsing: text) } catch {
+                    throw root.error(.invalidValue, "admin", error.message)
+                }
             default:
                 throw root.error(.wrongType, "admin", "expected host:port or false, found \(node.value.typeName)")
             }
@@ -118,7 +119,10 @@ enum ConfigurationDecoder {
 
     // MARK: Sections
 
-    private static func limits(_ table: ConfigurationReader?, defaults: ProxyConfiguration.Limits)
+    private static func limits(
+        _ table: ConfigurationReader?,
+        defaults: ProxyConfiguration.Limits
+    )
         throws(ProxyConfigurationError) -> ProxyConfiguration.Limits
     {
         guard let table else { return defaults }
@@ -130,7 +134,10 @@ enum ConfigurationDecoder {
         return limits
     }
 
-    private static func timeouts(_ table: ConfigurationReader?, defaults: ProxyConfiguration.Timeouts)
+    private static func timeouts(
+        _ table: ConfigurationReader?,
+        defaults: ProxyConfiguration.Timeouts
+    )
         throws(ProxyConfigurationError) -> ProxyConfiguration.Timeouts
     {
         guard let table else { return defaults }
@@ -144,7 +151,10 @@ enum ConfigurationDecoder {
         return timeouts
     }
 
-    private static func deadlines(_ table: ConfigurationReader?, defaults: ProxyConfiguration.Deadlines)
+    private static func deadlines(
+        _ table: ConfigurationReader?,
+        defaults: ProxyConfiguration.Deadlines
+    )
         throws(ProxyConfigurationError) -> ProxyConfiguration.Deadlines
     {
         guard let table else { return defaults }
@@ -163,7 +173,9 @@ enum ConfigurationDecoder {
         return deadlines
     }
 
-    private static func clusters(_ root: ConfigurationReader) throws(ProxyConfigurationError)
+    private static func clusters(
+        _ root: ConfigurationReader
+    ) throws(ProxyConfigurationError)
         -> [ProxyConfiguration.Cluster]
     {
         guard let table = try root.table("clusters") else {
@@ -186,7 +198,10 @@ enum ConfigurationDecoder {
         return clusters
     }
 
-    private static func cluster(_ table: ConfigurationReader, name: String) throws(ProxyConfigurationError)
+    private static func cluster(
+        _ table: ConfigurationReader,
+        name: String
+    ) throws(ProxyConfigurationError)
         -> ProxyConfiguration.Cluster
     {
         guard let instanceTexts = try table.strings("instances"), !instanceTexts.isEmpty else {
@@ -207,7 +222,11 @@ enum ConfigurationDecoder {
         var cluster = ProxyConfiguration.Cluster(name: name, instances: instances)
         if let text = try table.string("balancer") {
             guard let balancer = ProxyConfiguration.Cluster.Balancer(rawValue: text) else {
-                throw table.error(.invalidValue, "balancer", "\"\(text)\" is not a balancer; use least_inflight or ewma")
+                throw table.error(
+                    .invalidValue,
+                    "balancer",
+                    "\"\(text)\" is not a balancer; use least_inflight or ewma"
+                )
             }
             cluster.balancer = balancer
         }
@@ -243,7 +262,9 @@ enum ConfigurationDecoder {
             } else {
                 let outlier = try ConfigurationReader(node, path: table.path(of: "outlier_detection"), file: table.file)
                 var detection = ProxyConfiguration.Cluster.OutlierDetection()
-                if let value = try outlier.integer("consecutive_5xx", in: 1...10_000) { detection.consecutive5xx = value }
+                if let value = try outlier.integer("consecutive_5xx", in: 1...10_000) {
+                    detection.consecutive5xx = value
+                }
                 if let value = try outlier.integer("consecutive_gateway_failures", in: 1...10_000) {
                     detection.consecutiveGatewayFailures = value
                 }
@@ -288,7 +309,11 @@ enum ConfigurationDecoder {
             let table = try ConfigurationReader(item.node, path: item.path, file: root.file)
             let route = try self.route(table, clusters: clusters, redis: redis)
             if routes.contains(where: { $0.name == route.name }) {
-                throw table.error(.invalidValue, "name", "another route is named \"\(route.name)\"; names must be unique")
+                throw table.error(
+                    .invalidValue,
+                    "name",
+                    "another route is named \"\(route.name)\"; names must be unique"
+                )
             }
             for host in route.hosts.isEmpty ? ["*"] : route.hosts {
                 let match = "\(host) \(route.pathPrefix)"
@@ -342,13 +367,18 @@ enum ConfigurationDecoder {
             if case .bool(false) = node.value {
                 route.admission = nil
             } else {
-                route.admission = try admission(ConfigurationReader(node, path: table.path(of: "admission"), file: table.file))
+                route.admission = try admission(
+                    ConfigurationReader(node, path: table.path(of: "admission"), file: table.file)
+                )
             }
         }
         if let rules = try table.table("priority") { route.priority = try priority(rules) }
         if let items = try table.list("rate_limits") {
             for item in items {
-                let policy = try rateLimit(ConfigurationReader(item.node, path: item.path, file: table.file), redis: redis)
+                let policy = try rateLimit(
+                    ConfigurationReader(item.node, path: item.path, file: table.file),
+                    redis: redis
+                )
                 if route.rateLimits.contains(where: { $0.name == policy.name }) {
                     throw ProxyConfigurationError(
                         .invalidValue,
@@ -366,7 +396,9 @@ enum ConfigurationDecoder {
         return route
     }
 
-    private static func admission(_ table: ConfigurationReader) throws(ProxyConfigurationError)
+    private static func admission(
+        _ table: ConfigurationReader
+    ) throws(ProxyConfigurationError)
         -> ProxyConfiguration.Route.Admission
     {
         var admission = ProxyConfiguration.Route.Admission()
@@ -387,7 +419,9 @@ enum ConfigurationDecoder {
         return admission
     }
 
-    private static func priority(_ table: ConfigurationReader) throws(ProxyConfigurationError)
+    private static func priority(
+        _ table: ConfigurationReader
+    ) throws(ProxyConfigurationError)
         -> ProxyConfiguration.Route.PriorityRules
     {
         var rules = ProxyConfiguration.Route.PriorityRules()
@@ -444,7 +478,10 @@ enum ConfigurationDecoder {
         return rules
     }
 
-    private static func rateLimit(_ table: ConfigurationReader, redis: ProxyConfiguration.Redis?)
+    private static func rateLimit(
+        _ table: ConfigurationReader,
+        redis: ProxyConfiguration.Redis?
+    )
         throws(ProxyConfigurationError) -> ProxyConfiguration.Route.RateLimit
     {
         let name = try table.requiredString("name", "the policy's name, sent in the RateLimit header fields")
@@ -459,12 +496,20 @@ enum ConfigurationDecoder {
         case _ where keyText.hasPrefix("header:") && HeaderName.isValid(String(keyText.dropFirst(7))):
             key = .header(String(keyText.dropFirst(7)).lowercased())
         default:
-            throw table.error(.invalidValue, "key", "\"\(keyText)\" is not a key; use client_address, global or header:NAME")
+            throw table.error(
+                .invalidValue,
+                "key",
+                "\"\(keyText)\" is not a key; use client_address, global or header:NAME"
+            )
         }
         var algorithm = ProxyConfiguration.Route.RateLimit.Algorithm.gcra
         if let text = try table.string("algorithm") {
             guard let value = ProxyConfiguration.Route.RateLimit.Algorithm(rawValue: text) else {
-                throw table.error(.invalidValue, "algorithm", "\"\(text)\" is not an algorithm; use gcra, token_bucket or sliding_window")
+                throw table.error(
+                    .invalidValue,
+                    "algorithm",
+                    "\"\(text)\" is not an algorithm; use gcra, token_bucket or sliding_window"
+                )
             }
             algorithm = value
         }
@@ -486,7 +531,11 @@ enum ConfigurationDecoder {
             }
         case "redis":
             guard redis != nil else {
-                throw table.error(.unknownReference, "store", "store: redis needs a top-level redis: { address: host:port }")
+                throw table.error(
+                    .unknownReference,
+                    "store",
+                    "store: redis needs a top-level redis: { address: host:port }"
+                )
             }
             let policy: RedisFailurePolicy
             switch failureText ?? "allow" {
@@ -494,7 +543,11 @@ enum ConfigurationDecoder {
             case "deny": policy = .failClosed
             case "local":
                 guard let share, share > 0 else {
-                    throw table.error(.missingKey, "local_share", "on_redis_failure: local needs local_share in (0, 1], this replica's share of the limit")
+                    throw table.error(
+                        .missingKey,
+                        "local_share",
+                        "on_redis_failure: local needs local_share in (0, 1], this replica's share of the limit"
+                    )
                 }
                 policy = .localFallback(share: share)
             default:
@@ -524,14 +577,22 @@ enum ConfigurationDecoder {
 
     // MARK: Values
 
-    private static func address(_ table: ConfigurationReader, _ key: String) throws(ProxyConfigurationError)
+    private static func address(
+        _ table: ConfigurationReader,
+        _ key: String
+    ) throws(ProxyConfigurationError)
         -> ProxyConfiguration.Address?
     {
         guard let text = try table.string(key) else { return nil }
-        do { return try ProxyConfiguration.Address(parsing: text) } catch { throw table.error(.invalidValue, key, error.message) }
+        do { return try ProxyConfiguration.Address(parsing: text) } catch {
+            throw table.error(.invalidValue, key, error.message)
+        }
     }
 
-    private static func priorityValue(_ table: ConfigurationReader, _ key: String) throws(ProxyConfigurationError)
+    private static func priorityValue(
+        _ table: ConfigurationReader,
+        _ key: String
+    ) throws(ProxyConfigurationError)
         -> Priority?
     {
         guard let text = try table.string(key) else { return nil }
@@ -546,7 +607,11 @@ enum ConfigurationDecoder {
     }
 
     /// A size: a whole number of bytes, or a number with `KiB`, `MiB`, `GiB` (or `KB`, `MB`, `GB`, powers of ten).
-    private static func size(_ table: ConfigurationReader, _ key: String, in range: ClosedRange<Int>)
+    private static func size(
+        _ table: ConfigurationReader,
+        _ key: String,
+        in range: ClosedRange<Int>
+    )
         throws(ProxyConfigurationError) -> Int?
     {
         guard let node = table.node(key) else { return nil }
@@ -569,7 +634,11 @@ enum ConfigurationDecoder {
             throw table.error(.wrongType, key, "expected a size (bytes or 10MiB), found \(node.value.typeName)")
         }
         guard range.contains(value) else {
-            throw table.error(.invalidValue, key, "\(value) bytes is out of range; use \(range.lowerBound)...\(range.upperBound)")
+            throw table.error(
+                .invalidValue,
+                key,
+                "\(value) bytes is out of range; use \(range.lowerBound)...\(range.upperBound)"
+            )
         }
         return value
     }

@@ -37,7 +37,10 @@ struct TOMLLineIndex: Sendable {
             }
             if line.hasPrefix("[") {
                 guard let close = line.firstIndex(of: "]") else { continue }
-                table = Self.resolve(Self.keyPath(line[line.index(after: line.startIndex)..<close]), arrayCounts: arrayCounts)
+                table = Self.resolve(
+                    Self.keyPath(line[line.index(after: line.startIndex)..<close]),
+                    arrayCounts: arrayCounts
+                )
                 record(table.joined(separator: "."), number)
                 continue
             }

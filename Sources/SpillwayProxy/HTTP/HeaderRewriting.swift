@@ -33,7 +33,11 @@ enum HeaderRewriting {
         var remainingBudget: Duration?
     }
 
-    static func upstreamRequestHeaders(_ headers: HTTPHeaders, method: HTTPMethod, forwarding: Forwarding) -> HTTPHeaders {
+    static func upstreamRequestHeaders(
+        _ headers: HTTPHeaders,
+        method: HTTPMethod,
+        forwarding: Forwarding
+    ) -> HTTPHeaders {
         let named = connectionTokens(headers)
         var result = HTTPHeaders()
         result.reserveCapacity(headers.count + 4)

@@ -76,7 +76,8 @@ struct LocalResponse {
     }
 
     /// The response head and body, for a client speaking `version`.
-    func rendered(version: HTTPVersion, closing: Bool, allocator: ByteBufferAllocator) -> (HTTPResponseHead, ByteBuffer) {
+    func rendered(version: HTTPVersion, closing: Bool, allocator: ByteBufferAllocator) -> (HTTPResponseHead, ByteBuffer)
+    {
         var json = #"{"error":""# + error + #"","reason":""# + Self.escaped(reason) + "\""
         if let priority { json += #","priority":""# + priority.label + "\"" }
         var fields = HTTPHeaders()
@@ -85,7 +86,9 @@ struct LocalResponse {
             let seconds = Self.retryAfterSeconds(retryAfter)
             json += #","retry_after_s":"# + String(seconds)
             fields.replaceOrAdd(name: "retry-after", value: String(seconds))
-        } else if let header = headers.first(where: { $0.name.lowercased() == "retry-after" }), let seconds = Int(header.value) {
+        } else if let header = headers.first(where: { $0.name.lowercased() == "retry-after" }),
+            let seconds = Int(header.value)
+        {
             json += #","retry_after_s":"# + String(seconds)
         }
         json += "}"
@@ -108,7 +111,8 @@ struct LocalResponse {
             switch scalar {
             case "\"": result += "\\\""
             case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20: result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            case _ where scalar.value < 0x20:
+                result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
             default: result.unicodeScalars.append(scalar)
             }
         }

@@ -29,7 +29,11 @@ final class UpstreamMetrics: Sendable {
                 factory: factory
             )
         }
-        retries = Counter(label: "spillway_proxy_upstream_retries_total", dimensions: [("cluster", cluster)], factory: factory)
+        retries = Counter(
+            label: "spillway_proxy_upstream_retries_total",
+            dimensions: [("cluster", cluster)],
+            factory: factory
+        )
     }
 
     func record(_ outcome: Outcome) {

@@ -7,7 +7,9 @@ import SpillwayRedis
 enum RateLimitPolicies {
     /// The core algorithm a policy describes.
     /// - Throws: ``RateLimitError`` when the numbers are invalid for the algorithm.
-    static func algorithm(for policy: ProxyConfiguration.Route.RateLimit) throws(RateLimitError)
+    static func algorithm(
+        for policy: ProxyConfiguration.Route.RateLimit
+    ) throws(RateLimitError)
         -> any RedisRateLimitAlgorithm
     {
         switch policy.algorithm {
@@ -102,7 +104,9 @@ struct RedisRateLimitStoreConfiguration {
     var failurePolicy: RedisFailurePolicy = .failOpen
     var metricsFactory: (any MetricsFactory)? = nil
 
-    func typed<Algorithm: RedisRateLimitAlgorithm>(for _: Algorithm.Type) -> RedisRateLimitStore<Algorithm>.Configuration {
+    func typed<Algorithm: RedisRateLimitAlgorithm>(
+        for _: Algorithm.Type
+    ) -> RedisRateLimitStore<Algorithm>.Configuration {
         var configuration = RedisRateLimitStore<Algorithm>.Configuration()
         configuration.timeout = timeout
         configuration.failurePolicy = failurePolicy

@@ -44,7 +44,8 @@ final class RouteRuntime: Sendable {
                     guard let address, addresses.contains(address) else { continue }
                 }
                 if let header = clientClass.header {
-                    guard headers[header].contains(where: { clientClass.values.contains($0.trimmingBlanks.lowercased()) })
+                    guard
+                        headers[header].contains(where: { clientClass.values.contains($0.trimmingBlanks.lowercased()) })
                     else { continue }
                 }
                 return clientClass.priority

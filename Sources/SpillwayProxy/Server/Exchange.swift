@@ -282,7 +282,9 @@ final class Exchange: UpstreamResponseReceiver {
                 method: head.method,
                 forwarding: .init(
                     peer: connection.peer,
-                    peerIsTrusted: connection.peer.map { runtime.configuration.clientAddresses.trustedProxies.contains($0) }
+                    peerIsTrusted: connection.peer.map {
+                        runtime.configuration.clientAddresses.trustedProxies.contains($0)
+                    }
                         ?? false,
                     host: accepted.host,
                     framing: accepted.framing,
@@ -322,7 +324,12 @@ final class Exchange: UpstreamResponseReceiver {
                 cluster.metrics.record(.abandoned)
                 dropUpstream(observation: .neutral)
                 finishLocally(
-                    LocalResponse(status: .payloadTooLarge, error: "bad_request", reason: "body_too_large", outcome: .rejected),
+                    LocalResponse(
+                        status: .payloadTooLarge,
+                        error: "bad_request",
+                        reason: "body_too_large",
+                        outcome: .rejected
+                    ),
                     permitOutcome: .ignored
                 )
             } else {
@@ -626,7 +633,12 @@ final class Exchange: UpstreamResponseReceiver {
             dropUpstream(observation: .neutral)
             endAttempt(.gatewayFailure)
             finishLocally(
-                LocalResponse(status: .gatewayTimeout, error: "gateway_timeout", reason: "upstream_timeout", outcome: .upstreamTimeout),
+                LocalResponse(
+                    status: .gatewayTimeout,
+                    error: "gateway_timeout",
+                    reason: "upstream_timeout",
+                    outcome: .upstreamTimeout
+                ),
                 permitOutcome: .dropped
             )
         }
@@ -664,7 +676,12 @@ final class Exchange: UpstreamResponseReceiver {
                 self.cluster.metrics.record(.abandoned)
                 self.dropUpstream(observation: .neutral)
                 self.finishLocally(
-                    LocalResponse(status: .requestTimeout, error: "bad_request", reason: "body_timeout", outcome: .rejected),
+                    LocalResponse(
+                        status: .requestTimeout,
+                        error: "bad_request",
+                        reason: "body_timeout",
+                        outcome: .rejected
+                    ),
                     permitOutcome: .ignored
                 )
             }

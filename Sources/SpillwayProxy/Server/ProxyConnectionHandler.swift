@@ -110,7 +110,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                     reason: "malformed_request",
                     outcome: .rejected
                 )
-                core.runtime.unmatched.record(status: Int(status.code), outcome: .rejected, nanoseconds: 0, withinDeadline: true)
+                core.runtime.unmatched.record(
+                    status: Int(status.code),
+                    outcome: .rejected,
+                    nanoseconds: 0,
+                    withinDeadline: true
+                )
                 writeLocal(response, version: .http1_1, closing: true)
                 return
             }
@@ -235,7 +240,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.start()
     }
 
-    private func refuseBeforeRouting(_ response: LocalResponse, head: HTTPRequestHead, runtime: ProxyRuntime, start: Int64) {
+    private func refuseBeforeRouting(
+        _ response: LocalResponse,
+        head: HTTPRequestHead,
+        runtime: ProxyRuntime,
+        start: Int64
+    ) {
         let elapsed = core.clock.nanosecondsSinceOrigin - start
         runtime.unmatched.record(
             status: Int(response.status.code),
@@ -373,7 +383,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                     reason: "header_timeout",
                     outcome: .rejected
                 )
-                self.core.runtime.unmatched.record(status: 408, outcome: .rejected, nanoseconds: 0, withinDeadline: true)
+                self.core.runtime.unmatched.record(
+                    status: 408,
+                    outcome: .rejected,
+                    nanoseconds: 0,
+                    withinDeadline: true
+                )
                 self.writeLocal(response, version: .http1_1, closing: true)
             } else {
                 self.close()

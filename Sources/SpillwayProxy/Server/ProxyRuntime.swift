@@ -84,7 +84,10 @@ final class ProxyRuntime: Sendable {
             } else {
                 redis = RedisClient(
                     configuration: RedisClientConfiguration(
-                        connection: RedisConnectionConfiguration(host: settings.address.host, port: settings.address.port)
+                        connection: RedisConnectionConfiguration(
+                            host: settings.address.host,
+                            port: settings.address.port
+                        )
                     ),
                     eventLoopGroup: eventLoopGroup,
                     logger: logger

@@ -95,7 +95,9 @@ final class HealthChecker: @unchecked Sendable {
         let streak = streaks[instance.index]
         if passed {
             streaks[instance.index] = streak > 0 ? streak + 1 : 1
-            if streaks[instance.index] >= configuration.healthyThreshold { instance.healthy.store(true, ordering: .relaxed) }
+            if streaks[instance.index] >= configuration.healthyThreshold {
+                instance.healthy.store(true, ordering: .relaxed)
+            }
         } else {
             streaks[instance.index] = streak < 0 ? streak - 1 : -1
             if -streaks[instance.index] >= configuration.unhealthyThreshold {

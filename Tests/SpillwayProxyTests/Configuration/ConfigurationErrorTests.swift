@@ -134,24 +134,47 @@ struct ConfigurationMistakeTests {
         }
     }
 
-    @Test(arguments: [
-        ("listen: nowhere\n" + base, "listen", ProxyConfigurationError.Code.invalidValue, "has no port"),
-        ("listen: ::1:80\n" + base, "listen", .invalidValue, "brackets"),
-        (base + "\n    rate_limits:\n      - {name: x, key: global, limit: 5, period: 1s, store: redis}", "routes[0].rate_limits[0].store", .unknownReference, "redis"),
-        (base + "\n    rate_limits:\n      - {name: x, key: someone, limit: 5, period: 1s}", "routes[0].rate_limits[0].key", .invalidValue, "client_address"),
-        (base + "\n    rate_limits:\n      - {name: x, key: global, period: 1s}", "routes[0].rate_limits[0].limit", .missingKey, "required"),
-        (base + "\n  - name: all\n    cluster: app\n    path_prefix: /x", "routes[1].name", .invalidValue, "unique"),
-        (base + "\n  - name: other\n    cluster: app", "routes[1].path_prefix", .invalidValue, "already serves"),
-        (base + "\n    priority: {default: urgent}", "routes[0].priority.default", .invalidValue, "critical_plus"),
-        (base + "\n    admission: {queue_length: -1}", "routes[0].admission.queue_length", .invalidValue, "out of range"),
-        (base + "\n    path_prefix: api", "routes[0].path_prefix", .invalidValue, "start with /"),
-        ("limits: {max_body_bytes: lots}\n" + base, "limits.max_body_bytes", .invalidValue, "10MiB"),
-        ("threads: many\n" + base, "threads", .wrongType, "whole number"),
-        ("routes: []\nclusters: {}", "clusters", .invalidValue, "at least one"),
-        ("clusters:\n  app: {instances: []}\nroutes: []", "clusters.app.instances", .missingKey, "host:port"),
-        ("clusters:\n  app:\n    instances: [127.0.0.1:1]\n  app: {instances: [127.0.0.1:2]}\nroutes: []", "clusters.app", .duplicateKey, "twice"),
-        ("clusters:\n  app:\n    instances: [127.0.0.1:1]\n    balancer: random\nroutes: []", "clusters.app.balancer", .invalidValue, "least_inflight"),
-    ] as [(String, String, ProxyConfigurationError.Code, String)])
+    @Test(
+        arguments: [
+            ("listen: nowhere\n" + base, "listen", ProxyConfigurationError.Code.invalidValue, "has no port"),
+            ("listen: ::1:80\n" + base, "listen", .invalidValue, "brackets"),
+            (
+                base + "\n    rate_limits:\n      - {name: x, key: global, limit: 5, period: 1s, store: redis}",
+                "routes[0].rate_limits[0].store", .unknownReference, "redis"
+            ),
+            (
+                base + "\n    rate_limits:\n      - {name: x, key: someone, limit: 5, period: 1s}",
+                "routes[0].rate_limits[0].key", .invalidValue, "client_address"
+            ),
+            (
+                base + "\n    rate_limits:\n      - {name: x, key: global, period: 1s}",
+                "routes[0].rate_limits[0].limit", .missingKey, "required"
+            ),
+            (
+                base + "\n  - name: all\n    cluster: app\n    path_prefix: /x", "routes[1].name", .invalidValue,
+                "unique"
+            ),
+            (base + "\n  - name: other\n    cluster: app", "routes[1].path_prefix", .invalidValue, "already serves"),
+            (base + "\n    priority: {default: urgent}", "routes[0].priority.default", .invalidValue, "critical_plus"),
+            (
+                base + "\n    admission: {queue_length: -1}", "routes[0].admission.queue_length", .invalidValue,
+                "out of range"
+            ),
+            (base + "\n    path_prefix: api", "routes[0].path_prefix", .invalidValue, "start with /"),
+            ("limits: {max_body_bytes: lots}\n" + base, "limits.max_body_bytes", .invalidValue, "10MiB"),
+            ("threads: many\n" + base, "threads", .wrongType, "whole number"),
+            ("routes: []\nclusters: {}", "clusters", .invalidValue, "at least one"),
+            ("clusters:\n  app: {instances: []}\nroutes: []", "clusters.app.instances", .missingKey, "host:port"),
+            (
+                "clusters:\n  app:\n    instances: [127.0.0.1:1]\n  app: {instances: [127.0.0.1:2]}\nroutes: []",
+                "clusters.app", .duplicateKey, "twice"
+            ),
+            (
+                "clusters:\n  app:\n    instances: [127.0.0.1:1]\n    balancer: random\nroutes: []",
+                "clusters.app.balancer", .invalidValue, "least_inflight"
+            ),
+        ] as [(String, String, ProxyConfigurationError.Code, String)]
+    )
     func mistake(text: String, key: String, code: ProxyConfigurationError.Code, hint: String) throws {
         let error = try #require(failure(text))
         #expect(error.key == key, "\(error)")

@@ -44,7 +44,11 @@ struct ForwardingTests {
     @Test func remainingDeadlineIsForwarded() async throws {
         let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
         defer { Task { await fixture.stop() } }
-        let response = try await get("/headers", port: fixture.port, headers: ["x-request-timeout-ms: 5000", "grpc-timeout: 3S"])
+        let response = try await get(
+            "/headers",
+            port: fixture.port,
+            headers: ["x-request-timeout-ms: 5000", "grpc-timeout: 3S"]
+        )
         let line = try #require(response.body.split(separator: "\n").first { $0.hasPrefix("x-request-timeout-ms: ") })
         let forwarded = try #require(Int(line.dropFirst("x-request-timeout-ms: ".count)))
         // The shorter of the two budgets (3 s), less the time spent in the proxy.
@@ -137,7 +141,8 @@ struct ForwardingEdgeTests {
     @Test func expectContinueIsAnsweredByTheProxyOnceAdmitted() async throws {
         let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
         defer { Task { await fixture.stop() } }
-        let head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        let head =
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
         // The body goes out only after the 100 arrived (the pause is longer than the proxy needs to admit).
         let response = try await RawClient.send([head, "hello"], port: fixture.port, pause: .milliseconds(200))
         #expect(response.statuses == [100, 200])

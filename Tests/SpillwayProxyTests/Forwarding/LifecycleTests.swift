@@ -28,7 +28,10 @@ struct LifecycleTests {
         // A slow request on a keep-alive connection, then a reload while it is in flight.
         let slow = Task {
             try await RawClient.send(
-                ["GET /slow/400 HTTP/1.1\r\nHost: a\r\n\r\n", "GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"],
+                [
+                    "GET /slow/400 HTTP/1.1\r\nHost: a\r\n\r\n",
+                    "GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                ],
                 port: fixture.port,
                 pause: .milliseconds(600)
             )
@@ -88,7 +91,9 @@ struct LifecycleTests {
         #expect(try await get("/ok", port: fixture.port).status == 200)
         let metrics = try await get("/metrics", port: fixture.adminPort)
         #expect(metrics.status == 200)
-        #expect(metrics.body.contains("spillway_proxy_requests_total{route=\"all\",status=\"200\",outcome=\"forwarded\"} 1"))
+        #expect(
+            metrics.body.contains("spillway_proxy_requests_total{route=\"all\",status=\"200\",outcome=\"forwarded\"} 1")
+        )
         #expect(metrics.body.contains("spillway_limiter_limit{limiter=\"all\"}"))
         #expect(try await get("/live", port: fixture.adminPort).status == 200)
         #expect(try await get("/ready", port: fixture.adminPort).status == 200)

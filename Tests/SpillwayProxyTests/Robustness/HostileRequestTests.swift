@@ -19,12 +19,14 @@ struct HostileRequestTests {
     static let cases: [Case] = [
         Case(
             name: "Content-Length with Transfer-Encoding (CL.TE smuggling)",
-            request: "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+            request:
+                "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
             status: 400
         ),
         Case(
             name: "Transfer-Encoding with Content-Length (TE.CL smuggling)",
-            request: "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
+            request:
+                "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
             status: 400
         ),
         Case(
@@ -62,7 +64,11 @@ struct HostileRequestTests {
             request: "GET /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
             status: 400
         ),
-        Case(name: "NUL in a header value", request: "GET /ok HTTP/1.1\r\nHost: a\r\nX-Nul: a\u{0}b\r\n\r\n", status: 400),
+        Case(
+            name: "NUL in a header value",
+            request: "GET /ok HTTP/1.1\r\nHost: a\r\nX-Nul: a\u{0}b\r\n\r\n",
+            status: 400
+        ),
         Case(name: "header too large", request: "GET /ok HTTP/1.1\r\nHost: a\r\nX-Big: \(big)\r\n\r\n", status: 431),
         Case(
             name: "too many header fields",
@@ -76,7 +82,8 @@ struct HostileRequestTests {
         ),
         Case(
             name: "chunked body too large",
-            request: "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "b", count: 2048))\r\n0\r\n\r\n",
+            request:
+                "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "b", count: 2048))\r\n0\r\n\r\n",
             status: 413
         ),
         Case(
@@ -88,11 +95,23 @@ struct HostileRequestTests {
         Case(name: "two Host fields", request: "GET /ok HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", status: 400),
         Case(name: "dot segments", request: "GET /ok/../admin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
         Case(name: "encoded dot segments", request: "GET /%2e%2e/admin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
-        Case(name: "CONNECT", request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", status: 405),
+        Case(
+            name: "CONNECT",
+            request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            status: 405
+        ),
         Case(name: "HTTP/2 request line", request: "GET /ok HTTP/2.0\r\nHost: a\r\n\r\n", status: 505),
-        Case(name: "garbage", request: "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}\r\n\r\n", status: 400),
+        Case(
+            name: "garbage",
+            request: "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}\r\n\r\n",
+            status: 400
+        ),
         Case(name: "relative target", request: "GET ok HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
-        Case(name: "unknown expectation", request: "GET /ok HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n", status: 417),
+        Case(
+            name: "unknown expectation",
+            request: "GET /ok HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n",
+            status: 417
+        ),
     ]
 
     static let configuration: @Sendable ([Int]) -> String = { ports in
@@ -148,7 +167,11 @@ struct HostileRequestTests {
         defer { Task { await fixture.stop() } }
         // One complete request, then silence: closed after the idle timeout, not the (shorter) header timeout. (The
         // idle timeout also runs from the accept to the first byte: 1 s leaves a busy machine room to send.)
-        let response = try await RawClient.send(["GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"], port: fixture.port, wait: .seconds(5))
+        let response = try await RawClient.send(
+            ["GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"],
+            port: fixture.port,
+            wait: .seconds(5)
+        )
         #expect(response.statuses == [200])
         #expect(response.closedByServer)
     }
@@ -174,7 +197,8 @@ struct HostileRequestTests {
         for index in 0..<20 {
             let request =
                 index % 2 == 0
-                ? "GET /slow/200 HTTP/1.1\r\nHost: a\r\n\r\n" : "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nabc"
+                ? "GET /slow/200 HTTP/1.1\r\nHost: a\r\n\r\n"
+                : "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nabc"
             try await RawClient.sendAndAbort(request, port: fixture.port, after: .milliseconds(20))
         }
         try await eventually { fixture.proxy.openConnections == 0 }

@@ -71,7 +71,10 @@ struct ProxyRobustnessLoadTests {
         let expectedAnswers = (0..<total).filter { !Self.requests[$0 % Self.requests.count].abort }.count
         #expect(progress.answered.load(ordering: .relaxed) == expectedAnswers)
         #expect(fixture.proxy.openConnections == 0)
-        #expect(end.fileDescriptors <= baseline.fileDescriptors + 4, "descriptors \(baseline.fileDescriptors) → \(end.fileDescriptors)")
+        #expect(
+            end.fileDescriptors <= baseline.fileDescriptors + 4,
+            "descriptors \(baseline.fileDescriptors) → \(end.fileDescriptors)"
+        )
         #expect(
             end.residentBytes <= baseline.residentBytes + 24 << 20,
             "resident memory \(baseline.residentBytes >> 20) MiB → \(end.residentBytes >> 20) MiB"

@@ -22,7 +22,11 @@ struct ProxyFixture: Sendable {
     ) async throws -> ProxyFixture {
         var backends: [TestBackend] = []
         for _ in 0..<backendCount { backends.append(try await TestBackend.start()) }
-        let configuration = try ProxyConfiguration(text: yaml(backends.map(\.port)), format: .yaml, fileName: "test.yaml")
+        let configuration = try ProxyConfiguration(
+            text: yaml(backends.map(\.port)),
+            format: .yaml,
+            fileName: "test.yaml"
+        )
         var logger = Logger(label: "spillway.proxy.test")
         logger.logLevel = .warning
         let proxy = try await ProxyServer.start(
@@ -69,6 +73,8 @@ struct ProxyFixture: Sendable {
 
 /// `GET path` with `headers`, `Connection: close`, through a raw connection; returns the response.
 func get(_ path: String, port: Int, headers: [String] = [], method: String = "GET") async throws -> RawResponse {
-    let lines = (["\(method) \(path) HTTP/1.1", "Host: test.local", "Connection: close"] + headers).joined(separator: "\r\n")
+    let lines = (["\(method) \(path) HTTP/1.1", "Host: test.local", "Connection: close"] + headers).joined(
+        separator: "\r\n"
+    )
     return try await RawClient.send([lines + "\r\n\r\n"], port: port)
 }

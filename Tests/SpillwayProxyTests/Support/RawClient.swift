@@ -4,7 +4,7 @@ import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// What a raw connection received.
@@ -42,7 +42,8 @@ struct RawResponse: Sendable {
         var position = 0
         func find(_ pattern: [UInt8], from start: Int) -> Int? {
             guard bytes.count >= pattern.count, start <= bytes.count - pattern.count else { return nil }
-            for index in start...(bytes.count - pattern.count) where Array(bytes[index..<index + pattern.count]) == pattern {
+            for index in start...(bytes.count - pattern.count)
+            where Array(bytes[index..<index + pattern.count]) == pattern {
                 return index
             }
             return nil
@@ -57,7 +58,9 @@ struct RawResponse: Sendable {
             var headers: [(name: String, value: String)] = []
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: " ")))
+                headers.append(
+                    (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: " "))
+                )
             }
             func value(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
             var cursor = headEnd + 4

@@ -76,7 +76,10 @@ private final class BackendHandler: ChannelInboundHandler {
             self.head = head
             if head.uri == "/echo" {
                 echoing = true
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))),
+                    promise: nil
+                )
             }
         case .body(let buffer):
             if echoing { context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
@@ -113,7 +116,10 @@ private final class BackendHandler: ChannelInboundHandler {
         case "reset":
             var headers = HTTPHeaders()
             headers.add(name: "content-length", value: "1000")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                promise: nil
+            )
             var buffer = context.channel.allocator.buffer(capacity: 10)
             buffer.writeString("0123456789")
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -137,7 +143,10 @@ private final class BackendHandler: ChannelInboundHandler {
         var headers = HTTPHeaders()
         headers.add(name: "content-length", value: String(buffer.readableBytes))
         headers.add(name: "x-backend", value: "test")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+            promise: nil
+        )
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }

@@ -63,7 +63,15 @@ struct BalancingTests {
     }
 
     @Test func consecutiveFailuresEjectWithinTheCap() throws {
-        let (cluster, _) = try cluster(4, outliers: .init(consecutive5xx: 3, consecutiveGatewayFailures: 2, baseEjectionTime: .seconds(10), maxEjectedPercent: 25))
+        let (cluster, _) = try cluster(
+            4,
+            outliers: .init(
+                consecutive5xx: 3,
+                consecutiveGatewayFailures: 2,
+                baseEjectionTime: .seconds(10),
+                maxEjectedPercent: 25
+            )
+        )
         let detector = cluster.outliers
         let instances = cluster.instances
         // 500s count toward 5xx only; a success in between resets.
@@ -86,14 +94,19 @@ struct BalancingTests {
     }
 
     @Test func repeatedEjectionsLastLongerAndTheLastInstanceStays() throws {
-        let (cluster, _) = try cluster(2, outliers: .init(consecutive5xx: 1, baseEjectionTime: .seconds(1), maxEjectedPercent: 100))
+        let (cluster, _) = try cluster(
+            2,
+            outliers: .init(consecutive5xx: 1, baseEjectionTime: .seconds(1), maxEjectedPercent: 100)
+        )
         let instances = cluster.instances
         let second: Int64 = 1_000_000_000
         #expect(cluster.outliers.record(.serverError(status: 500), instance: instances[0], cluster: instances, now: 0))
         #expect(instances[0].ejectedUntil.load(ordering: .relaxed) == second)
         // The other instance is the last one standing: never ejected.
         #expect(!cluster.outliers.record(.serverError(status: 500), instance: instances[1], cluster: instances, now: 0))
-        #expect(cluster.outliers.record(.serverError(status: 500), instance: instances[0], cluster: instances, now: second))
+        #expect(
+            cluster.outliers.record(.serverError(status: 500), instance: instances[0], cluster: instances, now: second)
+        )
         #expect(instances[0].ejectedUntil.load(ordering: .relaxed) == 3 * second)
         #expect(OutlierDetector.cap(instances: 1, percent: 100) == 0)
         #expect(OutlierDetector.cap(instances: 3, percent: 10) == 1)

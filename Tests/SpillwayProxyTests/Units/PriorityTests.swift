@@ -26,13 +26,19 @@ struct PriorityTests {
 
     @Test func rulesApplyInOrder() throws {
         var rules = ProxyConfiguration.Route.PriorityRules()
-        rules.paths = [.init(prefix: "/batch", priority: .sheddable), .init(prefix: "/batch/urgent", priority: .criticalPlus)]
+        rules.paths = [
+            .init(prefix: "/batch", priority: .sheddable), .init(prefix: "/batch/urgent", priority: .criticalPlus),
+        ]
         rules.clientClasses = [
             .init(name: "crawlers", addresses: try TrustedProxies(["203.0.113.0/24"]), priority: .sheddablePlus),
             .init(name: "gold", header: "x-plan", values: ["gold"], priority: .criticalPlus),
         ]
         let route = try route(rules)
-        func priority(_ path: Substring, _ headers: [(String, String)] = [], from address: String = "198.51.100.1") -> Priority {
+        func priority(
+            _ path: Substring,
+            _ headers: [(String, String)] = [],
+            from address: String = "198.51.100.1"
+        ) -> Priority {
             route.priority(path: path, headers: HTTPHeaders(headers)) { address }
         }
         #expect(priority("/batch/x") == .sheddable)

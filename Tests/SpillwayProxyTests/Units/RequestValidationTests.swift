@@ -21,21 +21,29 @@ struct RequestValidationTests {
         return nil
     }
 
-    @Test(arguments: [
-        ([("Host", "a"), ("Content-Length", "5"), ("Transfer-Encoding", "chunked")], 400, "content_length_with_transfer_encoding"),
-        ([("Host", "a"), ("Content-Length", "5"), ("Content-Length", "5")], 400, "duplicate_content_length"),
-        ([("Host", "a"), ("Content-Length", "+5")], 400, "invalid_content_length"),
-        ([("Host", "a"), ("Content-Length", "5, 5")], 400, "invalid_content_length"),
-        ([("Host", "a"), ("Content-Length", "0x10")], 400, "invalid_content_length"),
-        ([("Host", "a"), ("Transfer-Encoding", "gzip, chunked")], 501, "unsupported_transfer_encoding"),
-        ([("Host", "a"), ("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")], 400, "duplicate_transfer_encoding"),
-        ([("Host", "a"), ("X-Folded", "a\r\n b")], 400, "obsolete_line_folding"),
-        ([("Content-Length", "1")], 400, "missing_host"),
-        ([("Host", "a"), ("Host", "b")], 400, "duplicate_host"),
-        ([("Host", "a b")], 400, "invalid_host"),
-        ([("Host", "a"), ("Content-Length", "1001")], 413, "body_too_large"),
-        ([("Host", "a"), ("Expect", "something-else")], 417, "unsupported_expectation"),
-    ] as [([(String, String)], Int, String)])
+    @Test(
+        arguments: [
+            (
+                [("Host", "a"), ("Content-Length", "5"), ("Transfer-Encoding", "chunked")], 400,
+                "content_length_with_transfer_encoding"
+            ),
+            ([("Host", "a"), ("Content-Length", "5"), ("Content-Length", "5")], 400, "duplicate_content_length"),
+            ([("Host", "a"), ("Content-Length", "+5")], 400, "invalid_content_length"),
+            ([("Host", "a"), ("Content-Length", "5, 5")], 400, "invalid_content_length"),
+            ([("Host", "a"), ("Content-Length", "0x10")], 400, "invalid_content_length"),
+            ([("Host", "a"), ("Transfer-Encoding", "gzip, chunked")], 501, "unsupported_transfer_encoding"),
+            (
+                [("Host", "a"), ("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")], 400,
+                "duplicate_transfer_encoding"
+            ),
+            ([("Host", "a"), ("X-Folded", "a\r\n b")], 400, "obsolete_line_folding"),
+            ([("Content-Length", "1")], 400, "missing_host"),
+            ([("Host", "a"), ("Host", "b")], 400, "duplicate_host"),
+            ([("Host", "a b")], 400, "invalid_host"),
+            ([("Host", "a"), ("Content-Length", "1001")], 413, "body_too_large"),
+            ([("Host", "a"), ("Expect", "something-else")], 417, "unsupported_expectation"),
+        ] as [([(String, String)], Int, String)]
+    )
     func refusesHeads(fields: [(String, String)], status: Int, reason: String) throws {
         let refusal = try #require(refused(head(fields)))
         #expect(Int(refusal.status.code) == status)
@@ -56,24 +64,32 @@ struct RequestValidationTests {
     }
 
     @Test func acceptsOrdinaryRequests() throws {
-        guard case .success(let chunked) = RequestValidation.validate(
-            head([("Host", "Example.COM:8080"), ("Transfer-Encoding", "Chunked")], uri: "/x/y?z=1"),
-            limits: .init()
-        ) else { Issue.record("refused"); return }
+        guard
+            case .success(let chunked) = RequestValidation.validate(
+                head([("Host", "Example.COM:8080"), ("Transfer-Encoding", "Chunked")], uri: "/x/y?z=1"),
+                limits: .init()
+            )
+        else { Issue.record("refused"); return }
         #expect(chunked.framing == .chunked)
         #expect(chunked.host == "example.com")
         #expect(chunked.path == "/x/y")
         #expect(chunked.target == "/x/y?z=1")
 
-        guard case .success(let absolute) = RequestValidation.validate(
-            head([("Host", "ignored")], uri: "http://Other.example:81/p?q", method: .GET),
-            limits: .init()
-        ) else { Issue.record("refused"); return }
+        guard
+            case .success(let absolute) = RequestValidation.validate(
+                head([("Host", "ignored")], uri: "http://Other.example:81/p?q", method: .GET),
+                limits: .init()
+            )
+        else { Issue.record("refused"); return }
         #expect(absolute.host == "other.example")
         #expect(absolute.target == "/p?q")
         #expect(absolute.framing == .none)
 
-        guard case .success(let http10) = RequestValidation.validate(head([], method: .GET, version: .http1_0), limits: .init())
+        guard
+            case .success(let http10) = RequestValidation.validate(
+                head([], method: .GET, version: .http1_0),
+                limits: .init()
+            )
         else { Issue.record("refused"); return }
         #expect(http10.host == nil)
     }
