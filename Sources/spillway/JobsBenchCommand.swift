@@ -20,6 +20,8 @@ struct JobsBenchCommand: AsyncParsableCommand {
     @Option(help: "Jobs per round.") var jobs = 20_000
     @Option(help: "Concurrent producers (and concurrent floor clients).") var producers = 8
     @Option(help: "Rounds; the medians are reported.") var rounds = 3
+    @Flag(help: "Also run each round with one commit per completion (completion batching off), for comparison.")
+    var compareUnbatched = false
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -31,15 +33,23 @@ struct JobsBenchCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "spillway.jobs.bench")
         logger.logLevel = json ? .warning : .info
-        let benchmark = JobThroughputBenchmark(jobs: jobs, producers: producers, rounds: rounds, logger: logger)
+        let benchmark = JobThroughputBenchmark(
+            jobs: jobs,
+            producers: producers,
+            rounds: rounds,
+            compareUnbatched: compareUnbatched,
+            logger: logger
+        )
         let location = try JobStoreLocation(parsing: store.database)
         let result = try await location.withStore(logger: logger) { try await benchmark.run(on: $0) }
+        let unbatched = result.unbatchedJobsPerSecond.map(Int.init)
         if json {
             print(
                 """
                 {"backend":"\(result.backend)","jobs":\(result.jobs),"producers":\(result.producers),\
                 "rounds":\(result.rounds.count),"floor_per_s":\(Int(result.floorPerSecond)),\
-                "jobs_per_s":\(Int(result.jobsPerSecond)),"ratio":\(String(format: "%.3f", result.ratio))}
+                "jobs_per_s":\(Int(result.jobsPerSecond)),"ratio":\(String(format: "%.3f", result.ratio))\
+                \(unbatched.map { ",\"unbatched_jobs_per_s\":\($0)" } ?? "")}
                 """
             )
             return
@@ -51,5 +61,8 @@ struct JobsBenchCommand: AsyncParsableCommand {
             (\(result.jobs) jobs × \(result.rounds.count) rounds, \(result.producers) producers, medians)
             """
         )
+        if let unbatched {
+            print("  completionBatchSize 1 (one commit per completion): \(unbatched) jobs/s")
+        }
     }
 }

@@ -19,6 +19,9 @@ package protocol JobBackend: Sendable {
     /// Extends the leases of `claims` that are still held; returns the ids still held.
     func renew(_ claims: [JobClaimReference], lease: Duration, now: Date?) async throws -> Set<JobID>
     func complete(_ claim: JobClaimReference, now: Date?) async throws
+    /// Completes, in one statement and one commit, every claim of `claims` that still holds its job; returns their
+    /// ids (the others are left as they are).
+    func complete(_ claims: [JobClaimReference], now: Date?) async throws -> Set<JobID>
     /// Records a failed attempt: back to ready after `retryDelay`, or dead when the attempts are spent or
     /// `permanent` is set.
     func fail(
