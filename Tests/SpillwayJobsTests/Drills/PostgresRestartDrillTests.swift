@@ -52,16 +52,16 @@ struct PostgresRestartDrillTests {
                     )
                 })
             }
-            let completed = Mutex(0)
+            let completed = Tally()
             pool.observeOutcomes { _, outcome in
-                if outcome == .completed { completed.withLock { $0 += 1 } }
+                if outcome == .completed { completed.add() }
             }
-            let enqueued = Mutex(0)
+            let enqueued = Tally()
             let failedEnqueues = Tally()
             try await PoolHarness.run(pool) { _, _ in
                 let producer = Task {
                     for number in 0..<total {
-                        while number - completed.withLock({ $0 }) >= Self.window {
+                        while number - completed.value >= Self.window {
                             try await Task.sleep(for: .milliseconds(5))
                         }
                         // An enqueue whose answer is lost is retried under the same key: it cannot add a second job.
@@ -77,14 +77,14 @@ struct PostgresRestartDrillTests {
                                 try await Task.sleep(for: .milliseconds(100))
                             }
                         }
-                        enqueued.withLock { $0 += 1 }
+                        enqueued.add()
                     }
                 }
-                let quarter = try await eventually(timeout: .seconds(60)) { completed.withLock { $0 } >= total / 4 }
+                let quarter = try await eventually(timeout: .seconds(60)) { completed.value >= total / 4 }
                 try #require(quarter, "a quarter of the jobs should complete before the restart")
                 holding.withLock { $0 = true }
                 try await outage.waitForInside(1)
-                let (enqueuedAtStop, completedAtStop) = (enqueued.withLock { $0 }, completed.withLock { $0 })
+                let (enqueuedAtStop, completedAtStop) = (enqueued.value, completed.value)
                 try await server.stopServer()
                 outage.open()
                 let producerFailed = try await eventually(timeout: .seconds(30)) { failedEnqueues.value > 0 }
