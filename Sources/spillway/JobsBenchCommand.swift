@@ -20,13 +20,13 @@ struct JobsBenchCommand: AsyncParsableCommand {
     @Option(help: "Jobs per round.") var jobs = 20_000
     @Option(help: "Concurrent producers (and concurrent floor clients).") var producers = 8
     @Option(help: "Rounds; the medians are reported.") var rounds = 3
-    @Flag(help: "Also run each round with one commit per completion (completion batching off), for comparison.")
-    var compareUnbatched = false
+    @Option(help: "Also run each round with this completion batch size (1: one commit per completion), to compare.")
+    var compareCompletionBatchSize: Int?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard jobs >= 1, producers >= 1, rounds >= 1 else {
-            throw ValidationError("--jobs, --producers and --rounds must each be at least 1")
+        guard jobs >= 1, producers >= 1, rounds >= 1, (compareCompletionBatchSize ?? 1) >= 1 else {
+            throw ValidationError("--jobs, --producers, --rounds and --compare-completion-batch-size must be at least 1")
         }
     }
 
@@ -37,19 +37,19 @@ struct JobsBenchCommand: AsyncParsableCommand {
             jobs: jobs,
             producers: producers,
             rounds: rounds,
-            compareUnbatched: compareUnbatched,
+            comparedCompletionBatchSize: compareCompletionBatchSize,
             logger: logger
         )
         let location = try JobStoreLocation(parsing: store.database)
         let result = try await location.withStore(logger: logger) { try await benchmark.run(on: $0) }
-        let unbatched = result.unbatchedJobsPerSecond.map(Int.init)
+        let compared = result.comparedJobsPerSecond.map(Int.init)
         if json {
             print(
                 """
                 {"backend":"\(result.backend)","jobs":\(result.jobs),"producers":\(result.producers),\
                 "rounds":\(result.rounds.count),"floor_per_s":\(Int(result.floorPerSecond)),\
                 "jobs_per_s":\(Int(result.jobsPerSecond)),"ratio":\(String(format: "%.3f", result.ratio))\
-                \(unbatched.map { ",\"unbatched_jobs_per_s\":\($0)" } ?? "")}
+                \(compared.map { ",\"compared_jobs_per_s\":\($0)" } ?? "")}
                 """
             )
             return
@@ -61,8 +61,8 @@ struct JobsBenchCommand: AsyncParsableCommand {
             (\(result.jobs) jobs × \(result.rounds.count) rounds, \(result.producers) producers, medians)
             """
         )
-        if let unbatched {
-            print("  completionBatchSize 1 (one commit per completion): \(unbatched) jobs/s")
+        if let compared, let size = compareCompletionBatchSize {
+            print("  with completionBatchSize \(size): \(compared) jobs/s")
         }
     }
 }

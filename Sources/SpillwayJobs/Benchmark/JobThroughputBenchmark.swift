@@ -10,14 +10,14 @@ import Synchronization
 /// run: the same number of plain `INSERT` and `DELETE` round trips, with the same concurrency.
 ///
 /// Rounds alternate floor and jobs so that both see the same machine state; the figures are the medians. With
-/// `compareUnbatched`, each round also runs the jobs with ``JobWorkerPool/Configuration/completionBatchSize`` 1 (one
-/// commit per completion), to show what batching completions is worth on this database.
+/// `comparedCompletionBatchSize`, each round also runs the jobs with that
+/// ``JobWorkerPool/Configuration/completionBatchSize``, to show what batching completions is worth on this database.
 package struct JobThroughputBenchmark: Sendable {
     package struct Round: Sendable {
         package var floorPerSecond: Double
         package var jobsPerSecond: Double
-        /// Jobs per second with one commit per completion, when compared.
-        package var unbatchedJobsPerSecond: Double?
+        /// Jobs per second with the compared completion batch size.
+        package var comparedJobsPerSecond: Double?
     }
 
     package struct Result: Sendable {
@@ -28,8 +28,8 @@ package struct JobThroughputBenchmark: Sendable {
 
         package var floorPerSecond: Double { Self.median(rounds.map(\.floorPerSecond)) }
         package var jobsPerSecond: Double { Self.median(rounds.map(\.jobsPerSecond)) }
-        package var unbatchedJobsPerSecond: Double? {
-            let values = rounds.compactMap(\.unbatchedJobsPerSecond)
+        package var comparedJobsPerSecond: Double? {
+            let values = rounds.compactMap(\.comparedJobsPerSecond)
             return values.isEmpty ? nil : Self.median(values)
         }
         /// Jobs per second over floor items per second (one item = one INSERT and one DELETE).
@@ -46,14 +46,14 @@ package struct JobThroughputBenchmark: Sendable {
     package var jobs: Int
     package var producers: Int
     package var rounds: Int
-    package var compareUnbatched: Bool
+    package var comparedCompletionBatchSize: Int?
     package var logger: Logger
 
-    package init(jobs: Int, producers: Int, rounds: Int, compareUnbatched: Bool = false, logger: Logger) {
+    package init(jobs: Int, producers: Int, rounds: Int, comparedCompletionBatchSize: Int? = nil, logger: Logger) {
         self.jobs = jobs
         self.producers = producers
         self.rounds = rounds
-        self.compareUnbatched = compareUnbatched
+        self.comparedCompletionBatchSize = comparedCompletionBatchSize
         self.logger = logger
     }
 
@@ -75,17 +75,17 @@ package struct JobThroughputBenchmark: Sendable {
                 try await endToEnd(store: store, queue: "spillway-bench-\(round)", completionBatchSize: nil)
             }
             _ = try await store.prune(retention: .zero, limit: jobs * 2)
-            var unbatchedSeconds: Double?
-            if compareUnbatched {
-                unbatchedSeconds = try await timed {
-                    try await endToEnd(store: store, queue: "spillway-bench-\(round)-unbatched", completionBatchSize: 1)
+            var comparedSeconds: Double?
+            if let size = comparedCompletionBatchSize {
+                comparedSeconds = try await timed {
+                    try await endToEnd(store: store, queue: "spillway-bench-\(round)-compared", completionBatchSize: size)
                 }
                 _ = try await store.prune(retention: .zero, limit: jobs * 2)
             }
             let measured = Round(
                 floorPerSecond: Double(jobs) / floorSeconds,
                 jobsPerSecond: Double(jobs) / jobSeconds,
-                unbatchedJobsPerSecond: unbatchedSeconds.map { Double(jobs) / $0 }
+                comparedJobsPerSecond: comparedSeconds.map { Double(jobs) / $0 }
             )
             result.rounds.append(measured)
             logger.info(
@@ -93,7 +93,7 @@ package struct JobThroughputBenchmark: Sendable {
                 metadata: [
                     "round": "\(round + 1)", "floor_per_s": "\(Int(measured.floorPerSecond))",
                     "jobs_per_s": "\(Int(measured.jobsPerSecond))",
-                    "unbatched_jobs_per_s": "\(measured.unbatchedJobsPerSecond.map { "\(Int($0))" } ?? "-")",
+                    "compared_jobs_per_s": "\(measured.comparedJobsPerSecond.map { "\(Int($0))" } ?? "-")",
                 ]
             )
         }

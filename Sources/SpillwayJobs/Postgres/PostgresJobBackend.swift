@@ -12,6 +12,10 @@ import Synchronization
 package final class PostgresJobBackend: JobBackend {
     package let name = "postgresql"
     package let usesDatabaseClock = true
+    /// PostgreSQL commits concurrent transactions together; four batches in flight keep a few connections busy
+    /// without taking the pool's connections from enqueues and claims.
+    package let concurrentWrites = 4
+    package let defaultCompletionBatchSize = 1
     let client: PostgresClient
     let logger: Logger
     private let listening = Mutex(false)

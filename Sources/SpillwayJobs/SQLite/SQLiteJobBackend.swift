@@ -10,6 +10,8 @@ import Spillway
 package final class SQLiteJobBackend: JobBackend {
     package let name = "sqlite"
     package let usesDatabaseClock = false
+    package let concurrentWrites = 1
+    package let defaultCompletionBatchSize = 100
     /// The file's path.
     package let path: String
     let pool: DatabasePool

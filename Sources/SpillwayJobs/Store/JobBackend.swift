@@ -13,6 +13,10 @@ package protocol JobBackend: Sendable {
     var name: String { get }
     /// Whether `now: nil` means the database's clock (otherwise the store always passes a time).
     var usesDatabaseClock: Bool { get }
+    /// How many writes the database usefully runs at once (SQLite has a single writer).
+    var concurrentWrites: Int { get }
+    /// The completion batch size a pool uses when its configuration leaves it `nil` (measured per database).
+    var defaultCompletionBatchSize: Int { get }
 
     func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome
     func claim(queue: String, limit: Int, worker: String, lease: Duration, now: Date?) async throws -> [JobClaim]

@@ -1,15 +1,16 @@
 import Synchronization
 
-/// Records the completions of a pool's jobs in batches, as a database groups commits: while one batch is being
-/// written, the completions that arrive wait, and the first of them then writes them all in one statement.
+/// Records the completions of a pool's jobs in batches, as a database groups commits: while `maximumWriters`
+/// batches are being written, the completions that arrive wait, and the first of them then writes them all in one
+/// statement.
 ///
 /// No task is started for it: each completing job either waits for a batch that holds its completion or writes one
 /// itself (at most one batch per job), so nothing waits when the pool is idle and a busy pool pays one commit for
-/// many jobs. Each job is completed under its own fencing token; one whose claim no longer holds it gets
+/// many jobs. SQLite has one writer (`maximumWriters` 1); PostgreSQL commits several transactions at once. Each job is completed under its own fencing token; one whose claim no longer holds it gets
 /// ``JobError/Code/leaseLost``, the others are unaffected.
 ///
 /// ```swift
-/// let completions = CompletionBatcher(maximumBatch: 64) { claims in try await store.complete(claims) }
+/// let completions = CompletionBatcher(maximumBatch: 64, maximumWriters: 1) { try await store.complete($0) }
 /// try await completions.complete(control.reference)   // throws JobError.leaseLost when the job was rescued
 /// ```
 final class CompletionBatcher: Sendable {
@@ -29,20 +30,25 @@ final class CompletionBatcher: Sendable {
     }
 
     private struct State {
+        /// Completions waiting for a writer (a writer's own completion is never here).
         var pending: [Slot] = []
-        var writing = false
+        var writers = 0
     }
 
     private let state = Mutex(State())
     /// The most completions one write records.
     let maximumBatch: Int
+    /// The most batches written at once.
+    let maximumWriters: Int
     private let write: Write
 
     /// - Parameters:
     ///   - maximumBatch: The most completions one statement records.
+    ///   - maximumWriters: The most batches written at once.
     ///   - write: Records a batch; returns the ids whose claim still held the job (those were completed).
-    init(maximumBatch: Int, write: @escaping Write) {
+    init(maximumBatch: Int, maximumWriters: Int, write: @escaping Write) {
         self.maximumBatch = max(1, maximumBatch)
+        self.maximumWriters = max(1, maximumWriters)
         self.write = write
     }
 
@@ -55,9 +61,11 @@ final class CompletionBatcher: Sendable {
     func complete(_ claim: JobClaimReference) async throws {
         let slot = Slot(claim)
         let writesNow = state.withLock { state -> Bool in
-            state.pending.append(slot)
-            guard !state.writing else { return false }
-            state.writing = true
+            guard state.writers < maximumWriters else {
+                state.pending.append(slot)
+                return false
+            }
+            state.writers += 1
             return true
         }
         if !writesNow {
@@ -71,13 +79,13 @@ final class CompletionBatcher: Sendable {
         return try await writeBatch(leading: slot)
     }
 
-    /// Writes the oldest pending completions (`slot`'s first), answers them, and hands the next batch to the first
+    /// Writes `slot` with the oldest pending completions, answers them, and hands the next batch to the first
     /// completion still waiting.
     private func writeBatch(leading slot: Slot) async throws {
         let batch = state.withLock { state -> [Slot] in
-            let count = min(maximumBatch, state.pending.count)
+            let count = min(maximumBatch - 1, state.pending.count)
             defer { state.pending.removeFirst(count) }
-            return Array(state.pending.prefix(count))
+            return [slot] + state.pending.prefix(count)
         }
         let outcome: Result<Set<JobID>, any Error>
         do {
@@ -93,11 +101,11 @@ final class CompletionBatcher: Sendable {
             if member === slot { own = result } else { member.answer.fire(.done(result)) }
         }
         let next = state.withLock { state -> Slot? in
-            guard let first = state.pending.first else {
-                state.writing = false
+            guard !state.pending.isEmpty else {
+                state.writers -= 1
                 return nil
             }
-            return first
+            return state.pending.removeFirst()
         }
         next?.answer.fire(.write)
         try own.get()

@@ -41,7 +41,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     let registry = JobRegistry()
     private let handlers = Mutex<[String: Handler]>([:])
     private let signal: WakeSignal
-    /// Batches completions; `nil` when ``Configuration/completionBatchSize`` is 1.
+    /// Batches completions; `nil` when the completion batch size is 1.
     private let completions: CompletionBatcher?
     private let draining = OneShot<Void>()
     private let started = Mutex(false)
@@ -79,9 +79,12 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
             )
         self.metrics = JobMetrics(queue: configuration.queue, factory: store.metricsFactory)
         self.signal = store.wakeSignal(for: configuration.queue)
+        let completionBatchSize = configuration.completionBatchSize ?? store.backend.defaultCompletionBatchSize
         self.completions =
-            configuration.completionBatchSize > 1
-            ? CompletionBatcher(maximumBatch: configuration.completionBatchSize) { try await store.complete($0) }
+            completionBatchSize > 1
+            ? CompletionBatcher(maximumBatch: completionBatchSize, maximumWriters: store.backend.concurrentWrites) {
+                try await store.complete($0)
+            }
             : nil
     }
 

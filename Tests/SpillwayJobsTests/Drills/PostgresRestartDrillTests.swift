@@ -125,6 +125,8 @@ struct PostgresRestartDrillTests {
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.rescueInterval = .milliseconds(300)
         configuration.pollInterval = .milliseconds(100)
+        // Batched completions (not PostgreSQL's default) so that batches are in flight when the server stops.
+        configuration.completionBatchSize = 20
         configuration.retry.backoff = Backoff(jitter: .equal, base: .milliseconds(100), cap: .milliseconds(500))
         return configuration
     }

@@ -38,7 +38,7 @@ struct CompletionBatcherTests {
 
     @Test func completionsArrivingDuringAWriteGoTogetherInTheNext() async throws {
         let writer = Writer(refuse: [4])
-        let batcher = CompletionBatcher(maximumBatch: 10) { try await writer.write($0) }
+        let batcher = CompletionBatcher(maximumBatch: 10, maximumWriters: 1) { try await writer.write($0) }
         try await withThrowingTaskGroup(of: (Int64, Bool).self) { group in
             group.addTask { try await batcher.complete(Self.reference(1)); return (1, true) }
             try await writer.gate.waitForInside(1)
@@ -64,7 +64,7 @@ struct CompletionBatcherTests {
 
     @Test func batchesAreCappedAndTheRestFollow() async throws {
         let writer = Writer()
-        let batcher = CompletionBatcher(maximumBatch: 2) { try await writer.write($0) }
+        let batcher = CompletionBatcher(maximumBatch: 2, maximumWriters: 1) { try await writer.write($0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await batcher.complete(Self.reference(1)) }
             try await writer.gate.waitForInside(1)
@@ -80,7 +80,7 @@ struct CompletionBatcherTests {
 
     @Test func aFailedWriteFailsEveryCompletionInItsBatch() async throws {
         let writer = Writer(failure: JobError(.storeFailed, "the database is gone"))
-        let batcher = CompletionBatcher(maximumBatch: 10) { try await writer.write($0) }
+        let batcher = CompletionBatcher(maximumBatch: 10, maximumWriters: 1) { try await writer.write($0) }
         let failures = try await withThrowingTaskGroup(of: JobError.Code?.self) { group in
             for id: Int64 in 1...3 {
                 group.addTask {
@@ -105,7 +105,7 @@ struct CompletionBatcherTests {
 
     @Test func aCancelledWaiterStillGetsItsCompletionWritten() async throws {
         let writer = Writer()
-        let batcher = CompletionBatcher(maximumBatch: 10) { try await writer.write($0) }
+        let batcher = CompletionBatcher(maximumBatch: 10, maximumWriters: 1) { try await writer.write($0) }
         let first = Task { try await batcher.complete(Self.reference(1)) }
         try await writer.gate.waitForInside(1)
         let second = Task { try await batcher.complete(Self.reference(2)) }
@@ -116,5 +116,16 @@ struct CompletionBatcherTests {
         try await first.value
         try await second.value
         #expect(writer.written == [[1], [2]], "the cancelled task still wrote the batch handed to it")
+    }
+
+    @Test func withTwoWritersASecondCompletionDoesNotWaitForTheFirstWrite() async throws {
+        let writer = Writer()
+        let batcher = CompletionBatcher(maximumBatch: 10, maximumWriters: 2) { try await writer.write($0) }
+        let first = Task { try await batcher.complete(Self.reference(1)) }
+        try await writer.gate.waitForInside(1)
+        try await batcher.complete(Self.reference(2))
+        #expect(writer.written == [[1], [2]], "the second batch was written while the first was held")
+        writer.gate.open()
+        try await first.value
     }
 }
