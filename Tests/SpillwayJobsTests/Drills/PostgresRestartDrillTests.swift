@@ -13,8 +13,8 @@ import Testing
 ///
 /// The restart is gated on progress, never on time, so that it lands mid-run however fast the build is: the
 /// producer keeps at most ``window`` jobs ahead of the completions (it is still enqueueing when the server stops),
-/// handlers are held at a gate until the server is down (jobs are claimed and unfinished across the outage), and the
-/// server stays down until the producer has seen an enqueue fail. Even-numbered jobs record an effect in their
+/// handlers are held at a gate until the server is down (jobs are claimed and unfinished across the outage), the
+/// producer's next enqueue waits until the server is down, and the server stays down until that enqueue has failed. Even-numbered jobs record an effect in their
 /// completion's transaction; odd ones return and are completed in the pool's batches.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct PostgresRestartDrillTests {
@@ -38,11 +38,12 @@ struct PostgresRestartDrillTests {
             )
             try await client.query("CREATE TABLE drill_effects (job_id bigint, number bigint, fencing_token bigint)")
             let pool = JobWorkerPool(store: store, configuration: Self.poolConfiguration(), logger: TestStores.logger)
-            let holding = Mutex(false)
+            let holding = OneShot<Void>()
             let outage = Gate()
+            let serverDown = Gate()
             pool.register(DrillJob.self) { job, context in
                 try await Task.sleep(for: .milliseconds(5))
-                if holding.withLock({ $0 }) { await outage.pass() }
+                if holding.value != nil { await outage.pass() }
                 guard job.number.isMultiple(of: 2) else { return }
                 let (id, number, token) = (context.id.rawValue, job.number, context.fencingToken)
                 try await context.complete(postgres: { connection in
@@ -61,9 +62,10 @@ struct PostgresRestartDrillTests {
             try await PoolHarness.run(pool) { _, _ in
                 let producer = Task {
                     for number in 0..<total {
-                        while number - completed.value >= Self.window {
+                        while number - completed.value >= Self.window, holding.value == nil {
                             try await Task.sleep(for: .milliseconds(5))
                         }
+                        if holding.value != nil { await serverDown.pass() }
                         // An enqueue whose answer is lost is retried under the same key: it cannot add a second job.
                         while true {
                             do {
@@ -82,10 +84,11 @@ struct PostgresRestartDrillTests {
                 }
                 let quarter = try await eventually(timeout: .seconds(60)) { completed.value >= total / 4 }
                 try #require(quarter, "a quarter of the jobs should complete before the restart")
-                holding.withLock { $0 = true }
+                holding.fire(())
                 try await outage.waitForInside(1)
                 let (enqueuedAtStop, completedAtStop) = (enqueued.value, completed.value)
                 try await server.stopServer()
+                serverDown.open()
                 outage.open()
                 let producerFailed = try await eventually(timeout: .seconds(30)) { failedEnqueues.value > 0 }
                 try await server.startServer()
