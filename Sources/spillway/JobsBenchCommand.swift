@@ -26,7 +26,9 @@ struct JobsBenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard jobs >= 1, producers >= 1, rounds >= 1, (compareCompletionBatchSize ?? 1) >= 1 else {
-            throw ValidationError("--jobs, --producers, --rounds and --compare-completion-batch-size must be at least 1")
+            throw ValidationError(
+                "--jobs, --producers, --rounds and --compare-completion-batch-size must be at least 1"
+            )
         }
     }
 

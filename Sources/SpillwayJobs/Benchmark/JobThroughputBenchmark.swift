@@ -78,7 +78,11 @@ package struct JobThroughputBenchmark: Sendable {
             var comparedSeconds: Double?
             if let size = comparedCompletionBatchSize {
                 comparedSeconds = try await timed {
-                    try await endToEnd(store: store, queue: "spillway-bench-\(round)-compared", completionBatchSize: size)
+                    try await endToEnd(
+                        store: store,
+                        queue: "spillway-bench-\(round)-compared",
+                        completionBatchSize: size
+                    )
                 }
                 _ = try await store.prune(retention: .zero, limit: jobs * 2)
             }

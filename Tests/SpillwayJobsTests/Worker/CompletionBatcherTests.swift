@@ -40,7 +40,10 @@ struct CompletionBatcherTests {
         let writer = Writer(refuse: [4])
         let batcher = CompletionBatcher(maximumBatch: 10, maximumWriters: 1) { try await writer.write($0) }
         try await withThrowingTaskGroup(of: (Int64, Bool).self) { group in
-            group.addTask { try await batcher.complete(Self.reference(1)); return (1, true) }
+            group.addTask {
+                try await batcher.complete(Self.reference(1))
+                return (1, true)
+            }
             try await writer.gate.waitForInside(1)
             for id: Int64 in 2...5 {
                 group.addTask {
