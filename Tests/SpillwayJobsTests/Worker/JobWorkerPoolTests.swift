@@ -301,7 +301,17 @@ struct JobWorkerPoolTests {
     @Test func lostLeaseCancelsTheHandlerAndItsOutcomeIsNotRecorded() async throws {
         let clock = ManualClock()
         try await TestStores.withStore(.sqlite, clock: clock) { store in
-            let pool = JobWorkerPool(store: store, configuration: PoolHarness.configuration(), clock: clock)
+            // One permit: while the handler runs, the pool cannot claim the released job before the thief does.
+            let limiter = ConcurrencyLimiter(
+                configuration: .init(name: "jobs_test", algorithm: FixedLimit(1), queue: .init(maxLength: 0)),
+                clock: clock
+            )
+            let pool = JobWorkerPool(
+                store: store,
+                configuration: PoolHarness.configuration(),
+                limiter: limiter,
+                clock: clock
+            )
             let claimed = OneShot<JobClaimReference>()
             let cancelled = Mutex(false)
             pool.register(Flaky.self) { _, context in
