@@ -36,6 +36,13 @@ struct CallOutcome {
         if error is CancellationError {
             return CallOutcome(error: error, outcome: .cancelled, permit: .ignored)
         }
+        if let transaction = error as? PostgresTransactionError, let cause = transactionCause(transaction) {
+            // Inside a transaction: a deadline, a timeout or a lost connection is reported as such; a statement's
+            // own error keeps postgres-nio's transaction error, as `PostgresClient.withTransaction` throws it.
+            let inner = classify(cause, interruption: interruption, deadlineIsCallers: deadlineIsCallers, timeout: timeout)
+            if inner.error is ProtectedPostgresError || inner.error is CancellationError { return inner }
+            return CallOutcome(error: error, outcome: inner.outcome, permit: inner.permit)
+        }
         guard let psql = error as? PSQLError else {
             return CallOutcome(error: error, outcome: .error, permit: .ignored)
         }
@@ -81,6 +88,20 @@ struct CallOutcome {
         default:
             return CallOutcome(error: psql, outcome: .error, permit: .ignored)
         }
+    }
+
+    /// The error that made a transaction fail: its `BEGIN`, its body or its `COMMIT`.
+    static func transactionCause(_ error: PostgresTransactionError) -> (any Error)? {
+        error.beginError ?? error.closureError ?? error.commitError
+    }
+
+    /// The server's SQLSTATE for `error`, looking inside a failed transaction.
+    static func sqlState(of error: any Error) -> String? {
+        if let transaction = error as? PostgresTransactionError, let cause = transactionCause(transaction) {
+            return sqlState(of: cause)
+        }
+        guard let psql = error as? PSQLError, psql.code == .server else { return nil }
+        return psql.serverInfo?[.sqlState]
     }
 
     /// Classifies a wait for the pool that ended without a connection.

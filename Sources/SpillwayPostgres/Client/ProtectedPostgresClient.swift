@@ -345,10 +345,8 @@ public final class ProtectedPostgresClient: Sendable, Service {
     /// Whether the call ended with the server's "canceling statement due to user request": the cancel request was
     /// consumed by the caller's own statement, so the connection is clean.
     private static func consumedCancel<Result>(_ result: Swift.Result<Result, any Error>) -> Bool {
-        guard case .failure(let error) = result, let psql = error as? PSQLError, psql.code == .server else {
-            return false
-        }
-        return psql.serverInfo?[.sqlState] == "57014"
+        guard case .failure(let error) = result else { return false }
+        return CallOutcome.sqlState(of: error) == "57014"
     }
 
     /// The deadline watchdog of one call: at the deadline, stops the wait for a connection or cancels the running

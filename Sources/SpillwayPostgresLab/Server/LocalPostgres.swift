@@ -123,10 +123,10 @@ package final class LocalPostgres: Sendable {
                 tools,
                 "pg_basebackup",
                 [
-                    "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-D", data, "-R", "-X", "stream", "-c",
-                    "fast",
-                    "--no-sync",
-                ]
+                    "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-D", data, "-R", "-X", "stream",
+                    "-c", "fast", "--no-sync",
+                ],
+                log: root + "/commands.log"
             )
             var lines = ["unix_socket_directories = '\(root)'", "hot_standby_feedback = on"]
             if let applyDelay {
@@ -160,6 +160,7 @@ package final class LocalPostgres: Sendable {
             )
             do {
                 try await server.start()
+                try await server.stopWhenThisProcessExits()
                 return server
             } catch {
                 lastError = error
@@ -176,18 +177,39 @@ package final class LocalPostgres: Sendable {
         try await Self.run(
             tools,
             "pg_ctl",
-            ["-D", dataDirectory, "-l", root + "/server.log", "-w", "-t", "60", "-o", "-p \(port)", "start"]
+            ["-D", dataDirectory, "-l", root + "/server.log", "-w", "-t", "60", "-o", "-p \(port)", "start"],
+            log: root + "/commands.log"
         )
     }
 
     /// Stops the server without removing it: `fast` (the default) ends every session with an error and shuts down
     /// cleanly, as a restart does; `immediately` aborts every process as a crash would.
     package func stopServer(immediately: Bool = false) async {
-        _ = try? await Self.run(
+        try? await Self.run(
             tools,
             "pg_ctl",
-            ["-D", dataDirectory, "-w", "-t", "60", "-m", immediately ? "immediate" : "fast", "stop"]
+            ["-D", dataDirectory, "-w", "-t", "60", "-m", immediately ? "immediate" : "fast", "stop"],
+            log: root + "/commands.log"
         )
+    }
+
+    /// Starts a watchdog that stops the server and removes its files once this process is gone, however it ends
+    /// (a crash, a `SIGKILL` from a test runner's time limit): `pg_ctl` daemonizes the server, so it would otherwise
+    /// outlive the process that started it. The watchdog polls once a second, is reparented to `init`, and does
+    /// nothing if the server was stopped already.
+    private func stopWhenThisProcessExits() async throws(LocalPostgresError) {
+        let stop = (tools.prefix + [tools.path("pg_ctl"), "-D", dataDirectory, "-m", "immediate", "-w", "stop"])
+            .map(Self.shellQuoted).joined(separator: " ")
+        let removal = removesRoot ? "; rm -rf \(Self.shellQuoted(root))" : ""
+        let script =
+            "(while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; "
+            + "if [ -f \(Self.shellQuoted(dataDirectory + "/postmaster.pid")) ]; then \(stop); fi\(removal)) "
+            + ">/dev/null 2>&1 &"
+        try await Self.runCommand(["/bin/sh", "-c", script], log: "/dev/null")
+    }
+
+    private static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// Stops the server at once and removes its files.
@@ -199,13 +221,8 @@ package final class LocalPostgres: Sendable {
     /// Stops the server at once and removes its files, blocking the calling thread: for exit handlers, where no
     /// task may run any more.
     package func stopSynchronously() {
-        let process = Process()
         let command = tools.prefix + [tools.path("pg_ctl"), "-D", dataDirectory, "-w", "-m", "immediate", "stop"]
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        if (try? process.run()) != nil { process.waitUntilExit() }
+        _ = ChildProcess.runSynchronously(command, output: "/dev/null")
         if removesRoot { try? FileManager.default.removeItem(atPath: root) }
     }
 
@@ -286,47 +303,29 @@ package final class LocalPostgres: Sendable {
         }
     }
 
-    /// Runs a PostgreSQL program to completion (as `postgres` when root) without blocking a thread; throws with its
-    /// output when it fails.
-    @discardableResult
-    static func run(_ tools: Tools, _ program: String, _ arguments: [String]) async throws(LocalPostgresError) -> String
-    {
-        try await runCommand(tools.prefix + [tools.path(program)] + arguments)
+    /// Runs a PostgreSQL program to completion (as `postgres` when root) without blocking a task's thread; its
+    /// output goes to `log`, and a failure throws with the output's end.
+    static func run(
+        _ tools: Tools,
+        _ program: String,
+        _ arguments: [String],
+        log: String
+    ) async throws(LocalPostgresError) {
+        try await runCommand(tools.prefix + [tools.path(program)] + arguments, log: log)
     }
 
-    @discardableResult
-    static func runCommand(_ command: [String]) async throws(LocalPostgresError) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32
-        do {
-            status = try await withCheckedThrowingContinuation {
-                (continuation: CheckedContinuation<Int32, any Error>) in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do {
-                    try process.run()
-                } catch {
-                    process.terminationHandler = nil
-                    continuation.resume(throwing: error)
-                }
-            }
-        } catch {
-            throw LocalPostgresError(.startFailed, "cannot run \(command.joined(separator: " ")): \(error)")
-        }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    static func runCommand(_ command: [String], log: String) async throws(LocalPostgresError) {
+        let before = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+        let status = try await ChildProcess.run(command, output: log)
         guard status == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let tail = String(output.utf8.dropFirst(before)) ?? output
             throw LocalPostgresError(
                 .commandFailed,
                 "\(command.joined(separator: " ")) exited with \(status): "
-                    + text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    + tail.trimmingCharacters(in: .whitespacesAndNewlines)
             )
         }
-        return text
     }
 }
 
@@ -368,7 +367,10 @@ actor TemplateCluster {
 
     func copy(to destination: String, tools: LocalPostgres.Tools) async throws(LocalPostgresError) {
         let source = try await template(tools)
-        try await LocalPostgres.runCommand(tools.prefix + ["/bin/cp", "-a", source, destination])
+        try await LocalPostgres.runCommand(
+            tools.prefix + ["/bin/cp", "-a", source, destination],
+            log: (destination as NSString).deletingLastPathComponent + "/commands.log"
+        )
     }
 
     private func template(_ tools: LocalPostgres.Tools) async throws(LocalPostgresError) -> String {
@@ -385,7 +387,8 @@ actor TemplateCluster {
         try await LocalPostgres.run(
             tools,
             "initdb",
-            ["-D", building + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"]
+            ["-D", building + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"],
+            log: building + "/initdb.log"
         )
         if (try? FileManager.default.moveItem(atPath: building, toPath: path)) == nil {
             // Another process renamed its template into place first: use that one.

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import SpillwayPostgresLab
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -15,7 +14,7 @@ import Synchronization
 ///
 /// `scripts/test` starts them and passes their ports in `SPILLWAY_POSTGRES_PRIMARY_PORT`,
 /// `SPILLWAY_POSTGRES_REPLICA_PORT` and `SPILLWAY_POSTGRES_DELAYED_REPLICA_PORT`; run alone (`swift test --filter
-/// Postgres`), the tests start their own once per process and stop them when the process exits. Tests that stop or
+/// Postgres`), the tests start their own once per process, and they stop when the process exits. Tests that stop or
 /// restart a server start private ones with ``LocalPostgres`` instead, so they never disturb the others.
 enum TestPostgres {
     /// One server's address.
@@ -105,59 +104,41 @@ enum TestPostgres {
     static let logger = Logger(label: "spillway.tests.postgres")
 }
 
-/// Starts the shared servers once per process when the environment names none, and stops them at exit.
+/// Starts the shared servers once per process when the environment names none. The servers stop when the test
+/// process exits, however it exits (``LocalPostgres`` watches the process that started it).
 private actor Launcher {
     static let shared = Launcher()
 
-    private var started: TestPostgres.Cluster?
+    /// One start, awaited by every test that asks while it runs (an actor method alone would start one per caller:
+    /// it is reentrant at each `await`).
+    private var starting: Task<TestPostgres.Cluster, any Error>?
 
     func cluster() async throws -> TestPostgres.Cluster {
-        if let started { return started }
+        if let starting { return try await starting.value }
+        let task = Task { try await Self.start() }
+        starting = task
+        return try await task.value
+    }
+
+    private static func start() async throws -> TestPostgres.Cluster {
         let environment = ProcessInfo.processInfo.environment
         if let primary = environment["SPILLWAY_POSTGRES_PRIMARY_PORT"].flatMap(Int.init),
             let replica = environment["SPILLWAY_POSTGRES_REPLICA_PORT"].flatMap(Int.init),
             let delayed = environment["SPILLWAY_POSTGRES_DELAYED_REPLICA_PORT"].flatMap(Int.init)
         {
-            let cluster = TestPostgres.Cluster(
+            return TestPostgres.Cluster(
                 primary: .init(port: primary),
                 replica: .init(port: replica),
                 delayedReplica: .init(port: delayed)
             )
-            started = cluster
-            return cluster
         }
         let primary = try await LocalPostgres.startPrimary()
-        ExitCleanup.register(primary)
         let replica = try await primary.startReplica()
-        ExitCleanup.register(replica)
         let delayed = try await primary.startReplica(applyDelay: TestPostgres.replicaDelay)
-        ExitCleanup.register(delayed)
-        let cluster = TestPostgres.Cluster(
+        return TestPostgres.Cluster(
             primary: .init(port: primary.port),
             replica: .init(port: replica.port),
             delayedReplica: .init(port: delayed.port)
         )
-        started = cluster
-        return cluster
-    }
-}
-
-/// Stops the servers the process started when it exits: they are not its children (`pg_ctl` daemonizes them), so
-/// they would otherwise outlive it.
-private enum ExitCleanup {
-    private static let servers = Mutex<[LocalPostgres]>([])
-    private static let installed = Atomic<Bool>(false)
-
-    static func register(_ server: LocalPostgres) {
-        servers.withLock { $0.append(server) }
-        if installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
-            atexit { ExitCleanup.stopAll() }
-        }
-    }
-
-    private static func stopAll() {
-        for server in servers.withLock({ $0 }) {
-            server.stopSynchronously()
-        }
     }
 }
