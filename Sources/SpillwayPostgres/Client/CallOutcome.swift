@@ -39,7 +39,12 @@ struct CallOutcome {
         if let transaction = error as? PostgresTransactionError, let cause = transactionCause(transaction) {
             // Inside a transaction: a deadline, a timeout or a lost connection is reported as such; a statement's
             // own error keeps postgres-nio's transaction error, as `PostgresClient.withTransaction` throws it.
-            let inner = classify(cause, interruption: interruption, deadlineIsCallers: deadlineIsCallers, timeout: timeout)
+            let inner = classify(
+                cause,
+                interruption: interruption,
+                deadlineIsCallers: deadlineIsCallers,
+                timeout: timeout
+            )
             if inner.error is ProtectedPostgresError || inner.error is CancellationError { return inner }
             return CallOutcome(error: error, outcome: inner.outcome, permit: inner.permit)
         }

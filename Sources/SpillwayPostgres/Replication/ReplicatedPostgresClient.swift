@@ -131,18 +131,11 @@ public final class ReplicatedPostgresClient: Sendable, Service {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let (value, position) = try await primary.withConnection(
-            priority: priority,
-            deadline: deadline,
-            isolation: isolation
-        ) { connection in
-            let value = try await connection.withTransaction(logger: logger, isolation: isolation) { connection in
+        try await write(session: &session, priority: priority, deadline: deadline, isolation: isolation) { connection in
+            try await connection.withTransaction(logger: logger, isolation: isolation) { connection in
                 try await body(connection)
             }
-            return (value, try await Self.position(on: connection, logger: logger))
         }
-        session.recordWrite(at: position)
-        return value
     }
 
     // MARK: Reads

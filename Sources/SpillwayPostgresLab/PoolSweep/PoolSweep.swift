@@ -98,7 +98,8 @@ package struct PoolSweep: Sendable {
                 lines.append(
                     "| \(arm) | \(format(row.throughputPerSecond)) | \(format(row.goodputPerSecond)) | "
                         + "\(format(row.refusedPerSecond)) | \(format(row.failedPerSecond)) | "
-                        + "\(format(row.latencyP50Milliseconds, digits: 1)) | \(format(row.latencyP99Milliseconds, digits: 1)) | "
+                        + "\(format(row.latencyP50Milliseconds, digits: 1)) | "
+                        + "\(format(row.latencyP99Milliseconds, digits: 1)) | "
                         + "\(format(row.poolWaitP99Milliseconds, digits: 1)) | "
                         + "\(row.serverCPUCores.map { format($0, digits: 2) } ?? "n/a") |"
                 )

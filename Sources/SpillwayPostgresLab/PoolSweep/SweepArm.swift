@@ -41,9 +41,38 @@ protocol SweepClient: Sendable {
     var gateLimit: Int? { get }
 }
 
-/// When a call got its connection (nanoseconds since the Spillway origin; 0 while waiting).
+/// When a call got its connection, and how it ended.
 private final class LeaseMark: Sendable {
-    let at = Atomic<Int64>(0)
+    enum Result {
+        case answered, refused, failed
+    }
+
+    /// Nanoseconds since the Spillway origin; 0 while waiting.
+    private let at = Atomic<Int64>(0)
+
+    var isLeased: Bool { at.load(ordering: .relaxed) != 0 }
+
+    func leased() {
+        at.store(ContinuousClock().nanosecondsSinceOrigin, ordering: .relaxed)
+    }
+
+    /// Records the call in `recorder`: an answer on time or late, a refusal or a failure, and its wait.
+    func record(_ result: Result, intendedStart: Int64, deadline: Deadline, in recorder: CallRecorder) {
+        let end = ContinuousClock().nanosecondsSinceOrigin
+        let outcome: CallRecorder.Outcome =
+            switch result {
+            case .answered: deadline.hasPassed(atNanoseconds: end) ? .late : .onTime
+            case .refused: .refused
+            case .failed: .failed
+            }
+        let leased = at.load(ordering: .relaxed)
+        recorder.record(
+            outcome,
+            intendedStart: intendedStart,
+            end: end,
+            poolWait: leased > 0 ? leased - intendedStart : nil
+        )
+    }
 }
 
 /// The plain pool: the caller stops waiting for a connection at its deadline (HikariCP's `connectionTimeout` set to
@@ -78,7 +107,7 @@ struct StaticPoolClient: SweepClient {
             group.addTask { [client, logger] in
                 do {
                     try await client.withConnection { connection in
-                        mark.at.store(clock.nanosecondsSinceOrigin, ordering: .relaxed)
+                        mark.leased()
                         try await SweepWorkload.run(operation, on: connection, logger: logger)
                     }
                     return true
@@ -97,20 +126,11 @@ struct StaticPoolClient: SweepClient {
                 }
                 // The deadline passed: a caller still waiting for a connection gives up; one running its statement
                 // waits for it.
-                if mark.at.load(ordering: .relaxed) == 0 { group.cancelAll() }
+                if !mark.isLeased { group.cancelAll() }
             }
             return false
         }
-        let end = clock.nanosecondsSinceOrigin
-        let leased = mark.at.load(ordering: .relaxed)
-        let outcome: CallRecorder.Outcome =
-            succeeded ? (deadline.hasPassed(atNanoseconds: end) ? .late : .onTime) : .failed
-        recorder.record(
-            outcome,
-            intendedStart: intendedStart,
-            end: end,
-            poolWait: leased > 0 ? leased - intendedStart : nil
-        )
+        mark.record(succeeded ? .answered : .failed, intendedStart: intendedStart, deadline: deadline, in: recorder)
     }
 }
 
@@ -139,27 +159,19 @@ struct GatedClient: SweepClient {
         deadline: Deadline,
         recorder: CallRecorder
     ) async {
-        let clock = ContinuousClock()
         let mark = LeaseMark()
-        let outcome: CallRecorder.Outcome
+        let result: LeaseMark.Result
         do {
             try await client.withConnection(deadline: deadline) { [logger] connection in
-                mark.at.store(clock.nanosecondsSinceOrigin, ordering: .relaxed)
+                mark.leased()
                 try await SweepWorkload.run(operation, on: connection, logger: logger)
             }
-            outcome = deadline.hasPassed(atNanoseconds: clock.nanosecondsSinceOrigin) ? .late : .onTime
+            result = .answered
         } catch is AdmissionRejection {
-            outcome = .refused
+            result = .refused
         } catch {
-            outcome = .failed
+            result = .failed
         }
-        let end = clock.nanosecondsSinceOrigin
-        let leased = mark.at.load(ordering: .relaxed)
-        recorder.record(
-            outcome,
-            intendedStart: intendedStart,
-            end: end,
-            poolWait: leased > 0 ? leased - intendedStart : nil
-        )
+        mark.record(result, intendedStart: intendedStart, deadline: deadline, in: recorder)
     }
 }

@@ -42,7 +42,8 @@ package struct SweepWorkload: Sendable {
         for statement in [
             "DROP TABLE IF EXISTS sweep_accounts, sweep_hot, sweep_ledger",
             "CREATE TABLE sweep_accounts (id integer PRIMARY KEY, balance bigint NOT NULL, note text NOT NULL)",
-            "INSERT INTO sweep_accounts SELECT g, (g * 7919) % 10000, md5(g::text) FROM generate_series(1, \(accounts)) g",
+            "INSERT INTO sweep_accounts SELECT g, (g * 7919) % 10000, md5(g::text) "
+                + "FROM generate_series(1, \(accounts)) g",
             "CREATE TABLE sweep_hot (id integer PRIMARY KEY, counter bigint NOT NULL)",
             "INSERT INTO sweep_hot SELECT g, 0 FROM generate_series(1, \(hotRows)) g",
             "CREATE TABLE sweep_ledger (id bigserial PRIMARY KEY, hot_id integer NOT NULL, amount integer NOT NULL)",

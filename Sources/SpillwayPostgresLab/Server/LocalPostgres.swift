@@ -53,6 +53,11 @@ package final class LocalPostgres: Sendable {
 
     /// A client configuration for the server: user `postgres`, database `postgres`, no TLS.
     package var clientConfiguration: PostgresClient.Configuration {
+        Self.clientConfiguration(port: port)
+    }
+
+    /// A client configuration for a local server on `port`, as this type starts them.
+    package static func clientConfiguration(port: Int) -> PostgresClient.Configuration {
         PostgresClient.Configuration(
             host: "127.0.0.1",
             port: port,

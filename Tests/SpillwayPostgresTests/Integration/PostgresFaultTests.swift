@@ -2,7 +2,6 @@ import Logging
 import PostgresNIO
 import Spillway
 import SpillwayPostgresLab
-
 import Testing
 
 @testable import SpillwayPostgres

@@ -79,7 +79,8 @@ struct ProtectedPostgresClientTests {
         let metrics = TestMetrics()
         let name = TestPostgres.uniqueName("deadline")
         let algorithm = RecordingLimit(20)
-        try await withClient(cluster.primary, name: name, algorithm: algorithm, metrics: metrics) { client async throws in
+        try await withClient(cluster.primary, name: name, algorithm: algorithm, metrics: metrics) {
+            client async throws in
             let clock = ContinuousClock()
             async let other: [PostgresRow] = client.query("SELECT pg_sleep(0.8)", deadline: .after(.seconds(10)))
             let start = clock.now
@@ -151,7 +152,8 @@ struct ProtectedPostgresClientTests {
         let cluster = try await TestPostgres.cluster()
         let name = TestPostgres.uniqueName("timeout")
         let algorithm = RecordingLimit(20)
-        try await withClient(cluster.primary, name: name, algorithm: algorithm, timeout: .milliseconds(500)) { client async throws in
+        try await withClient(cluster.primary, name: name, algorithm: algorithm, timeout: .milliseconds(500)) {
+            client async throws in
             let clock = ContinuousClock()
             let start = clock.now
             let error = await #expect(throws: ProtectedPostgresError.self) {
@@ -174,7 +176,8 @@ struct ProtectedPostgresClientTests {
             codel: nil,
             adaptiveLIFO: false
         )
-        try await withClient(cluster.primary, name: name, algorithm: FixedLimit(3), queue: patient) { client async throws in
+        try await withClient(cluster.primary, name: name, algorithm: FixedLimit(3), queue: patient) {
+            client async throws in
             let peak = LockedValue(0)
             let done = LockedValue(false)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -203,7 +206,8 @@ struct ProtectedPostgresClientTests {
         }
         let refusing = TestPostgres.uniqueName("refuse")
         let none = ConcurrencyLimiter.QueueConfiguration(maxLength: 0)
-        try await withClient(cluster.primary, name: refusing, algorithm: FixedLimit(1), queue: none) { client async throws in
+        try await withClient(cluster.primary, name: refusing, algorithm: FixedLimit(1), queue: none) {
+            client async throws in
             async let busy = client.query("SELECT pg_sleep(1)", deadline: .after(.seconds(10)))
             #expect(try await eventually { client.snapshot.gate.inflight == 1 })
             let clock = ContinuousClock()

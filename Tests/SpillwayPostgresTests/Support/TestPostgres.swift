@@ -22,14 +22,7 @@ enum TestPostgres {
         var port: Int
 
         var configuration: PostgresClient.Configuration {
-            var configuration = PostgresClient.Configuration(
-                host: "127.0.0.1",
-                port: port,
-                username: "postgres",
-                password: nil,
-                database: "postgres",
-                tls: .disable
-            )
+            var configuration = LocalPostgres.clientConfiguration(port: port)
             configuration.options.maximumConnections = 100
             return configuration
         }
