@@ -14,8 +14,9 @@ import Spillway
 public struct SpillwayConfiguration: Sendable {
     /// Deadline parsing; `nil` ignores timeout headers. Default: `x-request-timeout-ms` and `grpc-timeout`.
     public var deadlines: DeadlineConfiguration?
-    /// The limiter created for admission control when none is passed in. Default: named `http`, ``Gradient2Limit``
-    /// with Netflix's defaults (limit 20…200), a 128-deep queue with CoDel and adaptive LIFO, 1 s queue timeout.
+    /// The limiter created for admission control when none is passed in. Default: the library's
+    /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep queue with CoDel and
+    /// adaptive LIFO, 1 s queue timeout).
     public var limiter: ConcurrencyLimiter.Configuration
     /// Priority policy and outcome classification; `nil` turns admission control off.
     public var admission: AdmissionConfiguration?
@@ -36,10 +37,7 @@ public struct SpillwayConfiguration: Sendable {
     /// A configuration; every parameter has the default documented on its property.
     public init(
         deadlines: DeadlineConfiguration? = DeadlineConfiguration(),
-        limiter: ConcurrencyLimiter.Configuration = ConcurrencyLimiter.Configuration(
-            name: "http",
-            algorithm: Gradient2Limit()
-        ),
+        limiter: ConcurrencyLimiter.Configuration = ConcurrencyLimiter.Configuration(name: "http"),
         admission: AdmissionConfiguration? = AdmissionConfiguration(),
         metrics: GoodputMetricsConfiguration? = GoodputMetricsConfiguration(),
         rateLimiter: RateLimiter? = nil,

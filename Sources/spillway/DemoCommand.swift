@@ -29,7 +29,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("scenario"), help: "Run only this scenario (repeatable).")
     var scenarios: [String] = []
 
-    @Option(name: .customLong("arm"), help: "Run only this arm (repeatable): unprotected, static, spillway, haproxy, nginx.")
+    @Option(
+        name: .customLong("arm"),
+        help: "Run only this arm (repeatable): unprotected, static, spillway, haproxy, nginx."
+    )
     var arms: [String] = []
 
     @Option(name: .customLong("set"), help: "Override a parameter: KEY=VALUE, or SCENARIO.KEY=VALUE (see --list).")
@@ -38,8 +41,13 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("static-queue-timeout"), help: "Queue timeout of the static and haproxy arms.")
     var staticQueueTimeout = "250ms"
 
-    @Option(help: "Limit algorithm of the spillway arm: gradient2, vegas, aimd or gradient-controller.")
-    var algorithm = LabAlgorithm.gradientController.rawValue
+    @Option(
+        help: """
+            Run the spillway arm with another limit algorithm (gradient2, vegas, aimd or gradient-controller, each \
+            with the library's defaults), labelled 'spillway (NAME)'. Default: what addSpillway() installs.
+            """
+    )
+    var algorithm: String?
 
     @Flag(help: "List the scenarios and their parameters, then exit.")
     var list = false
@@ -53,7 +61,9 @@ struct DemoCommand: AsyncParsableCommand {
         if !arms.isEmpty {
             armKinds = try arms.map { name in
                 guard let arm = ArmKind(rawValue: name) else {
-                    throw ValidationError("unknown arm '\(name)': use \(ArmKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError(
+                        "unknown arm '\(name)': use \(ArmKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 return arm
             }
@@ -61,8 +71,13 @@ struct DemoCommand: AsyncParsableCommand {
         guard let queueTimeout = LabParsing.duration(staticQueueTimeout), queueTimeout > .zero else {
             throw ValidationError("'\(staticQueueTimeout)' is not a positive duration")
         }
-        guard let algorithm = LabAlgorithm(rawValue: algorithm) else {
-            throw ValidationError("unknown algorithm '\(self.algorithm)': use \(LabAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        var algorithm: LabAlgorithm?
+        if let name = self.algorithm {
+            guard let chosen = LabAlgorithm(rawValue: name) else {
+                let known = LabAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("unknown algorithm '\(name)': use \(known)")
+            }
+            algorithm = chosen
         }
         let options = DemoOptions(
             quick: quick,

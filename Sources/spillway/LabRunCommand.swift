@@ -73,7 +73,9 @@ struct LabRunCommand: AsyncParsableCommand {
     func run() async throws {
         let plan = try makePlan()
         if !quiet {
-            print("spillway lab run → \(plan.target) for \(LabParsing.describe(plan.profile.duration)) (profile \(plan.profile))")
+            print(
+                "spillway lab run → \(plan.target) for \(LabParsing.describe(plan.profile.duration)) (profile \(plan.profile))"
+            )
         }
         var progress: (@Sendable (ProgressLine) -> Void)?
         if !quiet { progress = { @Sendable line in print(line) } }
@@ -87,7 +89,9 @@ struct LabRunCommand: AsyncParsableCommand {
         try Data(report.html().utf8).write(to: URL(fileURLWithPath: html))
         print("wrote \(html)")
         if !result.isValid {
-            print("warning: the run is INVALID: send-lag p99 \(result.sendLag.p99) ms > 10 ms (the generator could not keep up)")
+            print(
+                "warning: the run is INVALID: send-lag p99 \(result.sendLag.p99) ms > 10 ms (the generator could not keep up)"
+            )
         }
     }
 
@@ -106,7 +110,9 @@ struct LabRunCommand: AsyncParsableCommand {
         var priority: Priority?
         if let text = self.priority {
             guard let parsed = Priority(parsing: text) else {
-                throw ValidationError("unknown priority '\(text)': use critical_plus, critical, sheddable_plus or sheddable")
+                throw ValidationError(
+                    "unknown priority '\(text)': use critical_plus, critical, sheddable_plus or sheddable"
+                )
             }
             priority = parsed
         }
@@ -121,7 +127,12 @@ struct LabRunCommand: AsyncParsableCommand {
         }
         let stream = TrafficStream(
             name: "default",
-            request: RequestTemplate(method: method.uppercased(), path: target.path, headers: headers, body: body.map { Array($0.utf8) }),
+            request: RequestTemplate(
+                method: method.uppercased(),
+                path: target.path,
+                headers: headers,
+                body: body.map { Array($0.utf8) }
+            ),
             priority: priority,
             deadline: deadline,
             retry: try RetryBehaviour(parsing: retry)

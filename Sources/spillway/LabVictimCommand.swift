@@ -26,7 +26,9 @@ struct LabVictimCommand: AsyncParsableCommand {
         }
         let configuration = try VictimConfiguration(slots: slots, serviceTime: duration)
         let victim = try await Victim.start(configuration: configuration, port: port)
-        print("victim listening on http://127.0.0.1:\(victim.port) — capacity \(configuration.capacity) req/s; Ctrl-C stops")
+        print(
+            "victim listening on http://127.0.0.1:\(victim.port) — capacity \(configuration.capacity) req/s; Ctrl-C stops"
+        )
         try await waitForInterrupt()
         await victim.stop()
     }

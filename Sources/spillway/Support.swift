@@ -3,9 +3,9 @@ import Dispatch
 import SpillwayLab
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 func parseDuration(_ text: String) -> Duration? {

@@ -13,7 +13,7 @@ import Synchronization
 /// non-copyable and release themselves exactly once, also when the holder throws or is cancelled.
 ///
 /// ```swift
-/// let limiter = ConcurrencyLimiter(configuration: .init(name: "api", algorithm: Gradient2Limit()))
+/// let limiter = ConcurrencyLimiter(configuration: .init(name: "api"))   // InflightGradientLimit, CoDel, LIFO
 ///
 /// func handle(_ request: Request) async throws -> Response {
 ///     try await limiter.withPermit(priority: .critical) {
@@ -413,17 +413,37 @@ public final class ConcurrencyLimiter: Sendable {
     /// those CoDel drops.
     private func dispatch(_ state: inout State, now: Int64, into resumptions: inout [Resumption]) {
         shedStandingQueue(&state, now: now, into: &resumptions)
-        while state.inflight < state.limit, let waiter = state.queue.popNext(lifo: isLIFO(state)) {
+        while state.inflight < state.limit, let oldest = state.queue.oldestEnqueuedAt {
+            let lifo = isLIFO(state)
+            guard let waiter = state.queue.popNext(lifo: lifo) else { break }
             let delay = now - waiter.enqueuedAt
+            // CoDel judges whether a queue stands by the sojourn time of its head. Newest-first serving hands out
+            // the tail, whose wait is near zero even while old waiters pile up behind it: measured on the served
+            // waiter, the next interval then looks idle, serving flips back to oldest-first, and requests near
+            // their deadline take the permits (in the default-limit grid, a 10× spike on one 5 ms slot kept
+            // 65 % of its capacity as goodput that way; measured on the head, it keeps serving newest-first).
+            let headDelay = lifo ? now - oldest : delay
             let ticket = waiter.payload
             if let expiry = ticket.expiry, expiry.offset <= now {
                 let rejection = rejection(expiry.reason, waiter.priority, queueDelay: delay, state)
                 resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
                 continue
             }
+            // A waiter whose deadline comes sooner than a request takes would hold the permit for work its caller
+            // will not wait for; refused now, its caller can still retry or fail fast. (In the default-limit grid,
+            // refusing them raised the goodput of a ÷3 capacity drop from 82 % to 85 % on one 5 ms slot and from
+            // 86 % to 91 % on two.)
+            if configuration.rejectsUnmeetableDeadlines, let expiry = ticket.expiry,
+                expiry.reason == .deadlineExpiredInQueue, let latency = state.latency.nanoseconds,
+                Double(expiry.offset - now) < latency
+            {
+                let rejection = rejection(.deadline, waiter.priority, queueDelay: delay, state)
+                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                continue
+            }
             // Shed strictly from the lowest class: the waiter being served is of the highest waiting class, so it
             // is dropped for its age only when no lower class waits (the stale lower ones go first, above).
-            if let drop = state.codel?.observe(delay: delay, now: now), drop, codelDrops,
+            if let drop = state.codel?.observe(delay: delay, headDelay: headDelay, now: now), drop, codelDrops,
                 !state.queue.hasWaiter(below: waiter.priority)
             {
                 let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)

@@ -13,7 +13,8 @@ extension ConcurrencyLimiter {
     public struct Configuration: Sendable {
         /// The limiter's name: the `limiter` dimension of its metrics.
         public var name: String
-        /// The algorithm that sets the concurrency limit.
+        /// The algorithm that sets the concurrency limit. Default ``InflightGradientLimit`` with its defaults: it
+        /// needs no tuning from a one-slot backend to a thousand-slot one (see <doc:LimitAlgorithms>).
         public var algorithm: any LimitAlgorithm
         /// The bounded wait queue in front of the limit.
         public var queue: QueueConfiguration
@@ -25,7 +26,7 @@ extension ConcurrencyLimiter {
         /// A configuration; every parameter has a documented default.
         public init(
             name: String = "default",
-            algorithm: any LimitAlgorithm = Gradient2Limit(),
+            algorithm: any LimitAlgorithm = InflightGradientLimit(),
             queue: QueueConfiguration = QueueConfiguration(),
             rejectsUnmeetableDeadlines: Bool = true,
             metricsFactory: (any MetricsFactory)? = nil

@@ -51,6 +51,15 @@ struct WaitQueue<Payload> {
         return nil
     }
 
+    /// When the longest-waiting waiter, of any class, entered the queue (ns since the Spillway origin).
+    var oldestEnqueuedAt: Int64? {
+        var oldest: Int64?
+        for rank in classes.indices {
+            if let first = classes[rank].first, first.enqueuedAt < oldest ?? .max { oldest = first.enqueuedAt }
+        }
+        return oldest
+    }
+
     /// The highest class with a waiter, if any.
     var highestClass: Priority? {
         for rank in classes.indices.reversed() where !classes[rank].isEmpty {

@@ -19,9 +19,21 @@ public final class ManualClock: SpillwayClock, Sendable {
     public typealias Duration = Swift.Duration
 
     private struct Sleeper {
-        var id: UInt64
         var deadline: Instant
         var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    /// A sleeper's place in deadline order: plain integers (the deadline in nanoseconds since
+    /// ``SpillwayTime/origin``, then the registration order), so that registering, cancelling and finding the next
+    /// deadline cost a binary search and a short move rather than a pass over every sleeper — a simulation keeps
+    /// hundreds asleep and moves time hundreds of thousands of times.
+    private struct SleeperKey: Comparable {
+        var deadline: Int64
+        var id: UInt64
+
+        static func < (lhs: SleeperKey, rhs: SleeperKey) -> Bool {
+            lhs.deadline != rhs.deadline ? lhs.deadline < rhs.deadline : lhs.id < rhs.id
+        }
     }
 
     private struct Watcher {
@@ -32,8 +44,11 @@ public final class ManualClock: SpillwayClock, Sendable {
 
     private struct State {
         var now: Instant
+        var nowNanoseconds: Int64
         var nextID: UInt64 = 0
-        var sleepers: [Sleeper] = []
+        /// The sleepers' keys in deadline order; each key's sleeper is in ``sleepers``.
+        var order: [SleeperKey] = []
+        var sleepers: [UInt64: Sleeper] = [:]
         var watchers: [Watcher] = []
         /// Sleepers and watchers whose cancellation handler ran before they registered.
         var cancelledEarly: Set<UInt64> = []
@@ -43,11 +58,14 @@ public final class ManualClock: SpillwayClock, Sendable {
 
     /// Creates a manual clock whose time starts at `start` (by default the continuous clock's current instant).
     public init(start: Instant = ContinuousClock.now) {
-        self.state = Mutex(State(now: start))
+        self.state = Mutex(State(now: start, nowNanoseconds: SpillwayTime.nanoseconds(of: start)))
     }
 
     /// The clock's current instant; it changes only through ``advance(by:)`` and ``advance(to:)``.
     public var now: Instant { state.withLock { $0.now } }
+
+    /// The clock's current time in nanoseconds since ``SpillwayTime/origin``, without building an `Instant`.
+    public var nanosecondsSinceOrigin: Int64 { state.withLock { $0.nowNanoseconds } }
 
     /// The manual clock resolves any duration exactly.
     public var minimumResolution: Duration { .zero }
@@ -68,7 +86,9 @@ public final class ManualClock: SpillwayClock, Sendable {
                 let action = state.withLock { state -> (ready: Bool, cancelled: Bool, watchers: [Watcher]) in
                     if state.cancelledEarly.remove(id) != nil { return (false, true, []) }
                     if deadline <= state.now { return (true, false, []) }
-                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    let key = SleeperKey(deadline: SpillwayTime.nanoseconds(of: deadline), id: id)
+                    state.order.insert(key, at: Self.position(of: key, in: state.order))
+                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
                     return (false, false, Self.takeSatisfiedWatchers(&state))
                 }
                 if action.cancelled {
@@ -80,8 +100,10 @@ public final class ManualClock: SpillwayClock, Sendable {
             }
         } onCancel: {
             let sleeper = state.withLock { state -> Sleeper? in
-                if let index = state.sleepers.firstIndex(where: { $0.id == id }) {
-                    return state.sleepers.remove(at: index)
+                if let sleeper = state.sleepers.removeValue(forKey: id) {
+                    let key = SleeperKey(deadline: SpillwayTime.nanoseconds(of: sleeper.deadline), id: id)
+                    state.order.remove(at: Self.position(of: key, in: state.order))
+                    return sleeper
                 }
                 state.cancelledEarly.insert(id)
                 return nil
@@ -104,8 +126,14 @@ public final class ManualClock: SpillwayClock, Sendable {
         let due = state.withLock { state -> [Sleeper] in
             guard instant > state.now else { return [] }
             state.now = instant
-            let due = state.sleepers.filter { $0.deadline <= instant }.sorted { $0.deadline < $1.deadline }
-            state.sleepers.removeAll { $0.deadline <= instant }
+            state.nowNanoseconds = SpillwayTime.nanoseconds(of: instant)
+            var count = 0
+            while count < state.order.count, state.order[count].deadline <= state.nowNanoseconds {
+                count += 1
+            }
+            guard count > 0 else { return [] }
+            let due = state.order[..<count].map { state.sleepers.removeValue(forKey: $0.id)! }
+            state.order.removeFirst(count)
             return due
         }
         for sleeper in due { sleeper.continuation.resume() }
@@ -125,7 +153,7 @@ public final class ManualClock: SpillwayClock, Sendable {
     /// The earliest deadline among the tasks sleeping on this clock, if any: where ``advance(to:)`` must go next
     /// to wake someone.
     public var nextDeadline: Instant? {
-        state.withLock { $0.sleepers.lazy.map(\.deadline).min() }
+        state.withLock { state in state.order.first.map { state.sleepers[$0.id]!.deadline } }
     }
 
     /// Returns once at least `count` tasks are sleeping on this clock, or as soon as the calling task is cancelled
@@ -155,6 +183,17 @@ public final class ManualClock: SpillwayClock, Sendable {
             watcher?.continuation.resume()
         }
         state.withLock { _ = $0.cancelledEarly.remove(id) }
+    }
+
+    /// Where `key` is, or belongs, in `order`.
+    private static func position(of key: SleeperKey, in order: [SleeperKey]) -> Int {
+        var low = 0
+        var high = order.count
+        while low < high {
+            let middle = (low + high) / 2
+            if order[middle] < key { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     private static func takeSatisfiedWatchers(_ state: inout State) -> [Watcher] {

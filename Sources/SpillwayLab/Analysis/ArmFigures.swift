@@ -14,50 +14,50 @@ import Spillway
 /// 95 % of the pre-trigger share. Counting per offered request rather than per second keeps Poisson noise
 /// (±17 % per second at 35 req/s) out of the verdict. `nil` means not recovered within the observation window:
 /// metastable.
-public struct ArmFigures: Sendable, Hashable {
+package struct ArmFigures: Sendable, Hashable {
     /// One traffic stream's share of the trigger.
-    public struct StreamFigures: Sendable, Hashable {
+    package struct StreamFigures: Sendable, Hashable {
         /// The stream's name (the priority class in `priority`).
-        public var name: String
+        package var name: String
         /// Logical requests it offered during the trigger.
-        public var demandDuringTrigger: Int
+        package var demandDuringTrigger: Int
         /// Successes it received during the trigger.
-        public var goodputDuringTrigger: Int
+        package var goodputDuringTrigger: Int
         /// Goodput ÷ demand during the trigger.
-        public var ratio: Double
+        package var ratio: Double
     }
 
     /// The arm's name.
-    public var arm: String
+    package var arm: String
     /// Requests offered before the trigger that succeeded ÷ min(demand, capacity × window): a protection that
     /// sheds at normal load shows here.
-    public var goodputBeforeRatio: Double
+    package var goodputBeforeRatio: Double
     /// Goodput during the trigger ÷ min(capacity during the trigger, demand).
-    public var goodputTriggerRatio: Double
+    package var goodputTriggerRatio: Double
     /// Requests offered from the end of the trigger to the end of the observation window that succeeded
     /// ÷ min(demand, capacity × window).
-    public var goodputAfterRatio: Double
+    package var goodputAfterRatio: Double
     /// Seconds from the end of the trigger until goodput is back and stays back; `nil`: metastable.
-    public var recoverySeconds: Double?
+    package var recoverySeconds: Double?
     /// Attempts ÷ unique logical requests.
-    public var amplification: Double
+    package var amplification: Double
     /// Victim slot time spent on requests whose client had given up ÷ all slot time.
-    public var wastedWorkRatio: Double?
+    package var wastedWorkRatio: Double?
     /// Fast refusals (503, 429, 502, 504) ÷ attempts.
-    public var shedRatio: Double
+    package var shedRatio: Double
     /// Median latency of successful attempts, in milliseconds.
-    public var p50SuccessMilliseconds: Double
+    package var p50SuccessMilliseconds: Double
     /// p99 latency of successful attempts, in milliseconds.
-    public var p99SuccessMilliseconds: Double
+    package var p99SuccessMilliseconds: Double
     /// Whether the generator kept its schedule (send-lag p99 ≤ 10 ms).
-    public var valid: Bool
+    package var valid: Bool
     /// The generator's send-lag p99, in milliseconds.
-    public var sendLagP99Milliseconds: Double
+    package var sendLagP99Milliseconds: Double
     /// Per-stream figures of the trigger.
-    public var streams: [StreamFigures]
+    package var streams: [StreamFigures]
 
     /// The share of requests answered within their deadline that counts as recovered, relative to before.
-    public static let recoveryThreshold = 0.95
+    package static let recoveryThreshold = 0.95
     /// Length of the windows recovery is judged on.
     static let recoveryWindowTicks = 10
     /// Ticks at the start of the run left out of the pre-trigger baseline (connection set-up, first requests).
@@ -188,5 +188,14 @@ public struct ArmFigures: Sendable, Hashable {
             }
         }
         return recoveredFrom.map { Double($0 - triggerEnd) * Double(RunTimeline.tick) / 1e9 }
+    }
+
+    /// One line for the terminal: the goodput ratios, recovery, amplification and validity.
+    package var summary: String {
+        "goodput before \(percent(goodputBeforeRatio)), trigger \(percent(goodputTriggerRatio)), "
+            + "after \(percent(goodputAfterRatio)); recovery "
+            + (recoverySeconds.map { "\(fixed($0, 1))s" } ?? "never (metastable)")
+            + "; amplification \(fixed(amplification, 2))×"
+            + (valid ? "" : "; INVALID (send lag p99 \(fixed(sendLagP99Milliseconds, 1)) ms)")
     }
 }

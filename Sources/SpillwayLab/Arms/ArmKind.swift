@@ -1,25 +1,26 @@
 /// The ways the lab protects (or does not protect) the victim in one arm of an experiment.
-public enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// No protection: every request waits for a slot as long as it takes.
     case unprotected
     /// Spillway's middleware with a fixed limit equal to the nominal slots and a FIFO queue with a timeout (no
     /// CoDel, no LIFO, no adaptive limit): what a tuned proxy does, told the capacity.
     case `static`
-    /// Spillway's default protection: adaptive limit, CoDel/adaptive-LIFO queue, deadline-aware admission and
-    /// priorities (and a circuit breaker and bulkhead around the dependency) — never told the capacity.
+    /// Spillway's default protection, exactly what `router.addSpillway()` installs with no arguments (adaptive
+    /// limit, CoDel/adaptive-LIFO queue, deadline-aware admission), plus the priority header and the guard around
+    /// the dependency that a user would add the same way — never told the capacity.
     case spillway
     /// HAProxy in front of the unprotected victim (`maxconn` + `timeout queue`).
     case haproxy
     /// nginx in front of the unprotected victim (upstream `max_conns` + `zone`, `limit_conn`).
     case nginx
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// Whether the arm needs an external binary.
-    public var isPeer: Bool { self == .haproxy || self == .nginx }
+    package var isPeer: Bool { self == .haproxy || self == .nginx }
 
     /// Why the arm cannot run on this machine, or `nil` when it can.
-    public var unavailableReason: String? {
+    package var unavailableReason: String? {
         switch self {
         case .unprotected: return nil
         case .static, .spillway: return nil
@@ -32,16 +33,24 @@ public enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConve
 }
 
 /// Settings of the arms that are not part of a scenario.
-public struct ArmOptions: Sendable, Hashable {
+package struct ArmOptions: Sendable, Hashable {
     /// The queue timeout of the `static` and `haproxy` arms (default 250 ms: half the default client deadline, so
     /// that a request served from the head of the queue still has time to finish).
-    public var staticQueueTimeout: Duration
-    /// The limit algorithm of the `spillway` arm.
-    public var algorithm: LabAlgorithm
+    package var staticQueueTimeout: Duration
+    /// Another limit algorithm for the `spillway` arm, labelled in every table (`spillway (vegas)`); `nil` (the
+    /// default) runs the library's default, whatever `SpillwayConfiguration()` holds.
+    package var algorithm: LabAlgorithm?
 
     /// Options with documented defaults.
-    public init(staticQueueTimeout: Duration = .milliseconds(250), algorithm: LabAlgorithm = .gradientController) {
+    package init(staticQueueTimeout: Duration = .milliseconds(250), algorithm: LabAlgorithm? = nil) {
         self.staticQueueTimeout = staticQueueTimeout
         self.algorithm = algorithm
+    }
+
+    /// The name of `arm` in tables and reports: `spillway (vegas)` when the `spillway` arm runs another algorithm
+    /// than the library's default.
+    package func label(for arm: ArmKind) -> String {
+        guard arm == .spillway, let algorithm else { return arm.rawValue }
+        return "spillway (\(algorithm.rawValue))"
     }
 }

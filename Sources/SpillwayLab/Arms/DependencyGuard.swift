@@ -26,17 +26,26 @@ final class DependencyGuard: Sendable {
 
     init(limiter: ConcurrencyLimiter, clock: any SpillwayClock = ContinuousClock()) {
         self.limiter = limiter
-        self.breaker = CircuitBreaker(
-            configuration: .init(
-                name: "lab-dependency",
-                failureRateThreshold: 50,
-                slidingWindow: .count(10),
-                minimumNumberOfCalls: 5,
-                waitDurationInOpenState: .milliseconds(500),
-                permittedNumberOfCallsInHalfOpenState: 2
-            ),
-            clock: clock
-        )
+        self.breaker = CircuitBreaker(configuration: Self.breakerConfiguration, clock: clock)
+    }
+
+    /// The circuit breaker's configuration.
+    static let breakerConfiguration = CircuitBreaker.Configuration(
+        name: "lab-dependency",
+        failureRateThreshold: 50,
+        slidingWindow: .count(10),
+        minimumNumberOfCalls: 5,
+        waitDurationInOpenState: .milliseconds(500),
+        permittedNumberOfCallsInHalfOpenState: 2
+    )
+
+    /// The guard in one sentence, for the report.
+    static var summary: String {
+        let breaker = breakerConfiguration
+        return "a circuit breaker (open once \(Int(breaker.failureRateThreshold)) % of the last calls failed, at least "
+            + "\(breaker.minimumNumberOfCalls); open \(breaker.waitDurationInOpenState.labDescription), "
+            + "\(breaker.permittedNumberOfCallsInHalfOpenState) probes), a bulkhead of half the adaptive limit, and a "
+            + "\(callTimeout.labDescription) timeout shortened to the caller's deadline"
     }
 
     /// The breaker's state, for tests and reports.

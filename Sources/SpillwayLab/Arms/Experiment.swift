@@ -1,32 +1,10 @@
 import Spillway
 
-/// One arm of one scenario, run and measured.
-public struct ArmRun: Sendable {
-    /// Which arm.
-    public let arm: ArmKind
-    /// What the generator and the victim measured.
-    public let result: RunResult
-    /// The derived figures.
-    public let figures: ArmFigures
-    /// The peer's configuration file, for arms that put a proxy in front.
-    public let peerConfiguration: String?
-}
-
-/// A scenario with every arm that ran, and the arms that could not.
-public struct ScenarioRun: Sendable {
-    /// The scenario.
-    public let scenario: Scenario
-    /// The arms that ran, in order.
-    public var arms: [ArmRun]
-    /// Arms that did not run, with the reason.
-    public var skipped: [(arm: ArmKind, reason: String)]
-}
-
 /// Runs one arm of a scenario: starts the victim (and the peer in front of it), sends the scenario's traffic,
 /// turns the scenario's knobs on time, stops everything and derives the figures.
-public enum Experiment {
+package enum Experiment {
     /// Runs `arm` of `scenario`; `progress` receives one line per second.
-    public static func run(
+    package static func run(
         _ scenario: Scenario,
         arm: ArmKind,
         options: ArmOptions = ArmOptions(),
@@ -34,7 +12,11 @@ public enum Experiment {
     ) async throws(LabError) -> ArmRun {
         if let reason = arm.unavailableReason { throw LabError(.peerUnavailable, "arm \(arm) cannot run: \(reason)") }
         let protection = try ProtectedArms.protection(for: arm, scenario: scenario, options: options)
-        let victim = try await Victim.start(configuration: scenario.victim, protection: protection, routes: scenario.routes)
+        let victim = try await Victim.start(
+            configuration: scenario.victim,
+            protection: protection,
+            routes: scenario.routes
+        )
         var peer: PeerProcess?
         do {
             switch arm {
@@ -52,13 +34,19 @@ public enum Experiment {
             let target = try TargetAddress(host: "127.0.0.1", port: peer?.port ?? victim.port)
             try await warmUp(target: target)
             ThreadPriority.favourProcess()
-            let result = try await measure(scenario, victim: victim, target: target, protection: protection, progress: progress)
+            let result = try await measure(
+                scenario,
+                victim: victim,
+                target: target,
+                protection: protection,
+                progress: progress
+            )
             await peer?.stop()
             await victim.stop()
             return ArmRun(
                 arm: arm,
                 result: result,
-                figures: ArmFigures(arm: arm.rawValue, scenario: scenario, result: result),
+                figures: ArmFigures(arm: options.label(for: arm), scenario: scenario, result: result),
                 peerConfiguration: peer?.configuration
             )
         } catch {

@@ -5,7 +5,11 @@ import SpillwayHummingbird
 
 /// Builds the victim's protection for each arm.
 enum ProtectedArms {
-    static func protection(for arm: ArmKind, scenario: Scenario, options: ArmOptions) throws(LabError) -> any VictimProtection {
+    static func protection(
+        for arm: ArmKind,
+        scenario: Scenario,
+        options: ArmOptions
+    ) throws(LabError) -> any VictimProtection {
         switch arm {
         case .unprotected, .haproxy, .nginx:
             return Unprotected()
@@ -16,7 +20,7 @@ enum ProtectedArms {
         }
     }
 
-    /// The lab's clients are trusted to send any class, `critical_plus` included (a public service would cap
+    /// The lab's clients are trusted to send any class, `critical_plus` included (a package service would cap
     /// header-given priorities and assign the top class per route).
     static var priorityPolicy: PriorityPolicy {
         PriorityPolicy(header: HTTPField.Name(LabHeaders.priority)!, headerCeiling: .criticalPlus)
@@ -55,23 +59,36 @@ struct StaticProtection: VictimProtection {
     var currentLimit: Int? { limiter.snapshot.limit }
 }
 
-/// The `spillway` arm: Spillway's default protection, never told the capacity — deadlines from the timeout
-/// header, an adaptive limit, the CoDel / adaptive-LIFO queue, deadline-aware admission and priorities; around the
-/// dependency, a circuit breaker, a bulkhead and a timeout bounded by the caller's deadline (``DependencyGuard``).
+/// The `spillway` arm: exactly what `router.addSpillway()` installs with no arguments — `SpillwayConfiguration()`,
+/// whose limiter configuration is the library's default (adaptive limit, CoDel / adaptive-LIFO queue,
+/// deadline-aware admission, deadlines from the timeout header) — never told the capacity. On top of it, two
+/// things a user adds the same way, stated on the report page and in the lab's DocC article:
+///
+/// - the priority header: `configuration.admission?.priority = PriorityPolicy(header: "x-request-priority",
+///   headerCeiling: .criticalPlus)` (the lab's clients are trusted to send any class);
+/// - around the `/dependent` route's dependency call, ``DependencyGuard``: a ``CircuitBreaker``, a bulkhead of
+///   half the adaptive limit and a timeout bounded by the caller's deadline.
+///
+/// With ``ArmOptions/algorithm`` set, the limiter runs that algorithm (with the library's defaults for it) and the
+/// arm is labelled `spillway (NAME)`.
 struct SpillwayProtection: VictimProtection {
+    let configuration: SpillwayConfiguration
     let limiter: ConcurrencyLimiter
     let dependency: DependencyGuard
 
-    init(algorithm: LabAlgorithm) {
-        limiter = ConcurrencyLimiter(configuration: .init(name: "lab-spillway", algorithm: algorithm.make()))
+    init(algorithm: LabAlgorithm?) {
+        var configuration = SpillwayConfiguration()
+        configuration.admission?.priority = ProtectedArms.priorityPolicy
+        if let algorithm { configuration.limiter.algorithm = algorithm.make() }
+        self.configuration = configuration
+        // The limiter `addSpillway(configuration)` would create, made here so that the dependency guard can read
+        // its limit.
+        limiter = ConcurrencyLimiter(configuration: configuration.limiter)
         dependency = DependencyGuard(limiter: limiter)
     }
 
     func install(on router: Router<BasicRequestContext>) {
-        var configuration = SpillwayConfiguration()
-        configuration.admission?.priority = ProtectedArms.priorityPolicy
-        configuration.metrics = nil
-        router.add(middleware: SpillwayMiddleware<BasicRequestContext>(configuration, limiter: limiter))
+        router.addSpillway(configuration, limiter: limiter)
     }
 
     func guardDependency(_ body: @Sendable (Duration?) async -> DependencyOutcome) async -> DependencyOutcome {

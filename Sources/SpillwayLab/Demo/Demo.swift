@@ -1,21 +1,21 @@
 import Spillway
 
 /// What `spillway demo` runs.
-public struct DemoOptions: Sendable {
+package struct DemoOptions: Sendable {
     /// Shorter stretches (same shape), and only `spike` and `capacity-drop` unless ``scenarios`` says otherwise.
-    public var quick: Bool
+    package var quick: Bool
     /// Scenario names to run, in order; `nil`: `spike`, `capacity-drop`, and unless quick `dependency-outage` and
     /// `priority`.
-    public var scenarios: [String]?
+    package var scenarios: [String]?
     /// Arms to run; `nil`: every arm available on this machine.
-    public var arms: [ArmKind]?
+    package var arms: [ArmKind]?
     /// Parameter overrides: `key=value` for every scenario declaring `key`, `scenario.key=value` for one.
-    public var overrides: [String]
+    package var overrides: [String]
     /// Settings of the arms.
-    public var armOptions: ArmOptions
+    package var armOptions: ArmOptions
 
     /// Options; the defaults run the full demo.
-    public init(
+    package init(
         quick: Bool = false,
         scenarios: [String]? = nil,
         arms: [ArmKind]? = nil,
@@ -36,10 +36,11 @@ public struct DemoOptions: Sendable {
 /// let report = try await Demo.run(DemoOptions(quick: true), log: { print($0) })
 /// print(report.table())
 /// ```
-public enum Demo {
-    /// The scenarios a run with `options` will build, with the settings that apply to each.
-    public static func scenarios(for options: DemoOptions) throws(LabError) -> [Scenario] {
-        let names = options.scenarios ?? (options.quick ? ["spike", "capacity-drop"] : ScenarioCatalog.builtIn.map(\.name))
+package enum Demo {
+    /// The scenarios a run with `options` will build, each with the settings that apply to it, ready to run.
+    package static func scenarios(for options: DemoOptions) throws(LabError) -> [PreparedScenario] {
+        let names =
+            options.scenarios ?? (options.quick ? ["spike", "capacity-drop"] : ScenarioCatalog.builtIn.map(\.name))
         let definitions = try names.map { name throws(LabError) in try ScenarioCatalog.named(name) }
         var pairs: [(scenario: String?, key: String, value: String)] = []
         for override in options.overrides {
@@ -69,46 +70,56 @@ public enum Demo {
         }
         return try definitions.map { definition throws(LabError) in
             let known = Set((ScenarioParameter.common + definition.parameters).map(\.key))
-            let own = pairs.filter { ($0.scenario == nil || $0.scenario == definition.name) && known.contains($0.key) }
-            let settings = try ScenarioSettings(parsing: own.map { "\($0.key)=\($0.value)" })
-            return try definition.makeScenario(settings: settings, quick: options.quick)
+            var values: [String: String] = [:]
+            for pair in pairs
+            where (pair.scenario == nil || pair.scenario == definition.name) && known.contains(pair.key) {
+                values[pair.key] = pair.value
+            }
+            return try definition.prepare(ScenarioSettings(values), quick: options.quick)
         }
     }
 
     /// Runs the demo; `log` receives headings and per-second progress (pass a no-op for quiet runs).
-    public static func run(
+    package static func run(
         _ options: DemoOptions,
         log: @escaping @Sendable (String) -> Void,
         progress: Bool = true
     ) async throws(LabError) -> DemoReport {
         let clock = ContinuousClock()
         let started = clock.now
-        let scenarios = try scenarios(for: options)
-        let requested = options.arms ?? ArmKind.allCases
         var runs: [ScenarioRun] = []
-        for scenario in scenarios {
+        for prepared in try scenarios(for: options) {
+            let scenario = prepared.scenario
             log("")
             log("scenario \(scenario.name): \(DemoReport.describe(scenario))")
-            if let custom = ScenarioCatalog.builtIn.first(where: { $0.name == scenario.name }) as? any SelfRunningScenario {
-                runs.append(try await custom.run(scenario, requested: options.arms, log: log, progress: progress))
-                continue
-            }
-            var run = ScenarioRun(scenario: scenario, arms: [], skipped: [])
-            for arm in requested {
+            var run = ScenarioRun(scenario: scenario)
+            for arm in options.arms ?? prepared.arms {
+                guard prepared.arms.contains(arm) else {
+                    let reason =
+                        "not an arm of \(scenario.name) "
+                        + "(its arms: \(prepared.arms.map(\.rawValue).joined(separator: ", ")))"
+                    run.skipped.append((arm, reason))
+                    log("  arm \(arm): skipped — \(reason)")
+                    continue
+                }
                 if let reason = arm.unavailableReason {
                     run.skipped.append((arm, reason))
                     log("  arm \(arm): skipped — \(reason)")
                     continue
                 }
-                log("  arm \(arm)")
-                var line: (@Sendable (ProgressLine) -> Void)?
-                if progress { line = { @Sendable progressLine in log(progressLine.description) } }
-                let armRun = try await Experiment.run(scenario, arm: arm, options: options.armOptions, progress: line)
-                log("    → " + DemoReport.summaryLine(armRun.figures))
+                log("  arm \(options.armOptions.label(for: arm))")
+                let armRun = try await prepared.run(arm, options: options.armOptions, progress: progress ? log : nil)
+                log("    → " + armRun.figures.summary)
+                for note in armRun.notes { log("    → " + note) }
                 run.arms.append(armRun)
             }
             runs.append(run)
         }
-        return DemoReport(runs: runs, quick: options.quick, wallSeconds: started.duration(to: clock.now).seconds)
+        return DemoReport(
+            runs: runs,
+            quick: options.quick,
+            armOptions: options.armOptions,
+            wallSeconds: started.duration(to: clock.now).seconds
+        )
     }
 }

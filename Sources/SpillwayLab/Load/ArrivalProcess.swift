@@ -1,8 +1,8 @@
-import Spillway
 import Foundation
+import Spillway
 
 /// How arrivals are spread in time around the intended rate of a ``RateProfile``.
-public enum ArrivalProcess: String, Sendable, Hashable, CaseIterable {
+package enum ArrivalProcess: String, Sendable, Hashable, CaseIterable {
     /// Evenly spaced: exactly `rate` arrivals per second, no bursts.
     case constant
     /// Poisson: independent arrivals with exponential gaps, the way many independent users arrive; produces the
@@ -32,9 +32,11 @@ enum ArrivalSchedule {
         for (index, share) in shares.enumerated() where share > 0 {
             var random = root.split(index)
             let scaled = profile.scaled(by: share)
-            all.append(contentsOf: offsets(profile: scaled, process: process, random: &random).map {
-                Arrival(offset: $0, stream: index)
-            })
+            all.append(
+                contentsOf: offsets(profile: scaled, process: process, random: &random).map {
+                    Arrival(offset: $0, stream: index)
+                }
+            )
         }
         all.sort { $0.offset < $1.offset || ($0.offset == $1.offset && $0.stream < $1.stream) }
         return all

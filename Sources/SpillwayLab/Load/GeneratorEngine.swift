@@ -159,7 +159,12 @@ final class GeneratorEngine: @unchecked Sendable {
             var path = stream.request.path
             if plan.target.path != "/" && path == "/" { path = plan.target.path }
             heads.append(
-                HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: stream.request.method), uri: path, headers: headers)
+                HTTPRequestHead(
+                    version: .http1_1,
+                    method: HTTPMethod(rawValue: stream.request.method),
+                    uri: path,
+                    headers: headers
+                )
             )
         }
         self.heads = heads
@@ -272,7 +277,9 @@ final class GeneratorEngine: @unchecked Sendable {
         guard let progress else { return }
         var total = StreamTick()
         for stream in recorder.ticks.indices {
-            for tick in (second * 10)..<min(second * 10 + 10, recorder.tickCount) { total.add(recorder.ticks[stream][tick]) }
+            for tick in (second * 10)..<min(second * 10 + 10, recorder.tickCount) {
+                total.add(recorder.ticks[stream][tick])
+            }
         }
         let histogram = recorder.secondLatency[second]
         progress(

@@ -18,9 +18,9 @@ import Spillway
 /// let result = try await LoadGenerator.run(plan) { print($0) }
 /// print(result.goodputPerSecond, result.successLatency.p99, result.isValid)
 /// ```
-public enum LoadGenerator {
+package enum LoadGenerator {
     /// Runs `plan` against its target and returns what was measured; `progress` receives one line per second.
-    public static func run(
+    package static func run(
         _ plan: LoadPlan,
         progress: (@Sendable (ProgressLine) -> Void)? = nil
     ) async throws(LabError) -> RunResult {

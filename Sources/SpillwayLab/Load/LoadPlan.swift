@@ -10,28 +10,28 @@ import Spillway
 ///     streams: [TrafficStream(name: "default", request: .init(path: "/work"), retry: .naive(maxRetries: 3, interval: .zero))]
 /// )
 /// ```
-public struct LoadPlan: Sendable {
+package struct LoadPlan: Sendable {
     /// Where requests go.
-    public var target: TargetAddress
+    package var target: TargetAddress
     /// The intended rate of new logical requests over time.
-    public var profile: RateProfile
+    package var profile: RateProfile
     /// How arrivals are spread around the intended rate (default Poisson).
-    public var arrivals: ArrivalProcess
+    package var arrivals: ArrivalProcess
     /// The traffic mix; each stream sends its share of the profile's rate.
-    public var streams: [TrafficStream]
+    package var streams: [TrafficStream]
     /// Seed of the arrival times and retry jitter (default 1): two runs with one seed send at the same instants.
-    public var seed: UInt64
+    package var seed: UInt64
     /// Send the remaining per-attempt budget in `x-request-timeout-ms` so a protected server can refuse work it
     /// cannot finish in time (default `true`).
-    public var sendsDeadlineHeader: Bool
+    package var sendsDeadlineHeader: Bool
     /// Open at most this many connections at once; an attempt that would need more fails as a client error.
-    public var maxConnections: Int
+    package var maxConnections: Int
     /// Send the lab's own headers (the absolute deadline an in-process victim uses to measure wasted work).
     var sendsLabHeaders: Bool = false
 
     /// A plan; throws when there are no streams, a share or a deadline is not positive, or `maxConnections` is
     /// below 1.
-    public init(
+    package init(
         target: TargetAddress,
         profile: RateProfile,
         arrivals: ArrivalProcess = .poisson,
@@ -40,7 +40,9 @@ public struct LoadPlan: Sendable {
         sendsDeadlineHeader: Bool = true,
         maxConnections: Int = 8192
     ) throws(LabError) {
-        guard !streams.isEmpty else { throw LabError(.invalidArgument, "a load plan needs at least one traffic stream") }
+        guard !streams.isEmpty else {
+            throw LabError(.invalidArgument, "a load plan needs at least one traffic stream")
+        }
         for stream in streams {
             guard stream.share.isFinite, stream.share > 0 else {
                 throw LabError(.invalidArgument, "stream '\(stream.name)' needs a positive share, got \(stream.share)")
@@ -67,16 +69,16 @@ public struct LoadPlan: Sendable {
 
 /// An `http://host:port` target. HTTPS is not supported: the generator speaks plain HTTP/1.1 so that what it
 /// measures is the server, not a TLS stack.
-public struct TargetAddress: Sendable, Hashable, CustomStringConvertible {
+package struct TargetAddress: Sendable, Hashable, CustomStringConvertible {
     /// The host name or address to connect to.
-    public var host: String
+    package var host: String
     /// The TCP port.
-    public var port: Int
+    package var port: Int
     /// The path prefix from the URL (prepended to each stream's path when the stream's path is `/`).
-    public var path: String
+    package var path: String
 
     /// A target at `host:port`.
-    public init(host: String, port: Int, path: String = "/") throws(LabError) {
+    package init(host: String, port: Int, path: String = "/") throws(LabError) {
         guard !host.isEmpty else { throw LabError(.invalidArgument, "the target needs a host") }
         guard (1...65535).contains(port) else { throw LabError(.invalidArgument, "port \(port) is not in 1…65535") }
         self.host = host
@@ -85,7 +87,7 @@ public struct TargetAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `http://host[:port][/path]`.
-    public init(parsing url: String) throws(LabError) {
+    package init(parsing url: String) throws(LabError) {
         guard url.lowercased().hasPrefix("http://") else {
             if url.lowercased().hasPrefix("https://") {
                 throw LabError(.invalidArgument, "https targets are not supported; the generator speaks plain HTTP/1.1")
@@ -105,7 +107,9 @@ public struct TargetAddress: Sendable, Hashable, CustomStringConvertible {
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
             if after.hasPrefix(":") {
-                guard let parsed = Int(after.dropFirst()) else { throw LabError(.invalidArgument, "bad port in '\(url)'") }
+                guard let parsed = Int(after.dropFirst()) else {
+                    throw LabError(.invalidArgument, "bad port in '\(url)'")
+                }
                 port = parsed
             }
         } else if let colon = authority.lastIndex(of: ":") {
@@ -118,8 +122,11 @@ public struct TargetAddress: Sendable, Hashable, CustomStringConvertible {
         try self.init(host: host, port: port, path: path)
     }
 
-    /// The `Host` header value.
-    var hostHeader: String { port == 80 ? host : "\(host):\(port)" }
+    /// The `Host` header value: an IPv6 address in brackets (RFC 9110 § 7.2), the port unless it is 80.
+    var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == 80 ? name : "\(name):\(port)"
+    }
 
-    public var description: String { "http://\(hostHeader)\(path)" }
+    package var description: String { "http://\(hostHeader)\(path)" }
 }

@@ -1,31 +1,31 @@
 /// One second of a run as the live progress shows it.
-public struct ProgressLine: Sendable, Hashable, CustomStringConvertible {
+package struct ProgressLine: Sendable, Hashable, CustomStringConvertible {
     /// The second that just ended (1-based).
-    public var second: Int
+    package var second: Int
     /// New logical requests intended in that second.
-    public var offered: Int
+    package var offered: Int
     /// Attempts sent, retries included.
-    public var attempts: Int
+    package var attempts: Int
     /// Successes within the deadline.
-    public var goodput: Int
+    package var goodput: Int
     /// Fast refusals (503, 429, 502, 504).
-    public var shed: Int
+    package var shed: Int
     /// Attempts the client gave up on.
-    public var timeouts: Int
+    package var timeouts: Int
     /// Other failures (other statuses, connection errors).
-    public var failures: Int
+    package var failures: Int
     /// p99 latency of that second's successes, in milliseconds.
-    public var p99Milliseconds: Double?
+    package var p99Milliseconds: Double?
     /// Work the in-process victim completed in that second (its throughput), when there is one.
-    public var completedWork: Int?
+    package var completedWork: Int?
     /// The protection's concurrency limit, when it has one.
-    public var limit: Int?
+    package var limit: Int?
     /// The worst send lag of the second, in milliseconds.
-    public var maxSendLagMilliseconds: Double
+    package var maxSendLagMilliseconds: Double
     /// Connections open at the end of the second.
-    public var openConnections: Int
+    package var openConnections: Int
 
-    public var description: String {
+    package var description: String {
         var line = "  t=\(pad(second, 3))s offered \(pad(offered, 4)) attempts \(pad(attempts, 5))"
         if let completedWork { line += " throughput \(pad(completedWork, 4))" }
         line += " goodput \(pad(goodput, 4)) shed \(pad(shed, 5)) timeouts \(pad(timeouts, 4))"
@@ -35,9 +35,4 @@ public struct ProgressLine: Sendable, Hashable, CustomStringConvertible {
         if maxSendLagMilliseconds > 10 { line += " send-lag \(Int(maxSendLagMilliseconds))ms" }
         return line
     }
-}
-
-func pad(_ value: Int, _ width: Int) -> String {
-    let text = String(value)
-    return text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
 }

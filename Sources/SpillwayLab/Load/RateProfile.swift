@@ -11,23 +11,23 @@ import Spillway
 /// let profile = try RateProfile.spike(base: 35, peak: 350, at: .seconds(2), length: .seconds(3), duration: .seconds(10))
 /// let parsed = try RateProfile(parsing: "spike:10x@2s+3s", baseRate: 35, duration: .seconds(10))
 /// ```
-public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
+package struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     /// A stretch of the profile whose rate moves linearly from ``startRate`` to ``endRate``.
-    public struct Segment: Sendable, Hashable {
+    package struct Segment: Sendable, Hashable {
         /// How long the segment lasts.
-        public var duration: Duration
+        package var duration: Duration
         /// Requests per second at the start of the segment.
-        public var startRate: Double
+        package var startRate: Double
         /// Requests per second at the end of the segment.
-        public var endRate: Double
+        package var endRate: Double
 
         /// A segment holding `rate` requests per second.
-        public init(duration: Duration, rate: Double) {
+        package init(duration: Duration, rate: Double) {
             self.init(duration: duration, from: rate, to: rate)
         }
 
         /// A segment whose rate moves linearly from `from` to `to` requests per second.
-        public init(duration: Duration, from: Double, to: Double) {
+        package init(duration: Duration, from: Double, to: Double) {
             self.duration = duration
             self.startRate = from
             self.endRate = to
@@ -35,11 +35,11 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The segments, in order.
-    public let segments: [Segment]
+    package let segments: [Segment]
 
     /// A profile made of `segments`; throws when there are none, or a duration is not positive, or a rate is
     /// negative or not finite.
-    public init(segments: [Segment]) throws(LabError) {
+    package init(segments: [Segment]) throws(LabError) {
         guard !segments.isEmpty else {
             throw LabError(.invalidArgument, "a rate profile needs at least one segment")
         }
@@ -55,20 +55,23 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `rate` requests per second for `duration`.
-    public static func constant(_ rate: Double, duration: Duration) throws(LabError) -> RateProfile {
+    package static func constant(_ rate: Double, duration: Duration) throws(LabError) -> RateProfile {
         try RateProfile(segments: [Segment(duration: duration, rate: rate)])
     }
 
     /// `from` requests per second until `at`, then `to` until `duration`.
-    public static func step(from: Double, to: Double, at: Duration, duration: Duration) throws(LabError) -> RateProfile {
+    package static func step(from: Double, to: Double, at: Duration, duration: Duration) throws(LabError) -> RateProfile
+    {
         guard at > .zero, at < duration else {
             throw LabError(.invalidArgument, "the step must happen inside the run (0 < \(at) < \(duration))")
         }
-        return try RateProfile(segments: [Segment(duration: at, rate: from), Segment(duration: duration - at, rate: to)])
+        return try RateProfile(segments: [
+            Segment(duration: at, rate: from), Segment(duration: duration - at, rate: to),
+        ])
     }
 
     /// `base` requests per second, `peak` from `at` for `length`, then `base` again until `duration`.
-    public static func spike(
+    package static func spike(
         base: Double,
         peak: Double,
         at: Duration,
@@ -89,7 +92,7 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A rate moving linearly from `from` to `to` requests per second over `duration`.
-    public static func ramp(from: Double, to: Double, duration: Duration) throws(LabError) -> RateProfile {
+    package static func ramp(from: Double, to: Double, duration: Duration) throws(LabError) -> RateProfile {
         try RateProfile(segments: [Segment(duration: duration, from: from, to: to)])
     }
 
@@ -100,7 +103,7 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     /// - `spike:PEAK@T+L`: `PEAK` from `T` for `L`, `baseRate` otherwise; `PEAK` may be a factor (`spike:10x@2s+3s`).
     /// - `ramp:RATE`: from `baseRate` to `RATE` over `duration`.
     /// - `piecewise:D=R,D=R1-R2,…`: explicit segments (`piecewise:2s=35,3s=350,5s=35`); `duration` is ignored.
-    public init(parsing text: String, baseRate: Double, duration: Duration) throws(LabError) {
+    package init(parsing text: String, baseRate: Double, duration: Duration) throws(LabError) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         let kind = parts.first?.lowercased() ?? ""
         let argument = parts.count > 1 ? parts[1] : ""
@@ -108,7 +111,10 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
             let trimmed = text.trimmingCharacters(in: " ")
             if trimmed.hasSuffix("x"), let factor = Double(trimmed.dropLast()) { return baseRate * factor }
             guard let value = Double(trimmed) else {
-                throw LabError(.invalidArgument, "'\(trimmed)' is not a rate (requests per second, or a factor like 10x)")
+                throw LabError(
+                    .invalidArgument,
+                    "'\(trimmed)' is not a rate (requests per second, or a factor like 10x)"
+                )
             }
             return value
         }
@@ -147,11 +153,17 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
             for piece in argument.split(separator: ",") {
                 let sides = piece.split(separator: "=")
                 guard sides.count == 2 else {
-                    throw LabError(.invalidArgument, "a piecewise segment reads DURATION=RATE or DURATION=FROM-TO, got '\(piece)'")
+                    throw LabError(
+                        .invalidArgument,
+                        "a piecewise segment reads DURATION=RATE or DURATION=FROM-TO, got '\(piece)'"
+                    )
                 }
                 let rates = sides[1].split(separator: "-", omittingEmptySubsequences: false)
                 guard rates.count == 1 || rates.count == 2 else {
-                    throw LabError(.invalidArgument, "a piecewise segment reads DURATION=RATE or DURATION=FROM-TO, got '\(piece)'")
+                    throw LabError(
+                        .invalidArgument,
+                        "a piecewise segment reads DURATION=RATE or DURATION=FROM-TO, got '\(piece)'"
+                    )
                 }
                 segments.append(
                     Segment(
@@ -171,12 +183,12 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The profile's total length.
-    public var duration: Duration {
+    package var duration: Duration {
         segments.reduce(.zero) { $0 + $1.duration }
     }
 
     /// The intended rate, in requests per second, at `offset` from the start (zero after the end).
-    public func rate(at offset: Duration) -> Double {
+    package func rate(at offset: Duration) -> Double {
         var start = Duration.zero
         for segment in segments {
             let end = start + segment.duration
@@ -190,22 +202,25 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The same shape with every rate multiplied by `factor` (a share of the traffic).
-    public func scaled(by factor: Double) -> RateProfile {
+    package func scaled(by factor: Double) -> RateProfile {
         let factor = factor.isFinite ? max(0, factor) : 0
         // Scaling keeps every invariant the initialiser checked, so this cannot throw.
         return RateProfile(
-            unchecked: segments.map { Segment(duration: $0.duration, from: $0.startRate * factor, to: $0.endRate * factor) }
+            unchecked: segments.map {
+                Segment(duration: $0.duration, from: $0.startRate * factor, to: $0.endRate * factor)
+            }
         )
     }
 
     /// The expected number of arrivals between the start and `offset`.
-    public func expectedArrivals(until offset: Duration) -> Double {
+    package func expectedArrivals(until offset: Duration) -> Double {
         var total = 0.0
         var start = Duration.zero
         for segment in segments {
             let length = segment.duration.seconds
             let elapsed = min(length, max(0, (offset - start).seconds))
-            total += segment.startRate * elapsed + (segment.endRate - segment.startRate) * elapsed * elapsed / (2 * length)
+            total +=
+                segment.startRate * elapsed + (segment.endRate - segment.startRate) * elapsed * elapsed / (2 * length)
             start += segment.duration
             if offset <= start { break }
         }
@@ -238,7 +253,7 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         segments.map { segment in
             let rates =
                 segment.startRate == segment.endRate
@@ -250,8 +265,4 @@ public struct RateProfile: Sendable, Hashable, CustomStringConvertible {
     private init(unchecked segments: [Segment]) {
         self.segments = segments
     }
-}
-
-func formatRate(_ rate: Double) -> String {
-    rate == rate.rounded() ? String(Int(rate)) : String((rate * 10).rounded() / 10)
 }

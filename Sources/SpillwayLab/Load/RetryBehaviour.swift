@@ -6,7 +6,7 @@ import Spillway
 /// let naive = RetryBehaviour.naive(maxRetries: 3, interval: .zero)   // resend at once, up to 3 times
 /// let careful = RetryBehaviour.spillway(SpillwayRetryPolicy())       // backoff with jitter, retry budget
 /// ```
-public enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
+package enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
     /// Never retry.
     case none
     /// Resend after `interval` (`.zero`: at once) on a timeout, a connection error, a 5xx or a 429, up to
@@ -19,7 +19,7 @@ public enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
     case spillway(SpillwayRetryPolicy)
 
     /// The most attempts one logical request may make.
-    public var maxAttempts: Int {
+    package var maxAttempts: Int {
         switch self {
         case .none: 1
         case .naive(let maxRetries, _): 1 + max(0, maxRetries)
@@ -28,7 +28,7 @@ public enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `none`, `naive`, `naive:N`, `naive:N@INTERVAL` (`naive:3@100ms`), `spillway` or `spillway:N`.
-    public init(parsing text: String) throws(LabError) {
+    package init(parsing text: String) throws(LabError) {
         let parts = text.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
         switch parts.first ?? "" {
         case "none":
@@ -40,7 +40,10 @@ public enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
             }
             let pieces = parts[1].split(separator: "@")
             guard let retries = Int(pieces[0]), retries >= 0, retries <= 10 else {
-                throw LabError(.invalidArgument, "naive retries read naive:N[@INTERVAL] with N from 0 to 10, got '\(text)'")
+                throw LabError(
+                    .invalidArgument,
+                    "naive retries read naive:N[@INTERVAL] with N from 0 to 10, got '\(text)'"
+                )
             }
             var interval = Duration.zero
             if pieces.count > 1 {
@@ -54,7 +57,10 @@ public enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
             var policy = SpillwayRetryPolicy()
             if parts.count > 1 {
                 guard let retries = Int(parts[1]), retries >= 0, retries <= 10 else {
-                    throw LabError(.invalidArgument, "spillway retries read spillway:N with N from 0 to 10, got '\(text)'")
+                    throw LabError(
+                        .invalidArgument,
+                        "spillway retries read spillway:N with N from 0 to 10, got '\(text)'"
+                    )
                 }
                 policy.maxRetries = retries
             }
@@ -67,7 +73,7 @@ public enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .none: "none"
         case .naive(let retries, let interval):
@@ -82,19 +88,19 @@ public enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The parameters of ``RetryBehaviour/spillway(_:)``, with Spillway's documented defaults.
-public struct SpillwayRetryPolicy: Sendable, Hashable {
+package struct SpillwayRetryPolicy: Sendable, Hashable {
     /// Retries after the first attempt. Default 3 (as the naive client, so the two differ only in manners).
-    public var maxRetries: Int
+    package var maxRetries: Int
     /// Delay before each retry. Default ``Backoff`` with full jitter, 50 ms base, 1 s cap (scaled to the lab's
     /// sub-second deadlines; the library's own default base is 100 ms).
-    public var backoff: Backoff
+    package var backoff: Backoff
     /// Retries allowed per request over the budget's window. Default 0.2 (Finagle).
-    public var budgetPercent: Double
+    package var budgetPercent: Double
     /// Retries per second allowed whatever the traffic. Default 10 (Finagle).
-    public var budgetMinimumPerSecond: Int
+    package var budgetMinimumPerSecond: Int
 
     /// A policy; every parameter has the default documented on its property.
-    public init(
+    package init(
         maxRetries: Int = 3,
         backoff: Backoff = Backoff(jitter: .full, base: .milliseconds(50), cap: .seconds(1)),
         budgetPercent: Double = 0.2,

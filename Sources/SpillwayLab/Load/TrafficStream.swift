@@ -1,32 +1,32 @@
 import Spillway
 
 /// The HTTP request a traffic stream sends.
-public struct RequestTemplate: Sendable, Hashable {
+package struct RequestTemplate: Sendable, Hashable {
     /// The method (default `GET`).
-    public var method: String
+    package var method: String
     /// The path and query (default `/`).
-    public var path: String
+    package var path: String
     /// Extra headers, in order.
-    public var headers: [Header]
+    package var headers: [Header]
     /// The body, if any.
-    public var body: [UInt8]?
+    package var body: [UInt8]?
 
     /// One header field.
-    public struct Header: Sendable, Hashable {
+    package struct Header: Sendable, Hashable {
         /// The field name.
-        public var name: String
+        package var name: String
         /// The field value.
-        public var value: String
+        package var value: String
 
         /// A header `name: value`.
-        public init(name: String, value: String) {
+        package init(name: String, value: String) {
             self.name = name
             self.value = value
         }
     }
 
     /// A request template.
-    public init(method: String = "GET", path: String = "/", headers: [Header] = [], body: [UInt8]? = nil) {
+    package init(method: String = "GET", path: String = "/", headers: [Header] = [], body: [UInt8]? = nil) {
         self.method = method
         self.path = path
         self.headers = headers
@@ -41,22 +41,22 @@ public struct RequestTemplate: Sendable, Hashable {
 /// let critical = TrafficStream(name: "checkout", share: 0.1, request: .init(path: "/work"),
 ///                              priority: .criticalPlus, deadline: .seconds(1), retry: .naive(maxRetries: 3, interval: .zero))
 /// ```
-public struct TrafficStream: Sendable, Hashable {
+package struct TrafficStream: Sendable, Hashable {
     /// A short name for tables and charts.
-    public var name: String
+    package var name: String
     /// The fraction of the profile's rate this stream sends (shares of a plan need not sum to 1).
-    public var share: Double
+    package var share: Double
     /// The request each attempt sends.
-    public var request: RequestTemplate
+    package var request: RequestTemplate
     /// The priority class sent in the `x-request-priority` header, if any.
-    public var priority: Priority?
+    package var priority: Priority?
     /// How long the caller waits for each attempt before giving up (and closing the connection).
-    public var deadline: Duration
+    package var deadline: Duration
     /// What the caller does when an attempt fails.
-    public var retry: RetryBehaviour
+    package var retry: RetryBehaviour
 
     /// A traffic stream.
-    public init(
+    package init(
         name: String,
         share: Double = 1,
         request: RequestTemplate,

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A reverse proxy (HAProxy, nginx) the lab started on loopback in front of the victim, with its configuration in
@@ -27,10 +27,13 @@ final class PeerProcess: Sendable {
         self.directory = directory
     }
 
-    /// Finds `binary` in the usual places (`PATH`, then `/usr/sbin`, `/usr/local/sbin`, `/sbin`).
+    /// Finds `binary` in the usual places (`PATH`, then `/usr/sbin`, `/usr/local/sbin`, `/sbin`); a path with a
+    /// slash is taken as it is when it is executable.
     static func locate(_ binary: String) -> String? {
+        if binary.contains("/") { return FileManager.default.isExecutableFile(atPath: binary) ? binary : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let candidates = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"]
+        let candidates =
+            path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"]
         for directory in candidates {
             let full = directory + "/" + binary
             if FileManager.default.isExecutableFile(atPath: full) { return full }
@@ -38,8 +41,14 @@ final class PeerProcess: Sendable {
         return nil
     }
 
+    /// The prefix of the temporary directory of a peer called `name`.
+    static func directoryPrefix(_ name: String) -> String { "spillway-\(name)-" }
+
     /// Writes `configuration` (built by `makeConfiguration` from the chosen port and the directory) and starts
     /// `binary` with `arguments(configPath, directory)`; returns once the port accepts connections.
+    ///
+    /// On any failure the directory is removed and no file stays open: only a running peer owns resources, and
+    /// ``stop()`` releases them.
     static func launch(
         name: String,
         binary: String,
@@ -50,16 +59,64 @@ final class PeerProcess: Sendable {
         guard let executable = locate(binary) else {
             throw LabError(
                 .peerUnavailable,
-                "\(binary) is not installed; install it (apt-get install \(binary == "nginx" ? "nginx-light" : binary)) "
+                "\(binary) is not installed; install it "
+                    + "(apt-get install \(binary == "nginx" ? "nginx-light" : binary)) "
                     + "or run scripts/test, which installs it"
             )
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-\(name)-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent(directoryPrefix(name) + UUID().uuidString)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw LabError(.ioFailed, "cannot create \(directory.path): \(error)")
         }
+        let started: (process: Process, port: Int, configuration: String)
+        do {
+            started = try start(
+                executable: executable,
+                in: directory,
+                fileName: fileName,
+                makeConfiguration: makeConfiguration,
+                arguments: arguments
+            )
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+        let (process, port, configuration) = started
+        let peer = PeerProcess(
+            name: name,
+            port: port,
+            configuration: configuration,
+            process: process,
+            directory: directory
+        )
+        RunningPeers.shared.add(process.processIdentifier, directory: directory)
+        for _ in 0..<100 {
+            if !process.isRunning { break }
+            if canConnect(port: port) { return peer }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let log = directory.appendingPathComponent("output.log")
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        await peer.stop()
+        throw LabError(
+            .peerFailed,
+            "\(binary) did not start listening on 127.0.0.1:\(port): "
+                + output.trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+    }
+
+    /// Writes the configuration into `directory` and starts the process with its output in `output.log` there.
+    /// The log's file handle is closed before this returns, whatever happens: the child has its own copy.
+    private static func start(
+        executable: String,
+        in directory: URL,
+        fileName: String,
+        makeConfiguration: (_ port: Int, _ directory: String) -> String,
+        arguments: (_ configPath: String, _ directory: String) -> [String]
+    ) throws(LabError) -> (process: Process, port: Int, configuration: String) {
         let port = freeLoopbackPort()
         let configuration = makeConfiguration(port, directory.path)
         let configPath = directory.appendingPathComponent(fileName).path
@@ -68,32 +125,24 @@ final class PeerProcess: Sendable {
         } catch {
             throw LabError(.ioFailed, "cannot write \(configPath): \(error)")
         }
+        let log = directory.appendingPathComponent("output.log")
+        guard FileManager.default.createFile(atPath: log.path, contents: nil),
+            let handle = try? FileHandle(forWritingTo: log)
+        else {
+            throw LabError(.ioFailed, "cannot create \(log.path)")
+        }
+        defer { try? handle.close() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments(configPath, directory.path)
-        let log = directory.appendingPathComponent("output.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try? FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
         do {
             try process.run()
         } catch {
-            throw LabError(.peerFailed, "\(binary) did not start: \(error)")
+            throw LabError(.peerFailed, "\(executable) did not start: \(error)")
         }
-        let peer = PeerProcess(name: name, port: port, configuration: configuration, process: process, directory: directory)
-        RunningPeers.shared.add(process.processIdentifier, directory: directory)
-        for _ in 0..<100 {
-            if !process.isRunning { break }
-            if canConnect(port: port) { return peer }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        await peer.stop()
-        throw LabError(
-            .peerFailed,
-            "\(binary) did not start listening on 127.0.0.1:\(port): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
-        )
+        return (process, port, configuration)
     }
 
     /// Terminates the process (SIGTERM, then SIGKILL after a second) and removes its directory.
@@ -122,9 +171,9 @@ final class PeerProcess: Sendable {
 
 /// The peers running right now, so that an interrupted demo can stop them: a peer is a child process, and a child
 /// outlives a parent killed by a signal.
-public final class RunningPeers: Sendable {
+package final class RunningPeers: Sendable {
     /// The registry of this process.
-    public static let shared = RunningPeers()
+    package static let shared = RunningPeers()
 
     private let peers = Mutex<[Int32: URL]>([:])
 
@@ -137,7 +186,7 @@ public final class RunningPeers: Sendable {
     }
 
     /// Terminates every running peer and removes its files; safe to call from a signal handler's queue.
-    public func terminateAll() {
+    package func terminateAll() {
         let all = peers.withLock { peers -> [Int32: URL] in
             defer { peers.removeAll() }
             return peers

@@ -1,19 +1,19 @@
 import Histogram
 
 /// Percentiles of a latency distribution, in milliseconds.
-public struct LatencySummary: Sendable, Hashable, Codable {
+package struct LatencySummary: Sendable, Hashable, Codable {
     /// How many values were recorded.
-    public var count: Int
+    package var count: Int
     /// Median.
-    public var p50: Double
+    package var p50: Double
     /// 90th percentile.
-    public var p90: Double
+    package var p90: Double
     /// 99th percentile.
-    public var p99: Double
+    package var p99: Double
     /// 99.9th percentile.
-    public var p999: Double
+    package var p999: Double
     /// Largest value.
-    public var max: Double
+    package var max: Double
 
     /// A summary of a histogram of microseconds; all zero when it is empty.
     init(microseconds histogram: Histogram<UInt64>) {

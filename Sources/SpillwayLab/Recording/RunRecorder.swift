@@ -59,9 +59,15 @@ struct RunRecorder: Sendable {
     /// Latency of successful attempts per second, in microseconds from the attempt's intended send time.
     var secondLatency: [Histogram<UInt64>]
     /// Latency of successful attempts over the whole run, in microseconds.
-    var successLatency = Histogram<UInt64>(highestTrackableValue: microsecondsLimit, numberOfSignificantValueDigits: .three)
+    var successLatency = Histogram<UInt64>(
+        highestTrackableValue: microsecondsLimit,
+        numberOfSignificantValueDigits: .three
+    )
     /// Latency of successful logical requests including retries, from the first attempt's intended send time.
-    var endToEndLatency = Histogram<UInt64>(highestTrackableValue: microsecondsLimit, numberOfSignificantValueDigits: .three)
+    var endToEndLatency = Histogram<UInt64>(
+        highestTrackableValue: microsecondsLimit,
+        numberOfSignificantValueDigits: .three
+    )
     /// How late the generator started each scheduled arrival, in microseconds.
     var sendLag = Histogram<UInt64>(highestTrackableValue: microsecondsLimit, numberOfSignificantValueDigits: .three)
     /// The worst send lag in each second, in microseconds.

@@ -6,57 +6,59 @@ import Histogram
 /// let result = try await LoadGenerator.run(plan)
 /// print(result.goodputPerSecond, result.successLatency.p99, result.isValid)
 /// ```
-public struct RunResult: Sendable {
+package struct RunResult: Sendable {
     /// Counts of one traffic stream over the whole run.
-    public struct StreamTotals: Sendable, Hashable {
+    package struct StreamTotals: Sendable, Hashable {
         /// The stream's name.
-        public var name: String
+        package var name: String
         /// Unique logical requests.
-        public var offered: Int
+        package var offered: Int
         /// Attempts sent.
-        public var attempts: Int
+        package var attempts: Int
         /// Successes within the deadline.
-        public var successes: Int
+        package var successes: Int
         /// Fast refusals.
-        public var shed: Int
+        package var shed: Int
         /// Timeouts.
-        public var timeouts: Int
+        package var timeouts: Int
         /// Other failures.
-        public var failures: Int
+        package var failures: Int
     }
 
     /// How long the load ran.
-    public let duration: Duration
+    package let duration: Duration
     /// One row per second.
-    public let series: [SecondSample]
+    package let series: [SecondSample]
     /// Totals per traffic stream.
-    public let streams: [StreamTotals]
+    package let streams: [StreamTotals]
     /// Latency of successful attempts, from each attempt's intended send time.
-    public let successLatency: LatencySummary
+    package let successLatency: LatencySummary
     /// Latency of successful logical requests, retries included, from the first intended send time.
-    public let endToEndLatency: LatencySummary
+    package let endToEndLatency: LatencySummary
     /// How late the generator started scheduled arrivals.
-    public let sendLag: LatencySummary
+    package let sendLag: LatencySummary
     /// The most connections open at once.
-    public let peakConnections: Int
+    package let peakConnections: Int
     /// Connections opened over the run.
-    public let connectionsOpened: Int
+    package let connectionsOpened: Int
     /// Slot time spent on requests that ended after their client's deadline ÷ all slot time (in-process victim only).
-    public let wastedWorkRatio: Double?
+    package let wastedWorkRatio: Double?
 
     let recorder: RunRecorder
     let victimTicks: [VictimStatistics.Tick]?
 
     /// A run is valid when the generator kept to its schedule: send-lag p99 at most 10 ms. An invalid run measured
     /// the generator, not the target.
-    public var isValid: Bool { sendLag.count == 0 || sendLag.p99 <= Self.maximumValidLagMilliseconds }
+    package var isValid: Bool { sendLag.count == 0 || sendLag.p99 <= Self.maximumValidLagMilliseconds }
 
     /// The largest send-lag p99, in milliseconds, of a valid run.
-    public static let maximumValidLagMilliseconds = 10.0
+    package static let maximumValidLagMilliseconds = 10.0
 
     /// Totals over every stream.
-    public var totals: StreamTotals {
-        streams.reduce(StreamTotals(name: "all", offered: 0, attempts: 0, successes: 0, shed: 0, timeouts: 0, failures: 0)) {
+    package var totals: StreamTotals {
+        streams.reduce(
+            StreamTotals(name: "all", offered: 0, attempts: 0, successes: 0, shed: 0, timeouts: 0, failures: 0)
+        ) {
             StreamTotals(
                 name: "all",
                 offered: $0.offered + $1.offered,
@@ -70,13 +72,13 @@ public struct RunResult: Sendable {
     }
 
     /// Attempts sent ÷ unique logical requests.
-    public var amplification: Double {
+    package var amplification: Double {
         let totals = totals
         return totals.offered > 0 ? Double(totals.attempts) / Double(totals.offered) : 0
     }
 
     /// Successes within the deadline per second, over the run.
-    public var goodputPerSecond: Double { Double(totals.successes) / max(1e-9, duration.seconds) }
+    package var goodputPerSecond: Double { Double(totals.successes) / max(1e-9, duration.seconds) }
 
     init(duration: Duration, recorder: RunRecorder, victimTicks: [VictimStatistics.Tick]?) {
         self.duration = duration
@@ -142,7 +144,8 @@ public struct RunResult: Sendable {
                     failures: total.failures,
                     completedWork: completed,
                     lateWork: late,
-                    p99SuccessMilliseconds: histogram.totalCount > 0 ? Double(histogram.valueAtPercentile(99)) / 1000 : nil,
+                    p99SuccessMilliseconds: histogram.totalCount > 0
+                        ? Double(histogram.valueAtPercentile(99)) / 1000 : nil,
                     limit: recorder.limitPerTick[range.upperBound - 1],
                     maxSendLagMilliseconds: Double(recorder.maxLagPerSecond[second]) / 1000
                 )

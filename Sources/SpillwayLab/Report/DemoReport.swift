@@ -1,37 +1,50 @@
 import Foundation
 import Spillway
+import SpillwayHummingbird
 
 /// The results of `spillway demo`: the side-by-side table, the HTML report and the JSON document.
-public struct DemoReport: Sendable {
+package struct DemoReport: Sendable {
     /// Every scenario that ran.
-    public let runs: [ScenarioRun]
+    package let runs: [ScenarioRun]
     /// Whether this was a `--quick` run.
-    public let quick: Bool
+    package let quick: Bool
+    /// The arms' settings (the `spillway` arm's algorithm, the static queue timeout).
+    package let armOptions: ArmOptions
     /// Wall-clock seconds the demo took.
-    public let wallSeconds: Double
+    package let wallSeconds: Double
 
     /// A report of `runs`.
-    public init(runs: [ScenarioRun], quick: Bool, wallSeconds: Double) {
+    package init(runs: [ScenarioRun], quick: Bool, armOptions: ArmOptions = ArmOptions(), wallSeconds: Double) {
         self.runs = runs
         self.quick = quick
+        self.armOptions = armOptions
         self.wallSeconds = wallSeconds
+    }
+
+    /// What the `spillway` arm runs, in words: the library's default (named by its algorithm, read from
+    /// `SpillwayConfiguration()` so that it follows the library) and what the lab adds on top.
+    package static func spillwayArmDescription(_ options: ArmOptions) -> String {
+        let algorithm: String
+        if let chosen = options.algorithm {
+            algorithm =
+                "\(options.label(for: .spillway)): the default configuration with another limit algorithm, "
+                + "\(String(describing: type(of: chosen.make()))) with its library defaults"
+        } else {
+            let limit = SpillwayConfiguration().limiter.algorithm
+            algorithm =
+                "spillway: router.addSpillway() with no arguments (limit algorithm "
+                + "\(String(describing: type(of: limit))), limits \(limit.minLimit)…\(limit.maxLimit))"
+        }
+        return algorithm
+            + ". Added on top, as a user would configure them: the priority header "
+            + "(configuration.admission?.priority = PriorityPolicy(header: \"x-request-priority\", "
+            + "headerCeiling: .criticalPlus)) and, around the /dependent route's dependency call, "
+            + DependencyGuard.summary + "."
     }
 
     static func describe(_ scenario: Scenario) -> String {
         let settings = scenario.settings.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return "capacity \(formatRate(scenario.capacity)) req/s; \(settings)"
-    }
-
-    static func percent(_ value: Double) -> String {
-        "\(Int((value * 100).rounded()))%"
-    }
-
-    static func summaryLine(_ figures: ArmFigures) -> String {
-        "goodput before \(percent(figures.goodputBeforeRatio)), trigger \(percent(figures.goodputTriggerRatio)), "
-            + "after \(percent(figures.goodputAfterRatio)); recovery "
-            + (figures.recoverySeconds.map { "\(fixed($0, 1))s" } ?? "never (metastable)")
-            + "; amplification \(fixed(figures.amplification, 2))×"
-            + (figures.valid ? "" : "; INVALID (send lag p99 \(fixed(figures.sendLagP99Milliseconds, 1)) ms)")
     }
 
     static let tableHeader = [
@@ -46,7 +59,7 @@ public struct DemoReport: Sendable {
             percent(figures.goodputAfterRatio),
             figures.recoverySeconds.map { "\(fixed($0, 1))s" } ?? "never",
             "\(fixed(figures.amplification, 2))×",
-            figures.wastedWorkRatio.map(percent) ?? "-",
+            figures.wastedWorkRatio.map { percent($0) } ?? "-",
             percent(figures.shedRatio),
             fixed(figures.p50SuccessMilliseconds, 0),
             fixed(figures.p99SuccessMilliseconds, 0),
@@ -55,7 +68,7 @@ public struct DemoReport: Sendable {
     }
 
     /// The side-by-side table for the terminal.
-    public func table() -> String {
+    package func table() -> String {
         var lines: [String] = []
         for run in runs {
             lines.append("")
@@ -74,7 +87,7 @@ public struct DemoReport: Sendable {
             if run.arms.contains(where: { $0.figures.streams.count > 1 }) {
                 lines.append("  goodput ÷ demand per class during the trigger:")
                 for arm in run.arms {
-                    let classes = arm.figures.streams.map { "\($0.name) \(Self.percent($0.ratio))" }.joined(separator: ", ")
+                    let classes = arm.figures.streams.map { "\($0.name) \(percent($0.ratio))" }.joined(separator: ", ")
                     lines.append("    \(arm.arm): \(classes)")
                 }
             }
@@ -89,7 +102,7 @@ public struct DemoReport: Sendable {
     }
 
     /// The JSON document of the demo (schema of issue 6).
-    public func json() -> String {
+    package func json() -> String {
         func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
         let scenarios: [[String: Any]] = runs.map { run in
             [
@@ -115,7 +128,7 @@ public struct DemoReport: Sendable {
     }
 
     /// The self-contained HTML report: the table and, per scenario, charts of every arm.
-    public func html() -> String {
+    package func html() -> String {
         var body = "<h1>Spillway overload demo</h1>"
         body += "<p>Each scenario runs every arm one after another against the same modelled victim "
         body += "(an in-process Hummingbird service whose requests queue for <em>slots</em>, each held for the "
@@ -124,6 +137,7 @@ public struct DemoReport: Sendable {
         body += "refusals (503, 429, 502, and 504 for requests whose deadline cannot be met). "
         body += "The shaded band is the trigger. \(quick ? "Quick run (shorter stretches, same shape). " : "")"
         body += "Wall time \(fixed(wallSeconds, 0)) s.</p>"
+        body += "<p>\(escapeHTML(Self.spillwayArmDescription(armOptions)))</p>"
         for run in runs {
             let scenario = run.scenario
             body += "<h2>\(escapeHTML(scenario.name))</h2>"
@@ -131,7 +145,8 @@ public struct DemoReport: Sendable {
             if scenario.capacityDuringTrigger != scenario.capacity {
                 body += " (\(formatRate(scenario.capacityDuringTrigger)) req/s during the trigger)"
             }
-            body += ". Settings: <code>\(escapeHTML(scenario.settings.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))</code></p>"
+            body +=
+                ". Settings: <code>\(escapeHTML(scenario.settings.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))</code></p>"
             body += HTMLPage.table(
                 header: Self.tableHeader,
                 rows: run.arms.map { arm in
@@ -146,15 +161,18 @@ public struct DemoReport: Sendable {
                 body += "<h3>goodput ÷ demand per stream during the trigger</h3>"
                 body += HTMLPage.table(
                     header: ["arm"] + names,
-                    rows: run.arms.map { arm in [escapeHTML(arm.arm.rawValue)] + arm.figures.streams.map { Self.percent($0.ratio) } }
+                    rows: run.arms.map { arm in
+                        [escapeHTML(arm.figures.arm)] + arm.figures.streams.map { percent($0.ratio) }
+                    }
                 )
             }
             for skipped in run.skipped {
-                body += "<p class=\"muted\">\(escapeHTML(skipped.arm.rawValue)) skipped: \(escapeHTML(skipped.reason))</p>"
+                body +=
+                    "<p class=\"muted\">\(escapeHTML(skipped.arm.rawValue)) skipped: \(escapeHTML(skipped.reason))</p>"
             }
             body += comparisonCharts(run)
             for arm in run.arms {
-                body += "<h3>\(escapeHTML(arm.arm.rawValue))</h3><div class=\"charts\">"
+                body += "<h3>\(escapeHTML(arm.figures.arm))</h3><div class=\"charts\">"
                 let shaded = [(from: scenario.triggerStart.seconds, to: scenario.triggerEnd.seconds)]
                 body += RunCharts.work(
                     arm.result,
@@ -162,8 +180,10 @@ public struct DemoReport: Sendable {
                     shaded: shaded,
                     capacity: scenario.capacity
                 ).render()
-                body += RunCharts.attempts(arm.result, title: "\(arm.arm): attempts and refusals", shaded: shaded).render()
-                body += RunCharts.latency(arm.result, title: "\(arm.arm): p99 of successes (ms)", shaded: shaded).render()
+                body += RunCharts.attempts(arm.result, title: "\(arm.arm): attempts and refusals", shaded: shaded)
+                    .render()
+                body += RunCharts.latency(arm.result, title: "\(arm.arm): p99 of successes (ms)", shaded: shaded)
+                    .render()
                 if arm.result.series.contains(where: { $0.limit != nil }) {
                     body += SVGChart(
                         title: "\(arm.arm): concurrency limit",
@@ -184,7 +204,8 @@ public struct DemoReport: Sendable {
                 }
                 body += "</div>"
                 if let configuration = arm.peerConfiguration {
-                    body += "<details><summary>\(escapeHTML(arm.arm.rawValue)) configuration</summary><pre>\(escapeHTML(configuration))</pre></details>"
+                    body +=
+                        "<details><summary>\(escapeHTML(arm.figures.arm)) configuration</summary><pre>\(escapeHTML(configuration))</pre></details>"
                 }
             }
         }
@@ -197,7 +218,7 @@ public struct DemoReport: Sendable {
         let duration = scenario.profile.duration.seconds
         func perArm(_ points: (RunResult) -> [(x: Double, y: Double?)]) -> [SVGChart.Series] {
             run.arms.map { arm in
-                SVGChart.Series(name: arm.arm.rawValue, color: ChartColors.arm(arm.arm), points: points(arm.result))
+                SVGChart.Series(name: arm.figures.arm, color: ChartColors.arm(arm.arm), points: points(arm.result))
             }
         }
         var html = "<h3>all arms</h3><div class=\"charts\">"
@@ -212,7 +233,8 @@ public struct DemoReport: Sendable {
         html += SVGChart(
             title: "p99 of successes (ms)",
             yLabel: "ms",
-            series: perArm { result in result.series.map { (x: Double($0.second) + 0.5, y: $0.p99SuccessMilliseconds) } },
+            series: perArm { result in result.series.map { (x: Double($0.second) + 0.5, y: $0.p99SuccessMilliseconds) }
+            },
             shaded: shaded,
             xMax: duration
         ).render()

@@ -1,20 +1,20 @@
 import Foundation
 
 /// The report of one `spillway lab run`: a text summary, JSON and a self-contained HTML page.
-public struct LabRunReport: Sendable {
+package struct LabRunReport: Sendable {
     /// The plan that ran.
-    public let plan: LoadPlan
+    package let plan: LoadPlan
     /// What it measured.
-    public let result: RunResult
+    package let result: RunResult
 
     /// A report of `result`, produced by `plan`.
-    public init(plan: LoadPlan, result: RunResult) {
+    package init(plan: LoadPlan, result: RunResult) {
         self.plan = plan
         self.result = result
     }
 
     /// A short text summary for the terminal.
-    public static func text(_ result: RunResult, plan: LoadPlan) -> String {
+    package static func text(_ result: RunResult, plan: LoadPlan) -> String {
         let totals = result.totals
         var lines: [String] = []
         lines.append("")
@@ -42,7 +42,7 @@ public struct LabRunReport: Sendable {
     }
 
     /// The run as JSON: totals, latency summaries and the per-second series.
-    public func json() -> String {
+    package func json() -> String {
         let totals = result.totals
         var object: [String: Any] = [
             "target": plan.target.description,
@@ -68,9 +68,10 @@ public struct LabRunReport: Sendable {
     }
 
     /// A self-contained HTML page with the summary and charts.
-    public func html() -> String {
+    package func html() -> String {
         var body = "<h1>spillway lab run</h1>"
-        body += "<p><code>\(escapeHTML(plan.target.description))</code> — profile <code>\(escapeHTML(plan.profile.description))</code>, "
+        body +=
+            "<p><code>\(escapeHTML(plan.target.description))</code> — profile <code>\(escapeHTML(plan.profile.description))</code>, "
         body += "\(plan.arrivals.rawValue) arrivals, deadline \(escapeHTML(plan.streams[0].deadline.labDescription)), "
         body += "retries \(escapeHTML(plan.streams[0].retry.description)).</p>"
         body += "<pre>\(escapeHTML(Self.text(result, plan: plan)))</pre>"
@@ -112,16 +113,28 @@ enum RunCharts {
         return stride(from: 0, to: count, by: bucketTicks).map { start in
             let range = start..<min(start + bucketTicks, count)
             let total = range.reduce(0) { $0 + (ticks.indices.contains($1) ? ticks[$1].completed : 0) }
-            return (x: (Double(start) + Double(range.count) / 2) * tick, y: Double(total) / (Double(range.count) * tick))
+            return (
+                x: (Double(start) + Double(range.count) / 2) * tick, y: Double(total) / (Double(range.count) * tick)
+            )
         }
     }
 
-    static func work(_ result: RunResult, title: String, shaded: [(from: Double, to: Double)], capacity: Double?) -> SVGChart {
+    static func work(
+        _ result: RunResult,
+        title: String,
+        shaded: [(from: Double, to: Double)],
+        capacity: Double?
+    ) -> SVGChart {
         SVGChart(
             title: title,
             yLabel: "per second",
             series: [
-                SVGChart.Series(name: "offered", color: ChartColors.offered, points: rates(result) { $0.offered }, dashed: true),
+                SVGChart.Series(
+                    name: "offered",
+                    color: ChartColors.offered,
+                    points: rates(result) { $0.offered },
+                    dashed: true
+                ),
                 SVGChart.Series(name: "throughput", color: ChartColors.throughput, points: throughput(result)),
                 SVGChart.Series(name: "goodput", color: ChartColors.goodput, points: rates(result) { $0.successes }),
             ],
@@ -143,7 +156,11 @@ enum RunCharts {
                     points: rates(result) { $0.shed503 + $0.shed429 + $0.shed502 + $0.shed504 }
                 ),
                 SVGChart.Series(name: "timeouts", color: ChartColors.timeouts, points: rates(result) { $0.timeouts }),
-                SVGChart.Series(name: "other errors", color: ChartColors.offered, points: rates(result) { $0.failures }),
+                SVGChart.Series(
+                    name: "other errors",
+                    color: ChartColors.offered,
+                    points: rates(result) { $0.failures }
+                ),
             ],
             shaded: shaded,
             xMax: result.duration.seconds
@@ -168,7 +185,10 @@ enum RunCharts {
 }
 
 func latencyObject(_ summary: LatencySummary) -> [String: Any] {
-    ["count": summary.count, "p50": summary.p50, "p90": summary.p90, "p99": summary.p99, "p999": summary.p999, "max": summary.max]
+    [
+        "count": summary.count, "p50": summary.p50, "p90": summary.p90, "p99": summary.p99, "p999": summary.p999,
+        "max": summary.max,
+    ]
 }
 
 func seriesObject(_ sample: SecondSample) -> [String: Any] {
@@ -199,9 +219,4 @@ func jsonString(_ object: Any) -> String {
         let text = String(data: data, encoding: .utf8)
     else { return "{}" }
     return text + "\n"
-}
-
-func fixed(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return "-" }
-    return String(format: "%.\(digits)f", value)
 }

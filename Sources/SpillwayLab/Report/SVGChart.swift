@@ -32,27 +32,36 @@ struct SVGChart {
         func x(_ value: Double) -> Double { left + plotWidth * min(1, max(0, value / max(xMax, 1e-9))) }
         func y(_ value: Double) -> Double { top + plotHeight * (1 - min(1, max(0, value / yMax))) }
 
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">"
+        var svg =
+            "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">"
         svg += "<text x=\"\(Int(left))\" y=\"15\" class=\"title\">\(escapeHTML(title))</text>"
         for range in shaded {
-            svg += "<rect x=\(quote(x(range.from))) y=\(quote(top)) width=\(quote(max(0, x(range.to) - x(range.from)))) height=\(quote(plotHeight)) class=\"trigger\"/>"
+            svg +=
+                "<rect x=\(quote(x(range.from))) y=\(quote(top)) width=\(quote(max(0, x(range.to) - x(range.from)))) height=\(quote(plotHeight)) class=\"trigger\"/>"
         }
         for step in 0...4 {
             let value = yMax * Double(step) / 4
-            svg += "<line x1=\(quote(left)) x2=\(quote(left + plotWidth)) y1=\(quote(y(value))) y2=\(quote(y(value))) class=\"grid\"/>"
-            svg += "<text x=\(quote(left - 4)) y=\(quote(y(value) + 4)) class=\"tick\" text-anchor=\"end\">\(Self.format(value))</text>"
+            svg +=
+                "<line x1=\(quote(left)) x2=\(quote(left + plotWidth)) y1=\(quote(y(value))) y2=\(quote(y(value))) class=\"grid\"/>"
+            svg +=
+                "<text x=\(quote(left - 4)) y=\(quote(y(value) + 4)) class=\"tick\" text-anchor=\"end\">\(Self.format(value))</text>"
         }
         let xStep = Self.niceStep(xMax / 6)
         var tick = 0.0
         while tick <= xMax + 1e-9 {
-            svg += "<text x=\(quote(x(tick))) y=\(quote(top + plotHeight + 14)) class=\"tick\" text-anchor=\"middle\">\(Self.format(tick))</text>"
+            svg +=
+                "<text x=\(quote(x(tick))) y=\(quote(top + plotHeight + 14)) class=\"tick\" text-anchor=\"middle\">\(Self.format(tick))</text>"
             tick += xStep
         }
-        svg += "<text x=\(quote(left + plotWidth)) y=\(quote(height - 2)) class=\"tick\" text-anchor=\"end\">seconds</text>"
-        svg += "<text x=\"10\" y=\(quote(top + plotHeight / 2)) class=\"tick\" text-anchor=\"middle\" transform=\"rotate(-90 10 \(Int(top + plotHeight / 2)))\">\(escapeHTML(yLabel))</text>"
+        svg +=
+            "<text x=\(quote(left + plotWidth)) y=\(quote(height - 2)) class=\"tick\" text-anchor=\"end\">seconds</text>"
+        svg +=
+            "<text x=\"10\" y=\(quote(top + plotHeight / 2)) class=\"tick\" text-anchor=\"middle\" transform=\"rotate(-90 10 \(Int(top + plotHeight / 2)))\">\(escapeHTML(yLabel))</text>"
         if let reference {
-            svg += "<line x1=\(quote(left)) x2=\(quote(left + plotWidth)) y1=\(quote(y(reference.value))) y2=\(quote(y(reference.value))) class=\"reference\"/>"
-            svg += "<text x=\(quote(left + plotWidth - 2)) y=\(quote(y(reference.value) - 3)) class=\"tick\" text-anchor=\"end\">\(escapeHTML(reference.label))</text>"
+            svg +=
+                "<line x1=\(quote(left)) x2=\(quote(left + plotWidth)) y1=\(quote(y(reference.value))) y2=\(quote(y(reference.value))) class=\"reference\"/>"
+            svg +=
+                "<text x=\(quote(left + plotWidth - 2)) y=\(quote(y(reference.value) - 3)) class=\"tick\" text-anchor=\"end\">\(escapeHTML(reference.label))</text>"
         }
         for line in series {
             var path = ""

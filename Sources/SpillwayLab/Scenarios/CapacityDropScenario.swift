@@ -1,55 +1,57 @@
 /// `capacity-drop`: constant load at 0.7× capacity while the service time triples for a stretch (a slow disk, a
 /// noisy neighbour, a cold cache), so the same load is suddenly 2.1× the reduced capacity.
-public struct CapacityDropScenario: ScenarioDefinition {
-    public init() {}
+package struct CapacityDropScenario: ScenarioDefinition {
+    package struct Settings: Sendable, Hashable {
+        package var common: CommonSettings
+        /// Service-time multiplier during the drop.
+        package var factor: Double
+        package var windows: TriggerWindows
+    }
 
-    public var name: String { "capacity-drop" }
+    package init() {}
 
-    public var summary: String {
+    package var name: String { "capacity-drop" }
+
+    package var summary: String {
         "constant load at `load`× capacity; the service time is multiplied by `factor` for `length`"
     }
 
-    public var parameters: [ScenarioParameter] {
-        [
-            ScenarioParameter("factor", "3", "service-time multiplier during the drop"),
-            ScenarioParameter("before", "1.5s", quick: "1s", "normal capacity before the drop"),
-            ScenarioParameter("length", "3s", quick: "2s", "how long capacity stays reduced"),
-            ScenarioParameter("after", "2s", quick: "2s", "observation after capacity returns"),
-        ]
+    package var parameters: [ScenarioParameter] {
+        [ScenarioParameter("factor", "3", "service-time multiplier during the drop")]
+            + ScenarioParameter.windows(
+                before: ("1.5s", "1s"),
+                length: ("3s", "2s"),
+                after: ("2s", "2s"),
+                trigger: "the drop"
+            )
     }
 
-    public func makeScenario(settings: ScenarioSettings, quick: Bool) throws(LabError) -> Scenario {
-        var reader = ParameterReader(settings: settings, parameters: parameters, quick: quick)
-        let common = try reader.common()
-        let factor = try reader.number("factor", in: 1...100)
-        let before = try reader.duration("before")
-        let length = try reader.duration("length")
-        let after = try reader.duration("after")
+    package func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
+        Settings(
+            common: try reader.common(),
+            factor: try reader.number("factor", in: 1...100),
+            windows: try reader.windows()
+        )
+    }
+
+    package func plan(_ settings: Settings) throws(LabError) -> Scenario {
+        let (common, windows) = (settings.common, settings.windows)
         let serviceTime = common.victim.serviceTime
-        let profile = try RateProfile.constant(common.baseRate, duration: before + length + after + common.deadline)
         return try Scenario(
             name: name,
             summary: summary,
             victim: common.victim,
-            profile: profile,
+            profile: try windows.profile(base: common.baseRate, trigger: common.baseRate, tail: common.deadline),
             arrivals: common.arrivals,
-            streams: [
-                TrafficStream(
-                    name: "work",
-                    request: RequestTemplate(path: "/work"),
-                    deadline: common.deadline,
-                    retry: common.retry
-                )
-            ],
+            streams: [common.stream()],
             seed: common.seed,
-            triggerStart: before,
-            triggerEnd: before + length,
-            capacityDuringTrigger: common.victim.capacity / factor,
-            events: [
-                .init(offset: before, action: .setServiceTime(serviceTime * factor)),
-                .init(offset: before + length, action: .setServiceTime(serviceTime)),
-            ],
-            settings: reader.used
+            triggerStart: windows.start,
+            triggerEnd: windows.end,
+            capacityDuringTrigger: common.victim.capacity / settings.factor,
+            events: windows.events(
+                .setServiceTime(serviceTime * settings.factor),
+                restore: .setServiceTime(serviceTime)
+            )
         )
     }
 }

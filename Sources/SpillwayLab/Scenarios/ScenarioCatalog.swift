@@ -1,7 +1,7 @@
 /// The scenarios the lab knows by name.
-public enum ScenarioCatalog {
+package enum ScenarioCatalog {
     /// The built-in scenarios, in the order the demo runs them.
-    public static let builtIn: [any ScenarioDefinition] = [
+    package static let builtIn: [any ScenarioDefinition] = [
         SpikeScenario(),
         CapacityDropScenario(),
         DependencyOutageScenario(),
@@ -10,7 +10,7 @@ public enum ScenarioCatalog {
     ]
 
     /// The scenario called `name`; throws with the list of known names otherwise.
-    public static func named(_ name: String) throws(LabError) -> any ScenarioDefinition {
+    package static func named(_ name: String) throws(LabError) -> any ScenarioDefinition {
         guard let definition = builtIn.first(where: { $0.name == name }) else {
             throw LabError(
                 .invalidArgument,

@@ -1,158 +1,144 @@
 import Spillway
 
-/// A named experiment the lab knows how to build from documented, overridable parameters.
+/// A named experiment the lab knows how to build and run: every scenario implements this one protocol.
 ///
-/// Each built-in scenario lives in its own file and is listed in ``ScenarioCatalog/builtIn``; a new one (a cache
-/// scenario, say) is a new file with a type conforming to this protocol plus one line in the catalog. A scenario
-/// that needs its own kind of request adds routes to the victim through `Scenario.routes`, whose handlers can hold
-/// the victim's bottleneck like the built-in routes do.
+/// A scenario reads its documented parameters once into its own typed ``Settings`` (``settings(_:)``), turns them
+/// into the run's ``Scenario`` (the victim, the traffic, the trigger, ``plan(_:)``), and runs each of its ``arms``
+/// (``run(_:of:settings:options:progress:)``). The default runner starts the lab's HTTP victim behind the arm's
+/// protection and sends the scenario's open-loop traffic (``Experiment``); a scenario whose arms are not
+/// protections in front of that victim (`hot-key`: two caches in front of a modelled database) implements the runner
+/// itself and receives the same typed settings.
+///
+/// Adding a scenario is one file with a type conforming to this protocol plus one line in
+/// ``ScenarioCatalog/builtIn``:
 ///
 /// ```swift
-/// let spike = try ScenarioCatalog.named("spike").makeScenario(
-///     settings: try ScenarioSettings(parsing: ["length=3s"]), quick: false)
+/// struct SlowLeakScenario: ScenarioDefinition {
+///     struct Settings: Sendable {
+///         var common: CommonSettings
+///         var windows: TriggerWindows
+///     }
+///     var name: String { "slow-leak" }
+///     var summary: String { "the service time doubles for `length`" }
+///     var parameters: [ScenarioParameter] {
+///         ScenarioParameter.windows(before: ("2s", "1s"), length: ("3s", "2s"), after: ("3s", "2s"))
+///     }
+///
+///     func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
+///         Settings(common: try reader.common(), windows: try reader.windows())
+///     }
+///
+///     func plan(_ settings: Settings) throws(LabError) -> Scenario {
+///         let (common, windows) = (settings.common, settings.windows)
+///         return try Scenario(
+///             name: name, summary: summary, victim: common.victim,
+///             profile: try windows.profile(base: common.baseRate, trigger: common.baseRate, tail: common.deadline),
+///             arrivals: common.arrivals, streams: [common.stream()], seed: common.seed,
+///             triggerStart: windows.start, triggerEnd: windows.end,
+///             capacityDuringTrigger: common.victim.capacity / 2,
+///             events: windows.events(.setServiceTime(common.victim.serviceTime * 2),
+///                                    restore: .setServiceTime(common.victim.serviceTime)))
+///     }
+/// }
 /// ```
-public protocol ScenarioDefinition: Sendable {
+package protocol ScenarioDefinition: Sendable {
+    /// The scenario's parameters, resolved and typed.
+    associatedtype Settings: Sendable
+
     /// The fixed name used on the command line and in reports.
     var name: String { get }
     /// One sentence saying what happens.
     var summary: String { get }
-    /// The scenario's own parameters with their defaults (the common ones are in
-    /// ``ScenarioParameter/common``).
+    /// The scenario's own parameters with their defaults (the common ones are in ``ScenarioParameter/common``).
     var parameters: [ScenarioParameter] { get }
-    /// Builds the scenario from `settings`; `quick` selects the shorter stretches of `--quick` (same shape).
-    func makeScenario(settings: ScenarioSettings, quick: Bool) throws(LabError) -> Scenario
+    /// The arms this scenario runs, in order. Default: every ``ArmKind``.
+    var arms: [ArmKind] { get }
+
+    /// Reads the typed settings from `reader` (the user's overrides over the documented defaults); throws a
+    /// message naming the parameter when a value is out of range.
+    func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings
+
+    /// The run `settings` describe.
+    func plan(_ settings: Settings) throws(LabError) -> Scenario
+
+    /// Runs `arm` of `scenario` (built by ``plan(_:)`` from `settings`); `progress` receives one line per second.
+    /// Default: the lab's HTTP victim behind the arm's protection (``Experiment/run(_:arm:options:progress:)``).
+    func run(
+        _ arm: ArmKind,
+        of scenario: Scenario,
+        settings: Settings,
+        options: ArmOptions,
+        progress: (@Sendable (String) -> Void)?
+    ) async throws(LabError) -> ArmRun
 }
 
-/// A documented scenario parameter.
-public struct ScenarioParameter: Sendable, Hashable {
-    /// The key used in `--set KEY=VALUE`.
-    public var key: String
-    /// The default of a normal run.
-    public var defaultValue: String
-    /// The default under `--quick`.
-    public var quickValue: String
-    /// What it means.
-    public var help: String
+extension ScenarioDefinition {
+    package var arms: [ArmKind] { ArmKind.allCases }
 
-    /// A parameter whose default is the same in normal and quick runs unless `quick` is given.
-    public init(_ key: String, _ defaultValue: String, quick: String? = nil, _ help: String) {
-        self.key = key
-        self.defaultValue = defaultValue
-        self.quickValue = quick ?? defaultValue
-        self.help = help
+    package func run(
+        _ arm: ArmKind,
+        of scenario: Scenario,
+        settings: Settings,
+        options: ArmOptions,
+        progress: (@Sendable (String) -> Void)?
+    ) async throws(LabError) -> ArmRun {
+        try await Experiment.run(
+            scenario,
+            arm: arm,
+            options: options,
+            progress: progress.map { log in { @Sendable line in log(line.description) } }
+        )
     }
 
-    /// Parameters every built-in scenario understands.
-    public static let common: [ScenarioParameter] = [
-        ScenarioParameter("slots", "1", "victim slots (concurrent units of the bottleneck)"),
-        ScenarioParameter("service-time", "50ms", "how long a request holds a slot (≥ 20ms); capacity = slots / service-time"),
-        ScenarioParameter("load", "0.7", "baseline offered load as a fraction of capacity"),
-        ScenarioParameter("deadline", "500ms", "client deadline per attempt (the client gives up and closes the connection)"),
-        ScenarioParameter("retry", "naive:3", "client retries: none, naive:N[@INTERVAL], spillway[:N]"),
-        ScenarioParameter("arrivals", "poisson", "arrival process: poisson or constant"),
-        ScenarioParameter("seed", "1", "seed of the arrival times"),
-    ]
-}
-
-/// Values given on the command line (`--set key=value`), read by scenarios with their defaults.
-public struct ScenarioSettings: Sendable, Hashable {
-    /// The overrides, by key.
-    public private(set) var values: [String: String]
-
-    /// No overrides: every parameter at its default.
-    public init() {
-        values = [:]
-    }
-
-    /// Parses `key=value` pairs; throws on a pair without `=`.
-    public init(parsing pairs: [String]) throws(LabError) {
-        values = [:]
-        for pair in pairs {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw LabError(.invalidArgument, "a setting reads KEY=VALUE, got '\(pair)'")
-            }
-            values[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+    /// Reads the settings from the user's `overrides` (with the `--quick` defaults when `quick`), builds the run
+    /// and returns it ready to run, its typed settings captured.
+    package func prepare(_ overrides: ScenarioSettings, quick: Bool) throws(LabError) -> PreparedScenario {
+        var reader = ParameterReader(settings: overrides, parameters: parameters, quick: quick)
+        let settings = try self.settings(&reader)
+        var planned = try plan(settings)
+        planned.settings = reader.used + planned.settings
+        let scenario = planned
+        return PreparedScenario(scenario: scenario, arms: arms) { arm, options, progress throws(LabError) in
+            try await self.run(arm, of: scenario, settings: settings, options: options, progress: progress)
         }
     }
 
-    /// Keys no parameter in `known` accepts (typos the user should hear about).
-    func unknownKeys(known: [ScenarioParameter]) -> [String] {
-        let keys = Set(known.map(\.key))
-        return values.keys.filter { !keys.contains($0) }.sorted()
+    /// The run with every parameter at its default (or its `--quick` default).
+    package func makeScenario(quick: Bool = false) throws(LabError) -> Scenario {
+        try prepare(ScenarioSettings(), quick: quick).scenario
     }
 }
 
-/// Reads a scenario's parameters, remembering the values in force for the report.
-struct ParameterReader {
-    let settings: ScenarioSettings
-    let parameters: [ScenarioParameter]
-    let quick: Bool
-    private(set) var used: [(key: String, value: String)] = []
+/// A scenario built from its settings, ready to run any of its arms.
+package struct PreparedScenario: Sendable {
+    /// The run every arm performs.
+    package let scenario: Scenario
+    /// The arms the scenario runs, in order.
+    package let arms: [ArmKind]
+    private let runArm: @Sendable (ArmKind, ArmOptions, (@Sendable (String) -> Void)?) async throws(LabError) -> ArmRun
 
-    init(settings: ScenarioSettings, parameters: [ScenarioParameter], quick: Bool) {
-        self.settings = settings
-        self.parameters = ScenarioParameter.common + parameters
-        self.quick = quick
+    init(
+        scenario: Scenario,
+        arms: [ArmKind],
+        run: @escaping @Sendable (ArmKind, ArmOptions, (@Sendable (String) -> Void)?) async throws(LabError) -> ArmRun
+    ) {
+        self.scenario = scenario
+        self.arms = arms
+        self.runArm = run
     }
 
-    mutating func text(_ key: String) -> String {
-        let parameter = parameters.first { $0.key == key }
-        precondition(parameter != nil, "scenario parameter \(key) is not declared")
-        let value = settings.values[key] ?? (quick ? parameter!.quickValue : parameter!.defaultValue)
-        used.append((key, value))
-        return value
-    }
-
-    mutating func duration(_ key: String) throws(LabError) -> Duration {
-        let value = text(key)
-        guard let duration = Duration.parsingLab(value) else {
-            throw LabError(.invalidArgument, "\(key)=\(value) is not a duration (like 500ms, 2s)")
+    /// Runs `arm` (one of ``arms``); `progress` receives one line per second.
+    package func run(
+        _ arm: ArmKind,
+        options: ArmOptions = ArmOptions(),
+        progress: (@Sendable (String) -> Void)? = nil
+    ) async throws(LabError) -> ArmRun {
+        guard arms.contains(arm) else {
+            throw LabError(
+                .invalidArgument,
+                "\(scenario.name) has no \(arm) arm; its arms are \(arms.map(\.rawValue).joined(separator: ", "))"
+            )
         }
-        return duration
+        return try await runArm(arm, options, progress)
     }
-
-    mutating func number(_ key: String, in range: ClosedRange<Double>) throws(LabError) -> Double {
-        let value = text(key)
-        guard let number = Double(value), range.contains(number) else {
-            throw LabError(.invalidArgument, "\(key)=\(value) must be a number in \(range.lowerBound)…\(range.upperBound)")
-        }
-        return number
-    }
-
-    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(LabError) -> Int {
-        let value = text(key)
-        guard let number = Int(value), range.contains(number) else {
-            throw LabError(.invalidArgument, "\(key)=\(value) must be a whole number in \(range.lowerBound)…\(range.upperBound)")
-        }
-        return number
-    }
-
-    /// The common parameters, resolved.
-    mutating func common() throws(LabError) -> CommonSettings {
-        let slots = try integer("slots", in: 1...10_000)
-        let serviceTime = try duration("service-time")
-        let victim = try VictimConfiguration(slots: slots, serviceTime: serviceTime)
-        let load = try number("load", in: 0.01...100)
-        let deadline = try duration("deadline")
-        guard deadline > .zero else { throw LabError(.invalidArgument, "deadline must be positive") }
-        let retry = try RetryBehaviour(parsing: text("retry"))
-        guard let arrivals = ArrivalProcess(rawValue: text("arrivals")) else {
-            throw LabError(.invalidArgument, "arrivals must be poisson or constant")
-        }
-        let seedText = text("seed")
-        guard let seed = UInt64(seedText) else { throw LabError(.invalidArgument, "seed=\(seedText) is not a whole number") }
-        return CommonSettings(victim: victim, load: load, deadline: deadline, retry: retry, arrivals: arrivals, seed: seed)
-    }
-}
-
-/// The common parameters of a scenario, resolved.
-struct CommonSettings {
-    var victim: VictimConfiguration
-    var load: Double
-    var deadline: Duration
-    var retry: RetryBehaviour
-    var arrivals: ArrivalProcess
-    var seed: UInt64
-
-    var baseRate: Double { victim.capacity * load }
 }

@@ -1,7 +1,7 @@
 /// The text of `spillway demo --list`: every scenario with its parameters and defaults.
-public enum ScenarioListing {
+package enum ScenarioListing {
     /// The listing.
-    public static func text() -> String {
+    package static func text() -> String {
         var lines = ["Parameters of every scenario (override with --set KEY=VALUE or --set SCENARIO.KEY=VALUE):"]
         for parameter in ScenarioParameter.common {
             lines.append("  \(parameter.key) = \(parameter.defaultValue)  — \(parameter.help)")

@@ -1,56 +1,57 @@
 /// `spike`: baseline load at 0.7× capacity, a 10× spike for a stretch, then the baseline again — with naive
 /// retrying clients. The classic trigger of a metastable failure: the queue built during the spike makes every
 /// request time out, the timeouts turn into retries, and the retries keep the queue full after the spike is gone.
-public struct SpikeScenario: ScenarioDefinition {
-    public init() {}
+package struct SpikeScenario: ScenarioDefinition {
+    package struct Settings: Sendable, Hashable {
+        package var common: CommonSettings
+        /// Spike height as a multiple of the baseline rate.
+        package var factor: Double
+        package var windows: TriggerWindows
+    }
 
-    public var name: String { "spike" }
+    package init() {}
 
-    public var summary: String {
+    package var name: String { "spike" }
+
+    package var summary: String {
         "baseline at `load`× capacity, `factor`× that for `length`, then baseline again; naive retrying clients"
     }
 
-    public var parameters: [ScenarioParameter] {
-        [
-            ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate"),
-            ScenarioParameter("before", "1.5s", quick: "1s", "baseline before the spike"),
-            ScenarioParameter("length", "3s", quick: "2.5s", "how long the spike lasts"),
-            ScenarioParameter("after", "2.5s", quick: "2s", "observation after the spike (recovery or not)"),
-        ]
+    package var parameters: [ScenarioParameter] {
+        [ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate")]
+            + ScenarioParameter.windows(
+                before: ("1.5s", "1s"),
+                length: ("3s", "2.5s"),
+                after: ("2.5s", "2s"),
+                trigger: "the spike"
+            )
     }
 
-    public func makeScenario(settings: ScenarioSettings, quick: Bool) throws(LabError) -> Scenario {
-        var reader = ParameterReader(settings: settings, parameters: parameters, quick: quick)
-        let common = try reader.common()
-        let factor = try reader.number("factor", in: 1...1000)
-        let before = try reader.duration("before")
-        let length = try reader.duration("length")
-        let after = try reader.duration("after")
-        let base = common.baseRate
-        let profile = try RateProfile(segments: [
-            .init(duration: before, rate: base),
-            .init(duration: length, rate: base * factor),
-            .init(duration: after + common.deadline, rate: base),
-        ])
+    package func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
+        Settings(
+            common: try reader.common(),
+            factor: try reader.number("factor", in: 1...1000),
+            windows: try reader.windows()
+        )
+    }
+
+    package func plan(_ settings: Settings) throws(LabError) -> Scenario {
+        let (common, windows) = (settings.common, settings.windows)
         return try Scenario(
             name: name,
             summary: summary,
             victim: common.victim,
-            profile: profile,
+            profile: try windows.profile(
+                base: common.baseRate,
+                trigger: common.baseRate * settings.factor,
+                tail: common.deadline
+            ),
             arrivals: common.arrivals,
-            streams: [
-                TrafficStream(
-                    name: "work",
-                    request: RequestTemplate(path: "/work"),
-                    deadline: common.deadline,
-                    retry: common.retry
-                )
-            ],
+            streams: [common.stream()],
             seed: common.seed,
-            triggerStart: before,
-            triggerEnd: before + length,
-            capacityDuringTrigger: common.victim.capacity,
-            settings: reader.used
+            triggerStart: windows.start,
+            triggerEnd: windows.end,
+            capacityDuringTrigger: common.victim.capacity
         )
     }
 }

@@ -7,9 +7,9 @@
 ///     print(error)   // says what was wrong and how to fix it
 /// }
 /// ```
-public struct LabError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct LabError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
         fileprivate enum Base: String, Sendable, Hashable {
             case invalidArgument = "invalid_argument"
             case peerUnavailable = "peer_unavailable"
@@ -22,31 +22,31 @@ public struct LabError: Error, Sendable, Hashable, CustomStringConvertible {
         fileprivate let base: Base
 
         /// A parameter was out of range or could not be parsed.
-        public static let invalidArgument = Code(base: .invalidArgument)
+        package static let invalidArgument = Code(base: .invalidArgument)
         /// A peer's binary (haproxy, nginx) is not installed.
-        public static let peerUnavailable = Code(base: .peerUnavailable)
+        package static let peerUnavailable = Code(base: .peerUnavailable)
         /// A peer was installed but did not start or stopped early.
-        public static let peerFailed = Code(base: .peerFailed)
+        package static let peerFailed = Code(base: .peerFailed)
         /// The target could not be reached at all.
-        public static let connectFailed = Code(base: .connectFailed)
+        package static let connectFailed = Code(base: .connectFailed)
         /// The in-process victim could not start.
-        public static let serverFailed = Code(base: .serverFailed)
+        package static let serverFailed = Code(base: .serverFailed)
         /// A report or configuration file could not be written.
-        public static let ioFailed = Code(base: .ioFailed)
+        package static let ioFailed = Code(base: .ioFailed)
 
-        public var description: String { base.rawValue }
+        package var description: String { base.rawValue }
     }
 
     /// The kind of failure.
-    public var code: Code
+    package var code: Code
     /// What went wrong and what to do about it.
-    public var message: String
+    package var message: String
 
     /// An error of kind `code` with a message a user can act on.
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

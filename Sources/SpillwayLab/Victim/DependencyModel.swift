@@ -2,7 +2,7 @@ import Spillway
 import Synchronization
 
 /// How the victim's downstream dependency behaves; changed at run time by a scenario.
-public enum DependencyMode: String, Sendable, Hashable, CaseIterable {
+package enum DependencyMode: String, Sendable, Hashable, CaseIterable {
     /// Answers after its normal latency.
     case healthy
     /// Fails at once (a refused connection, an error page).

@@ -1,9 +1,9 @@
 import HTTPTypes
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import Spillway
 import Synchronization
 
@@ -25,11 +25,11 @@ import Synchronization
 /// victim.setServiceTime(.milliseconds(120))   // capacity drop
 /// await victim.stop()
 /// ```
-public final class Victim: Sendable {
+package final class Victim: Sendable {
     /// The victim's parameters.
-    public let configuration: VictimConfiguration
+    package let configuration: VictimConfiguration
     /// The loopback port it listens on.
-    public let port: Int
+    package let port: Int
 
     let protection: any VictimProtection
     private let pool: SlotPool
@@ -61,7 +61,7 @@ public final class Victim: Sendable {
     }
 
     /// Starts an unprotected victim on `127.0.0.1:port` (`0`: a free port).
-    public static func start(
+    package static func start(
         configuration: VictimConfiguration,
         port: Int = 0,
         clock: any SpillwayClock = ContinuousClock()
@@ -158,7 +158,7 @@ public final class Victim: Sendable {
     /// connections are still buffered drops them unfinished, which NIO treats as a programming error and traps.
     /// Handlers return at once because the slot and dependency waits have just been ended; should one not, the
     /// server is cancelled after two seconds.
-    public func stop() async {
+    package func stop() async {
         pool.close()
         dependency.close()
         let server = self.server.withLock { server -> (group: ServiceGroup, task: Task<Void, any Error>)? in
@@ -176,26 +176,26 @@ public final class Victim: Sendable {
     }
 
     /// Changes how long each request holds a slot, from the next request on (a capacity drop or recovery).
-    public func setServiceTime(_ duration: Duration) {
+    package func setServiceTime(_ duration: Duration) {
         serviceTime.withLock { $0 = max(.milliseconds(1), duration) }
     }
 
     /// The current service time.
-    public var currentServiceTime: Duration { serviceTime.withLock { $0 } }
+    package var currentServiceTime: Duration { serviceTime.withLock { $0 } }
 
     /// Switches the dependency behind `/dependent` to `mode`.
-    public func setDependency(_ mode: DependencyMode) {
+    package func setDependency(_ mode: DependencyMode) {
         dependency.set(mode)
     }
 
     /// Freezes the bottleneck until `instant`: work that would end before it ends then instead (a GC pause, a
     /// lock held by a batch job). Used to test that the generator does not hide stalls.
-    public func stall(until instant: ContinuousClock.Instant) {
+    package func stall(until instant: ContinuousClock.Instant) {
         stall.withLock { $0 = instant }
     }
 
     /// Requests now waiting for a slot.
-    public var waitingForSlot: Int { pool.waiting }
+    package var waitingForSlot: Int { pool.waiting }
 
     private func serve(_ request: Request, dependent: Bool) async -> HTTPResponse.Status {
         let recording = self.recording.withLock { $0 }

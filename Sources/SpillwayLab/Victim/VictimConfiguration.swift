@@ -10,16 +10,16 @@ import Spillway
 /// let configuration = VictimConfiguration(slots: 2, serviceTime: .milliseconds(40))
 /// configuration.capacity   // 50 requests per second
 /// ```
-public struct VictimConfiguration: Sendable, Hashable {
+package struct VictimConfiguration: Sendable, Hashable {
     /// Concurrent units of the bottleneck resource (default 2).
-    public var slots: Int
+    package var slots: Int
     /// How long one request holds a slot (default 40 ms).
-    public var serviceTime: Duration
+    package var serviceTime: Duration
     /// How long the healthy dependency takes to answer `/dependent` calls, while the slot stays held (default 10 ms).
-    public var dependencyLatency: Duration
+    package var dependencyLatency: Duration
 
     /// A configuration; throws when `slots` is below 1 or `serviceTime` is below 20 ms.
-    public init(
+    package init(
         slots: Int = 2,
         serviceTime: Duration = .milliseconds(40),
         dependencyLatency: Duration = .milliseconds(10)
@@ -34,7 +34,10 @@ public struct VictimConfiguration: Sendable, Hashable {
             )
         }
         guard dependencyLatency >= .zero, dependencyLatency <= .seconds(10) else {
-            throw LabError(.invalidArgument, "the dependency latency must be between 0 and 10 s, got \(dependencyLatency)")
+            throw LabError(
+                .invalidArgument,
+                "the dependency latency must be between 0 and 10 s, got \(dependencyLatency)"
+            )
         }
         self.slots = slots
         self.serviceTime = serviceTime
@@ -42,5 +45,5 @@ public struct VictimConfiguration: Sendable, Hashable {
     }
 
     /// Requests per second the victim completes when every slot is busy: `slots / serviceTime`.
-    public var capacity: Double { Double(slots) / serviceTime.seconds }
+    package var capacity: Double { Double(slots) / serviceTime.seconds }
 }

@@ -1,5 +1,5 @@
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// A route a scenario adds to the victim, beside `/work`, `/dependent` and `/ping` — the extension point for
 /// scenarios that need their own kind of request (a cached read, a hot key).

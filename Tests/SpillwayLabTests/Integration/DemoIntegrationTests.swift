@@ -15,10 +15,16 @@ import Testing
         let unprotected = try await validFigures(.unprotected, in: spike)
         let protected = try await validFigures(.spillway, in: spike)
         #expect(unprotected.valid && protected.valid, "the generator must keep its schedule for the figures to count")
-        #expect(unprotected.goodputTriggerRatio <= 0.30, "unprotected goodput during the spike: \(unprotected.goodputTriggerRatio)")
+        #expect(
+            unprotected.goodputTriggerRatio <= 0.30,
+            "unprotected goodput during the spike: \(unprotected.goodputTriggerRatio)"
+        )
         #expect(unprotected.recoverySeconds == nil, "unprotected must stay collapsed after the spike (metastable)")
         #expect(protected.goodputBeforeRatio >= 0.95, "no shedding at normal load: \(protected.goodputBeforeRatio)")
-        #expect(protected.goodputTriggerRatio >= 0.85, "spillway goodput during the spike: \(protected.goodputTriggerRatio)")
+        #expect(
+            protected.goodputTriggerRatio >= 0.85,
+            "spillway goodput during the spike: \(protected.goodputTriggerRatio)"
+        )
         let recovery = try #require(protected.recoverySeconds, "spillway must recover after the spike")
         #expect(recovery <= 2)
 
@@ -30,7 +36,9 @@ import Testing
             "spillway goodput during the capacity drop, of the reduced capacity: \(dropProtected.goodputTriggerRatio)"
         )
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-demo-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spillway-demo-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let json = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any]
@@ -46,7 +54,11 @@ import Testing
     /// `first` (or, without it, a fresh run of `arm`) when the generator kept its schedule. When it fell behind
     /// (send lag p99 over 10 ms: a busy machine, and the figures do not count), the arm runs again on its own, at
     /// most twice, as a user would re-run it.
-    private func validFigures(_ scenario: Scenario, of arm: ArmKind, first: ArmFigures? = nil) async throws -> ArmFigures {
+    private func validFigures(
+        _ scenario: Scenario,
+        of arm: ArmKind,
+        first: ArmFigures? = nil
+    ) async throws -> ArmFigures {
         let options = DemoOptions(quick: true).armOptions
         var figures: ArmFigures
         if let first {
@@ -55,14 +67,16 @@ import Testing
             figures = try await Experiment.run(scenario, arm: arm, options: options).figures
         }
         for _ in 0..<2 where !figures.valid {
-            print("[demo-test] \(scenario.name) / \(arm): the generator fell behind (\(DemoReport.summaryLine(figures))); running the arm again")
+            print(
+                "[demo-test] \(scenario.name) / \(arm): the generator fell behind (\(figures.summary)); running the arm again"
+            )
             figures = try await Experiment.run(scenario, arm: arm, options: options).figures
         }
         return figures
     }
 
     @Test func theTopPriorityClassKeepsItsDemandThroughTheSpike() async throws {
-        let scenario = try PriorityScenario().makeScenario(settings: ScenarioSettings(), quick: true)
+        let scenario = try PriorityScenario().makeScenario(quick: true)
         let figures = try await validFigures(scenario, of: .spillway)
         #expect(figures.valid, "the generator must keep its schedule for the figures to count")
         let top = try #require(figures.streams.first)

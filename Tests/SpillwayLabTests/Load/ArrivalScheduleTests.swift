@@ -16,7 +16,13 @@ import Testing
     }
 
     @Test func poissonCountsFollowTheProfile() throws {
-        let profile = try RateProfile.spike(base: 50, peak: 500, at: .seconds(2), length: .seconds(2), duration: .seconds(6))
+        let profile = try RateProfile.spike(
+            base: 50,
+            peak: 500,
+            at: .seconds(2),
+            length: .seconds(2),
+            duration: .seconds(6)
+        )
         var random = SplitMix64(seed: 42)
         let offsets = ArrivalSchedule.offsets(profile: profile, process: .poisson, random: &random)
         let inSpike = offsets.filter { $0 >= 2_000_000_000 && $0 < 4_000_000_000 }.count
@@ -38,7 +44,12 @@ import Testing
 
     @Test func sharesSplitTheRateBetweenStreams() throws {
         let profile = try RateProfile.constant(100, duration: .seconds(2))
-        let arrivals = ArrivalSchedule.make(profile: profile, process: .constant, shares: [0.1, 0.2, 0.3, 0.4], seed: 1)
+        let arrivals = ArrivalSchedule.make(
+            profile: profile,
+            process: .constant,
+            shares: [0.1, 0.2, 0.3, 0.4],
+            seed: 1
+        )
         let counts = (0..<4).map { stream in arrivals.filter { $0.stream == stream }.count }
         #expect(counts == [20, 40, 60, 80])
         #expect(arrivals.map(\.offset) == arrivals.map(\.offset).sorted())

@@ -6,9 +6,13 @@ import Testing
 /// The generator against live loopback servers, at light load.
 @Suite(.serialized) struct GeneratorTests {
     @Test func sendsOnScheduleAndReusesConnections() async throws {
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
+        )
         defer { Task { await victim.stop() } }
-        let result = try await LoadGenerator.run(try plan(port: victim.port, path: "/work", rate: 100, duration: .seconds(2)))
+        let result = try await LoadGenerator.run(
+            try plan(port: victim.port, path: "/work", rate: 100, duration: .seconds(2))
+        )
         let totals = result.totals
         #expect(totals.offered == 200)
         #expect(totals.attempts == 200)
@@ -26,7 +30,13 @@ import Testing
         try await withStatusServer { port in
             for (status, keyPath) in [(503, \SecondSample.shed503), (429, \.shed429), (502, \.shed502)] {
                 let result = try await LoadGenerator.run(
-                    try plan(port: port, path: "/status/\(status)", rate: 20, duration: .seconds(1), retry: .naive(maxRetries: 3, interval: .zero))
+                    try plan(
+                        port: port,
+                        path: "/status/\(status)",
+                        rate: 20,
+                        duration: .seconds(1),
+                        retry: .naive(maxRetries: 3, interval: .zero)
+                    )
                 )
                 let totals = result.totals
                 #expect(totals.offered == 20)
@@ -44,10 +54,18 @@ import Testing
 
     @Test func clientsWithoutRetriesAndClientErrorsAreNotRetried() async throws {
         try await withStatusServer { port in
-            let none = try await LoadGenerator.run(try plan(port: port, path: "/status/503", rate: 20, duration: .seconds(1)))
+            let none = try await LoadGenerator.run(
+                try plan(port: port, path: "/status/503", rate: 20, duration: .seconds(1))
+            )
             #expect(none.totals.attempts == 20)
             let clientError = try await LoadGenerator.run(
-                try plan(port: port, path: "/status/404", rate: 20, duration: .seconds(1), retry: .naive(maxRetries: 3, interval: .zero))
+                try plan(
+                    port: port,
+                    path: "/status/404",
+                    rate: 20,
+                    duration: .seconds(1),
+                    retry: .naive(maxRetries: 3, interval: .zero)
+                )
             )
             #expect(clientError.totals.attempts == 20)
             #expect(clientError.totals.failures == 20)
@@ -57,7 +75,13 @@ import Testing
     @Test func intervalRetriesWaitBetweenAttempts() async throws {
         try await withStatusServer { port in
             let result = try await LoadGenerator.run(
-                try plan(port: port, path: "/status/500", rate: 10, duration: .seconds(2), retry: .naive(maxRetries: 2, interval: .milliseconds(300)))
+                try plan(
+                    port: port,
+                    path: "/status/500",
+                    rate: 10,
+                    duration: .seconds(2),
+                    retry: .naive(maxRetries: 2, interval: .milliseconds(300))
+                )
             )
             // Requests offered in the last 600 ms cannot finish their retries before the end.
             #expect(result.totals.attempts >= 25)
@@ -101,7 +125,13 @@ import Testing
     @Test func spillwayClientsDoNotRetryServerBugs() async throws {
         try await withStatusServer { port in
             let result = try await LoadGenerator.run(
-                try plan(port: port, path: "/status/500", rate: 20, duration: .seconds(1), retry: .spillway(SpillwayRetryPolicy()))
+                try plan(
+                    port: port,
+                    path: "/status/500",
+                    rate: 20,
+                    duration: .seconds(1),
+                    retry: .spillway(SpillwayRetryPolicy())
+                )
             )
             #expect(result.totals.attempts == result.totals.offered)
         }
@@ -119,7 +149,9 @@ import Testing
     /// stall must show it in its latency — measured from its intended send time — not only the one request a
     /// closed-loop client would have had outstanding.
     @Test func requestsScheduledDuringAStallRecordTheStall() async throws {
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 100, serviceTime: .milliseconds(20)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 100, serviceTime: .milliseconds(20))
+        )
         defer { Task { await victim.stop() } }
         let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(100)))
         let stallStart: Int64 = 1_000_000_000
@@ -127,12 +159,16 @@ import Testing
         let result = try await LoadGenerator.run(
             try plan(port: victim.port, path: "/work", rate: 50, duration: .seconds(3), deadline: .seconds(5)),
             timeline: timeline,
-            events: [TimelineEvent(offset: .nanoseconds(stallStart)) { victim.stall(until: timeline.instant(at: stallEnd)) }],
+            events: [
+                TimelineEvent(offset: .nanoseconds(stallStart)) { victim.stall(until: timeline.instant(at: stallEnd)) }
+            ],
             probe: nil,
             victim: nil,
             progress: nil
         )
-        let duringStall = result.recorder.logical.filter { $0.offset > stallStart + 20_000_000 && $0.offset < stallEnd - 50_000_000 }
+        let duringStall = result.recorder.logical.filter {
+            $0.offset > stallStart + 20_000_000 && $0.offset < stallEnd - 50_000_000
+        }
         #expect(duringStall.count >= 40)
         for request in duringStall {
             let answered = try #require(request.succeededAt, "request offered at \(request.offset) ns was not answered")

@@ -29,6 +29,12 @@ import Testing
         let ipv6 = try TargetAddress(parsing: "http://[::1]:9000/a")
         #expect(ipv6.host == "::1")
         #expect(ipv6.port == 9000)
+        // Regression (issue 11, defect 13): the brackets belong in `Host` and in the URL, or the port reads as
+        // part of the address.
+        #expect(ipv6.hostHeader == "[::1]:9000")
+        #expect(ipv6.description == "http://[::1]:9000/a")
+        #expect(try TargetAddress(parsing: "http://[fe80::1]/").hostHeader == "[fe80::1]")
+        #expect(try TargetAddress(host: "::1", port: 8080).hostHeader == "[::1]:8080")
         for bad in ["https://example.com", "ftp://x", "http://host:notaport/", "http://:80", "http://host:70000"] {
             #expect(throws: LabError.self) { try TargetAddress(parsing: bad) }
         }
@@ -50,10 +56,18 @@ import Testing
         let profile = try RateProfile.constant(1, duration: .seconds(1))
         #expect(throws: LabError.self) { try LoadPlan(target: target, profile: profile, streams: []) }
         #expect(throws: LabError.self) {
-            try LoadPlan(target: target, profile: profile, streams: [TrafficStream(name: "x", share: 0, request: .init())])
+            try LoadPlan(
+                target: target,
+                profile: profile,
+                streams: [TrafficStream(name: "x", share: 0, request: .init())]
+            )
         }
         #expect(throws: LabError.self) {
-            try LoadPlan(target: target, profile: profile, streams: [TrafficStream(name: "x", request: .init(), deadline: .zero)])
+            try LoadPlan(
+                target: target,
+                profile: profile,
+                streams: [TrafficStream(name: "x", request: .init(), deadline: .zero)]
+            )
         }
     }
 }

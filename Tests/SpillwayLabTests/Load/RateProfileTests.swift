@@ -13,7 +13,13 @@ import Testing
     }
 
     @Test func spikeProfileRaisesTheRateInsideTheWindowOnly() throws {
-        let profile = try RateProfile.spike(base: 10, peak: 100, at: .seconds(2), length: .seconds(1), duration: .seconds(5))
+        let profile = try RateProfile.spike(
+            base: 10,
+            peak: 100,
+            at: .seconds(2),
+            length: .seconds(1),
+            duration: .seconds(5)
+        )
         #expect(profile.rate(at: .milliseconds(1999)) == 10)
         #expect(profile.rate(at: .milliseconds(2500)) == 100)
         #expect(profile.rate(at: .milliseconds(3001)) == 10)
@@ -83,7 +89,13 @@ import Testing
     }
 
     @Test func scalingKeepsTheShape() throws {
-        let profile = try RateProfile.spike(base: 10, peak: 100, at: .seconds(1), length: .seconds(1), duration: .seconds(3))
+        let profile = try RateProfile.spike(
+            base: 10,
+            peak: 100,
+            at: .seconds(1),
+            length: .seconds(1),
+            duration: .seconds(3)
+        )
         let scaled = profile.scaled(by: 0.25)
         #expect(scaled.duration == profile.duration)
         #expect(scaled.rate(at: .milliseconds(1500)) == 25)

@@ -8,11 +8,15 @@ import Testing
 @Suite(.serialized) struct PeerTests {
     @Test func haproxyProxiesAndLimitsToTheSlots() async throws {
         try requireBinary("haproxy")
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20))
+        )
         let peer = try await HAProxyPeer.launch(victimPort: victim.port, slots: 2, queueTimeout: .milliseconds(250))
         #expect(peer.configuration.contains("maxconn 2"))
         #expect(peer.configuration.contains("timeout queue 250ms"))
-        let result = try await LoadGenerator.run(try plan(port: peer.port, path: "/work", rate: 20, duration: .seconds(1)))
+        let result = try await LoadGenerator.run(
+            try plan(port: peer.port, path: "/work", rate: 20, duration: .seconds(1))
+        )
         #expect(result.totals.successes >= 18)
         let pid = try #require(peer.processIdentifier)
         await peer.stop()
@@ -22,11 +26,15 @@ import Testing
 
     @Test func nginxProxiesAndRefusesBeyondMaxConns() async throws {
         try requireBinary("nginx")
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(200)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(200))
+        )
         let peer = try await NginxPeer.launch(victimPort: victim.port, slots: 1)
         #expect(peer.configuration.contains("max_conns=1"))
         // 20 req/s against one slot of 200 ms: most arrive while the slot is busy and get nginx's immediate 502.
-        let result = try await LoadGenerator.run(try plan(port: peer.port, path: "/work", rate: 20, duration: .seconds(1)))
+        let result = try await LoadGenerator.run(
+            try plan(port: peer.port, path: "/work", rate: 20, duration: .seconds(1))
+        )
         #expect(result.series.reduce(0) { $0 + $1.shed502 } >= 10)
         #expect(result.totals.successes >= 2)
         let pid = try #require(peer.processIdentifier)
@@ -44,6 +52,50 @@ import Testing
                 makeConfiguration: { _, _ in "" },
                 arguments: { _, _ in [] }
             )
+        }
+    }
+
+    /// Regression (issue 11, defect 13): a peer that fails to start leaves neither its temporary directory nor an
+    /// open file behind — whether its binary cannot be executed or exits before listening.
+    @Test func aPeerThatFailsToStartLeavesNothingBehind() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spillway-peer-test-\(UUID().uuidString)"
+        )
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        // Executable but not a program: spawning it fails.
+        let notAProgram = scratch.appendingPathComponent("not-a-program").path
+        try Data([0, 1, 2, 3]).write(to: URL(fileURLWithPath: notAProgram))
+        chmod(notAProgram, 0o755)
+        // A program that exits at once, so the port never opens.
+        let exits = scratch.appendingPathComponent("exits").path
+        try Data("#!/bin/sh\nexit 3\n".utf8).write(to: URL(fileURLWithPath: exits))
+        chmod(exits, 0o755)
+        for (index, binary) in [notAProgram, exits].enumerated() {
+            let name = "failing\(index)-\(UUID().uuidString.prefix(8))"
+            await #expect(throws: LabError.self) {
+                try await PeerProcess.launch(
+                    name: name,
+                    binary: binary,
+                    fileName: "peer.cfg",
+                    makeConfiguration: { port, _ in "port \(port)" },
+                    arguments: { _, _ in [] }
+                )
+            }
+            let prefix = PeerProcess.directoryPrefix(name)
+            let left = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+                .filter { $0.hasPrefix(prefix) }
+            #expect(left.isEmpty, "\(binary): the peer's directory was left behind: \(left)")
+            let open = openFiles().filter { $0.contains(prefix) }
+            #expect(open.isEmpty, "\(binary): files left open: \(open)")
+        }
+    }
+
+    /// The targets of this process's open file descriptors.
+    private func openFiles() -> [String] {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return descriptors.compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")
         }
     }
 }

@@ -6,8 +6,11 @@ import Testing
 
 @Suite struct ReportTests {
     func report() throws -> DemoReport {
-        let scenario = try SpikeScenario().makeScenario(settings: ScenarioSettings(), quick: true)
-        var recorder = RunRecorder(tickCount: Int(scenario.profile.duration.nanoseconds / RunTimeline.tick), streamNames: ["work"])
+        let scenario = try SpikeScenario().makeScenario(quick: true)
+        var recorder = RunRecorder(
+            tickCount: Int(scenario.profile.duration.nanoseconds / RunTimeline.tick),
+            streamNames: ["work"]
+        )
         for tick in 0..<recorder.tickCount {
             let offset = Int64(tick) * RunTimeline.tick
             recorder.count(0, at: offset) {
@@ -16,7 +19,9 @@ import Testing
                 $0.successes += tick < 10 ? 2 : 0
                 $0.timeouts += tick < 10 ? 0 : 3
             }
-            recorder.logical.append(LogicalRecord(offset: offset, stream: 0, attempts: 1, succeededAt: tick < 10 ? offset + 1 : nil))
+            recorder.logical.append(
+                LogicalRecord(offset: offset, stream: 0, attempts: 1, succeededAt: tick < 10 ? offset + 1 : nil)
+            )
             recorder.limitPerTick[tick] = 3
         }
         let result = RunResult(duration: scenario.profile.duration, recorder: recorder, victimTicks: nil)
@@ -88,7 +93,10 @@ import Testing
             $0.successes = 3
             $0.failures = 1
         }
-        let report = LabRunReport(plan: plan, result: RunResult(duration: .seconds(2), recorder: recorder, victimTicks: nil))
+        let report = LabRunReport(
+            plan: plan,
+            result: RunResult(duration: .seconds(2), recorder: recorder, victimTicks: nil)
+        )
         #expect(LabRunReport.text(report.result, plan: plan).contains("4 unique"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
         #expect(object["successes"] as? Int == 3)

@@ -4,24 +4,24 @@ import Testing
 @testable import SpillwayLab
 
 @Suite struct ScenarioCatalogTests {
-    @Test(arguments: ["spike", "capacity-drop", "dependency-outage", "priority"])
+    @Test(arguments: ["spike", "capacity-drop", "dependency-outage", "priority", "hot-key"])
     func everyBuiltInScenarioBuildsWithItsDefaults(name: String) throws {
         let definition = try ScenarioCatalog.named(name)
         for quick in [false, true] {
-            let scenario = try definition.makeScenario(settings: ScenarioSettings(), quick: quick)
+            let scenario = try definition.makeScenario(quick: quick)
             #expect(scenario.name == name)
             #expect(scenario.triggerStart < scenario.triggerEnd)
             #expect(scenario.triggerEnd < scenario.observationEnd)
             #expect(scenario.profile.duration == scenario.observationEnd + scenario.tail)
             #expect(!scenario.settings.isEmpty)
         }
-        let quick = try definition.makeScenario(settings: ScenarioSettings(), quick: true)
-        let full = try definition.makeScenario(settings: ScenarioSettings(), quick: false)
+        let quick = try definition.makeScenario(quick: true)
+        let full = try definition.makeScenario(quick: false)
         #expect(quick.profile.duration <= full.profile.duration)
     }
 
     @Test func spikeMultipliesTheBaselineDuringTheTrigger() throws {
-        let scenario = try SpikeScenario().makeScenario(settings: ScenarioSettings(), quick: false)
+        let scenario = try SpikeScenario().makeScenario(quick: false)
         let base = scenario.capacity * 0.7
         #expect(abs(scenario.profile.rate(at: .zero) - base) < 1e-9)
         #expect(abs(scenario.profile.rate(at: scenario.triggerStart + .milliseconds(1)) - base * 10) < 1e-9)
@@ -31,17 +31,19 @@ import Testing
     }
 
     @Test func capacityDropTriplesTheServiceTimeAndRestoresIt() throws {
-        let scenario = try CapacityDropScenario().makeScenario(settings: ScenarioSettings(), quick: true)
+        let scenario = try CapacityDropScenario().makeScenario(quick: true)
         let serviceTime = scenario.victim.serviceTime
-        #expect(scenario.events == [
-            .init(offset: scenario.triggerStart, action: .setServiceTime(serviceTime * 3)),
-            .init(offset: scenario.triggerEnd, action: .setServiceTime(serviceTime)),
-        ])
+        #expect(
+            scenario.events == [
+                .init(offset: scenario.triggerStart, action: .setServiceTime(serviceTime * 3)),
+                .init(offset: scenario.triggerEnd, action: .setServiceTime(serviceTime)),
+            ]
+        )
         #expect(abs(scenario.capacityDuringTrigger - scenario.capacity / 3) < 1e-9)
     }
 
     @Test func dependencyOutageSplitsTheTrafficAndStallsTheDependency() throws {
-        let scenario = try DependencyOutageScenario().makeScenario(settings: ScenarioSettings(), quick: false)
+        let scenario = try DependencyOutageScenario().makeScenario(quick: false)
         #expect(scenario.streams.map(\.request.path) == ["/work", "/dependent"])
         #expect(scenario.streams.map(\.share) == [0.5, 0.5])
         #expect(scenario.triggerFocus == [0])
@@ -49,7 +51,7 @@ import Testing
     }
 
     @Test func priorityKeepsTheTopClassBelowCapacityDuringTheSpike() throws {
-        let scenario = try PriorityScenario().makeScenario(settings: ScenarioSettings(), quick: false)
+        let scenario = try PriorityScenario().makeScenario(quick: false)
         #expect(scenario.streams.map(\.priority) == [.criticalPlus, .critical, .sheddablePlus, .sheddable])
         let top = scenario.streams[0].share * scenario.profile.rate(at: scenario.triggerStart + .milliseconds(1))
         #expect(top < scenario.capacity)
@@ -57,7 +59,7 @@ import Testing
 
     @Test func overridesApplyAndAreReported() throws {
         let settings = try ScenarioSettings(parsing: ["slots=4", "length=1s", "retry=none", "seed=9"])
-        let scenario = try SpikeScenario().makeScenario(settings: settings, quick: false)
+        let scenario = try SpikeScenario().prepare(settings, quick: false).scenario
         #expect(scenario.victim.slots == 4)
         #expect(scenario.triggerEnd - scenario.triggerStart == .seconds(1))
         #expect(scenario.streams[0].retry == RetryBehaviour.none)
@@ -68,7 +70,7 @@ import Testing
     @Test(arguments: [["slots=0"], ["service-time=5ms"], ["factor=abc"], ["before=0s"], ["load=0"], ["retry=forever"]])
     func badOverridesAreRejected(pairs: [String]) throws {
         let settings = try ScenarioSettings(parsing: pairs)
-        #expect(throws: LabError.self) { try SpikeScenario().makeScenario(settings: settings, quick: false) }
+        #expect(throws: LabError.self) { try SpikeScenario().prepare(settings, quick: false).scenario }
     }
 
     @Test func unknownScenariosAndKeysAreNamedInTheError() throws {
@@ -76,11 +78,12 @@ import Testing
         #expect(throws: LabError.self) { try Demo.scenarios(for: DemoOptions(overrides: ["spike.nope=1"])) }
         #expect(throws: LabError.self) { try Demo.scenarios(for: DemoOptions(overrides: ["nope"])) }
         let scenarios = try Demo.scenarios(for: DemoOptions(quick: true, overrides: ["spike.factor=5", "seed=3"]))
+            .map(\.scenario)
         #expect(scenarios.map(\.name) == ["spike", "capacity-drop"])
         #expect(scenarios.allSatisfy { $0.seed == 3 })
         let spike = try #require(scenarios.first)
         #expect(abs(spike.profile.rate(at: spike.triggerStart + .milliseconds(1)) - spike.capacity * 0.7 * 5) < 1e-9)
-        #expect(try Demo.scenarios(for: DemoOptions()).map(\.name) == ScenarioCatalog.builtIn.map(\.name))
+        #expect(try Demo.scenarios(for: DemoOptions()).map(\.scenario.name) == ScenarioCatalog.builtIn.map(\.name))
     }
 
     @Test func theListingNamesEveryScenarioAndParameter() {

@@ -7,11 +7,19 @@ import Testing
     /// A client that gives up does not take its request out of the server: the victim still does the work, and
     /// counts it as wasted.
     @Test func workContinuesAfterTheClientGivesUp() async throws {
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(200)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(200))
+        )
         defer { Task { await victim.stop() } }
         let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(50)))
         let statistics = victim.beginRecording(timeline: timeline, tickCount: 15)
-        var plan = try plan(port: victim.port, path: "/work", rate: 1, duration: .milliseconds(1500), deadline: .milliseconds(50))
+        var plan = try plan(
+            port: victim.port,
+            path: "/work",
+            rate: 1,
+            duration: .milliseconds(1500),
+            deadline: .milliseconds(50)
+        )
         plan.sendsLabHeaders = true
         let result = try await LoadGenerator.run(
             plan,
@@ -32,28 +40,39 @@ import Testing
     }
 
     @Test func theBottleneckServesRequestsOneSlotAtATime() async throws {
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(50)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(50))
+        )
         defer { Task { await victim.stop() } }
         // 40 req/s against a capacity of 20 req/s with a long deadline: the queue grows by 20 requests a second.
         let result = try await LoadGenerator.run(
             try plan(port: victim.port, path: "/work", rate: 40, duration: .seconds(2), deadline: .seconds(10))
         )
         let completed = result.totals.successes
-        #expect(completed >= 36 && completed <= 41, "capacity is slots / service time: about 40 in 2 s, got \(completed)")
+        #expect(
+            completed >= 36 && completed <= 41,
+            "capacity is slots / service time: about 40 in 2 s, got \(completed)"
+        )
         #expect(result.successLatency.max >= 700)
     }
 
     @Test func aServiceTimeChangeTakesEffectForTheNextRequests() async throws {
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(20)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(20))
+        )
         defer { Task { await victim.stop() } }
         victim.setServiceTime(.milliseconds(120))
         #expect(victim.currentServiceTime == .milliseconds(120))
-        let result = try await LoadGenerator.run(try plan(port: victim.port, path: "/work", rate: 4, duration: .seconds(1)))
+        let result = try await LoadGenerator.run(
+            try plan(port: victim.port, path: "/work", rate: 4, duration: .seconds(1))
+        )
         #expect(result.successLatency.p50 >= 120)
     }
 
     @Test func aStalledDependencyHoldsSlotsUntilItRecovers() async throws {
-        let victim = try await Victim.start(configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20)))
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20))
+        )
         defer { Task { await victim.stop() } }
         victim.setDependency(.stalled)
         let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(50)))
@@ -89,7 +108,9 @@ import Testing
         let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(50)))
         let statistics = victim.beginRecording(timeline: timeline, tickCount: 100)
         for (path, minimum, maximum) in [("/cached/hit", 0.0, 45.0), ("/cached/miss", 50.0, 10_000.0)] {
-            let result = try await LoadGenerator.run(try plan(port: victim.port, path: path, rate: 5, duration: .milliseconds(600)))
+            let result = try await LoadGenerator.run(
+                try plan(port: victim.port, path: path, rate: 5, duration: .milliseconds(600))
+            )
             #expect(result.totals.successes == 3, "\(path): \(result.totals)")
             #expect(result.successLatency.p50 >= minimum && result.successLatency.p50 <= maximum, "\(path)")
         }

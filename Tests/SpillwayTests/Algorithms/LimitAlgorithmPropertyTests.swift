@@ -23,6 +23,10 @@ import Testing
                                             probeMultiplier: 2),
                        random: AlgorithmTestRandom(seed: seed))
         },
+        Case(name: "InflightGradient default") { _ in InflightGradientLimit() },
+        Case(name: "InflightGradient small") { _ in
+            InflightGradientLimit(configuration: .init(initialLimit: 3, maxLimit: 50, window: .milliseconds(5)))
+        },
         Case(name: "Gradient2 default") { _ in Gradient2Limit() },
         Case(name: "Gradient2 low floor") { _ in
             Gradient2Limit(configuration: .init(initialLimit: 50, minLimit: 1, maxLimit: 500, longWindow: 20,

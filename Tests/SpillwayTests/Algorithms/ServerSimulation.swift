@@ -73,7 +73,7 @@ struct ServerSimulation {
     private var busySlots = 0
     private var waiting: [Request] = []
     private var waitingHead = 0
-    private var completions = CompletionHeap()
+    private var completions = EventHeap<Double, Completion>()
 
     init(algorithm: any LimitAlgorithm, server: Server, arrivalRate: Double, seed: UInt64) {
         self.algorithm = algorithm
@@ -99,7 +99,7 @@ struct ServerSimulation {
         var refused = 0
         var samples = 0
         while true {
-            let completionTime = completions.peek?.time ?? .infinity
+            let completionTime = completions.firstKey ?? .infinity
             let time = min(nextArrival, completionTime)
             if time >= end { break }
             while nextLimitSample <= time {
@@ -109,7 +109,7 @@ struct ServerSimulation {
             now = time
             let observing = now >= observeFrom
             if completionTime <= nextArrival {
-                let completion = completions.pop()!
+                let completion = completions.pop()!.element
                 let request = completion.request
                 inflight -= 1
                 let rtt = now - request.admitted
@@ -156,7 +156,8 @@ struct ServerSimulation {
                 } else if waiting.count - waitingHead < server.queueCapacity {
                     waiting.append(request)
                 } else {
-                    completions.push(Completion(time: now + server.refusalTime, request: request, refused: true))
+                    let time = now + server.refusalTime
+                    completions.push(Completion(time: time, request: request, refused: true), at: time)
                 }
             }
         }
@@ -181,46 +182,11 @@ struct ServerSimulation {
     private mutating func startService(_ request: Request) {
         busySlots += 1
         let jitter = (Double.random(in: 0..<1, using: &random) * 2 - 1) * server.serviceJitter
-        completions.push(Completion(time: now + server.serviceTime * (1 + jitter), request: request, refused: false))
+        let time = now + server.serviceTime * (1 + jitter)
+        completions.push(Completion(time: time, request: request, refused: false), at: time)
     }
 
     private mutating func nextInterArrival() -> Double {
         -log(random.unitOpenBelow()) / arrivalRate
-    }
-
-    /// A binary min-heap of completions ordered by time.
-    private struct CompletionHeap {
-        private var storage: [Completion] = []
-
-        var peek: Completion? { storage.first }
-
-        mutating func push(_ element: Completion) {
-            storage.append(element)
-            var child = storage.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard storage[child].time < storage[parent].time else { break }
-                storage.swapAt(child, parent)
-                child = parent
-            }
-        }
-
-        mutating func pop() -> Completion? {
-            guard !storage.isEmpty else { return nil }
-            storage.swapAt(0, storage.count - 1)
-            let top = storage.removeLast()
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < storage.count && storage[left].time < storage[smallest].time { smallest = left }
-                if right < storage.count && storage[right].time < storage[smallest].time { smallest = right }
-                if smallest == parent { break }
-                storage.swapAt(parent, smallest)
-                parent = smallest
-            }
-            return top
-        }
     }
 }

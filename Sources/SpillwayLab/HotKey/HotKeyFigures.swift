@@ -1,25 +1,25 @@
 /// What `hot-key` measures beyond the lab's figures: the load offered to the database against its capacity C,
 /// and the cache's hit ratio, per second and in the windows around the trigger.
-public struct HotKeyFigures: Sendable, Hashable {
+package struct HotKeyFigures: Sendable, Hashable {
     /// The database's capacity C, in queries per second.
-    public var databaseCapacity: Double
+    package var databaseCapacity: Double
     /// The most queries offered to the database in any one-second window from the trigger to the end of the
     /// observation window, ÷ C. Above 1 the database is overloaded: its queue grows.
-    public var peakDatabaseLoadRatio: Double
+    package var peakDatabaseLoadRatio: Double
     /// Queries offered to the database during the trigger window ÷ (C × its length).
-    public var triggerDatabaseLoadRatio: Double
+    package var triggerDatabaseLoadRatio: Double
     /// The longest the database's wait line got.
-    public var peakDatabaseQueue: Int
+    package var peakDatabaseQueue: Int
     /// Requests answered from the cache ÷ requests, before the trigger.
-    public var hitRatioBefore: Double
+    package var hitRatioBefore: Double
     /// The same during the trigger window.
-    public var hitRatioTrigger: Double
+    package var hitRatioTrigger: Double
     /// The same from the end of the trigger window to the end of observation.
-    public var hitRatioAfter: Double
+    package var hitRatioAfter: Double
     /// Per second: requests answered from the cache ÷ requests.
-    public var hitRatioPerSecond: [Double]
+    package var hitRatioPerSecond: [Double]
     /// Per second: queries offered to the database ÷ C.
-    public var databaseLoadPerSecond: [Double]
+    package var databaseLoadPerSecond: [Double]
 
     init(scenario: Scenario, ticks: [HotKeyRecorder.Tick], databaseCapacity: Double) {
         self.databaseCapacity = databaseCapacity
@@ -56,10 +56,10 @@ public struct HotKeyFigures: Sendable, Hashable {
     }
 
     /// One line for the terminal.
-    public var summary: String {
+    package var summary: String {
         "database load peak \(fixed(peakDatabaseLoadRatio, 1))×C "
             + "(trigger window \(fixed(triggerDatabaseLoadRatio, 1))×C), "
-            + "queue peak \(peakDatabaseQueue); hit ratio before \(DemoReport.percent(hitRatioBefore)), "
-            + "trigger \(DemoReport.percent(hitRatioTrigger)), after \(DemoReport.percent(hitRatioAfter))"
+            + "queue peak \(peakDatabaseQueue); hit ratio before \(percent(hitRatioBefore)), "
+            + "trigger \(percent(hitRatioTrigger)), after \(percent(hitRatioAfter))"
     }
 }

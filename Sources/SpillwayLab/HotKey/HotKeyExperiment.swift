@@ -25,7 +25,8 @@ enum HotKeyExperiment {
         var attempt = 1
         while true {
             let epoch = clock.now.advanced(by: budget)
-            if let prepared = try await prepare(scenario, parameters: parameters, arm: arm, epoch: epoch, ticks: ticks) {
+            if let prepared = try await prepare(scenario, parameters: parameters, arm: arm, epoch: epoch, ticks: ticks)
+            {
                 return try await measure(prepared, scenario, parameters: parameters, arm: arm, ticks: ticks, log: log)
             }
             guard attempt < 3 else {
@@ -133,7 +134,7 @@ enum HotKeyExperiment {
         let (result, hotKeyTicks) = recorder.result(duration: duration)
         let figures = ArmFigures(arm: armName(arm), scenario: scenario, result: result)
         return ArmResult(
-            run: ArmRun(arm: arm, result: result, figures: figures, peerConfiguration: nil),
+            run: ArmRun(arm: arm, result: result, figures: figures),
             figures: HotKeyFigures(scenario: scenario, ticks: hotKeyTicks, databaseCapacity: database.capacity)
         )
     }

@@ -5,9 +5,24 @@ import Testing
 
 @testable import SpillwayLab
 
+/// `hot-key`'s typed settings and run from `overrides`.
+private func hotKey(
+    _ overrides: [String] = [],
+    quick: Bool = false
+) throws -> (scenario: Scenario, parameters: HotKeyParameters) {
+    let definition = HotKeyScenario()
+    var reader = ParameterReader(
+        settings: try ScenarioSettings(parsing: overrides),
+        parameters: definition.parameters,
+        quick: quick
+    )
+    let settings = try definition.settings(&reader)
+    return (try definition.prepare(ScenarioSettings(parsing: overrides), quick: quick).scenario, settings.parameters)
+}
+
 @Suite struct HotKeyScenarioTests {
     @Test func theDefaultsBuildAScenarioWhoseCapacityIsTheReadRate() throws {
-        let scenario = try HotKeyScenario().makeScenario(settings: ScenarioSettings(), quick: false)
+        let (scenario, parameters) = try hotKey()
         #expect(scenario.name == "hot-key")
         #expect(abs(scenario.capacity - 600) < 1e-6)
         #expect(scenario.capacityDuringTrigger == scenario.capacity)
@@ -15,18 +30,16 @@ import Testing
         #expect(scenario.triggerEnd == .seconds(3))
         #expect(scenario.profile.duration == .seconds(7) + .milliseconds(500))
         #expect(scenario.settings.contains { $0.key == "database-capacity" && $0.value == "100/s" })
-        let parameters = try HotKeyParameters(settings: scenario.settings)
         #expect(parameters.databaseCapacity == 100)
         #expect(parameters.trigger == .expire)
         #expect(parameters.keys == 1000)
     }
 
     @Test func overridesAreReadAndBadValuesRefusedWithTheirName() throws {
-        let scenario = try HotKeyScenario().makeScenario(
-            settings: ScenarioSettings(parsing: ["trigger=flush", "rate=250", "db-slots=2", "db-time=50ms"]),
+        let (scenario, parameters) = try hotKey(
+            ["trigger=flush", "rate=250", "db-slots=2", "db-time=50ms"],
             quick: true
         )
-        let parameters = try HotKeyParameters(settings: scenario.settings)
         #expect(parameters.trigger == .flush)
         #expect(parameters.rate == 250)
         #expect(parameters.databaseCapacity == 40)
@@ -34,7 +47,7 @@ import Testing
         #expect(scenario.triggerStart == .seconds(2))
         for bad in ["trigger=melt", "db-time=5ms", "keys=0", "zipf=abc", "ttl=0s"] {
             let error = #expect(throws: LabError.self) {
-                try HotKeyScenario().makeScenario(settings: ScenarioSettings(parsing: [bad]), quick: false)
+                try HotKeyScenario().prepare(ScenarioSettings(parsing: [bad]), quick: false)
             }
             let key = String(bad.prefix { $0 != "=" })
             #expect(error.map { "\($0)".contains(key) } == true, "\(bad): \(String(describing: error))")
@@ -43,16 +56,15 @@ import Testing
 
     @Test func itIsInTheCatalogAndRunsItsOwnArms() throws {
         let definition = try ScenarioCatalog.named("hot-key")
-        let custom = try #require(definition as? any SelfRunningScenario)
-        #expect(custom.arms == [.unprotected, .spillway])
+        #expect(definition.arms == [.unprotected, .spillway])
         // In the full demo, not in the quick one.
-        #expect(try Demo.scenarios(for: DemoOptions()).contains { $0.name == "hot-key" })
-        #expect(try !Demo.scenarios(for: DemoOptions(quick: true)).contains { $0.name == "hot-key" })
+        let full = try #require(try Demo.scenarios(for: DemoOptions()).first { $0.scenario.name == "hot-key" })
+        #expect(full.arms == [.unprotected, .spillway])
+        #expect(try !Demo.scenarios(for: DemoOptions(quick: true)).contains { $0.scenario.name == "hot-key" })
     }
 
     @Test func theScheduleIsReproducibleAndZipfDistributed() throws {
-        let scenario = try HotKeyScenario().makeScenario(settings: ScenarioSettings(), quick: false)
-        let parameters = try HotKeyParameters(settings: scenario.settings)
+        let (scenario, parameters) = try hotKey()
         let first = HotKeyExperiment.schedule(scenario, parameters: parameters)
         let second = HotKeyExperiment.schedule(scenario, parameters: parameters)
         #expect(first.map(\.offset) == second.map(\.offset))
@@ -98,19 +110,17 @@ import Testing
     /// nearly every read in time.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"))
     func naiveCacheAsideOverloadsTheDatabaseAndTheSpillwayCacheDoesNot() async throws {
-        let definition = HotKeyScenario()
-        let scenario = try definition.makeScenario(settings: ScenarioSettings(), quick: true)
-        let parameters = try HotKeyParameters(settings: scenario.settings)
+        let (scenario, parameters) = try hotKey(quick: true)
         let naive = try await HotKeyExperiment.run(scenario, parameters: parameters, arm: .unprotected, log: nil)
         let spillway = try await HotKeyExperiment.run(scenario, parameters: parameters, arm: .spillway, log: nil)
         #expect(naive.figures.hitRatioBefore > 0.99)
         #expect(spillway.figures.hitRatioBefore > 0.99)
         #expect(naive.figures.peakDatabaseLoadRatio >= 3, "\(naive.figures.summary)")
         #expect(spillway.figures.peakDatabaseLoadRatio <= 1.2, "\(spillway.figures.summary)")
-        #expect(spillway.run.figures.goodputTriggerRatio >= 0.95, "\(DemoReport.summaryLine(spillway.run.figures))")
+        #expect(spillway.run.figures.goodputTriggerRatio >= 0.95, "\(spillway.run.figures.summary)")
         #expect(
             naive.run.figures.goodputTriggerRatio < spillway.run.figures.goodputTriggerRatio,
-            "\(DemoReport.summaryLine(naive.run.figures))"
+            "\(naive.run.figures.summary)"
         )
     }
 }

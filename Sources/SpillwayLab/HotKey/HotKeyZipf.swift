@@ -1,5 +1,5 @@
-import Spillway
 import Foundation
+import Spillway
 
 /// Zipf-distributed key ranks for `hot-key`: rank `r` (0-based) has probability ∝ 1 / (r + 1)^s, drawn by
 /// inverting the cumulative distribution (a binary search in a table of `keys` doubles).

@@ -2,69 +2,70 @@ import Spillway
 
 /// One experiment, fully resolved: the victim, the traffic, the trigger and what the victim is told to do when.
 ///
-/// A ``ScenarioDefinition`` builds a scenario from its documented parameters; every arm of the experiment runs the
-/// same scenario (same victim parameters, same arrival instants) one after another.
-public struct Scenario: Sendable {
+/// A ``ScenarioDefinition`` builds a scenario from its typed settings; every arm of the experiment runs the same
+/// scenario (same victim parameters, same arrival instants) one after another.
+package struct Scenario: Sendable {
     /// Something the scenario does to the victim at a fixed offset.
-    public struct Event: Sendable, Hashable {
+    package struct Event: Sendable, Hashable {
         /// When, from the start of the run.
-        public var offset: Duration
+        package var offset: Duration
         /// What.
-        public var action: VictimAction
+        package var action: VictimAction
 
         /// An event.
-        public init(offset: Duration, action: VictimAction) {
+        package init(offset: Duration, action: VictimAction) {
             self.offset = offset
             self.action = action
         }
     }
 
     /// The scenario's name (`spike`, `capacity-drop`, …).
-    public var name: String
+    package var name: String
     /// One sentence saying what happens.
-    public var summary: String
+    package var summary: String
     /// The victim's parameters.
-    public var victim: VictimConfiguration
+    package var victim: VictimConfiguration
     /// The rate of new logical requests over the run.
-    public var profile: RateProfile
+    package var profile: RateProfile
     /// How arrivals are spread.
-    public var arrivals: ArrivalProcess
+    package var arrivals: ArrivalProcess
     /// The traffic mix.
-    public var streams: [TrafficStream]
+    package var streams: [TrafficStream]
     /// Seed of the arrival times.
-    public var seed: UInt64
+    package var seed: UInt64
     /// When the trigger (spike, capacity drop, outage) starts.
-    public var triggerStart: Duration
+    package var triggerStart: Duration
     /// When it ends.
-    public var triggerEnd: Duration
+    package var triggerEnd: Duration
     /// The victim's capacity during the trigger, in requests per second.
-    public var capacityDuringTrigger: Double
+    package var capacityDuringTrigger: Double
     /// The streams whose goodput the trigger ratio is about (`nil`: all). In `dependency-outage` only the traffic
     /// that does not need the dependency can succeed during the outage.
-    public var triggerFocus: [Int]?
+    package var triggerFocus: [Int]?
     /// Changes to the victim during the run.
-    public var events: [Event]
-    /// The parameter values in force, for reports (key, value).
-    public var settings: [(key: String, value: String)]
+    package var events: [Event]
+    /// The parameter values in force, as the report prints them (key, value). For display only: a scenario's
+    /// runner reads its typed settings, never these.
+    package var settings: [(key: String, value: String)]
     /// Routes the scenario adds to the victim (none for the built-in scenarios).
     var routes: [VictimRoute] = []
 
     /// The end of the observation window: the run's last stretch, one client deadline long, only lets requests
     /// offered before it finish, so every request in the window has a known fate.
-    public var observationEnd: Duration {
+    package var observationEnd: Duration {
         profile.duration - tail
     }
 
     /// The longest client deadline: how long after the observation window the run continues.
-    public var tail: Duration {
+    package var tail: Duration {
         streams.map(\.deadline).max() ?? .zero
     }
 
     /// The victim's normal capacity, in requests per second.
-    public var capacity: Double { victim.capacity }
+    package var capacity: Double { victim.capacity }
 
     /// A scenario; throws when the trigger is not inside the observation window.
-    public init(
+    package init(
         name: String,
         summary: String,
         victim: VictimConfiguration,
@@ -95,7 +96,8 @@ public struct Scenario: Sendable {
         guard triggerStart > .zero, triggerStart < triggerEnd, triggerEnd < observationEnd else {
             throw LabError(
                 .invalidArgument,
-                "scenario \(name): the trigger (\(triggerStart.labDescription)–\(triggerEnd.labDescription)) must lie "
+                "scenario \(name): the trigger "
+                    + "(\(triggerStart.labDescription)–\(triggerEnd.labDescription)) must lie "
                     + "inside the observation window (0–\(observationEnd.labDescription))"
             )
         }
@@ -104,13 +106,13 @@ public struct Scenario: Sendable {
 }
 
 /// A change a scenario makes to the victim while the run goes on.
-public enum VictimAction: Sendable, Hashable, CustomStringConvertible {
+package enum VictimAction: Sendable, Hashable, CustomStringConvertible {
     /// Set how long each request holds a slot.
     case setServiceTime(Duration)
     /// Switch the dependency's behaviour.
     case setDependency(DependencyMode)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .setServiceTime(let duration): "service time → \(duration.labDescription)"
         case .setDependency(let mode): "dependency → \(mode.rawValue)"

@@ -1,0 +1,203 @@
+/// Spillway's default limit: Envoy's gradient controller applied to the requests actually in flight, with a
+/// baseline that needs no probe and a floor of one, so that it protects a one-slot backend and feeds a
+/// thousand-slot one without being told which it is.
+///
+/// Samples are gathered in windows of ``Configuration/window`` (100 ms, closed by the first sample past the end).
+/// Each window is summarised by its median RTT `rtt`, the mean `inflight` its requests were admitted with, and
+/// the busiest `peak`; against the baseline RTT `base` (the no-load latency) and the limit `L`:
+///
+/// ```
+/// inflated = rtt > (1 + buffer) · base
+/// gradient = clamp((1 + buffer) · base / rtt, 0.5, 2)
+/// inflated:          L' = min(L, inflight · gradient + √(inflight · gradient))
+/// peak ≥ 0.9 · L:    L' = L · gradient + √(L · gradient)            (demand presses on the limit: probe upward)
+/// otherwise:         L' = L + 0.2 · (2 · peak − L)                  (follow demand: about twice the busiest window)
+/// ```
+///
+/// Under saturation it settles, as Envoy's controller does, near `1.25 · N + √(1.25 · N)` for a backend of `N`
+/// slots (2 for one slot, 25 for 16, about 1 300 for 1 024); below saturation it keeps about twice the demand,
+/// so a sudden burst is admitted at once while the limit stays where a spike's first round trip cannot bury a
+/// small backend. A window with a dropped request multiplies the limit by 0.9.
+///
+/// The baseline starts at the fastest request of the first window and then is the lowest window median seen,
+/// raised only on evidence that the backend itself got slower: a window inflated while its mean inflight is at
+/// most half the highest inflight at which a window was last within tolerance (the *knee*), or at the floor. Our own queue cannot produce that — halving the concurrency halves the queue —
+/// so under sustained overload the baseline stays put and the limit does not creep (Netflix/concurrency-limits
+/// PR #134); a slowdown of every request (a ×3 service time) takes the baseline along within about two round
+/// trips instead of pinning the limit to the floor.
+///
+/// ## Deviations from Envoy, each measured by `DefaultLimitGridTests` (see `docs/benchmarks.md`)
+///
+/// 1. **The gradient scales the inflight count, not the limit, when shrinking.** `L · gradient` with a limit far
+///    above the load (a fresh limiter, or one that followed a burst) takes many windows to come down while the
+///    backend's queue grows; `inflight · gradient` is the concurrency the backend just showed it serves at the
+///    tolerated latency, so one window suffices. It also makes the rule immune to the RTT's delay: samples of
+///    requests admitted before the last cut say the same thing again instead of cutting again.
+/// 2. **No minRTT probe.** Envoy pins the limit to 3 for 50 requests every minute: at 500 ms per request that is
+///    eight seconds at 3 in flight, and the lab's copy (pinned at 1) kept 18 % of its baseline at 4 slots × 40 ms.
+///    The baseline is learned from the traffic as described above.
+/// 3. **Floor 1, ceiling 5 000, initial 1 000.** Envoy's floor of 3 leaves a one-slot backend three requests
+///    deep; its ceiling of 1 000 caps a 1 024-slot backend below its capacity. The initial 1 000 lets a cold
+///    start at 70 % of a 1 024-slot × 500 ms backend (717 in flight within half a second, before any sample
+///    returns) through without shedding; the first windows then bring it to about twice the demand.
+/// 4. **Below saturation the limit follows demand** (twice the busiest window, smoothed over about five windows)
+///    instead of staying wherever it was: a limit never tested by load is not evidence of capacity, and one left
+///    at 1 000 in front of 16 × 5 ms slots let a 10× spike's first round trip queue 300 ms in the backend (61 %
+///    goodput, against 100 % when it follows demand).
+///
+/// ```swift
+/// var configuration = InflightGradientLimit.Configuration()
+/// configuration.buffer = 0.1   // tolerate 10 % RTT inflation instead of 25 %
+/// let limiter = ConcurrencyLimiter(configuration: .init(algorithm: InflightGradientLimit(configuration: configuration)))
+/// ```
+public struct InflightGradientLimit: LimitAlgorithm, Hashable {
+    /// The parameters of an ``InflightGradientLimit``.
+    public struct Configuration: Sendable, Hashable {
+        /// The limit before the first window closes. Default 1 000 (see deviation 3).
+        public var initialLimit: Int
+        /// The lowest limit. Default 1.
+        public var minLimit: Int
+        /// The highest limit. Default 5 000.
+        public var maxLimit: Int
+        /// Length of a sampling window. Default 100 ms (Envoy's documented `concurrency_update_interval`).
+        public var window: Duration
+        /// RTT inflation over the baseline tolerated before the limit shrinks, as a fraction. Default 0.25
+        /// (Envoy's `buffer`).
+        public var buffer: Double
+
+        /// A configuration; see each property for its default.
+        public init(
+            initialLimit: Int = 1000,
+            minLimit: Int = 1,
+            maxLimit: Int = 5000,
+            window: Duration = .milliseconds(100),
+            buffer: Double = 0.25
+        ) {
+            self.initialLimit = initialLimit
+            self.minLimit = minLimit
+            self.maxLimit = maxLimit
+            self.window = window
+            self.buffer = buffer
+        }
+
+        var sanitized: Configuration {
+            var result = self
+            result.minLimit = max(1, minLimit)
+            result.maxLimit = max(result.minLimit, maxLimit)
+            result.initialLimit = min(result.maxLimit, max(result.minLimit, initialLimit))
+            result.window = max(.milliseconds(1), window)
+            result.buffer = buffer.isFinite ? max(0, buffer) : 0.25
+            return result
+        }
+    }
+
+    /// The factor a window with a dropped request applies to the limit (AIMD's default backoff).
+    static let dropBackoff = 0.9
+    /// Demand presses on the limit when a window's busiest request found at least this share of it in use.
+    static let pressing = 0.9
+    /// How far the limit moves toward twice the busiest window per window, below saturation.
+    static let demandSmoothing = 0.2
+    /// A window inflated at a mean inflight of at most this share of the knee moves the baseline up.
+    static let rebaseShare = 0.5
+
+    /// The configuration in use, after invalid values were corrected (see ``init(configuration:)``).
+    public let configuration: Configuration
+    private var estimatedLimit: Double
+    /// The baseline (no-load) RTT in seconds, once a window closed.
+    private var baseline: Double?
+    /// The highest mean inflight of a window within tolerance since the baseline was last raised.
+    private var knee = 0.0
+    private var windowEnd: Duration?
+    private var rtts: [Double] = []
+    private var inflightSum = 0
+    private var peakInflight = 0
+    private var windowHasDrop = false
+
+    /// An inflight-gradient limit. Out-of-range values are corrected rather than rejected: `minLimit` raised to 1,
+    /// `maxLimit` to `minLimit`, `initialLimit` clamped between them, `window` raised to 1 ms, `buffer` to 0.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration.sanitized
+        self.estimatedLimit = Double(self.configuration.initialLimit)
+    }
+
+    public var limit: Int { Int(estimatedLimit) }
+    public var minLimit: Int { configuration.minLimit }
+    public var maxLimit: Int { configuration.maxLimit }
+
+    /// The baseline RTT the windows are compared with, once a window closed.
+    public var baselineRTT: Duration? { baseline.map { .seconds(fractional: $0) } }
+
+    public mutating func update(with sample: LimitSample) -> Int {
+        let rtt = sample.rtt.seconds
+        guard rtt > 0, rtt.isFinite else { return limit }
+        let now = sample.endOffset
+        if let windowEnd {
+            if now >= windowEnd && (!rtts.isEmpty || windowHasDrop) {
+                closeWindow(closingSample: sample)
+                self.windowEnd = now + configuration.window
+            }
+        } else {
+            windowEnd = now + configuration.window
+        }
+        if sample.didDrop {
+            windowHasDrop = true
+        } else {
+            rtts.append(rtt)
+            inflightSum += sample.inflight
+        }
+        peakInflight = max(peakInflight, sample.inflight)
+        return limit
+    }
+
+    private mutating func closeWindow(closingSample: LimitSample) {
+        defer {
+            rtts.removeAll(keepingCapacity: true)
+            inflightSum = 0
+            peakInflight = 0
+            windowHasDrop = false
+        }
+        let floor = Double(minLimit)
+        if windowHasDrop {
+            estimatedLimit = max(floor, estimatedLimit * Self.dropBackoff)
+            return
+        }
+        rtts.sort()
+        let rtt = rtts[(rtts.count - 1) / 2]
+        let inflight = Double(inflightSum) / Double(rtts.count)
+        guard let previous = baseline else {
+            // The fastest request of the first window entered the emptiest backend this limiter will see; the
+            // median would include the queue of a cold start under load.
+            baseline = rtts[0]
+            return
+        }
+        let base = min(previous, rtt)
+        baseline = base
+        let tolerance = 1 + configuration.buffer
+        let ratio = rtt / base
+        if ratio > tolerance {
+            if inflight <= max(Double(minLimit), Self.rebaseShare * knee) {
+                // Half the concurrency that used to be served within tolerance is not (or the limit is at its floor,
+                // where no queue of ours stands): the backend itself got slower, and this window's latency is its
+                // new no-load latency.
+                baseline = rtt
+                knee = inflight
+                return
+            }
+            let scaled = inflight * max(0.5, tolerance / ratio)
+            estimatedLimit = min(estimatedLimit, max(floor, scaled + scaled.squareRoot()))
+            return
+        }
+        knee = max(knee, inflight)
+        let closingFilled = !Self.isAppLimited(inflight: closingSample.inflight, limit: estimatedLimit)
+        let pressed = Double(peakInflight) >= max(1, (Self.pressing * Double(limit)).rounded(.down))
+        if pressed {
+            guard closingFilled, !Self.isAppLimited(inflight: peakInflight, limit: estimatedLimit) else { return }
+            let scaled = estimatedLimit * min(2, tolerance / ratio)
+            estimatedLimit = min(Double(maxLimit), max(estimatedLimit, scaled + scaled.squareRoot()))
+        } else {
+            var next = estimatedLimit + Self.demandSmoothing * (2 * Double(peakInflight) - estimatedLimit)
+            if next > estimatedLimit && !closingFilled { next = estimatedLimit }
+            estimatedLimit = min(Double(maxLimit), max(floor, next))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+@testable import SpillwayLab
+
+/// `spillway lab scenario NAME`, run as a user runs it: the built `spillway` executable in a child process.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct LabScenarioCommandTests {
+    @Test func runsTheNamedScenarioWithTheChosenArmsAndWritesItsReports() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let json = directory.appendingPathComponent("spike.json").path
+        let html = directory.appendingPathComponent("spike.html").path
+        let run = try spillway([
+            "lab", "scenario", "spike", "--quick", "--quiet", "--arm", "unprotected", "--arm", "spillway",
+            "--set", "before=1s", "--set", "length=1s", "--set", "after=1s", "--json", json, "--html", html,
+        ])
+        #expect(run.status == 0, "\(run.output)")
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json)))
+        let scenarios = try #require((document as? [String: Any])?["scenarios"] as? [[String: Any]])
+        #expect(scenarios.map { $0["name"] as? String } == ["spike"])
+        let arms = try #require(scenarios.first?["arms"] as? [[String: Any]])
+        #expect(arms.map { $0["name"] as? String } == ["unprotected", "spillway"])
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("router.addSpillway() with no arguments"), "the report says what the spillway arm runs")
+    }
+
+    @Test func anArmTheScenarioDoesNotHaveIsSkippedWithTheReason() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try spillway([
+            "lab", "scenario", "hot-key", "--arm", "static", "--html", directory.appendingPathComponent("r.html").path,
+        ])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("static skipped: not an arm of hot-key"), "\(run.output)")
+    }
+
+    @Test func anUnknownScenarioFailsNamingTheKnownOnes() throws {
+        let run = try spillway(["lab", "scenario", "no-such-scenario"])
+        #expect(run.status != 0)
+        for name in ScenarioCatalog.builtIn.map(\.name) {
+            #expect(run.output.contains(name), "the error lists \(name): \(run.output)")
+        }
+    }
+
+    private func scratchDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spillway-cli-\(UUID().uuidString)"
+        )
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+}
+
+/// Runs the `spillway` executable built beside the test bundle with `arguments`; returns its exit status and its
+/// standard output and error together.
+func spillway(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let me = FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
+    let testBinary = URL(fileURLWithPath: me).resolvingSymlinksInPath()
+    var directory = testBinary.deletingLastPathComponent()
+    // On macOS the test binary sits inside `spillwayPackageTests.xctest/Contents/MacOS`.
+    while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("spillway").path),
+        directory.pathComponents.count > 1
+    {
+        directory = directory.deletingLastPathComponent()
+    }
+    let executable = directory.appendingPathComponent("spillway")
+    guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+        Issue.record("the spillway executable is not built beside \(testBinary.path); run swift build --build-tests")
+        throw LabError(.invalidArgument, "spillway executable missing")
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Spillway
+import Testing
+
+/// The library's default admission control — `ConcurrencyLimiter.Configuration()`, untouched — in front of
+/// backends it knows nothing about, from one slot to 1 024 and from 5 ms to 500 ms per request, through a 10× and a
+/// 3× spike and a ÷3 capacity drop, with naive retrying clients (``LimiterGridSimulation``).
+///
+/// For every cell: no shedding at 0.7× load from the first second after a cold start (≥ 98 % of the requests
+/// offered succeed within their deadline), goodput during the trigger ≥ 85 % of the capacity in force, recovery
+/// within 2 s of the trigger's end, and, after the capacity drop, the limit back within 10 % of its earlier value
+/// within 60 s. Cells above 50 000 requests/s of capacity are left out (a discrete-event run of them takes
+/// minutes). The grid runs in release with `SPILLWAY_LOAD_TESTS=1` (scripts/test); `labCells` runs always.
+@Suite struct DefaultLimitGridTests {
+    static let slots = [1, 2, 4, 16, 64, 256, 1024]
+    static let serviceTimes: [Duration] = [.milliseconds(5), .milliseconds(50), .milliseconds(500)]
+    static let triggers: [GridCell.Trigger] = [.spike(factor: 10), .spike(factor: 3), .capacityDrop(factor: 3)]
+
+    static var grid: [GridCell] {
+        serviceTimes.flatMap { service in
+            slots.flatMap { slots in
+                triggers.map { GridCell(slots: slots, serviceTime: service, trigger: $0) }
+            }
+        }
+        .filter { $0.capacity <= 50_000 }
+    }
+
+    /// The lab's cells that issue 11 compares with `static` and `haproxy` (lab trigger lengths: 3 s spike, 3 s
+    /// drop, unless named).
+    static let labCells = [
+        GridCell(slots: 1, serviceTime: .milliseconds(50), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
+        GridCell(slots: 1, serviceTime: .milliseconds(50), trigger: .capacityDrop(factor: 3), triggerLength: .seconds(3)),
+        GridCell(slots: 4, serviceTime: .milliseconds(40), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
+        GridCell(slots: 4, serviceTime: .milliseconds(40), trigger: .capacityDrop(factor: 3), triggerLength: .seconds(3)),
+        GridCell(slots: 16, serviceTime: .milliseconds(25), trigger: .spike(factor: 5), triggerLength: .seconds(3)),
+        GridCell(slots: 8, serviceTime: .milliseconds(20), trigger: .capacityDrop(factor: 4), triggerLength: .seconds(5)),
+    ]
+
+    static let loadTestsEnabled = ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"
+
+    static func run(_ cell: GridCell) -> GridOutcome {
+        let seed = UInt64(cell.slots * 1000) + UInt64(cell.serviceTime.nanoseconds / 1_000_000)
+        return LimiterGridSimulation(cell: cell, configuration: ConcurrencyLimiter.Configuration(), seed: seed).run()
+    }
+
+    /// The verdicts a cell must pass; empty when it passes.
+    static func failures(of outcome: GridOutcome) -> [String] {
+        var failures: [String] = []
+        if outcome.baselineRatio < 0.98 { failures.append("baseline") }
+        if outcome.triggerRatio < 0.85 { failures.append("trigger") }
+        if (outcome.recoverySeconds ?? .infinity) > 2 { failures.append("recovery") }
+        if case .capacityDrop = outcome.cell.trigger, outcome.cell.triggerLength == nil,
+            (outcome.limitReturnSeconds ?? .infinity) > 60
+        {
+            failures.append("limit return")
+        }
+        return failures
+    }
+
+    /// The outcomes as a Markdown table (the one in `docs/benchmarks.md`).
+    static func table(_ outcomes: [GridOutcome]) -> String {
+        var lines = [
+            "| slots × service | trigger | capacity/s | baseline | during trigger | recovery | limit before → lowest "
+                + "| limit back after | amplification | verdict |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for outcome in outcomes {
+            let cell = outcome.cell
+            let service = "\(Int((cell.serviceTime.seconds * 1000).rounded())) ms"
+            let trigger = cell.triggerLength.map { "\(cell.trigger) for \(Int($0.seconds)) s" } ?? "\(cell.trigger)"
+            let recovery = outcome.recoverySeconds.map { String(format: "%.1f s", $0) } ?? "not within 5 s"
+            let limitBack: String =
+                if case .capacityDrop = cell.trigger {
+                    outcome.limitReturnSeconds.map { String(format: "%.1f s", $0) } ?? "not within 60 s"
+                } else {
+                    "—"
+                }
+            let failures = failures(of: outcome)
+            lines.append(
+                "| \(cell.slots) × \(service) | \(trigger) | \(Int(cell.capacity.rounded())) "
+                    + "| \(percent(outcome.baselineRatio)) | \(percent(outcome.triggerRatio)) | \(recovery) "
+                    + "| \(outcome.limitBefore) → \(outcome.lowestLimitDuringTrigger) | \(limitBack) "
+                    + "| \(String(format: "%.2f", outcome.amplification)) "
+                    + "| \(failures.isEmpty ? "pass" : "FAIL: " + failures.joined(separator: ", ")) |"
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func percent(_ ratio: Double) -> String { String(format: "%.1f %%", ratio * 100) }
+
+    /// Cells the defaults do not yet protect as issue 11 asks, with the verdicts they fail (see
+    /// `docs/benchmarks.md`, "What fails, and why"). Each is still run and checked: it must fail exactly these
+    /// verdicts (a known issue), and a cell that starts passing fails the test until it is taken off this list.
+    static let knownFailures: [String: [String]] = [
+        "1 slots × 5 ms, ÷3 capacity": ["trigger"],
+        "1 slots × 50 ms, ÷3 capacity": ["trigger"],
+        "2 slots × 50 ms, ÷3 capacity": ["trigger"],
+        "4 slots × 50 ms, ÷3 capacity": ["limit return"],
+        "1 slots × 500 ms, 10× spike": ["recovery"],
+        "1 slots × 500 ms, ÷3 capacity": ["trigger"],
+        "2 slots × 500 ms, 3× spike": ["recovery"],
+        "1024 slots × 500 ms, ÷3 capacity": ["trigger"],
+        "1 slots × 50 ms, ÷3 capacity for 3.0 s": ["trigger"],
+        "4 slots × 40 ms, ÷3 capacity for 3.0 s": ["trigger"],
+        // 84.6 % with this seed, 88.2 % with another: at the threshold.
+        "8 slots × 20 ms, ÷4 capacity for 5.0 s": ["trigger"],
+    ]
+
+    /// Records every cell's verdict: unknown failures as issues, known ones as known issues.
+    static func check(_ outcomes: [GridOutcome], table: String) {
+        for outcome in outcomes {
+            let name = outcome.cell.description
+            let failures = failures(of: outcome)
+            switch (knownFailures[name], failures.isEmpty) {
+            case (nil, true):
+                break
+            case (nil, false):
+                Issue.record("\(name) fails \(failures.joined(separator: ", ")):\n\(table)")
+            case (let known?, true):
+                let message = "\(name) now passes (known to fail \(known.joined(separator: ", "))): take it off "
+                    + "DefaultLimitGridTests.knownFailures and update docs/benchmarks.md:\n\(table)"
+                Issue.record(Comment(rawValue: message))
+            case (let known?, false):
+                if failures == known {
+                    withKnownIssue("issue 11: \(name) fails \(known.joined(separator: ", "))") {
+                        Issue.record("\(name) fails \(failures.joined(separator: ", "))")
+                    }
+                } else {
+                    let message = "\(name) fails \(failures.joined(separator: ", ")), known to fail only "
+                        + "\(known.joined(separator: ", ")):\n\(table)"
+                    Issue.record(Comment(rawValue: message))
+                }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func defaultsProtectTheLabCells() {
+        let outcomes = Self.labCells.map(Self.run)
+        let table = Self.table(outcomes)
+        print("default limit, lab cells (simulated):\n\(table)")
+        Self.check(outcomes, table: table)
+    }
+
+    @Test(.enabled(if: loadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test)"), .timeLimit(.minutes(10)))
+    func defaultsProtectEveryCellOfTheGrid() {
+        let outcomes = Self.grid.map(Self.run)
+        let table = Self.table(outcomes)
+        print("default limit grid (swift test -c release --filter DefaultLimitGridTests):\n\(table)")
+        Self.check(outcomes, table: table)
+    }
+}

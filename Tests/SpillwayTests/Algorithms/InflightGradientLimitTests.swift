@@ -1,0 +1,122 @@
+import Spillway
+import Testing
+
+@Suite struct InflightGradientLimitTests {
+    typealias F = AlgorithmFixtures
+
+    /// Feeds a 100 ms window starting at `fromMs`: `count` samples of `rttMs` admitted with `inflight` in flight,
+    /// all completing within the window. Returns the limit after the last one.
+    @discardableResult
+    static func window(
+        _ algorithm: inout InflightGradientLimit,
+        fromMs: Double,
+        rttMs: Double,
+        inflight: Int,
+        count: Int = 5
+    ) -> Int {
+        var limit = algorithm.limit
+        for index in 0..<count {
+            let end = fromMs + Double(index) * 90 / Double(count)
+            limit = algorithm.update(with: F.sample(rttMs: rttMs, inflight: inflight, startMs: end - rttMs))
+        }
+        return limit
+    }
+
+    @Test func defaultsNeedNoTuning() {
+        let algorithm = InflightGradientLimit()
+        let configuration = algorithm.configuration
+        #expect(configuration.initialLimit == 1000)
+        #expect(configuration.window == .milliseconds(100))
+        #expect(configuration.buffer == 0.25)
+        #expect(algorithm.limit == 1000 && algorithm.minLimit == 1 && algorithm.maxLimit == 5000)
+        #expect(algorithm.baselineRTT == nil)
+    }
+
+    @Test func anInflatedWindowCutsToWhatItsInflightServedWithinTolerance() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 100))
+        // Window 1 (from 100 ms) only learns the baseline: 10 ms.
+        Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 60)
+        // Window 2 closes window 1 on its first sample; its own RTT is 4× the baseline at 40 in flight.
+        Self.window(&algorithm, fromMs: 200, rttMs: 40, inflight: 40)
+        #expect(algorithm.baselineRTT == .milliseconds(10))
+        #expect(algorithm.limit == 100)
+        // Closing window 2: gradient clamp(1.25 · 10 / 40, 0.5, 2) = 0.5 applied to the 40 in flight, not to the
+        // limit: 20 + √20 = 24.47.
+        #expect(algorithm.update(with: F.sample(rttMs: 40, inflight: 40, startMs: 260)) == 24)
+    }
+
+    @Test func belowSaturationTheLimitFollowsTwiceTheDemand() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 100))
+        Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 10)
+        Self.window(&algorithm, fromMs: 200, rttMs: 10, inflight: 10)
+        // Window 2 (peak 10, far below the limit): 100 + 0.2 · (2 · 10 − 100) = 84.
+        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 10, startMs: 290)) == 84)
+        for window in 3..<40 {
+            Self.window(&algorithm, fromMs: Double(window) * 100, rttMs: 10, inflight: 10)
+        }
+        #expect(algorithm.limit == 20)
+    }
+
+    @Test func demandPressingOnTheLimitRaisesItByTheGradient() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 16))
+        Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 16)
+        Self.window(&algorithm, fromMs: 200, rttMs: 10, inflight: 16)
+        // Peak 16 ≥ 0.9 · 16 and within tolerance: 16 · 1.25 = 20, + √20 = 24.47.
+        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 16, startMs: 290)) == 24)
+    }
+
+    @Test func aSlowerBackendMovesTheBaselineInsteadOfPinningTheLimit() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 48))
+        // Saturated at 40 in flight within tolerance: the knee is 40.
+        Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 40)
+        Self.window(&algorithm, fromMs: 200, rttMs: 11, inflight: 40)
+        // Every request now takes 30 ms: ratio 3 at 40 in flight → 20 + √20 = 24.
+        Self.window(&algorithm, fromMs: 300, rttMs: 30, inflight: 40)
+        #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 24, startMs: 370)) == 24)
+        // Still 30 ms at 24 in flight: more than half the knee, so one more cut (12 + √12 = 15).
+        Self.window(&algorithm, fromMs: 400, rttMs: 30, inflight: 24)
+        #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 15, startMs: 470)) == 15)
+        #expect(algorithm.baselineRTT == .milliseconds(10))
+        // 30 ms at 15 in flight, under half the knee (20): our own queue cannot do that; the backend got slower.
+        Self.window(&algorithm, fromMs: 500, rttMs: 30, inflight: 15)
+        #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 15, startMs: 570)) == 15)
+        #expect(algorithm.baselineRTT == .milliseconds(30))
+        // Now 30 ms is within tolerance and demand presses on the limit: 15 · 1.25 + √18.75 = 23.
+        Self.window(&algorithm, fromMs: 600, rttMs: 30, inflight: 15)
+        #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 15, startMs: 670)) == 23)
+    }
+
+    @Test func ourOwnQueueNeverRaisesTheBaseline() {
+        // A saturated backend of 20 slots, 10 ms each, behind whatever limit: RTT = 10 ms · max(1, inflight / 20).
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 20))
+        var lowest = Int.max
+        for window in 1...2000 {
+            let inflight = algorithm.limit
+            let rtt = 10 * max(1, Double(inflight) / 20)
+            Self.window(&algorithm, fromMs: Double(window) * 100, rttMs: rtt, inflight: inflight)
+            if window > 100 { lowest = min(lowest, algorithm.limit) }
+        }
+        #expect(algorithm.baselineRTT == .milliseconds(10))
+        // 1.25 · 20 + √25 = 30, with the √ headroom's step: between 20 and 31, never creeping.
+        #expect(algorithm.limit >= 20 && algorithm.limit <= 31, "limit \(algorithm.limit)")
+        #expect(lowest >= 20, "lowest limit \(lowest)")
+    }
+
+    @Test func aWindowWithADropBacksOff() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 100))
+        Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 95)
+        _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 95, drop: true, startMs: 180))
+        Self.window(&algorithm, fromMs: 200, rttMs: 10, inflight: 95)
+        // Window 1 held a drop: 100 · 0.9.
+        #expect(algorithm.limit == 90)
+    }
+
+    @Test func invalidConfigurationIsCorrected() {
+        let algorithm = InflightGradientLimit(
+            configuration: .init(initialLimit: -5, minLimit: 0, maxLimit: -1, window: .zero, buffer: .nan)
+        )
+        #expect(algorithm.minLimit == 1 && algorithm.maxLimit == 1 && algorithm.limit == 1)
+        #expect(algorithm.configuration.window == .milliseconds(1))
+        #expect(algorithm.configuration.buffer == 0.25)
+    }
+}
