@@ -15,7 +15,7 @@ struct LabPoolSweepCommand: AsyncParsableCommand {
             lock-contended writes on hot rows, every call with the same deadline. Then measures the stale-read \
             rate of a write-heavy load with reads sent straight to the replica and with read-your-writes routing.
 
-            Example: spillway lab pool-sweep --sizes 2,5,10,50,200 --duration 8s --json pool-sweep.json
+            Example: spillway lab pool-sweep --sizes 2,5,10,50,200 --json sweep.json --svg sweep.svg
             """
     )
 
@@ -51,6 +51,9 @@ struct LabPoolSweepCommand: AsyncParsableCommand {
 
     @Option(help: "Write the results as JSON to this file.")
     var json: String?
+
+    @Option(help: "Write the pool curve (throughput, goodput and p99 against pool size) as SVG to this file.")
+    var svg: String?
 
     func run() async throws {
         var sweep = PoolSweep.Configuration()
@@ -100,6 +103,10 @@ struct LabPoolSweepCommand: AsyncParsableCommand {
                     "Best plain pool: \(best.arm) (\(Int(best.goodputPerSecond)) /s); Spillway's gate: "
                         + String(format: "%.2f", ratio) + " × its goodput"
                 )
+            }
+            if let svg {
+                try PoolSweepChart(result: result).svg.write(toFile: svg, atomically: true, encoding: .utf8)
+                print("Wrote \(svg)")
             }
             var staleReads: StaleReadExperiment.Result?
             if let replica {
