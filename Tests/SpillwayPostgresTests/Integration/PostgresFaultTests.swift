@@ -29,9 +29,12 @@ struct PostgresFaultTests {
             let stopping = LockedValue<ContinuousClock.Instant?>(nil)
             let restarted = LockedValue<ContinuousClock.Instant?>(nil)
             let inFlight = LockedValue<Call?>(nil)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                defer { group.cancelAll() }
+            // The client and the steady calls run in unstructured tasks, awaited with a bound: a call held past its
+            // deadline must fail this test, not hang the test process.
+            let running = Task { await client.run() }
+            let issued = LockedValue(0)
+            defer { running.cancel() }
+            do {
                 // Warm: the pool has connections before the fault.
                 _ = try await client.query("SELECT 1", deadline: .after(.seconds(5)))
                 try await withThrowingTaskGroup(of: Void.self) { load in
@@ -47,23 +50,27 @@ struct PostgresFaultTests {
                     }
                     // Steady short calls, each with a one-second deadline, until 7 s after the restart.
                     load.addTask {
-                        try await withThrowingDiscardingTaskGroup { steady in
-                            while restarted.withLock({ $0.map { $0.advanced(by: .seconds(7)) < clock.now } }) != true {
-                                steady.addTask {
-                                    let start = clock.now
-                                    let result = await Result {
-                                        try await client.query("SELECT pg_sleep(0.02)", deadline: .after(.seconds(1)))
-                                    }
-                                    let call = Call(
-                                        start: start,
-                                        end: clock.now,
-                                        deadline: .seconds(1),
-                                        error: result.failure
-                                    )
-                                    calls.withLock { $0.append(call) }
+                        while restarted.withLock({ $0.map { $0.advanced(by: .seconds(7)) < clock.now } }) != true {
+                            issued.withLock { $0 += 1 }
+                            Task {
+                                let start = clock.now
+                                let result = await Result {
+                                    try await client.query("SELECT pg_sleep(0.02)", deadline: .after(.seconds(1)))
                                 }
-                                try await Task.sleep(for: .milliseconds(25))
+                                let call = Call(
+                                    start: start,
+                                    end: clock.now,
+                                    deadline: .seconds(1),
+                                    error: result.failure
+                                )
+                                calls.withLock { $0.append(call) }
                             }
+                            try await Task.sleep(for: .milliseconds(25))
+                        }
+                        // Every call has a one-second deadline: all must have answered two seconds later.
+                        let end = clock.now.advanced(by: .seconds(2))
+                        while calls.withLock({ $0.count }) < issued.withLock({ $0 }) && clock.now < end {
+                            try await Task.sleep(for: .milliseconds(50))
                         }
                     }
                     load.addTask {
@@ -77,7 +84,23 @@ struct PostgresFaultTests {
                     try await load.waitForAll()
                 }
             }
+            running.cancel()
+            let stopped = LockedValue(false)
+            Task {
+                await running.value
+                stopped.withLock { $0 = true }
+            }
+            let shutdownBound = clock.now.advanced(by: .seconds(5))
+            while !stopped.withLock({ $0 }) && clock.now < shutdownBound {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(stopped.withLock { $0 }, "the client's run() did not return within 5 s of its cancellation")
             let all = calls.withLock { $0 }
+            let unanswered = issued.withLock { $0 } - all.count
+            #expect(
+                unanswered == 0,
+                "\(unanswered) calls still unanswered 2 s past their deadline; client state: \(client.snapshot)"
+            )
             let stop = try #require(stopping.withLock { $0 })
             let up = try #require(restarted.withLock { $0 })
 
