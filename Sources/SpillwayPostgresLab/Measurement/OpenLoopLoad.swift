@@ -24,7 +24,7 @@ package struct OpenLoopLoad: Sendable {
     @discardableResult
     package func run(_ operation: @escaping @Sendable (_ intendedStart: Int64) async -> Void) async -> Duration {
         let clock = ContinuousClock()
-        var random = SplitMix64(seed: seed)
+        var random = RandomSource.seeded(seed)
         let start = clock.nanosecondsSinceOrigin
         let end = start + duration.nanoseconds
         var next = start

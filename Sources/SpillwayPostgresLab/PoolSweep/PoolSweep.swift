@@ -201,7 +201,7 @@ package struct PoolSweep: Sendable {
                 let seconds = postmaster.flatMap(ServerCPU.seconds(postmaster:))
                 cpu.withLock { $0.start = seconds }
             }
-            let operations = LockedValue(SplitMix64(seed: seed &+ 0x5EED))
+            let operations = LockedValue(RandomSource.seeded(seed &+ 0x5EED))
             lag = await load.run { intended in
                 let operation = operations.withLock { workload.operation(using: &$0) }
                 await client.execute(
@@ -258,7 +258,7 @@ package struct PoolSweep: Sendable {
             await withTaskGroup(of: Void.self) { workersGroup in
                 for worker in 0..<workers {
                     workersGroup.addTask {
-                        var random = SplitMix64(seed: seed &+ UInt64(worker))
+                        var random = RandomSource.seeded(seed &+ UInt64(worker))
                         while clock.now < end {
                             let operation = workload.operation(using: &random)
                             do {

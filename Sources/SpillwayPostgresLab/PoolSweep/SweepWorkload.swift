@@ -30,7 +30,7 @@ package struct SweepWorkload: Sendable {
     }
 
     /// A random operation of the mix.
-    package func operation(using random: inout SplitMix64) -> Operation {
+    package func operation(using random: inout RandomSource) -> Operation {
         if Double.random(in: 0..<1, using: &random) < readShare {
             return .read(firstID: Int.random(in: 1...max(1, accounts - 199), using: &random))
         }

@@ -131,7 +131,7 @@ package struct StaleReadExperiment: Sendable {
 
     private func measure(_ client: ReplicatedPostgresClient, logger: Logger, read: @escaping Reader) async -> Counts {
         let counts = LockedValue(Counts())
-        let users = LockedValue(SplitMix64(seed: configuration.seed))
+        let users = LockedValue(RandomSource.seeded(configuration.seed))
         let userCount = configuration.users
         let delay = configuration.secondReadDelay
         let load = OpenLoopLoad(rate: configuration.rate, duration: configuration.duration, seed: configuration.seed)
