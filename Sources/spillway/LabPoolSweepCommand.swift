@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Spillway
 import SpillwayPostgresLab
 
 /// `spillway lab pool-sweep`: the seeds' connection-pool claims, measured on a real PostgreSQL started for the run.
@@ -139,7 +140,7 @@ struct LabPoolSweepCommand: AsyncParsableCommand {
     }
 
     private func duration(_ text: String, _ option: String) throws -> Duration {
-        guard let value = parseDuration(text), value > .zero else {
+        guard let value = Duration(parsing: text), value > .zero else {
             throw ValidationError("\(option): '\(text)' is not a duration like 500ms or 10s")
         }
         return value

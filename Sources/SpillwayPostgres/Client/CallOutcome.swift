@@ -31,6 +31,12 @@ struct CallOutcome {
         timeout: Duration
     ) -> CallOutcome {
         if let error = error as? ProtectedPostgresError {
+            // A statement refused because the watchdog closed the connection at the deadline.
+            if error.code == .connectionLost,
+                let outcome = interrupted(error, interruption, deadlineIsCallers, timeout)
+            {
+                return outcome
+            }
             return of(error)
         }
         if error is CancellationError {
@@ -152,7 +158,7 @@ struct CallOutcome {
     }
 
     private static func interrupted(
-        _ error: PSQLError,
+        _ error: any Error,
         _ interruption: StatementInterruption,
         _ deadlineIsCallers: Bool,
         _ timeout: Duration

@@ -34,7 +34,7 @@ import Synchronization
 ///     group.addTask { await database.run() }
 ///     let rows = try await database.query("SELECT name FROM items WHERE id = \(id)")
 ///     try await database.withTransaction { connection in
-///         try await connection.query("UPDATE stock SET count = count - 1 WHERE id = \(id)", logger: logger)
+///         try await connection.guardedQuery("UPDATE stock SET count = count - 1 WHERE id = \(id)", logger: logger)
 ///     }
 ///     group.cancelAll()
 /// }
@@ -143,6 +143,11 @@ public final class ProtectedPostgresClient: Sendable, Service {
     /// ``ProtectedPostgresError/Code/deadlineExceeded`` (each statement `body` starts before the deadline may run
     /// until the deadline, not longer).
     ///
+    /// Run `body`'s statements with `PostgresConnection/guardedQuery(_:logger:file:line:)` and
+    /// `PostgresConnection/guardedTransaction(logger:isolation:_:)`: postgres-nio's own `query` and `withTransaction`
+    /// wait forever for a statement sent on a connection that closed under `body` (a server restart, or the
+    /// watchdog closing a statement that ignored its cancellation), and no deadline can end that wait.
+    ///
     /// - Parameters:
     ///   - priority: the call's class in the gate's queue: higher classes are served first and shed last.
     ///   - deadline: when the caller stops waiting; by default the task's ``Spillway/Deadline/current``. The
@@ -178,22 +183,19 @@ public final class ProtectedPostgresClient: Sendable, Service {
 
     /// Runs `body` inside a transaction (`BEGIN` … `COMMIT`, or `ROLLBACK` when `body` throws) on a pooled
     /// connection, with the gate and deadline of ``withConnection(priority:deadline:_:)``.
+    ///
+    /// The transaction's own statements always end (`PostgresConnection/guardedTransaction(logger:isolation:_:)`);
+    /// an error `body` throws is rethrown as it is.
     public func withTransaction<Result: Sendable>(
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current,
         logger: Logger? = nil,
-        file: String = #file,
-        line: Int = #line,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await withConnection(priority: priority, deadline: deadline, isolation: isolation) { connection in
-            try await connection.withTransaction(
-                logger: logger ?? self.logger,
-                file: file,
-                line: line,
-                isolation: isolation
-            ) { connection in
+            try await connection.guardedTransaction(logger: logger ?? self.logger, isolation: isolation) {
+                connection in
                 try await body(connection)
             }
         }
@@ -218,7 +220,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
         line: Int = #line
     ) async throws -> [PostgresRow] {
         try await withConnection(priority: priority, deadline: deadline) { connection in
-            try await connection.query(query, logger: logger ?? self.logger, file: file, line: line).collect()
+            try await connection.guardedQuery(query, logger: logger ?? self.logger, file: file, line: line)
         }
     }
 
@@ -269,8 +271,13 @@ public final class ProtectedPostgresClient: Sendable, Service {
     /// it back. Every error leaves as a ``FailedCall``.
     ///
     /// The pool lends connections only inside `withConnection`, whose wait ends only when its task is cancelled; so a
-    /// child task holds the lease and hands the connection over (``ConnectionHandoff``), and the watchdog, another
-    /// child, can end the wait at the deadline without cancelling the caller.
+    /// task of its own (the *holder*) holds the lease and hands the connection over (``ConnectionHandoff``), and the
+    /// watchdog, a child task, can end the wait at the deadline without cancelling the caller.
+    ///
+    /// The holder is unstructured, so that the caller never waits for it: postgres-nio misses a cancellation that
+    /// arrives while the lease request is being queued (its `leaseConnection` checks `Task.isCancelled`, then
+    /// queues the request), and such a request waits until a connection frees up, for as long as the server is
+    /// down. A holder that receives a connection after the caller gave up hands it straight back.
     private func lease<Result: Sendable>(
         bound: CallBound,
         start: Int64,
@@ -279,14 +286,14 @@ public final class ProtectedPostgresClient: Sendable, Service {
     ) async throws -> Result {
         let handoff = ConnectionHandoff<PostgresConnection>()
         let ticket = accounting.startedWaiting(handoff)
-        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self, isolation: isolation) { group in
-            group.addTask { [pool] in
-                do {
-                    try await pool.withConnection { connection in await handoff.offer(connection) }
-                } catch {
-                    handoff.expire(.poolError(error))
-                }
+        let holder = Task { [pool] in
+            do {
+                try await pool.withConnection { connection in await handoff.offer(connection) }
+            } catch {
+                handoff.expire(.poolError(error))
             }
+        }
+        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self, isolation: isolation) { group in
             group.addTask { await self.watch(handoff, bound: bound) }
             let taken = await handoff.take()
             accounting.stoppedWaiting(ticket)
@@ -297,6 +304,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
             case .success(let leased):
                 connection = leased
             case .failure(let failure):
+                holder.cancel()
                 group.cancelAll()
                 let outcome = CallOutcome.classify(
                     failure,
@@ -310,6 +318,13 @@ public final class ProtectedPostgresClient: Sendable, Service {
             accounting.leased()
             let result: Swift.Result<Result, any Error>
             do {
+                guard !connection.isClosed else {
+                    throw ProtectedPostgresError(
+                        .connectionLost,
+                        "the pool lent a connection that had just closed (server restart or ended backend); the "
+                            + "call did not run"
+                    )
+                }
                 handoff.setBackendProcessID(try await canceller.backendProcessID(of: connection))
                 result = .success(try await body(connection))
             } catch {
@@ -319,7 +334,12 @@ public final class ProtectedPostgresClient: Sendable, Service {
             if interruption != .none && !Self.consumedCancel(result) {
                 // The cancel request may still be pending on the server process: were the connection reused, it
                 // could cancel the next caller's statement. Close it instead; the pool opens a fresh one.
-                _ = connection.close() as EventLoopFuture<Void>
+                try? await connection.close()
+            }
+            if connection.isClosed {
+                // The pool learns of a close when the channel's close completes: wait for it, so the connection is
+                // never lent again (a statement sent on it would be lost).
+                try? await connection.closeFuture.get()
             }
             handoff.release()
             accounting.released()

@@ -47,7 +47,7 @@ final class StatementCanceller: Sendable {
     /// The server process behind `connection`, looked up on the connection itself the first time.
     func backendProcessID(of connection: PostgresConnection) async throws -> Int32 {
         if let known = processIDs.withLock({ $0[connection.id] }) { return known }
-        let rows = try await connection.query("SELECT pg_backend_pid()", logger: logger).collect()
+        let rows = try await connection.guardedQuery("SELECT pg_backend_pid()", logger: logger)
         guard let processID = try rows.first?.decode(Int32.self) else {
             throw ProtectedPostgresError(.connectionLost, "pg_backend_pid() returned no row")
         }
@@ -69,8 +69,11 @@ final class StatementCanceller: Sendable {
         await withTaskGroup(of: Bool?.self) { group in
             group.addTask { [control, logger] in
                 do {
-                    let rows = try await control.query("SELECT pg_cancel_backend(\(processID))", logger: logger)
-                        .collect()
+                    // Through `withConnection` and a guarded statement: `PostgresClient.query` would wait forever
+                    // for a statement sent on a control connection that had just closed.
+                    let rows = try await control.withConnection { connection in
+                        try await connection.guardedQuery("SELECT pg_cancel_backend(\(processID))", logger: logger)
+                    }
                     return try rows.first?.decode(Bool.self) ?? false
                 } catch {
                     logger.debug("statement cancellation failed", metadata: ["error": "\(error)"])

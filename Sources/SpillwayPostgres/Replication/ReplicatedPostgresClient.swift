@@ -132,7 +132,7 @@ public final class ReplicatedPostgresClient: Sendable, Service {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await write(session: &session, priority: priority, deadline: deadline, isolation: isolation) { connection in
-            try await connection.withTransaction(logger: logger, isolation: isolation) { connection in
+            try await connection.guardedTransaction(logger: logger, isolation: isolation) { connection in
                 try await body(connection)
             }
         }
@@ -164,7 +164,7 @@ public final class ReplicatedPostgresClient: Sendable, Service {
         deadline: Deadline? = Deadline.current
     ) async throws -> [PostgresRow] {
         try await read(session: session, priority: priority, deadline: deadline) { [logger] connection in
-            try await connection.query(query, logger: logger).collect()
+            try await connection.guardedQuery(query, logger: logger)
         }
     }
 
@@ -321,7 +321,7 @@ public final class ReplicatedPostgresClient: Sendable, Service {
 
     /// The primary's write-ahead-log insert position, read on `connection` after the caller's write.
     static func position(on connection: PostgresConnection, logger: Logger) async throws -> LogSequenceNumber {
-        let rows = try await connection.query("SELECT pg_current_wal_insert_lsn()::text", logger: logger).collect()
+        let rows = try await connection.guardedQuery("SELECT pg_current_wal_insert_lsn()::text", logger: logger)
         guard let text = try rows.first?.decode(String.self), let position = LogSequenceNumber(text) else {
             throw ProtectedPostgresError(
                 .unavailable,
@@ -333,7 +333,7 @@ public final class ReplicatedPostgresClient: Sendable, Service {
 
     /// The position a standby has replayed up to, read on `connection`.
     static func replayed(on connection: PostgresConnection, logger: Logger) async throws -> LogSequenceNumber {
-        let rows = try await connection.query("SELECT pg_last_wal_replay_lsn()::text", logger: logger).collect()
+        let rows = try await connection.guardedQuery("SELECT pg_last_wal_replay_lsn()::text", logger: logger)
         guard let text = try rows.first?.decode(String?.self), let position = LogSequenceNumber(text) else {
             throw ProtectedPostgresError(
                 .unavailable,

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import Spillway
+import SpillwayPostgres
 
 /// The pool sweep's database work: indexed range reads, and short write transactions on a few hot rows, whose row
 /// locks make concurrent writers wait for each other inside the database.
@@ -65,17 +66,17 @@ package struct SweepWorkload: Sendable {
         switch operation {
         case .read(let first):
             let last = first + 199
-            _ = try await connection.query(
+            try await connection.guardedQuery(
                 "SELECT count(*), sum(balance) FROM sweep_accounts WHERE id BETWEEN \(first) AND \(last)",
                 logger: logger
-            ).collect()
+            )
         case .write(let hot):
-            try await connection.withTransaction(logger: logger) { connection in
-                try await connection.query(
+            try await connection.guardedTransaction(logger: logger) { connection in
+                try await connection.guardedQuery(
                     "UPDATE sweep_hot SET counter = counter + 1 WHERE id = \(hot)",
                     logger: logger
                 )
-                try await connection.query(
+                try await connection.guardedQuery(
                     "INSERT INTO sweep_ledger (hot_id, amount) VALUES (\(hot), 1)",
                     logger: logger
                 )

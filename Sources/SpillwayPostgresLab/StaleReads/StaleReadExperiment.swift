@@ -144,17 +144,17 @@ package struct StaleReadExperiment: Sendable {
                 var session = ReadYourWritesSession()
                 do {
                     let written = try await client.write(session: &session) { connection in
-                        let rows = try await connection.query(
+                        let rows = try await connection.guardedQuery(
                             "UPDATE ryw_users SET version = version + 1 WHERE id = \(user) RETURNING version",
                             logger: logger
-                        ).collect()
+                        )
                         return try rows.first?.decode(Int64.self) ?? 0
                     }
                     let body: @Sendable (PostgresConnection) async throws -> Int64 = { connection in
-                        let rows = try await connection.query(
+                        let rows = try await connection.guardedQuery(
                             "SELECT version FROM ryw_users WHERE id = \(user)",
                             logger: logger
-                        ).collect()
+                        )
                         return try rows.first?.decode(Int64.self) ?? 0
                     }
                     for attempt in 0..<2 {
