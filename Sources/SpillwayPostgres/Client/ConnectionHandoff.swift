@@ -4,8 +4,8 @@ import Synchronization
 /// can stop waiting for the pool at its deadline.
 ///
 /// `PostgresClient` only lends connections through `withConnection`, whose wait for a free connection ends when its
-/// task is cancelled. The lease is therefore taken in a child task (the *holder*), which offers the connection here
-/// and stays inside `withConnection` until the caller ``release()``s it; the caller ``take()``s it, and a timer
+/// task is cancelled. The lease is therefore taken in a task of its own (the *holder*), which offers the connection
+/// here and stays inside `withConnection` until the caller ``release()``s it; the caller ``take()``s it, and a timer
 /// ``expire(_:)``s the wait at the deadline. Every transition happens under one lock, so a connection offered just as
 /// the wait expires goes straight back to the pool and never reaches a caller that gave up.
 final class ConnectionHandoff<Connection: Sendable>: Sendable {

@@ -3,9 +3,9 @@ import PostgresNIO
 import Spillway
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// A throwaway PostgreSQL server on loopback, in a temporary directory: a primary from `initdb`, or a streaming
@@ -410,9 +410,9 @@ actor TemplateCluster {
 /// A port the kernel considers free on 127.0.0.1 right now (bound to port 0 and released).
 func freeLoopbackPort() -> Int {
     #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+    let descriptor = socket(AF_INET, SOCK_STREAM, 0)
     #endif
     guard descriptor >= 0 else { return 0 }
     defer { close(descriptor) }

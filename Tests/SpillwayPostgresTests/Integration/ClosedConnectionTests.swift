@@ -7,9 +7,9 @@ import Testing
 @testable import SpillwayPostgres
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Calls whose connection closes under them end with an error: postgres-nio loses a statement sent on a closed

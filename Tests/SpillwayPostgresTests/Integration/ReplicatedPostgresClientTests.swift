@@ -68,8 +68,8 @@ struct ReplicatedPostgresClientTests {
             var staleDirect = 0
             for written in Int64(1)...5 {
                 var session = ReadYourWritesSession()
-                try await client.write(session: &session) { connection in
-                    try await connection.query(
+                _ = try await client.write(session: &session) { connection in
+                    try await connection.guardedQuery(
                         PostgresQuery(unsafeSQL: "UPDATE \(table) SET value = \(written)"),
                         logger: logger
                     )
@@ -91,8 +91,11 @@ struct ReplicatedPostgresClientTests {
         let table = try await makeTable(cluster, replica: cluster.replica)
         try await withReplicated(primary: cluster.primary, replica: cluster.replica) { client async throws in
             var session = ReadYourWritesSession()
-            try await client.writeTransaction(session: &session) { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: "UPDATE \(table) SET value = 42"), logger: logger)
+            _ = try await client.writeTransaction(session: &session) { connection in
+                try await connection.guardedQuery(
+                    PostgresQuery(unsafeSQL: "UPDATE \(table) SET value = 42"),
+                    logger: logger
+                )
             }
             let served = try await eventually {
                 guard let (seen, route) = try? await client.routedRead(session: session, value(table)) else {

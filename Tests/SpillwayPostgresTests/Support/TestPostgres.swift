@@ -4,9 +4,9 @@ import PostgresNIO
 import SpillwayPostgresLab
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The PostgreSQL servers the tests share: a primary, a streaming replica, and a replica that replays each commit
