@@ -33,7 +33,12 @@ package struct StaleReadExperiment: Sendable {
         package var reads: Int
         package var staleReads: Int
         package var replicaReads: Int
+        /// Sequences the gate refused (``Spillway/AdmissionRejection``).
+        package var refused: Int
+        /// Sequences that failed otherwise.
         package var failures: Int
+        /// The most frequent kind of failure, for diagnosis.
+        package var commonFailure: String?
 
         /// Stale reads over reads.
         package var staleRate: Double { reads > 0 ? Double(staleReads) / Double(reads) : 0 }
@@ -47,13 +52,14 @@ package struct StaleReadExperiment: Sendable {
         /// A Markdown table of the rows.
         package var table: String {
             var lines = [
-                "| reads | reads measured | stale reads | stale rate | served by the replica | failed calls |",
-                "|---|---:|---:|---:|---:|---:|",
+                "| reads | reads measured | stale reads | stale rate | served by the replica | refused sequences "
+                    + "| failed sequences |",
+                "|---|---:|---:|---:|---:|---:|---:|",
             ]
             for row in rows {
                 lines.append(
                     "| \(row.arm) | \(row.reads) | \(row.staleReads) | \(format(row.staleRate * 100, digits: 2)) % | "
-                        + "\(format(row.replicaShare * 100, digits: 1)) % | \(row.failures) |"
+                        + "\(format(row.replicaShare * 100, digits: 1)) % | \(row.refused) | \(row.failures) |"
                 )
             }
             return lines.joined(separator: "\n")
@@ -70,7 +76,9 @@ package struct StaleReadExperiment: Sendable {
         var reads = 0
         var stale = 0
         var replica = 0
+        var refused = 0
         var failures = 0
+        var failureKinds: [String: Int] = [:]
     }
 
     /// Runs both arms against `primary` and its streaming replica `replica`.
@@ -93,7 +101,10 @@ package struct StaleReadExperiment: Sendable {
             return (value, true)
         }
         rows.append(row("replica, no routing", directCounts))
-        progress("replica, no routing: \(directCounts.stale) stale of \(directCounts.reads) reads")
+        progress(
+            "replica, no routing: \(directCounts.stale) stale of \(directCounts.reads) reads, "
+                + "\(directCounts.refused) refused, \(directCounts.failures) failed \(directCounts.failureKinds)"
+        )
 
         let routed = ReplicatedPostgresClient(
             primary: ProtectedPostgresClient(primary, configuration: .init(name: "ryw-routed-primary")),
@@ -105,7 +116,10 @@ package struct StaleReadExperiment: Sendable {
             return (value, route.isReplica)
         }
         rows.append(row("read-your-writes routing", routedCounts))
-        progress("read-your-writes routing: \(routedCounts.stale) stale of \(routedCounts.reads) reads")
+        progress(
+            "read-your-writes routing: \(routedCounts.stale) stale of \(routedCounts.reads) reads, "
+                + "\(routedCounts.refused) refused, \(routedCounts.failures) failed \(routedCounts.failureKinds)"
+        )
         return Result(rows: rows)
     }
 
@@ -115,7 +129,9 @@ package struct StaleReadExperiment: Sendable {
             reads: counts.reads,
             staleReads: counts.stale,
             replicaReads: counts.replica,
-            failures: counts.failures
+            refused: counts.refused,
+            failures: counts.failures,
+            commonFailure: counts.failureKinds.max { $0.value < $1.value }.map { "\($0.key) (\($0.value))" }
         )
     }
 
@@ -166,8 +182,14 @@ package struct StaleReadExperiment: Sendable {
                             if onReplica { counts.replica += 1 }
                         }
                     }
+                } catch is AdmissionRejection {
+                    counts.withLock { $0.refused += 1 }
                 } catch {
-                    counts.withLock { $0.failures += 1 }
+                    let kind = (error as? ProtectedPostgresError).map { "\($0.code)" } ?? "\(type(of: error))"
+                    counts.withLock { counts in
+                        counts.failures += 1
+                        counts.failureKinds[kind, default: 0] += 1
+                    }
                 }
             }
             group.cancelAll()
