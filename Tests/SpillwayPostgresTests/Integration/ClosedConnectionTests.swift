@@ -33,46 +33,63 @@ struct ClosedConnectionTests {
         return result.withLock { $0 }
     }
 
+    /// A running client of the shared primary whose `application_name` is `name`.
+    func startClient(_ name: String, on server: TestPostgres.Server) -> (ProtectedPostgresClient, Task<Void, Never>) {
+        var postgres = server.configuration
+        postgres.options.additionalStartupParameters = [("application_name", name)]
+        let client = ProtectedPostgresClient(postgres, configuration: .init(name: name))
+        return (client, Task { await client.run() })
+    }
+
+    /// Starts a transaction of `client` (named `name`) that sleeps on the server under `deadline`, and returns the
+    /// server process running it once it runs, with the transaction's outcome to await (`nil`: not ended in 15 s).
+    func sleepingTransaction(
+        _ client: ProtectedPostgresClient,
+        name: String,
+        deadline: Duration,
+        on server: TestPostgres.Server
+    ) async throws -> (processID: Int32, outcome: Task<Result<Void, any Error>?, any Error>) {
+        let logger = self.logger
+        let outcome = Task {
+            try await self.outcome(within: .seconds(15)) {
+                try await client.withTransaction(deadline: .after(deadline)) { connection in
+                    // postgres-nio's own statement: it fails properly when its connection goes; the transaction's
+                    // ROLLBACK, sent afterwards on the closed connection, is what used to wait forever.
+                    _ = try await connection.query("SELECT pg_sleep(30)", logger: logger)
+                }
+            }
+        }
+        let backend =
+            "SELECT pid FROM pg_stat_activity WHERE application_name = '\(name)' AND state = 'active' "
+            + "AND query LIKE '%pg_sleep(30)%'"
+        let found = LockedValue<Int32?>(nil)
+        _ = try await eventually {
+            let pid = try? await TestPostgres.execute(backend, on: server).first?.decode(Int32.self)
+            found.withLock { $0 = pid }
+            return pid != nil
+        }
+        return (try #require(found.withLock { $0 }, "the transaction's statement never ran"), outcome)
+    }
+
     @Test("a transaction whose server process is ended fails with connectionLost instead of waiting forever")
     func transactionOnEndedBackend() async throws {
         let cluster = try await TestPostgres.cluster()
         let name = TestPostgres.uniqueName("ended")
-        var postgres = cluster.primary.configuration
-        postgres.options.additionalStartupParameters = [("application_name", name)]
-        let client = ProtectedPostgresClient(postgres, configuration: .init(name: name))
-        let running = Task { await client.run() }
+        let (client, running) = startClient(name, on: cluster.primary)
         defer { running.cancel() }
         let clock = ContinuousClock()
-        let logger = self.logger
         let started = clock.now
-        async let ended = outcome(within: .seconds(15)) {
-            try await client.withTransaction(deadline: .after(.seconds(3))) { connection in
-                // postgres-nio's own statement: it fails properly when the backend ends; the transaction's
-                // ROLLBACK, sent afterwards on the closed connection, is what used to wait forever.
-                _ = try await connection.query("SELECT pg_sleep(30)", logger: logger)
-            }
-        }
-        let sleeping =
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' AND state = 'active' "
-            + "AND query LIKE '%pg_sleep(30)%'"
-        #expect(
-            try await eventually {
-                (try? await TestPostgres.execute(sleeping, on: cluster.primary).first?.decode(Int.self)) == 1
-            }
-        )
-        try await TestPostgres.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(name)' "
-                + "AND query LIKE '%pg_sleep(30)%'",
+        let (processID, outcome) = try await sleepingTransaction(
+            client,
+            name: name,
+            deadline: .seconds(3),
             on: cluster.primary
         )
-        let result = try await ended
+        try await TestPostgres.execute("SELECT pg_terminate_backend(\(processID))", on: cluster.primary)
+        let result = try await outcome.value
         let elapsed = started.duration(to: clock.now)
-        guard let result else {
-            Issue.record("the call had not ended \(elapsed) after it started (its deadline was 3 s)")
-            return
-        }
-        guard case .failure(let error) = result else {
-            Issue.record("the transaction succeeded although its backend was ended")
+        guard case .failure(let error)? = result else {
+            Issue.record("the call ended with \(String(describing: result)) \(elapsed) after it started")
             return
         }
         #expect((error as? ProtectedPostgresError)?.code == .connectionLost, "it ended with \(error)")
@@ -109,48 +126,29 @@ struct ClosedConnectionTests {
     func transactionOnStoppedBackend() async throws {
         let cluster = try await TestPostgres.cluster()
         let name = TestPostgres.uniqueName("stopped")
-        var postgres = cluster.primary.configuration
-        postgres.options.additionalStartupParameters = [("application_name", name)]
-        let client = ProtectedPostgresClient(postgres, configuration: .init(name: name))
-        let running = Task { await client.run() }
+        let (client, running) = startClient(name, on: cluster.primary)
         defer { running.cancel() }
         let clock = ContinuousClock()
-        let logger = self.logger
         let started = clock.now
-        async let ended = outcome(within: .seconds(15)) {
-            try await client.withTransaction(deadline: .after(.seconds(1))) { connection in
-                _ = try await connection.query("SELECT pg_sleep(30)", logger: logger)
-            }
-        }
+        let (processID, outcome) = try await sleepingTransaction(
+            client,
+            name: name,
+            deadline: .seconds(1),
+            on: cluster.primary
+        )
         // A stopped server process takes no signal: the cancel request waits, the grace passes and the watchdog
         // closes the connection under the transaction, which then must not send its ROLLBACK on it.
-        let backend =
-            "SELECT pid FROM pg_stat_activity WHERE application_name = '\(name)' AND state = 'active' "
-            + "AND query LIKE '%pg_sleep(30)%'"
-        let pid = LockedValue<Int32?>(nil)
-        #expect(
-            try await eventually {
-                let found = try? await TestPostgres.execute(backend, on: cluster.primary).first?.decode(Int32.self)
-                pid.withLock { $0 = found }
-                return found != nil
-            }
-        )
-        let stopped = try #require(pid.withLock { $0 })
-        kill(stopped, SIGSTOP)
-        let result = try await ended
+        kill(processID, SIGSTOP)
+        let result = try await outcome.value
         let elapsed = started.duration(to: clock.now)
-        kill(stopped, SIGCONT)
-        _ = try? await TestPostgres.execute("SELECT pg_terminate_backend(\(stopped))", on: cluster.primary)
-        guard let result else {
-            Issue.record("the call had not ended \(elapsed) after it started (deadline 1 s, grace 250 ms)")
-            return
-        }
-        guard case .failure(let error) = result else {
-            Issue.record("the transaction succeeded although its server process was stopped")
+        kill(processID, SIGCONT)
+        _ = try? await TestPostgres.execute("SELECT pg_terminate_backend(\(processID))", on: cluster.primary)
+        guard case .failure(let error)? = result else {
+            Issue.record("the call ended with \(String(describing: result)) \(elapsed) after it started")
             return
         }
         #expect((error as? ProtectedPostgresError)?.code == .deadlineExceeded, "it ended with \(error)")
-        #expect(elapsed < .seconds(3), "it ended \(elapsed) after it started")
+        #expect(elapsed < .seconds(3), "it ended \(elapsed) after it started (deadline 1 s, grace 250 ms)")
         #expect(try await client.query("SELECT 1", deadline: .after(.seconds(5))).count == 1)
     }
 
