@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SpillwayHTTPClient", targets: ["SpillwayHTTPClient"]),
         .library(name: "SpillwayRedis", targets: ["SpillwayRedis"]),
         .library(name: "SpillwayProxy", targets: ["SpillwayProxy"]),
+        .library(name: "SpillwayPostgres", targets: ["SpillwayPostgres"]),
         .library(name: "SpillwayJobs", targets: ["SpillwayJobs"]),
         .library(name: "SpillwayJobsHummingbird", targets: ["SpillwayJobsHummingbird"]),
     ],
@@ -45,6 +46,7 @@ let package = Package(
                 "Spillway",
                 "SpillwayLab",
                 "SpillwayProxy",
+                "SpillwayPostgresLab",
                 "SpillwayJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -132,6 +134,37 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SpillwayPostgres",
+            dependencies: [
+                "Spillway",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SpillwayPostgresLab",
+            dependencies: [
+                "Spillway",
+                "SpillwayPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SpillwayPostgresTests",
+            dependencies: [
+                "SpillwayPostgres",
+                "SpillwayPostgresLab",
+                "Spillway",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .target(

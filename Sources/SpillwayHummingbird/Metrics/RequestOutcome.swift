@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Spillway
 
 /// How one request ended, as the `outcome` label of Spillway's HTTP metrics.
 ///
@@ -37,6 +38,9 @@ enum RequestOutcome: String, Sendable, Hashable, CaseIterable {
 
     /// The status and outcome of a request whose handler (or an inner middleware) threw `error`.
     static func of(_ error: any Error) -> (HTTPResponse.Status, RequestOutcome) {
+        if let rejection = error as? AdmissionRejection {
+            return of(SpillwayHTTPError(rejection))
+        }
         if let refusal = error as? SpillwayHTTPError {
             switch refusal.code {
             case .overloaded: return (refusal.status, .shed)
