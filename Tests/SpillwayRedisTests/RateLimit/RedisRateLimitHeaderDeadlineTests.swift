@@ -33,7 +33,7 @@ struct DelayedRedis: RedisCommandExecutor {
                 let limiter = try RateLimiter(policies: [try RateLimitPolicy(name: "edge", key: .global, store: store)])
                 let router = Router()
                 router.add(middleware: DeadlineMiddleware())
-                router.add(middleware: RateLimitMiddleware(limiter: limiter))
+                router.add(middleware: try RateLimitMiddleware(limiter: limiter))
                 router.get("/items") { _, _ in "items" }
                 let tiny: HTTPFields = [HTTPField.Name(header)!: value]
                 try await Application(router: router).test(.router) { client in
