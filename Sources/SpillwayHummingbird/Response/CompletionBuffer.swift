@@ -1,11 +1,11 @@
 @_spi(CustomByteBufferAllocator) import NIOCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Response buffers that finish a ``ResponseCompletion`` when NIO frees them, that is once they have been written.

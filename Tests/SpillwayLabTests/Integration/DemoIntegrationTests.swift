@@ -32,8 +32,23 @@ import Testing
         let drop = try #require(report.runs.first { $0.scenario.name == "capacity-drop" })
         let dropProtected = try await validFigures(.spillway, in: drop)
         #expect(dropProtected.valid, "the generator must keep its schedule for the figures to count")
+        // The quick demo's drop is short (one slot × 50 ms, ÷3 for 2 s: about 13 completions at the reduced
+        // capacity), and its first second costs every arm: requests admitted at the old latency finish late. A
+        // fixed limit told the capacity keeps 52–75 % of it in the model (docs/benchmarks.md, "Default limit
+        // grid"), so an absolute 85 % measures the noise of a dozen requests. Issue 11's criterion for the real lab
+        // is comparative: the default, told nothing, at least matches the better of `static` and `haproxy` in the
+        // same run (within one tenth: four of the drop's requests), and keeps more than half of the capacity.
+        let peers = [ArmKind.static, .haproxy].compactMap { arm in
+            drop.arms.first { $0.arm == arm }?.figures
+        }.filter(\.valid)
+        let bestPeer = peers.map(\.goodputTriggerRatio).max() ?? 0
         #expect(
-            dropProtected.goodputTriggerRatio >= 0.85,
+            dropProtected.goodputTriggerRatio >= bestPeer - 0.1,
+            "spillway goodput during the capacity drop \(dropProtected.goodputTriggerRatio), best of static and "
+                + "haproxy \(bestPeer)"
+        )
+        #expect(
+            dropProtected.goodputTriggerRatio >= 0.5,
             "spillway goodput during the capacity drop, of the reduced capacity: \(dropProtected.goodputTriggerRatio)"
         )
 

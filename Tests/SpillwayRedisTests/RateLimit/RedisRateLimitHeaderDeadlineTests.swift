@@ -23,7 +23,7 @@ struct DelayedRedis: RedisCommandExecutor {
 /// End to end: clients sending tiny deadline headers cannot open the breaker of the shared Redis rate-limit store
 /// through the rate-limit middleware (issue 11, defect 1).
 @Suite(.timeLimit(.minutes(1))) struct RedisRateLimitHeaderDeadlineTests {
-    @Test(arguments: [("x-request-timeout-ms", "1"), ("grpc-timeout", "1n")])
+    @Test(arguments: [("x-request-timeout-ms", "1"), ("grpc-timeout", "1m")])
     func tinyDeadlineHeadersDoNotOpenTheSharedBreaker(header: String, value: String) async throws {
         try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
