@@ -44,8 +44,7 @@ import Testing
         let bestPeer = peers.map(\.goodputTriggerRatio).max() ?? 0
         #expect(
             dropProtected.goodputTriggerRatio >= bestPeer - 0.1,
-            "spillway goodput during the capacity drop \(dropProtected.goodputTriggerRatio), best of static and "
-                + "haproxy \(bestPeer)"
+            "spillway goodput in the capacity drop \(dropProtected.goodputTriggerRatio), best peer \(bestPeer)"
         )
         #expect(
             dropProtected.goodputTriggerRatio >= 0.5,
