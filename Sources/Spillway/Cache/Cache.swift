@@ -158,7 +158,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Removes `key` from the cache after its source of truth changed: from the local tier at once, so that no
     /// load already running can write its (possibly older) result back, and then from the shared tier.
     ///
-    /// - Throws: ``CacheError`` (``CacheError/Code-swift.struct/sharedTierFailed``) when the shared tier could
+    /// - Throws: ``CacheError`` (`CacheError.Code.sharedTierFailed`) when the shared tier could
     ///   not be reached; the local entry is gone regardless.
     public func invalidate(_ key: Key) async throws {
         invalidateLocally(key)

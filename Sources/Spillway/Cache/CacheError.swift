@@ -10,26 +10,7 @@
 /// ```
 public struct CacheError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case deadlineExceeded = "deadline_exceeded"
-            case sharedTierFailed = "shared_tier_failed"
-        }
-
-        fileprivate let base: Base
-
-        /// The caller's deadline passed before the value was loaded. The shared load keeps running for the other
-        /// waiters (and, in a ``Cache``, to fill the cache).
-        public static let deadlineExceeded = Code(base: .deadlineExceeded)
-        /// An invalidation removed the local entry but could not reach the shared tier, so other replicas may
-        /// read the old value until its shared expiry. Retry the invalidation, or lower the time to live.
-        public static let sharedTierFailed = Code(base: .sharedTierFailed)
-
-        /// A stable snake-case label for logs and metrics.
-        public var label: String { base.rawValue }
-
-        public var description: String { label }
-    }
+    public typealias Code = ErrorCode<CacheError>
 
     /// What went wrong.
     public var code: Code
@@ -60,4 +41,13 @@ public struct CacheError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "CacheError(\(code.label)): \(message)" }
+}
+
+extension ErrorCode<CacheError> {
+    /// The caller's deadline passed before the value was loaded. The shared load keeps running for the other
+    /// waiters (and, in a ``Cache``, to fill the cache).
+    public static var deadlineExceeded: Self { Self("deadline_exceeded") }
+    /// An invalidation removed the local entry but could not reach the shared tier, so other replicas may
+    /// read the old value until its shared expiry. Retry the invalidation, or lower the time to live.
+    public static var sharedTierFailed: Self { Self("shared_tier_failed") }
 }

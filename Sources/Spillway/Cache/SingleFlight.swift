@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// When a popular key is missing, a thousand concurrent callers cause one call to the backend instead of a
 /// thousand. The load runs in its own task, so one caller's cancellation or deadline does not cut it short for
-/// the others: a caller that leaves gets `CancellationError` (or ``CacheError/Code-swift.struct/deadlineExceeded``)
+/// the others: a caller that leaves gets `CancellationError` (or `CacheError.Code.deadlineExceeded`)
 /// at once, and the load goes on. When the *last* waiting caller leaves, the load is cancelled (unless
 /// `cancelsAbandonedLoads` is `false`) and the next caller starts a fresh one.
 ///

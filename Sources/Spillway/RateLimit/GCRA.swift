@@ -41,7 +41,7 @@ public struct GCRA: NativeRateLimitAlgorithm {
     private let tolerance: Int128
 
     /// A GCRA admitting `limit` requests per `period`, with bursts of up to `burst` (default `limit`).
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` when `limit` or `burst` is below 1 or
+    /// - Throws: `RateLimitError.Code.invalidConfiguration` when `limit` or `burst` is below 1 or
     ///   `period` is not positive.
     public init(limit: Int, period: Duration, burst: Int? = nil) throws(RateLimitError) {
         guard limit >= 1 else { throw .configuration("limit must be at least 1 (got \(limit))") }

@@ -132,7 +132,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
     // runs concrete code instead of generic code that looks up metadata and copies every state through value
     // witnesses (measured ~4x slower).
     /// Decides for `key` without suspending.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
+    /// - Throws: `RateLimitError.Code.invalidCost` for a negative cost.
     @_specialize(where Algorithm == GCRA)
     @_specialize(where Algorithm == TokenBucket)
     @_specialize(where Algorithm == SlidingWindow)

@@ -21,7 +21,7 @@ public protocol RateLimitAlgorithm: Sendable, Hashable {
     ///
     /// An allowed decision consumes `cost`; a denial consumes nothing. A `cost` of zero queries without consuming
     /// and is always allowed. A cost above the capacity is denied with ``RateLimitDecision/exceedsCapacity``.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
+    /// - Throws: `RateLimitError.Code.invalidCost` for a negative cost.
     func evaluate(
         _ state: inout State?,
         cost: Int,

@@ -12,25 +12,7 @@
 /// ```
 public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case invalidConfiguration = "invalid_configuration"
-            case invalidCost = "invalid_cost"
-            case invalidAddress = "invalid_address"
-        }
-
-        fileprivate let base: Base
-
-        /// A limit, period, window, share or policy name is out of range.
-        public static let invalidConfiguration = Code(base: .invalidConfiguration)
-        /// A request cost is negative.
-        public static let invalidCost = Code(base: .invalidCost)
-        /// A trusted-proxy entry is not an IPv4/IPv6 address or CIDR range.
-        public static let invalidAddress = Code(base: .invalidAddress)
-
-        /// A readable description.
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = ErrorCode<RateLimitError>
 
     /// What went wrong.
     public var code: Code
@@ -45,10 +27,10 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
 
     /// A readable description.
     public var description: String {
-        switch code.base {
-        case .invalidConfiguration: "invalid rate-limit configuration: \(message)"
+        switch code {
         case .invalidCost: "invalid rate-limit cost: \(message)"
         case .invalidAddress: "invalid trusted-proxy address: \(message)"
+        default: "invalid rate-limit configuration: \(message)"  // .invalidConfiguration
         }
     }
 
@@ -59,4 +41,13 @@ public struct RateLimitError: Error, Sendable, Hashable, CustomStringConvertible
     static func negativeCost(_ cost: Int) -> RateLimitError {
         RateLimitError(.invalidCost, message: "a request's cost must be zero (a pure query) or more (got \(cost))")
     }
+}
+
+extension ErrorCode<RateLimitError> {
+    /// A limit, period, window, share or policy name is out of range.
+    public static var invalidConfiguration: Self { Self("invalid_configuration") }
+    /// A request cost is negative.
+    public static var invalidCost: Self { Self("invalid_cost") }
+    /// A trusted-proxy entry is not an IPv4/IPv6 address or CIDR range.
+    public static var invalidAddress: Self { Self("invalid_address") }
 }

@@ -20,7 +20,7 @@ public struct RateLimitPolicy: Sendable {
     public var store: any RateLimitStore
 
     /// A policy deciding in `store`.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` for an empty, over-long or non-token name.
+    /// - Throws: `RateLimitError.Code.invalidConfiguration` for an empty, over-long or non-token name.
     public init(name: String, key: RateLimitKey, store: any RateLimitStore) throws(RateLimitError) {
         try Self.validate(name: name)
         self.name = name
@@ -29,7 +29,7 @@ public struct RateLimitPolicy: Sendable {
     }
 
     /// A policy with its own ``InMemoryRateLimitStore`` running `algorithm`.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` for an invalid name.
+    /// - Throws: `RateLimitError.Code.invalidConfiguration` for an invalid name.
     public init<Algorithm: RateLimitAlgorithm>(
         name: String,
         key: RateLimitKey,

@@ -12,7 +12,7 @@ public protocol RateLimitStore: Sendable {
     var quota: RateLimitQuota { get }
 
     /// Decides, atomically for `key`, whether `cost` units may be consumed now; consumes them when allowed.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost. A store never throws for an
+    /// - Throws: `RateLimitError.Code.invalidCost` for a negative cost. A store never throws for an
     ///   unavailable backend: it answers according to its failure policy.
     func acquire(key: String, cost: Int) async throws(RateLimitError) -> RateLimitDecision
 

@@ -30,7 +30,7 @@ public final class RateLimiter: Sendable {
 
     /// A limiter over `policies`; `clock` times refunds, metrics go to `metricsFactory` (default: the global
     /// `MetricsSystem.factory`).
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` when two policies share a name.
+    /// - Throws: `RateLimitError.Code.invalidConfiguration` when two policies share a name.
     public init(
         policies: [RateLimitPolicy],
         clock: any SpillwayClock = ContinuousClock(),
@@ -50,7 +50,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Checks `request` at `cost` units (default 1) against every policy.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
+    /// - Throws: `RateLimitError.Code.invalidCost` for a negative cost.
     public func check(_ request: RateLimitRequest, cost: Int = 1) async throws(RateLimitError) -> RateLimitResult {
         guard cost >= 0 else { throw .negativeCost(cost) }
         // One allocation per check: the result's list, which also carries each policy's index and consumption time.

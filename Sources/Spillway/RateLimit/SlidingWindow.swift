@@ -35,7 +35,7 @@ public struct SlidingWindow: NativeRateLimitAlgorithm {
     private let windowNanoseconds: Int128
 
     /// At most `limit` units per sliding `window`.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` when `limit` is below 1 or `window` is
+    /// - Throws: `RateLimitError.Code.invalidConfiguration` when `limit` is below 1 or `window` is
     ///   not positive.
     public init(limit: Int, window: Duration) throws(RateLimitError) {
         guard limit >= 1 else { throw .configuration("limit must be at least 1 (got \(limit))") }

@@ -36,7 +36,7 @@ public struct TokenBucket: NativeRateLimitAlgorithm {
     private let capacityLevel: Int128
 
     /// A bucket of `capacity` tokens refilled at `refill` tokens per `period`.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` when `capacity` or `refill` is below 1
+    /// - Throws: `RateLimitError.Code.invalidConfiguration` when `capacity` or `refill` is below 1
     ///   or `period` is not positive.
     public init(capacity: Int, refill: Int, per period: Duration) throws(RateLimitError) {
         guard capacity >= 1 else { throw .configuration("capacity must be at least 1 (got \(capacity))") }

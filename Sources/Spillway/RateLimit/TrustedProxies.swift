@@ -36,7 +36,7 @@ public struct TrustedProxies: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Proxies given as addresses or CIDR ranges (`"10.0.0.0/8"`, `"::1"`, `"2001:db8::/32"`).
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidAddress`` naming the first entry that is not an address
+    /// - Throws: `RateLimitError.Code.invalidAddress` naming the first entry that is not an address
     ///   or range, or that has bits set after its prefix.
     public init(_ ranges: [String]) throws(RateLimitError) {
         var parsed: [AddressRange] = []

@@ -46,7 +46,7 @@ public enum CallOutcome: Sendable, Hashable {
 /// The ``default`` classifier treats every returned value as a success and every thrown error as retryable (as
 /// Polly does). Cancellation, an open circuit, local throttling and the caller's deadline passing are handled before
 /// the classifier is asked: they are never retried and never count against the dependency. A pipeline timeout
-/// (``ResilienceError/Code/timedOut``) is classified like any other error.
+/// (`ResilienceError.Code.timedOut`) is classified like any other error.
 ///
 /// ```swift
 /// let classifier = OutcomeClassifier<HTTPStatus> { result in

@@ -7,7 +7,7 @@ import Synchronization
 /// - **Closed**: calls pass; their outcomes fill a sliding window (the last N calls, or the calls of the last T).
 ///   Once the window holds ``Configuration/minimumNumberOfCalls`` calls, the breaker opens when the failure rate
 ///   or the slow-call rate reaches its threshold.
-/// - **Open**: calls are refused at once with ``ResilienceError/Code/circuitOpen`` for
+/// - **Open**: calls are refused at once with `ResilienceError.Code.circuitOpen` for
 ///   ``Configuration/waitDurationInOpenState``.
 /// - **Half-open**: ``Configuration/permittedNumberOfCallsInHalfOpenState`` probes pass; when they have all
 ///   reported, the breaker closes (rates below the thresholds) or opens again.
@@ -204,7 +204,7 @@ public final class CircuitBreaker: Sendable {
     }
 
     /// Takes the right to make one call, or throws ``ResilienceError`` with code
-    /// ``ResilienceError/Code/circuitOpen`` (and, when open, the time until probes are let through).
+    /// `ResilienceError.Code.circuitOpen` (and, when open, the time until probes are let through).
     ///
     /// Report the call's outcome with ``Permit/record(_:)``; a permit dropped without a result (the call was
     /// cancelled) is released without counting, and a half-open probe slot is given back.

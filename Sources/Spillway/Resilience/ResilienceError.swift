@@ -1,15 +1,15 @@
 /// A call refused or abandoned by a resilience strategy.
 ///
-/// - ``Code/circuitOpen``: a circuit breaker is open (``retryAfter`` says when it lets a probe through);
-/// - ``Code/throttled``: adaptive throttling rejected the call locally, because the dependency has been
+/// - `Code.circuitOpen`: a circuit breaker is open (``retryAfter`` says when it lets a probe through);
+/// - `Code.throttled`: adaptive throttling rejected the call locally, because the dependency has been
 ///   rejecting most requests;
-/// - ``Code/deadlineExceeded``: the caller's ``Deadline`` passed, or the next retry could not start before it.
+/// - `Code.deadlineExceeded`: the caller's ``Deadline`` passed, or the next retry could not start before it.
 ///   When an attempt had already failed, ``lastError`` or ``lastOutput`` carries that failure;
-/// - ``Code/timedOut``: a pipeline ``ResiliencePipeline/timeout(_:)`` elapsed before the call finished.
+/// - `Code.timedOut`: a pipeline ``ResiliencePipeline/timeout(_:)`` elapsed before the call finished.
 ///
 /// The first three say nothing about the dependency: they are never retried, and circuit breakers, adaptive
 /// throttles and retry budgets never count them (a caller's own deadline passing is never the dependency's fault,
-/// so a client cannot open a shared breaker by sending tiny deadlines). ``Code/timedOut`` is the pipeline's own
+/// so a client cannot open a shared breaker by sending tiny deadlines). `Code.timedOut` is the pipeline's own
 /// limit on how long the dependency may take: an attempt that hits it counts as a failure of the dependency, and
 /// the default classifier retries it.
 ///
@@ -21,32 +21,9 @@
 /// }
 /// ```
 public struct ResilienceError: Error, Sendable, CustomStringConvertible {
-    /// What kind of refusal this is.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case circuitOpen = "circuit_open"
-            case throttled = "throttled"
-            case timedOut = "timed_out"
-            case deadlineExceeded = "deadline_exceeded"
-        }
-
-        fileprivate let base: Base
-
-        /// A circuit breaker refused the call.
-        public static let circuitOpen = Code(base: .circuitOpen)
-        /// Client-side adaptive throttling refused the call.
-        public static let throttled = Code(base: .throttled)
-        /// A pipeline timeout elapsed.
-        public static let timedOut = Code(base: .timedOut)
-        /// The caller's deadline passed, or would pass before the next retry.
-        public static let deadlineExceeded = Code(base: .deadlineExceeded)
-
-        /// A stable snake-case label for metrics (`circuit_open`, `throttled`, `timed_out`, `deadline_exceeded`).
-        public var label: String { base.rawValue }
-
-        /// A short human-readable form.
-        public var description: String { label }
-    }
+    /// What kind of refusal this is: `circuitOpen`, `throttled`, `timedOut` or `deadlineExceeded`, labelled
+    /// `circuit_open`, `throttled`, `timed_out` and `deadline_exceeded`.
+    public typealias Code = ErrorCode<ResilienceError>
 
     /// What kind of refusal this is.
     public var code: Code
@@ -86,7 +63,7 @@ public struct ResilienceError: Error, Sendable, CustomStringConvertible {
 
     /// A short human-readable form.
     public var description: String {
-        switch code.base {
+        switch code {
         case .circuitOpen:
             let wait = retryAfter.map { "; it lets a probe through in \($0)" } ?? ""
             return "circuit breaker '\(source)' is open: the dependency failed too often, calls are refused\(wait)"
@@ -95,7 +72,7 @@ public struct ResilienceError: Error, Sendable, CustomStringConvertible {
         case .timedOut:
             return "pipeline '\(source)' timed out: the call took longer than the pipeline's timeout"
                 + lastFailureDescription
-        case .deadlineExceeded:
+        default:  // .deadlineExceeded
             return "pipeline '\(source)' gave up: the caller's deadline passed or leaves no time for another "
                 + "attempt, after \(attempts) attempt(s)" + lastFailureDescription
         }
@@ -106,4 +83,15 @@ public struct ResilienceError: Error, Sendable, CustomStringConvertible {
         if let lastOutput { return "; last failure: \(lastOutput)" }
         return ""
     }
+}
+
+extension ErrorCode<ResilienceError> {
+    /// A circuit breaker refused the call.
+    public static var circuitOpen: Self { Self("circuit_open") }
+    /// Client-side adaptive throttling refused the call.
+    public static var throttled: Self { Self("throttled") }
+    /// A pipeline timeout elapsed.
+    public static var timedOut: Self { Self("timed_out") }
+    /// The caller's deadline passed, or would pass before the next retry.
+    public static var deadlineExceeded: Self { Self("deadline_exceeded") }
 }

@@ -85,8 +85,8 @@ public struct ResiliencePipeline<Output: Sendable>: Sendable {
     /// Adds a timeout: the inner strategies must finish within `duration` and before the caller's deadline,
     /// whichever is earlier (`nil`: the deadline only). Inside, ``Deadline/current`` is narrowed accordingly.
     ///
-    /// When its own duration elapses first the pipeline throws ``ResilienceError/Code/timedOut``; when the
-    /// caller's deadline does, ``ResilienceError/Code/deadlineExceeded``. The inner work is cancelled and must
+    /// When its own duration elapses first the pipeline throws `ResilienceError.Code.timedOut`; when the
+    /// caller's deadline does, `ResilienceError.Code.deadlineExceeded`. The inner work is cancelled and must
     /// honour cancellation for the timeout to take effect promptly.
     public func timeout(_ duration: Duration?) -> Self {
         adding(.timeout(duration.map { max(.zero, $0) }))
@@ -117,7 +117,7 @@ public struct ResiliencePipeline<Output: Sendable>: Sendable {
     ///
     /// `operation` may run several times (retries), concurrently (hedging), or be cancelled (timeouts, losing
     /// hedges). When the caller's ``Deadline/current`` has already passed, it does not run at all and
-    /// ``ResilienceError/Code/deadlineExceeded`` is thrown.
+    /// `ResilienceError.Code.deadlineExceeded` is thrown.
     ///
     /// - Parameters:
     ///   - classifier: How this execution's results count (for example, by whether the request is idempotent);

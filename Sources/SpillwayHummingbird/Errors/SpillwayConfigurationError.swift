@@ -1,3 +1,5 @@
+import Spillway
+
 /// A middleware configuration Spillway refuses when the router is built, because it could not work as written.
 ///
 /// ```swift
@@ -10,20 +12,7 @@
 /// ```
 public struct SpillwayConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of configuration error.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case clientAddressUnavailable = "client_address_unavailable"
-        }
-
-        fileprivate let base: Base
-
-        /// A rate-limit policy keys on the client address, but the request context does not record one: every
-        /// request would share a single key, one global limit instead of one per client.
-        public static let clientAddressUnavailable = Code(base: .clientAddressUnavailable)
-
-        /// A stable snake-case label.
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = ErrorCode<SpillwayConfigurationError>
 
     /// What is wrong.
     public let code: Code
@@ -44,4 +33,10 @@ public struct SpillwayConfigurationError: Error, Sendable, Hashable, CustomStrin
                 + "or key the \(policies.count == 1 ? "policy" : "policies") on a header (RateLimitKey.header)."
         )
     }
+}
+
+extension ErrorCode<SpillwayConfigurationError> {
+    /// A rate-limit policy keys on the client address, but the request context does not record one: every
+    /// request would share a single key, one global limit instead of one per client.
+    public static var clientAddressUnavailable: Self { Self("client_address_unavailable") }
 }

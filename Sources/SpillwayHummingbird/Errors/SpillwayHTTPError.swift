@@ -24,29 +24,7 @@ import Spillway
 /// ```
 public struct SpillwayHTTPError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// The kind of refusal; each kind has its own status code.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case overloaded
-            case deadlineExceeded = "deadline_exceeded"
-            case rateLimited = "rate_limited"
-        }
-
-        fileprivate let base: Base
-
-        /// Admission control shed the request: `503 Service Unavailable` with `Retry-After`.
-        public static let overloaded = Code(base: .overloaded)
-        /// The caller's deadline had passed or could not be met: `504 Gateway Timeout`, no `Retry-After`
-        /// (retrying with the same budget cannot succeed).
-        public static let deadlineExceeded = Code(base: .deadlineExceeded)
-        /// A rate limit refused the request: `429 Too Many Requests` with `Retry-After`.
-        public static let rateLimited = Code(base: .rateLimited)
-
-        /// The stable snake-case label used in the body's `error` field and in metrics.
-        public var label: String { base.rawValue }
-
-        /// The label.
-        public var description: String { label }
-    }
+    public typealias Code = ErrorCode<SpillwayHTTPError>
 
     /// What kind of refusal this is.
     public let code: Code
@@ -91,10 +69,10 @@ public struct SpillwayHTTPError: HTTPResponseError, Sendable, CustomStringConver
 
     /// The HTTP status: `503`, `504` or `429`.
     public var status: HTTPResponse.Status {
-        switch code.base {
-        case .overloaded: .serviceUnavailable
+        switch code {
         case .deadlineExceeded: .gatewayTimeout
         case .rateLimited: .tooManyRequests
+        default: .serviceUnavailable  // .overloaded
         }
     }
 
@@ -151,4 +129,14 @@ public struct SpillwayHTTPError: HTTPResponseError, Sendable, CustomStringConver
             + (priority.map { ", priority \($0.label)" } ?? "")
             + (retryAfter.map { "; retry after \($0)" } ?? "") + ")"
     }
+}
+
+extension ErrorCode<SpillwayHTTPError> {
+    /// Admission control shed the request: `503 Service Unavailable` with `Retry-After`.
+    public static var overloaded: Self { Self("overloaded") }
+    /// The caller's deadline had passed or could not be met: `504 Gateway Timeout`, no `Retry-After`
+    /// (retrying with the same budget cannot succeed).
+    public static var deadlineExceeded: Self { Self("deadline_exceeded") }
+    /// A rate limit refused the request: `429 Too Many Requests` with `Retry-After`.
+    public static var rateLimited: Self { Self("rate_limited") }
 }

@@ -1,3 +1,5 @@
+import Spillway
+
 /// Why a job-store or worker operation failed, with a message a user can act on.
 ///
 /// ```swift
@@ -9,53 +11,13 @@
 /// ```
 public struct JobError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case invalidArgument = "invalid_argument"
-            case notFound = "not_found"
-            case invalidState = "invalid_state"
-            case leaseLost = "lease_lost"
-            case undecodablePayload = "undecodable_payload"
-            case unknownKind = "unknown_kind"
-            case storeFailed = "store_failed"
-            case storeTimedOut = "store_timed_out"
-            case unsupported = "unsupported"
-        }
-
-        fileprivate let base: Base
-
-        /// An argument was out of range or malformed; the message names it.
-        public static let invalidArgument = Code(base: .invalidArgument)
-        /// No job has the given id (never enqueued, or pruned or discarded).
-        public static let notFound = Code(base: .notFound)
-        /// The job is not in a state the operation applies to (replaying a job that is not dead, say).
-        public static let invalidState = Code(base: .invalidState)
-        /// The claim's fencing token is no longer the job's: its lease expired and the job was rescued, released or
-        /// claimed again. The worker must drop the job; whoever holds the newer claim finishes it.
-        public static let leaseLost = Code(base: .leaseLost)
-        /// The stored payload does not decode as the handler's payload type.
-        public static let undecodablePayload = Code(base: .undecodablePayload)
-        /// No handler is registered for the job's kind in this worker pool.
-        public static let unknownKind = Code(base: .unknownKind)
-        /// The database failed the operation; ``JobError/underlying`` has its error.
-        public static let storeFailed = Code(base: .storeFailed)
-        /// The database did not answer within the store's own operation timeout.
-        public static let storeTimedOut = Code(base: .storeTimedOut)
-        /// The operation does not exist for this backend (enqueueing in a PostgreSQL transaction on SQLite, say).
-        public static let unsupported = Code(base: .unsupported)
-
-        /// A stable snake-case label for metrics and logs.
-        public var label: String { base.rawValue }
-
-        /// The code's name, as printed in messages.
-        public var description: String { label }
-    }
+    public typealias Code = ErrorCode<JobError>
 
     /// The kind of failure.
     public var code: Code
     /// What happened and what to do about it.
     public var message: String
-    /// The database's own error, for ``Code/storeFailed``.
+    /// The database's own error, for `Code.storeFailed`.
     public var underlying: (any Error)?
 
     /// An error with `code` and `message`.
@@ -83,4 +45,26 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
     static func notFound(_ id: JobID) -> JobError {
         JobError(.notFound, "no job has id \(id): it was never enqueued, or it was pruned or discarded")
     }
+}
+
+extension ErrorCode<JobError> {
+    /// An argument was out of range or malformed; the message names it.
+    public static var invalidArgument: Self { Self("invalid_argument") }
+    /// No job has the given id (never enqueued, or pruned or discarded).
+    public static var notFound: Self { Self("not_found") }
+    /// The job is not in a state the operation applies to (replaying a job that is not dead, say).
+    public static var invalidState: Self { Self("invalid_state") }
+    /// The claim's fencing token is no longer the job's: its lease expired and the job was rescued, released or
+    /// claimed again. The worker must drop the job; whoever holds the newer claim finishes it.
+    public static var leaseLost: Self { Self("lease_lost") }
+    /// The stored payload does not decode as the handler's payload type.
+    public static var undecodablePayload: Self { Self("undecodable_payload") }
+    /// No handler is registered for the job's kind in this worker pool.
+    public static var unknownKind: Self { Self("unknown_kind") }
+    /// The database failed the operation; ``JobError/underlying`` has its error.
+    public static var storeFailed: Self { Self("store_failed") }
+    /// The database did not answer within the store's own operation timeout.
+    public static var storeTimedOut: Self { Self("store_timed_out") }
+    /// The operation does not exist for this backend (enqueueing in a PostgreSQL transaction on SQLite, say).
+    public static var unsupported: Self { Self("unsupported") }
 }

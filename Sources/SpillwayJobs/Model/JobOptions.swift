@@ -47,7 +47,7 @@ public struct JobOptions: Sendable, Hashable {
 
     static let maximumNameLength = 200
 
-    /// Checks the options, throwing ``JobError/Code/invalidArgument`` with the field at fault.
+    /// Checks the options, throwing `JobError.Code.invalidArgument` with the field at fault.
     func validate(kind: String) throws(JobError) {
         try Self.validateName(queue, field: "queue")
         try Self.validateName(kind, field: "job kind")

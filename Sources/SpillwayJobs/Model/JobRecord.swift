@@ -57,7 +57,7 @@ public struct JobRecord: Sendable, Hashable {
         state == .ready && runAt > now
     }
 
-    /// Decodes the payload as `P`; throws ``JobError/Code/undecodablePayload`` when it does not match.
+    /// Decodes the payload as `P`; throws `JobError.Code.undecodablePayload` when it does not match.
     public func decodePayload<P: JobPayload>(as type: P.Type) throws(JobError) -> P {
         try JobPayloadCoding.decode(type, from: payload, id: id)
     }

@@ -7,7 +7,7 @@ import Spillway
 /// Every method that reads or writes times takes `now`: the wall-clock time of the store's clock, or `nil` to use
 /// the database's own clock (PostgreSQL's `now()`, so that workers on several machines agree on leases).
 /// Methods that act on a claim succeed only while the claim's fencing token is the job's and the job is running;
-/// otherwise they throw ``JobError/Code/leaseLost`` and change nothing.
+/// otherwise they throw `JobError.Code.leaseLost` and change nothing.
 package protocol JobBackend: Sendable {
     /// `sqlite` or `postgresql`: the `backend` dimension of metrics and the name in messages.
     var name: String { get }

@@ -24,7 +24,7 @@ import Synchronization
 public final class JobStore: Sendable {
     /// Timeouts, the idempotency window and metrics.
     public struct Configuration: Sendable {
-        /// The longest any store call may take before it fails with ``JobError/Code/storeTimedOut``. Default 10 s:
+        /// The longest any store call may take before it fails with `JobError.Code.storeTimedOut`. Default 10 s:
         /// far above a healthy database's milliseconds, below a worker's 30 s lease.
         public var operationTimeout: Duration
         /// How long an idempotency key keeps returning the first job. Default 24 h (River's default retention of
@@ -156,8 +156,8 @@ public final class JobStore: Sendable {
     /// Adds a job, or returns the existing job's id when `options.idempotencyKey` matched a job enqueued within the
     /// ``Configuration/idempotencyWindow``.
     ///
-    /// - Throws: ``JobError`` with ``JobError/Code/invalidArgument`` for bad options (empty queue, zero attempts,
-    ///   over-long names), ``JobError/Code/storeFailed`` or ``JobError/Code/storeTimedOut`` when the database
+    /// - Throws: ``JobError`` with `JobError.Code.invalidArgument` for bad options (empty queue, zero attempts,
+    ///   over-long names), `JobError.Code.storeFailed` or `JobError.Code.storeTimedOut` when the database
     ///   does not take it.
     @discardableResult
     public func enqueue<P: JobPayload>(_ payload: P, options: JobOptions = JobOptions()) async throws -> JobID {
@@ -187,7 +187,7 @@ public final class JobStore: Sendable {
     /// }
     /// ```
     ///
-    /// - Throws: ``JobError/Code/unsupported`` when the store is not a PostgreSQL store.
+    /// - Throws: `JobError.Code.unsupported` when the store is not a PostgreSQL store.
     @discardableResult
     public func enqueue<P: JobPayload>(
         _ payload: P,

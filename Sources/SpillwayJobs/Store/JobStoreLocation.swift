@@ -19,7 +19,7 @@ public enum JobStoreLocation: Sendable {
 
     /// Parses `text`: a `postgres://` or `postgresql://` URL, else a file path.
     ///
-    /// - Throws: ``JobError/Code/invalidArgument`` for an empty text or a malformed URL.
+    /// - Throws: `JobError.Code.invalidArgument` for an empty text or a malformed URL.
     public init(parsing text: String) throws(JobError) {
         guard !text.isEmpty else {
             throw JobError(.invalidArgument, "no database given: pass an SQLite file path or a postgres:// URL")

@@ -7,7 +7,7 @@ import Synchronization
 /// No task is started for it: each completing job either waits for a batch that holds its completion or writes one
 /// itself (at most one batch per job), so nothing waits when the pool is idle and a busy pool pays one commit for
 /// many jobs. SQLite has one writer (`maximumWriters` 1); PostgreSQL commits several transactions at once. Each job is completed under its own fencing token; one whose claim no longer holds it gets
-/// ``JobError/Code/leaseLost``, the others are unaffected.
+/// `JobError.Code.leaseLost`, the others are unaffected.
 ///
 /// ```swift
 /// let completions = CompletionBatcher(maximumBatch: 64, maximumWriters: 1) { try await store.complete($0) }
@@ -57,7 +57,7 @@ final class CompletionBatcher: Sendable {
 
     /// Completes `claim`, alone or in a batch with others that arrive meanwhile.
     ///
-    /// - Throws: ``JobError/Code/leaseLost`` when another claim owns the job, or the batch's store error.
+    /// - Throws: `JobError.Code.leaseLost` when another claim owns the job, or the batch's store error.
     func complete(_ claim: JobClaimReference) async throws {
         let slot = Slot(claim)
         let writesNow = state.withLock { state -> Bool in

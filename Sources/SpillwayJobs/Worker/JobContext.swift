@@ -57,8 +57,8 @@ public struct JobContext: Sendable {
 
     /// Completes the job and runs `work` in the same SQLite transaction, only if this claim still holds the job.
     ///
-    /// - Throws: ``JobError/Code/leaseLost`` (nothing written) when another claim owns the job,
-    ///   ``JobError/Code/unsupported`` on a PostgreSQL store, or what `work` throws (nothing written).
+    /// - Throws: `JobError.Code.leaseLost` (nothing written) when another claim owns the job,
+    ///   `JobError.Code.unsupported` on a PostgreSQL store, or what `work` throws (nothing written).
     public func complete(sqlite work: @escaping @Sendable (Database) throws -> Void) async throws {
         try await store.complete(control.reference, sqlite: work)
         control.markCompletedByHandler()
@@ -66,8 +66,8 @@ public struct JobContext: Sendable {
 
     /// Completes the job and runs `work` in the same PostgreSQL transaction, only if this claim still holds the job.
     ///
-    /// - Throws: ``JobError/Code/leaseLost`` (nothing written) when another claim owns the job,
-    ///   ``JobError/Code/unsupported`` on an SQLite store, or what `work` throws (nothing written).
+    /// - Throws: `JobError.Code.leaseLost` (nothing written) when another claim owns the job,
+    ///   `JobError.Code.unsupported` on an SQLite store, or what `work` throws (nothing written).
     public func complete(postgres work: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
         try await store.complete(control.reference, postgres: work)
         control.markCompletedByHandler()

@@ -120,7 +120,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
 
     /// Works until graceful shutdown (then drains) or cancellation (then gives running jobs back at once).
     ///
-    /// - Throws: ``JobError/Code/invalidArgument`` for an invalid configuration, ``JobError/Code/invalidState``
+    /// - Throws: `JobError.Code.invalidArgument` for an invalid configuration, `JobError.Code.invalidState`
     ///   when the pool is already running.
     public func run() async throws {
         try configuration.validate()

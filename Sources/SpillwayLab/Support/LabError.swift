@@ -1,3 +1,5 @@
+import Spillway
+
 /// An error from the overload lab: bad input, a peer that would not start, or a run that could not be measured.
 ///
 /// ```swift
@@ -9,33 +11,7 @@
 /// ```
 package struct LabError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure.
-    package struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case invalidArgument = "invalid_argument"
-            case peerUnavailable = "peer_unavailable"
-            case peerFailed = "peer_failed"
-            case connectFailed = "connect_failed"
-            case serverFailed = "server_failed"
-            case ioFailed = "io_failed"
-        }
-
-        fileprivate let base: Base
-
-        /// A parameter was out of range or could not be parsed.
-        package static let invalidArgument = Code(base: .invalidArgument)
-        /// A peer's binary (haproxy, nginx) is not installed.
-        package static let peerUnavailable = Code(base: .peerUnavailable)
-        /// A peer was installed but did not start or stopped early.
-        package static let peerFailed = Code(base: .peerFailed)
-        /// The target could not be reached at all.
-        package static let connectFailed = Code(base: .connectFailed)
-        /// The in-process victim could not start.
-        package static let serverFailed = Code(base: .serverFailed)
-        /// A report or configuration file could not be written.
-        package static let ioFailed = Code(base: .ioFailed)
-
-        package var description: String { base.rawValue }
-    }
+    package typealias Code = ErrorCode<LabError>
 
     /// The kind of failure.
     package var code: Code
@@ -49,4 +25,19 @@ package struct LabError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     package var description: String { message }
+}
+
+extension ErrorCode<LabError> {
+    /// A parameter was out of range or could not be parsed.
+    package static var invalidArgument: Self { Self("invalid_argument") }
+    /// A peer's binary (haproxy, nginx) is not installed.
+    package static var peerUnavailable: Self { Self("peer_unavailable") }
+    /// A peer was installed but did not start or stopped early.
+    package static var peerFailed: Self { Self("peer_failed") }
+    /// The target could not be reached at all.
+    package static var connectFailed: Self { Self("connect_failed") }
+    /// The in-process victim could not start.
+    package static var serverFailed: Self { Self("server_failed") }
+    /// A report or configuration file could not be written.
+    package static var ioFailed: Self { Self("io_failed") }
 }

@@ -24,7 +24,7 @@ import PostgresNIO
 /// }
 /// ```
 extension PostgresConnection {
-    /// Runs one statement and returns all its rows; throws ``ProtectedPostgresError/Code/connectionLost`` at once
+    /// Runs one statement and returns all its rows; throws `ProtectedPostgresError.Code.connectionLost` at once
     /// when the connection has closed.
     ///
     /// - Throws: ``ProtectedPostgresError`` when the connection has closed, or `PSQLError` for what the server or

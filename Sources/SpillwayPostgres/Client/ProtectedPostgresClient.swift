@@ -22,7 +22,7 @@ import Synchronization
 /// ``Configuration-swift.struct/timeout``, whichever comes first. The bound covers the wait in the gate, the wait for
 /// a pooled connection and the statement: when it passes mid-statement, the server is asked to cancel that statement
 /// (`pg_cancel_backend`, over a separate control connection) and the caller gets
-/// ``ProtectedPostgresError/Code/deadlineExceeded``. Nothing shared inherits the caller's budget: connections are
+/// `ProtectedPostgresError.Code.deadlineExceeded`. Nothing shared inherits the caller's budget: connections are
 /// opened by the pool on its own schedule, other callers' statements are never touched, and a caller's deadline
 /// passing never counts as the database failing (the gate's algorithm gets no sample from it).
 ///
@@ -140,7 +140,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
     ///
     /// The connection is the caller's until `body` returns; `body` must not keep it. When the deadline passes while
     /// `body` runs a statement, the statement is cancelled and the call throws
-    /// ``ProtectedPostgresError/Code/deadlineExceeded`` (each statement `body` starts before the deadline may run
+    /// `ProtectedPostgresError.Code.deadlineExceeded` (each statement `body` starts before the deadline may run
     /// until the deadline, not longer).
     ///
     /// Run `body`'s statements with `PostgresConnection/guardedQuery(_:logger:file:line:)` and

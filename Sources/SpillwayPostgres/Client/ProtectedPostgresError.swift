@@ -1,3 +1,5 @@
+import Spillway
+
 /// A database call that ended without an answer for a reason the caller can act on: its deadline passed, the
 /// database was too slow, the connection was lost, or no connection could be made.
 ///
@@ -14,37 +16,7 @@
 /// ```
 public struct ProtectedPostgresError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String, Hashable, Sendable {
-            case deadlineExceeded = "deadline_exceeded"
-            case timeout
-            case connectionLost = "connection_lost"
-            case unavailable
-            case shutdown
-        }
-
-        fileprivate let base: Base
-
-        /// The caller's own deadline passed while it waited for a connection or while its statement ran (the
-        /// statement was cancelled). This says nothing about the database's health and is never counted against it.
-        public static let deadlineExceeded = Code(base: .deadlineExceeded)
-        /// The client's own timeout (``ProtectedPostgresClient/Configuration/timeout``) passed: no connection within
-        /// it, or the server stopped the statement at `statement_timeout`. The database is too slow.
-        public static let timeout = Code(base: .timeout)
-        /// The connection closed while the call used it (the server restarted or crashed, the network failed). The
-        /// statement may or may not have run.
-        public static let connectionLost = Code(base: .connectionLost)
-        /// No connection could be made: the server refused or did not answer (the pool keeps retrying with backoff).
-        public static let unavailable = Code(base: .unavailable)
-        /// The client is not running: ``ProtectedPostgresClient/run()`` ended or was never started.
-        public static let shutdown = Code(base: .shutdown)
-
-        /// A stable snake-case label for metrics and logs (`deadline_exceeded`, `timeout`, …).
-        public var label: String { base.rawValue }
-
-        /// The label.
-        public var description: String { label }
-    }
+    public typealias Code = ErrorCode<ProtectedPostgresError>
 
     /// The kind of failure.
     public let code: Code
@@ -64,4 +36,20 @@ public struct ProtectedPostgresError: Error, Sendable, CustomStringConvertible {
         if let underlying { return "ProtectedPostgresError.\(code): \(message) (\(String(reflecting: underlying)))" }
         return "ProtectedPostgresError.\(code): \(message)"
     }
+}
+
+extension ErrorCode<ProtectedPostgresError> {
+    /// The caller's own deadline passed while it waited for a connection or while its statement ran (the
+    /// statement was cancelled). This says nothing about the database's health and is never counted against it.
+    public static var deadlineExceeded: Self { Self("deadline_exceeded") }
+    /// The client's own timeout (``ProtectedPostgresClient/Configuration/timeout``) passed: no connection within
+    /// it, or the server stopped the statement at `statement_timeout`. The database is too slow.
+    public static var timeout: Self { Self("timeout") }
+    /// The connection closed while the call used it (the server restarted or crashed, the network failed). The
+    /// statement may or may not have run.
+    public static var connectionLost: Self { Self("connection_lost") }
+    /// No connection could be made: the server refused or did not answer (the pool keeps retrying with backoff).
+    public static var unavailable: Self { Self("unavailable") }
+    /// The client is not running: ``ProtectedPostgresClient/run()`` ended or was never started.
+    public static var shutdown: Self { Self("shutdown") }
 }

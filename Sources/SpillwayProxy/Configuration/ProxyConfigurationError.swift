@@ -1,3 +1,5 @@
+import Spillway
+
 /// A mistake in a proxy configuration file, with the file, line and key to change and what to write instead.
 ///
 /// Its description reads like a compiler's: `proxy.yaml:14: routes[0].cluster: no cluster named "victm"; the
@@ -13,43 +15,7 @@
 /// ```
 public struct ProxyConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of mistake.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String, Sendable, Hashable {
-            case unreadable
-            case syntax
-            case duplicateKey = "duplicate_key"
-            case unknownKey = "unknown_key"
-            case missingKey = "missing_key"
-            case wrongType = "wrong_type"
-            case invalidValue = "invalid_value"
-            case unknownReference = "unknown_reference"
-            case notReloadable = "not_reloadable"
-        }
-
-        fileprivate let base: Base
-
-        /// The file could not be read, or its extension names no known format.
-        public static let unreadable = Code(base: .unreadable)
-        /// The YAML or TOML parser rejected the text.
-        public static let syntax = Code(base: .syntax)
-        /// A key appears twice in one table.
-        public static let duplicateKey = Code(base: .duplicateKey)
-        /// A key the schema does not know (often a typo: the message suggests the nearest known key).
-        public static let unknownKey = Code(base: .unknownKey)
-        /// A required key is absent.
-        public static let missingKey = Code(base: .missingKey)
-        /// A value of the wrong type (a list where a string belongs, say).
-        public static let wrongType = Code(base: .wrongType)
-        /// A value of the right type but outside what is allowed (a negative limit, an unparseable address).
-        public static let invalidValue = Code(base: .invalidValue)
-        /// A route names a cluster that does not exist, or a policy needs `redis` and there is none.
-        public static let unknownReference = Code(base: .unknownReference)
-        /// A setting that a reload cannot change (the listening address); restart the proxy to change it.
-        public static let notReloadable = Code(base: .notReloadable)
-
-        /// A stable snake-case label.
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = ErrorCode<ProxyConfigurationError>
 
     /// The kind of mistake.
     public var code: Code
@@ -79,4 +45,25 @@ public struct ProxyConfigurationError: Error, Sendable, Hashable, CustomStringCo
         if let key { text += "\(key): " }
         return text + message
     }
+}
+
+extension ErrorCode<ProxyConfigurationError> {
+    /// The file could not be read, or its extension names no known format.
+    public static var unreadable: Self { Self("unreadable") }
+    /// The YAML or TOML parser rejected the text.
+    public static var syntax: Self { Self("syntax") }
+    /// A key appears twice in one table.
+    public static var duplicateKey: Self { Self("duplicate_key") }
+    /// A key the schema does not know (often a typo: the message suggests the nearest known key).
+    public static var unknownKey: Self { Self("unknown_key") }
+    /// A required key is absent.
+    public static var missingKey: Self { Self("missing_key") }
+    /// A value of the wrong type (a list where a string belongs, say).
+    public static var wrongType: Self { Self("wrong_type") }
+    /// A value of the right type but outside what is allowed (a negative limit, an unparseable address).
+    public static var invalidValue: Self { Self("invalid_value") }
+    /// A route names a cluster that does not exist, or a policy needs `redis` and there is none.
+    public static var unknownReference: Self { Self("unknown_reference") }
+    /// A setting that a reload cannot change (the listening address); restart the proxy to change it.
+    public static var notReloadable: Self { Self("not_reloadable") }
 }

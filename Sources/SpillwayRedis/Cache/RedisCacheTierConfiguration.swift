@@ -12,7 +12,7 @@ public struct RedisCacheTierConfiguration: Sendable, Hashable {
     /// 100 ms: far above a healthy Redis round trip on a local network, far below a request deadline.
     public var timeout: Duration
     /// After a timeout, the tier is not asked for this long (its operations fail at once with
-    /// ``RedisCacheTierError/Code-swift.struct/paused``), so a slow Redis does not add its timeout to every
+    /// `RedisCacheTierError.Code.paused`), so a slow Redis does not add its timeout to every
     /// miss. Default 1 s. (An unreachable Redis already fails at once: the client backs off.)
     public var pauseAfterTimeout: Duration
     /// How long an invalidation marker stays in Redis. A load on any replica that read the key before the

@@ -8,7 +8,7 @@ import Spillway
 ///
 /// Commands run on a bounded pool of RESP3 connections (see ``RedisClientConfiguration``). When Redis is
 /// unreachable the client reconnects with exponential backoff and jitter, and meanwhile fails commands at once
-/// with ``RedisClientError/Code-swift.struct/unavailable``, so a dead Redis costs callers microseconds, not
+/// with `RedisClientError.Code.unavailable`, so a dead Redis costs callers microseconds, not
 /// timeouts. It recovers by itself when Redis returns.
 ///
 /// Either run it as a service — `run()` keeps the minimum connections open and shuts the pool down when its task
@@ -92,8 +92,8 @@ public final class RedisClient: Sendable {
     }
 
     /// Fails waiting callers, closes every connection and stops reconnecting. Commands in flight fail with
-    /// ``RedisClientError/Code-swift.struct/connectionClosed``; later commands with
-    /// ``RedisClientError/Code-swift.struct/shutdown``. Idempotent.
+    /// `RedisClientError.Code.connectionClosed`; later commands with
+    /// `RedisClientError.Code.shutdown`. Idempotent.
     public func shutdown() async {
         await pool.shutdown()
     }

@@ -19,10 +19,10 @@ public struct RedisClientConfiguration: Sendable {
     /// this many. Default 64.
     public var maximumConcurrentRequestsPerConnection: Int
     /// The most callers that wait for a connection when every one is full; beyond it calls fail at once with
-    /// ``RedisClientError/Code-swift.struct/tooManyWaiters``. Default 1024.
+    /// `RedisClientError.Code.tooManyWaiters`. Default 1024.
     public var maximumWaiters: Int
     /// The longest a caller waits for a connection before failing with
-    /// ``RedisClientError/Code-swift.struct/acquisitionTimeout``. Default 1 s, as the command timeout.
+    /// `RedisClientError.Code.acquisitionTimeout`. Default 1 s, as the command timeout.
     public var acquisitionTimeout: Duration
     /// The waits between connection attempts while Redis is unreachable.
     public var reconnectBackoff: RedisReconnectBackoff

@@ -3,7 +3,7 @@
 /// After the n-th consecutive failure the next attempt waits `min(maximumDelay, initialDelay · 2ⁿ⁻¹)`, of which
 /// the fraction ``jitter`` is random ("equal jitter" when 0.5), so that many replicas losing the same Redis do not
 /// reconnect in lock-step. While waiting, commands fail at once with
-/// ``RedisClientError/Code-swift.struct/unavailable`` instead of queueing behind a dead server.
+/// `RedisClientError.Code.unavailable` instead of queueing behind a dead server.
 ///
 /// ```swift
 /// let backoff = RedisReconnectBackoff(initialDelay: .milliseconds(50), maximumDelay: .seconds(2))

@@ -50,7 +50,7 @@ public final class RedisConnection: Sendable {
 
     /// Opens a connection and performs the `HELLO 3` / `AUTH` / `SELECT` handshake.
     ///
-    /// - Throws: ``RedisClientError`` with code ``RedisClientError/Code-swift.struct/connectionFailed`` when the
+    /// - Throws: ``RedisClientError`` with code `RedisClientError.Code.connectionFailed` when the
     ///   server cannot be reached or rejects the handshake (its ``RedisServerError`` is the `underlying` error).
     public static func connect(
         configuration: RedisConnectionConfiguration,
@@ -194,7 +194,7 @@ public final class RedisConnection: Sendable {
         return await send(batch: encoder.buffer, count: commands.count)
     }
 
-    /// Closes the connection; commands in flight fail with ``RedisClientError/Code-swift.struct/connectionClosed``.
+    /// Closes the connection; commands in flight fail with `RedisClientError.Code.connectionClosed`.
     public func close() async {
         try? await channel.close()
     }

@@ -1,3 +1,5 @@
+import Spillway
+
 /// A command could not be completed by the client: no connection, a timeout, a broken reply stream, or a reply
 /// of the wrong shape. Errors that Redis itself replied with are ``RedisServerError``s instead.
 ///
@@ -10,37 +12,7 @@
 /// ```
 public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: Hashable, Sendable {
-            case connectionFailed, unavailable, connectionClosed, timeout, protocolViolation, unexpectedResponse
-            case tooManyWaiters, acquisitionTimeout, shutdown
-        }
-
-        fileprivate let base: Base
-
-        /// Connecting, or the `HELLO 3` / `AUTH` / `SELECT` handshake, failed.
-        public static let connectionFailed = Code(base: .connectionFailed)
-        /// The last connection attempt failed and the client is waiting (backing off) before the next one; commands
-        /// fail at once instead of waiting for Redis to come back.
-        public static let unavailable = Code(base: .unavailable)
-        /// The connection closed before the reply arrived; the command may or may not have run.
-        public static let connectionClosed = Code(base: .connectionClosed)
-        /// No reply within the command timeout (or the task's `Deadline`). The command may still run; the
-        /// connection stays open and discards its reply when it comes.
-        public static let timeout = Code(base: .timeout)
-        /// Redis sent bytes that are not valid RESP3 or exceeded the decoder limits.
-        public static let protocolViolation = Code(base: .protocolViolation)
-        /// The reply's type does not fit the command's response type.
-        public static let unexpectedResponse = Code(base: .unexpectedResponse)
-        /// Every connection was busy and the bounded wait queue was full.
-        public static let tooManyWaiters = Code(base: .tooManyWaiters)
-        /// No connection became available within the acquisition timeout.
-        public static let acquisitionTimeout = Code(base: .acquisitionTimeout)
-        /// The client or connection was shut down.
-        public static let shutdown = Code(base: .shutdown)
-
-        public var description: String { "\(base)" }
-    }
+    public typealias Code = ErrorCode<RedisClientError>
 
     /// The kind of failure.
     public let code: Code
@@ -63,4 +35,27 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
         if let underlying { return "RedisClientError.\(code): \(message) (\(underlying))" }
         return "RedisClientError.\(code): \(message)"
     }
+}
+
+extension ErrorCode<RedisClientError> {
+    /// Connecting, or the `HELLO 3` / `AUTH` / `SELECT` handshake, failed.
+    public static var connectionFailed: Self { Self("connectionFailed") }
+    /// The last connection attempt failed and the client is waiting (backing off) before the next one; commands
+    /// fail at once instead of waiting for Redis to come back.
+    public static var unavailable: Self { Self("unavailable") }
+    /// The connection closed before the reply arrived; the command may or may not have run.
+    public static var connectionClosed: Self { Self("connectionClosed") }
+    /// No reply within the command timeout (or the task's `Deadline`). The command may still run; the
+    /// connection stays open and discards its reply when it comes.
+    public static var timeout: Self { Self("timeout") }
+    /// Redis sent bytes that are not valid RESP3 or exceeded the decoder limits.
+    public static var protocolViolation: Self { Self("protocolViolation") }
+    /// The reply's type does not fit the command's response type.
+    public static var unexpectedResponse: Self { Self("unexpectedResponse") }
+    /// Every connection was busy and the bounded wait queue was full.
+    public static var tooManyWaiters: Self { Self("tooManyWaiters") }
+    /// No connection became available within the acquisition timeout.
+    public static var acquisitionTimeout: Self { Self("acquisitionTimeout") }
+    /// The client or connection was shut down.
+    public static var shutdown: Self { Self("shutdown") }
 }

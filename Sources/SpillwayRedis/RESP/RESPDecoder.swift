@@ -55,7 +55,7 @@ public struct RESPDecoder: Sendable {
     var isMidValue: Bool { replySize > 0 || scannedLineBytes > 0 || pendingBulk != nil || !stack.isEmpty }
 
     /// Adds `cost` to the size of the reply being decoded.
-    /// - Throws: ``RESPParsingError/Code-swift.struct/replyTooLarge`` past ``RESPDecoderLimits/maximumReplySize``.
+    /// - Throws: `RESPParsingError.Code.replyTooLarge` past ``RESPDecoderLimits/maximumReplySize``.
     private mutating func charge(_ cost: Int) throws(RESPParsingError) {
         let (total, overflow) = replySize.addingReportingOverflow(cost)
         guard !overflow, total <= limits.maximumReplySize else {

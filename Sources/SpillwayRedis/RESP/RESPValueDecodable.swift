@@ -7,7 +7,7 @@ import NIOCore
 /// let values = try [Int64?](fromRESP: reply)   // [1, nil]
 /// ```
 public protocol RESPValueDecodable: Sendable {
-    /// Converts `value`, or throws ``RedisClientError/Code-swift.struct/unexpectedResponse``.
+    /// Converts `value`, or throws `RedisClientError.Code.unexpectedResponse`.
     init(fromRESP value: RESPValue) throws(RedisClientError)
 }
 

@@ -115,7 +115,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
     private let arguments: [RedisArgument]
 
     /// A store deciding in `redis` (a pooled ``RedisClient`` or one ``RedisConnection``).
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidConfiguration`` for an empty name, a timeout or open
+    /// - Throws: `RateLimitError.Code.invalidConfiguration` for an empty name, a timeout or open
     ///   duration that is not positive, or a fallback share outside (0, 1].
     public init(
         name: String,
@@ -193,7 +193,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
     public var quota: RateLimitQuota { algorithm.quota }
 
     /// Decides in Redis, or by the failure policy when Redis cannot answer within the timeout.
-    /// - Throws: ``RateLimitError/Code-swift.struct/invalidCost`` for a negative cost.
+    /// - Throws: `RateLimitError.Code.invalidCost` for a negative cost.
     public func acquire(key: String, cost: Int) async throws(RateLimitError) -> RateLimitDecision {
         guard cost >= 0 else {
             throw RateLimitError(.invalidCost, message: "a request's cost must be zero or more (got \(cost))")

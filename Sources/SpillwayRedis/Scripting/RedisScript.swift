@@ -49,7 +49,7 @@ public struct RedisScript: Sendable, Hashable {
 
     /// Caches the script on the server (`SCRIPT LOAD`), e.g. before pipelining many ``evalSHA(keys:arguments:)``.
     ///
-    /// - Throws: ``RedisClientError/Code-swift.struct/unexpectedResponse`` if the server names it with a different
+    /// - Throws: `RedisClientError.Code.unexpectedResponse` if the server names it with a different
     ///   SHA1.
     public func load(on redis: some RedisCommandExecutor) async throws {
         let sha = try await redis.execute(SCRIPT.LOAD(script: source))
