@@ -26,10 +26,10 @@ import Spillway
 /// router.get("/search") { request, context in try await search(request) }
 /// print(spillway.limiter?.snapshot.limit ?? 0)
 /// ```
-public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware, PipelineMiddleware {
     /// The limiter behind admission control, `nil` when admission is off.
     public let limiter: ConcurrencyLimiter?
-    private let pipeline: RequestPipeline
+    let pipeline: RequestPipeline
 
     /// The middleware `configuration` describes, without rate limiting.
     ///
@@ -64,7 +64,7 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The middleware `configuration` describes, rate limiting with `rateLimiter` before admission control
     /// (``RateLimitMiddleware`` semantics), for a request context of any type.
     ///
-    /// - Throws: ``SpillwayConfigurationError/Code/clientAddressUnavailable`` when a policy keys on the client
+    /// - Throws: `SpillwayConfigurationError.Code.clientAddressUnavailable` when a policy keys on the client
     ///   address and `Context` does not conform to Hummingbird's `RemoteAddressRequestContext`: every request would
     ///   share one key.
     public init(
@@ -103,15 +103,6 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
             holdsUntilBodyWritten: configuration.holdsPermitUntilBodyWritten,
             clock: clock
         )
-    }
-
-    /// Applies deadline, rate limit, admission and metrics to the request (see the type's documentation).
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        try await pipeline.handle(request, context: context, next: next)
     }
 }
 
@@ -163,7 +154,7 @@ extension Router {
     /// Adds ``SpillwayMiddleware`` with rate limiting by `rateLimiter` before admission control, for a request
     /// context of any type.
     ///
-    /// - Throws: ``SpillwayConfigurationError/Code/clientAddressUnavailable`` when a policy keys on the client
+    /// - Throws: `SpillwayConfigurationError.Code.clientAddressUnavailable` when a policy keys on the client
     ///   address and the router's context does not record one.
     @discardableResult
     public func addSpillway(

@@ -30,12 +30,12 @@ import Spillway
 ///
 /// Add the middleware once per route: Hummingbird applies router middleware to the routes registered after it, so
 /// register health and metrics routes before it when they must never be shed.
-public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware, PipelineMiddleware {
     /// The limiter that grants permits; share one instance between routes that compete for the same capacity.
     public let limiter: ConcurrencyLimiter
     /// Priority policy and outcome classification.
     public let configuration: AdmissionConfiguration
-    private let pipeline: RequestPipeline
+    let pipeline: RequestPipeline
 
     /// Admission through `limiter`.
     ///
@@ -59,15 +59,5 @@ public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Admission through `limiter` with the priority policy `priority` and default classification.
     public init(limiter: ConcurrencyLimiter, priority: PriorityPolicy, clock: any SpillwayClock = ContinuousClock()) {
         self.init(limiter: limiter, configuration: AdmissionConfiguration(priority: priority), clock: clock)
-    }
-
-    /// Acquires a permit (or throws ``SpillwayHTTPError``), runs the rest of the chain, and ties the permit to the
-    /// response body.
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        try await pipeline.handle(request, context: context, next: next)
     }
 }

@@ -8,7 +8,7 @@ import Spillway
 /// Handlers, ``AdmissionMiddleware`` and outbound calls (`SpillwayHTTPClient` sends the remaining budget downstream)
 /// all see ``Deadline/current``. A budget that is already spent (`x-request-timeout-ms: 0`, or under
 /// ``DeadlineConfiguration/minimumTimeout``) is refused before any work with `504 Gateway Timeout`
-/// (``SpillwayHTTPError/Code/deadlineExceeded``, reason `expired_on_arrival`, no `Retry-After`): the caller has
+/// (`SpillwayHTTPError.Code.deadlineExceeded`, reason `expired_on_arrival`, no `Retry-After`): the caller has
 /// given up, and a `503` would invite a retry that cannot succeed either. A deadline already in force (an outer
 /// middleware or test) combines with the header's: the earliest wins.
 ///
@@ -23,10 +23,10 @@ import Spillway
 ///     ...
 /// }
 /// ```
-public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware, PipelineMiddleware {
     /// Header names, default, maximum and minimum budget.
     public let configuration: DeadlineConfiguration
-    private let pipeline: RequestPipeline
+    let pipeline: RequestPipeline
 
     /// A deadline middleware reading budgets as `configuration` says, measuring them on `clock`.
     public init(
@@ -35,14 +35,5 @@ public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     ) {
         self.configuration = configuration
         self.pipeline = RequestPipeline(deadlines: configuration, clock: clock)
-    }
-
-    /// Sets ``Deadline/current`` for the rest of the chain, or throws ``SpillwayHTTPError`` when it already passed.
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        try await pipeline.handle(request, context: context, next: next)
     }
 }

@@ -22,8 +22,8 @@ import Spillway
 /// router.add(middleware: DeadlineMiddleware())
 /// router.add(middleware: GoodputMetricsMiddleware())
 /// ```
-public struct GoodputMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let pipeline: RequestPipeline
+public struct GoodputMetricsMiddleware<Context: RequestContext>: RouterMiddleware, PipelineMiddleware {
+    let pipeline: RequestPipeline
 
     /// A metrics middleware recording into `configuration.factory`, timing with `clock`.
     public init(
@@ -34,14 +34,5 @@ public struct GoodputMetricsMiddleware<Context: RequestContext>: RouterMiddlewar
             metrics: GoodputMetrics(factory: configuration.factory ?? MetricsSystem.factory),
             clock: clock
         )
-    }
-
-    /// Runs the rest of the chain and records the request once its response is written.
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        try await pipeline.handle(request, context: context, next: next)
     }
 }

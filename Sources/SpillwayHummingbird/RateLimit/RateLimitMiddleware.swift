@@ -27,12 +27,12 @@ import Spillway
 /// router.add(middleware: RateLimitMiddleware(limiter: limiter))
 /// router.add(middleware: AdmissionMiddleware(limiter: concurrencyLimiter))
 /// ```
-public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware, PipelineMiddleware {
     /// The policies every request is checked against.
     public let limiter: RateLimiter
     /// Add the RateLimit fields to allowed responses too. Default `true`.
     public let includesHeadersWhenAllowed: Bool
-    private let pipeline: RequestPipeline
+    let pipeline: RequestPipeline
 
     /// Rate limiting with `limiter`, for a request context that records the client's address.
     public init(
@@ -45,7 +45,7 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Rate limiting with `limiter`, for a request context of any type.
     ///
-    /// - Throws: ``SpillwayConfigurationError/Code/clientAddressUnavailable`` when a policy keys on the client
+    /// - Throws: `SpillwayConfigurationError.Code.clientAddressUnavailable` when a policy keys on the client
     ///   address and `Context` does not conform to `RemoteAddressRequestContext`.
     public init(limiter: RateLimiter, includesHeadersWhenAllowed: Bool = true) throws(SpillwayConfigurationError) {
         let step = try RateLimitStep(
@@ -60,14 +60,5 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         self.limiter = step.limiter
         self.includesHeadersWhenAllowed = step.includesHeadersWhenAllowed
         self.pipeline = RequestPipeline(rateLimit: step, clock: ContinuousClock())
-    }
-
-    /// Checks the request; throws ``SpillwayHTTPError`` (429) when a policy denies it.
-    public func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        try await pipeline.handle(request, context: context, next: next)
     }
 }
