@@ -37,16 +37,10 @@ package struct CapacityDropScenario: ScenarioDefinition {
     package func plan(_ settings: Settings) throws(LabError) -> Scenario {
         let (common, windows) = (settings.common, settings.windows)
         let serviceTime = common.victim.serviceTime
-        return try Scenario(
+        return try common.scenario(
             name: name,
             summary: summary,
-            victim: common.victim,
-            profile: try windows.profile(base: common.baseRate, trigger: common.baseRate, tail: common.deadline),
-            arrivals: common.arrivals,
-            streams: [common.stream()],
-            seed: common.seed,
-            triggerStart: windows.start,
-            triggerEnd: windows.end,
+            windows: windows,
             capacityDuringTrigger: common.victim.capacity / settings.factor,
             events: windows.events(
                 .setServiceTime(serviceTime * settings.factor),

@@ -37,19 +37,14 @@ package struct DependencyOutageScenario: ScenarioDefinition {
 
     package func plan(_ settings: Settings) throws(LabError) -> Scenario {
         let (common, windows, share) = (settings.common, settings.windows, settings.dependentShare)
-        return try Scenario(
+        return try common.scenario(
             name: name,
             summary: summary,
-            victim: common.victim,
-            profile: try windows.profile(base: common.baseRate, trigger: common.baseRate, tail: common.deadline),
-            arrivals: common.arrivals,
+            windows: windows,
             streams: [
                 common.stream("independent", path: "/work", share: 1 - share),
                 common.stream("dependent", path: "/dependent", share: share),
             ],
-            seed: common.seed,
-            triggerStart: windows.start,
-            triggerEnd: windows.end,
             capacityDuringTrigger: common.victim.capacity,
             triggerFocus: [0],
             events: windows.events(.setDependency(.stalled), restore: .setDependency(.healthy))

@@ -55,22 +55,14 @@ package struct PriorityScenario: ScenarioDefinition {
 
     package func plan(_ settings: Settings) throws(LabError) -> Scenario {
         let (common, windows) = (settings.common, settings.windows)
-        return try Scenario(
+        return try common.scenario(
             name: name,
             summary: summary,
-            victim: common.victim,
-            profile: try windows.profile(
-                base: common.baseRate,
-                trigger: common.baseRate * settings.factor,
-                tail: common.deadline
-            ),
-            arrivals: common.arrivals,
+            windows: windows,
+            triggerRate: common.baseRate * settings.factor,
             streams: zip(Self.classes, settings.shares).map { priority, share in
                 common.stream(priority.label, share: share, priority: priority)
             },
-            seed: common.seed,
-            triggerStart: windows.start,
-            triggerEnd: windows.end,
             capacityDuringTrigger: common.victim.capacity
         )
     }

@@ -37,20 +37,11 @@ package struct SpikeScenario: ScenarioDefinition {
 
     package func plan(_ settings: Settings) throws(LabError) -> Scenario {
         let (common, windows) = (settings.common, settings.windows)
-        return try Scenario(
+        return try common.scenario(
             name: name,
             summary: summary,
-            victim: common.victim,
-            profile: try windows.profile(
-                base: common.baseRate,
-                trigger: common.baseRate * settings.factor,
-                tail: common.deadline
-            ),
-            arrivals: common.arrivals,
-            streams: [common.stream()],
-            seed: common.seed,
-            triggerStart: windows.start,
-            triggerEnd: windows.end,
+            windows: windows,
+            triggerRate: common.baseRate * settings.factor,
             capacityDuringTrigger: common.victim.capacity
         )
     }
