@@ -53,14 +53,7 @@ struct JobsListCommand: AsyncParsableCommand {
     func run() async throws {
         let (state, queue, limit, json) = (state, queue, limit, json)
         let records = try await store.withStore { try await $0.jobs(state: state, queue: queue, limit: limit) }
-        if json {
-            print(try JobsOutput.json(records.map(JobsOutput.Job.init)))
-            return
-        }
-        guard !records.isEmpty else {
-            print("no jobs")
-            return
-        }
+        guard try !JobsOutput.printedJSONOrNothing(records.map(JobsOutput.Job.init), json: json) else { return }
         let rows = records.map { record in
             [
                 String(record.id.rawValue), record.state.label, record.queue, record.kind,
@@ -113,19 +106,32 @@ struct JobsShowCommand: AsyncParsableCommand {
     }
 }
 
+/// The options of `replay` and `discard`: the store and the ids of dead-lettered jobs to change.
+struct DeadLetterOptions: ParsableArguments {
+    @OptionGroup var store: JobStoreOptions
+    @Argument(help: "The ids of dead-lettered jobs.") var ids: [JobID]
+
+    /// Applies `change` to the ids in the store and prints what happened to each as `verb`.
+    func change(
+        verb: String,
+        _ change: @escaping @Sendable (JobStore, [JobID]) async throws -> [JobID: JobChange]
+    ) async throws {
+        let ids = ids
+        let changes = try await store.withStore { try await change($0, ids) }
+        try JobsOutput.report(changes, ids: ids, verb: verb)
+    }
+}
+
 struct JobsReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Move dead-lettered jobs back to ready, keeping their ids and histories."
     )
 
-    @OptionGroup var store: JobStoreOptions
-    @Argument(help: "The ids of dead-lettered jobs.") var ids: [JobID]
+    @OptionGroup var deadLetters: DeadLetterOptions
 
     func run() async throws {
-        let ids = ids
-        let changes = try await store.withStore { try await $0.replay(ids) }
-        try JobsOutput.report(changes, ids: ids, verb: "replayed")
+        try await deadLetters.change(verb: "replayed") { try await $0.replay($1) }
     }
 }
 
@@ -135,13 +141,10 @@ struct JobsDiscardCommand: AsyncParsableCommand {
         abstract: "Delete dead-lettered jobs for good."
     )
 
-    @OptionGroup var store: JobStoreOptions
-    @Argument(help: "The ids of dead-lettered jobs.") var ids: [JobID]
+    @OptionGroup var deadLetters: DeadLetterOptions
 
     func run() async throws {
-        let ids = ids
-        let changes = try await store.withStore { try await $0.discard(ids) }
-        try JobsOutput.report(changes, ids: ids, verb: "discarded")
+        try await deadLetters.change(verb: "discarded") { try await $0.discard($1) }
     }
 }
 
@@ -156,14 +159,7 @@ struct JobsStatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let stats = try await store.withStore { try await $0.stats() }
-        if json {
-            print(try JobsOutput.json(stats.map(JobsOutput.Queue.init)))
-            return
-        }
-        guard !stats.isEmpty else {
-            print("no jobs")
-            return
-        }
+        guard try !JobsOutput.printedJSONOrNothing(stats.map(JobsOutput.Queue.init), json: json) else { return }
         let rows = stats.map { queue in
             [
                 queue.name, String(queue.ready), String(queue.scheduled), String(queue.running),
@@ -250,6 +246,19 @@ enum JobsOutput {
             oldestReadyAgeSeconds = stats.oldestReadyAge?.seconds
             completedLastMinute = stats.completedLastMinute
         }
+    }
+
+    /// Prints `items` as JSON when `json` is set, or "no jobs" when there are none; whether it printed anything
+    /// (if not, the caller prints its table).
+    static func printedJSONOrNothing(_ items: [some Encodable], json: Bool) throws -> Bool {
+        if json {
+            print(try Self.json(items))
+        } else if items.isEmpty {
+            print("no jobs")
+        } else {
+            return false
+        }
+        return true
     }
 
     static func json(_ value: some Encodable) throws -> String {
