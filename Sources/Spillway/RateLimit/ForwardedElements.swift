@@ -4,33 +4,13 @@ enum ForwardedElements {
     /// `nil` when the element has no `for`, has it twice, or is malformed. Commas and semicolons inside quoted
     /// strings do not split.
     static func forEachFor(in line: String, _ body: (Substring?) -> Void) {
-        var elementStart = line.startIndex
-        var inQuotes = false
-        var escaped = false
-        var index = line.startIndex
-        while index < line.endIndex {
-            let character = line[index]
-            if inQuotes {
-                if escaped {
-                    escaped = false
-                } else if character == "\\" {
-                    escaped = true
-                } else if character == "\"" {
-                    inQuotes = false
-                }
-            } else if character == "\"" {
-                inQuotes = true
-            } else if character == "," {
-                emit(line[elementStart..<index], body)
-                elementStart = line.index(after: index)
-            }
-            index = line.index(after: index)
-        }
-        if inQuotes {
+        let (elements, unterminated) = split(line[...], on: ",")
+        for element in elements.dropLast() { emit(element, body) }
+        if unterminated {
             // An unterminated quoted string: the last element is malformed.
             body(nil)
-        } else {
-            emit(line[elementStart..<line.endIndex], body)
+        } else if let last = elements.last {
+            emit(last, body)
         }
     }
 
@@ -44,7 +24,7 @@ enum ForwardedElements {
     private static func forValue(of element: Substring) -> Substring? {
         var found: Substring?
         var count = 0
-        for pair in splitPairs(element) {
+        for pair in split(element, on: ";").parts {
             guard let equals = pair.firstIndex(of: "=") else {
                 if pair.rateLimitTrimmed().isEmpty { continue }
                 return nil
@@ -58,15 +38,16 @@ enum ForwardedElements {
         return count == 1 ? found : nil
     }
 
-    /// Splits on `;` outside quoted strings.
-    private static func splitPairs(_ element: Substring) -> [Substring] {
-        var pairs: [Substring] = []
-        var start = element.startIndex
+    /// Splits `text` on `separator` outside quoted strings (where `\\` escapes the next character); `unterminated`
+    /// when the last part opens a quoted string that never closes.
+    private static func split(_ text: Substring, on separator: Character) -> (parts: [Substring], unterminated: Bool) {
+        var parts: [Substring] = []
+        var start = text.startIndex
         var inQuotes = false
         var escaped = false
-        var index = element.startIndex
-        while index < element.endIndex {
-            let character = element[index]
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
             if inQuotes {
                 if escaped {
                     escaped = false
@@ -77,14 +58,14 @@ enum ForwardedElements {
                 }
             } else if character == "\"" {
                 inQuotes = true
-            } else if character == ";" {
-                pairs.append(element[start..<index])
-                start = element.index(after: index)
+            } else if character == separator {
+                parts.append(text[start..<index])
+                start = text.index(after: index)
             }
-            index = element.index(after: index)
+            index = text.index(after: index)
         }
-        pairs.append(element[start..<element.endIndex])
-        return pairs
+        parts.append(text[start..<text.endIndex])
+        return (parts, inQuotes)
     }
 
     /// A token as is, or a quoted-string without its quotes and escapes; `nil` when malformed.
