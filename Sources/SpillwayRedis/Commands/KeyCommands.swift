@@ -35,6 +35,21 @@ public enum RedisExpireCondition: Sendable, Hashable {
         case .ifEarlier: "LT"
         }
     }
+
+    /// `name key amount [condition]`: what `EXPIRE` and `PEXPIRE` send.
+    static func encode(
+        _ name: String,
+        key: String,
+        _ amount: Int64,
+        _ condition: RedisExpireCondition?,
+        into encoder: inout RESPCommandEncoder
+    ) {
+        if let condition {
+            encoder.encode(name, RedisArgument(key), RedisArgument(amount), condition.argument)
+        } else {
+            encoder.encode(name, RedisArgument(key), RedisArgument(amount))
+        }
+    }
 }
 
 /// `EXPIRE key seconds [NX|XX|GT|LT]`: `true` when the timeout was set.
@@ -59,11 +74,7 @@ public struct EXPIRE: RedisCommand {
     }
 
     public func encode(into encoder: inout RESPCommandEncoder) {
-        if let condition {
-            encoder.encode("EXPIRE", RedisArgument(key), RedisArgument(seconds), condition.argument)
-        } else {
-            encoder.encode("EXPIRE", RedisArgument(key), RedisArgument(seconds))
-        }
+        RedisExpireCondition.encode("EXPIRE", key: key, seconds, condition, into: &encoder)
     }
 }
 
@@ -89,11 +100,7 @@ public struct PEXPIRE: RedisCommand {
     }
 
     public func encode(into encoder: inout RESPCommandEncoder) {
-        if let condition {
-            encoder.encode("PEXPIRE", RedisArgument(key), RedisArgument(milliseconds), condition.argument)
-        } else {
-            encoder.encode("PEXPIRE", RedisArgument(key), RedisArgument(milliseconds))
-        }
+        RedisExpireCondition.encode("PEXPIRE", key: key, milliseconds, condition, into: &encoder)
     }
 }
 
