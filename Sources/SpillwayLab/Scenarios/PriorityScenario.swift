@@ -24,7 +24,7 @@ package struct PriorityScenario: ScenarioDefinition {
     }
 
     package var parameters: [ScenarioParameter] {
-        [ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate")]
+        [SpikeScenario.factorParameter]
             + ScenarioParameter.windows(
                 before: ("1.5s", "1s"),
                 length: ("2.5s", "2s"),
@@ -42,7 +42,7 @@ package struct PriorityScenario: ScenarioDefinition {
 
     package func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
         let common = try reader.common()
-        let factor = try reader.number("factor", in: 1...1000)
+        let factor = try SpikeScenario.factor(&reader)
         let windows = try reader.windows()
         let text = reader.text("shares")
         let shares = text.split(separator: ",").compactMap { Double($0) }

@@ -9,6 +9,14 @@ package struct SpikeScenario: ScenarioDefinition {
         package var windows: TriggerWindows
     }
 
+    /// The spike's height, also the height of ``PriorityScenario``'s spike.
+    static let factorParameter = ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate")
+
+    /// Reads ``factorParameter``.
+    static func factor(_ reader: inout ParameterReader) throws(LabError) -> Double {
+        try reader.number("factor", in: 1...1000)
+    }
+
     package init() {}
 
     package var name: String { "spike" }
@@ -18,7 +26,7 @@ package struct SpikeScenario: ScenarioDefinition {
     }
 
     package var parameters: [ScenarioParameter] {
-        [ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate")]
+        [SpikeScenario.factorParameter]
             + ScenarioParameter.windows(
                 before: ("1.5s", "1s"),
                 length: ("3s", "2.5s"),
@@ -30,7 +38,7 @@ package struct SpikeScenario: ScenarioDefinition {
     package func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
         Settings(
             common: try reader.common(),
-            factor: try reader.number("factor", in: 1...1000),
+            factor: try Self.factor(&reader),
             windows: try reader.windows()
         )
     }
