@@ -88,9 +88,9 @@ enum ConfigurationDecoder {
                 throw root.error(.invalidValue, "forwarding_header", "use x-forwarded-for or forwarded")
             }
         }
-        let limits = try self.limits(root.table("limits"), defaults: defaults.limits)
-        let timeouts = try self.timeouts(root.table("timeouts"), defaults: defaults.timeouts)
-        let deadlines = try self.deadlines(root.table("deadlines"), defaults: defaults.deadlines)
+        let limits = try section(root.table("limits"), defaults: defaults.limits, readLimits)
+        let timeouts = try section(root.table("timeouts"), defaults: defaults.timeouts, readTimeouts)
+        let deadlines = try section(root.table("deadlines"), defaults: defaults.deadlines, readDeadlines)
         var redis: ProxyConfiguration.Redis? = nil
         if let table = try root.table("redis") {
             guard let address = try address(table, "address") else {
@@ -119,46 +119,44 @@ enum ConfigurationDecoder {
 
     // MARK: Sections
 
-    private static func limits(
+    /// An optional section read onto `defaults`: absent, the defaults; present, `read` changes what the section
+    /// sets, then a key it did not read is refused.
+    private static func section<Section>(
         _ table: ConfigurationReader?,
-        defaults: ProxyConfiguration.Limits
-    )
-        throws(ProxyConfigurationError) -> ProxyConfiguration.Limits
-    {
+        defaults: Section,
+        _ read: (ConfigurationReader, inout Section) throws(ProxyConfigurationError) -> Void
+    ) throws(ProxyConfigurationError) -> Section {
         guard let table else { return defaults }
-        var limits = defaults
+        var section = defaults
+        try read(table, &section)
+        try table.finish()
+        return section
+    }
+
+    private static func readLimits(
+        _ table: ConfigurationReader,
+        into limits: inout ProxyConfiguration.Limits
+    ) throws(ProxyConfigurationError) {
         if let value = try size(table, "max_header_bytes", in: 1024...(1 << 20)) { limits.maxHeaderBytes = value }
         if let value = try table.integer("max_header_count", in: 1...10_000) { limits.maxHeaderCount = value }
         if let value = try size(table, "max_body_bytes", in: 0...(1 << 50)) { limits.maxBodyBytes = value }
-        try table.finish()
-        return limits
     }
 
-    private static func timeouts(
-        _ table: ConfigurationReader?,
-        defaults: ProxyConfiguration.Timeouts
-    )
-        throws(ProxyConfigurationError) -> ProxyConfiguration.Timeouts
-    {
-        guard let table else { return defaults }
-        var timeouts = defaults
+    private static func readTimeouts(
+        _ table: ConfigurationReader,
+        into timeouts: inout ProxyConfiguration.Timeouts
+    ) throws(ProxyConfigurationError) {
         let least = Duration.milliseconds(1)
         if let value = try table.duration("client_header", minimum: least) { timeouts.clientHeader = value }
         if let value = try table.duration("client_body", minimum: least) { timeouts.clientBody = value }
         if let value = try table.duration("idle", minimum: least) { timeouts.idle = value }
         if let value = try table.duration("drain") { timeouts.drain = value }
-        try table.finish()
-        return timeouts
     }
 
-    private static func deadlines(
-        _ table: ConfigurationReader?,
-        defaults: ProxyConfiguration.Deadlines
-    )
-        throws(ProxyConfigurationError) -> ProxyConfiguration.Deadlines
-    {
-        guard let table else { return defaults }
-        var deadlines = defaults
+    private static func readDeadlines(
+        _ table: ConfigurationReader,
+        into deadlines: inout ProxyConfiguration.Deadlines
+    ) throws(ProxyConfigurationError) {
         if let value = try table.duration("default", minimum: .milliseconds(1)) { deadlines.defaultBudget = value }
         if let value = try table.duration("maximum", minimum: .milliseconds(1)) { deadlines.maximum = value }
         if let value = try table.duration("minimum") { deadlines.minimum = value }
@@ -169,8 +167,6 @@ enum ConfigurationDecoder {
         if let budget = deadlines.defaultBudget, budget > deadlines.maximum {
             throw table.error(.invalidValue, "default", "is longer than maximum (\(deadlines.maximum))")
         }
-        try table.finish()
-        return deadlines
     }
 
     private static func clusters(
