@@ -28,13 +28,13 @@ struct RateLimitMetrics: Sendable {
 
     init(policies: [String], factory: any MetricsFactory) {
         counters = policies.map { policy in
-            Outcome.allCases.map { outcome in
-                Counter(
-                    label: Self.decisionsLabel,
-                    dimensions: [("policy", policy), ("outcome", outcome.label)],
-                    factory: factory
-                )
-            }
+            Counter.family(
+                Self.decisionsLabel,
+                dimensions: [("policy", policy)],
+                by: "outcome",
+                \Outcome.label,
+                factory: factory
+            )
         }
     }
 

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Spillway
 import Synchronization
 
 /// The metrics of one queue's workers, and the depth gauges of every queue.
@@ -44,15 +45,14 @@ package final class JobMetrics: Sendable {
         deadLettered = Counter(label: "spillway_jobs_dead_lettered_total", dimensions: dimensions, factory: factory)
         leaseExpiries = Counter(label: "spillway_jobs_lease_expiries_total", dimensions: dimensions, factory: factory)
         duration = Timer(label: "spillway_jobs_duration_seconds", dimensions: dimensions, factory: factory)
-        var processed: [Outcome: Counter] = [:]
-        for outcome in Outcome.allCases {
-            processed[outcome] = Counter(
-                label: "spillway_jobs_processed_total",
-                dimensions: dimensions + [("outcome", outcome.rawValue)],
-                factory: factory
-            )
-        }
-        self.processed = processed
+        let processed = Counter.family(
+            "spillway_jobs_processed_total",
+            dimensions: dimensions,
+            by: "outcome",
+            \Outcome.rawValue,
+            factory: factory
+        )
+        self.processed = Dictionary(uniqueKeysWithValues: zip(Outcome.allCases, processed))
     }
 
     func processed(_ outcome: Outcome) {

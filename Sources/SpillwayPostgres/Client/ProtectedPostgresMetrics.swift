@@ -1,4 +1,5 @@
 import CoreMetrics
+import Spillway
 
 /// The swift-metrics instruments of one ``ProtectedPostgresClient``, created once so calls only record.
 ///
@@ -53,15 +54,14 @@ struct ProtectedPostgresMetrics: Sendable {
             factory: factory
         )
         connectErrors = Counter(label: "spillway_postgres_connect_errors_total", dimensions: base, factory: factory)
-        var calls: [Outcome: Counter] = [:]
-        for outcome in Outcome.allCases {
-            calls[outcome] = Counter(
-                label: "spillway_postgres_calls_total",
-                dimensions: base + [("outcome", outcome.rawValue)],
-                factory: factory
-            )
-        }
-        self.calls = calls
+        let calls = Counter.family(
+            "spillway_postgres_calls_total",
+            dimensions: base,
+            by: "outcome",
+            \Outcome.rawValue,
+            factory: factory
+        )
+        self.calls = Dictionary(uniqueKeysWithValues: zip(Outcome.allCases, calls))
     }
 
     func record(_ outcome: Outcome) {

@@ -27,13 +27,13 @@ struct RedisRateLimitMetrics: Sendable {
     private let breaker: Gauge
 
     init(store: String, factory: any MetricsFactory) {
-        decisions = Source.allCases.map { source in
-            Counter(
-                label: Self.decisionsLabel,
-                dimensions: [("store", store), ("source", source.label)],
-                factory: factory
-            )
-        }
+        decisions = Counter.family(
+            Self.decisionsLabel,
+            dimensions: [("store", store)],
+            by: "source",
+            \Source.label,
+            factory: factory
+        )
         timeouts = Counter(
             label: Self.errorsLabel,
             dimensions: [("store", store), ("kind", "timeout")],
