@@ -138,26 +138,28 @@ package struct ParameterReader {
 
     /// Parameter `key` as a number within `range`.
     package mutating func number(_ key: String, in range: ClosedRange<Double>) throws(LabError) -> Double {
-        let value = text(key)
-        guard let number = Double(value), range.contains(number) else {
-            throw LabError(
-                .invalidArgument,
-                "\(key)=\(value) must be a number in \(range.lowerBound)…\(range.upperBound)"
-            )
-        }
-        return number
+        try parsed(key, in: range, as: "a number")
     }
 
     /// Parameter `key` as a whole number within `range`.
     package mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(LabError) -> Int {
+        try parsed(key, in: range, as: "a whole number")
+    }
+
+    /// Parameter `key` parsed as a `Value` within `range`; the error names it as `kind` ("a number").
+    private mutating func parsed<Value: LosslessStringConvertible & Comparable>(
+        _ key: String,
+        in range: ClosedRange<Value>,
+        as kind: String
+    ) throws(LabError) -> Value {
         let value = text(key)
-        guard let number = Int(value), range.contains(number) else {
+        guard let parsed = Value(value), range.contains(parsed) else {
             throw LabError(
                 .invalidArgument,
-                "\(key)=\(value) must be a whole number in \(range.lowerBound)…\(range.upperBound)"
+                "\(key)=\(value) must be \(kind) in \(range.lowerBound)…\(range.upperBound)"
             )
         }
-        return number
+        return parsed
     }
 
     /// The client deadline (`deadline`).
