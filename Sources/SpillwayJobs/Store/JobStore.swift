@@ -194,12 +194,11 @@ public final class JobStore: Sendable {
         options: JobOptions = JobOptions(),
         on connection: PostgresConnection
     ) async throws -> JobID {
-        guard let postgres = backend as? PostgresJobBackend else {
-            throw JobError(
-                .unsupported,
-                "enqueueing on a PostgreSQL connection needs a PostgreSQL job store; this one is \(backend.name)"
-            )
-        }
+        let postgres = try requireBackend(
+            PostgresJobBackend.self,
+            "a PostgreSQL",
+            for: "enqueueing on a PostgreSQL connection"
+        )
         let job = try Self.newJob(payload, options: options)
         let outcome = try await postgres.enqueue(
             job,
@@ -302,13 +301,7 @@ public final class JobStore: Sendable {
         _ claim: JobClaimReference,
         sqlite work: @escaping @Sendable (Database) throws -> Void
     ) async throws {
-        guard let sqlite = backend as? SQLiteJobBackend else {
-            throw JobError(
-                .unsupported,
-                "completing in an SQLite transaction needs an SQLite job store; this one "
-                    + "is \(backend.name)"
-            )
-        }
+        let sqlite = try requireBackend(SQLiteJobBackend.self, "an SQLite", for: "completing in an SQLite transaction")
         let now = self.now
         try await perform("complete job \(claim.id)") { try await sqlite.complete(claim, now: now, with: work) }
     }
@@ -317,15 +310,26 @@ public final class JobStore: Sendable {
         _ claim: JobClaimReference,
         postgres work: @escaping @Sendable (PostgresConnection) async throws -> Void
     ) async throws {
-        guard let postgres = backend as? PostgresJobBackend else {
-            throw JobError(
-                .unsupported,
-                "completing in a PostgreSQL transaction needs a PostgreSQL job store; this "
-                    + "one is \(backend.name)"
-            )
-        }
+        let postgres = try requireBackend(
+            PostgresJobBackend.self,
+            "a PostgreSQL",
+            for: "completing in a PostgreSQL transaction"
+        )
         let now = self.now
         try await perform("complete job \(claim.id)") { try await postgres.complete(claim, now: now, with: work) }
+    }
+
+    /// The backend as a `Backend` (`kind` names it: "an SQLite"), for an operation only that backend has;
+    /// `JobError.Code.unsupported` naming `operation` otherwise.
+    private func requireBackend<Backend: JobBackend>(
+        _: Backend.Type,
+        _ kind: String,
+        for operation: String
+    ) throws(JobError) -> Backend {
+        guard let required = backend as? Backend else {
+            throw JobError(.unsupported, "\(operation) needs \(kind) job store; this one is \(backend.name)")
+        }
+        return required
     }
 
     package func fail(
