@@ -82,10 +82,7 @@ struct StaticPoolClient: SweepClient {
     let logger: Logger
 
     init(server: PostgresClient.Configuration, size: Int, logger: Logger) {
-        var configuration = server
-        configuration.options.maximumConnections = size
-        configuration.options.minimumConnections = 0
-        self.client = PostgresClient(configuration: configuration)
+        self.client = PostgresClient(configuration: server.sweepPool(of: size))
         self.logger = logger
     }
 
@@ -140,10 +137,7 @@ struct GatedClient: SweepClient {
     let logger: Logger
 
     init(server: PostgresClient.Configuration, pool: Int, logger: Logger) {
-        var configuration = server
-        configuration.options.maximumConnections = pool
-        configuration.options.minimumConnections = 0
-        self.client = ProtectedPostgresClient(configuration)
+        self.client = ProtectedPostgresClient(server.sweepPool(of: pool))
         self.logger = logger
     }
 
@@ -173,5 +167,15 @@ struct GatedClient: SweepClient {
             result = .failed
         }
         mark.record(result, intendedStart: intendedStart, deadline: deadline, in: recorder)
+    }
+}
+
+extension PostgresClient.Configuration {
+    /// This server with a pool of at most `size` connections, none opened ahead: the pool every sweep arm measures.
+    fileprivate func sweepPool(of size: Int) -> Self {
+        var configuration = self
+        configuration.options.maximumConnections = size
+        configuration.options.minimumConnections = 0
+        return configuration
     }
 }
