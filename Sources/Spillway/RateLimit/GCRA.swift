@@ -61,7 +61,7 @@ public struct GCRA: NativeRateLimitAlgorithm {
     }
 
     /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
-    package func evaluate(
+    public func _evaluate(
         _ state: inout State?,
         cost: Int,
         atNanoseconds now: Int64
@@ -87,7 +87,7 @@ public struct GCRA: NativeRateLimitAlgorithm {
     }
 
     /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
-    package func refund(
+    public func _refund(
         _ state: inout State?,
         cost: Int,
         consumedAtNanoseconds consumedAt: Int64,
@@ -99,7 +99,7 @@ public struct GCRA: NativeRateLimitAlgorithm {
     }
 
     /// The theoretical arrival time, rounded up (see ``RateLimitAlgorithm/idleDeadline(of:)``).
-    package func idleDeadlineNanoseconds(of state: State) -> Int64 {
+    public func _idleDeadlineNanoseconds(of state: State) -> Int64 {
         state.remainder > 0 ? state.tatNanoseconds &+ 1 : state.tatNanoseconds
     }
 

@@ -92,22 +92,9 @@ extension RateLimitAlgorithm {
 
 /// Spillway's own algorithms compute on its internal timeline (plain `Int64` nanoseconds): converting every
 /// decision's `now` to a `ContinuousClock.Instant` and back would cost more than the decision itself (a round trip
-/// measured at about 160 ns). They implement these and get the public requirements from the extension.
-package protocol NativeRateLimitAlgorithm: RateLimitAlgorithm {
-    /// ``RateLimitAlgorithm/evaluate(_:cost:now:)``, with `now` in nanoseconds since ``SpillwayTime/origin``.
-    func evaluate(
-        _ state: inout State?,
-        cost: Int,
-        atNanoseconds now: Int64
-    ) throws(RateLimitError)
-        -> RateLimitDecision
-
-    /// ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``, with times in nanoseconds since ``SpillwayTime/origin``.
-    func refund(_ state: inout State?, cost: Int, consumedAtNanoseconds consumedAt: Int64, nowNanoseconds now: Int64)
-
-    /// ``RateLimitAlgorithm/idleDeadline(of:)``, in nanoseconds since ``SpillwayTime/origin``.
-    func idleDeadlineNanoseconds(of state: State) -> Int64
-}
+/// measured at about 160 ns). They implement the underscored requirements directly and get the public ones from
+/// this extension (the reverse of ``RateLimitAlgorithm``'s own defaults).
+package protocol NativeRateLimitAlgorithm: RateLimitAlgorithm {}
 
 extension NativeRateLimitAlgorithm {
     /// Decides whether `cost` units may be consumed at `now`, updating `state` (which starts as `nil`); see
@@ -119,7 +106,7 @@ extension NativeRateLimitAlgorithm {
     ) throws(RateLimitError)
         -> RateLimitDecision
     {
-        try evaluate(&state, cost: cost, atNanoseconds: SpillwayTime.nanoseconds(of: now))
+        try _evaluate(&state, cost: cost, atNanoseconds: SpillwayTime.nanoseconds(of: now))
     }
 
     /// Gives back `cost` units consumed at `consumedAt`; see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``.
@@ -129,7 +116,7 @@ extension NativeRateLimitAlgorithm {
         consumedAt: ContinuousClock.Instant,
         now: ContinuousClock.Instant
     ) {
-        refund(
+        _refund(
             &state,
             cost: cost,
             consumedAtNanoseconds: SpillwayTime.nanoseconds(of: consumedAt),
@@ -139,32 +126,6 @@ extension NativeRateLimitAlgorithm {
 
     /// The instant from which `state` is equivalent to an absent state.
     public func idleDeadline(of state: State) -> ContinuousClock.Instant {
-        SpillwayTime.instant(atNanoseconds: idleDeadlineNanoseconds(of: state))
-    }
-
-    /// Not API: the timeline version, directly.
-    public func _evaluate(
-        _ state: inout State?,
-        cost: Int,
-        atNanoseconds now: Int64
-    ) throws(RateLimitError)
-        -> RateLimitDecision
-    {
-        try evaluate(&state, cost: cost, atNanoseconds: now)
-    }
-
-    /// Not API: the timeline version, directly.
-    public func _refund(
-        _ state: inout State?,
-        cost: Int,
-        consumedAtNanoseconds consumedAt: Int64,
-        nowNanoseconds now: Int64
-    ) {
-        refund(&state, cost: cost, consumedAtNanoseconds: consumedAt, nowNanoseconds: now)
-    }
-
-    /// Not API: the timeline version, directly.
-    public func _idleDeadlineNanoseconds(of state: State) -> Int64 {
-        idleDeadlineNanoseconds(of: state)
+        SpillwayTime.instant(atNanoseconds: _idleDeadlineNanoseconds(of: state))
     }
 }

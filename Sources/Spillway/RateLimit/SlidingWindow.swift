@@ -48,7 +48,7 @@ public struct SlidingWindow: NativeRateLimitAlgorithm {
     public var quota: RateLimitQuota { RateLimitQuota(quota: limit, window: window) }
 
     /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
-    package func evaluate(
+    public func _evaluate(
         _ state: inout State?,
         cost: Int,
         atNanoseconds now: Int64
@@ -93,7 +93,7 @@ public struct SlidingWindow: NativeRateLimitAlgorithm {
     }
 
     /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
-    package func refund(
+    public func _refund(
         _ state: inout State?,
         cost: Int,
         consumedAtNanoseconds consumedAt: Int64,
@@ -110,7 +110,7 @@ public struct SlidingWindow: NativeRateLimitAlgorithm {
     }
 
     /// When both windows hold nothing any more (see ``RateLimitAlgorithm/idleDeadline(of:)``).
-    package func idleDeadlineNanoseconds(of state: State) -> Int64 {
+    public func _idleDeadlineNanoseconds(of state: State) -> Int64 {
         if state.current > 0 {
             return RateLimitArithmetic.advance(state.windowStartNanoseconds, by: 2 * windowNanoseconds)
         }

@@ -55,7 +55,7 @@ public struct TokenBucket: NativeRateLimitAlgorithm {
     }
 
     /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
-    package func evaluate(
+    public func _evaluate(
         _ state: inout State?,
         cost: Int,
         atNanoseconds now: Int64
@@ -82,7 +82,7 @@ public struct TokenBucket: NativeRateLimitAlgorithm {
     }
 
     /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
-    package func refund(
+    public func _refund(
         _ state: inout State?,
         cost: Int,
         consumedAtNanoseconds consumedAt: Int64,
@@ -95,7 +95,7 @@ public struct TokenBucket: NativeRateLimitAlgorithm {
     }
 
     /// When the bucket is full again (see ``RateLimitAlgorithm/idleDeadline(of:)``).
-    package func idleDeadlineNanoseconds(of state: State) -> Int64 {
+    public func _idleDeadlineNanoseconds(of state: State) -> Int64 {
         let missing = RateLimitArithmetic.ceilDiv(capacityLevel - state.level, Int128(refillAmount))
         return RateLimitArithmetic.advance(state.updatedNanoseconds, by: missing)
     }
