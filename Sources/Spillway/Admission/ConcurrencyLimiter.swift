@@ -382,19 +382,22 @@ public final class ConcurrencyLimiter: Sendable {
     /// supersedes.
     private func startTimer(_ arming: QueueTimer.Arming) {
         arming.superseded?.cancel()
+        // Captures the generation and the time, not `arming`: its superseded task must not stay alive with this one.
+        let generation = arming.generation
+        let firstWake = arming.wake
         let task = Task.detached(executorPreference: Self.currentTaskExecutor) { [weak self, clock] in
-            var wake = arming.wake
+            var wake = firstWake
             while true {
                 do {
                     try await clock.sleep(until: SpillwayTime.instant(atNanoseconds: wake), tolerance: nil)
                 } catch {
                     return  // superseded
                 }
-                guard let next = self?.expireDue(generation: arming.generation) else { return }
+                guard let next = self?.expireDue(generation: generation) else { return }
                 wake = next
             }
         }
-        let adopted = state.withLock { $0.timer.adopt(task, generation: arming.generation) }
+        let adopted = state.withLock { $0.timer.adopt(task, generation: generation) }
         if !adopted { task.cancel() }
     }
 
