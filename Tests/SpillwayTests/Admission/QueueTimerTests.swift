@@ -40,16 +40,24 @@ import Testing
         #expect(limiter.snapshot.inflight == 0)
     }
 
-    @Test func aCancelledWaiterDoesNotDelayTheNextExpiry() async throws {
+    /// A limiter whose one permit is held, with a 100 ms queue timeout and two waiters queued `gap` apart.
+    private func twoWaiters(
+        apart gap: Duration
+    ) async -> (clock: ManualClock, limiter: ConcurrencyLimiter, held: Holder, first: Holder, second: Holder) {
         let clock = ManualClock()
         let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, timeout: .milliseconds(100))
-        let held = try limiter.tryAcquire()
+        let held = Holder(0, limiter: limiter)
+        _ = await held.decision
         let first = Holder(1, limiter: limiter)
         await eventually { limiter.snapshot.queueDepth == 1 }
-        clock.advance(by: .milliseconds(30))
+        clock.advance(by: gap)
         let second = Holder(2, limiter: limiter)
         await eventually { limiter.snapshot.queueDepth == 2 }
+        return (clock, limiter, held, first, second)
+    }
 
+    @Test func aCancelledWaiterDoesNotDelayTheNextExpiry() async throws {
+        let (clock, limiter, held, first, second) = await twoWaiters(apart: .milliseconds(30))
         first.task.cancel()
         #expect(await first.result == .rejected(.cancelled))
         // The timer armed for the cancelled waiter wakes at its time, finds nothing due, and sleeps again.
@@ -63,19 +71,12 @@ import Testing
         #expect(await second.decision == .rejected(.queueTimeout))
         #expect(limiter.snapshot.queueDepth == 0)
         held.release()
+        _ = await held.result
         #expect(limiter.snapshot.inflight == 0)
     }
 
     @Test func aServedWaiterLeavesTheTimerToTheNextOneAndTheTimerEndsWithTheQueue() async throws {
-        let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, timeout: .milliseconds(100))
-        let held = try limiter.tryAcquire()
-        let first = Holder(1, limiter: limiter)
-        await eventually { limiter.snapshot.queueDepth == 1 }
-        clock.advance(by: .milliseconds(40))
-        let second = Holder(2, limiter: limiter)
-        await eventually { limiter.snapshot.queueDepth == 2 }
-
+        let (clock, limiter, held, first, second) = await twoWaiters(apart: .milliseconds(40))
         held.release()
         #expect(await first.decision == .admitted(queueDelay: .milliseconds(40)))
         clock.advance(by: .milliseconds(60))
