@@ -6,8 +6,8 @@
 //   HummingbirdOverhead spillway-early 8084   # holdsPermitUntilBodyWritten = false
 //   HummingbirdOverhead spillway-unqueued 8085   # the default stack with a fixed limit of 1,000 the load never
 //                                                # reaches: everything but the limiter's queue
-//   HummingbirdOverhead spillway-untimed 8087   # the default stack without the queue timeout: a queued request waits
-//                                               # without a sleeping timer task of its own
+//   HummingbirdOverhead spillway-untimed 8087   # the default stack without the queue timeout: the limiter arms no
+//                                               # timer (with it, one shared sleep for all waiters)
 //   HummingbirdOverhead noop 8086       # a middleware that only calls the next responder: what any middleware costs
 //   HummingbirdOverhead wrapped 8083    # only re-wraps the body as a closure: the cost of "release after the
 //                                       # last byte" through Hummingbird's API on its own (a closure body is

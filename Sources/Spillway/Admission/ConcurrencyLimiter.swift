@@ -59,6 +59,7 @@ public final class ConcurrencyLimiter: Sendable {
         var codel: CoDel?
         var nextID: UInt64 = 0
         var cancelledBeforeQueueing: Set<UInt64> = []
+        var timer = QueueTimer()
         var latency = DurationAverage(weight: 0.1)
         var queueDelay = DurationAverage(weight: 0.1)
     }
@@ -270,34 +271,26 @@ public final class ConcurrencyLimiter: Sendable {
         if let deadline, expiry.map({ deadline.nanosecondsSinceOrigin < $0.offset }) ?? true {
             expiry = Expiry(offset: deadline.nanosecondsSinceOrigin, reason: .deadlineExpiredInQueue)
         }
-        let result = await withTaskGroup(of: Void.self, returning: Result<Grant, AdmissionRejection>.self) { group in
-            if let expiry {
-                group.addTask { [clock] in
-                    do {
-                        try await clock.sleep(until: SpillwayTime.instant(atNanoseconds: expiry.offset), tolerance: nil)
-                    } catch {
-                        return
-                    }
-                    self.expire(id: id, priority: priority, reason: expiry.reason)
-                }
+        // One continuation and one cancellation handler per waiter; the limiter's one timer (`QueueTimer`) refuses
+        // it if it is still queued when `expiry` comes.
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Continuation) in
+                self.enqueue(
+                    id: id,
+                    priority: priority,
+                    deadline: deadline,
+                    arrival: arrival,
+                    ticket: Ticket(continuation: continuation, expiry: expiry)
+                )
             }
-            let result = await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: Continuation) in
-                    self.enqueue(
-                        id: id,
-                        priority: priority,
-                        deadline: deadline,
-                        arrival: arrival,
-                        ticket: Ticket(continuation: continuation, expiry: expiry)
-                    )
-                }
-            } onCancel: {
-                self.cancel(id: id, priority: priority)
-            }
-            group.cancelAll()
-            return result
+        } onCancel: {
+            self.cancel(id: id, priority: priority)
         }
-        state.withLock { _ = $0.cancelledBeforeQueueing.remove(id) }
+        // The handler has finished by now, and ran only if the task is cancelled; if it ran after the waiter had
+        // left the queue, it left the id behind.
+        if Task.isCancelled {
+            state.withLock { _ = $0.cancelledBeforeQueueing.remove(id) }
+        }
         switch result {
         case .success(let grant):
             return AdmissionPermit(
@@ -321,9 +314,17 @@ public final class ConcurrencyLimiter: Sendable {
     ) {
         let now = self.now
         var resumptions: [Resumption] = []
+        var arming: QueueTimer.Arming?
         let depth = state.withLock { state -> Int in
+            var finished = false
             func finish(_ result: Result<Grant, AdmissionRejection>) {
+                finished = true
                 resumptions.append(Resumption(continuation: ticket.continuation, result: result, priority: priority))
+            }
+            defer {
+                if !finished, let expiry = ticket.expiry, expiry.offset < .max {
+                    arming = state.timer.arm(at: expiry.offset)
+                }
             }
             let waited = Self.delay(since: arrival, now: now)
             if state.cancelledBeforeQueueing.remove(id) != nil {
@@ -371,25 +372,76 @@ public final class ConcurrencyLimiter: Sendable {
             }
             return state.queue.count
         }
+        if let arming { startTimer(arming) }
         resume(resumptions)
         metrics.queueDepth.record(depth)
     }
 
-    /// Removes a waiter whose timeout or deadline fired.
-    private func expire(id: UInt64, priority: Priority, reason: AdmissionRejection.Reason) {
-        let now = self.now
-        let outcome = state.withLock { state -> (Resumption, Int)? in
-            guard let waiter = state.queue.remove(id: id, priority: priority) else { return nil }
-            let queued = Self.delay(since: waiter.enqueuedAt, now: now)
-            let rejection = rejection(reason, priority, queueDelay: queued, state)
-            return (
-                Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
-                state.queue.count
-            )
+    /// Starts the sleep of a new arming of the timer, on the current task's executor preference (so that a test that
+    /// runs the limiter on its own executor, in virtual time, runs the timer there too), and cancels the sleep it
+    /// supersedes.
+    private func startTimer(_ arming: QueueTimer.Arming) {
+        arming.superseded?.cancel()
+        // Captures the generation and the time, not `arming`: its superseded task must not stay alive with this one.
+        let generation = arming.generation
+        let firstWake = arming.wake
+        let task = Task.detached(executorPreference: Self.currentTaskExecutor) { [weak self, clock] in
+            var wake = firstWake
+            while true {
+                do {
+                    try await clock.sleep(until: SpillwayTime.instant(atNanoseconds: wake), tolerance: nil)
+                } catch {
+                    return  // superseded
+                }
+                guard let next = self?.expireDue(generation: generation) else { return }
+                wake = next
+            }
         }
-        guard let (resumption, depth) = outcome else { return }
-        resume([resumption])
-        metrics.queueDepth.record(depth)
+        let adopted = state.withLock { $0.timer.adopt(task, generation: generation) }
+        if !adopted { task.cancel() }
+    }
+
+    /// The current task's executor preference, if it has one.
+    private static var currentTaskExecutor: (any TaskExecutor)? {
+        if #available(macOS 26.4, iOS 26.4, watchOS 26.4, tvOS 26.4, visionOS 26.4, *) {
+            return withUnsafeCurrentTask { $0?.unownedTaskExecutor?.asTaskExecutor() }
+        }
+        return nil
+    }
+
+    /// Refuses every waiter whose timeout or deadline has come, in expiry order, for the timer's sleep of
+    /// `generation`; returns when that sleep must wake next (`nil`: it ends).
+    private func expireDue(generation: UInt64) -> Int64? {
+        let now = self.now
+        var resumptions: [Resumption] = []
+        let (next, depth) = state.withLock { state -> (Int64?, Int?) in
+            guard state.timer.isCurrent(generation) else { return (nil, nil) }
+            var due: [WaitQueue<Ticket>.Waiter] = []
+            state.queue.removeAll(where: { $0.payload.expiry.map { $0.offset <= now } ?? false }, into: &due)
+            due.sort { lhs, rhs in
+                (lhs.payload.expiry?.offset ?? 0, lhs.enqueuedAt) < (rhs.payload.expiry?.offset ?? 0, rhs.enqueuedAt)
+            }
+            for waiter in due {
+                guard let expiry = waiter.payload.expiry else { continue }
+                let queued = Self.delay(since: waiter.enqueuedAt, now: now)
+                let rejection = rejection(expiry.reason, waiter.priority, queueDelay: queued, state)
+                resumptions.append(
+                    .init(
+                        continuation: waiter.payload.continuation,
+                        result: .failure(rejection),
+                        priority: waiter.priority
+                    )
+                )
+            }
+            let next = state.queue.minimum { waiter in
+                waiter.payload.expiry.flatMap { $0.offset < .max ? $0.offset : nil }
+            }
+            state.timer.rearm(at: next)
+            return (next, due.isEmpty ? nil : state.queue.count)
+        }
+        if !resumptions.isEmpty { resume(resumptions) }
+        if let depth { metrics.queueDepth.record(depth) }
+        return next
     }
 
     /// Removes a waiter whose task was cancelled, or remembers the cancellation if it is not queued yet.

@@ -93,6 +93,34 @@ struct WaitQueue<Payload> {
         }
     }
 
+    /// Removes every waiter for which `isDue` is true, keeping the others in order.
+    mutating func removeAll(where isDue: (Waiter) -> Bool, into removed: inout [Waiter]) {
+        for rank in classes.indices where classes[rank].contains(where: isDue) {
+            var kept = Deque<Waiter>()
+            kept.reserveCapacity(classes[rank].count)
+            for waiter in classes[rank] {
+                if isDue(waiter) {
+                    removed.append(waiter)
+                    count -= 1
+                } else {
+                    kept.append(waiter)
+                }
+            }
+            classes[rank] = kept
+        }
+    }
+
+    /// The smallest `key` among the waiters that have one.
+    func minimum(of key: (Waiter) -> Int64?) -> Int64? {
+        var lowest: Int64?
+        for rank in classes.indices {
+            for waiter in classes[rank] {
+                if let value = key(waiter), value < lowest ?? .max { lowest = value }
+            }
+        }
+        return lowest
+    }
+
     /// The number of waiters that would be served before a new arrival of class `priority`: every waiter of a
     /// higher class, plus those of its own class under FIFO.
     func ahead(of priority: Priority, lifo: Bool) -> Int {
