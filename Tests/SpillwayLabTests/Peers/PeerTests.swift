@@ -51,7 +51,8 @@ import Testing
         #expect(peer.configuration.contains("127.0.0.1:\(victim.port)"))
         #expect(!peer.configuration.contains("admission"), "the arm runs the proxy's default admission")
         // As the lab's warm-up does: the first requests open the proxy's upstream connections (slow in a debug build).
-        _ = try await LoadGenerator.run(try plan(port: peer.port, path: "/ping", rate: 20, duration: .milliseconds(500)))
+        let warmUp = try plan(port: peer.port, path: "/ping", rate: 20, duration: .milliseconds(500))
+        _ = try await LoadGenerator.run(warmUp)
         let result = try await LoadGenerator.run(
             try plan(port: peer.port, path: "/work", rate: 20, duration: .seconds(1))
         )
