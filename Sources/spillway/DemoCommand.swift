@@ -31,7 +31,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("arm"),
-        help: "Run only this arm (repeatable): unprotected, static, spillway, haproxy, nginx."
+        help: "Run only this arm (repeatable): unprotected, static, spillway, haproxy, nginx, proxy."
     )
     var arms: [String] = []
 

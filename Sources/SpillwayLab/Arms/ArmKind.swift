@@ -13,11 +13,13 @@ package enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConv
     case haproxy
     /// nginx in front of the unprotected victim (upstream `max_conns` + `zone`, `limit_conn`).
     case nginx
+    /// `spillway proxy` with its defaults, in its own process, in front of the unprotected victim.
+    case proxy
 
     package var description: String { rawValue }
 
     /// Whether the arm needs an external binary.
-    package var isPeer: Bool { self == .haproxy || self == .nginx }
+    package var isPeer: Bool { self == .haproxy || self == .nginx || self == .proxy }
 
     /// Why the arm cannot run on this machine, or `nil` when it can.
     package var unavailableReason: String? {
@@ -28,6 +30,8 @@ package enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConv
             return PeerProcess.locate("haproxy") == nil ? "haproxy is not installed (apt-get install haproxy)" : nil
         case .nginx:
             return PeerProcess.locate("nginx") == nil ? "nginx is not installed (apt-get install nginx-light)" : nil
+        case .proxy:
+            return SpillwayProxyPeer.binary() == nil ? SpillwayProxyPeer.unavailableReason : nil
         }
     }
 }

@@ -28,6 +28,8 @@ package enum Experiment {
                 )
             case .nginx:
                 peer = try await NginxPeer.launch(victimPort: victim.port, slots: scenario.victim.slots)
+            case .proxy:
+                peer = try await SpillwayProxyPeer.launch(victimPort: victim.port)
             case .unprotected, .static, .spillway:
                 break
             }

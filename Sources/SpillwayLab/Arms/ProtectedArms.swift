@@ -11,7 +11,7 @@ enum ProtectedArms {
         options: ArmOptions
     ) throws(LabError) -> any VictimProtection {
         switch arm {
-        case .unprotected, .haproxy, .nginx:
+        case .unprotected, .haproxy, .nginx, .proxy:
             return Unprotected()
         case .static:
             return StaticProtection(slots: scenario.victim.slots, queueTimeout: options.staticQueueTimeout)

@@ -7,7 +7,8 @@ package struct DemoOptions: Sendable {
     /// Scenario names to run, in order; `nil`: `spike`, `capacity-drop`, and unless quick `dependency-outage` and
     /// `priority`.
     package var scenarios: [String]?
-    /// Arms to run; `nil`: every arm available on this machine.
+    /// Arms to run; `nil`: every arm available on this machine (with ``quick``, all but `proxy`, which starts a
+    /// process of its own: name it to run it).
     package var arms: [ArmKind]?
     /// Parameter overrides: `key=value` for every scenario declaring `key`, `scenario.key=value` for one.
     package var overrides: [String]
@@ -93,7 +94,8 @@ package enum Demo {
             log("")
             log("scenario \(scenario.name): \(DemoReport.describe(scenario))")
             var run = ScenarioRun(scenario: scenario)
-            for arm in options.arms ?? prepared.arms {
+            let defaultArms = options.quick ? prepared.arms.filter { $0 != .proxy } : prepared.arms
+            for arm in options.arms ?? defaultArms {
                 guard prepared.arms.contains(arm) else {
                     let reason =
                         "not an arm of \(scenario.name) "

@@ -52,6 +52,7 @@ enum ChartColors {
         case .spillway: "#1b7f3b"
         case .haproxy: "#1f6feb"
         case .nginx: "#8250df"
+        case .proxy: "#d4571c"
         }
     }
 }

@@ -113,6 +113,7 @@ enum HeaderRewriting {
 
     /// A `Forwarded` node (RFC 7239 §6): IPv4 as is, IPv6 quoted in brackets.
     static func forwardedNode(_ address: String) -> String {
-        address.contains(":") ? "\"[\(address)]\"" : address
+        // A byte scan: `String.contains(_:)` with a string argument goes through Foundation's locale-aware search.
+        address.utf8.contains(UInt8(ascii: ":")) ? "\"[\(address)]\"" : address
     }
 }

@@ -145,12 +145,41 @@ enum RequestValidation {
 
     /// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2E`): routing and the upstream would
     /// see different paths, so a route's prefix could be escaped.
+    ///
+    /// One pass over the bytes, without allocating: it runs for every request (the earlier split, lowercase and
+    /// replace cost about 4 % of the proxy's CPU per request in `scripts/bench-proxy`).
     static func hasDotSegment(_ path: Substring) -> Bool {
-        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
-            let decoded = segment.lowercased().replacing("%2e", with: ".")
-            if decoded == "." || decoded == ".." { return true }
+        let bytes = path.utf8
+        var index = bytes.startIndex
+        var dots = 0
+        var onlyDots = true
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "/") {
+                if onlyDots && (dots == 1 || dots == 2) { return true }
+                dots = 0
+                onlyDots = true
+                index = bytes.index(after: index)
+            } else if byte == UInt8(ascii: ".") {
+                dots += 1
+                index = bytes.index(after: index)
+            } else if byte == UInt8(ascii: "%"), isEncodedDot(bytes[index...]) {
+                dots += 1
+                index = bytes.index(index, offsetBy: 3)
+            } else {
+                onlyDots = false
+                index = bytes.index(after: index)
+            }
         }
-        return false
+        return onlyDots && (dots == 1 || dots == 2)
+    }
+
+    /// Whether `bytes` starts with `%2e` or `%2E`.
+    private static func isEncodedDot(_ bytes: Substring.UTF8View.SubSequence) -> Bool {
+        var iterator = bytes.makeIterator()
+        guard iterator.next() == UInt8(ascii: "%"), iterator.next() == UInt8(ascii: "2") else { return false }
+        let last = iterator.next()
+        return last == UInt8(ascii: "e") || last == UInt8(ascii: "E")
     }
 
     /// Host names and IP literals: letters, digits, `-`, `.`, `_`, an optional `:port`, IPv6 in brackets.

@@ -114,14 +114,26 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         idle[index].removeAll { $0 === connection }
     }
 
-    private func closeExpired(now: NIODeadline) {
+    /// Drops the connections idle for longer than the timeout (or already closed) from the pool, then closes them.
+    ///
+    /// The close comes after the lists are updated: closing a channel on its own loop fires `channelInactive` at
+    /// once, whose idle-close hook removes the connection from `idle` — done inside `removeAll`, that was a second
+    /// modification of `idle` during the first, which the runtime's exclusivity check stops with a crash (seen
+    /// under `scripts/bench-proxy`: the sweeper ran while connections from a busy second expired).
+    func closeExpired(now: NIODeadline) {
+        eventLoop.assertInEventLoop()
         let timeout = TimeAmount.nanoseconds(configuration.pool.idleTimeout.nanoseconds)
+        var expired: [UpstreamConnection] = []
         for index in idle.indices {
             idle[index].removeAll { connection in
                 guard now - connection.idleSince >= timeout || !connection.isActive else { return false }
-                connection.close()
+                expired.append(connection)
                 return true
             }
+        }
+        for connection in expired {
+            connection.handler.onIdleClose = nil
+            connection.close()
         }
     }
 

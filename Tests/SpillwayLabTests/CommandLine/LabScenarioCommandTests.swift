@@ -24,6 +24,30 @@ import Testing
         #expect(page.contains("router.addSpillway() with no arguments"), "the report says what the spillway arm runs")
     }
 
+    /// The `proxy` arm end to end: `spillway proxy` started by the lab in its own process in front of the victim,
+    /// the scenario's traffic through it, the proxy gone afterwards (about 5 s).
+    @Test func theProxyArmRunsSpillwayProxyInFrontOfTheVictim() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let json = directory.appendingPathComponent("spike.json").path
+        let run = try spillway([
+            "lab", "scenario", "spike", "--quick", "--quiet", "--arm", "proxy",
+            "--set", "before=1s", "--set", "length=1s", "--set", "after=1s", "--json", json,
+        ])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(!run.output.contains("skipped"), "\(run.output)")
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json)))
+        let scenarios = try #require((document as? [String: Any])?["scenarios"] as? [[String: Any]])
+        let arms = try #require(scenarios.first?["arms"] as? [[String: Any]])
+        #expect(arms.map { $0["name"] as? String } == ["proxy"])
+        // Before the spike the demand is below capacity: through the proxy it is served, not refused.
+        let after = try #require(arms.first?["goodput_after_ratio"] as? Double)
+        #expect(after > 0.5, "goodput after the spike through spillway proxy: \(after); \(run.output)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+            .filter { $0.hasPrefix(PeerProcess.directoryPrefix("spillway-proxy")) }
+        #expect(left.isEmpty, "the proxy's directory must be removed when the arm ends: \(left)")
+    }
+
     @Test func anArmTheScenarioDoesNotHaveIsSkippedWithTheReason() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -43,6 +43,26 @@ import Testing
         #expect(kill(pid, 0) != 0, "nginx must be gone after stop()")
     }
 
+    @Test func spillwayProxyProxiesToTheVictimWithItsDefaults() async throws {
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20))
+        )
+        let peer = try await SpillwayProxyPeer.launch(victimPort: victim.port)
+        #expect(peer.configuration.contains("127.0.0.1:\(victim.port)"))
+        #expect(!peer.configuration.contains("admission"), "the arm runs the proxy's default admission")
+        // As the lab's warm-up does: the first requests open the proxy's upstream connections (slow in a debug build).
+        let warmUp = try plan(port: peer.port, path: "/ping", rate: 20, duration: .milliseconds(500))
+        _ = try await LoadGenerator.run(warmUp)
+        let result = try await LoadGenerator.run(
+            try plan(port: peer.port, path: "/work", rate: 20, duration: .seconds(1))
+        )
+        #expect(result.totals.successes >= 18, "\(result.totals)")
+        let pid = try #require(peer.processIdentifier)
+        await peer.stop()
+        await victim.stop()
+        #expect(kill(pid, 0) != 0, "spillway proxy must be gone after stop()")
+    }
+
     @Test func aMissingBinaryIsAClearError() async {
         await #expect(throws: LabError.self) {
             try await PeerProcess.launch(

@@ -26,6 +26,33 @@ struct BalancingTests {
         return (cluster, try #require(cluster.pool(for: loop)))
     }
 
+    /// Regression: the idle sweeper closed expired connections from inside the pool's `removeAll`; the close fired
+    /// `channelInactive`, whose hook removed the connection from the same list — an overlapping modification that
+    /// the exclusivity check turns into a crash (`spillway proxy` aborted under `scripts/bench-proxy`).
+    @Test func sweepingExpiredConnectionsClosesThemWithoutReentering() throws {
+        let (cluster, pool) = try cluster(2)
+        let loop = try #require(pool.eventLoop as? EmbeddedEventLoop)
+        var channels: [EmbeddedChannel] = []
+        for index in 0..<2 {
+            for _ in 0..<3 {
+                let handler = UpstreamHandler()
+                let channel = EmbeddedChannel(handler: handler, loop: loop)
+                try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+                channels.append(channel)
+                let connection = UpstreamConnection(
+                    channel: channel,
+                    instance: cluster.instances[index],
+                    handler: handler
+                )
+                pool.release(connection)
+            }
+        }
+        #expect(pool.idleCount == 6)
+        pool.closeExpired(now: .now() + .hours(1))
+        #expect(pool.idleCount == 0)
+        #expect(channels.allSatisfy { !$0.isActive }, "every expired connection is closed")
+    }
+
     @Test func prefersTheLessLoadedOfTwo() throws {
         let (cluster, pool) = try cluster(4)
         cluster.instances[0].inflight.store(50, ordering: .relaxed)

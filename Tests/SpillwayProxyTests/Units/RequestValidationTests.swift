@@ -56,6 +56,34 @@ struct RequestValidationTests {
         #expect(refusal.reason == "dot_segment_in_path")
     }
 
+    /// The byte scan agrees with the definition it replaced (split on `/`, lowercase, `%2e` → `.`, compare) on
+    /// every path built from these pieces, up to three segments.
+    @Test func dotSegmentScanMatchesTheDefinition() {
+        func definition(_ path: String) -> Bool {
+            path.split(separator: "/", omittingEmptySubsequences: false).contains { segment in
+                let decoded = segment.lowercased().replacing("%2e", with: ".")
+                return decoded == "." || decoded == ".."
+            }
+        }
+        let pieces = ["", ".", "..", "...", "%2e", "%2E", "%2e.", ".%2E", "%2", "%2f", "%", "a", "a.", ".a", "%2ea"]
+        var checked = 0
+        for first in pieces {
+            for second in pieces {
+                for third in ["", "b", ".."] {
+                    let path = "/" + first + "/" + second + (third.isEmpty ? "" : "/" + third)
+                    #expect(
+                        RequestValidation.hasDotSegment(path[...]) == definition(path),
+                        "\(path)"
+                    )
+                    checked += 1
+                }
+            }
+        }
+        #expect(RequestValidation.hasDotSegment("/a/%2e%2e"[...]))
+        #expect(!RequestValidation.hasDotSegment("/a/b.c/%2ex"[...]))
+        #expect(checked == pieces.count * pieces.count * 3)
+    }
+
     @Test func refusesChunkedHTTP10AndConnect() throws {
         let chunked10 = try #require(refused(head([("Transfer-Encoding", "chunked")], version: .http1_0)))
         #expect(chunked10.reason == "transfer_encoding_in_http_1_0")
