@@ -3,8 +3,8 @@ import Spillway
 /// How a failed job is retried, and which failures snooze it instead.
 ///
 /// Default: capped exponential backoff with equal jitter, `e/2 + U(0, e/2)` with `e = min(1 h, 1 s · 2ⁿ⁻¹)` before
-/// retry `n`. With ``JobOptions/defaultMaxAttempts`` (20), the last attempt comes 4–8 hours after the first
-/// (6 on average). River (`attempt⁴` s, ±10 %, 25 attempts), Sidekiq (`count⁴ + 15 + rand(10)·(count+1)` s, 25
+/// retry `n`. With ``JobOptions/defaultMaxAttempts`` (20), the last attempt comes 4.1–8.1 hours after the first
+/// (6.1 on average). River (`attempt⁴` s, ±10 %, 25 attempts), Sidekiq (`count⁴ + 15 + rand(10)·(count+1)` s, 25
 /// retries) and Oban (`2^attempt + 15` s plus up to 10 %, 20 attempts) spread their attempts over two to three
 /// weeks, because every failure during a downstream outage costs them an attempt. Here an outage snoozes jobs instead
 /// (an open circuit breaker, a `429`/`503` with `Retry-After`), so attempts are spent on the job's own failures,

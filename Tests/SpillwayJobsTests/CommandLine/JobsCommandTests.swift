@@ -34,6 +34,22 @@ struct JobsCommandTests {
         let (path, cleanUp) = try TestStores.sqlitePath()
         defer { cleanUp() }
         let store = try JobStore(sqlitePath: path, clock: ContinuousClock())
+        try await operate(on: store, at: path)
+        try await store.close()
+    }
+
+    @Test func listShowReplayDiscardAndStatsOnPostgreSQL() async throws {
+        let server = try await LocalPostgres.shared()
+        let database = try await TestStores.createDatabase(on: server, prefix: "cli")
+        let url = "postgres://postgres@127.0.0.1:\(server.port)/\(database)?sslmode=disable"
+        try await JobStoreLocation(parsing: url).withStore(logger: TestStores.logger) { store in
+            try await operate(on: store, at: url)
+        }
+    }
+
+    /// Runs `spillway jobs stats | list | show | replay | discard` against `location` (the database of `store`),
+    /// checking each command's effect through `store`.
+    private func operate(on store: JobStore, at path: String) async throws {
         let (dead, _, ready) = try await prepare(store)
 
         let stats = try await BuiltExecutables.spillway(["jobs", "stats", "--database", path])
@@ -75,7 +91,6 @@ struct JobsCommandTests {
         let discard = try await BuiltExecutables.spillway(["jobs", "discard", "\(dead)", "-d", path])
         #expect(discard.status == 0, "\(discard.output)")
         #expect(try await store.job(dead) == nil)
-        try await store.close()
     }
 
     @Test func missingDatabaseAndBadIdsAreClearErrors() async throws {
