@@ -312,7 +312,11 @@ public final class ConcurrencyLimiter: Sendable {
                     // It would wait out its queue timeout: refused now instead of holding its caller that long.
                     finish(.failure(rejection(.queueTimeout, priority, queueDelay: waited, state)))
                 } else if configuration.rejectsUnmeetableDeadlines, let deadline,
-                    !Self.canMeet(deadline.remaining(atNanoseconds: now), wait: wait, latency: state.latency.nanoseconds)
+                    !Self.canMeet(
+                        deadline.remaining(atNanoseconds: now),
+                        wait: wait,
+                        latency: state.latency.nanoseconds
+                    )
                 {
                     finish(.failure(rejection(.deadline, priority, queueDelay: waited, state)))
                 } else if state.queue.count >= configuration.queue.maxLength {

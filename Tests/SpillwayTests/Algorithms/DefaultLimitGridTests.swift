@@ -89,63 +89,50 @@ import Testing
 
     static func percent(_ ratio: Double) -> String { String(format: "%.1f %%", ratio * 100) }
 
-    /// Cells the defaults do not yet protect as issue 11 asks, with the verdicts they fail (see
-    /// `docs/benchmarks.md`, "What fails, and why"). Each is still run and checked: it must fail exactly these
-    /// verdicts (a known issue), and a cell that starts passing fails the test until it is taken off this list.
-    static let knownFailures: [String: [String]] = [
-        "1 slots × 5 ms, ÷3 capacity": ["trigger"],
-        "1 slots × 50 ms, ÷3 capacity": ["trigger"],
-        "2 slots × 50 ms, ÷3 capacity": ["trigger"],
-        "4 slots × 50 ms, ÷3 capacity": ["limit return"],
-        "1 slots × 500 ms, 10× spike": ["recovery"],
-        "1 slots × 500 ms, ÷3 capacity": ["trigger"],
-        "2 slots × 500 ms, 3× spike": ["recovery"],
-        "1024 slots × 500 ms, ÷3 capacity": ["trigger"],
-        "1 slots × 50 ms, ÷3 capacity for 3.0 s": ["trigger"],
-        "4 slots × 40 ms, ÷3 capacity for 3.0 s": ["trigger"],
-        // 84.6 % with this seed, 88.2 % with another: at the threshold.
-        "8 slots × 20 ms, ÷4 capacity for 5.0 s": ["trigger"],
-    ]
-
-    /// Records every cell's verdict: unknown failures as issues, known ones as known issues.
+    /// Records every failing cell as an issue, with the whole table.
     static func check(_ outcomes: [GridOutcome], table: String) {
         for outcome in outcomes {
-            let name = outcome.cell.description
             let failures = failures(of: outcome)
-            switch (knownFailures[name], failures.isEmpty) {
-            case (nil, true):
-                break
-            case (nil, false):
-                Issue.record("\(name) fails \(failures.joined(separator: ", ")):\n\(table)")
-            case (let known?, true):
-                let message = "\(name) now passes (known to fail \(known.joined(separator: ", "))): take it off "
-                    + "DefaultLimitGridTests.knownFailures and update docs/benchmarks.md:\n\(table)"
-                Issue.record(Comment(rawValue: message))
-            case (let known?, false):
-                if failures == known {
-                    withKnownIssue("issue 11: \(name) fails \(known.joined(separator: ", "))") {
-                        Issue.record("\(name) fails \(failures.joined(separator: ", "))")
-                    }
-                } else {
-                    let message = "\(name) fails \(failures.joined(separator: ", ")), known to fail only "
-                        + "\(known.joined(separator: ", ")):\n\(table)"
-                    Issue.record(Comment(rawValue: message))
-                }
+            if !failures.isEmpty {
+                Issue.record("\(outcome.cell) fails \(failures.joined(separator: ", ")):\n\(table)")
             }
         }
     }
 
+    /// Runs `cells` in parallel (each simulation is single-threaded and independent), the most expensive first,
+    /// and returns their outcomes in the order of `cells`.
+    static func runAll(_ cells: [GridCell]) async -> [GridOutcome] {
+        let order = cells.indices.sorted { cost(cells[$0]) > cost(cells[$1]) }
+        return await withTaskGroup(of: (Int, GridOutcome).self) { group in
+            for index in order {
+                let cell = cells[index]
+                group.addTask { (index, run(cell)) }
+            }
+            var outcomes: [GridOutcome?] = Array(repeating: nil, count: cells.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes.compactMap { $0 }
+        }
+    }
+
+    /// About how many requests a cell's simulation sends, to start the longest first.
+    static func cost(_ cell: GridCell) -> Double {
+        switch cell.trigger {
+        case .spike(let factor): cell.capacity * factor
+        case .capacityDrop: cell.capacity * 10
+        }
+    }
+
     @Test(.timeLimit(.minutes(1)))
-    func defaultsProtectTheLabCells() {
-        let outcomes = Self.labCells.map(Self.run)
+    func defaultsProtectTheLabCells() async {
+        let outcomes = await Self.runAll(Self.labCells)
         let table = Self.table(outcomes)
         print("default limit, lab cells (simulated):\n\(table)")
         Self.check(outcomes, table: table)
     }
 
     @Test(.enabled(if: loadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test)"), .timeLimit(.minutes(10)))
-    func defaultsProtectEveryCellOfTheGrid() {
-        let outcomes = Self.grid.map(Self.run)
+    func defaultsProtectEveryCellOfTheGrid() async {
+        let outcomes = await Self.runAll(Self.grid)
         let table = Self.table(outcomes)
         print("default limit grid (swift test -c release --filter DefaultLimitGridTests):\n\(table)")
         Self.check(outcomes, table: table)

@@ -26,7 +26,8 @@ struct GridCell: Sendable, Hashable, CustomStringConvertible {
     var slots: Int
     var serviceTime: Duration
     var trigger: Trigger
-    /// How long the trigger lasts; `nil`: the grid's (a spike: 3 s or 30 service times; a capacity drop: 30 s).
+    /// How long the trigger lasts; `nil`: the grid's (a spike: 30 service times, at least 1 s; a capacity drop:
+    /// 30 s).
     var triggerLength: Duration?
 
     /// Requests per second the backend completes at its normal service time.
@@ -98,9 +99,9 @@ final class LimiterGridSimulation: @unchecked Sendable {
     /// The cold start and the stretch before the trigger: the baseline is judged from 1 s to one deadline before
     /// the trigger, so at least 3 s of it.
     static func baselineLength(deadline: Int64) -> Int64 { 4_000_000_000 + deadline }
-    /// A spike lasts 3 s, or 30 service times for slow services (so that a one-slot backend serves enough requests
-    /// during it for a ratio to mean something).
-    static func spikeLength(serviceTime: Int64) -> Int64 { max(3_000_000_000, 30 * serviceTime) }
+    /// A spike lasts 30 service times, at least 1 s (so that a one-slot backend serves enough requests during it
+    /// for a ratio to mean something, and a 10× spike in front of 64 × 5 ms slots is not 1.5 million attempts).
+    static func spikeLength(serviceTime: Int64) -> Int64 { max(1_000_000_000, 30 * serviceTime) }
     /// Recovery is judged on requests offered in the 5 s after the trigger, each given its deadline to finish.
     static func observationLength(deadline: Int64) -> Int64 { 5_000_000_000 }
 
