@@ -512,7 +512,7 @@ public final class ConcurrencyLimiter: Sendable {
     /// a request admitted at the edge of its budget that is then served late spends its caller's whole deadline for
     /// nothing, and a naive retry inherits what is left of it. Refused at once, the caller (or its retry) still
     /// has its whole budget. On the default-limit grid (`DefaultLimitGridTests`) the full budget kept 48–61 % of
-    /// the capacity in force through a ÷3 capacity drop at 1–2 slots × 50 ms; half of it keeps 91–96 %.
+    /// the capacity in force through a ÷3 capacity drop at 1–2 slots × 50 ms; half of it (and FIFO) keeps 91–96 %.
     static func canMeet(_ remaining: Int64, wait: Int64, latency: Double?) -> Bool {
         let budget = (Double(remaining) - (latency ?? 0)) / 2
         return Double(wait) <= budget
