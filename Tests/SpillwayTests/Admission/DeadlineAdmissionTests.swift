@@ -49,7 +49,7 @@ import Testing
         held.release()
     }
 
-    @Test func unmeetableDeadlineIsRejectedOnArrival() async throws {
+    @Test(.timeLimit(.minutes(1))) func unmeetableDeadlineIsRejectedOnArrival() async throws {
         let clock = ManualClock()
         let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock)
         // Teach the limiter that requests take 100 ms.
@@ -59,18 +59,40 @@ import Testing
             permit.release(.success)
         }
         let held = try limiter.tryAcquire()
-        // One permit, 100 ms per request: a new waiter expects ~100 ms; a 50 ms budget cannot be met.
-        let hopeless = Holder(1, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(50))))
+        // One permit, 100 ms per request: a new waiter expects ~100 ms, which must fit in half of what its own
+        // service (100 ms) leaves of its deadline. 250 ms leaves (250 − 100) / 2 = 75 ms: refused at once.
+        let hopeless = Holder(1, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(250))))
         #expect(await hopeless.result == .rejected(.deadline))
-        // A 150 ms budget can be met: it queues.
-        let hopeful = Holder(2, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(150))))
+        // 320 ms leaves 110 ms: it queues.
+        let hopeful = Holder(2, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(320))))
         await eventually { limiter.snapshot.queueDepth == 1 }
-        // With one waiter ahead, another 150 ms budget cannot be met (expected ~200 ms).
-        let behind = Holder(3, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(150))))
+        // With one waiter ahead, another 320 ms budget cannot be met (expected ~200 ms, 110 ms allowed).
+        let behind = Holder(3, limiter: limiter, deadline: Deadline(clock.now.advanced(by: .milliseconds(320))))
         #expect(await behind.result == .rejected(.deadline))
         held.release()
         hopeful.release()
         #expect(await hopeful.result == .admitted(queueDelay: .zero))
+    }
+
+    @Test(.timeLimit(.minutes(1))) func expectedWaitBeyondTheQueueTimeoutIsRefusedOnArrival() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, timeout: .milliseconds(150))
+        for _ in 0..<3 {
+            let permit = try limiter.tryAcquire()
+            clock.advance(by: .milliseconds(100))
+            permit.release(.success)
+        }
+        let held = try limiter.tryAcquire()
+        // The first waiter expects ~100 ms, within the 150 ms timeout: it queues.
+        let first = Holder(1, limiter: limiter)
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        // The second expects ~200 ms: refused now, without waiting out the timeout (the clock does not move).
+        let second = Holder(2, limiter: limiter)
+        #expect(await second.result == .rejected(.queueTimeout))
+        #expect(limiter.snapshot.queueDepth == 1)
+        held.release()
+        first.release()
+        #expect(await first.result == .admitted(queueDelay: .zero))
     }
 
     @Test func rejectionSuggestsRetryAfterFromObservedLatency() async throws {
