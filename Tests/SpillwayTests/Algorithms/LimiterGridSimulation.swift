@@ -70,7 +70,7 @@ struct GridOutcome: Sendable {
 ///   `serviceTime · (1 ± 10 %)`. Requests that find every slot busy wait FIFO inside the backend, without bound and
 ///   without ever being abandoned (the lab's victim: a handler keeps running after its client went away).
 /// - **Limiter**: the real ``ConcurrencyLimiter`` on a ``ManualClock`` — its limit algorithm, wait queue, CoDel,
-///   adaptive LIFO, deadline rejection and queue timeout — as ``AdmissionMiddleware`` drives it: each attempt
+///   deadline rejection and queue timeout — as ``AdmissionMiddleware`` drives it: each attempt
 ///   acquires a permit with its deadline, holds it while the backend serves it, and releases it as a success, or as
 ///   dropped when it finished after its deadline. The limiter's async waiting runs on a ``SimulationExecutor``, so
 ///   every event is followed by every task it made runnable before time moves on.
