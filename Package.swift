@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "spillway", targets: ["spillway"]),
         .library(name: "SpillwayHTTPClient", targets: ["SpillwayHTTPClient"]),
         .library(name: "SpillwayRedis", targets: ["SpillwayRedis"]),
+        .library(name: "SpillwayJobs", targets: ["SpillwayJobs"]),
+        .library(name: "SpillwayJobsHummingbird", targets: ["SpillwayJobsHummingbird"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
@@ -23,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -30,7 +34,6 @@ let package = Package(
             dependencies: [
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -38,6 +41,7 @@ let package = Package(
             dependencies: [
                 "Spillway",
                 "SpillwayLab",
+                "SpillwayJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,10 +59,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SpillwayTestSupport",
+            dependencies: ["Spillway"],
+            path: "Tests/SpillwayTestSupport"
+        ),
+        .testTarget(
+            name: "SpillwayTestSupportTests",
+            dependencies: ["SpillwayTestSupport"]
+        ),
         .testTarget(
             name: "SpillwayHummingbirdTests",
             dependencies: [
                 "SpillwayHummingbird",
+                "SpillwayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -67,6 +81,7 @@ let package = Package(
             name: "SpillwayTests",
             dependencies: [
                 "Spillway",
+                "SpillwayTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
@@ -86,6 +101,7 @@ let package = Package(
             name: "SpillwayHTTPClientTests",
             dependencies: [
                 "SpillwayHTTPClient",
+                "SpillwayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -104,9 +120,60 @@ let package = Package(
             name: "SpillwayRedisTests",
             dependencies: [
                 "SpillwayRedis",
+                "SpillwayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SpillwayJobs",
+            dependencies: [
+                "Spillway",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "SpillwayJobsHummingbird",
+            dependencies: [
+                "Spillway",
+                "SpillwayJobs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The worker process the jobs drills kill, pause and stop (`kill -9`, SIGSTOP, SIGTERM): a test helper.
+        .executableTarget(
+            name: "SpillwayJobsDrill",
+            dependencies: [
+                "SpillwayJobs",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SpillwayJobsDrill"
+        ),
+        .testTarget(
+            name: "SpillwayJobsTests",
+            dependencies: [
+                "SpillwayJobs",
+                "SpillwayJobsHummingbird",
+                "Spillway",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -131,6 +198,7 @@ let package = Package(
             dependencies: [
                 "SpillwayLab",
                 "Spillway",
+                "SpillwayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

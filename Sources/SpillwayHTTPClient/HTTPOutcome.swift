@@ -20,9 +20,14 @@ enum HTTPOutcome {
     /// - Retryable statuses (429, 502, 503, 504 by default) are retryable failures for requests that may be
     ///   repeated, carrying the `Retry-After` delay; for others, plain failures.
     /// - Other 5xx are failures; everything else, 4xx included, is a success of the dependency.
-    /// - A connection that could not be established is retryable for every request: nothing was sent.
+    /// - A connection that could not be established is retryable for every request whose body can be sent again
+    ///   (`resendable`): nothing was sent.
     /// - A timed-out attempt or a broken connection is retryable only for requests that may be repeated.
-    static func classifier(retryable: Bool, statuses: Set<UInt>) -> OutcomeClassifier<HTTPClientResponse> {
+    static func classifier(
+        retryable: Bool,
+        resendable: Bool = true,
+        statuses: Set<UInt>
+    ) -> OutcomeClassifier<HTTPClientResponse> {
         OutcomeClassifier { result in
             switch result {
             case .success(let response):
@@ -34,7 +39,7 @@ enum HTTPOutcome {
                 }
                 return code >= 500 ? .failure : .success
             case .failure(let error):
-                if isConnectionFailure(error) { return .retryable }
+                if isConnectionFailure(error) { return resendable ? .retryable : .failure }
                 // The caller's own limit, not a failure of the dependency.
                 if error is NIOTooManyBytesError { return .success }
                 if let error = error as? HTTPClientError, error == .deadlineExceeded { return .failure }

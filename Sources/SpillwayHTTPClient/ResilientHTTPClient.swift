@@ -16,12 +16,16 @@ import Synchronization
 /// (when configured) → ``Configuration/attemptTimeout`` → one HTTP exchange.
 ///
 /// - Only idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or requests passed with `idempotent: true`
-///   are retried or hedged, on 429, 502, 503 and 504 (waiting the `Retry-After` delay, in seconds or as an
-///   HTTP-date), on timed-out attempts and on broken connections. Other 4xx are never retried.
+///   are retried or hedged, on 429, 502, 503 and 504 (waiting at least the `Retry-After` delay, in seconds or as
+///   an HTTP-date), on timed-out attempts and on broken connections. Other 4xx are never retried.
 /// - A request whose connection could not be established is retried whatever its method, since none of it was
 ///   sent. Set AsyncHTTPClient's `connectionPool.retryConnectionEstablishment` to `false` so that these failures
 ///   reach Spillway (which budgets its retries) instead of being retried inside the connection pool until the
 ///   connect timeout.
+/// - Only a replayable body is ever sent twice: a request whose body is a stream (`.stream(_:length:)`) is sent
+///   once, neither retried nor hedged, whatever its method. Pass the body as bytes to make it retryable.
+/// - Every attempt is bounded in time by default (``Configuration/attemptTimeout`` 10 s, the whole call
+///   ``Configuration/timeout`` 30 s), also when the caller set no deadline.
 /// - Each attempt carries the remaining deadline in ``Configuration/timeoutHeaderName`` (`x-request-timeout-ms`,
 ///   whole milliseconds, rounded down); the exchange is cancelled when the deadline passes.
 /// - Response bodies are buffered (up to ``Configuration/maxResponseBodySize``), so that a failed attempt can be
@@ -96,8 +100,8 @@ public final class ResilientHTTPClient: Sendable {
     /// A response with a failure status (for example `503` once the retries are spent) is returned, not thrown.
     ///
     /// - Parameters:
-    ///   - request: The request. Its body is sent again on every retry and hedge, so it must be replayable
-    ///     (bytes, not a one-shot stream) when the request may be repeated.
+    ///   - request: The request. A body given as bytes is sent again on every retry and hedge; a streamed body is
+    ///     sent once, and the request is then neither retried nor hedged.
     ///   - deadline: A deadline for this call, combined with the task's `Deadline/current` (the earlier wins).
     ///   - idempotent: Whether the request may be repeated; `nil` decides by its method.
     ///   - logger: Passed to AsyncHTTPClient.
@@ -109,10 +113,15 @@ public final class ResilientHTTPClient: Sendable {
         idempotent: Bool? = nil,
         logger: Logger? = nil
     ) async throws -> HTTPClientResponse {
-        let repeatable = idempotent ?? HTTPOutcome.isIdempotent(request.method)
+        let replayable = ReplayableBody.isReplayable(request.body)
+        let repeatable = replayable && (idempotent ?? HTTPOutcome.isIdempotent(request.method))
         let host = host(forURL: request.url)
         let pipeline = repeatable ? (host.hedgedPipeline ?? host.pipeline) : host.pipeline
-        let classifier = HTTPOutcome.classifier(retryable: repeatable, statuses: configuration.retryableStatuses)
+        let classifier = HTTPOutcome.classifier(
+            retryable: repeatable,
+            resendable: replayable,
+            statuses: configuration.retryableStatuses
+        )
         return try await Deadline.withDeadline(deadline) {
             try await pipeline.execute(classifier: classifier) { [self] in
                 try await attempt(request, logger: logger)

@@ -32,11 +32,13 @@ extension ResilientHTTPClient {
         public var throttle: AdaptiveThrottle.Configuration?
         /// Hedging of idempotent requests; `nil` for none. Default `nil`.
         public var hedging: HedgingPolicy?
-        /// The total time a call may take, retries included, bounded by the caller's deadline; `nil`: the deadline
-        /// only. Default `nil`.
+        /// The total time a call may take, retries included, bounded by the caller's deadline (the earlier wins);
+        /// `nil`: the deadline only, and no limit at all without one. Default 30 s (the total request timeout of
+        /// .NET's standard resilience handler): a caller with no deadline still gets an answer.
         public var timeout: Duration?
         /// The time one attempt may take (response body included); a timed-out idempotent attempt is retried and
-        /// counts as a failure for the breaker. Default `nil`.
+        /// counts as a failure for the breaker. `nil`: no limit per attempt. Default 10 s (the attempt timeout of
+        /// .NET's standard resilience handler), so that one hung connection cannot take the whole ``timeout``.
         public var attemptTimeout: Duration?
         /// Response statuses that are retried (for idempotent requests) and count as failures. Default 429, 502,
         /// 503 and 504; other 5xx count as failures without retry, and other 4xx never count nor retry.
@@ -65,8 +67,8 @@ extension ResilientHTTPClient {
             circuitBreaker: CircuitBreaker.Configuration? = CircuitBreaker.Configuration(),
             throttle: AdaptiveThrottle.Configuration? = nil,
             hedging: HedgingPolicy? = nil,
-            timeout: Duration? = nil,
-            attemptTimeout: Duration? = nil,
+            timeout: Duration? = .seconds(30),
+            attemptTimeout: Duration? = .seconds(10),
             retryableStatuses: Set<UInt> = [429, 502, 503, 504],
             timeoutHeaderName: String? = TimeoutHeader.defaultName,
             maxResponseBodySize: Int = 4 << 20,

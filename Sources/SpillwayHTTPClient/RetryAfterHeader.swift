@@ -24,10 +24,10 @@ public enum RetryAfterHeader {
         let bytes = Array(value.utf8).trimmingSpaces
         guard !bytes.isEmpty else { return nil }
         if bytes.allSatisfy(\.isDigit) {
-            // Very long numbers are valid but absurd: clamp instead of overflowing.
-            guard bytes.count <= 12, let seconds = Int64(String(decoding: bytes, as: UTF8.self)) else {
-                return .seconds(maximumSeconds)
-            }
+            // Leading zeros are allowed (`1*DIGIT`); very long numbers are valid but absurd: clamp, never overflow.
+            let significant = bytes.drop { $0 == UInt8(ascii: "0") }
+            guard significant.count <= 12 else { return .seconds(maximumSeconds) }
+            let seconds = significant.reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
             return .seconds(min(seconds, maximumSeconds))
         }
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
@@ -74,10 +74,12 @@ enum HTTPDate {
             scanner.expect(" GMT"), scanner.isAtEnd
         else { return nil }
         // RFC 9110: a two-digit year that would be more than 50 years in the future means the most recent past
-        // year with those digits.
+        // year with those digits. So the year is the one with those digits in the 100 years that end 50 years from
+        // now: in December 2099, `00` is next month's 2100, not 2000.
         let currentYear = civilYear(daysSinceEpoch: now.floorDivided(by: 86_400))
         var year = currentYear - currentYear % 100 + shortYear
         if year > currentYear + 50 { year -= 100 }
+        if year <= currentYear - 50 { year += 100 }
         return timestamp(year: year, month: month, day: day, time: time)
     }
 

@@ -68,7 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
                 return arm
             }
         }
-        guard let queueTimeout = LabParsing.duration(staticQueueTimeout), queueTimeout > .zero else {
+        guard let queueTimeout = Duration(parsing: staticQueueTimeout), queueTimeout > .zero else {
             throw ValidationError("'\(staticQueueTimeout)' is not a positive duration")
         }
         var algorithm: LabAlgorithm?

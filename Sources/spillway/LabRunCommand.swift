@@ -74,7 +74,7 @@ struct LabRunCommand: AsyncParsableCommand {
         let plan = try makePlan()
         if !quiet {
             print(
-                "spillway lab run → \(plan.target) for \(LabParsing.describe(plan.profile.duration)) (profile \(plan.profile))"
+                "spillway lab run → \(plan.target) for \(plan.profile.duration.compactDescription) (profile \(plan.profile))"
             )
         }
         var progress: (@Sendable (ProgressLine) -> Void)?
@@ -97,10 +97,10 @@ struct LabRunCommand: AsyncParsableCommand {
 
     private func makePlan() throws -> LoadPlan {
         let target = try TargetAddress(parsing: self.target)
-        guard let duration = LabParsing.duration(self.duration), duration > .zero else {
+        guard let duration = Duration(parsing: self.duration), duration > .zero else {
             throw ValidationError("'\(self.duration)' is not a positive duration (like 10s)")
         }
-        guard let deadline = LabParsing.duration(self.deadline), deadline > .zero else {
+        guard let deadline = Duration(parsing: self.deadline), deadline > .zero else {
             throw ValidationError("'\(self.deadline)' is not a positive duration (like 1s)")
         }
         guard rate.isFinite, rate >= 0 else { throw ValidationError("--rate must be a non-negative number") }

@@ -21,7 +21,7 @@ struct LabVictimCommand: AsyncParsableCommand {
     var serviceTime = "40ms"
 
     func run() async throws {
-        guard let duration = parseDuration(serviceTime) else {
+        guard let duration = Duration(parsing: serviceTime) else {
             throw ValidationError("'\(serviceTime)' is not a duration (like 40ms)")
         }
         let configuration = try VictimConfiguration(slots: slots, serviceTime: duration)

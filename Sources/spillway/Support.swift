@@ -3,14 +3,10 @@ import Dispatch
 import SpillwayLab
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
-
-func parseDuration(_ text: String) -> Duration? {
-    LabParsing.duration(text)
-}
 
 /// Suspends until SIGINT or SIGTERM arrives.
 func waitForInterrupt() async throws {

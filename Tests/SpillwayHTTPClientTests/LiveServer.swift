@@ -116,25 +116,6 @@ final class ServerLog: Sendable {
     }
 }
 
-/// A real-time clock that records the sleeps it is asked for, so live tests can assert the delays the client
-/// chose while still waiting for real.
-final class RecordingContinuousClock: SpillwayClock, Sendable {
-    typealias Instant = ContinuousClock.Instant
-    typealias Duration = Swift.Duration
-
-    private let base = ContinuousClock()
-    private let sleeps = Mutex<[Duration]>([])
-
-    var now: Instant { base.now }
-    var minimumResolution: Duration { base.minimumResolution }
-    var requestedSleeps: [Duration] { sleeps.withLock { $0 } }
-
-    func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
-        sleeps.withLock { $0.append(base.now.duration(to: deadline)) }
-        try await base.sleep(until: deadline, tolerance: tolerance)
-    }
-}
-
 /// A switch that tests flip while a server reads it.
 final class Flag: Sendable {
     private let value: Mutex<Bool>

@@ -5,6 +5,7 @@ import MetricsTestKit
 import NIOCore
 import Spillway
 import SpillwayHTTPClient
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -78,11 +79,14 @@ import Testing
         breaker: CircuitBreaker.Configuration? = nil,
         metrics: TestMetrics = TestMetrics()
     ) -> ResilientHTTPClient.Configuration {
+        // No timeouts unless a test sets them, so that its clock records only the sleeps it is about.
         ResilientHTTPClient.Configuration(
             name: "test",
             retry: RetryPolicy(maxAttempts: maxAttempts, backoff: Backoff(jitter: .full, base: .milliseconds(5))),
             retryBudget: budget,
             circuitBreaker: breaker,
+            timeout: nil,
+            attemptTimeout: nil,
             metricsFactory: metrics
         )
     }
@@ -142,7 +146,7 @@ import Testing
 
     @Test func retryAfterInSecondsIsHonoured() async throws {
         let log = ServerLog()
-        let clock = RecordingContinuousClock()
+        let clock = RecordingClock.realTime
         try await withLiveServer(router(log)) { url in
             try await withHTTPClient { http in
                 let client = ResilientHTTPClient(httpClient: http, configuration: configuration(), clock: clock)
@@ -150,9 +154,12 @@ import Testing
                 #expect(response.status == .ok)
             }
         }
-        // The delay is computed when the 503 arrives; the clock sees it a few microseconds later.
+        // The delay is computed when the 503 arrives (the clock sees it a few microseconds later): the server's
+        // 1 s, then the first retry's full-jitter backoff, at most 100 ms.
         #expect(clock.requestedSleeps.count == 1)
-        if let slept = clock.requestedSleeps.first { #expect(slept > .milliseconds(990) && slept <= .seconds(1)) }
+        if let slept = clock.requestedSleeps.first {
+            #expect(slept > .milliseconds(990) && slept <= .milliseconds(1_100), "slept \(slept)")
+        }
         let hits = log.hits("retry-after-seconds")
         #expect(hits.count == 2)
         if hits.count == 2 { #expect(hits[0].at.duration(to: hits[1].at) >= .seconds(1)) }
@@ -160,7 +167,7 @@ import Testing
 
     @Test func retryAfterAsAnHTTPDateIsHonoured() async throws {
         let log = ServerLog()
-        let clock = RecordingContinuousClock()
+        let clock = RecordingClock.realTime
         try await withLiveServer(router(log)) { url in
             try await withHTTPClient { http in
                 let client = ResilientHTTPClient(httpClient: http, configuration: configuration(), clock: clock)
@@ -169,10 +176,11 @@ import Testing
             }
         }
         // The date has one-second resolution: "now + 2 s", truncated, is 1 to 2 s away when the server writes it,
-        // less the time the response takes to reach the client (up to 100 ms allowed on a busy machine).
+        // less the time the response takes to reach the client (up to 100 ms allowed on a busy machine), plus the
+        // first retry's backoff (at most 100 ms).
         #expect(clock.requestedSleeps.count == 1)
         if let slept = clock.requestedSleeps.first {
-            #expect(slept >= .milliseconds(900) && slept <= .seconds(2), "slept \(slept)")
+            #expect(slept >= .milliseconds(900) && slept <= .milliseconds(2_100), "slept \(slept)")
         }
         #expect(log.count("retry-after-date") == 2)
     }
@@ -209,7 +217,9 @@ import Testing
         try await withLiveServer(router(log)) { url in
             try await withHTTPClient { http in
                 var configuration = configuration(maxAttempts: 2)
-                configuration.attemptTimeout = .milliseconds(200)
+                // Long enough for the retry's new connection to reach the server on a loaded machine (at 200 ms,
+                // the second attempt was sometimes cancelled before the server saw it).
+                configuration.attemptTimeout = .milliseconds(600)
                 let client = ResilientHTTPClient(httpClient: http, configuration: configuration)
                 let start = ContinuousClock.now
                 do {
@@ -218,7 +228,7 @@ import Testing
                 } catch let error as ResilienceError {
                     #expect(error.code == .timedOut)
                 }
-                // Two 200 ms attempts; without the attempt timeout one stalled attempt alone would take 10 s.
+                // Two 600 ms attempts; without the attempt timeout one stalled attempt alone would take 10 s.
                 #expect(ContinuousClock.now - start < .seconds(5))
             }
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Spillway
 import SpillwayHummingbird
+import SpillwayTestSupport
 import Testing
 
 @Suite struct AdmissionMiddlewareTests {

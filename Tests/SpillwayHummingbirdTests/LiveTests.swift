@@ -7,6 +7,7 @@ import MetricsTestKit
 import ServiceLifecycle
 import Spillway
 import SpillwayHummingbird
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -52,9 +53,9 @@ import Testing
         try await Application(router: router).test(.live) { client in
             try await client.execute(uri: "/stream", method: .get) { #expect(String(buffer: $0.body) == "01234") }
             try await client.execute(uri: "/throws", method: .get) { #expect($0.status == .internalServerError) }
-            #expect(try await eventually { limiter.snapshot.inflight == 0 })
+            #expect(await eventually { limiter.snapshot.inflight == 0 })
             _ = try? await client.execute(uri: "/fail-midway", method: .get) { _ in }
-            #expect(try await eventually { limiter.snapshot.inflight == 0 })
+            #expect(await eventually { limiter.snapshot.inflight == 0 })
             guard let port = client.port else {
                 Issue.record("the live test client has no port")
                 return
@@ -66,7 +67,7 @@ import Testing
             await #expect(throws: (any Error).self) { _ = try await impatient.get("/slow") }
             try? await impatient.shutdown()
             #expect(slowArrivals.withLock { $0 } == 1, "the request reached its handler")
-            #expect(try await eventually { limiter.snapshot.inflight == 0 })
+            #expect(await eventually { limiter.snapshot.inflight == 0 })
         }
     }
 
@@ -194,7 +195,7 @@ import Testing
 
             let drainStart = clock.now
             await group.triggerGracefulShutdown()
-            #expect(try await eventually(timeout: .milliseconds(150)) { !readiness.isReady })
+            #expect(await eventually(timeout: .milliseconds(150)) { !readiness.isReady })
             // During the readiness delay the server still serves, and says it is draining.
             let probe = try await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/ready") }
             #expect(probe.status == .serviceUnavailable)

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -59,15 +60,6 @@ final class FakeFactory: Sendable {
     }
 }
 
-/// Yields until `condition` holds; the condition depends on tasks the test started, not on time.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<100_000 {
-        if condition() { return true }
-        await Task.yield()
-    }
-    return condition()
-}
-
 @Suite("Connection pool")
 struct ConnectionPoolTests {
     static func makePool(
@@ -94,7 +86,7 @@ struct ConnectionPoolTests {
                 backoff: backoff
             ),
             clock: clock,
-            seed: 42,
+            random: .seeded(42),
             logger: Logger(label: "test")
         ) { id in try factory.make(id) }
     }
@@ -274,10 +266,10 @@ struct ConnectionPoolTests {
         #expect(backoff.delay(afterFailures: 5, unit: 0) == .milliseconds(1600))
         #expect(backoff.delay(afterFailures: 6, unit: 0) == .seconds(2))
         #expect(backoff.delay(afterFailures: 1_000, unit: 0) == .seconds(2))
-        var random = SplitMix64(seed: 7)
+        let random = RandomSource.seeded(7)
         for failures in 1...20 {
             let ceiling = min(0.1 * Double(1 << min(failures - 1, 30)), 2.0)
-            let delay = backoff.delay(afterFailures: failures, unit: random.unit()).seconds
+            let delay = backoff.delay(afterFailures: failures, unit: random.nextUnit()).seconds
             #expect(delay >= ceiling * 0.5 - 1e-9 && delay <= ceiling + 1e-9)
         }
         let clamped = RedisReconnectBackoff(initialDelay: .seconds(3), maximumDelay: .seconds(1), jitter: 7)

@@ -55,7 +55,7 @@ struct RESPCommandEncoderTests {
         #expect(
             encoded(HELLO(authentication: RedisAuthentication(password: "pw"), clientName: "c"))
                 == "*7\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$2\r\npw\r\n"
-                    + "$7\r\nSETNAME\r\n$1\r\nc\r\n"
+                + "$7\r\nSETNAME\r\n$1\r\nc\r\n"
         )
         #expect(encoded(SELECT(database: 2)) == "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n")
         #expect(encoded(RedisRawCommand("CLIENT", "ID")) == "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n")

@@ -9,7 +9,7 @@ import Testing
 struct RESPFuzzTests {
     /// Random RESP3 values of bounded depth and size.
     struct ValueGenerator {
-        var random: SplitMix64
+        var random: RandomSource
 
         mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
 
@@ -64,7 +64,7 @@ struct RESPFuzzTests {
 
     @Test("random values round-trip through random chunkings")
     func roundTrip() throws {
-        var generator = ValueGenerator(random: SplitMix64(seed: 0x5EED_0001))
+        var generator = ValueGenerator(random: RandomSource.seeded(0x5EED_0001))
         for _ in 0..<3_000 {
             let values = (0..<generator.int(1...4)).map { _ in generator.value(depth: 4) }
             let bytes = RESPTestSerializer.bytes(values)
@@ -81,7 +81,7 @@ struct RESPFuzzTests {
 
     @Test("a truncated stream yields exactly the values it fully contains, then the rest when completed")
     func truncation() throws {
-        var generator = ValueGenerator(random: SplitMix64(seed: 0x5EED_0002))
+        var generator = ValueGenerator(random: RandomSource.seeded(0x5EED_0002))
         for _ in 0..<2_000 {
             let values = (0..<generator.int(1...5)).map { _ in generator.value(depth: 3) }
             var ends: [Int] = []
@@ -104,7 +104,7 @@ struct RESPFuzzTests {
     }
 
     /// Bytes that look like RESP often enough to reach deep into the grammar.
-    static func hostileBytes(_ random: inout SplitMix64, count: Int) -> [UInt8] {
+    static func hostileBytes(_ random: inout RandomSource, count: Int) -> [UInt8] {
         let vocabulary: [[UInt8]] = [
             Array("*"), Array("%"), Array("~"), Array(">"), Array("|"), Array("$"), Array("!"), Array("="),
             Array("+"), Array("-"), Array(":"), Array("_"), Array(","), Array("#"), Array("("),
@@ -126,7 +126,7 @@ struct RESPFuzzTests {
 
     @Test("hostile streams never crash, and partial aggregates hold no more than the bytes received justify")
     func hostileStreams() {
-        var random = SplitMix64(seed: 0x5EED_0003)
+        var random = RandomSource.seeded(0x5EED_0003)
         let limits = RESPDecoderLimits(maximumBulkLength: 1 << 20, maximumAggregateCount: 1 << 20, maximumDepth: 32)
         var outcomes = (values: 0, errors: 0, incomplete: 0)
         for _ in 0..<4_000 {
@@ -160,7 +160,7 @@ struct RESPFuzzTests {
 
     @Test("a valid stream with hostile bytes appended yields its values before failing, never a wrong value")
     func validPrefixThenGarbage() throws {
-        var generator = ValueGenerator(random: SplitMix64(seed: 0x5EED_0004))
+        var generator = ValueGenerator(random: RandomSource.seeded(0x5EED_0004))
         for _ in 0..<1_000 {
             let values = (0..<generator.int(1...3)).map { _ in generator.value(depth: 3) }
             let garbage = Self.hostileBytes(&generator.random, count: generator.int(1...40))

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayRedis

@@ -5,7 +5,7 @@ import SpillwayRedis
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The redis-server the rate-limit benchmarks decide in: the one at `SPILLWAY_REDIS_PORT` (so that `compare.sh` runs

@@ -5,7 +5,7 @@ import SpillwayRedis
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The redis-server the benchmarks talk to: the one at `SPILLWAY_REDIS_PORT` (so `compare.sh` can run

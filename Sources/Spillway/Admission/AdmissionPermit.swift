@@ -19,7 +19,7 @@ public struct AdmissionPermit: ~Copyable, Sendable {
     private let limiter: ConcurrencyLimiter
     /// When the permit was granted, in nanoseconds since ``SpillwayTime/origin``; the latency sample is
     /// measured from here.
-    public let startNanoseconds: Int64
+    package let startNanoseconds: Int64
     /// The priority the request was admitted with.
     public let priority: Priority
     /// How long the request waited in the queue (`nil` when admitted on arrival).
@@ -41,7 +41,7 @@ public struct AdmissionPermit: ~Copyable, Sendable {
         self.inflight = inflight
     }
 
-    /// When the permit was granted.
+    /// When the permit was granted; the latency sample is measured from here.
     public var start: ContinuousClock.Instant { SpillwayTime.instant(atNanoseconds: startNanoseconds) }
 
     /// Whether the request waited in the queue before it was admitted.

@@ -90,10 +90,15 @@ public final class ConcurrencyLimiter: Sendable {
         let limit = min(maxLimit, max(minLimit, algorithm.limit))
         var codel: CoDel?
         if configuration.queue.codel != nil || configuration.queue.adaptiveLIFO {
-            codel = CoDel(configuration: configuration.queue.codel ?? CoDelConfiguration(), now: clock.nanosecondsSinceOrigin)
+            codel = CoDel(
+                configuration: configuration.queue.codel ?? CoDelConfiguration(),
+                now: clock.nanosecondsSinceOrigin
+            )
         }
         self.codelDrops = configuration.queue.codel != nil
-        self.state = Mutex(State(algorithm: algorithm, minLimit: minLimit, maxLimit: maxLimit, limit: limit, codel: codel))
+        self.state = Mutex(
+            State(algorithm: algorithm, minLimit: minLimit, maxLimit: maxLimit, limit: limit, codel: codel)
+        )
         self.metrics = LimiterMetrics(
             name: configuration.name,
             factory: configuration.metricsFactory ?? MetricsSystem.factory
@@ -232,7 +237,11 @@ public final class ConcurrencyLimiter: Sendable {
         deadline: Deadline?,
         arrival: Int64
     ) async throws(AdmissionRejection) -> AdmissionPermit {
-        var expiry = configuration.queue.timeout.map { Expiry(offset: arrival &+ $0.nanoseconds, reason: .queueTimeout) }
+        // Saturating: a timeout too large to add to the current time means "no queue timeout", not a time in the past.
+        var expiry = configuration.queue.timeout.map { timeout in
+            let (offset, overflow) = arrival.addingReportingOverflow(timeout.nanoseconds)
+            return Expiry(offset: overflow ? .max : offset, reason: .queueTimeout)
+        }
         if let deadline, expiry.map({ deadline.nanosecondsSinceOrigin < $0.offset }) ?? true {
             expiry = Expiry(offset: deadline.nanosecondsSinceOrigin, reason: .deadlineExpiredInQueue)
         }
@@ -291,7 +300,7 @@ public final class ConcurrencyLimiter: Sendable {
             func finish(_ result: Result<Grant, AdmissionRejection>) {
                 resumptions.append(Resumption(continuation: ticket.continuation, result: result, priority: priority))
             }
-            let waited = now - arrival
+            let waited = Self.delay(since: arrival, now: now)
             if state.cancelledBeforeQueueing.remove(id) != nil {
                 finish(.failure(rejection(.cancelled, priority, queueDelay: waited, state)))
             } else if let deadline, deadline.hasPassed(atNanoseconds: now) {
@@ -324,11 +333,15 @@ public final class ConcurrencyLimiter: Sendable {
                         let shed = rejection(
                             .priorityShed,
                             evicted.priority,
-                            queueDelay: now - evicted.enqueuedAt,
+                            queueDelay: Self.delay(since: evicted.enqueuedAt, now: now),
                             state
                         )
                         resumptions.append(
-                            .init(continuation: evicted.payload.continuation, result: .failure(shed), priority: evicted.priority)
+                            .init(
+                                continuation: evicted.payload.continuation,
+                                result: .failure(shed),
+                                priority: evicted.priority
+                            )
                         )
                         state.queue.append(.init(id: id, priority: priority, enqueuedAt: arrival, payload: ticket))
                     } else {
@@ -349,7 +362,8 @@ public final class ConcurrencyLimiter: Sendable {
         let now = self.now
         let outcome = state.withLock { state -> (Resumption, Int)? in
             guard let waiter = state.queue.remove(id: id, priority: priority) else { return nil }
-            let rejection = rejection(reason, priority, queueDelay: now - waiter.enqueuedAt, state)
+            let queued = Self.delay(since: waiter.enqueuedAt, now: now)
+            let rejection = rejection(reason, priority, queueDelay: queued, state)
             return (
                 Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
                 state.queue.count
@@ -368,7 +382,8 @@ public final class ConcurrencyLimiter: Sendable {
                 state.cancelledBeforeQueueing.insert(id)
                 return nil
             }
-            let rejection = rejection(.cancelled, priority, queueDelay: now - waiter.enqueuedAt, state)
+            let queued = Self.delay(since: waiter.enqueuedAt, now: now)
+            let rejection = rejection(.cancelled, priority, queueDelay: queued, state)
             return (
                 Resumption(continuation: waiter.payload.continuation, result: .failure(rejection), priority: priority),
                 state.queue.count
@@ -424,17 +439,19 @@ public final class ConcurrencyLimiter: Sendable {
         while state.inflight < state.limit, let oldest = state.queue.oldestEnqueuedAt {
             let lifo = isLIFO(state)
             guard let waiter = state.queue.popNext(lifo: lifo) else { break }
-            let delay = now - waiter.enqueuedAt
+            let delay = Self.delay(since: waiter.enqueuedAt, now: now)
             // CoDel judges whether a queue stands by the sojourn time of its head. Newest-first serving hands out
             // the tail, whose wait is near zero even while old waiters pile up behind it: measured on the served
             // waiter, the next interval then looks idle, serving flips back to oldest-first, and requests near
             // their deadline take the permits (in the default-limit grid, a 10× spike on one 5 ms slot kept
             // 65 % of its capacity as goodput that way; measured on the head, it keeps serving newest-first).
-            let headDelay = lifo ? now - oldest : delay
+            let headDelay = lifo ? Self.delay(since: oldest, now: now) : delay
             let ticket = waiter.payload
             if let expiry = ticket.expiry, expiry.offset <= now {
                 let rejection = rejection(expiry.reason, waiter.priority, queueDelay: delay, state)
-                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                resumptions.append(
+                    .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
+                )
                 continue
             }
             // A waiter whose deadline comes sooner than a request takes would hold the permit for work its caller
@@ -443,10 +460,12 @@ public final class ConcurrencyLimiter: Sendable {
             // 86 % to 91 % on two.)
             if configuration.rejectsUnmeetableDeadlines, let expiry = ticket.expiry,
                 expiry.reason == .deadlineExpiredInQueue, let latency = state.latency.nanoseconds,
-                Double(expiry.offset - now) < latency
+                Double(expiry.offset) - Double(now) < latency
             {
                 let rejection = rejection(.deadline, waiter.priority, queueDelay: delay, state)
-                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                resumptions.append(
+                    .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
+                )
                 continue
             }
             // Shed strictly from the lowest class: the waiter being served is of the highest waiting class, so it
@@ -455,13 +474,17 @@ public final class ConcurrencyLimiter: Sendable {
                 !state.queue.hasWaiter(below: waiter.priority)
             {
                 let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)
-                resumptions.append(.init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority))
+                resumptions.append(
+                    .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
+                )
                 continue
             }
             state.inflight += 1
             state.queueDelay.add(nanoseconds: delay)
             let grant = Grant(start: now, inflight: state.inflight, queueDelay: delay)
-            resumptions.append(.init(continuation: ticket.continuation, result: .success(grant), priority: waiter.priority))
+            resumptions.append(
+                .init(continuation: ticket.continuation, result: .success(grant), priority: waiter.priority)
+            )
         }
     }
 
@@ -479,7 +502,8 @@ public final class ConcurrencyLimiter: Sendable {
             state.queue.removeOlder(than: cutoff, into: &dropped)
         }
         for waiter in dropped {
-            let rejection = rejection(.codelDrop, waiter.priority, queueDelay: now - waiter.enqueuedAt, state)
+            let queued = Self.delay(since: waiter.enqueuedAt, now: now)
+            let rejection = rejection(.codelDrop, waiter.priority, queueDelay: queued, state)
             resumptions.append(
                 .init(continuation: waiter.payload.continuation, result: .failure(rejection), priority: waiter.priority)
             )
@@ -539,6 +563,13 @@ public final class ConcurrencyLimiter: Sendable {
             queueDelay: .nanoseconds(queueDelay),
             retryAfter: .nanoseconds(Int64(retryAfter.rounded()))
         )
+    }
+
+    /// The time a waiter spent queued. Never negative: a release reads the time before it takes the lock, so a
+    /// request that arrived in between can look younger than the release.
+    @inline(__always)
+    private static func delay(since arrival: Int64, now: Int64) -> Int64 {
+        max(0, now &- arrival)
     }
 
     /// The current time in nanoseconds since the Spillway origin.

@@ -69,7 +69,6 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     @usableFromInline
     struct State {
         @usableFromInline var storage: CacheStorage<Key, Value>
-        @usableFromInline var random: any RandomNumberGenerator & Sendable
         /// Bumped by every invalidation; a load remembers it when it starts.
         var version: UInt64 = 0
         /// The version of each key's last invalidation, kept only while loads are running.
@@ -88,6 +87,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     @usableFromInline let policy: CachePolicy
     private let clock: any SpillwayClock
     private let usesContinuousClock: Bool
+    @usableFromInline let random: RandomSource
     @usableFromInline let state: Mutex<State>
     private let flights: SingleFlight<Key, Loaded>
     @usableFromInline let metrics: CacheMetrics
@@ -99,14 +99,13 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// - Parameters:
     ///   - configuration: Expiry, refresh, bounds and metrics.
     ///   - clock: The clock for expiry and load times (tests pass a ``ManualClock``).
-    ///   - random: The source of XFetch's random numbers; by default a fast generator seeded from the system's.
-    ///     Pass a seeded generator for reproducible runs.
+    ///   - random: The source of XFetch's random numbers. Pass ``RandomSource/seeded(_:)`` for reproducible runs.
     ///   - sharedTier: A tier shared by all replicas, consulted after a local miss and before `loader`.
     ///   - loader: Loads a key's value from the source of truth; called at most once at a time per key.
     public init(
         configuration: Configuration = Configuration(),
         clock: any SpillwayClock = ContinuousClock(),
-        random: (any RandomNumberGenerator & Sendable)? = nil,
+        random: RandomSource = .system,
         sharedTier: (any SharedCacheTier<Key, Value>)? = nil,
         loader: @escaping Loader
     ) {
@@ -115,11 +114,9 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         self.policy = policy
         self.clock = clock
         self.usesContinuousClock = clock is ContinuousClock
+        self.random = random
         self.state = Mutex(
-            State(
-                storage: CacheStorage(policy: configuration.eviction.base, capacity: policy.maxEntries),
-                random: random ?? SplitMix64(seed: UInt64.random(in: .min ... .max))
-            )
+            State(storage: CacheStorage(policy: configuration.eviction.base, capacity: policy.maxEntries))
         )
         self.flights = SingleFlight(
             name: "cache \(configuration.name)",
@@ -238,7 +235,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
                             expiresAt: entry.expiresAt,
                             loadNanoseconds: entry.loadNanoseconds,
                             beta: policy.beta,
-                            random: &state.random
+                            random: random
                         )
                     else { return .hit(value) }
                     state.storage[slot].isRefreshing = true
@@ -368,15 +365,13 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
             // A refresh that finds the shared entry close to its own expiry reloads it rather than copying it, with
             // XFetch's probability, so that replicas do not all copy an entry about to expire and then all load.
             let loadTime = entry.loadTime.nanoseconds
-            let due = state.withLock { state in
-                EarlyExpiration.shouldRefresh(
-                    now: 0,
-                    expiresAt: entry.freshFor.nanoseconds,
-                    loadNanoseconds: loadTime,
-                    beta: policy.beta,
-                    random: &state.random
-                )
-            }
+            let due = EarlyExpiration.shouldRefresh(
+                now: 0,
+                expiresAt: entry.freshFor.nanoseconds,
+                loadNanoseconds: loadTime,
+                beta: policy.beta,
+                random: random
+            )
             if due { return nil }
         }
         if freshFor > 0 {

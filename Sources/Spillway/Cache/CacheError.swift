@@ -28,15 +28,6 @@ public struct CacheError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A stable snake-case label for logs and metrics.
         public var label: String { base.rawValue }
 
-        static func sharedTierFailed(_ cache: String, key: String, underlying: any Error) -> CacheError {
-            CacheError(
-                .sharedTierFailed,
-                message: "cache \(cache): the local entry for \(key) was invalidated, but the shared tier could not be "
-                    + "reached (\(underlying)); other replicas may serve the old value until it expires there — retry "
-                    + "the invalidation"
-            )
-        }
-
         public var description: String { label }
     }
 

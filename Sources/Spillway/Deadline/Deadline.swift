@@ -14,7 +14,7 @@
 /// ```
 public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The deadline in nanoseconds since ``SpillwayTime/origin`` (a plain integer: cheap on hot paths).
-    public var nanosecondsSinceOrigin: Int64
+    @usableFromInline package var nanosecondsSinceOrigin: Int64
 
     /// A deadline at `instant`.
     public init(_ instant: ContinuousClock.Instant) {
@@ -22,7 +22,7 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     /// A deadline `nanosecondsSinceOrigin` after ``SpillwayTime/origin``.
-    public init(nanosecondsSinceOrigin: Int64) {
+    package init(nanosecondsSinceOrigin: Int64) {
         self.nanosecondsSinceOrigin = nanosecondsSinceOrigin
     }
 
@@ -44,7 +44,7 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// The nanoseconds left at `now` (a ``SpillwayClock/nanosecondsSinceOrigin`` reading); zero once passed.
     @inlinable
-    public func remaining(atNanoseconds now: Int64) -> Int64 {
+    package func remaining(atNanoseconds now: Int64) -> Int64 {
         let (left, overflow) = nanosecondsSinceOrigin.subtractingReportingOverflow(now)
         return overflow ? (now < 0 ? .max : 0) : max(0, left)
     }
@@ -56,7 +56,7 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Whether the deadline has passed at `now` (a ``SpillwayClock/nanosecondsSinceOrigin`` reading).
     @inlinable
-    public func hasPassed(atNanoseconds now: Int64) -> Bool {
+    package func hasPassed(atNanoseconds now: Int64) -> Bool {
         nanosecondsSinceOrigin <= now
     }
 
@@ -71,7 +71,7 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     public var description: String {
-        "Deadline(\(nanosecondsSinceOrigin) ns after the Spillway time origin)"
+        "Deadline(\(SpillwayTime.offset(of: instant)) after the Spillway time origin)"
     }
 
     /// The deadline of the current task, if a caller set one with ``withDeadline(_:operation:)``.

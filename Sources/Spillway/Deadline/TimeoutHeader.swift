@@ -19,10 +19,11 @@ public enum TimeoutHeader {
     /// gRPC's timeout header.
     public static let grpcName = "grpc-timeout"
     /// Budgets above this are treated as malformed (about 11.6 days; more than any caller waits).
-    public static let maximumMilliseconds: Int64 = 1_000_000_000
+    public static let maximum: Duration = .milliseconds(maximumMilliseconds)
+    private static let maximumMilliseconds: Int64 = 1_000_000_000
 
     /// Parses a non-negative whole number of milliseconds (ASCII digits, surrounding spaces allowed); `nil` for
-    /// anything else, including values above ``maximumMilliseconds``.
+    /// anything else, including values above ``maximum``.
     public static func parseMilliseconds(_ text: some StringProtocol) -> Duration? {
         let trimmed = text.trimmingSpaces
         guard !trimmed.isEmpty, trimmed.utf8.count <= 10, trimmed.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {

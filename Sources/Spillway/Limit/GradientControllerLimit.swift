@@ -123,7 +123,7 @@ public struct GradientControllerLimit: LimitAlgorithm {
     private var windowPeakInflight = 0
     private var windowHasDrop = false
     private var consecutiveWindowsAtMinimum = 0
-    private var random: any RandomNumberGenerator & Sendable
+    private var random: RandomSource
 
     /// A gradient controller; it starts by measuring the minRTT, pinned at ``Configuration/minConcurrency``.
     ///
@@ -133,10 +133,10 @@ public struct GradientControllerLimit: LimitAlgorithm {
     ///
     /// - Parameters:
     ///   - configuration: The parameters.
-    ///   - random: Draws the minRTT interval jitter; pass a seeded generator for reproducible runs.
+    ///   - random: Draws the minRTT interval jitter; pass ``RandomSource/seeded(_:)`` for reproducible runs.
     public init(
         configuration: Configuration = Configuration(),
-        random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
+        random: RandomSource = .system
     ) {
         self.configuration = configuration.sanitized
         self.limit = self.configuration.minConcurrency

@@ -89,7 +89,7 @@ public struct VegasLimit: LimitAlgorithm {
     private var rttNoLoad: Int64?
     private var probeCount = 0
     private var probeJitter: Double
-    private var random: any RandomNumberGenerator & Sendable
+    private var random: RandomSource
 
     /// A Vegas limit.
     ///
@@ -98,16 +98,15 @@ public struct VegasLimit: LimitAlgorithm {
     ///
     /// - Parameters:
     ///   - configuration: The parameters.
-    ///   - random: Draws the probe jitter; pass a seeded generator for reproducible runs.
+    ///   - random: Draws the probe jitter; pass ``RandomSource/seeded(_:)`` for reproducible runs.
     public init(
         configuration: Configuration = Configuration(),
-        random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
+        random: RandomSource = .system
     ) {
         self.configuration = configuration.sanitized
         self.estimatedLimit = Double(self.configuration.initialLimit)
-        var random: any RandomNumberGenerator & Sendable = random
-        self.probeJitter = Double.random(in: 0.5..<1, using: &random)
         self.random = random
+        self.probeJitter = Double.random(in: 0.5..<1, using: &self.random)
     }
 
     public var limit: Int { Int(estimatedLimit) }

@@ -14,7 +14,7 @@
 ///
 /// With matching parameters (`TokenBucket(capacity: burst, refill: limit, per: period)`) it admits exactly the same
 /// requests as ``TokenBucket``, with half the state.
-public struct GCRA: RateLimitAlgorithm {
+public struct GCRA: NativeRateLimitAlgorithm {
     /// One key's theoretical arrival time.
     public struct State: Sendable, Hashable {
         /// The theoretical arrival time in nanoseconds since ``SpillwayTime/origin``, rounded down.
@@ -60,8 +60,8 @@ public struct GCRA: RateLimitAlgorithm {
         return RateLimitQuota(quota: burst, window: RateLimitArithmetic.duration(nanoseconds: window))
     }
 
-    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:atNanoseconds:)``).
-    public func evaluate(
+    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    package func evaluate(
         _ state: inout State?,
         cost: Int,
         atNanoseconds now: Int64
@@ -86,8 +86,8 @@ public struct GCRA: RateLimitAlgorithm {
         return decision(allowed: true, backlog: next, retryAfter: nil)
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAtNanoseconds:nowNanoseconds:)``).
-    public func refund(
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    package func refund(
         _ state: inout State?,
         cost: Int,
         consumedAtNanoseconds consumedAt: Int64,
@@ -98,8 +98,8 @@ public struct GCRA: RateLimitAlgorithm {
         state = self.state(backlog: max(0, backlog), now: now)
     }
 
-    /// The theoretical arrival time, rounded up (see ``RateLimitAlgorithm/idleDeadlineNanoseconds(of:)``).
-    public func idleDeadlineNanoseconds(of state: State) -> Int64 {
+    /// The theoretical arrival time, rounded up (see ``RateLimitAlgorithm/idleDeadline(of:)``).
+    package func idleDeadlineNanoseconds(of state: State) -> Int64 {
         state.remainder > 0 ? state.tatNanoseconds &+ 1 : state.tatNanoseconds
     }
 

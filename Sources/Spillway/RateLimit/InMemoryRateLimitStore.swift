@@ -48,7 +48,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         var index: [String: Int] = [:]
         var entries: ContiguousArray<Entry> = []
         var cursor = 0
-        var random: UInt64
+        let random: RandomSource
 
         mutating func remove(at position: Int) {
             let removed = entries[position].key
@@ -77,20 +77,11 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
             return removed
         }
 
-        /// SplitMix64: cheap, lock-protected randomness for eviction sampling.
-        mutating func nextRandom() -> UInt64 {
-            random &+= 0x9E37_79B9_7F4A_7C15
-            var z = random
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
         mutating func evictOne(now: Int64) {
             if sweep(steps: 8, now: now) > 0 { return }
-            var victim = Int(nextRandom() % UInt64(entries.count))
+            var victim = Int(random.next() % UInt64(entries.count))
             for _ in 1..<5 {
-                let candidate = Int(nextRandom() % UInt64(entries.count))
+                let candidate = Int(random.next() % UInt64(entries.count))
                 if entries[candidate].idleDeadline < entries[victim].idleDeadline { victim = candidate }
             }
             remove(at: victim)
@@ -99,7 +90,7 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
 
     private final class Shard: Sendable {
         let state: Mutex<ShardState>
-        init(seed: UInt64) { state = Mutex(ShardState(random: seed)) }
+        init(random: RandomSource) { state = Mutex(ShardState(random: random)) }
     }
 
     /// The algorithm applied to every key.
@@ -111,11 +102,12 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
     private let shardShift: UInt64
     private let perShardCapacity: Int
 
-    /// A store applying `algorithm` to every key, reading time from `clock`.
+    /// A store applying `algorithm` to every key, reading time from `clock`; `random` picks eviction samples.
     public init(
         algorithm: Algorithm,
         configuration: Configuration = Configuration(),
-        clock: any SpillwayClock = ContinuousClock()
+        clock: any SpillwayClock = ContinuousClock(),
+        random: RandomSource = .system
     ) {
         var count = 1
         var bits: UInt64 = 0
@@ -129,8 +121,8 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         self.clock = clock
         self.shardShift = 64 - bits
         self.perShardCapacity = (configuration.maxKeys + count - 1) / count
-        var seeds = SystemRandomNumberGenerator()
-        self.shards = (0..<count).map { _ in Shard(seed: seeds.next()) }
+        // One stream per shard, so that shards on different cores do not share the generator's cache line.
+        self.shards = (0..<count).map { _ in Shard(random: .seeded(random.next())) }
     }
 
     /// The algorithm's quota.
@@ -152,9 +144,9 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         return try shard(for: key).state.withLock { (shard: inout ShardState) throws(RateLimitError) in
             let position = shard.index[key]
             var state = position.map { shard.entries[$0].state }
-            let decision = try algorithm.evaluate(&state, cost: cost, atNanoseconds: now)
+            let decision = try algorithm._evaluate(&state, cost: cost, atNanoseconds: now)
             if let state {
-                let deadline = algorithm.idleDeadlineNanoseconds(of: state)
+                let deadline = algorithm._idleDeadlineNanoseconds(of: state)
                 if let position {
                     shard.entries[position].state = state
                     shard.entries[position].idleDeadline = deadline
@@ -181,10 +173,10 @@ public final class InMemoryRateLimitStore<Algorithm: RateLimitAlgorithm>: RateLi
         shard(for: key).state.withLock { shard in
             guard let position = shard.index[key] else { return }
             var state: Algorithm.State? = shard.entries[position].state
-            algorithm.refund(&state, cost: cost, consumedAtNanoseconds: consumedAt, nowNanoseconds: now)
+            algorithm._refund(&state, cost: cost, consumedAtNanoseconds: consumedAt, nowNanoseconds: now)
             guard let state else { return }
             shard.entries[position].state = state
-            shard.entries[position].idleDeadline = algorithm.idleDeadlineNanoseconds(of: state)
+            shard.entries[position].idleDeadline = algorithm._idleDeadlineNanoseconds(of: state)
         }
     }
 

@@ -13,7 +13,7 @@
 /// var state: SlidingWindow.State?
 /// let decision = try window.evaluate(&state, cost: 1, now: clock.now)
 /// ```
-public struct SlidingWindow: RateLimitAlgorithm {
+public struct SlidingWindow: NativeRateLimitAlgorithm {
     /// One key's two counters.
     public struct State: Sendable, Hashable {
         /// The start of the current fixed window, in nanoseconds since ``SpillwayTime/origin``.
@@ -47,8 +47,8 @@ public struct SlidingWindow: RateLimitAlgorithm {
     /// `limit` units per `window`.
     public var quota: RateLimitQuota { RateLimitQuota(quota: limit, window: window) }
 
-    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:atNanoseconds:)``).
-    public func evaluate(
+    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    package func evaluate(
         _ state: inout State?,
         cost: Int,
         atNanoseconds now: Int64
@@ -92,8 +92,8 @@ public struct SlidingWindow: RateLimitAlgorithm {
         )
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAtNanoseconds:nowNanoseconds:)``).
-    public func refund(
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    package func refund(
         _ state: inout State?,
         cost: Int,
         consumedAtNanoseconds consumedAt: Int64,
@@ -109,8 +109,8 @@ public struct SlidingWindow: RateLimitAlgorithm {
         state = counters
     }
 
-    /// When both windows hold nothing any more (see ``RateLimitAlgorithm/idleDeadlineNanoseconds(of:)``).
-    public func idleDeadlineNanoseconds(of state: State) -> Int64 {
+    /// When both windows hold nothing any more (see ``RateLimitAlgorithm/idleDeadline(of:)``).
+    package func idleDeadlineNanoseconds(of state: State) -> Int64 {
         if state.current > 0 {
             return RateLimitArithmetic.advance(state.windowStartNanoseconds, by: 2 * windowNanoseconds)
         }

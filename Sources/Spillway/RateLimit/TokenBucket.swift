@@ -13,7 +13,7 @@
 ///
 /// With matching parameters it admits exactly the same requests as ``GCRA`` (both are the same meter); it stores
 /// two numbers per key where GCRA stores one.
-public struct TokenBucket: RateLimitAlgorithm {
+public struct TokenBucket: NativeRateLimitAlgorithm {
     /// One key's bucket.
     public struct State: Sendable, Hashable {
         /// Tokens × `period` in nanoseconds, as of `updatedNanoseconds`.
@@ -54,8 +54,8 @@ public struct TokenBucket: RateLimitAlgorithm {
         return RateLimitQuota(quota: capacity, window: RateLimitArithmetic.duration(nanoseconds: fullRefill))
     }
 
-    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:atNanoseconds:)``).
-    public func evaluate(
+    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
+    package func evaluate(
         _ state: inout State?,
         cost: Int,
         atNanoseconds now: Int64
@@ -81,8 +81,8 @@ public struct TokenBucket: RateLimitAlgorithm {
         )
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAtNanoseconds:nowNanoseconds:)``).
-    public func refund(
+    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
+    package func refund(
         _ state: inout State?,
         cost: Int,
         consumedAtNanoseconds consumedAt: Int64,
@@ -94,8 +94,8 @@ public struct TokenBucket: RateLimitAlgorithm {
         state = current
     }
 
-    /// When the bucket is full again (see ``RateLimitAlgorithm/idleDeadlineNanoseconds(of:)``).
-    public func idleDeadlineNanoseconds(of state: State) -> Int64 {
+    /// When the bucket is full again (see ``RateLimitAlgorithm/idleDeadline(of:)``).
+    package func idleDeadlineNanoseconds(of state: State) -> Int64 {
         let missing = RateLimitArithmetic.ceilDiv(capacityLevel - state.level, Int128(refillAmount))
         return RateLimitArithmetic.advance(state.updatedNanoseconds, by: missing)
     }

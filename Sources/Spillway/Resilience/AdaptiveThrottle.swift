@@ -67,7 +67,8 @@ public final class AdaptiveThrottle: Sendable {
         self.clock = clock
         self.random = random
         // One slice per second for the SRE window; at least 10 slices for short windows.
-        let slices = min(max(Int(configuration.window.seconds.rounded(.up)), 10), 600)
+        let seconds = configuration.window.seconds.rounded(.up)
+        let slices = seconds >= 600 ? 600 : max(Int(seconds), 10)
         self.window = Mutex(WindowedSum(window: configuration.window, slices: slices, now: clock.now))
         let factory = metricsFactory ?? MetricsSystem.factory
         let label = "spillway_throttle_decisions_total"

@@ -44,8 +44,9 @@ public enum CallOutcome: Sendable, Hashable {
 /// Decides how each result of an operation counts: success, failure, or retryable failure.
 ///
 /// The ``default`` classifier treats every returned value as a success and every thrown error as retryable (as
-/// Polly does). Spillway's own rejections (``ResilienceError``) and cancellation are handled before the classifier
-/// is asked: they are never retried and never count against the dependency.
+/// Polly does). Cancellation, an open circuit, local throttling and the caller's deadline passing are handled before
+/// the classifier is asked: they are never retried and never count against the dependency. A pipeline timeout
+/// (``ResilienceError/Code/timedOut``) is classified like any other error.
 ///
 /// ```swift
 /// let classifier = OutcomeClassifier<HTTPStatus> { result in

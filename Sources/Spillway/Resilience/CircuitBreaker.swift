@@ -126,6 +126,10 @@ public final class CircuitBreaker: Sendable {
         var generation: UInt64
         /// The closed state's window (emptied whenever the breaker closes).
         var window: CallWindow
+        /// Transitions not yet reported to counters and `onStateChange`, in the order they happened.
+        var outbox: [Transition] = []
+        /// Whether a task is reporting the outbox; it reports everything added while it does.
+        var publishing = false
     }
 
     private enum Admission {
@@ -146,7 +150,8 @@ public final class CircuitBreaker: Sendable {
     ///   - configuration: Thresholds and timings (resilience4j defaults).
     ///   - clock: The clock that times open and half-open states, slow calls and time-based windows.
     ///   - metricsFactory: Where metrics go; `nil` uses `MetricsSystem.factory`.
-    ///   - onStateChange: Called after every transition, outside the breaker's lock, on the task that caused it.
+    ///   - onStateChange: Called after every transition, in the order they happened, outside the breaker's lock
+    ///     (on the task that caused it, or on one already reporting an earlier transition).
     public init(
         configuration: Configuration = Configuration(),
         clock: any SpillwayClock = ContinuousClock(),
@@ -172,7 +177,7 @@ public final class CircuitBreaker: Sendable {
     /// The current state and the figures it is decided on; never takes a probe permit.
     public var snapshot: Snapshot {
         let now = clock.now
-        let (snapshot, transitions) = machine.withLock { machine -> (Snapshot, [Transition]) in
+        let (snapshot, mustPublish) = machine.withLock { machine -> (Snapshot, Bool) in
             let transitions = advance(&machine, now: now)
             let tally: CallTally
             var probes = 0
@@ -192,9 +197,9 @@ public final class CircuitBreaker: Sendable {
                 failureRate: tally.failureRate,
                 slowCallRate: tally.slowCallRate
             )
-            return (snapshot, transitions)
+            return (snapshot, enqueue(transitions, in: &machine))
         }
-        publish(transitions)
+        if mustPublish { publishPending() }
         return snapshot
     }
 
@@ -205,7 +210,7 @@ public final class CircuitBreaker: Sendable {
     /// cancelled) is released without counting, and a half-open probe slot is given back.
     public func acquirePermission() throws(ResilienceError) -> Permit {
         let now = clock.now
-        let (admission, transitions) = machine.withLock { machine -> (Admission, [Transition]) in
+        let (admission, mustPublish) = machine.withLock { machine -> (Admission, Bool) in
             let transitions = advance(&machine, now: now)
             let admission: Admission
             switch machine.phase {
@@ -225,9 +230,9 @@ public final class CircuitBreaker: Sendable {
                     admission = .refused(retryAfter: nil)
                 }
             }
-            return (admission, transitions)
+            return (admission, enqueue(transitions, in: &machine))
         }
-        publish(transitions)
+        if mustPublish { publishPending() }
         switch admission {
         case .permitted(let generation, let counted):
             return Permit(breaker: self, generation: generation, counted: counted, start: now)
@@ -254,10 +259,10 @@ public final class CircuitBreaker: Sendable {
 
     private func manualTransition(to phase: Phase) {
         let now = clock.now
-        let transitions = machine.withLock { machine -> [Transition] in
-            [transition(&machine, to: phase, now: now)]
+        let mustPublish = machine.withLock { machine -> Bool in
+            enqueue([transition(&machine, to: phase, now: now)], in: &machine)
         }
-        publish(transitions)
+        if mustPublish { publishPending() }
     }
 
     /// Called once per permit, from its `deinit`.
@@ -282,14 +287,14 @@ public final class CircuitBreaker: Sendable {
             metrics.ignored.increment()
         }
         guard counted else { return }
-        let transitions = machine.withLock { machine -> [Transition] in
+        let mustPublish = machine.withLock { machine -> Bool in
             var transitions = advance(&machine, now: now)
-            guard machine.generation == generation else { return transitions }
+            guard machine.generation == generation else { return enqueue(transitions, in: &machine) }
             guard let outcome else {
                 if case .halfOpen(let issued, let results, let since) = machine.phase {
                     machine.phase = .halfOpen(issued: max(0, issued - 1), results: results, since: since)
                 }
-                return transitions
+                return enqueue(transitions, in: &machine)
             }
             let call = CallTally(failed: outcome.isFailure, slow: slow)
             switch machine.phase {
@@ -318,9 +323,9 @@ public final class CircuitBreaker: Sendable {
             case .open, .forcedOpen, .forcedClosed:
                 break
             }
-            return transitions
+            return enqueue(transitions, in: &machine)
         }
-        publish(transitions)
+        if mustPublish { publishPending() }
     }
 
     private func exceedsThresholds(_ tally: CallTally) -> Bool {
@@ -359,10 +364,31 @@ public final class CircuitBreaker: Sendable {
         return Transition(from: from, to: phase.state, at: now)
     }
 
-    private func publish(_ transitions: [Transition]) {
-        for transition in transitions {
-            metrics.transition(transition)
-            onStateChange?(transition)
+    /// Under the lock: sets the state gauge for each transition (so that it follows the state in order) and queues
+    /// the transitions for counting and `onStateChange`. Returns whether the caller must publish them: `false` when
+    /// another task is already publishing, since it publishes these too, after the earlier ones.
+    private func enqueue(_ transitions: [Transition], in machine: inout Machine) -> Bool {
+        guard !transitions.isEmpty else { return false }
+        for transition in transitions { metrics.state.record(transition.to.rawValue) }
+        machine.outbox += transitions
+        guard !machine.publishing else { return false }
+        machine.publishing = true
+        return true
+    }
+
+    /// Reports queued transitions outside the lock, in order, until none is left.
+    private func publishPending() {
+        while true {
+            let batch = machine.withLock { machine -> [Transition] in
+                defer { machine.outbox.removeAll() }
+                if machine.outbox.isEmpty { machine.publishing = false }
+                return machine.outbox
+            }
+            guard !batch.isEmpty else { return }
+            for transition in batch {
+                metrics.count(transition)
+                onStateChange?(transition)
+            }
         }
     }
 }

@@ -93,9 +93,9 @@ extension CircuitBreaker {
 
         let kind: Kind
 
-        /// The last `size` calls (at least 1).
+        /// The last `size` calls (at least 1, at most 100 000: the ring is allocated up front).
         public static func count(_ size: Int) -> Window {
-            Window(kind: .count(max(1, size)))
+            Window(kind: .count(min(max(1, size), 100_000)))
         }
 
         /// The calls that completed within the last `duration` (at least 1 ms), aggregated in buckets of one

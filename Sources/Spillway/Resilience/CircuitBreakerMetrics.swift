@@ -43,8 +43,8 @@ struct CircuitBreakerMetrics: Sendable {
         }
     }
 
-    func transition(_ transition: CircuitBreaker.Transition) {
+    /// Counts a transition (the state gauge is set by the breaker, under its lock).
+    func count(_ transition: CircuitBreaker.Transition) {
         transitions[transition.from.rawValue][transition.to.rawValue].increment()
-        state.record(transition.to.rawValue)
     }
 }

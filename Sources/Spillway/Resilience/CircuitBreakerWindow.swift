@@ -54,8 +54,9 @@ struct CallWindow: Sendable {
         case .count(let size):
             storage = .count(ring: Array(repeating: .zero, count: size), next: 0, total: .zero)
         case .time(let duration):
-            let seconds = Int(duration.seconds.rounded(.down))
-            storage = .time(WindowedSum(window: duration, slices: seconds >= 10 ? min(seconds, 3600) : 10, now: now))
+            let seconds = duration.seconds.rounded(.down)
+            let slices = seconds >= 3600 ? 3600 : max(Int(seconds), 10)
+            storage = .time(WindowedSum(window: duration, slices: slices, now: now))
         }
     }
 

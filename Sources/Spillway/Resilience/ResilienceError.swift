@@ -1,12 +1,17 @@
-/// A call refused or abandoned by a resilience strategy rather than failed by the dependency.
+/// A call refused or abandoned by a resilience strategy.
 ///
-/// Strategies never retry these and circuit breakers never count them against the dependency:
 /// - ``Code/circuitOpen``: a circuit breaker is open (``retryAfter`` says when it lets a probe through);
 /// - ``Code/throttled``: adaptive throttling rejected the call locally, because the dependency has been
 ///   rejecting most requests;
-/// - ``Code/timedOut``: a pipeline ``ResiliencePipeline/timeout(_:)`` elapsed before the call finished;
 /// - ``Code/deadlineExceeded``: the caller's ``Deadline`` passed, or the next retry could not start before it.
-///   When an attempt had already failed, ``lastError`` or ``lastOutput`` carries that failure.
+///   When an attempt had already failed, ``lastError`` or ``lastOutput`` carries that failure;
+/// - ``Code/timedOut``: a pipeline ``ResiliencePipeline/timeout(_:)`` elapsed before the call finished.
+///
+/// The first three say nothing about the dependency: they are never retried, and circuit breakers, adaptive
+/// throttles and retry budgets never count them (a caller's own deadline passing is never the dependency's fault,
+/// so a client cannot open a shared breaker by sending tiny deadlines). ``Code/timedOut`` is the pipeline's own
+/// limit on how long the dependency may take: an attempt that hits it counts as a failure of the dependency, and
+/// the default classifier retries it.
 ///
 /// ```swift
 /// do {

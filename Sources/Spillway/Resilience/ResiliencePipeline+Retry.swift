@@ -13,17 +13,19 @@ extension ResiliencePipeline.Execution {
                 return try result.get()
             }
 
-            let delay: Duration
+            var floor = Duration.zero
             if let retryAfter, policy.honorsRetryAfter {
                 guard retryAfter <= policy.maxRetryAfter else {
                     pipeline.metrics.gaveUp(.retryAfterTooLong)
                     return try result.get()
                 }
-                delay = max(.zero, retryAfter)
-            } else {
-                delay = policy.backoff.delay(forRetry: attempt, previous: previousDelay, using: pipeline.random)
-                previousDelay = delay
+                floor = max(.zero, retryAfter)
             }
+            // The server's delay is a floor; the jittered backoff above it keeps the clients it told the same delay
+            // (`Retry-After: 0` included) from coming back together.
+            let backoff = policy.backoff.delay(forRetry: attempt, previous: previousDelay, using: pipeline.random)
+            previousDelay = backoff
+            let delay = floor + backoff
 
             let wakeUp = clock.now.advanced(by: delay)
             if let deadline = Deadline.current, deadline.hasPassed(now: wakeUp) {

@@ -243,9 +243,12 @@ extension ResiliencePipeline {
             error is CancellationError || Task.isCancelled
         }
 
-        /// Whether an error says nothing about the dependency: cancellation, or a local rejection nearer to it.
+        /// Whether an error says nothing about the dependency: cancellation, a local rejection nearer to it, or the
+        /// caller's deadline passing (the caller's budget, not the dependency's fault).
         static func isNeutral(_ error: any Error) -> Bool {
-            isCancellation(error) || (error as? ResilienceError)?.isLocalRejection == true
+            guard !isCancellation(error) else { return true }
+            guard let error = error as? ResilienceError else { return false }
+            return error.isLocalRejection || error.code == .deadlineExceeded
         }
 
         /// Whether an error must never be retried or hedged: a local rejection or the caller's deadline.

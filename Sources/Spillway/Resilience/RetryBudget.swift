@@ -70,7 +70,9 @@ public final class RetryBudget: Sendable {
         }
     }
 
-    /// Finagle keeps amounts scaled by 1000 so that `1 / percentCanRetry` stays an integer.
+    /// Amounts are in millionths of a retry: a request deposits `percentCanRetry` retries (rounded down to a
+    /// millionth), a retry withdraws one. Finagle scales by 1000 and withdraws `1000 / percentCanRetry`, which
+    /// overflows for tiny percentages; depositing the fraction keeps every amount small.
     private struct FinagleState {
         var window: WindowedSum<Int64>
         let reserve: Int64
@@ -107,16 +109,18 @@ public final class RetryBudget: Sendable {
         self.clock = clock
         switch configuration.scheme {
         case .finagle(let ttl, let minRetries, let percent):
-            let scale: Int64 = 1000
-            let deposit: Int64 = percent == 0 ? 0 : scale
-            let withdrawal: Int64 = percent == 0 ? 1 : Int64((Double(scale) / percent).rounded(.down))
+            let withdrawal: Int64 = 1_000_000
+            // `percent` is at most 1000 (clamped), so a deposit is at most 10⁹.
+            let deposit = Int64((percent * Double(withdrawal)).rounded(.down))
             let ttlSeconds = Int64(ttl.seconds.rounded(.down))
-            let reserve = Int64(minRetries).multipliedReportingOverflow(by: ttlSeconds * withdrawal)
+            let retries = Int64(minRetries).multipliedReportingOverflow(by: ttlSeconds)
+            let reserve = retries.partialValue.multipliedReportingOverflow(by: withdrawal)
             let finagle = FinagleState(
                 window: WindowedSum(window: ttl, slices: 10, now: clock.now),
-                reserve: reserve.overflow ? .max / 2 : reserve.partialValue,
+                // Half the range, so that the reserve plus a window's deposits cannot overflow either.
+                reserve: retries.overflow || reserve.overflow ? .max / 2 : min(reserve.partialValue, .max / 2),
                 deposit: deposit,
-                withdrawal: max(1, withdrawal)
+                withdrawal: withdrawal
             )
             self.state = Mutex(State(finagle: finagle))
         case .tokenBucket(let maxTokens, let ratio):

@@ -2,8 +2,9 @@
 ///
 /// A failed attempt is retried only when the pipeline's ``OutcomeClassifier`` calls it a
 /// ``CallOutcome/retryableFailure(retryAfter:)``, attempts remain, the retry can start before the caller's
-/// ``Deadline``, and the pipeline's ``RetryBudget`` (if any) grants it. The delay is the server's `retryAfter`
-/// when it gave one (and ``honorsRetryAfter`` is set), else the ``backoff``.
+/// ``Deadline``, and the pipeline's ``RetryBudget`` (if any) grants it. The delay is the ``backoff``; when the
+/// server gave a `retryAfter` (and ``honorsRetryAfter`` is set), the backoff is added to it, so that the server's
+/// delay is a floor and clients it told the same delay (`Retry-After: 0` included) do not all return at once.
 ///
 /// ```swift
 /// let policy = RetryPolicy(
@@ -20,7 +21,7 @@ public struct RetryPolicy: Sendable, Hashable {
     }
     /// The delay between attempts when the server suggests none. Default full jitter, base 100 ms, cap 10 s.
     public var backoff: Backoff
-    /// Whether to wait the server-provided delay (HTTP `Retry-After`) instead of the backoff. Default `true`.
+    /// Whether to wait the server-provided delay (HTTP `Retry-After`) before the backoff. Default `true`.
     public var honorsRetryAfter: Bool
     /// A server-provided delay longer than this ends the retries (the failure is returned as is), since the
     /// server says it will not recover soon. Default 30 s.

@@ -11,35 +11,37 @@
 /// clock.advance(by: .milliseconds(100))
 /// ```
 public protocol SpillwayClock: Clock, Sendable where Instant == ContinuousClock.Instant {
-    /// The current time in nanoseconds since ``SpillwayTime/origin``: the same moment as `now`, as a plain
-    /// integer that is cheap to read, store and compare on hot paths.
-    var nanosecondsSinceOrigin: Int64 { get }
+    /// Not API: Spillway's hot paths read the current time through this, as nanoseconds on its own timeline. The
+    /// default derives it from `now`; a clock implements `now` and `sleep(until:tolerance:)`, never this.
+    var _nanosecondsSinceOrigin: Int64 { get }
 }
 
 extension SpillwayClock {
-    /// Derived from `now`; clocks with a cheaper source override it.
-    public var nanosecondsSinceOrigin: Int64 { SpillwayTime.nanoseconds(of: now) }
+    /// Not API: derived from `now`; the continuous clock reads the OS clock directly instead.
+    public var _nanosecondsSinceOrigin: Int64 { SpillwayTime.nanoseconds(of: now) }
 
-    /// The current time as an offset from ``SpillwayTime/origin``.
-    public var offsetNow: Duration { .nanoseconds(nanosecondsSinceOrigin) }
+    /// The current time in nanoseconds since ``SpillwayTime/origin``: the same moment as `now`, as a plain
+    /// integer that is cheap to read, store and compare on hot paths.
+    @inlinable
+    package var nanosecondsSinceOrigin: Int64 { _nanosecondsSinceOrigin }
 }
 
 extension ContinuousClock: SpillwayClock {
-    /// Read straight from the OS clock behind `ContinuousClock`, without building an `Instant`.
-    public var nanosecondsSinceOrigin: Int64 { SpillwayTime.continuousNanosecondsNow }
+    /// Not API: read straight from the OS clock behind `ContinuousClock`, without building an `Instant`.
+    public var _nanosecondsSinceOrigin: Int64 { SpillwayTime.continuousNanosecondsNow }
 }
 
 extension Duration {
     /// The duration in seconds as a `Double` (sub-nanosecond precision is irrelevant at Spillway's scales).
     @inlinable
-    public var seconds: Double {
+    package var seconds: Double {
         let parts = self.components
         return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
     }
 
     /// The duration in whole nanoseconds (truncated toward zero), saturating at `Int64` bounds.
     @inlinable
-    public var nanoseconds: Int64 {
+    package var nanoseconds: Int64 {
         if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
             // One 128-bit division by a constant: several times cheaper than `components` on the hot path.
             let value = self.attoseconds / 1_000_000_000
@@ -55,7 +57,7 @@ extension Duration {
 
     /// A duration from a (possibly fractional) number of seconds. Non-finite or negative values become zero.
     @inlinable
-    public static func seconds(fractional value: Double) -> Duration {
+    package static func seconds(fractional value: Double) -> Duration {
         guard value.isFinite, value > 0 else { return .zero }
         if value >= 9_000_000_000 { return .seconds(9_000_000_000) }
         return .nanoseconds(Int64((value * 1e9).rounded()))

@@ -4,18 +4,17 @@ import Glibc
 import Darwin
 #endif
 
-/// Spillway's timeline: every instant as nanoseconds since one process-wide origin.
+/// Spillway's timeline: every instant as an offset from one process-wide origin.
 ///
 /// `ContinuousClock.Instant` is not a frozen type, so a struct that stores one is laid out at run time and
 /// copied through value witnesses, `ContinuousClock.now` costs several times a raw clock read, and `Duration`
-/// arithmetic is 128-bit. Hot paths (the limiter's permits, its queue and CoDel, deadlines) therefore keep time as
-/// plain `Int64` nanoseconds since ``origin`` (±292 years) and convert to `ContinuousClock.Instant` only at the
-/// public API.
+/// arithmetic is 128-bit. Hot paths (the limiter's permits, its queue and CoDel, deadlines) therefore keep time
+/// internally as plain `Int64` nanoseconds since ``origin`` (±292 years); the public API speaks
+/// `ContinuousClock.Instant` and `Duration`.
 ///
 /// ```swift
-/// let clock = ContinuousClock()
-/// let nanos = clock.nanosecondsSinceOrigin               // cheap
-/// let instant = SpillwayTime.instant(atNanoseconds: nanos)  // the same moment as an Instant
+/// let offset = SpillwayTime.offset(of: ContinuousClock.now)   // the same moment as a Duration since the origin
+/// let instant = SpillwayTime.instant(at: offset)
 /// ```
 public enum SpillwayTime {
     /// The instant all offsets are measured from: the zero of the OS clock behind `ContinuousClock` (boot, on
@@ -39,12 +38,12 @@ public enum SpillwayTime {
     }
 
     /// The nanoseconds from ``origin`` to `instant`.
-    public static func nanoseconds(of instant: ContinuousClock.Instant) -> Int64 {
+    package static func nanoseconds(of instant: ContinuousClock.Instant) -> Int64 {
         offset(of: instant).nanoseconds
     }
 
     /// The instant `nanoseconds` after ``origin``.
-    public static func instant(atNanoseconds nanoseconds: Int64) -> ContinuousClock.Instant {
+    package static func instant(atNanoseconds nanoseconds: Int64) -> ContinuousClock.Instant {
         origin.advanced(by: .nanoseconds(nanoseconds))
     }
 

@@ -43,9 +43,9 @@ final class DependencyGuard: Sendable {
     static var summary: String {
         let breaker = breakerConfiguration
         return "a circuit breaker (open once \(Int(breaker.failureRateThreshold)) % of the last calls failed, at least "
-            + "\(breaker.minimumNumberOfCalls); open \(breaker.waitDurationInOpenState.labDescription), "
+            + "\(breaker.minimumNumberOfCalls); open \(breaker.waitDurationInOpenState.compactDescription), "
             + "\(breaker.permittedNumberOfCallsInHalfOpenState) probes), a bulkhead of half the adaptive limit, and a "
-            + "\(callTimeout.labDescription) timeout shortened to the caller's deadline"
+            + "\(callTimeout.compactDescription) timeout shortened to the caller's deadline"
     }
 
     /// The breaker's state, for tests and reports.

@@ -32,7 +32,7 @@ enum HotKeyExperiment {
             guard attempt < 3 else {
                 throw LabError(
                     .serverFailed,
-                    "warming \(parameters.keys) keys took longer than \(budget.labDescription) (third try); "
+                    "warming \(parameters.keys) keys took longer than \(budget.compactDescription) (third try); "
                         + "the machine is too busy"
                 )
             }
@@ -214,9 +214,9 @@ enum HotKeyExperiment {
 
     /// The run's arrivals (the lab's open-loop schedule) and a Zipf key for each, both from the scenario's seed.
     static func schedule(_ scenario: Scenario, parameters: HotKeyParameters) -> [Arrival] {
-        var random = SplitMix64(seed: scenario.seed)
+        var random = RandomSource.seeded(scenario.seed)
         let offsets = ArrivalSchedule.offsets(profile: scenario.profile, process: scenario.arrivals, random: &random)
-        var keys = SplitMix64(seed: scenario.seed).split(1)
+        var keys = RandomSource.seeded(scenario.seed, stream: 1)
         let zipf = HotKeyZipf(keys: parameters.keys, exponent: parameters.zipfExponent)
         return offsets.map { Arrival(offset: $0, key: zipf.next(&keys)) }
     }

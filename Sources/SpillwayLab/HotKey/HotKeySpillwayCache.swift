@@ -29,7 +29,7 @@ final class HotKeySpillwayCache: HotKeyArm {
         configuration.staleIfError = staleWhileRevalidate
         configuration.maxEntries = 1_000_000
         configuration.metricsFactory = HotKeyCacheMetrics(recorder: recorder)
-        self.cache = Cache(configuration: configuration, clock: clock, random: SplitMix64(seed: seed)) { key in
+        self.cache = Cache(configuration: configuration, clock: clock, random: .seeded(seed)) { key in
             if let loadTime = warming.loadTime {
                 try await Task.sleep(for: loadTime)
                 return HotKeyDatabase.row(key)

@@ -23,7 +23,7 @@ struct HotKeyZipf: Sendable {
         return cumulative[min(count, cumulative.count) - 1]
     }
 
-    func next(_ random: inout SplitMix64) -> Int {
+    func next(_ random: inout RandomSource) -> Int {
         let u = random.nextOpenUnit()
         var low = 0
         var high = cumulative.count - 1

@@ -27,10 +27,9 @@ enum ArrivalSchedule {
         shares: [Double],
         seed: UInt64
     ) -> [Arrival] {
-        let root = SplitMix64(seed: seed)
         var all: [Arrival] = []
         for (index, share) in shares.enumerated() where share > 0 {
-            var random = root.split(index)
+            var random = RandomSource.seeded(seed, stream: index)
             let scaled = profile.scaled(by: share)
             all.append(
                 contentsOf: offsets(profile: scaled, process: process, random: &random).map {
@@ -44,7 +43,7 @@ enum ArrivalSchedule {
 
     /// Arrival offsets in nanoseconds: the points where the profile's cumulative expected count crosses the
     /// points of a unit-rate process (evenly spaced for `.constant`, exponential gaps for `.poisson`).
-    static func offsets(profile: RateProfile, process: ArrivalProcess, random: inout SplitMix64) -> [Int64] {
+    static func offsets(profile: RateProfile, process: ArrivalProcess, random: inout RandomSource) -> [Int64] {
         var offsets: [Int64] = []
         offsets.reserveCapacity(Int(profile.expectedArrivals(until: profile.duration) * 1.1) + 16)
         // Evenly spaced arrivals start half a gap in, so that a constant rate r gives r arrivals in every second.

@@ -119,7 +119,7 @@ package struct RateProfile: Sendable, Hashable, CustomStringConvertible {
             return value
         }
         func parseDuration(_ text: some StringProtocol) throws(LabError) -> Duration {
-            guard let value = Duration.parsingLab(text) else {
+            guard let value = Duration(parsing: text) else {
                 throw LabError(.invalidArgument, "'\(text)' is not a duration (like 500ms, 2s, 1.5s)")
             }
             return value
@@ -258,7 +258,7 @@ package struct RateProfile: Sendable, Hashable, CustomStringConvertible {
             let rates =
                 segment.startRate == segment.endRate
                 ? formatRate(segment.startRate) : "\(formatRate(segment.startRate))-\(formatRate(segment.endRate))"
-            return "\(segment.duration.labDescription)=\(rates)"
+            return "\(segment.duration.compactDescription)=\(rates)"
         }.joined(separator: ",")
     }
 

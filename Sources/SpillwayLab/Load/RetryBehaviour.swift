@@ -47,7 +47,7 @@ package enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
             }
             var interval = Duration.zero
             if pieces.count > 1 {
-                guard let parsed = Duration.parsingLab(pieces[1]) else {
+                guard let parsed = Duration(parsing: pieces[1]) else {
                     throw LabError(.invalidArgument, "'\(pieces[1])' is not a retry interval (like 100ms)")
                 }
                 interval = parsed
@@ -79,10 +79,10 @@ package enum RetryBehaviour: Sendable, Hashable, CustomStringConvertible {
         case .naive(let retries, let interval):
             interval == .zero
                 ? "naive (\(retries) immediate retries)"
-                : "naive (\(retries) retries every \(interval.labDescription))"
+                : "naive (\(retries) retries every \(interval.compactDescription))"
         case .spillway(let policy):
-            "spillway (\(policy.maxRetries) retries, backoff \(policy.backoff.base.labDescription)…"
-                + "\(policy.backoff.cap.labDescription) full jitter, budget \(Int(policy.budgetPercent * 100)) %)"
+            "spillway (\(policy.maxRetries) retries, backoff \(policy.backoff.base.compactDescription)…"
+                + "\(policy.backoff.cap.compactDescription) full jitter, budget \(Int(policy.budgetPercent * 100)) %)"
         }
     }
 }

@@ -97,8 +97,8 @@ package struct Scenario: Sendable {
             throw LabError(
                 .invalidArgument,
                 "scenario \(name): the trigger "
-                    + "(\(triggerStart.labDescription)–\(triggerEnd.labDescription)) must lie "
-                    + "inside the observation window (0–\(observationEnd.labDescription))"
+                    + "(\(triggerStart.compactDescription)–\(triggerEnd.compactDescription)) must lie "
+                    + "inside the observation window (0–\(observationEnd.compactDescription))"
             )
         }
         guard !streams.isEmpty else { throw LabError(.invalidArgument, "scenario \(name) has no traffic") }
@@ -114,7 +114,7 @@ package enum VictimAction: Sendable, Hashable, CustomStringConvertible {
 
     package var description: String {
         switch self {
-        case .setServiceTime(let duration): "service time → \(duration.labDescription)"
+        case .setServiceTime(let duration): "service time → \(duration.compactDescription)"
         case .setDependency(let mode): "dependency → \(mode.rawValue)"
         }
     }

@@ -72,7 +72,8 @@ package struct LabRunReport: Sendable {
         var body = "<h1>spillway lab run</h1>"
         body +=
             "<p><code>\(escapeHTML(plan.target.description))</code> — profile <code>\(escapeHTML(plan.profile.description))</code>, "
-        body += "\(plan.arrivals.rawValue) arrivals, deadline \(escapeHTML(plan.streams[0].deadline.labDescription)), "
+        body +=
+            "\(plan.arrivals.rawValue) arrivals, deadline \(escapeHTML(plan.streams[0].deadline.compactDescription)), "
         body += "retries \(escapeHTML(plan.streams[0].retry.description)).</p>"
         body += "<pre>\(escapeHTML(Self.text(result, plan: plan)))</pre>"
         body += "<div class=\"charts\">"

@@ -123,14 +123,14 @@ package struct ParameterReader {
         in range: ClosedRange<Duration> = .zero...(.seconds(3600))
     ) throws(LabError) -> Duration {
         let value = text(key)
-        guard let duration = Duration.parsingLab(value) else {
+        guard let duration = Duration(parsing: value) else {
             throw LabError(.invalidArgument, "\(key)=\(value) is not a duration (like 500ms, 2s)")
         }
         guard range.contains(duration) else {
             throw LabError(
                 .invalidArgument,
-                "\(key)=\(value) must be between \(range.lowerBound.labDescription) and "
-                    + range.upperBound.labDescription
+                "\(key)=\(value) must be between \(range.lowerBound.compactDescription) and "
+                    + range.upperBound.compactDescription
             )
         }
         return duration

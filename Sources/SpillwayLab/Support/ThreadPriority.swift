@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 enum ThreadPriority {
@@ -14,11 +14,11 @@ enum ThreadPriority {
     /// Linux's real-time throttling keeps a runaway thread from taking more than 95 % of a core.
     static func favourCurrentThread() {
         #if os(Linux)
-            var parameters = sched_param()
-            parameters.sched_priority = 1
-            if pthread_setschedparam(pthread_self(), SCHED_RR, &parameters) == 0 { return }
-            // On Linux the nice value belongs to the thread: `who == 0` is the calling thread only.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10)
+        var parameters = sched_param()
+        parameters.sched_priority = 1
+        if pthread_setschedparam(pthread_self(), SCHED_RR, &parameters) == 0 { return }
+        // On Linux the nice value belongs to the thread: `who == 0` is the calling thread only.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10)
         #endif
     }
 
@@ -30,11 +30,11 @@ enum ThreadPriority {
     /// so the lab calls this before each arm, once its threads exist.
     static func favourProcess() {
         #if os(Linux)
-            guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return }
-            for thread in threads {
-                guard let id = id_t(thread) else { continue }
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id, -10)
-            }
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return }
+        for thread in threads {
+            guard let id = id_t(thread) else { continue }
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id, -10)
+        }
         #endif
     }
 }

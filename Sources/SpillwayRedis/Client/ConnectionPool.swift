@@ -70,7 +70,6 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         var retryAt: ContinuousClock.Instant?
         var lastError: (any Error)?
         var nextID = 1
-        var random: SplitMix64
         var isShutdown = false
         /// Set while `run()` is active: the pool then keeps `minimumConnections` open by itself.
         var maintaining = false
@@ -88,6 +87,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     private let clock: any SpillwayClock
     private let factory: Factory
     private let logger: Logger
+    private let random: RandomSource
     private let state: Mutex<State>
     private let connectionsGauge: Gauge
     private let connectFailures: Counter
@@ -96,7 +96,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     init(
         configuration: ConnectionPoolConfiguration,
         clock: any SpillwayClock,
-        seed: UInt64 = UInt64.random(in: .min ... .max),
+        random: RandomSource = .system,
         logger: Logger,
         metricsLabelPrefix: String = "spillway_redis",
         factory: @escaping Factory
@@ -113,7 +113,8 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         self.clock = clock
         self.factory = factory
         self.logger = logger
-        self.state = Mutex(State(random: SplitMix64(seed: seed)))
+        self.random = random
+        self.state = Mutex(State())
         self.connectionsGauge = Gauge(label: "\(metricsLabelPrefix)_pool_connections")
         self.connectFailures = Counter(label: "\(metricsLabelPrefix)_connect_failures_total")
         self.fastFailures = Counter(label: "\(metricsLabelPrefix)_unavailable_total")
@@ -344,7 +345,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 state.consecutiveFailures += 1
                 let delay = configuration.backoff.delay(
                     afterFailures: state.consecutiveFailures,
-                    unit: state.random.unit()
+                    unit: random.nextUnit()
                 )
                 state.retryAt = now.advanced(by: delay)
                 state.lastError = error

@@ -46,7 +46,7 @@ public final class RedisClient: Sendable {
             configuration: configuration,
             eventLoopGroup: eventLoopGroup,
             clock: clock,
-            seed: UInt64.random(in: .min ... .max),
+            random: .system,
             logger: logger
         )
     }
@@ -55,7 +55,7 @@ public final class RedisClient: Sendable {
         configuration: RedisClientConfiguration,
         eventLoopGroup: any EventLoopGroup,
         clock: any SpillwayClock,
-        seed: UInt64,
+        random: RandomSource,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -71,7 +71,7 @@ public final class RedisClient: Sendable {
                 backoff: configuration.reconnectBackoff
             ),
             clock: clock,
-            seed: seed,
+            random: random,
             logger: logger
         ) { id in
             try await RedisConnection.connect(

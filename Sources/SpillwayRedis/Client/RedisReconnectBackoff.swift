@@ -34,4 +34,3 @@ public struct RedisReconnectBackoff: Sendable, Hashable {
         return .seconds(fractional: capped * (1 - jitter * min(max(unit, 0), 1)))
     }
 }
-

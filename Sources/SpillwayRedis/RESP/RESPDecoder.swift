@@ -100,7 +100,7 @@ public struct RESPDecoder: Sendable {
                         throw RESPParsingError(
                             .bulkTooLong,
                             "declared \(length) bytes, limit \(limits.maximumBulkLength) "
-                            + "(RESPDecoderLimits.maximumBulkLength)"
+                                + "(RESPDecoderLimits.maximumBulkLength)"
                         )
                     }
                     let kind: BulkKind =

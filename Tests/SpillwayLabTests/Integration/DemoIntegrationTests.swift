@@ -1,5 +1,6 @@
 import Foundation
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayLab

@@ -6,7 +6,7 @@ import Testing
 @Suite struct ArrivalScheduleTests {
     @Test func constantArrivalsAreEvenlySpacedAndExact() throws {
         let profile = try RateProfile.constant(20, duration: .seconds(3))
-        var random = SplitMix64(seed: 7)
+        var random = RandomSource.seeded(7)
         let offsets = ArrivalSchedule.offsets(profile: profile, process: .constant, random: &random)
         #expect(offsets.count == 60)
         let gaps = zip(offsets.dropFirst(), offsets).map { $0 - $1 }
@@ -23,7 +23,7 @@ import Testing
             length: .seconds(2),
             duration: .seconds(6)
         )
-        var random = SplitMix64(seed: 42)
+        var random = RandomSource.seeded(42)
         let offsets = ArrivalSchedule.offsets(profile: profile, process: .poisson, random: &random)
         let inSpike = offsets.filter { $0 >= 2_000_000_000 && $0 < 4_000_000_000 }.count
         let outside = offsets.count - inSpike

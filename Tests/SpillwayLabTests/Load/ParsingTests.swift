@@ -40,17 +40,6 @@ import Testing
         }
     }
 
-    @Test func parsesDurations() {
-        #expect(Duration.parsingLab("250ms") == .milliseconds(250))
-        #expect(Duration.parsingLab("1.5s") == .milliseconds(1500))
-        #expect(Duration.parsingLab("2m") == .seconds(120))
-        #expect(Duration.parsingLab("3") == .seconds(3))
-        #expect(Duration.parsingLab("-1s") == nil)
-        #expect(Duration.parsingLab("soon") == nil)
-        #expect(Duration.milliseconds(750).labDescription == "750ms")
-        #expect(Duration.milliseconds(2500).labDescription == "2.5s")
-    }
-
     @Test func loadPlansRejectBadStreams() throws {
         let target = try TargetAddress(host: "127.0.0.1", port: 80)
         let profile = try RateProfile.constant(1, duration: .seconds(1))

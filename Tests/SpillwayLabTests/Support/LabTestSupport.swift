@@ -2,12 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayLab
-
-/// Whether load-heavy tests run: `scripts/test` sets `SPILLWAY_LOAD_TESTS=1`.
-let loadTestsEnabled = ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"
 
 /// A plan against `127.0.0.1:port` with one stream.
 func plan(

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 

@@ -1,11 +1,9 @@
 import Foundation
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 
 @testable import SpillwayRedis
-
-/// Whether the load-heavy tests (real sockets under load, timing bounds) run: `SPILLWAY_LOAD_TESTS=1`.
-let rateLimitLoadTestsEnabled = ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"
 
 struct ScriptedRedisFailure: Error {}
 
@@ -51,20 +49,6 @@ final class ScriptedRedis: RedisCommandExecutor, Sendable {
             return try await redis.execute(command)
         }
     }
-}
-
-/// Runs `body` with a fresh redis-server, killing it afterwards whatever happens.
-///
-/// `RedisServer.stop()` sends SIGTERM, but a redis-server spawned from a Swift concurrency thread inherits that
-/// thread's blocked-signal mask (SIGTERM included, see `SigBlk` in /proc/PID/status) and never sees it, so
-/// `waitUntilExit()` would hang; SIGKILL cannot be blocked.
-func withRateLimitRedisServer<T>(_ body: (RedisServer) async throws -> T) async throws -> T {
-    let server = try await RedisServer.start()
-    defer {
-        server.kill()
-        server.stop()
-    }
-    return try await body(server)
 }
 
 /// A pooled client on `server`, shut down after `body`.

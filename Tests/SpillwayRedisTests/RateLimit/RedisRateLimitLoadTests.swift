@@ -1,11 +1,12 @@
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
 @testable import SpillwayRedis
 
 /// Real redis-server, real sockets, real time: gated by `SPILLWAY_LOAD_TESTS=1` (set by `scripts/test`).
-@Suite(.enabled(if: rateLimitLoadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test does)"), .serialized)
+@Suite(.enabled(if: loadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test does)"), .serialized)
 struct RedisRateLimitLoadTests {
     /// One decision as a worker saw it.
     struct Sample: Sendable {
@@ -95,7 +96,7 @@ struct RedisRateLimitLoadTests {
     func twoInstancesEnforceOneGlobalLimitWithinTwoPercent(algorithm: String) async throws {
         let rate = 400.0
         let burst = 20
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { first in
                 try await withRateLimitClient(server) { second in
                     let prefix = uniqueRateLimitPrefix()
@@ -253,7 +254,7 @@ struct RedisRateLimitLoadTests {
     /// answers without waiting, and closes again after the pause.
     @Test func aPausedRedisCostsAtMostTheTimeout() async throws {
         let timeout = Duration.milliseconds(50)
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 try await withRateLimitClient(server) { admin in
                     let (limiter, store) = try globalLimiter(

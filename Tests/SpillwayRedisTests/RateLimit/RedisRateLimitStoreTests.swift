@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayRedis
@@ -16,7 +17,7 @@ import Testing
     }
 
     @Test func twoStoresShareOneBucketAndAgreeOnRetryAfter() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { first in
                 try await withRateLimitClient(server) { second in
                     let gcra = try GCRA(limit: 1, period: .seconds(60), burst: 5)
@@ -51,7 +52,7 @@ import Testing
     }
 
     @Test func everyAlgorithmBurstsDeniesAndRejectsOversizedCosts() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 func check<Algorithm: RedisRateLimitAlgorithm>(_ algorithm: Algorithm, burst: Int) async throws {
                     let store = try RedisRateLimitStore(
@@ -81,7 +82,7 @@ import Testing
     }
 
     @Test func keysCarryATTLAndAFullyRefundedKeyIsDeleted() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let prefix = uniqueRateLimitPrefix()
                 let store = try RedisRateLimitStore(
@@ -104,7 +105,7 @@ import Testing
     }
 
     @Test func theScriptReadsRedisServerTime() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let prefix = uniqueRateLimitPrefix()
                 // A local clock years off: the script must not care.
@@ -127,7 +128,7 @@ import Testing
     }
 
     @Test func runsAgainAfterTheServerForgetsItsScripts() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let store = try RedisRateLimitStore(
                     name: "flush",
@@ -144,7 +145,7 @@ import Testing
     }
 
     @Test func slidingWindowRefundReturnsUnitsToTheirWindow() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let store = try RedisRateLimitStore(
                     name: "refund",
@@ -186,7 +187,7 @@ import Testing
     }
 
     @Test func aSuccessfulProbeRestoresSharedLimiting() async throws {
-        try await withRateLimitRedisServer { server in
+        try await withRedisServer { server in
             try await withRateLimitClient(server) { client in
                 let clock = ManualClock()
                 let redis = ScriptedRedis(.fail)

@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 /// CoDel and adaptive LIFO, driven step by step on a manual clock (target 5 ms, interval 100 ms, as folly).
@@ -28,7 +29,12 @@ import Testing
 
     @Test func standingQueueIsDetectedAndOldWaitersAreDropped() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: false)
+        let limiter = ConcurrencyLimiter.fixture(
+            limit: 1,
+            clock: clock,
+            codel: CoDelConfiguration(scalesWithLatency: false),
+            adaptiveLIFO: false
+        )
         let running = try await overload(limiter, clock)
 
         let old = Holder(3, limiter: limiter)
@@ -46,7 +52,12 @@ import Testing
 
     @Test func overloadSwitchesServiceToNewestFirst() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: true)
+        let limiter = ConcurrencyLimiter.fixture(
+            limit: 1,
+            clock: clock,
+            codel: CoDelConfiguration(scalesWithLatency: false),
+            adaptiveLIFO: true
+        )
         let running = try await overload(limiter, clock)
         let order = OrderRecorder()
         var holders: [Int: Holder] = [:]
@@ -62,7 +73,12 @@ import Testing
 
     @Test func queueReturnsToFIFOWhenAnIntervalPassesWithoutStandingDelay() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: true)
+        let limiter = ConcurrencyLimiter.fixture(
+            limit: 1,
+            clock: clock,
+            codel: CoDelConfiguration(scalesWithLatency: false),
+            adaptiveLIFO: true
+        )
         let running = try await overload(limiter, clock)
         running.release()
         _ = await running.result
@@ -103,7 +119,12 @@ import Testing
 extension CoDelQueueTests {
     @Test func waitersOlderThanTheSloughTimeoutAreShedWhenANewOneArrives() async throws {
         let clock = ManualClock()
-        let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, codel: CoDelConfiguration(scalesWithLatency: false), adaptiveLIFO: true)
+        let limiter = ConcurrencyLimiter.fixture(
+            limit: 1,
+            clock: clock,
+            codel: CoDelConfiguration(scalesWithLatency: false),
+            adaptiveLIFO: true
+        )
         let running = try await overload(limiter, clock)
         let stale = Holder(3, limiter: limiter)
         await eventually { limiter.snapshot.queueDepth == 1 }

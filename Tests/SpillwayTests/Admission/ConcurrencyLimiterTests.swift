@@ -1,4 +1,6 @@
 import Spillway
+import SpillwayTestSupport
+import Synchronization
 import Testing
 
 @Suite struct ConcurrencyLimiterTests {
@@ -138,5 +140,3 @@ final class SampleBox: Sendable {
     func append(_ sample: LimitSample) { storage.withLock { $0.append(sample) } }
     var values: [LimitSample] { storage.withLock { $0 } }
 }
-
-import Synchronization

@@ -50,7 +50,7 @@ import Testing
         Scenario(
             name: "Vegas",
             parameters: "defaults (initial 20, max 1000, smoothing 1, α = 3·log10 L, β = 6·log10 L, probe 30)",
-            make: { VegasLimit(random: AlgorithmTestRandom(seed: 3)) },
+            make: { VegasLimit(random: RandomSource.seeded(3)) },
             // Vegas aims for at most β = 6 queued requests (log10 L = 1 below 100).
             queueDelayTarget: { service in 6 * service / Double(slots) }
         ),
@@ -67,7 +67,7 @@ import Testing
             make: {
                 GradientControllerLimit(
                     configuration: .init(minRTTBuffer: 0),
-                    random: AlgorithmTestRandom(seed: 5)
+                    random: RandomSource.seeded(5)
                 )
             },
             // It settles where the p50 RTT is minRTT · (1 + buffer) plus √L queued requests; with buffer 0, √L
@@ -80,19 +80,25 @@ import Testing
     func settlesNearCapacityAndResettlesAfterTheServerSlowsDown(_ scenario: Scenario) {
         let outcome = Self.run(scenario.make)
         let n = Self.slots
-        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
-            + "after ×3 \(outcome.after)")
+        print(
+            "convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
+                + "after ×3 \(outcome.after)"
+        )
         for (phase, observation, service) in [
             ("before", outcome.before, Self.serviceTime), ("after", outcome.after, 3 * Self.serviceTime),
         ] {
             let error = abs(Double(observation.medianLimit - n)) / Double(n)
             #expect(error <= 0.25, "\(scenario.name) \(phase): median limit \(observation.medianLimit) vs N = \(n)")
             let target = scenario.queueDelayTarget(service)
-            #expect(observation.meanQueueDelay <= target,
-                    "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s")
+            #expect(
+                observation.meanQueueDelay <= target,
+                "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s"
+            )
             let capacity = Double(n) / service
-            #expect(observation.goodput >= 0.8 * capacity,
-                    "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s")
+            #expect(
+                observation.goodput >= 0.8 * capacity,
+                "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s"
+            )
         }
     }
 
@@ -110,7 +116,7 @@ import Testing
         Scenario(
             name: "GradientController defaults",
             parameters: "defaults (buffer 25 %)",
-            make: { GradientControllerLimit(random: AlgorithmTestRandom(seed: 5)) },
+            make: { GradientControllerLimit(random: RandomSource.seeded(5)) },
             // Buffer 25 % plus √L queued requests for L near 1.25 N.
             queueDelayTarget: { service in (0.25 + (1.25 * Double(slots)).squareRoot() / Double(slots)) * service }
         ),
@@ -118,17 +124,23 @@ import Testing
     func defaultsDeliverTheCapacity(_ scenario: Scenario) {
         let outcome = Self.run(scenario.make)
         let n = Self.slots
-        print("convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
-            + "after ×3 \(outcome.after)")
+        print(
+            "convergence \(scenario.name) [\(scenario.parameters)], N = \(n): before \(outcome.before); "
+                + "after ×3 \(outcome.after)"
+        )
         for (phase, observation, service) in [
             ("before", outcome.before, Self.serviceTime), ("after", outcome.after, 3 * Self.serviceTime),
         ] {
             let capacity = Double(n) / service
-            #expect(observation.goodput >= 0.8 * capacity,
-                    "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s")
+            #expect(
+                observation.goodput >= 0.8 * capacity,
+                "\(scenario.name) \(phase): goodput \(observation.goodput)/s, capacity \(capacity)/s"
+            )
             let target = scenario.queueDelayTarget(service)
-            #expect(observation.meanQueueDelay <= target,
-                    "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s")
+            #expect(
+                observation.meanQueueDelay <= target,
+                "\(scenario.name) \(phase): queue delay \(observation.meanQueueDelay) s over target \(target) s"
+            )
         }
     }
 }

@@ -29,11 +29,26 @@ import Testing
     /// drop, unless named).
     static let labCells = [
         GridCell(slots: 1, serviceTime: .milliseconds(50), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
-        GridCell(slots: 1, serviceTime: .milliseconds(50), trigger: .capacityDrop(factor: 3), triggerLength: .seconds(3)),
+        GridCell(
+            slots: 1,
+            serviceTime: .milliseconds(50),
+            trigger: .capacityDrop(factor: 3),
+            triggerLength: .seconds(3)
+        ),
         GridCell(slots: 4, serviceTime: .milliseconds(40), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
-        GridCell(slots: 4, serviceTime: .milliseconds(40), trigger: .capacityDrop(factor: 3), triggerLength: .seconds(3)),
+        GridCell(
+            slots: 4,
+            serviceTime: .milliseconds(40),
+            trigger: .capacityDrop(factor: 3),
+            triggerLength: .seconds(3)
+        ),
         GridCell(slots: 16, serviceTime: .milliseconds(25), trigger: .spike(factor: 5), triggerLength: .seconds(3)),
-        GridCell(slots: 8, serviceTime: .milliseconds(20), trigger: .capacityDrop(factor: 4), triggerLength: .seconds(5)),
+        GridCell(
+            slots: 8,
+            serviceTime: .milliseconds(20),
+            trigger: .capacityDrop(factor: 4),
+            triggerLength: .seconds(5)
+        ),
     ]
 
     static let loadTestsEnabled = ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"

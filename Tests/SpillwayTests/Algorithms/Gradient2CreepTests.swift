@@ -71,7 +71,7 @@ struct NetflixGradient2Reference: LimitAlgorithm {
     /// and 20 ms service time whose queue makes the RTT grow in proportion to the excess concurrency:
     /// `rtt = S · max(1, L/N) · (1 ± 5 %)`. The backend's no-load RTT never changes.
     static func saturatedRun(_ algorithm: inout some LimitAlgorithm, samples: Int) -> (last: Int, peakLate: Int) {
-        var random = AlgorithmTestRandom(seed: 7)
+        var random = RandomSource.seeded(7)
         var peakLate = 0
         var start = 0.0
         for index in 0..<samples {

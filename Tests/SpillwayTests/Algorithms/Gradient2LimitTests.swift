@@ -133,8 +133,15 @@ import Testing
 
     @Test func invalidConfigurationIsCorrected() {
         let algorithm = Gradient2Limit(
-            configuration: .init(initialLimit: -1, minLimit: 0, maxLimit: 0, smoothing: .infinity, longWindow: 0,
-                                 rttTolerance: 0.5, queueSize: -2)
+            configuration: .init(
+                initialLimit: -1,
+                minLimit: 0,
+                maxLimit: 0,
+                smoothing: .infinity,
+                longWindow: 0,
+                rttTolerance: 0.5,
+                queueSize: -2
+            )
         )
         #expect(algorithm.limit == 1)
         #expect(algorithm.configuration.smoothing == 0.2)

@@ -11,7 +11,7 @@ import Testing
 
     /// A controller whose first measurement ended at 14 ms with minRTT 10 ms (p50 of 10, 10, 12).
     static func measured() -> GradientControllerLimit {
-        var algorithm = GradientControllerLimit(configuration: configuration(), random: AlgorithmConstantRandom())
+        var algorithm = GradientControllerLimit(configuration: configuration(), random: RandomSource { 0 })
         _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 1, startMs: 0))
         _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 2, startMs: 1))
         _ = algorithm.update(with: F.sample(rttMs: 12, inflight: 3, startMs: 2))
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func firstMeasurementTakesThePercentileOfItsSamples() {
-        var algorithm = GradientControllerLimit(configuration: Self.configuration(), random: AlgorithmConstantRandom())
+        var algorithm = GradientControllerLimit(configuration: Self.configuration(), random: RandomSource { 0 })
         #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 1, startMs: 0)) == 3)
         // A dropped request is not a latency sample.
         #expect(algorithm.update(with: F.sample(rttMs: 1, inflight: 1, drop: true, startMs: 0)) == 3)
@@ -86,7 +86,7 @@ import Testing
         var configuration = Self.configuration()
         configuration.maxLimit = 6
         configuration.minRTTCalcInterval = .seconds(60)
-        var algorithm = GradientControllerLimit(configuration: configuration, random: AlgorithmConstantRandom())
+        var algorithm = GradientControllerLimit(configuration: configuration, random: RandomSource { 0 })
         for start in [0.0, 1, 2] {
             _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 1, startMs: start))
         }
@@ -144,7 +144,7 @@ import Testing
         // The highest draw: the next measurement starts just before 14 ms + 1.15 s.
         var algorithm = GradientControllerLimit(
             configuration: configuration,
-            random: AlgorithmConstantRandom(value: .max)
+            random: RandomSource { 1.0.nextDown }
         )
         for start in [0.0, 1, 2] {
             _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 1, startMs: start))

@@ -14,14 +14,28 @@ import Testing
     static let cases: [Case] = [
         Case(name: "AIMD default") { _ in AIMDLimit() },
         Case(name: "AIMD wide") { _ in
-            AIMDLimit(configuration: .init(initialLimit: 5, minLimit: 1, maxLimit: 1000, backoffRatio: 0.5,
-                                           timeout: .milliseconds(500)))
+            AIMDLimit(
+                configuration: .init(
+                    initialLimit: 5,
+                    minLimit: 1,
+                    maxLimit: 1000,
+                    backoffRatio: 0.5,
+                    timeout: .milliseconds(500)
+                )
+            )
         },
-        Case(name: "Vegas default") { seed in VegasLimit(random: AlgorithmTestRandom(seed: seed)) },
+        Case(name: "Vegas default") { seed in VegasLimit(random: RandomSource.seeded(seed)) },
         Case(name: "Vegas smoothed") { seed in
-            VegasLimit(configuration: .init(initialLimit: 300, minLimit: 5, maxLimit: 400, smoothing: 0.3,
-                                            probeMultiplier: 2),
-                       random: AlgorithmTestRandom(seed: seed))
+            VegasLimit(
+                configuration: .init(
+                    initialLimit: 300,
+                    minLimit: 5,
+                    maxLimit: 400,
+                    smoothing: 0.3,
+                    probeMultiplier: 2
+                ),
+                random: RandomSource.seeded(seed)
+            )
         },
         Case(name: "InflightGradient default") { _ in InflightGradientLimit() },
         Case(name: "InflightGradient small") { _ in
@@ -29,17 +43,28 @@ import Testing
         },
         Case(name: "Gradient2 default") { _ in Gradient2Limit() },
         Case(name: "Gradient2 low floor") { _ in
-            Gradient2Limit(configuration: .init(initialLimit: 50, minLimit: 1, maxLimit: 500, longWindow: 20,
-                                                rttTolerance: 1.1))
+            Gradient2Limit(
+                configuration: .init(
+                    initialLimit: 50,
+                    minLimit: 1,
+                    maxLimit: 500,
+                    longWindow: 20,
+                    rttTolerance: 1.1
+                )
+            )
         },
         Case(name: "GradientController default") { seed in
-            GradientControllerLimit(random: AlgorithmTestRandom(seed: seed))
+            GradientControllerLimit(random: RandomSource.seeded(seed))
         },
         Case(name: "GradientController fast") { seed in
             GradientControllerLimit(
-                configuration: .init(concurrencyUpdateInterval: .milliseconds(5), maxLimit: 300,
-                                     minRTTCalcInterval: .milliseconds(500), minRTTRequestCount: 5),
-                random: AlgorithmTestRandom(seed: seed)
+                configuration: .init(
+                    concurrencyUpdateInterval: .milliseconds(5),
+                    maxLimit: 300,
+                    minRTTCalcInterval: .milliseconds(500),
+                    minRTTRequestCount: 5
+                ),
+                random: RandomSource.seeded(seed)
             )
         },
     ]
@@ -49,7 +74,7 @@ import Testing
         var checked = 0
         for seed: UInt64 in 1...3 {
             var algorithm = testCase.make(seed)
-            var random = AlgorithmTestRandom(seed: seed &* 7919)
+            var random = RandomSource.seeded(seed &* 7919)
             var clock = 0.0
             for step in 0..<20_000 {
                 let before = algorithm.limit
@@ -69,16 +94,20 @@ import Testing
                 let after = algorithm.update(with: sample)
                 guard after == algorithm.limit, after >= algorithm.minLimit, after <= algorithm.maxLimit else {
                     Issue.record(
-                        Comment(rawValue: "\(testCase.name), seed \(seed), step \(step): "
-                            + "limit \(after) outside \(algorithm.minLimit)…\(algorithm.maxLimit)")
+                        Comment(
+                            rawValue: "\(testCase.name), seed \(seed), step \(step): "
+                                + "limit \(after) outside \(algorithm.minLimit)…\(algorithm.maxLimit)"
+                        )
                     )
                     return
                 }
                 // The end of a minRTT measurement restores the limit from before it: not a raise.
                 if inflight * 2 < before && !measuring && after > before {
                     Issue.record(
-                        Comment(rawValue: "\(testCase.name), seed \(seed), step \(step): "
-                            + "app-limited sample (inflight \(inflight)) raised \(before) → \(after)")
+                        Comment(
+                            rawValue: "\(testCase.name), seed \(seed), step \(step): "
+                                + "app-limited sample (inflight \(inflight)) raised \(before) → \(after)"
+                        )
                     )
                     return
                 }

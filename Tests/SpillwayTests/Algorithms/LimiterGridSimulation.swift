@@ -148,7 +148,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
     private let clock: ManualClock
     private let executor = SimulationExecutor()
     private let base: Int64
-    private var random: AlgorithmTestRandom
+    private var random: RandomSource
 
     private let serviceTime: Int64
     private let deadline: Int64
@@ -191,7 +191,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
         var configuration = configuration
         configuration.metricsFactory = NOOPMetricsHandler.instance
         self.limiter = ConcurrencyLimiter(configuration: configuration, clock: clock)
-        self.random = AlgorithmTestRandom(seed: seed)
+        self.random = RandomSource.seeded(seed)
         serviceTime = cell.serviceTime.nanoseconds
         currentServiceTime = serviceTime
         deadline = Self.deadline(serviceTime: serviceTime)
@@ -382,7 +382,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
         var from = time
         while true {
             let (rate, edge) = arrivalRate(at: from)
-            let gap = -log(random.unitOpenBelow()) / rate
+            let gap = -log(1 - Double.random(in: 0..<1, using: &random)) / rate
             let candidate = from + Int64((gap * 1e9).rounded(.up))
             if candidate <= edge { return max(candidate, time + 1) }
             from = edge
@@ -440,8 +440,9 @@ final class LimiterGridSimulation: @unchecked Sendable {
             }
         }
         let limitReturnSeconds: Double? =
-            if case .capacityDrop = cell.trigger { limitReturned.map { Double($0 - stop) / Double(ticksPerSecond) } }
-            else { nil }
+            if case .capacityDrop = cell.trigger {
+                limitReturned.map { Double($0 - stop) / Double(ticksPerSecond) }
+            } else { nil }
         return GridOutcome(
             cell: cell,
             baselineRatio: baseline,

@@ -67,7 +67,7 @@ struct ServerSimulation {
     var server: Server
     var arrivalRate: Double
     private(set) var now = 0.0
-    private var random: AlgorithmTestRandom
+    private var random: RandomSource
     private var nextArrival: Double
     private var inflight = 0
     private var busySlots = 0
@@ -79,7 +79,7 @@ struct ServerSimulation {
         self.algorithm = algorithm
         self.server = server
         self.arrivalRate = arrivalRate
-        self.random = AlgorithmTestRandom(seed: seed)
+        self.random = RandomSource.seeded(seed)
         self.nextArrival = 0
         self.nextArrival = nextInterArrival()
     }
@@ -187,6 +187,6 @@ struct ServerSimulation {
     }
 
     private mutating func nextInterArrival() -> Double {
-        -log(random.unitOpenBelow()) / arrivalRate
+        -log(1 - Double.random(in: 0..<1, using: &random)) / arrivalRate
     }
 }

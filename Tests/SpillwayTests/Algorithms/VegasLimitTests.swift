@@ -6,7 +6,7 @@ import Testing
 
     /// A default Vegas limit whose first no-load RTT is 10 ms.
     static func primed(_ configuration: VegasLimit.Configuration = .init()) -> VegasLimit {
-        var algorithm = VegasLimit(configuration: configuration, random: AlgorithmConstantRandom())
+        var algorithm = VegasLimit(configuration: configuration, random: RandomSource { 0 })
         _ = algorithm.update(with: F.sample(rttMs: 10, inflight: configuration.initialLimit))
         return algorithm
     }

@@ -1,4 +1,5 @@
 import MetricsTestKit
+import SpillwayTestSupport
 import Testing
 
 @testable import Spillway

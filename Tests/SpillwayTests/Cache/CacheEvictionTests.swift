@@ -126,7 +126,7 @@ import Testing
     @Test func sieveBeatsLRUOnAZipfTrace() {
         func hitRatio(_ policy: CacheEvictionPolicy.Base) -> Double {
             var storage = CacheStorage<Int, Int>(policy: policy, capacity: 1_000)
-            var random = SplitMix64(seed: 99)
+            var random = RandomSource.seeded(99)
             let zipf = CacheTestZipf(n: 100_000, s: 0.99)
             var hits = 0
             let requests = 200_000

@@ -1,3 +1,4 @@
+import SpillwayTestSupport
 import Testing
 
 @testable import Spillway

@@ -49,7 +49,7 @@ import Testing
 
     @Test(arguments: [CacheEvictionPolicy.Base.lru, .sieve])
     func randomOperationsAgreeWithTheReferenceModel(policy: CacheEvictionPolicy.Base) {
-        var random = SplitMix64(seed: policy == .lru ? 1 : 2)
+        let random = RandomSource.seeded(policy == .lru ? 1 : 2)
         var storage = CacheStorage<Int, Int>(policy: policy, capacity: 64)
         var model = Model(lru: policy == .lru)
         for step in 0..<20_000 {

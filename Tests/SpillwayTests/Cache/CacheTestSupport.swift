@@ -1,4 +1,5 @@
 import Foundation
+import SpillwayTestSupport
 import Synchronization
 
 @testable import Spillway
@@ -93,7 +94,7 @@ extension Cache where Key == String, Value == String {
     static func fixture(
         clock: ManualClock,
         loader: CacheTestLoader,
-        random: (any RandomNumberGenerator & Sendable)? = SplitMix64(seed: 42),
+        random: RandomSource = .seeded(42),
         sharedTier: (any SharedCacheTier<String, String>)? = nil,
         _ configure: (inout Configuration) -> Void = { _ in }
     ) -> Cache<String, String> {

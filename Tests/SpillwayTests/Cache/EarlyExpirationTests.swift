@@ -1,28 +1,17 @@
 import Foundation
 import MetricsTestKit
+import SpillwayTestSupport
+import Synchronization
 import Testing
 
 @testable import Spillway
-
-/// A seeded generator that counts how many numbers it produced.
-struct CountingGenerator: RandomNumberGenerator, Sendable {
-    var inner: SplitMix64
-    var draws = 0
-
-    init(seed: UInt64) { inner = SplitMix64(seed: seed) }
-
-    mutating func next() -> UInt64 {
-        draws += 1
-        return inner.next()
-    }
-}
 
 @Suite struct EarlyExpirationTests {
     /// P(refresh at a distance g before expiry) = exp(−g / (δ·β)). With 20 000 seeded draws per distance, the
     /// observed frequency must lie within 5 standard errors of it.
     @Test(arguments: [0.05, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
     func theRefreshProbabilityFollowsTheXFetchDistribution(distanceInDeltaBeta: Double) {
-        var random = SplitMix64(seed: 0x5EED_0000 + UInt64(distanceInDeltaBeta * 1000))
+        let random = RandomSource.seeded(0x5EED_0000 + UInt64(distanceInDeltaBeta * 1000))
         let delta: Int64 = 80_000_000
         let beta = 1.5
         let gap = Int64((distanceInDeltaBeta * Double(delta) * beta).rounded())
@@ -34,7 +23,7 @@ struct CountingGenerator: RandomNumberGenerator, Sendable {
                 expiresAt: 1_000_000_000 + gap,
                 loadNanoseconds: delta,
                 beta: beta,
-                random: &random
+                random: random
             ) {
                 refreshes += 1
             }
@@ -46,35 +35,31 @@ struct CountingGenerator: RandomNumberGenerator, Sendable {
     }
 
     @Test func farFromExpiryNoRefreshIsPossibleAndNoRandomNumberIsDrawn() {
-        var random = CountingGenerator(seed: 1)
+        let draws = Atomic(0)
+        let seeded = RandomSource.seeded(1)
+        let random = RandomSource {
+            draws.add(1, ordering: .relaxed)
+            return seeded.nextUnit()
+        }
         let delta: Int64 = 10_000_000
-        for distance in [37.0, 100.0, 1e6] {
+        for distance in [38.0, 100.0, 1e6] {
             let refresh = EarlyExpiration.shouldRefresh(
                 now: 0,
                 expiresAt: Int64(distance * Double(delta)),
                 loadNanoseconds: delta,
                 beta: 1,
-                random: &random
+                random: random
             )
             #expect(!refresh)
         }
-        #expect(random.draws == 0)
+        #expect(draws.load(ordering: .relaxed) == 0)
     }
 
     @Test func aZeroLoadTimeOrBetaNeverRefreshesEarlyButAnExpiredEntryAlwaysDoes() {
-        var random = SplitMix64(seed: 2)
-        #expect(!EarlyExpiration.shouldRefresh(now: 0, expiresAt: 1, loadNanoseconds: 0, beta: 1, random: &random))
-        #expect(!EarlyExpiration.shouldRefresh(now: 0, expiresAt: 1, loadNanoseconds: 5, beta: 0, random: &random))
-        #expect(EarlyExpiration.shouldRefresh(now: 5, expiresAt: 5, loadNanoseconds: 0, beta: 0, random: &random))
-    }
-
-    @Test func theUniformDrawIsNeverZero() {
-        struct Zeros: RandomNumberGenerator { mutating func next() -> UInt64 { 0 } }
-        var zeros = Zeros()
-        #expect(EarlyExpiration.uniform(&zeros) == 0x1p-53)
-        struct Ones: RandomNumberGenerator { mutating func next() -> UInt64 { .max } }
-        var ones = Ones()
-        #expect(EarlyExpiration.uniform(&ones) == 1)
+        let random = RandomSource.seeded(2)
+        #expect(!EarlyExpiration.shouldRefresh(now: 0, expiresAt: 1, loadNanoseconds: 0, beta: 1, random: random))
+        #expect(!EarlyExpiration.shouldRefresh(now: 0, expiresAt: 1, loadNanoseconds: 5, beta: 0, random: random))
+        #expect(EarlyExpiration.shouldRefresh(now: 5, expiresAt: 5, loadNanoseconds: 0, beta: 0, random: random))
     }
 
     @Test func theCacheRecordsEachEntrysLoadTimeAsDelta() async throws {
@@ -127,7 +112,7 @@ struct CountingGenerator: RandomNumberGenerator, Sendable {
         let clock = ManualClock()
         let loader = CacheTestLoader(.success("v"))
         let keys = (0..<2_000).map { "k\($0)" }
-        let cache = Cache.fixture(clock: clock, loader: loader, random: SplitMix64(seed: 7)) {
+        let cache = Cache.fixture(clock: clock, loader: loader, random: RandomSource.seeded(7)) {
             $0.earlyExpirationBeta = 2
             $0.maxEntries = 10_000
         }

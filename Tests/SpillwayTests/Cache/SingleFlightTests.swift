@@ -1,3 +1,4 @@
+import SpillwayTestSupport
 import Synchronization
 import Testing
 

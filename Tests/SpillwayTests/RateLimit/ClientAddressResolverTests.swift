@@ -117,26 +117,176 @@ import Testing
         #expect(resolver.clientAddress(of: chain) == "10.0.0.47")
     }
 
-    /// Hostile bytes in every position never crash and always yield some key.
+    /// Hostile bytes in every position never crash; a peer that is an address outside the trusted proxies is the
+    /// client whatever its headers say, and a peer that is not an address is no client at all.
     @Test(arguments: [21, 22, 23] as [UInt64])
-    func randomHeadersNeverCrash(seed: UInt64) throws {
-        var random = RateLimitTestRandom(seed: seed)
+    func randomHeadersNeverCrashNorOverrideAnUntrustedPeer(seed: UInt64) throws {
+        var random = RandomSource.seeded(seed)
         let alphabet = Array("0123456789abcdefABCDEF:.[]%,;=\"\\ \tforFOR_unknown-/\u{0}\u{7F}é🙂")
         let resolvers = [
             ClientAddressResolver(trustedProxies: .privateNetworks, header: .xForwardedFor),
-            ClientAddressResolver(trustedProxies: try TrustedProxies(["0.0.0.0/0", "::/0"]), header: .forwarded),
+            ClientAddressResolver(trustedProxies: .privateNetworks, header: .forwarded),
         ]
+        let untrustedPeers = ["203.0.113.9", "198.51.100.7:443", "[2001:db8::7]:80", "8.8.8.8", "fe80::1"]
+        var untrustedChecked = 0
         for _ in 0..<3_000 {
             let length = Int.random(in: 0...60, using: &random)
             let text = String((0..<length).map { _ in alphabet.randomElement(using: &random)! })
-            let peer = Bool.random(using: &random) ? text : "10.0.0.1"
-            let request = request(peer, [("X-Forwarded-For", text), ("Forwarded", text)])
+            let peer: String
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: peer = text
+            case 1: peer = "10.0.0.1"
+            default: peer = untrustedPeers.randomElement(using: &random)!
+            }
+            // Half the time the garbage ends with a well-formed address, as a spoofing client would write it.
+            let spoof = Bool.random(using: &random)
+            let forwardedFor = spoof ? text + ", 198.51.100.99" : text
+            let forwarded = spoof ? text + ", for=198.51.100.99" : text
+            let spoofed = request(peer, [("X-Forwarded-For", forwardedFor), ("Forwarded", forwarded)])
+            let bare = request(peer)
             for resolver in resolvers {
-                #expect(!resolver.key(for: request).isEmpty)
+                #expect(!resolver.key(for: spoofed).isEmpty)
+                guard let address = ClientAddressResolver.parseNode(Substring(peer)) else {
+                    #expect(resolver.clientAddress(of: spoofed) == nil, "peer \(peer)")
+                    continue
+                }
+                guard !resolver.trustedProxies.contains(address) else { continue }
+                #expect(resolver.clientAddress(of: spoofed) == address.description, "peer \(peer), header \(text)")
+                #expect(resolver.key(for: spoofed) == resolver.key(for: bare), "peer \(peer), header \(text)")
+                untrustedChecked += 1
             }
             _ = TrustedProxies.Address(text)
             _ = try? TrustedProxies([text])
         }
+        #expect(untrustedChecked > 1_000)
+    }
+
+    /// Random forwarding chains of trusted hops, untrusted hops and garbage, in both headers, with random
+    /// formatting, line splits and hop limits, resolve as a plain model of the rules says: an untrusted peer is the
+    /// client; otherwise walk left from the peer while the current hop is trusted, stopping at the first untrusted
+    /// address, at the trusted hop before an entry that is not an address, or after `maxHops` entries. So an
+    /// address a client wrote left of an untrusted hop is never believed.
+    @Test(arguments: [31, 32, 33] as [UInt64])
+    func randomChainsFollowTheSpoofingRules(seed: UInt64) throws {
+        var random = RandomSource.seeded(seed)
+        var spoofsRefused = 0
+        var trustedWalks = 0
+        for _ in 0..<2_000 {
+            let useForwarded = Bool.random(using: &random)
+            let header: ClientAddressResolver.ForwardingHeader = useForwarded ? .forwarded : .xForwardedFor
+            let resolver = ClientAddressResolver(
+                trustedProxies: .privateNetworks,
+                header: header,
+                maxHops: Int.random(in: 1...6, using: &random),
+                ipv6PrefixLength: 128
+            )
+            let peer = ChainHop.address(trusted: Bool.random(using: &random), using: &random)
+            let hops = (0..<Int.random(in: 0...8, using: &random)).map { _ in ChainHop.random(using: &random) }
+
+            // The model: the walk the documentation describes, over hops whose nature is known by construction.
+            var expected = peer.canonical!
+            if peer.trusted {
+                var budget = resolver.maxHops
+                for hop in hops.reversed() where !hop.isEmpty {
+                    guard budget > 0, let canonical = hop.canonical else { break }
+                    expected = canonical
+                    budget -= 1
+                    if !hop.trusted { break }
+                }
+                trustedWalks += 1
+            }
+
+            let lines = ChainHop.render(hops, as: header, using: &random)
+            let name = useForwarded ? "Forwarded" : "X-Forwarded-For"
+            let request = request(peer.written, lines.map { (name, $0) })
+            let context = "peer \(peer.written), \(name): \(lines), maxHops \(resolver.maxHops)"
+            #expect(resolver.clientAddress(of: request) == expected, "\(context)")
+            #expect(resolver.key(for: request) == expected, "\(context)")
+            if !peer.trusted && hops.contains(where: { $0.canonical != nil && $0.canonical != peer.canonical }) {
+                spoofsRefused += 1
+            }
+        }
+        #expect(spoofsRefused > 300 && trustedWalks > 300, "the run should exercise both kinds of peer")
+    }
+}
+
+/// One entry of a generated forwarding chain: an address inside or outside the trusted private networks, an entry
+/// that is not an address, or an empty list element.
+private struct ChainHop {
+    /// The address's canonical text; `nil` for garbage and empty entries.
+    var canonical: String?
+    var trusted = false
+    var isEmpty = false
+    /// Ways to write this entry in `X-Forwarded-For`; the first is the plain address.
+    var forms: [String] = []
+    /// How a garbage entry is written in `Forwarded`.
+    var garbageElement = ""
+
+    /// The entry in its plain form.
+    var written: String { forms.first ?? "" }
+
+    static func address(trusted: Bool, using random: inout RandomSource) -> ChainHop {
+        let a = Int.random(in: 0...255, using: &random)
+        let b = Int.random(in: 1...254, using: &random)
+        let group = String(Int.random(in: 1...0xFFFF, using: &random), radix: 16)
+        let port = Int.random(in: 1...65_535, using: &random)
+        let text: String
+        switch (trusted, Int.random(in: 0..<3, using: &random)) {
+        case (true, 0): text = "10.\(a).0.\(b)"
+        case (true, 1): text = "192.168.\(a).\(b)"
+        case (true, _): text = "fd00::\(group)"
+        case (false, 0): text = "198.51.\(a).\(b)"
+        case (false, 1): text = "203.0.113.\(b)"
+        case (false, _): text = "2001:db8::\(group)"
+        }
+        let forms =
+            text.contains(":")
+            ? [text, text.uppercased(), "[\(text)]", "[\(text)]:\(port)"] : [text, "\(text):\(port)", " \(text) "]
+        return ChainHop(canonical: text, trusted: trusted, forms: forms)
+    }
+
+    static func random(using random: inout RandomSource) -> ChainHop {
+        switch Int.random(in: 0..<10, using: &random) {
+        case 0..<4: return address(trusted: true, using: &random)
+        case 4..<7: return address(trusted: false, using: &random)
+        case 7, 8:
+            let words = ["unknown", "_hidden", "not-an-ip", "999.1.1.1", "1.2.3", "[::1", "1.2.3.4:x", "::g"]
+            let elements = ["for=unknown", "for=_hidden", "proto=https", "for=1.1.1.1;for=2.2.2.2", "for="]
+            return ChainHop(
+                forms: [words.randomElement(using: &random)!],
+                garbageElement: elements.randomElement(using: &random)!
+            )
+        default:
+            return ChainHop(isEmpty: true, forms: ["", " "])
+        }
+    }
+
+    /// The chain as 1–3 header lines split at entry boundaries, each entry in a random written form.
+    static func render(
+        _ hops: [ChainHop],
+        as header: ClientAddressResolver.ForwardingHeader,
+        using random: inout RandomSource
+    ) -> [String] {
+        let entries = hops.map { hop -> String in
+            let form = hop.forms.randomElement(using: &random)!
+            guard header == .forwarded, !hop.isEmpty else { return form }
+            guard hop.canonical != nil else { return hop.garbageElement }
+            // RFC 7239: a value holding a colon (IPv6, a port) is a quoted string.
+            let value = form.contains(":") ? "\"\(form)\"" : form
+            let extra = Bool.random(using: &random) ? ";proto=https" : ""
+            return Bool.random(using: &random) ? "for=\(value)\(extra)" : "By=10.0.0.2;For=\(value)\(extra)"
+        }
+        var lines: [String] = []
+        var current: [String] = []
+        for entry in entries {
+            current.append(entry)
+            if Int.random(in: 0..<4, using: &random) == 0 {
+                lines.append(current.joined(separator: ","))
+                current = []
+            }
+        }
+        if !current.isEmpty { lines.append(current.joined(separator: " , ")) }
+        return lines
     }
 }
 

@@ -92,7 +92,7 @@ import Testing
     /// GCRA and the token bucket are the same meter: with matching parameters, they must agree on every request.
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func agreesWithTheMatchingTokenBucketOnRandomTraffic(seed: UInt64) throws {
-        var random = RateLimitTestRandom(seed: seed)
+        var random = RandomSource.seeded(seed)
         let limit = Int.random(in: 1...50, using: &random)
         let burst = Int.random(in: 1...20, using: &random)
         let period = Duration.nanoseconds(Int64.random(in: 1_000...2_000_000_000, using: &random))

@@ -89,7 +89,7 @@ import Testing
     /// any one fixed window, and `remaining` never exceeds what a request could actually take.
     @Test(arguments: [11, 12, 13, 14, 15, 16] as [UInt64])
     func retryAfterIsExactOnRandomTraffic(seed: UInt64) throws {
-        var random = RateLimitTestRandom(seed: seed)
+        var random = RandomSource.seeded(seed)
         let limit = Int.random(in: 1...30, using: &random)
         let windowLength = Int64.random(in: 1_000...5_000_000_000, using: &random)
         let window = try SlidingWindow(limit: limit, window: .nanoseconds(windowLength))

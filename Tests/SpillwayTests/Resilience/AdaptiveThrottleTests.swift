@@ -1,5 +1,6 @@
 import MetricsTestKit
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -30,8 +31,8 @@ import Testing
 
     @Test func rejectsWithTheComputedProbability() {
         // With no accepts at all, P = n / (n + 1): after 9 requests, 0.9.
-        let draw = RandomSourceScript([0.5, 0.49, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.89, 0.91])
-        let throttle = AdaptiveThrottle(clock: ManualClock(), random: draw.source)
+        let draw = RandomSource.scripted([0.5, 0.49, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.89, 0.91])
+        let throttle = AdaptiveThrottle(clock: ManualClock(), random: draw)
         #expect(throttle.admit())  // P = 0
         #expect(!throttle.admit())  // P = 1/2, draw 0.49 → rejected (a draw admits when ≥ P)
         for _ in 0..<7 { _ = throttle.admit() }
@@ -75,22 +76,5 @@ import Testing
     @Test func multiplierBelowOneIsRaisedToOne() {
         #expect(AdaptiveThrottle.Configuration(multiplier: 0.1).multiplier == 1)
         #expect(AdaptiveThrottle.Configuration(multiplier: .infinity).multiplier == 2)
-    }
-}
-
-/// A random source that replays a script, then repeats its last value.
-final class RandomSourceScript: Sendable {
-    private let values: [Double]
-    private let position = Mutex(0)
-
-    init(_ values: [Double]) { self.values = values }
-
-    var source: RandomSource {
-        RandomSource { [self] in
-            position.withLock { index in
-                defer { index += 1 }
-                return values[min(index, values.count - 1)]
-            }
-        }
     }
 }

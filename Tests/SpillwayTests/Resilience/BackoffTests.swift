@@ -72,15 +72,4 @@ import Testing
         #expect(huge.delay(forRetry: .max, previous: nil, using: .system) == .seconds(60))
         #expect(huge.delay(forRetry: -3, previous: nil, using: .system) == .milliseconds(1))
     }
-
-    @Test func randomSourceClampsOutOfRangeValues() {
-        #expect(RandomSource { -3 }.nextUnit() == 0)
-        #expect(RandomSource { .nan }.nextUnit() == 0)
-        #expect(RandomSource { 7 }.nextUnit() < 1)
-        let seeded = RandomSource.seeded(1)
-        for _ in 0..<1000 {
-            let value = seeded.nextUnit()
-            #expect(value >= 0 && value < 1)
-        }
-    }
 }

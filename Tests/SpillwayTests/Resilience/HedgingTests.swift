@@ -1,5 +1,6 @@
 import MetricsTestKit
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -144,5 +145,32 @@ import Testing
             try await pipeline.execute(classifier: classifier) { throw TestFailure(id: log.record(clock.now)) }
         }
         #expect(log.count == 1)
+    }
+
+    /// The winner's answer is returned at once: a loser that ignores cancellation finishes on its own later.
+    @Test func aLoserThatIgnoresCancellationDoesNotDelayTheWinner() async throws {
+        let clock = RecordingClock()
+        let metrics = TestMetrics()
+        let log = CallLog()
+        let stubborn = Gate()
+        let returned = Mutex(false)
+        let pipeline = pipeline(clock: clock, metrics: metrics)
+        let task = Task {
+            let value = try await pipeline.execute {
+                guard log.record(clock.now) == 1 else { return "hedge" }
+                await stubborn.wait()  // never checks for cancellation
+                return "primary"
+            }
+            returned.withLock { $0 = true }
+            return value
+        }
+        await stubborn.waitForArrivals(1)
+        await clock.manual.waitForSleepers(atLeast: 1)  // the hedge timer
+        clock.advance(by: .milliseconds(100))
+        let prompt = await eventually("the hedge's answer", timeout: .seconds(2)) { returned.withLock { $0 } }
+        #expect(prompt)
+        stubborn.open()
+        #expect(try await task.value == "hedge")
+        #expect(try hedges(metrics, "won") == 1)
     }
 }

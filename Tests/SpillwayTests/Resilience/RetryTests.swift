@@ -1,5 +1,6 @@
 import MetricsTestKit
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct RetryTests {
@@ -117,7 +118,7 @@ import Testing
         #expect(log.count == 3)
     }
 
-    @Test func serverRetryAfterReplacesTheBackoff() async throws {
+    @Test func serverRetryAfterIsAFloorUnderTheBackoff() async throws {
         let clock = RecordingClock()
         let log = CallLog()
         let pipeline = pipeline(clock: clock, policy: RetryPolicy(maxAttempts: 3))
@@ -128,7 +129,33 @@ import Testing
         }
         for _ in 0..<2 { await clock.advanceToNextWakeUp() }
         #expect(try await task.value == 200)
-        #expect(log.gaps == [.seconds(3), .seconds(3)])
+        // 3 s from the server, then full jitter at U = 0.5: half of 100 and 200 ms.
+        #expect(log.gaps == [.milliseconds(3_050), .milliseconds(3_100)])
+    }
+
+    /// `Retry-After: 0` is a floor like any other: the retry still waits a jittered backoff, so clients told
+    /// "now" do not all come back at the same instant.
+    @Test func aZeroRetryAfterStillWaitsAJitteredBackoff() async throws {
+        let clock = RecordingClock()
+        let log = CallLog()
+        let pipeline = ResiliencePipeline<Int>(
+            name: "retry",
+            classifier: OutcomeClassifier { result in
+                guard case .success(200) = result else { return .retryableFailure(retryAfter: .zero) }
+                return .success
+            },
+            clock: clock,
+            random: .seeded(3)
+        ).retry(RetryPolicy(maxAttempts: 3))
+        let task = Task { try await pipeline.execute { log.record(clock.now) < 3 ? 429 : 200 } }
+        for _ in 0..<2 {
+            await eventually { clock.manual.sleeperCount == 1 || log.count == 3 }
+            if clock.manual.sleeperCount == 1 { await clock.advanceToNextWakeUp() }
+        }
+        #expect(try await task.value == 200)
+        #expect(clock.requestedSleeps.count == 2)
+        #expect(clock.requestedSleeps.allSatisfy { $0 > .zero })
+        #expect(Set(clock.requestedSleeps).count == 2)
     }
 
     @Test func retryAfterIsIgnoredWhenNotHonoured() async throws {

@@ -1,5 +1,6 @@
 import MetricsTestKit
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 

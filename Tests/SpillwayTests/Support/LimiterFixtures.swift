@@ -34,9 +34,3 @@ extension ConcurrencyLimiter {
         )
     }
 }
-
-/// What happened to one acquire attempt in a test.
-enum AcquireResult: Sendable, Equatable {
-    case admitted(queueDelay: Duration?)
-    case rejected(AdmissionRejection.Reason)
-}

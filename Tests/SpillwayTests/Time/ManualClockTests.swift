@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @Suite struct ManualClockTests {

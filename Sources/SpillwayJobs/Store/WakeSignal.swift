@@ -1,0 +1,67 @@
+import Spillway
+import Synchronization
+
+/// A repeatable wake-up: waiters remember the generation they saw and return as soon as it changes, so a signal
+/// sent between "look for work" and "wait" is never lost.
+final class WakeSignal: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var nextID: UInt64 = 0
+        /// Waiters that have an id but have not registered their continuation yet.
+        var unregistered: Set<UInt64> = []
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Waiters cancelled before they registered their continuation.
+        var cancelled: Set<UInt64> = []
+    }
+
+    private let state = Mutex(State())
+
+    /// The number of signals so far.
+    var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Wakes every waiter.
+    func signal() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generation &+= 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns when the generation differs from `generation`, after `timeout` on `clock`, or when cancelled.
+    func wait(since generation: UInt64, timeout: Duration, clock: any SpillwayClock) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(for: timeout) }
+            group.addTask { await self.waitForSignal(since: generation) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForSignal(since generation: UInt64) async {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            state.unregistered.insert(state.nextID)
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    state.unregistered.remove(id)
+                    if state.generation != generation || state.cancelled.remove(id) != nil { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
+                if state.unregistered.contains(id) { state.cancelled.insert(id) }
+                return nil
+            }
+            waiter?.resume()
+        }
+    }
+}

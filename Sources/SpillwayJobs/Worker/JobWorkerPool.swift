@@ -1,0 +1,527 @@
+import CoreMetrics
+import Foundation
+import Logging
+import ServiceLifecycle
+import Spillway
+import Synchronization
+
+/// Runs the jobs of one queue: claims them under a lease, renews the lease while the handler runs, records the
+/// outcome under the claim's fencing token, retries with backoff, snoozes when a dependency refuses, dead-letters
+/// after the last attempt, rescues expired leases and prunes old completed jobs.
+///
+/// How many jobs run at once is decided by a Spillway ``Spillway/ConcurrencyLimiter`` (the library's default
+/// adaptive algorithm unless you pass your own): every job holds a permit, its run time is the latency sample, and
+/// timeouts and dependency refusals count as drops, so concurrency follows what the downstream can take.
+///
+/// The pool is a ServiceLifecycle `Service`. On graceful shutdown (SIGTERM in a `ServiceGroup`) it stops
+/// claiming, gives back the jobs it claimed but had not started, lets running handlers finish for
+/// ``Configuration/gracePeriod``, then cancels the rest and gives their jobs back, uncharged. A job is never
+/// lost: one whose worker dies without giving it back runs again when its lease expires.
+///
+/// ```swift
+/// let workers = JobWorkerPool(store: store, configuration: .init(queue: "emails"))
+/// workers.register(SendEmail.self) { email, context in
+///     try await mailer.send(to: email.to, template: email.template)
+/// }
+/// let services = ServiceGroup(services: [workers], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await services.run()
+/// ```
+public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
+    typealias Handler = @Sendable (JobClaim, JobContext) async throws -> Void
+
+    /// The configuration the pool was created with.
+    public let configuration: Configuration
+    /// The store the pool works on.
+    public let store: JobStore
+    /// The limiter deciding how many jobs run at once.
+    public let limiter: ConcurrencyLimiter
+    let clock: any SpillwayClock
+    let logger: Logger
+    let metrics: JobMetrics
+    let registry = JobRegistry()
+    private let handlers = Mutex<[String: Handler]>([:])
+    private let signal: WakeSignal
+    private let draining = OneShot<Void>()
+    private let started = Mutex(false)
+    private let observers = Mutex<[@Sendable (JobID, JobMetrics.Outcome) -> Void]>([])
+
+    /// Creates a pool; register handlers before running it.
+    ///
+    /// - Parameters:
+    ///   - store: Where the jobs are.
+    ///   - configuration: Queue, leases, timeouts, retries and maintenance.
+    ///   - limiter: How many jobs may run at once; by default a limiter named `jobs_QUEUE` with the library's
+    ///     default adaptive algorithm and no wait queue (the pool only takes free permits).
+    ///   - clock: Drives heartbeats, polling, timeouts and maintenance; tests pass a `ManualClock`.
+    ///   - logger: Where the pool logs.
+    public init(
+        store: JobStore,
+        configuration: Configuration = Configuration(),
+        limiter: ConcurrencyLimiter? = nil,
+        clock: any SpillwayClock = ContinuousClock(),
+        logger: Logger = Logger(label: "spillway.jobs")
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.limiter =
+            limiter
+            ?? ConcurrencyLimiter(
+                configuration: ConcurrencyLimiter.Configuration(
+                    name: "jobs_\(configuration.queue)",
+                    queue: .init(maxLength: 0, timeout: nil, codel: nil, adaptiveLIFO: false),
+                    metricsFactory: store.metricsFactory
+                ),
+                clock: clock
+            )
+        self.metrics = JobMetrics(queue: configuration.queue, factory: store.metricsFactory)
+        self.signal = store.wakeSignal(for: configuration.queue)
+    }
+
+    /// Registers the handler of `P.kind`; a later registration of the same kind replaces it.
+    ///
+    /// The handler's payload is decoded from the stored JSON; a payload that does not decode sends the job to the
+    /// dead-letter queue at once. Throw ``JobSnooze`` to run later uncharged, ``JobPermanentFailure`` to
+    /// dead-letter the job, anything else to fail the attempt.
+    public func register<P: JobPayload>(
+        _ type: P.Type,
+        _ handler: @escaping @Sendable (P, JobContext) async throws -> Void
+    ) {
+        handlers.withLock { handlers in
+            handlers[P.kind] = { claim, context in
+                let payload = try JobPayloadCoding.decode(P.self, from: claim.payload, id: claim.id)
+                try await handler(payload, context)
+            }
+        }
+    }
+
+    /// The pool and its queue, for logs and errors.
+    public var description: String { "JobWorkerPool(\(configuration.queue))" }
+
+    /// Calls `observer` after each attempt's outcome is recorded (benchmarks and tests wait on it).
+    package func observeOutcomes(_ observer: @escaping @Sendable (JobID, JobMetrics.Outcome) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func settled(_ id: JobID, _ outcome: JobMetrics.Outcome) {
+        metrics.processed(outcome)
+        for observer in observers.withLock({ $0 }) { observer(id, outcome) }
+    }
+
+    /// Works until graceful shutdown (then drains) or cancellation (then gives running jobs back at once).
+    ///
+    /// - Throws: ``JobError/Code/invalidArgument`` for an invalid configuration, ``JobError/Code/invalidState``
+    ///   when the pool is already running.
+    public func run() async throws {
+        try configuration.validate()
+        guard
+            started.withLock({ started in
+                defer { started = true }; return !started
+            })
+        else {
+            throw JobError(.invalidState, "\(description) is already running; create one pool per run")
+        }
+        logger.info(
+            "job workers started",
+            metadata: ["queue": "\(configuration.queue)", "worker": "\(configuration.workerID)"]
+        )
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { background in
+                background.addTask { await self.renewLeases() }
+                background.addTask { await self.maintain() }
+                background.addTask { await self.store.listenForWakeUps(logger: self.logger) }
+                background.addTask { await self.enforceGracePeriod() }
+                await withDiscardingTaskGroup { jobs in
+                    await self.dispatch(into: &jobs)
+                    await self.releaseBuffered()
+                }
+                background.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.beginDraining()
+        }
+        logger.info("job workers stopped", metadata: ["queue": "\(configuration.queue)"])
+    }
+
+    private func beginDraining() {
+        draining.fire(())
+        signal.signal()
+    }
+
+    package var isDraining: Bool { draining.value != nil }
+
+    // MARK: Claiming
+
+    /// Takes a permit, then a job (from the last claim's batch, or a new claim sized to the permits free), and
+    /// starts it; waits for a wake-up or the poll interval when there is no permit or no job.
+    private func dispatch(into jobs: inout DiscardingTaskGroup) async {
+        while !isDraining && !Task.isCancelled {
+            let generation = signal.generation
+            let permit: AdmissionPermit
+            do {
+                permit = try limiter.tryAcquire(priority: .critical, deadline: nil)
+            } catch {
+                await signal.wait(since: generation, timeout: configuration.pollInterval, clock: clock)
+                continue
+            }
+            var (next, lost) = registry.startNext()
+            if next == nil {
+                do {
+                    try await claimBatch()
+                    (next, lost) = registry.startNext()
+                } catch {
+                    logger.warning(
+                        "could not claim jobs; trying again after the poll interval",
+                        metadata: ["queue": "\(configuration.queue)", "error": "\(error)"]
+                    )
+                }
+            }
+            for _ in 0..<lost { metrics.processed(.leaseLost) }
+            guard let control = next else {
+                permit.release(.ignored)
+                await signal.wait(since: generation, timeout: configuration.pollInterval, clock: clock)
+                continue
+            }
+            let box = PermitBox(permit)
+            jobs.addTask { await self.execute(control, permit: box) }
+        }
+    }
+
+    private func claimBatch() async throws {
+        let snapshot = limiter.snapshot
+        let room = max(0, snapshot.limit - snapshot.inflight) + 1
+        let claims = try await store.claim(
+            queue: configuration.queue,
+            limit: min(configuration.claimBatchSize, room),
+            worker: configuration.workerID,
+            lease: configuration.lease
+        )
+        guard !claims.isEmpty else { return }
+        metrics.attempts.increment(by: Int64(claims.count))
+        let leaseDeadline = clock.nanosecondsSinceOrigin &+ configuration.lease.nanoseconds
+        registry.buffer(claims.map { JobControl(claim: $0, leaseDeadline: leaseDeadline) })
+    }
+
+    private func releaseBuffered() async {
+        let buffered = registry.takeBuffered().filter { $0.stopReason == nil }
+        guard !buffered.isEmpty else { return }
+        do {
+            let released = try await store.release(buffered.map(\.reference))
+            for _ in 0..<released { metrics.processed(.released) }
+        } catch {
+            logger.warning(
+                "could not give back claimed jobs while draining; they run again when their leases expire",
+                metadata: ["queue": "\(configuration.queue)", "jobs": "\(buffered.count)", "error": "\(error)"]
+            )
+        }
+    }
+
+    // MARK: Running one job
+
+    private enum HandlerOutcome: Sendable {
+        case returned
+        case threw(any Error)
+        case stopped(JobStopReason)
+    }
+
+    private func execute(_ control: JobControl, permit: PermitBox) async {
+        let claim = control.claim
+        let start = clock.nanosecondsSinceOrigin
+        let deadline = configuration.jobTimeout.map {
+            Deadline(nanosecondsSinceOrigin: start.addingReportingOverflow($0.nanoseconds).partialValue)
+        }
+        let context = JobContext(control: control, store: store, deadline: deadline)
+        let outcome: HandlerOutcome
+        if let handler = handlers.withLock({ $0[claim.kind] }) {
+            outcome = await run(handler, control: control, context: context)
+        } else {
+            outcome = .threw(
+                JobError(
+                    .unknownKind,
+                    "no handler for job kind \(claim.kind) in \(description); register it with "
+                        + "register(_:_:) (jobs of unknown kinds are retried, in case another version handles them)"
+                )
+            )
+        }
+        metrics.duration.recordNanoseconds(clock.nanosecondsSinceOrigin &- start)
+        let permitOutcome = await settle(control, outcome: outcome)
+        permit.release(permitOutcome)
+        registry.finish(claim.id)
+        signal.signal()
+    }
+
+    /// Runs the handler with the job's deadline; stops it when the lease is lost, the drain's grace period ends
+    /// or the job timeout passes.
+    private func run(_ handler: @escaping Handler, control: JobControl, context: JobContext) async -> HandlerOutcome {
+        let timeout = configuration.jobTimeout
+        let clock = self.clock
+        return await withTaskGroup(of: HandlerOutcome?.self) { group in
+            group.addTask {
+                do {
+                    try await Deadline.$current.withValue(context.deadline) {
+                        try await handler(control.claim, context)
+                    }
+                    return .returned
+                } catch {
+                    return .threw(error)
+                }
+            }
+            group.addTask {
+                let reason = await withTaskGroup(of: JobStopReason?.self) { watchers in
+                    watchers.addTask { await control.waitForStop() }
+                    if let timeout {
+                        watchers.addTask {
+                            do {
+                                try await clock.sleep(for: timeout)
+                                return .timedOut
+                            } catch {
+                                return nil
+                            }
+                        }
+                    }
+                    let first = await watchers.next() ?? nil
+                    watchers.cancelAll()
+                    return first
+                }
+                guard let reason else { return nil }
+                control.requestStop(reason)
+                return .stopped(control.stopReason ?? reason)
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            if case .stopped = first {
+                // Wait for the cancelled handler: its permit is held until it has really stopped.
+                _ = await group.next()
+            }
+            return first ?? .stopped(.draining)
+        }
+    }
+
+    /// Records the outcome under the claim's fencing token; returns what the limiter learns from it.
+    private func settle(_ control: JobControl, outcome: HandlerOutcome) async -> PermitOutcome {
+        if control.completedByHandler {
+            settled(control.claim.id, .completed)
+            return .success
+        }
+        if case .returned = outcome {
+            do {
+                try await store.complete(control.reference)
+                settled(control.claim.id, .completed)
+                return .success
+            } catch {
+                record(error, for: control, doing: "record the completion")
+                return .ignored
+            }
+        }
+        if control.stopReason == .leaseLost {
+            settled(control.claim.id, .leaseLost)
+            return .ignored
+        }
+        if Task.isCancelled || control.stopReason == .draining {
+            await give(back: control)
+            return .ignored
+        }
+        switch outcome {
+        case .returned, .stopped(.leaseLost), .stopped(.draining):
+            // Handled above.
+            return .ignored
+        case .stopped(.timedOut):
+            let timeout = configuration.jobTimeout ?? .zero
+            await fail(control, error: "timed out: the handler ran longer than the job timeout of \(timeout)")
+            return .dropped
+        case .threw(let error):
+            switch configuration.retry.decision(for: error, attempt: control.claim.attempt) {
+            case .snooze(let delay, let reason):
+                do {
+                    try await store.snooze(control.reference, delay: delay)
+                    settled(control.claim.id, .snoozed)
+                    logger.debug(
+                        "job snoozed",
+                        metadata: ["job": "\(control.claim.id)", "delay": "\(delay)", "reason": "\(reason)"]
+                    )
+                } catch {
+                    record(error, for: control, doing: "snooze")
+                }
+                return .dropped
+            case .retry(let delay):
+                await fail(control, error: JobAttempt.describe(error), retryDelay: delay)
+                return .ignored
+            case .deadLetter:
+                await fail(control, error: JobAttempt.describe(error), permanent: true)
+                return .ignored
+            }
+        }
+    }
+
+    private func fail(
+        _ control: JobControl,
+        error: String,
+        retryDelay: Duration? = nil,
+        permanent: Bool = false
+    ) async {
+        let delay = retryDelay ?? configuration.retry.retryDelay(afterAttempt: control.claim.attempt)
+        do {
+            let outcome = try await store.fail(control.reference, error: error, retryDelay: delay, permanent: permanent)
+            settled(control.claim.id, .failed)
+            switch outcome {
+            case .retrying:
+                metrics.retries.increment()
+            case .deadLettered:
+                metrics.deadLettered.increment()
+                logger.warning(
+                    "job moved to the dead-letter queue",
+                    metadata: [
+                        "job": "\(control.claim.id)", "kind": "\(control.claim.kind)",
+                        "attempt": "\(control.claim.attempt)", "error": "\(error)",
+                    ]
+                )
+            }
+        } catch {
+            record(error, for: control, doing: "record a failure")
+        }
+    }
+
+    private func give(back control: JobControl) async {
+        do {
+            if try await store.release([control.reference]) > 0 {
+                settled(control.claim.id, .released)
+            } else {
+                settled(control.claim.id, .leaseLost)
+            }
+        } catch {
+            record(error, for: control, doing: "give back")
+        }
+    }
+
+    /// A fenced write that failed: lost leases are expected (someone else owns the job); anything else leaves the
+    /// job to its lease, after which it runs again.
+    private func record(_ error: any Error, for control: JobControl, doing action: String) {
+        if let error = error as? JobError, error.code == .leaseLost {
+            settled(control.claim.id, .leaseLost)
+            return
+        }
+        logger.warning(
+            "could not \(action) job \(control.claim.id); it runs again when its lease expires",
+            metadata: ["queue": "\(configuration.queue)", "error": "\(error)"]
+        )
+    }
+
+    // MARK: Leases, drain and maintenance
+
+    /// Renews every held lease each heartbeat; stops handlers whose job is no longer held, or whose lease has
+    /// passed while the database could not be reached.
+    private func renewLeases() async {
+        while !Task.isCancelled {
+            do {
+                try await clock.sleep(for: configuration.heartbeatInterval)
+            } catch {
+                return
+            }
+            let controls = registry.all().filter { $0.stopReason == nil }
+            guard !controls.isEmpty else { continue }
+            let renewedUntil = clock.nanosecondsSinceOrigin &+ configuration.lease.nanoseconds
+            do {
+                let held = try await store.renew(controls.map(\.reference), lease: configuration.lease)
+                for control in controls {
+                    if held.contains(control.claim.id) {
+                        control.renewed(until: renewedUntil)
+                    } else {
+                        control.requestStop(.leaseLost)
+                    }
+                }
+            } catch {
+                let now = clock.nanosecondsSinceOrigin
+                let expired = controls.filter { $0.leaseDeadline <= now }
+                for control in expired { control.requestStop(.leaseLost) }
+                logger.warning(
+                    "could not renew job leases",
+                    metadata: ["queue": "\(configuration.queue)", "expired": "\(expired.count)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    /// After graceful shutdown begins, waits the grace period, then stops the handlers still running.
+    private func enforceGracePeriod() async {
+        guard await draining.wait() != nil else { return }
+        do {
+            try await clock.sleep(for: configuration.gracePeriod)
+        } catch {
+            return
+        }
+        if registry.runningCount > 0 {
+            logger.warning(
+                "grace period over: cancelling running jobs and giving them back",
+                metadata: ["queue": "\(configuration.queue)", "jobs": "\(registry.runningCount)"]
+            )
+        }
+        registry.stopRunning(.draining)
+    }
+
+    /// Rescues expired leases, prunes completed jobs and refreshes the depth gauges, each on its own interval.
+    private func maintain() async {
+        var nextRescue = clock.now
+        var nextPrune = clock.now
+        var nextStats = clock.now
+        while !Task.isCancelled {
+            let now = clock.now
+            if now >= nextRescue {
+                nextRescue = now.advanced(by: configuration.rescueInterval)
+                await rescue()
+            }
+            if now >= nextPrune {
+                nextPrune = now.advanced(by: configuration.pruneInterval)
+                await prune()
+            }
+            if now >= nextStats {
+                nextStats = now.advanced(by: configuration.statsInterval)
+                await refreshStats()
+            }
+            do {
+                try await clock.sleep(until: min(nextRescue, nextPrune, nextStats), tolerance: nil)
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func rescue() async {
+        do {
+            let rescued = try await store.rescueExpired(queue: configuration.queue)
+            guard rescued.total > 0 else { return }
+            metrics.leaseExpiries.increment(by: Int64(rescued.total))
+            metrics.deadLettered.increment(by: Int64(rescued.deadLettered))
+            logger.warning(
+                "rescued jobs whose worker stopped renewing their lease",
+                metadata: [
+                    "queue": "\(configuration.queue)", "retried": "\(rescued.retried)",
+                    "dead_lettered": "\(rescued.deadLettered)",
+                ]
+            )
+            if rescued.retried > 0 { signal.signal() }
+        } catch {
+            logger.warning("could not rescue expired leases", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func prune() async {
+        do {
+            let pruned = try await store.prune(
+                retention: configuration.completedRetention,
+                limit: configuration.pruneBatchSize
+            )
+            if pruned > 0 { logger.debug("pruned completed jobs", metadata: ["jobs": "\(pruned)"]) }
+        } catch {
+            logger.warning("could not prune completed jobs", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func refreshStats() async {
+        do {
+            metrics.record(try await store.stats())
+        } catch {
+            logger.warning("could not read queue statistics", metadata: ["error": "\(error)"])
+        }
+    }
+}
