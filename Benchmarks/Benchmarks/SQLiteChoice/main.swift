@@ -107,7 +107,13 @@ for round in 1...rounds {
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 print(
     String(
-        format: "median of %d rounds, %d jobs, %d tasks: GRDB %.0f jobs/s, sqlite-nio %.0f jobs/s (GRDB/sqlite-nio %.2f)",
-        rounds, jobs, tasks, median(grdbRates), median(nioRates), median(grdbRates) / median(nioRates)
+        format:
+            "median of %d rounds, %d jobs, %d tasks: GRDB %.0f jobs/s, sqlite-nio %.0f jobs/s (GRDB/sqlite-nio %.2f)",
+        rounds,
+        jobs,
+        tasks,
+        median(grdbRates),
+        median(nioRates),
+        median(grdbRates) / median(nioRates)
     )
 )

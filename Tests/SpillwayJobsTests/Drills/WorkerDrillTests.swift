@@ -9,9 +9,9 @@ import Testing
 @testable import SpillwayJobs
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Drills on real worker processes (`SpillwayJobsDrill`) and real time: `kill -9` in the middle of a job, a worker

@@ -3,9 +3,9 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Executables built beside the test binary (`swift build --build-tests` builds them): the `spillway` command and the

@@ -3,9 +3,9 @@ import Logging
 import PostgresNIO
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// A throwaway PostgreSQL server on loopback for the jobs tests: `initdb` in a temporary directory (as the `postgres`
