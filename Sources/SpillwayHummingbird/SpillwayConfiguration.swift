@@ -15,8 +15,8 @@ public struct SpillwayConfiguration: Sendable {
     /// Deadline parsing; `nil` ignores timeout headers. Default: `x-request-timeout-ms` and `grpc-timeout`.
     public var deadlines: DeadlineConfiguration?
     /// The limiter created for admission control when none is passed in. Default: the library's
-    /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep queue with CoDel and
-    /// adaptive LIFO, 1 s queue timeout).
+    /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep FIFO queue with CoDel,
+    /// 1 s queue timeout, deadline-aware admission; adaptive LIFO off).
     public var limiter: ConcurrencyLimiter.Configuration
     /// Priority policy and outcome classification; `nil` turns admission control off.
     public var admission: AdmissionConfiguration?

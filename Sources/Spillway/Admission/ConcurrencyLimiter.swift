@@ -6,8 +6,9 @@ import Synchronization
 ///
 /// The limit comes from a pluggable ``LimitAlgorithm`` fed with the latency of every completed request, so it
 /// follows the backend's real capacity instead of a number someone guessed. When the limit is reached, requests
-/// wait in a bounded queue (FIFO; newest-first under overload; CoDel drops a standing queue) or are rejected
-/// with a typed ``AdmissionRejection`` that maps to a fast `503` with `Retry-After`.
+/// wait in a bounded queue (FIFO; CoDel drops a standing queue; newest-first under overload only with
+/// ``QueueConfiguration/adaptiveLIFO``) or are rejected with a typed ``AdmissionRejection`` that maps to a fast `503`
+/// with `Retry-After` — on arrival when their expected wait exceeds the queue timeout or does not fit their deadline.
 ///
 /// Under the limit, ``acquire(priority:deadline:)`` takes one lock and returns without suspending. Permits are
 /// non-copyable and release themselves exactly once, also when the holder throws or is cancelled.
