@@ -11,7 +11,10 @@ import Testing
 /// within 2 s of the trigger's end, and, after the capacity drop, the limit back within 10 % of its earlier value
 /// within 60 s. Cells above 50 000 requests/s of capacity are left out (a discrete-event run of them takes
 /// minutes). The grid runs in release with `SPILLWAY_LOAD_TESTS=1` (scripts/test); `labCells` runs always.
-@Suite struct DefaultLimitGridTests {
+///
+/// Serialized: each cell's simulation holds a thread of the cooperative pool until it ends, so with the grid's
+/// cells running, the lab cells' test waited for a free thread past its one-minute limit on a two-core machine.
+@Suite(.serialized) struct DefaultLimitGridTests {
     static let slots = [1, 2, 4, 16, 64, 256, 1024]
     static let serviceTimes: [Duration] = [.milliseconds(5), .milliseconds(50), .milliseconds(500)]
     static let triggers: [GridCell.Trigger] = [.spike(factor: 10), .spike(factor: 3), .capacityDrop(factor: 3)]
