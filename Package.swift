@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "spillway", targets: ["spillway"]),
         .library(name: "SpillwayHTTPClient", targets: ["SpillwayHTTPClient"]),
         .library(name: "SpillwayRedis", targets: ["SpillwayRedis"]),
+        .library(name: "SpillwayProxy", targets: ["SpillwayProxy"]),
+        .library(name: "SpillwayPostgres", targets: ["SpillwayPostgres"]),
         .library(name: "SpillwayJobs", targets: ["SpillwayJobs"]),
         .library(name: "SpillwayJobsHummingbird", targets: ["SpillwayJobsHummingbird"]),
     ],
@@ -19,12 +21,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
@@ -41,6 +45,8 @@ let package = Package(
             dependencies: [
                 "Spillway",
                 "SpillwayLab",
+                "SpillwayProxy",
+                "SpillwayPostgresLab",
                 "SpillwayJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -75,6 +81,7 @@ let package = Package(
                 "SpillwayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -120,10 +127,44 @@ let package = Package(
             name: "SpillwayRedisTests",
             dependencies: [
                 "SpillwayRedis",
+                "SpillwayHummingbird",
                 "SpillwayTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SpillwayPostgres",
+            dependencies: [
+                "Spillway",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SpillwayPostgresLab",
+            dependencies: [
+                "Spillway",
+                "SpillwayPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SpillwayPostgresTests",
+            dependencies: [
+                "SpillwayPostgres",
+                "SpillwayPostgresLab",
+                "Spillway",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -203,6 +244,32 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SpillwayProxy",
+            dependencies: [
+                "Spillway",
+                "SpillwayRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .testTarget(
+            name: "SpillwayProxyTests",
+            dependencies: [
+                "SpillwayProxy",
+                "Spillway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ],

@@ -50,6 +50,7 @@ let package = Package(
         .executableTarget(
             name: "HummingbirdOverhead",
             dependencies: [
+                .product(name: "Spillway", package: "spillway"),
                 .product(name: "SpillwayHummingbird", package: "spillway"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

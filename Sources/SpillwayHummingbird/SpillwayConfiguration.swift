@@ -1,18 +1,20 @@
 import Spillway
 
 /// Everything ``SpillwayMiddleware`` does, in one value with sensible defaults: deadlines from the timeout header,
-/// adaptive admission control, and goodput metrics; rate limiting when given policies. Set a part to `nil` to leave
-/// it out.
+/// adaptive admission control, and goodput metrics. Set a part to `nil` to leave it out. Rate limiting is added by
+/// passing a `RateLimiter` to `router.addSpillway(_:rateLimiter:limiter:clock:)`, where the compiler can check that
+/// the request context records client addresses.
 ///
 /// ```swift
 /// var configuration = SpillwayConfiguration()
 /// configuration.limiter.queue.maxLength = 32
-/// configuration.admission.priority.routes = ["/reports/{id}": .sheddable]
+/// configuration.admission?.priority.routes = ["/reports/{id}": .sheddable]
 /// configuration.deadlines?.defaultTimeout = .seconds(10)
 /// router.addSpillway(configuration)
 /// ```
 public struct SpillwayConfiguration: Sendable {
-    /// Deadline parsing; `nil` ignores timeout headers. Default: `x-request-timeout-ms` and `grpc-timeout`.
+    /// Deadline parsing; `nil` ignores timeout headers. Default: `x-request-timeout-ms` and `grpc-timeout`, budgets
+    /// capped at 60 s, under 1 ms refused (``DeadlineConfiguration``).
     public var deadlines: DeadlineConfiguration?
     /// The limiter created for admission control when none is passed in. Default: the library's
     /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep FIFO queue with CoDel,
@@ -22,16 +24,12 @@ public struct SpillwayConfiguration: Sendable {
     public var admission: AdmissionConfiguration?
     /// Goodput metrics; `nil` turns them off. Default: the global `MetricsSystem.factory`.
     public var metrics: GoodputMetricsConfiguration?
-    /// Rate-limit policies checked after the deadline and before admission (``RateLimitMiddleware`` semantics:
-    /// `429` + `Retry-After` + RateLimit fields); `nil` (the default) checks none.
-    public var rateLimiter: RateLimiter?
     /// Hold the permit, and measure latency, until the response body's last byte is written. Default `true`.
     ///
-    /// `false` releases the permit and records the request when the handler returns. Streamed bodies then stream
-    /// outside the limit, but a single-buffer body keeps Hummingbird's one-write fast path: a body that reports when
-    /// it has been written must be a closure body, which Hummingbird writes in three parts (head, body, end). On a
-    /// trivial route that is most of Spillway's cost (see `scripts/bench-hummingbird`); on a route doing real work it
-    /// is noise.
+    /// `false` releases the permit and records the request when the handler returns, so a streamed body streams
+    /// outside the limit. Holding costs next to nothing for bodies up to 64 KiB, which Hummingbird still writes in
+    /// one batched write; larger and streamed bodies are wrapped in a closure body, which Hummingbird writes in
+    /// three parts (head, body, end) instead of one (`scripts/bench-hummingbird`; `docs/benchmarks.md`).
     public var holdsPermitUntilBodyWritten: Bool
 
     /// A configuration; every parameter has the default documented on its property.
@@ -40,14 +38,12 @@ public struct SpillwayConfiguration: Sendable {
         limiter: ConcurrencyLimiter.Configuration = ConcurrencyLimiter.Configuration(name: "http"),
         admission: AdmissionConfiguration? = AdmissionConfiguration(),
         metrics: GoodputMetricsConfiguration? = GoodputMetricsConfiguration(),
-        rateLimiter: RateLimiter? = nil,
         holdsPermitUntilBodyWritten: Bool = true
     ) {
         self.deadlines = deadlines
         self.limiter = limiter
         self.admission = admission
         self.metrics = metrics
-        self.rateLimiter = rateLimiter
         self.holdsPermitUntilBodyWritten = holdsPermitUntilBodyWritten
     }
 }

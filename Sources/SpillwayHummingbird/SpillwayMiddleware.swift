@@ -3,21 +3,21 @@ import HTTPTypes
 import Hummingbird
 import Spillway
 
-/// Spillway's default protection in one middleware: deadline, then rate limit (when configured), then admission
-/// control, then the handler, with goodput metrics around all of it.
+/// Spillway's default protection in one middleware: deadline, then rate limit (when given a ``RateLimiter``), then
+/// admission control, then the handler, with goodput metrics around all of it.
 ///
 /// For each request, in this order:
 /// 1. count it in flight and start its clock;
-/// 2. read the caller's deadline (``DeadlineConfiguration``); an already-expired budget is refused with `504`;
+/// 2. read the caller's deadline (``DeadlineConfiguration``); an already-spent budget is refused with `504`;
 /// 3. check the rate-limit policies, if any (``RateLimitMiddleware`` semantics: `429`);
 /// 4. acquire an admission permit, deadline-aware (``AdmissionMiddleware`` semantics: `503` + `Retry-After`);
 /// 5. run the handler inside ``Deadline/withDeadline(_:isolation:operation:)``;
 /// 6. once the response body is written: release the permit with the handler's outcome and record the request
 ///    (``GoodputMetricsMiddleware`` metrics, including requests refused at steps 2 to 4).
 ///
-/// It does the work of ``DeadlineMiddleware``, ``RateLimitMiddleware``, ``AdmissionMiddleware`` and
-/// ``GoodputMetricsMiddleware`` in one pass with one body wrapper, so it is cheaper than stacking them and its metrics
-/// see every refusal.
+/// The single-purpose middlewares run the same steps (each only its own), so stacking ``DeadlineMiddleware``,
+/// ``RateLimitMiddleware``, ``AdmissionMiddleware`` and ``GoodputMetricsMiddleware`` behaves the same, except that
+/// metrics see only the refusals of the middlewares registered after them. This one does it in one pass.
 ///
 /// ```swift
 /// let router = Router()
@@ -29,14 +29,9 @@ import Spillway
 public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The limiter behind admission control, `nil` when admission is off.
     public let limiter: ConcurrencyLimiter?
-    private let admission: AdmissionConfiguration?
-    private let deadlines: DeadlineConfiguration?
-    private let metrics: GoodputMetrics?
-    private let rateLimiter: RateLimiter?
-    private let holdsPermitUntilBodyWritten: Bool
-    private let clock: any SpillwayClock
+    private let pipeline: RequestPipeline
 
-    /// The middleware `configuration` describes.
+    /// The middleware `configuration` describes, without rate limiting.
     ///
     /// - Parameters:
     ///   - configuration: What to do; see ``SpillwayConfiguration``.
@@ -48,103 +43,75 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware {
         limiter: ConcurrencyLimiter? = nil,
         clock: any SpillwayClock = ContinuousClock()
     ) {
-        if configuration.admission != nil {
-            self.limiter = limiter ?? ConcurrencyLimiter(configuration: configuration.limiter, clock: clock)
-        } else {
-            self.limiter = nil
-        }
-        self.admission = configuration.admission
-        self.deadlines = configuration.deadlines
-        self.metrics = configuration.metrics.map { GoodputMetrics(factory: $0.factory ?? MetricsSystem.factory) }
-        self.rateLimiter = configuration.rateLimiter
-        self.holdsPermitUntilBodyWritten = configuration.holdsPermitUntilBodyWritten
-        self.clock = clock
+        self.init(configuration, rateLimit: nil, limiter: limiter, clock: clock)
     }
 
-    /// Applies deadline, admission and metrics to the request (see the type's documentation).
+    /// The middleware `configuration` describes, rate limiting with `rateLimiter` before admission control
+    /// (``RateLimitMiddleware`` semantics).
+    ///
+    /// Available when the request context records the client's address, so policies keyed on it
+    /// (`RateLimitKey.clientAddress()`) work; with any other context, use the throwing initializer.
+    public init(
+        _ configuration: SpillwayConfiguration = SpillwayConfiguration(),
+        rateLimiter: RateLimiter,
+        limiter: ConcurrencyLimiter? = nil,
+        clock: any SpillwayClock = ContinuousClock()
+    ) where Context: RemoteAddressRequestContext {
+        let step = RateLimitStep(limiter: rateLimiter, includesHeadersWhenAllowed: true)
+        self.init(configuration, rateLimit: step, limiter: limiter, clock: clock)
+    }
+
+    /// The middleware `configuration` describes, rate limiting with `rateLimiter` before admission control
+    /// (``RateLimitMiddleware`` semantics), for a request context of any type.
+    ///
+    /// - Throws: ``SpillwayConfigurationError/Code/clientAddressUnavailable`` when a policy keys on the client
+    ///   address and `Context` does not conform to Hummingbird's `RemoteAddressRequestContext`: every request would
+    ///   share one key.
+    public init(
+        _ configuration: SpillwayConfiguration = SpillwayConfiguration(),
+        rateLimiter: RateLimiter,
+        limiter: ConcurrencyLimiter? = nil,
+        clock: any SpillwayClock = ContinuousClock()
+    ) throws(SpillwayConfigurationError) {
+        let step = try RateLimitStep(
+            limiter: rateLimiter,
+            includesHeadersWhenAllowed: true,
+            checkingClientAddressIn: Context.self
+        )
+        self.init(configuration, rateLimit: step, limiter: limiter, clock: clock)
+    }
+
+    private init(
+        _ configuration: SpillwayConfiguration,
+        rateLimit: RateLimitStep?,
+        limiter: ConcurrencyLimiter?,
+        clock: any SpillwayClock
+    ) {
+        var admission: AdmissionStep?
+        if let admissionConfiguration = configuration.admission {
+            admission = AdmissionStep(
+                limiter: limiter ?? ConcurrencyLimiter(configuration: configuration.limiter, clock: clock),
+                configuration: admissionConfiguration
+            )
+        }
+        self.limiter = admission?.limiter
+        self.pipeline = RequestPipeline(
+            deadlines: configuration.deadlines,
+            rateLimit: rateLimit,
+            admission: admission,
+            metrics: configuration.metrics.map { GoodputMetrics(factory: $0.factory ?? MetricsSystem.factory) },
+            holdsUntilBodyWritten: configuration.holdsPermitUntilBodyWritten,
+            clock: clock
+        )
+    }
+
+    /// Applies deadline, rate limit, admission and metrics to the request (see the type's documentation).
     public func handle(
         _ request: Request,
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let start = clock.nanosecondsSinceOrigin
-        metrics?.inflight.increment()
-        var deadline = Deadline.current
-        var setsDeadline = false
-        if let deadlines, let timeout = deadlines.timeout(for: request, logger: context.logger) {
-            let (end, overflow) = start.addingReportingOverflow(timeout.nanoseconds)
-            deadline = Deadline(nanosecondsSinceOrigin: overflow ? .max : end).earliest(deadline)
-            setsDeadline = true
-        }
-        var response: Response
-        let completion: ResponseCompletion
-        do {
-            if let deadline, deadline.hasPassed(atNanoseconds: start) {
-                throw SpillwayHTTPError.expiredOnArrival
-            }
-            var rateLimitFields: HTTPFields?
-            if let rateLimiter, let result = await rateLimiter.checkOrAllow(request, context: context) {
-                guard result.isAllowed else { throw result.refusal }
-                rateLimitFields = result.rateLimitFields
-            }
-            let permit = try await acquire(request, context, deadline: deadline)
-            do {
-                // Binding the task-local costs an allocation; skip it when the deadline in force is unchanged.
-                if setsDeadline {
-                    response = try await Deadline.withDeadline(deadline) { try await next(request, context) }
-                } else {
-                    response = try await next(request, context)
-                }
-            } catch {
-                switch consume permit {
-                case .some(let permit): permit.release(admission?.outcome(for: error) ?? .ignored)
-                case .none: break
-                }
-                throw error
-            }
-            if let rateLimitFields { response.headers.append(contentsOf: rateLimitFields) }
-            completion = ResponseCompletion(
-                permit: permit,
-                permitOutcome: admission?.classify(response.status) ?? .ignored,
-                dropsLateResponses: admission?.dropsLateResponses ?? false,
-                status: response.status,
-                deadline: deadline,
-                recording: metrics.map { .init(metrics: $0, route: context.endpointPath ?? "unknown", start: start) },
-                clock: clock
-            )
-        } catch {
-            if let metrics {
-                let (status, outcome) = RequestOutcome.of(error)
-                metrics.record(
-                    route: context.endpointPath ?? "unknown",
-                    status: status,
-                    outcome: outcome,
-                    nanoseconds: clock.nanosecondsSinceOrigin - start
-                )
-                metrics.inflight.decrement()
-            }
-            throw error
-        }
-        if holdsPermitUntilBodyWritten {
-            response.body = response.body.onceWritten(completion)
-        } else {
-            completion.finish(writeFailed: false)
-        }
-        return response
-    }
-
-    private func acquire(
-        _ request: Request,
-        _ context: Context,
-        deadline: Deadline?
-    ) async throws -> AdmissionPermit? {
-        guard let limiter, let admission else { return nil }
-        let priority = admission.priority.priority(for: request, endpointPath: context.endpointPath)
-        do {
-            return try await limiter.acquire(priority: priority, deadline: deadline)
-        } catch {
-            throw SpillwayHTTPError(error)
-        }
+        try await pipeline.handle(request, context: context, next: next)
     }
 }
 
@@ -165,6 +132,52 @@ extension Router {
         clock: any SpillwayClock = ContinuousClock()
     ) -> SpillwayMiddleware<Context> {
         let middleware = SpillwayMiddleware<Context>(configuration, limiter: limiter, clock: clock)
+        add(middleware: middleware)
+        return middleware
+    }
+
+    /// Adds ``SpillwayMiddleware`` with rate limiting by `rateLimiter` before admission control, for a request
+    /// context that records the client's address.
+    ///
+    /// ```swift
+    /// let router = Router(context: ClientAddressRequestContext.self)   // records each request's remote address
+    /// router.addSpillway(rateLimiter: try RateLimiter(policies: [perClient]))
+    /// ```
+    @discardableResult
+    public func addSpillway(
+        _ configuration: SpillwayConfiguration = SpillwayConfiguration(),
+        rateLimiter: RateLimiter,
+        limiter: ConcurrencyLimiter? = nil,
+        clock: any SpillwayClock = ContinuousClock()
+    ) -> SpillwayMiddleware<Context> where Context: RemoteAddressRequestContext {
+        let middleware = SpillwayMiddleware<Context>(
+            configuration,
+            rateLimiter: rateLimiter,
+            limiter: limiter,
+            clock: clock
+        )
+        add(middleware: middleware)
+        return middleware
+    }
+
+    /// Adds ``SpillwayMiddleware`` with rate limiting by `rateLimiter` before admission control, for a request
+    /// context of any type.
+    ///
+    /// - Throws: ``SpillwayConfigurationError/Code/clientAddressUnavailable`` when a policy keys on the client
+    ///   address and the router's context does not record one.
+    @discardableResult
+    public func addSpillway(
+        _ configuration: SpillwayConfiguration = SpillwayConfiguration(),
+        rateLimiter: RateLimiter,
+        limiter: ConcurrencyLimiter? = nil,
+        clock: any SpillwayClock = ContinuousClock()
+    ) throws(SpillwayConfigurationError) -> SpillwayMiddleware<Context> {
+        let middleware = try SpillwayMiddleware<Context>(
+            configuration,
+            rateLimiter: rateLimiter,
+            limiter: limiter,
+            clock: clock
+        )
         add(middleware: middleware)
         return middleware
     }

@@ -6,6 +6,6 @@ struct SpillwayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spillway",
         abstract: "Overload control for Swift servers: demonstrate, measure and compare.",
-        subcommands: [DemoCommand.self, LabCommand.self, JobsCommand.self]
+        subcommands: [DemoCommand.self, LabCommand.self, JobsCommand.self, ProxyCommand.self]
     )
 }

@@ -76,6 +76,53 @@ import Testing
         #expect(try await Self.budget(app, [HTTPField.Name("grpc-timeout")!: "1m"]) == "5000")
     }
 
+    /// Defect: `grpc-timeout` skipped the maximum `x-request-timeout-ms` enforces, and no maximum applied by default.
+    @Test func everyBudgetIsCappedAtTheMaximumByDefault() async throws {
+        let clock = ManualClock()
+        let app = Self.app(clock: clock)
+        let grpc = HTTPField.Name("grpc-timeout")!
+        #expect(DeadlineConfiguration().maximumTimeout == .seconds(60))
+        #expect(try await Self.budget(app, [grpc: "100000S"]) == "60000")
+        #expect(try await Self.budget(app, [grpc: "5H"]) == "60000")
+        #expect(try await Self.budget(app, [DeadlineConfiguration.defaultHeader: "900000"]) == "60000")
+        // Beyond what either parser accepts (about 11.6 days) a value is malformed, in both headers alike.
+        #expect(try await Self.budget(app, [grpc: "99999999H"]) == "none")
+        #expect(try await Self.budget(app, [DeadlineConfiguration.defaultHeader: "9999999999"]) == "none")
+        let uncapped = Self.app(.init(maximumTimeout: nil), clock: clock)
+        #expect(try await Self.budget(uncapped, [grpc: "99999999H"]) == "none")
+        #expect(try await Self.budget(uncapped, [grpc: "200H"]) == "720000000")
+    }
+
+    /// Defect: a budget of a nanosecond was admitted and ran, though no work can finish in it.
+    @Test func budgetsUnderTheMinimumAreRefusedAsExpired() async throws {
+        let clock = ManualClock()
+        let grpc = HTTPField.Name("grpc-timeout")!
+        let cases: [(HTTPField.Name, String, HTTPResponse.Status)] = [
+            (grpc, "1n", .gatewayTimeout),
+            (grpc, "999u", .gatewayTimeout),
+            (grpc, "999999n", .gatewayTimeout),
+            (grpc, "1m", .ok),
+            (DeadlineConfiguration.defaultHeader, "0", .gatewayTimeout),
+            (DeadlineConfiguration.defaultHeader, "1", .ok),
+        ]
+        for (name, value, expected) in cases {
+            try await Self.app(clock: clock).test(.router) { client in
+                try await client.execute(uri: "/budget", method: .get, headers: [name: value]) { response in
+                    #expect(response.status == expected, "\(name): \(value)")
+                }
+            }
+        }
+        let strict = Self.app(.init(minimumTimeout: .milliseconds(50)), clock: clock)
+        try await strict.test(.router) { client in
+            try await client.execute(uri: "/budget", method: .get, headers: [grpc: "49m"]) {
+                #expect($0.status == .gatewayTimeout)
+            }
+            try await client.execute(uri: "/budget", method: .get, headers: [grpc: "50m"]) {
+                #expect(String(buffer: $0.body) == "50")
+            }
+        }
+    }
+
     @Test func earlierOuterDeadlineWins() async throws {
         let clock = ManualClock()
         let app = Self.app(clock: clock)

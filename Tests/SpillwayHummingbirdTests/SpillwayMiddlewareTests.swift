@@ -84,6 +84,33 @@ import Testing
         #expect(try metrics.expectMeter("spillway_http_inflight_requests").lastValue == 0)
     }
 
+    /// A gate inside the handler (a database client's, an outbound dependency's) refuses with the same typed
+    /// rejection: the response is the same 503 with `Retry-After`, or 504 for the caller's deadline.
+    @Test func rejectionsFromAGateInsideTheHandlerAreRefusals() async throws {
+        let metrics = TestMetrics()
+        let samples = RecordingLimit.Samples()
+        let router = Router()
+        router.addSpillway(Self.configuration(metrics, samples: samples), clock: ManualClock())
+        router.get("/full") { _, _ -> String in
+            throw AdmissionRejection(reason: .queueFull, priority: .critical, retryAfter: .seconds(3))
+        }
+        router.get("/late") { _, _ -> String in
+            throw AdmissionRejection(reason: .deadlineExpiredInQueue, priority: .critical, retryAfter: .seconds(3))
+        }
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/full", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "3")
+            }
+            try await client.execute(uri: "/late", method: .get) { response in
+                #expect(response.status == .gatewayTimeout)
+                #expect(response.headers[.retryAfter] == nil)
+            }
+        }
+        #expect(Self.requests(metrics, route: "/full", status: 503, outcome: "shed") == 1)
+        #expect(Self.requests(metrics, route: "/late", status: 504, outcome: "expired") == 1)
+    }
+
     @Test func lateSuccessIsLateForMetricsAndDroppedForTheAlgorithm() async throws {
         let metrics = TestMetrics()
         let samples = RecordingLimit.Samples()

@@ -7,32 +7,65 @@ import Testing
 
 @testable import SpillwayRedis
 
-/// A connection that only knows whether it is closed.
+/// A connection that only knows whether it is closed and whether it owes late replies, and answers a command when
+/// the test says.
 final class FakeConnection: PoolableConnection {
+    private struct State {
+        var closed = false
+        var stalled = false
+        var owesLateReplies = false
+        var onClose: [@Sendable (Bool) -> Void] = []
+        var onNextAnswer: (@Sendable () -> Void)?
+    }
+
     let id: Int
-    private let state = Mutex<(closed: Bool, callbacks: [@Sendable () -> Void])>((false, []))
+    private let state = Mutex(State())
 
     init(id: Int) { self.id = id }
 
     var isClosed: Bool { state.withLock { $0.closed } }
     var isUsable: Bool { !isClosed }
 
-    func onClose(_ body: @escaping @Sendable () -> Void) {
-        let closed = state.withLock { state -> Bool in
-            if !state.closed { state.callbacks.append(body) }
-            return state.closed
+    var owesLateReplies: Bool {
+        get { state.withLock { $0.owesLateReplies } }
+        set { state.withLock { $0.owesLateReplies = newValue } }
+    }
+
+    func onNextAnswer(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { $0.onNextAnswer = body }
+    }
+
+    /// The connection answers a command.
+    func answer() {
+        let hook = state.withLock { state -> (@Sendable () -> Void)? in
+            defer { state.onNextAnswer = nil }
+            return state.onNextAnswer
         }
-        if closed { body() }
+        hook?()
+    }
+
+    func onClose(_ body: @escaping @Sendable (Bool) -> Void) {
+        let (closed, stalled) = state.withLock { state -> (Bool, Bool) in
+            if !state.closed { state.onClose.append(body) }
+            return (state.closed, state.stalled)
+        }
+        if closed { body(stalled) }
     }
 
     func close() async {
-        let callbacks = state.withLock { state -> [@Sendable () -> Void] in
+        close(stalled: false)
+    }
+
+    /// Closes the connection, as stalled (it owed replies and nothing arrived) or not.
+    func close(stalled: Bool) {
+        let callbacks = state.withLock { state -> [@Sendable (Bool) -> Void] in
             guard !state.closed else { return [] }
             state.closed = true
-            defer { state.callbacks = [] }
-            return state.callbacks
+            state.stalled = stalled
+            defer { state.onClose = [] }
+            return state.onClose
         }
-        for callback in callbacks { callback() }
+        for callback in callbacks { callback(stalled) }
     }
 }
 

@@ -161,9 +161,16 @@ struct RESPDecoderTests {
         for header in ["$11\r\n", "!11\r\n", "=11\r\n", "$9223372036854775807\r\n"] {
             #expect(throws: RESPParsingError.self) { try decodeAll(Array(header), limits: limits) }
         }
-        var decoder = RESPDecoder(limits: RESPDecoderLimits(maximumBulkLength: .max))
-        var buffer = ByteBuffer(string: "$9223372036854775807\r\nabc")
+        // Within every limit, a huge declared length waits for real bytes instead of allocating.
+        var decoder = RESPDecoder(limits: RESPDecoderLimits(maximumBulkLength: .max, maximumReplySize: .max))
+        var buffer = ByteBuffer(string: "$9223372036854775000\r\nabc")
         #expect(try decoder.decode(buffer: &buffer) == nil)
+        // By default one reply is bounded: such a header is refused at once.
+        var bounded = RESPDecoder(limits: RESPDecoderLimits(maximumBulkLength: .max))
+        var boundedBuffer = ByteBuffer(string: "$9223372036854775807\r\nabc")
+        #expect {
+            try bounded.decode(buffer: &boundedBuffer)
+        } throws: { ($0 as? RESPParsingError)?.code == .replyTooLarge }
     }
 
     @Test("declared aggregate counts beyond the limit fail; within it nothing is reserved up front")
@@ -175,7 +182,7 @@ struct RESPDecoderTests {
                 try decodeAll(Array(header), limits: limits)
             } throws: { ($0 as? RESPParsingError)?.code == .aggregateTooLarge }
         }
-        var decoder = RESPDecoder()
+        var decoder = RESPDecoder(limits: RESPDecoderLimits(maximumReplySize: .max))
         var buffer = ByteBuffer(string: "*16777216\r\n%16777216\r\n")
         #expect(try decoder.decode(buffer: &buffer) == nil)
         #expect(decoder.reservedElementCapacity <= 2 * RESPDecoderLimits.initialReservation * 2)

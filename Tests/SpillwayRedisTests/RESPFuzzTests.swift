@@ -182,10 +182,15 @@ struct RESPFuzzTests {
             "=536870912\r\n", "!536870912\r\n",
         ]
         for header in headers {
-            var decoder = RESPDecoder()
+            // Within the per-string and per-aggregate limits, with the reply bound lifted: nothing is reserved.
+            var decoder = RESPDecoder(limits: RESPDecoderLimits(maximumReplySize: .max))
             var buffer = ByteBuffer(string: header)
             #expect(try decoder.decode(buffer: &buffer) == nil)
             #expect(decoder.reservedElementCapacity <= RESPDecoderLimits.initialReservation * 2)
+            // With the default reply bound, such a declaration is refused at once.
+            var bounded = RESPDecoder()
+            var boundedBuffer = ByteBuffer(string: header)
+            #expect(throws: RESPParsingError.self) { try bounded.decode(buffer: &boundedBuffer) }
         }
         for header in ["$536870913\r\n", "*16777217\r\n", "%16777217\r\n", "$99999999999999999999\r\n", "*-99\r\n"] {
             #expect(throws: RESPParsingError.self) { try decodeAll(Array(header)) }

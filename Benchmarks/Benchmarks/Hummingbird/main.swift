@@ -4,20 +4,28 @@
 //   HummingbirdOverhead bare 8081
 //   HummingbirdOverhead spillway 8082
 //   HummingbirdOverhead spillway-early 8084   # holdsPermitUntilBodyWritten = false
+//   HummingbirdOverhead spillway-unqueued 8085   # the default stack with a fixed limit of 1,000 the load never
+//                                                # reaches: everything but the limiter's queue
+//   HummingbirdOverhead spillway-untimed 8087   # the default stack without the queue timeout: a queued request waits
+//                                               # without a sleeping timer task of its own
+//   HummingbirdOverhead noop 8086       # a middleware that only calls the next responder: what any middleware costs
 //   HummingbirdOverhead wrapped 8083    # only re-wraps the body as a closure: the cost of "release after the
-//                                       # last byte" on its own (Hummingbird writes such a body in three parts)
+//                                       # last byte" through Hummingbird's API on its own (a closure body is
+//                                       # written in three parts)
 //
-// scripts/bench-hummingbird builds it in release mode and alternates wrk runs against both modes.
+// scripts/bench-hummingbird builds it in release mode and alternates wrk runs against bare and the other modes
+// listed in MODES (default spillway).
 import Foundation
 import Hummingbird
 import Metrics
 import Prometheus
+import Spillway
 import SpillwayHummingbird
 
 let arguments = CommandLine.arguments
-let modes = ["bare", "spillway", "spillway-early", "wrapped"]
+let modes = ["bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "noop", "wrapped"]
 guard arguments.count == 3, modes.contains(arguments[1]), let port = Int(arguments[2]) else {
-    print("usage: HummingbirdOverhead bare|spillway|spillway-early|wrapped PORT")
+    print("usage: HummingbirdOverhead \(modes.joined(separator: "|")) PORT")
     exit(2)
 }
 
@@ -28,7 +36,18 @@ if arguments[1].hasPrefix("spillway") {
     GoodputMetricsConfiguration.configureBuckets(of: &factory)
     MetricsSystem.bootstrap(factory)
     router.addPrometheusMetrics(registry: registry)
-    router.addSpillway(SpillwayConfiguration(holdsPermitUntilBodyWritten: arguments[1] == "spillway"))
+    var configuration = SpillwayConfiguration()
+    configuration.holdsPermitUntilBodyWritten = arguments[1] != "spillway-early"
+    if arguments[1] == "spillway-unqueued" {
+        configuration.limiter = .init(name: "http", algorithm: FixedLimit(1000))
+    }
+    if arguments[1] == "spillway-untimed" {
+        configuration.limiter.queue.timeout = nil
+    }
+    router.addSpillway(configuration)
+}
+if arguments[1] == "noop" {
+    router.add(middleware: NoopMiddleware())
 }
 if arguments[1] == "wrapped" {
     router.add(middleware: ClosureBodyMiddleware())
@@ -39,7 +58,19 @@ let app = Application(
     router: router,
     configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil)
 )
-try await app.runService()
+// A synchronous main that blocks on a semaphore, not Swift's async main: with an async main the main thread parks in
+// libdispatch's `dispatch_main`, which valgrind 3.19 cannot run, and valgrind's callgrind is the steady way to count
+// what a request costs on a shared machine (docs/benchmarks.md).
+let stopped = DispatchSemaphore(value: 0)
+Task.detached {
+    do {
+        try await app.runService()
+    } catch {
+        print("HummingbirdOverhead: \(error)")
+    }
+    stopped.signal()
+}
+stopped.wait()
 
 /// Turns every response body into a closure body that writes the original: what any "after the body is written"
 /// hook costs in Hummingbird 2.28, measured without Spillway.
@@ -53,5 +84,16 @@ struct ClosureBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in try await body.write(writer) }
         return response
+    }
+}
+
+/// Calls the next responder and nothing else: the floor of any middleware in Hummingbird 2.28.
+struct NoopMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        try await next(request, context)
     }
 }

@@ -206,6 +206,31 @@ public final class ConcurrencyLimiter: Sendable {
         }
     }
 
+    /// Takes a permit if one is free now and the deadline has not passed; otherwise returns `nil` and records
+    /// nothing. For callers that cannot suspend on their hot path (the proxy's event loops): they try this first and
+    /// fall back to ``acquire(priority:deadline:)``, which queues, refuses and counts as usual. (``tryAcquire`` would
+    /// count a `queue_full` rejection for a request that then waits and is admitted.)
+    package func acquireIfFree(priority: Priority, deadline: Deadline?) -> AdmissionPermit? {
+        let now = self.now
+        let admitted = state.withLock { state -> Int? in
+            if let deadline, deadline.hasPassed(atNanoseconds: now) { return nil }
+            guard state.inflight < state.limit else { return nil }
+            state.inflight += 1
+            state.codel?.observeImmediateAdmission(now: now)
+            return state.inflight
+        }
+        guard let inflight = admitted else { return nil }
+        metrics.admitted(priority, afterQueueNanoseconds: nil)
+        metrics.inflight.record(inflight)
+        return AdmissionPermit(
+            limiter: self,
+            startNanoseconds: now,
+            priority: priority,
+            queueDelay: nil,
+            inflight: inflight
+        )
+    }
+
     /// Runs `body` holding a permit, releasing it when `body` returns or throws.
     ///
     /// A normal return reports ``PermitOutcome/success``; a thrown error reports `classify(error)` (by default

@@ -13,7 +13,8 @@ import Synchronization
 /// - **Early expiration** (XFetch): before expiry, each read refreshes the entry in the background with a
 ///   probability that rises as expiry nears, scaled by how long the entry took to load — so a hot key is
 ///   usually reloaded before it expires, by one reader.
-/// - **Negative caching** of chosen loader errors for ``Configuration/negativeTimeToLive``.
+/// - **Negative caching** of chosen loader errors for ``Configuration/negativeTimeToLive``, when no old value may
+///   answer instead (stale-if-error comes first) and never by a background refresh.
 /// - **Invalidation** (``invalidate(_:)``, delete on write) that a load started before it cannot undo: such a
 ///   load's result still goes to its waiters but is not written back.
 /// - **Bounded memory**: by entry count and optionally by weight, evicting by ``CacheEvictionPolicy``.
@@ -323,7 +324,14 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         do {
             value = try await loader(key)
         } catch {
-            return try failed(key, error: error, version: version, sharedStale: sharedStale, readAt: start)
+            return try failed(
+                key,
+                error: error,
+                version: version,
+                sharedStale: sharedStale,
+                readAt: start,
+                isRefresh: isRefresh
+            )
         }
         let loadTime = max(0, now - loadStarted)
         metrics.loads.increment()
@@ -403,26 +411,24 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         return Loaded(value: entry.value, freshness: .staleRevalidating)
     }
 
-    /// Ends a load whose loader threw: caches the error if negative caching applies, else answers from a stale
-    /// value within the stale-if-error window, else rethrows.
+    /// Ends a load whose loader threw: answers from an old value within the stale-if-error window if there is one,
+    /// else caches the error if negative caching applies, and rethrows.
+    ///
+    /// Stale-if-error comes first, so that negative caching never hides a value the configuration allows to
+    /// serve. A refresh (early, or stale-while-revalidate) never caches its error: the entry it was refreshing
+    /// stays, fresh or stale, and a later read refreshes again.
     private func failed(
         _ key: Key,
         error: any Error,
         version: UInt64,
         sharedStale: SharedCacheEntry<Value>?,
-        readAt start: Int64
+        readAt start: Int64,
+        isRefresh: Bool
     ) throws -> Loaded {
         metrics.loads.increment()
         metrics.loadErrors.increment()
-        if let negativeTimeToLive = policy.negativeTimeToLive, !(error is CancellationError),
-            configuration.cachesError(error)
-        {
-            store(key, .failure(error), weight: 0, freshFor: negativeTimeToLive, loadNanoseconds: 0, version: version)
-            throw error
-        }
         let now = self.now
         let stale = state.withLock { state -> Value? in
-            defer { endLoad(&state) }
             guard let slot = state.storage.slot(of: key) else { return nil }
             state.storage[slot].isRefreshing = false
             let entry = state.storage[slot]
@@ -431,10 +437,21 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
             }
             return value
         }
-        if let stale { return Loaded(value: stale, freshness: .staleOnError) }
+        if let stale {
+            state.withLock { endLoad(&$0) }
+            return Loaded(value: stale, freshness: .staleOnError)
+        }
         if let sharedStale, -sharedStale.freshFor.nanoseconds + (now - start) < policy.staleIfError {
+            state.withLock { endLoad(&$0) }
             return Loaded(value: sharedStale.value, freshness: .staleOnError)
         }
+        if !isRefresh, let negativeTimeToLive = policy.negativeTimeToLive, !(error is CancellationError),
+            configuration.cachesError(error)
+        {
+            store(key, .failure(error), weight: 0, freshFor: negativeTimeToLive, loadNanoseconds: 0, version: version)
+            throw error
+        }
+        state.withLock { endLoad(&$0) }
         throw error
     }
 

@@ -33,7 +33,9 @@ extension Cache {
         public var earlyExpirationBeta: Double?
         /// How long a loader error is cached, so that repeated reads of a missing key do not each reach the
         /// backend (negative caching). `nil` (the default) caches no error: every waiter of the failed load gets
-        /// the error and the next read loads again.
+        /// the error and the next read loads again. An error is cached only when no old value may answer instead
+        /// (``staleIfError`` comes first), and never by a background refresh: a failed early or
+        /// stale-while-revalidate refresh leaves the entry it was refreshing in place.
         public var negativeTimeToLive: Duration?
         /// Which loader errors are cached when ``negativeTimeToLive`` is set. Default: every error. Narrow it to
         /// "not found" errors so that timeouts and overload are retried rather than remembered.

@@ -1,12 +1,6 @@
 extension ResiliencePipeline.Execution {
-    private enum TimeoutRace: Sendable {
-        case finished(Result<Output, any Error>)
-        case expired
-        case timerCancelled
-    }
-
-    /// Runs `next` under the earlier of `duration` from now and the caller's deadline, cancelling it when that
-    /// passes.
+    /// Runs `next` under the earlier of `duration` from now and the caller's deadline, returning as soon as that
+    /// passes (`next` is cancelled and ends in the background).
     func withTimeout(_ duration: Duration?, next: @escaping @Sendable () async throws -> Output) async throws -> Output
     {
         let clock = pipeline.clock
@@ -28,36 +22,12 @@ extension ResiliencePipeline.Execution {
             throw ResilienceError(code, source: pipeline.name)
         }
 
-        let race = await Deadline.withDeadline(effective) {
-            await withTaskGroup(of: TimeoutRace.self) { group -> TimeoutRace in
-                group.addTask { .finished(await Self.capture(next)) }
-                group.addTask {
-                    do {
-                        try await clock.sleep(until: effective.instant, tolerance: nil)
-                        return .expired
-                    } catch {
-                        return .timerCancelled
-                    }
-                }
-                var outcome = TimeoutRace.timerCancelled
-                while let event = await group.next() {
-                    if case .timerCancelled = event { continue }
-                    outcome = event
-                    break
-                }
-                group.cancelAll()
-                return outcome
-            }
-        }
-        switch race {
+        switch try await withTimeoutRace(until: effective, clock: clock, next) {
         case .finished(let result):
             return try result.get()
         case .expired:
             pipeline.metrics.rejected(code)
             throw ResilienceError(code, source: pipeline.name)
-        case .timerCancelled:
-            // Both children ended without a result: the caller was cancelled.
-            throw CancellationError()
         }
     }
 }

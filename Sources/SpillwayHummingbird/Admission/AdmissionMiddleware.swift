@@ -35,7 +35,7 @@ public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
     public let limiter: ConcurrencyLimiter
     /// Priority policy and outcome classification.
     public let configuration: AdmissionConfiguration
-    private let clock: any SpillwayClock
+    private let pipeline: RequestPipeline
 
     /// Admission through `limiter`.
     ///
@@ -50,7 +50,10 @@ public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
     ) {
         self.limiter = limiter
         self.configuration = configuration
-        self.clock = clock
+        self.pipeline = RequestPipeline(
+            admission: AdmissionStep(limiter: limiter, configuration: configuration),
+            clock: clock
+        )
     }
 
     /// Admission through `limiter` with the priority policy `priority` and default classification.
@@ -65,30 +68,6 @@ public struct AdmissionMiddleware<Context: RequestContext>: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let priority = configuration.priority.priority(for: request, endpointPath: context.endpointPath)
-        let permit: AdmissionPermit
-        do {
-            permit = try await limiter.acquire(priority: priority)
-        } catch {
-            throw SpillwayHTTPError(error)
-        }
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            permit.release(configuration.outcome(for: error))
-            throw error
-        }
-        let completion = ResponseCompletion(
-            permit: permit,
-            permitOutcome: configuration.classify(response.status),
-            dropsLateResponses: configuration.dropsLateResponses,
-            status: response.status,
-            deadline: configuration.dropsLateResponses ? Deadline.current : nil,
-            recording: nil,
-            clock: clock
-        )
-        response.body = response.body.onceWritten(completion)
-        return response
+        try await pipeline.handle(request, context: context, next: next)
     }
 }

@@ -58,10 +58,15 @@ public struct PriorityPolicy: Sendable {
 
     /// The priority of `request`, matched to the route `endpointPath` (`context.endpointPath`).
     public func priority(for request: Request, endpointPath: @autoclosure () -> String?) -> Priority {
+        priority(headerValue: header.flatMap { request.headers[$0] }, endpointPath: endpointPath())
+    }
+
+    /// The priority of a request whose ``header`` has `headerValue`, matched to the route `endpointPath`.
+    func priority(headerValue: String?, endpointPath: @autoclosure () -> String?) -> Priority {
         if !normalizedRoutes.isEmpty, let path = endpointPath(), let priority = normalizedRoutes[path] {
             return priority
         }
-        if let header, let value = request.headers[header], let priority = Priority(parsing: value) {
+        if let headerValue, let priority = Priority(parsing: headerValue) {
             return min(priority, headerCeiling)
         }
         return defaultPriority

@@ -6,12 +6,14 @@ import Spillway
 /// already spent, and runs the rest of the chain inside ``Deadline/withDeadline(_:isolation:operation:)``.
 ///
 /// Handlers, ``AdmissionMiddleware`` and outbound calls (`SpillwayHTTPClient` sends the remaining budget downstream)
-/// all see ``Deadline/current``. An already-expired budget (`x-request-timeout-ms: 0`) is refused before any work
-/// with `504 Gateway Timeout` (``SpillwayHTTPError/Code/deadlineExceeded``, reason `expired_on_arrival`, no
-/// `Retry-After`): the caller has given up, and a `503` would invite a retry that cannot succeed either.
-/// A deadline already in force (an outer middleware or test) combines with the header's: the earliest wins.
+/// all see ``Deadline/current``. A budget that is already spent (`x-request-timeout-ms: 0`, or under
+/// ``DeadlineConfiguration/minimumTimeout``) is refused before any work with `504 Gateway Timeout`
+/// (``SpillwayHTTPError/Code/deadlineExceeded``, reason `expired_on_arrival`, no `Retry-After`): the caller has
+/// given up, and a `503` would invite a retry that cannot succeed either. A deadline already in force (an outer
+/// middleware or test) combines with the header's: the earliest wins.
 ///
-/// Put it before ``AdmissionMiddleware`` so admission is deadline-aware:
+/// Put it before ``AdmissionMiddleware`` so admission is deadline-aware (``SpillwayMiddleware`` runs the same step
+/// first):
 ///
 /// ```swift
 /// router.add(middleware: DeadlineMiddleware())
@@ -22,9 +24,9 @@ import Spillway
 /// }
 /// ```
 public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Header names, default and maximum budget.
+    /// Header names, default, maximum and minimum budget.
     public let configuration: DeadlineConfiguration
-    private let clock: any SpillwayClock
+    private let pipeline: RequestPipeline
 
     /// A deadline middleware reading budgets as `configuration` says, measuring them on `clock`.
     public init(
@@ -32,7 +34,7 @@ public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
         clock: any SpillwayClock = ContinuousClock()
     ) {
         self.configuration = configuration
-        self.clock = clock
+        self.pipeline = RequestPipeline(deadlines: configuration, clock: clock)
     }
 
     /// Sets ``Deadline/current`` for the rest of the chain, or throws ``SpillwayHTTPError`` when it already passed.
@@ -41,22 +43,6 @@ public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let timeout = configuration.timeout(for: request, logger: context.logger) else {
-            return try await next(request, context)
-        }
-        let now = clock.nanosecondsSinceOrigin
-        let (end, overflow) = now.addingReportingOverflow(timeout.nanoseconds)
-        let deadline = Deadline(nanosecondsSinceOrigin: overflow ? .max : end).earliest(Deadline.current)
-        if deadline.hasPassed(atNanoseconds: now) {
-            throw SpillwayHTTPError.expiredOnArrival
-        }
-        return try await Deadline.withDeadline(deadline) {
-            try await next(request, context)
-        }
+        try await pipeline.handle(request, context: context, next: next)
     }
-}
-
-extension SpillwayHTTPError {
-    /// The refusal of a request whose deadline had passed before any work started.
-    static let expiredOnArrival = SpillwayHTTPError(code: .deadlineExceeded, reason: "expired_on_arrival")
 }

@@ -107,9 +107,9 @@ public struct SpillwayHTTPError: HTTPResponseError, Sendable, CustomStringConver
 
     /// The response: status, `Retry-After` when set, ``headers``, and the JSON body.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var json = #"{"error":""# + code.label + #"","reason":""# + reason + "\""
+        var json = #"{"error":""# + Self.escaped(code.label) + #"","reason":""# + Self.escaped(reason) + "\""
         if let priority {
-            json += #","priority":""# + priority.label + "\""
+            json += #","priority":""# + Self.escaped(priority.label) + "\""
         }
         var fields = headers
         if let retryAfter {
@@ -125,8 +125,9 @@ public struct SpillwayHTTPError: HTTPResponseError, Sendable, CustomStringConver
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
     }
 
-    /// Escapes `text` for a JSON string (reasons are Spillway's own labels, but the initializer is public).
-    private static func escaped(_ text: String) -> String {
+    /// Escapes `text` for a JSON string (RFC 8259 §7): quotation mark, reverse solidus and control characters.
+    /// Spillway's own labels need none of it, but the initializer is public and a reason can be any text.
+    static func escaped(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
             return text
         }

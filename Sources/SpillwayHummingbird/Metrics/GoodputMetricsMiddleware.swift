@@ -23,16 +23,17 @@ import Spillway
 /// router.add(middleware: GoodputMetricsMiddleware())
 /// ```
 public struct GoodputMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let metrics: GoodputMetrics
-    private let clock: any SpillwayClock
+    private let pipeline: RequestPipeline
 
     /// A metrics middleware recording into `configuration.factory`, timing with `clock`.
     public init(
         configuration: GoodputMetricsConfiguration = GoodputMetricsConfiguration(),
         clock: any SpillwayClock = ContinuousClock()
     ) {
-        self.metrics = GoodputMetrics(factory: configuration.factory ?? MetricsSystem.factory)
-        self.clock = clock
+        self.pipeline = RequestPipeline(
+            metrics: GoodputMetrics(factory: configuration.factory ?? MetricsSystem.factory),
+            clock: clock
+        )
     }
 
     /// Runs the rest of the chain and records the request once its response is written.
@@ -41,33 +42,6 @@ public struct GoodputMetricsMiddleware<Context: RequestContext>: RouterMiddlewar
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let start = clock.nanosecondsSinceOrigin
-        let deadline = Deadline.current
-        metrics.inflight.increment()
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            let (status, outcome) = RequestOutcome.of(error)
-            metrics.record(
-                route: context.endpointPath ?? "unknown",
-                status: status,
-                outcome: outcome,
-                nanoseconds: clock.nanosecondsSinceOrigin - start
-            )
-            metrics.inflight.decrement()
-            throw error
-        }
-        let completion = ResponseCompletion(
-            permit: nil,
-            permitOutcome: .ignored,
-            dropsLateResponses: false,
-            status: response.status,
-            deadline: deadline,
-            recording: .init(metrics: metrics, route: context.endpointPath ?? "unknown", start: start),
-            clock: clock
-        )
-        response.body = response.body.onceWritten(completion)
-        return response
+        try await pipeline.handle(request, context: context, next: next)
     }
 }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Spillway
 
 /// How one request ended, as the `outcome` label of Spillway's HTTP metrics.
 ///
@@ -13,6 +14,9 @@ import Hummingbird
 /// | `client_error` | any other 4xx |
 /// | `error` | any other 5xx, or a handler error without a status |
 /// | `aborted` | the response body could not be written (the client went away) |
+///
+/// A body of one buffer up to 64 KiB is handed to NIO whole (``CompletionBuffer``), and a failed socket write of it
+/// is not seen: such a request counts by its status.
 enum RequestOutcome: String, Sendable, Hashable, CaseIterable {
     case success
     case late
@@ -34,6 +38,9 @@ enum RequestOutcome: String, Sendable, Hashable, CaseIterable {
 
     /// The status and outcome of a request whose handler (or an inner middleware) threw `error`.
     static func of(_ error: any Error) -> (HTTPResponse.Status, RequestOutcome) {
+        if let rejection = error as? AdmissionRejection {
+            return of(SpillwayHTTPError(rejection))
+        }
         if let refusal = error as? SpillwayHTTPError {
             switch refusal.code {
             case .overloaded: return (refusal.status, .shed)

@@ -9,11 +9,15 @@ import Synchronization
 /// Jobs per second end to end (enqueue, claim, complete) beside a floor measured on the same database in the same
 /// run: the same number of plain `INSERT` and `DELETE` round trips, with the same concurrency.
 ///
-/// Rounds alternate floor and jobs so that both see the same machine state; the figures are the medians.
+/// Rounds alternate floor and jobs so that both see the same machine state; the figures are the medians. With
+/// `comparedCompletionBatchSize`, each round also runs the jobs with that
+/// ``JobWorkerPool/Configuration/completionBatchSize``, to show what batching completions is worth on this database.
 package struct JobThroughputBenchmark: Sendable {
     package struct Round: Sendable {
         package var floorPerSecond: Double
         package var jobsPerSecond: Double
+        /// Jobs per second with the compared completion batch size.
+        package var comparedJobsPerSecond: Double?
     }
 
     package struct Result: Sendable {
@@ -24,6 +28,10 @@ package struct JobThroughputBenchmark: Sendable {
 
         package var floorPerSecond: Double { Self.median(rounds.map(\.floorPerSecond)) }
         package var jobsPerSecond: Double { Self.median(rounds.map(\.jobsPerSecond)) }
+        package var comparedJobsPerSecond: Double? {
+            let values = rounds.compactMap(\.comparedJobsPerSecond)
+            return values.isEmpty ? nil : Self.median(values)
+        }
         /// Jobs per second over floor items per second (one item = one INSERT and one DELETE).
         package var ratio: Double { floorPerSecond > 0 ? jobsPerSecond / floorPerSecond : 0 }
 
@@ -38,12 +46,14 @@ package struct JobThroughputBenchmark: Sendable {
     package var jobs: Int
     package var producers: Int
     package var rounds: Int
+    package var comparedCompletionBatchSize: Int?
     package var logger: Logger
 
-    package init(jobs: Int, producers: Int, rounds: Int, logger: Logger) {
+    package init(jobs: Int, producers: Int, rounds: Int, comparedCompletionBatchSize: Int? = nil, logger: Logger) {
         self.jobs = jobs
         self.producers = producers
         self.rounds = rounds
+        self.comparedCompletionBatchSize = comparedCompletionBatchSize
         self.logger = logger
     }
 
@@ -61,16 +71,33 @@ package struct JobThroughputBenchmark: Sendable {
         var result = Result(backend: store.backend.name, jobs: jobs, producers: producers, rounds: [])
         for round in 0..<rounds {
             let floorSeconds = try await timed { try await floor.run(items: jobs, producers: producers) }
-            let jobSeconds = try await timed { try await endToEnd(store: store, queue: "spillway-bench-\(round)") }
+            let jobSeconds = try await timed {
+                try await endToEnd(store: store, queue: "spillway-bench-\(round)", completionBatchSize: nil)
+            }
             _ = try await store.prune(retention: .zero, limit: jobs * 2)
-            result.rounds.append(
-                Round(floorPerSecond: Double(jobs) / floorSeconds, jobsPerSecond: Double(jobs) / jobSeconds)
+            var comparedSeconds: Double?
+            if let size = comparedCompletionBatchSize {
+                comparedSeconds = try await timed {
+                    try await endToEnd(
+                        store: store,
+                        queue: "spillway-bench-\(round)-compared",
+                        completionBatchSize: size
+                    )
+                }
+                _ = try await store.prune(retention: .zero, limit: jobs * 2)
+            }
+            let measured = Round(
+                floorPerSecond: Double(jobs) / floorSeconds,
+                jobsPerSecond: Double(jobs) / jobSeconds,
+                comparedJobsPerSecond: comparedSeconds.map { Double(jobs) / $0 }
             )
+            result.rounds.append(measured)
             logger.info(
                 "throughput round",
                 metadata: [
-                    "round": "\(round + 1)", "floor_per_s": "\(Int(Double(jobs) / floorSeconds))",
-                    "jobs_per_s": "\(Int(Double(jobs) / jobSeconds))",
+                    "round": "\(round + 1)", "floor_per_s": "\(Int(measured.floorPerSecond))",
+                    "jobs_per_s": "\(Int(measured.jobsPerSecond))",
+                    "compared_jobs_per_s": "\(measured.comparedJobsPerSecond.map { "\(Int($0))" } ?? "-")",
                 ]
             )
         }
@@ -86,9 +113,10 @@ package struct JobThroughputBenchmark: Sendable {
     }
 
     /// `jobs` jobs enqueued by `producers` concurrent producers while a default pool works them; returns when the
-    /// last completion is recorded.
-    private func endToEnd(store: JobStore, queue: String) async throws {
+    /// last completion is recorded. `completionBatchSize` `nil` keeps the pool's default.
+    private func endToEnd(store: JobStore, queue: String, completionBatchSize: Int?) async throws {
         var configuration = JobWorkerPool.Configuration(queue: queue)
+        if let completionBatchSize { configuration.completionBatchSize = completionBatchSize }
         configuration.statsInterval = .seconds(3600)
         let pool = JobWorkerPool(store: store, configuration: configuration, logger: logger)
         pool.register(NoOp.self) { _, _ in }

@@ -10,6 +10,8 @@ import Spillway
 package final class SQLiteJobBackend: JobBackend {
     package let name = "sqlite"
     package let usesDatabaseClock = false
+    package let concurrentWrites = 1
+    package let defaultCompletionBatchSize = 100
     /// The file's path.
     package let path: String
     let pool: DatabasePool
@@ -153,14 +155,30 @@ package final class SQLiteJobBackend: JobBackend {
         }
     }
 
+    package func complete(_ claims: [JobClaimReference], now: Date?) async throws -> Set<JobID> {
+        let now = self.now(now)
+        return try await pool.write { db in
+            var completed = Set<JobID>()
+            for claim in claims {
+                if try Self.completeIfHeld(claim, now: now, in: db) { completed.insert(claim.id) }
+            }
+            return completed
+        }
+    }
+
     private static func complete(_ claim: JobClaimReference, now: Int64, in db: Database) throws {
+        guard try completeIfHeld(claim, now: now, in: db) else { throw JobError.leaseLost(claim) }
+    }
+
+    /// Completes `claim` when it still holds its job; returns whether it did.
+    private static func completeIfHeld(_ claim: JobClaimReference, now: Int64, in db: Database) throws -> Bool {
         try db.cachedStatement(
             sql: """
                 UPDATE spillway_jobs SET state = 'completed', finished_at = ?, lease_expires_at = NULL
                 WHERE id = ? AND fencing_token = ? AND state = 'running'
                 """
         ).execute(arguments: [now, claim.id.rawValue, claim.fencingToken])
-        guard db.changesCount > 0 else { throw JobError.leaseLost(claim) }
+        return db.changesCount > 0
     }
 
     package func fail(

@@ -13,12 +13,19 @@ package protocol JobBackend: Sendable {
     var name: String { get }
     /// Whether `now: nil` means the database's clock (otherwise the store always passes a time).
     var usesDatabaseClock: Bool { get }
+    /// How many writes the database usefully runs at once (SQLite has a single writer).
+    var concurrentWrites: Int { get }
+    /// The completion batch size a pool uses when its configuration leaves it `nil` (measured per database).
+    var defaultCompletionBatchSize: Int { get }
 
     func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome
     func claim(queue: String, limit: Int, worker: String, lease: Duration, now: Date?) async throws -> [JobClaim]
     /// Extends the leases of `claims` that are still held; returns the ids still held.
     func renew(_ claims: [JobClaimReference], lease: Duration, now: Date?) async throws -> Set<JobID>
     func complete(_ claim: JobClaimReference, now: Date?) async throws
+    /// Completes, in one statement and one commit, every claim of `claims` that still holds its job; returns their
+    /// ids (the others are left as they are).
+    func complete(_ claims: [JobClaimReference], now: Date?) async throws -> Set<JobID>
     /// Records a failed attempt: back to ready after `retryDelay`, or dead when the attempts are spent or
     /// `permanent` is set.
     func fail(

@@ -289,6 +289,15 @@ public final class JobStore: Sendable {
         try await perform("complete job \(claim.id)") { [backend] in try await backend.complete(claim, now: now) }
     }
 
+    /// Completes every claim of `claims` that still holds its job, in one commit; returns the ids completed.
+    package func complete(_ claims: [JobClaimReference]) async throws -> Set<JobID> {
+        guard !claims.isEmpty else { return [] }
+        let now = self.now
+        return try await perform("complete \(claims.count) jobs") { [backend] in
+            try await backend.complete(claims, now: now)
+        }
+    }
+
     package func complete(
         _ claim: JobClaimReference,
         sqlite work: @escaping @Sendable (Database) throws -> Void

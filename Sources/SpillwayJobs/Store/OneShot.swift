@@ -10,6 +10,8 @@ final class OneShot<Value: Sendable>: Sendable {
         var waiters: [UInt64: CheckedContinuation<Value?, Never>] = [:]
         /// Waiters cancelled before they registered their continuation.
         var cancelled: Set<UInt64> = []
+        /// Waiters that wait whatever happens to their task.
+        var patient: [CheckedContinuation<Value, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -20,13 +22,19 @@ final class OneShot<Value: Sendable>: Sendable {
     /// Sets the value and wakes every waiter; returns `false` (and changes nothing) when it was already set.
     @discardableResult
     func fire(_ value: Value) -> Bool {
-        let (didSet, waiters) = state.withLock { state -> (Bool, [CheckedContinuation<Value?, Never>]) in
-            guard state.value == nil else { return (false, []) }
+        typealias Waiters = [CheckedContinuation<Value?, Never>]
+        typealias Patient = [CheckedContinuation<Value, Never>]
+        let (didSet, waiters, patient) = state.withLock { state -> (Bool, Waiters, Patient) in
+            guard state.value == nil else { return (false, [], []) }
             state.value = value
-            defer { state.waiters = [:] }
-            return (true, Array(state.waiters.values))
+            defer {
+                state.waiters = [:]
+                state.patient = []
+            }
+            return (true, Array(state.waiters.values), state.patient)
         }
         for waiter in waiters { waiter.resume(returning: value) }
+        for waiter in patient { waiter.resume(returning: value) }
         return didSet
     }
 
@@ -55,6 +63,18 @@ final class OneShot<Value: Sendable>: Sendable {
                 return nil
             }
             waiter?.resume(returning: nil)
+        }
+    }
+
+    /// The value, waiting until it is set even when the task is cancelled meanwhile (for a waiter that others
+    /// depend on, such as the next writer of a completion batch).
+    func valueIgnoringCancellation() async -> Value {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Value, Never>) in
+            let value = state.withLock { state -> Value? in
+                if state.value == nil { state.patient.append(continuation) }
+                return state.value
+            }
+            if let value { continuation.resume(returning: value) }
         }
     }
 }

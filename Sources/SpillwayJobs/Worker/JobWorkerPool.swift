@@ -41,6 +41,8 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     let registry = JobRegistry()
     private let handlers = Mutex<[String: Handler]>([:])
     private let signal: WakeSignal
+    /// Batches completions; `nil` when the completion batch size is 1.
+    private let completions: CompletionBatcher?
     private let draining = OneShot<Void>()
     private let started = Mutex(false)
     private let observers = Mutex<[@Sendable (JobID, JobMetrics.Outcome) -> Void]>([])
@@ -77,6 +79,13 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
             )
         self.metrics = JobMetrics(queue: configuration.queue, factory: store.metricsFactory)
         self.signal = store.wakeSignal(for: configuration.queue)
+        let completionBatchSize = configuration.completionBatchSize ?? store.backend.defaultCompletionBatchSize
+        self.completions =
+            completionBatchSize > 1
+            ? CompletionBatcher(maximumBatch: completionBatchSize, maximumWriters: store.backend.concurrentWrites) {
+                try await store.complete($0)
+            }
+            : nil
     }
 
     /// Registers the handler of `P.kind`; a later registration of the same kind replaces it.
@@ -306,7 +315,11 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
         }
         if case .returned = outcome {
             do {
-                try await store.complete(control.reference)
+                if let completions {
+                    try await completions.complete(control.reference)
+                } else {
+                    try await store.complete(control.reference)
+                }
                 settled(control.claim.id, .completed)
                 return .success
             } catch {

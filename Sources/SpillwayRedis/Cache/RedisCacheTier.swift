@@ -57,6 +57,8 @@ public struct RedisCacheTier<Key: Hashable & Sendable, Value: Sendable>: SharedC
     private let keyText: @Sendable (Key) -> String
     private let clock: any SpillwayClock
     private let pausedUntil: PauseState
+    /// Bounds every operation by the tier's timeout, with one timer for all operations in flight.
+    private let races: TimeoutRaces
     private let read: RedisScript
     private let write: RedisScript
 
@@ -85,6 +87,7 @@ public struct RedisCacheTier<Key: Hashable & Sendable, Value: Sendable>: SharedC
         self.keyText = keyText
         self.clock = clock
         self.pausedUntil = PauseState()
+        self.races = TimeoutRaces(clock: clock)
         self.read = Self.readScript
         self.write = Self.writeScript
     }
@@ -172,8 +175,12 @@ public struct RedisCacheTier<Key: Hashable & Sendable, Value: Sendable>: SharedC
         return SharedCacheRead(entry: entry, version: version)
     }
 
-    /// Runs `operation` under the tier's timeout (also set as the task's deadline, so the Redis client gives up
-    /// on the command itself), refusing at once while paused after a timeout.
+    /// Runs `operation` under the tier's timeout alone, refusing at once while paused after a timeout.
+    ///
+    /// The timeout is also the operation's task-local ``Spillway/Deadline``, so the Redis client gives up on the
+    /// command itself; the caller's deadline does not reach it. The tier is shared by every caller: one whose
+    /// budget is spent (a client sent `grpc-timeout: 1n`) must neither fail an invalidation nor pause the tier for
+    /// everyone else.
     private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let now = clock.nanosecondsSinceOrigin
         if pausedUntil.isPaused(at: now) {
@@ -184,17 +191,20 @@ public struct RedisCacheTier<Key: Hashable & Sendable, Value: Sendable>: SharedC
         }
         let timeout = configuration.timeout
         let deadline = Deadline(nanosecondsSinceOrigin: now.addingReportingOverflow(timeout.nanoseconds).partialValue)
-        do {
-            return try await withTimeout(timeout, clock: clock) {
-                try await Deadline.withDeadline(deadline) { try await operation() }
-            }
-        } catch let error as RedisCacheTierError where error.code == .timeout {
-            pausedUntil.pause(until: clock.nanosecondsSinceOrigin &+ configuration.pauseAfterTimeout.nanoseconds)
+        switch try await races.run(until: deadline, operation) {
+        case .finished(.success(let value)):
+            return value
+        case .finished(.failure(let error)):
+            if let error = error as? RedisClientError, error.code == .timeout { pause() }
             throw error
-        } catch let error as RedisClientError where error.code == .timeout {
-            pausedUntil.pause(until: clock.nanosecondsSinceOrigin &+ configuration.pauseAfterTimeout.nanoseconds)
-            throw error
+        case .expired:
+            pause()
+            throw RedisCacheTierError(.timeout, "Redis did not answer within \(timeout)")
         }
+    }
+
+    private func pause() {
+        pausedUntil.pause(until: clock.nanosecondsSinceOrigin &+ configuration.pauseAfterTimeout.nanoseconds)
     }
 }
 

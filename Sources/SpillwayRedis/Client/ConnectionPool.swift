@@ -8,13 +8,21 @@ import Synchronization
 protocol PoolableConnection: AnyObject, Sendable {
     /// Whether new commands may go to the connection (false once it started closing, before `onClose` runs).
     var isUsable: Bool { get }
-    /// Calls `body` once when the connection has closed (at once if it already has).
-    func onClose(_ body: @escaping @Sendable () -> Void)
+    /// Whether commands sent now would queue behind replies of commands that timed out.
+    var owesLateReplies: Bool { get }
+    /// Calls `body` once, when the connection next answers a command (after the handshake), replacing a hook set
+    /// earlier that has not run yet; never before returning.
+    func onNextAnswer(_ body: @escaping @Sendable () -> Void)
+    /// Calls `body` once when the connection has closed (at once if it already has), with whether it was closed
+    /// as stalled: it owed replies and received nothing for its read timeout.
+    func onClose(_ body: @escaping @Sendable (_ stalled: Bool) -> Void)
     func close() async
 }
 
 extension RedisConnection: PoolableConnection {
     var isUsable: Bool { isActive }
+    var owesLateReplies: Bool { health.owesLateReplies }
+    func onNextAnswer(_ body: @escaping @Sendable () -> Void) { health.onNextAnswer(body) }
 }
 
 /// The pool's limits; ``RedisClientConfiguration`` documents each one.
@@ -31,10 +39,17 @@ struct ConnectionPoolConfiguration: Sendable {
 ///
 /// A lease is one caller's use of a connection; a connection carries up to
 /// `maximumConcurrentLeasesPerConnection` leases at once (their commands are pipelined). A new connection opens only
-/// when every open one is full. Callers that find the pool full wait in a bounded FIFO queue, for at most
-/// `acquisitionTimeout`. When a connection attempt fails the pool backs off (exponentially, with jitter); while it
-/// has no connection and the last attempt failed, callers fail at once with `.unavailable` and one caller's
-/// arrival after the backoff (or `run()`'s maintenance) starts the next attempt in the background.
+/// when every open one is full or owes replies of timed-out commands (new commands would queue behind them); such
+/// a connection is used only when no other can be opened. Callers that find the pool full wait in a bounded FIFO
+/// queue, for at most `acquisitionTimeout`.
+///
+/// When a connection attempt fails the pool backs off (exponentially, with jitter); while it has no connection and
+/// the last attempt failed, callers fail at once with `.unavailable` and one caller's arrival after the backoff (or
+/// `run()`'s maintenance) starts the next attempt in the background. A connection closed as stalled counts as a
+/// failed attempt, and a completed handshake does not end the backoff: only an answered command does, on any
+/// connection (one opened before the failure included); until then, after a stall, the pool keeps to one
+/// connection. So a server that accepts connections and then answers nothing is retried with backoff, one
+/// connection at a time, not at the rate commands arrive.
 final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     typealias Factory = @Sendable (_ id: Int) async throws -> Connection
 
@@ -67,6 +82,8 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         var waiters = CircularBuffer<Waiter>()
         var registering: [Int: Registration] = [:]
         var consecutiveFailures = 0
+        /// A connection was closed as stalled and no command has been answered since.
+        var stalledSinceAnswer = false
         var retryAt: ContinuousClock.Instant?
         var lastError: (any Error)?
         var nextID = 1
@@ -122,19 +139,22 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Open connections (for tests and diagnostics).
     var connectionCount: Int { state.withLock { $0.slots.count } }
+    /// Connection attempts started and not finished (for tests: an attempt is counted as it starts, before its task
+    /// runs).
+    var attemptsInProgress: Int { state.withLock { $0.connecting } }
     /// Callers waiting for a lease (for tests).
     var waiterCount: Int { state.withLock { $0.waiters.count } }
 
     /// Takes a lease on the least-loaded connection, opening or waiting for one when needed.
     func lease() async throws -> Lease {
-        if let lease = state.withLock({ Self.takeLease(&$0, limit: configuration.maximumConcurrentLeasesPerConnection) }
-        ) {
+        let limit = configuration.maximumConcurrentLeasesPerConnection
+        if let lease = state.withLock({ Self.takeLease(&$0, limit: limit, evenBehindLateReplies: false) }) {
             return lease
         }
         let now = clock.now
         let decision = state.withLock { state -> Decision in
             if state.isShutdown { return .fail(Self.shutdownError) }
-            if let lease = Self.takeLease(&state, limit: configuration.maximumConcurrentLeasesPerConnection) {
+            if let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: false) {
                 return .lease(lease)
             }
             if state.slots.isEmpty && state.consecutiveFailures > 0 {
@@ -144,10 +164,11 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 }
                 return .fail(Self.unavailableError(state, now: now))
             }
-            if state.slots.count + state.connecting < configuration.maximumConnections,
-                state.retryAt.map({ $0 <= now }) ?? true
-            {
+            if Self.mayOpenAnother(state, now: now, maximum: configuration.maximumConnections) {
                 startAttempt(&state, notBefore: nil)
+            } else if let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: true) {
+                // No other connection can be opened now: better behind a late reply than not at all.
+                return .lease(lease)
             }
             guard state.waiters.count + state.registering.count < configuration.maximumWaiters else {
                 return .fail(
@@ -268,7 +289,13 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             let registration = state.registering.removeValue(forKey: id)
             if case .abandoned(let error)? = registration { return .failure(error) }
             if state.isShutdown { return .failure(Self.shutdownError) }
-            if let lease = Self.takeLease(&state, limit: configuration.maximumConcurrentLeasesPerConnection) {
+            // While a connection is being opened for it, the caller waits for that rather than queue behind a late
+            // reply.
+            if let lease = Self.takeLease(
+                &state,
+                limit: configuration.maximumConcurrentLeasesPerConnection,
+                evenBehindLateReplies: state.connecting == 0
+            ) {
                 return .success(lease)
             }
             if state.slots.isEmpty && state.connecting == 0 && state.consecutiveFailures > 0 {
@@ -318,6 +345,10 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Records an attempt's outcome; returns a connection the caller must close (the pool shut down meanwhile).
     private func attemptFinished(_ id: Int, _ result: Result<Connection, any Error>) -> Connection? {
+        if case .success(let connection) = result {
+            // Before the connection can be leased, so that no command's answer goes unnoticed.
+            connection.onNextAnswer { [weak self] in self?.connectionAnswered() }
+        }
         let now = clock.now
         var handoffs: [(Waiter, Lease)] = []
         var failed: [Waiter] = []
@@ -328,9 +359,9 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
             switch result {
             case .success(let connection):
                 if state.isShutdown { return (connection, 0) }
-                state.consecutiveFailures = 0
+                // Connected, but not proven: `consecutiveFailures` stays until a command is answered, so that a
+                // server that completes handshakes and then stalls is retried with a growing backoff.
                 state.retryAt = nil
-                state.lastError = nil
                 var slot = Slot(connection: connection, leases: 0)
                 while slot.leases < configuration.maximumConcurrentLeasesPerConnection,
                     let waiter = state.waiters.popFirst()
@@ -342,19 +373,21 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 topUp(&state, now: now)
             case .failure(let error):
                 if state.isShutdown || error is CancellationError { return (nil, state.slots.count) }
-                state.consecutiveFailures += 1
-                let delay = configuration.backoff.delay(
-                    afterFailures: state.consecutiveFailures,
-                    unit: random.nextUnit()
-                )
-                state.retryAt = now.advanced(by: delay)
-                state.lastError = error
+                recordFailure(&state, error, now: now)
                 failure = error
                 if state.slots.isEmpty && state.connecting == 0 {
                     let error = Self.unavailableError(state, now: now)
                     failed = Array(state.waiters)
                     state.waiters.removeAll()
                     failure = error
+                } else if state.connecting == 0 {
+                    // The connection they waited for will not come: the ones owing late replies serve instead.
+                    let limit = configuration.maximumConcurrentLeasesPerConnection
+                    while !state.waiters.isEmpty,
+                        let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: true)
+                    {
+                        handoffs.append((state.waiters.removeFirst(), lease))
+                    }
                 }
                 if state.maintaining && state.slots.count + state.connecting < configuration.minimumConnections {
                     startAttempt(&state, notBefore: state.retryAt)
@@ -364,7 +397,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         }
         connectionsGauge.record(count)
         if case .success(let connection) = result, leftover == nil {
-            connection.onClose { [weak self] in self?.connectionClosed(id) }
+            connection.onClose { [weak self] stalled in self?.connectionClosed(id, stalled: stalled) }
             logger.debug("Redis connection opened", metadata: ["redis.connection": "\(id)"])
         }
         if let failure {
@@ -376,16 +409,43 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         return leftover
     }
 
-    private func connectionClosed(_ id: Int) {
+    /// Counts a failed attempt (or a connection closed as stalled) and starts the backoff; until a command is
+    /// answered again, on a connection open now or opened later, the server is unproven.
+    private func recordFailure(_ state: inout State, _ error: any Error, now: ContinuousClock.Instant) {
+        state.consecutiveFailures += 1
+        let delay = configuration.backoff.delay(afterFailures: state.consecutiveFailures, unit: random.nextUnit())
+        state.retryAt = now.advanced(by: delay)
+        state.lastError = error
+        for slot in state.slots.values {
+            slot.connection.onNextAnswer { [weak self] in self?.connectionAnswered() }
+        }
+    }
+
+    /// A connection answered a command since the last failure: the server works, so the backoff starts over.
+    private func connectionAnswered() {
+        state.withLock { state in
+            state.consecutiveFailures = 0
+            state.stalledSinceAnswer = false
+            state.lastError = nil
+        }
+    }
+
+    private func connectionClosed(_ id: Int, stalled: Bool) {
         let now = clock.now
         var failed: [Waiter] = []
         var failure: (any Error)?
         let count: Int? = state.withLock { state in
             guard state.slots.removeValue(forKey: id) != nil, !state.isShutdown else { return nil }
-            let inBackoff = state.retryAt.map { $0 > now } ?? false
-            if !inBackoff, !state.waiters.isEmpty,
-                state.slots.count + state.connecting < configuration.maximumConnections
-            {
+            if stalled {
+                // A failed attempt, late: back off before the next connection.
+                let error = RedisClientError(
+                    .connectionClosed,
+                    "a Redis connection stalled: it owed replies and received nothing for its read timeout"
+                )
+                recordFailure(&state, error, now: now)
+                state.stalledSinceAnswer = true
+            }
+            if !state.waiters.isEmpty, Self.mayOpenAnother(state, now: now, maximum: configuration.maximumConnections) {
                 startAttempt(&state, notBefore: nil)
             }
             topUp(&state, now: now)
@@ -412,10 +472,32 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         }
     }
 
-    private static func takeLease(_ state: inout State, limit: Int) -> Lease? {
-        var best: (id: Int, leases: Int)?
+    /// Whether a caller's demand may open one more connection now: below the maximum, past any backoff, and not
+    /// while a connection to a server that stalled is open or opening — one was closed as stalled and no command
+    /// has been answered since. A server that completes handshakes and then answers nothing would otherwise get a
+    /// new connection per timed-out command, up to the maximum, each time the backoff lets one through. (A failed
+    /// connection attempt only starts the backoff: the connection that is open may be busy with a blocking command,
+    /// and the server well.)
+    private static func mayOpenAnother(_ state: State, now: ContinuousClock.Instant, maximum: Int) -> Bool {
+        let open = state.slots.count + state.connecting
+        guard open < maximum, state.retryAt.map({ $0 <= now }) ?? true else { return false }
+        return !state.stalledSinceAnswer || open == 0
+    }
+
+    /// A lease on the least-loaded usable connection with room; connections owing late replies only when
+    /// `evenBehindLateReplies`, and then after all others.
+    private static func takeLease(_ state: inout State, limit: Int, evenBehindLateReplies: Bool) -> Lease? {
+        var best: (id: Int, leases: Int, behind: Bool)?
         for (id, slot) in state.slots where slot.leases < limit && slot.connection.isUsable {
-            if best == nil || slot.leases < best!.leases { best = (id, slot.leases) }
+            let behind = slot.connection.owesLateReplies
+            if behind && !evenBehindLateReplies { continue }
+            guard let current = best else {
+                best = (id, slot.leases, behind)
+                continue
+            }
+            if (!behind && current.behind) || (behind == current.behind && slot.leases < current.leases) {
+                best = (id, slot.leases, behind)
+            }
         }
         guard let best else { return nil }
         state.slots[best.id]!.leases += 1

@@ -136,6 +136,7 @@ public final class RedisClient: Sendable {
 
     /// Runs any number of commands as one pipeline on one pooled connection; each raw reply, in order.
     public func execute(_ commands: [any RedisCommand]) async -> [Result<RESPValue, any Error>] {
+        guard !commands.isEmpty else { return [] }
         let lease: ConnectionPool<RedisConnection>.Lease
         do {
             lease = try await pool.lease()

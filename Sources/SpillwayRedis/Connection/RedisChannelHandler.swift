@@ -1,36 +1,63 @@
 import Logging
 import NIOCore
 
-/// Matches replies to in-flight requests in order, enforces command timeouts, and fails everything in flight when
-/// the connection breaks. Runs on the channel's event loop only.
+/// Matches replies to in-flight requests in order, enforces command timeouts and the read timeout, and fails
+/// everything in flight when the connection breaks. Runs on the channel's event loop only.
+///
+/// A command that times out fails alone: its entry stays in the queue, so that its reply, when it comes, is
+/// discarded in its place and every later reply still reaches its own command. A connection that owes such late
+/// replies, or holds part of a reply, and then receives nothing for `readTimeout` is closed as stalled.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
+    private enum Waiting {
+        case single(EventLoopPromise<RESPValue>)
+        case batch(count: Int, EventLoopPromise<[Result<RESPValue, any Error>]>)
+        /// The command timed out; this many of its replies are still to come and are dropped.
+        case discard(Int)
+    }
+
     private struct InFlight {
-        var completion: RedisRequest.Completion
+        var waiting: Waiting
         var deadline: NIODeadline
     }
 
     private var inFlight = CircularBuffer<InFlight>(initialCapacity: 16)
     /// Replies gathered so far for the batch at the head of `inFlight` (kept apart so appending never copies it).
     private var headResults: [Result<RESPValue, any Error>] = []
-    private let processor: NIOSingleStepByteToMessageProcessor<RESPDecoder>
+    /// Late replies still to discard (the sum of the `.discard` entries).
+    private var discarding = 0
+    private var decoder: RESPDecoder
+    /// Received bytes not yet decoded (part of a value).
+    private var buffer = ByteBuffer()
+    /// The last time bytes arrived, or the connection began to owe late replies, whichever is later.
+    private var quietSince: NIODeadline = .uptimeNanoseconds(0)
+    private let readTimeout: TimeAmount
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     /// Set once the connection is unusable; later requests fail with it at once.
     private var closedError: RedisClientError?
+    private let health: RedisConnectionHealth
     private let logger: Logger
     private let onTimeout: @Sendable () -> Void
 
-    init(limits: RESPDecoderLimits, logger: Logger, onTimeout: @escaping @Sendable () -> Void = {}) {
-        self.processor = NIOSingleStepByteToMessageProcessor(RESPDecoder(limits: limits))
+    init(
+        limits: RESPDecoderLimits,
+        readTimeout: TimeAmount = .seconds(2),
+        health: RedisConnectionHealth = RedisConnectionHealth(),
+        logger: Logger,
+        onTimeout: @escaping @Sendable () -> Void = {}
+    ) {
+        self.decoder = RESPDecoder(limits: limits)
+        self.readTimeout = readTimeout
+        self.health = health
         self.logger = logger
         self.onTimeout = onTimeout
     }
 
-    /// Requests written but not yet answered (for tests).
+    /// Requests written whose replies are still to come, timed out or not (for tests).
     var inFlightCount: Int { inFlight.count }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -46,8 +73,20 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             promise?.fail(error)
             return
         }
+        let waiting: Waiting
+        switch request.completion {
+        case .single(let reply):
+            waiting = .single(reply)
+        case .batch(let count, let replies) where count <= 0:
+            // Nothing to send and no reply to wait for: an entry would take the next command's reply.
+            replies.succeed([])
+            promise?.succeed()
+            return
+        case .batch(let count, let replies):
+            waiting = .batch(count: count, replies)
+        }
         let deadline = context.eventLoop.now + request.timeout
-        inFlight.append(InFlight(completion: request.completion, deadline: deadline))
+        inFlight.append(InFlight(waiting: waiting, deadline: deadline))
         if timerDeadline.map({ deadline < $0 }) ?? true {
             armTimer(context: context, deadline: deadline)
         }
@@ -55,9 +94,17 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard closedError == nil else { return }
+        var bytes = unwrapInboundIn(data)
+        quietSince = context.eventLoop.now
+        if buffer.readableBytes == 0 {
+            buffer = bytes
+        } else {
+            buffer.writeBuffer(&bytes)
+        }
         do {
-            try processor.process(buffer: unwrapInboundIn(data)) { value in
-                try self.receive(value)
+            while closedError == nil, let value = try decoder.decode(buffer: &buffer) {
+                try receive(value)
             }
         } catch let error as RESPParsingError {
             shutDown(
@@ -72,6 +119,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 RedisClientError(.protocolViolation, "reading a reply failed", underlying: error)
             )
         }
+        guard closedError == nil else { return }
+        if buffer.readableBytes == 0 {
+            buffer.clear()
+        } else if buffer.readerIndex >= 16_384 {
+            buffer.discardReadBytes()
+        }
+        armStallTimerIfNeeded(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -97,13 +151,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         guard let head = inFlight.first else {
             throw RedisClientError(.protocolViolation, "Redis sent a reply no command was waiting for: \(value)")
         }
+        health.replyArrived()
         let result: Result<RESPValue, any Error>
         switch value.withoutAttributes {
         case .simpleError(let message): result = .failure(RedisServerError(message: message))
         case .bulkError(let bytes): result = .failure(RedisServerError(message: String(buffer: bytes)))
         default: result = .success(value)
         }
-        switch head.completion {
+        switch head.waiting {
         case .single(let promise):
             inFlight.removeFirst()
             promise.completeWith(result)
@@ -114,6 +169,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 let results = headResults
                 headResults = []
                 promise.succeed(results)
+            }
+        case .discard(let remaining):
+            discarding -= 1
+            health.lateRepliesChanged(by: -1)
+            if remaining == 1 {
+                inFlight.removeFirst()
+            } else {
+                inFlight[inFlight.startIndex].waiting = .discard(remaining - 1)
             }
         }
     }
@@ -128,48 +191,109 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Whether the connection waits for bytes that only a live server would send: replies of timed-out commands,
+    /// or the rest of a partly received value.
+    private var awaitsBytes: Bool { discarding > 0 || buffer.readableBytes > 0 || decoder.isMidValue }
+
+    private func armStallTimerIfNeeded(context: ChannelHandlerContext) {
+        guard awaitsBytes else { return }
+        let stall = quietSince + readTimeout
+        if timerDeadline.map({ stall < $0 }) ?? true {
+            armTimer(context: context, deadline: stall)
+        }
+    }
+
     private func timerFired(context: ChannelHandlerContext, at deadline: NIODeadline) {
-        guard timerDeadline == deadline else { return }
+        guard timerDeadline == deadline, closedError == nil else { return }
         timer = nil
         timerDeadline = nil
         // `deadline` stands for "now": on an embedded loop in tests the wall clock and the loop's clock differ.
-        if inFlight.contains(where: { $0.deadline <= deadline }) {
-            onTimeout()
-            let expired = RedisClientError(
-                .timeout,
-                "no reply from Redis within the command timeout; the connection is closed and will be re-established"
-            )
-            let behind = RedisClientError(
-                .connectionClosed,
-                "the connection was closed because an earlier command on it timed out; the command may have run"
-            )
+        let now = deadline
+        if awaitsBytes, quietSince + readTimeout <= now {
+            health.markStalled()
             logger.warning(
-                "Redis command timed out; closing the connection",
-                metadata: ["redis.in_flight": "\(inFlight.count)"]
+                "Redis sent nothing within the read timeout while replies were owed; closing the connection",
+                metadata: ["redis.in_flight": "\(inFlight.count)", "redis.late_replies": "\(discarding)"]
             )
-            fail(everyInFlight: { $0.deadline <= deadline ? expired : behind }, closing: expired, context: context)
-        } else if let next = inFlight.lazy.map(\.deadline).min() {
-            armTimer(context: context, deadline: next)
+            let stalled = RedisClientError(
+                .connectionClosed,
+                "Redis sent nothing for \(readTimeout) (readTimeout) while replies were owed; the connection was "
+                    + "closed as stalled and will be re-established"
+            )
+            fail(everyInFlight: stalled, context: context)
+            return
         }
+        expire(before: now)
+        var next: NIODeadline?
+        for entry in inFlight {
+            if case .discard = entry.waiting { continue }
+            if next.map({ entry.deadline < $0 }) ?? true { next = entry.deadline }
+        }
+        if awaitsBytes {
+            let stall = quietSince + readTimeout
+            if next.map({ stall < $0 }) ?? true { next = stall }
+        }
+        if let next { armTimer(context: context, deadline: next) }
+    }
+
+    /// Fails every command whose deadline is at or before `now` with a timeout, keeping its place in the queue.
+    private func expire(before now: NIODeadline) {
+        let wasDiscarding = discarding > 0
+        var expired = 0
+        for index in inFlight.indices where inFlight[index].deadline <= now {
+            let late: Int
+            switch inFlight[index].waiting {
+            case .discard:
+                continue
+            case .single(let promise):
+                promise.fail(Self.timedOut)
+                late = 1
+            case .batch(let count, let promise):
+                // Replies already received stay; the missing ones fail, so each command keeps its own outcome.
+                var results: [Result<RESPValue, any Error>] = []
+                if index == inFlight.startIndex {
+                    results = headResults
+                    headResults = []
+                }
+                late = count - results.count
+                while results.count < count { results.append(.failure(Self.timedOut)) }
+                promise.succeed(results)
+            }
+            inFlight[index].waiting = .discard(late)
+            discarding += late
+            health.lateRepliesChanged(by: late)
+            expired += 1
+        }
+        guard expired > 0 else { return }
+        if !wasDiscarding { quietSince = max(quietSince, now) }
+        for _ in 0..<expired { onTimeout() }
+        logger.debug(
+            "Redis command timed out; its reply will be discarded when it arrives",
+            metadata: ["redis.timed_out": "\(expired)", "redis.late_replies": "\(discarding)"]
+        )
+    }
+
+    private static var timedOut: RedisClientError {
+        RedisClientError(
+            .timeout,
+            "no reply from Redis within the command timeout; the connection stays open and the late reply will be "
+                + "discarded"
+        )
     }
 
     private func shutDown(context: ChannelHandlerContext, _ error: RedisClientError) {
         guard closedError == nil else { return }
         logger.warning("closing the Redis connection", metadata: ["redis.error": "\(error)"])
-        fail(everyInFlight: { _ in error }, closing: error, context: context)
+        fail(everyInFlight: error, context: context)
     }
 
     private func failAll(_ error: RedisClientError) {
-        fail(everyInFlight: { _ in error }, closing: error, context: nil)
+        fail(everyInFlight: error, context: nil)
     }
 
     /// Fails every request in flight; with a `context`, closes the channel first, so that a caller resumed by the
     /// failure already finds the connection inactive and the pool does not hand it out again.
-    private func fail(
-        everyInFlight errorFor: (InFlight) -> RedisClientError,
-        closing error: RedisClientError,
-        context: ChannelHandlerContext?
-    ) {
+    private func fail(everyInFlight error: RedisClientError, context: ChannelHandlerContext?) {
         if closedError == nil { closedError = error }
         timer?.cancel()
         timer = nil
@@ -178,18 +302,21 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         inFlight.removeAll()
         var gathered = headResults
         headResults = []
+        if discarding > 0 { health.lateRepliesChanged(by: -discarding) }
+        discarding = 0
         context?.close(promise: nil)
         for entry in pending {
-            let entryError = errorFor(entry)
-            switch entry.completion {
+            switch entry.waiting {
             case .single(let promise):
-                promise.fail(entryError)
+                promise.fail(error)
             case .batch(let count, let promise):
                 // Replies already received stay; the missing ones fail, so each command keeps its own outcome.
                 var results = gathered
                 gathered = []
-                while results.count < count { results.append(.failure(entryError)) }
+                while results.count < count { results.append(.failure(error)) }
                 promise.succeed(results)
+            case .discard:
+                gathered = []
             }
         }
     }

@@ -8,9 +8,13 @@ import Spillway
 /// `connect` opens the socket and sends `HELLO 3` (with `AUTH` when configured) and `SELECT` when a database
 /// other than 0 is configured. Commands from any number of tasks share the connection; each `execute` call's
 /// bytes go out in one write and replies are matched to commands in the order they were sent. Every command has a
-/// timeout (``RedisConnectionConfiguration/commandTimeout``, shortened by the task's `Deadline`); a timeout closes
-/// the connection, because the replies still to come could no longer be matched. Most code uses the pooled
+/// timeout (``RedisConnectionConfiguration/commandTimeout``, shortened by the task's `Deadline`); a command that
+/// times out fails alone, and its reply is discarded when it comes. A connection that owes replies and receives
+/// nothing for ``RedisConnectionConfiguration/readTimeout`` is closed as stalled. Most code uses the pooled
 /// ``RedisClient`` instead, which re-establishes closed connections.
+///
+/// There is no TLS: connections are plain TCP, for a Redis on the same host or a trusted private network. To
+/// reach Redis across an untrusted network, run a TLS tunnel (stunnel, a service mesh sidecar) on each end.
 ///
 /// ```swift
 /// let connection = try await RedisConnection.connect(configuration: .init(port: 6379))
@@ -22,6 +26,7 @@ import Spillway
 public final class RedisConnection: Sendable {
     let id: Int
     let channel: any Channel
+    let health: RedisConnectionHealth
     /// The configuration the connection was opened with.
     public let configuration: RedisConnectionConfiguration
     private let clock: any SpillwayClock
@@ -30,12 +35,14 @@ public final class RedisConnection: Sendable {
     private init(
         id: Int,
         channel: any Channel,
+        health: RedisConnectionHealth,
         configuration: RedisConnectionConfiguration,
         clock: any SpillwayClock,
         logger: Logger
     ) {
         self.id = id
         self.channel = channel
+        self.health = health
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -66,6 +73,8 @@ public final class RedisConnection: Sendable {
         logger[metadataKey: "redis.connection"] = "\(id)"
         let handlerLogger = logger
         let limits = configuration.decoderLimits
+        let readTimeout = TimeAmount.nanoseconds(max(1, configuration.readTimeout.nanoseconds))
+        let health = RedisConnectionHealth()
         let address = "\(configuration.host):\(configuration.port)"
         let channel: any Channel
         do {
@@ -75,7 +84,13 @@ public final class RedisConnection: Sendable {
                 .connectTimeout(.nanoseconds(max(1, configuration.connectTimeout.nanoseconds)))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let handler = RedisChannelHandler(limits: limits, logger: handlerLogger, onTimeout: onTimeout)
+                        let handler = RedisChannelHandler(
+                            limits: limits,
+                            readTimeout: readTimeout,
+                            health: health,
+                            logger: handlerLogger,
+                            onTimeout: onTimeout
+                        )
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
@@ -87,6 +102,7 @@ public final class RedisConnection: Sendable {
         let connection = RedisConnection(
             id: id,
             channel: channel,
+            health: health,
             configuration: configuration,
             clock: clock,
             logger: logger
@@ -119,6 +135,7 @@ public final class RedisConnection: Sendable {
                 underlying: error
             )
         }
+        health.handshakeCompleted()
         logger.debug("connected to Redis", metadata: ["redis.address": "\(address)"])
         return connection
     }
@@ -153,7 +170,8 @@ public final class RedisConnection: Sendable {
             command.encode(into: &encoder)
             count += 1
         }
-        let replies = await send(batch: encoder.buffer, count: count)
+        // No command, no reply to wait for (and nothing to send).
+        let replies = count == 0 ? [] : await send(batch: encoder.buffer, count: count)
         var index = 0
         func decode<C: RedisCommand>(_ command: C) -> Result<C.Response, any Error> {
             defer { index += 1 }
@@ -181,9 +199,11 @@ public final class RedisConnection: Sendable {
         try? await channel.close()
     }
 
-    /// Calls `body` once, when the connection has closed (at once if it already has).
-    func onClose(_ body: @escaping @Sendable () -> Void) {
-        channel.closeFuture.whenComplete { _ in body() }
+    /// Calls `body` once, when the connection has closed (at once if it already has), with whether it was closed
+    /// as stalled (see ``RedisConnectionConfiguration/readTimeout``).
+    func onClose(_ body: @escaping @Sendable (_ stalled: Bool) -> Void) {
+        let health = self.health
+        channel.closeFuture.whenComplete { _ in body(health.closedAsStalled) }
     }
 
     private func send(batch bytes: ByteBuffer, count: Int) async -> [Result<RESPValue, any Error>] {

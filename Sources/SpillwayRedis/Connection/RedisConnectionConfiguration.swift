@@ -36,10 +36,16 @@ public struct RedisConnectionConfiguration: Sendable {
     /// The name set with `HELLO … SETNAME`, shown by `CLIENT LIST`. Default `nil`.
     public var clientName: String?
     /// The longest a command waits for its reply; the task's `Deadline`, when earlier, wins. A command that times out
-    /// fails with ``RedisClientError/Code-swift.struct/timeout`` and closes its connection, since the replies that
-    /// follow would be matched to the wrong commands. Default 1 s (go-redis waits 3 s; Spillway guards latency, so a
-    /// stuck Redis should cost less).
+    /// fails alone with ``RedisClientError/Code-swift.struct/timeout``: the connection stays open, and the command's
+    /// reply, when it comes, is discarded in its place, so the commands pipelined behind it still get theirs.
+    /// Default 1 s (go-redis waits 3 s; Spillway guards latency, so a stuck Redis should cost less).
     public var commandTimeout: Duration
+    /// The longest a connection waits for a byte while it owes replies to commands that timed out, or holds part of
+    /// a reply; past it the connection is closed as stalled (its other commands fail with
+    /// ``RedisClientError/Code-swift.struct/connectionClosed``), and a pooled client waits out its reconnect backoff
+    /// before opening another, until a command succeeds again. Default 2 s: a Redis pausing for a fork or a slow
+    /// disk recovers well within it, and a stalled one is left in time for its connection to be replaced.
+    public var readTimeout: Duration
     /// The longest a TCP connect may take. Default 1 s (go-redis' `DialTimeout` is 5 s).
     public var connectTimeout: Duration
     /// The bounds that protect the decoder from hostile or broken replies.
@@ -53,6 +59,7 @@ public struct RedisConnectionConfiguration: Sendable {
         database: Int = 0,
         clientName: String? = nil,
         commandTimeout: Duration = .seconds(1),
+        readTimeout: Duration = .seconds(2),
         connectTimeout: Duration = .seconds(1),
         decoderLimits: RESPDecoderLimits = RESPDecoderLimits()
     ) {
@@ -62,6 +69,7 @@ public struct RedisConnectionConfiguration: Sendable {
         self.database = database
         self.clientName = clientName
         self.commandTimeout = commandTimeout
+        self.readTimeout = readTimeout
         self.connectTimeout = connectTimeout
         self.decoderLimits = decoderLimits
     }

@@ -25,8 +25,8 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(base: .unavailable)
         /// The connection closed before the reply arrived; the command may or may not have run.
         public static let connectionClosed = Code(base: .connectionClosed)
-        /// No reply within the command timeout (or the task's `Deadline`); the connection was closed because its
-        /// reply stream is out of sync.
+        /// No reply within the command timeout (or the task's `Deadline`). The command may still run; the
+        /// connection stays open and discards its reply when it comes.
         public static let timeout = Code(base: .timeout)
         /// Redis sent bytes that are not valid RESP3 or exceeded the decoder limits.
         public static let protocolViolation = Code(base: .protocolViolation)

@@ -38,6 +38,10 @@ public struct RESPDecoder: Sendable {
     private var pendingBulk: (kind: BulkKind, length: Int)?
     /// Bytes of the current, unterminated line already searched for `\n`, so a line trickling in is scanned once.
     private var scannedLineBytes = 0
+    /// What the top-level value being decoded costs so far (see ``RESPDecoderLimits/maximumReplySize``).
+    private var replySize = 0
+    /// The memory one decoded value takes besides its payload.
+    static let valueSize = MemoryLayout<RESPValue>.stride
 
     /// A decoder enforcing `limits`.
     public init(limits: RESPDecoderLimits = RESPDecoderLimits()) {
@@ -46,6 +50,22 @@ public struct RESPDecoder: Sendable {
 
     /// Element slots currently reserved by partially decoded aggregates (for tests of the allocation bound).
     var reservedElementCapacity: Int { stack.reduce(0) { $0 + $1.elements.capacity } }
+
+    /// Whether part of a value has been consumed and the rest is still to come.
+    var isMidValue: Bool { replySize > 0 || scannedLineBytes > 0 || pendingBulk != nil || !stack.isEmpty }
+
+    /// Adds `cost` to the size of the reply being decoded.
+    /// - Throws: ``RESPParsingError/Code-swift.struct/replyTooLarge`` past ``RESPDecoderLimits/maximumReplySize``.
+    private mutating func charge(_ cost: Int) throws(RESPParsingError) {
+        let (total, overflow) = replySize.addingReportingOverflow(cost)
+        guard !overflow, total <= limits.maximumReplySize else {
+            throw RESPParsingError(
+                .replyTooLarge,
+                "one reply would take more than \(limits.maximumReplySize) bytes (RESPDecoderLimits.maximumReplySize)"
+            )
+        }
+        replySize = total
+    }
 
     /// Consumes bytes from `buffer` and returns the next complete top-level value, or `nil` when more bytes are needed.
     ///
@@ -57,6 +77,7 @@ public struct RESPDecoder: Sendable {
             if let bulk = pendingBulk {
                 guard buffer.readableBytes - 2 >= bulk.length else { return nil }
                 let payload = buffer.readSlice(length: bulk.length)!
+                // Charged in full at the header, so that the bytes were never buffered beyond the bound.
                 guard buffer.readInteger(as: UInt16.self) == 0x0D0A else {
                     throw RESPParsingError(
                         .missingCRLF,
@@ -67,6 +88,7 @@ public struct RESPDecoder: Sendable {
                 completed = try Self.bulkValue(bulk.kind, payload)
             } else {
                 guard let (type, line) = try readLine(&buffer) else { return nil }
+                try charge(line.count + 3 + Self.valueSize)
                 switch type {
                 case UInt8(ascii: "+"):
                     completed = .simpleString(String(decoding: line, as: UTF8.self))
@@ -103,6 +125,7 @@ public struct RESPDecoder: Sendable {
                                 + "(RESPDecoderLimits.maximumBulkLength)"
                         )
                     }
+                    try charge(length > Int.max - 2 ? Int.max : length + 2)
                     let kind: BulkKind =
                         type == UInt8(ascii: "$") ? .string : type == UInt8(ascii: "!") ? .error : .verbatim
                     pendingBulk = (kind, length)
@@ -145,6 +168,15 @@ public struct RESPDecoder: Sendable {
                         slots = doubled
                     default: slots = count
                     }
+                    // Each element takes at least `_\r\n` and a value: refuse at once what cannot fit.
+                    let (smallest, overflow) = slots.multipliedReportingOverflow(by: 3 + Self.valueSize)
+                    guard !overflow, replySize + smallest <= limits.maximumReplySize else {
+                        throw RESPParsingError(
+                            .replyTooLarge,
+                            "declared \(count) elements, more than one reply may hold within "
+                                + "\(limits.maximumReplySize) bytes (RESPDecoderLimits.maximumReplySize)"
+                        )
+                    }
                     if slots == 0 {
                         switch kind {
                         case .array: completed = .array([])
@@ -183,6 +215,7 @@ public struct RESPDecoder: Sendable {
                     completed = .attributed(attributes: attributes, value: frame.elements[0])
                 }
             }
+            replySize = 0
             return completed
         }
     }

@@ -28,6 +28,7 @@ public struct RESPParsingError: Error, Hashable, Sendable, CustomStringConvertib
             case invalidBigNumber
             case invalidVerbatimString
             case streamedTypeUnsupported
+            case replyTooLarge
         }
 
         fileprivate let base: Base
@@ -60,6 +61,8 @@ public struct RESPParsingError: Error, Hashable, Sendable, CustomStringConvertib
         public static let invalidVerbatimString = Code(base: .invalidVerbatimString)
         /// A streamed string or aggregate (`$?`, `*?`): Redis never sends them and this client does not accept them.
         public static let streamedTypeUnsupported = Code(base: .streamedTypeUnsupported)
+        /// One reply would exceed ``RESPDecoderLimits/maximumReplySize``.
+        public static let replyTooLarge = Code(base: .replyTooLarge)
 
         public var description: String { "\(base)" }
     }

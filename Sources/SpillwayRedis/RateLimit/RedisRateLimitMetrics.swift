@@ -1,4 +1,5 @@
 import CoreMetrics
+import Spillway
 
 /// The swift-metrics instruments of one ``RedisRateLimitStore``, created once so the hot path only increments.
 struct RedisRateLimitMetrics: Sendable {
@@ -46,15 +47,21 @@ struct RedisRateLimitMetrics: Sendable {
     @inline(__always)
     func decided(_ source: Source) { decisions[source.rawValue].increment() }
 
+    /// Counts a failed call: a timeout (the store's, or the connection's command timeout, which the store's
+    /// deadline also sets and either may notice first) or another error.
     func failed(_ error: any Error) {
-        if error is RedisCallTimedOut { timeouts.increment() } else { errors.increment() }
+        if error is RedisCallTimedOut || (error as? RedisClientError)?.code == .timeout {
+            timeouts.increment()
+        } else {
+            errors.increment()
+        }
     }
 
-    func breakerChanged(_ state: RedisBreaker.State) {
+    func breakerChanged(_ state: CircuitBreaker.State) {
         switch state {
-        case .closed: breaker.record(0)
+        case .closed, .forcedClosed: breaker.record(0)
         case .halfOpen: breaker.record(1)
-        case .open: breaker.record(2)
+        case .open, .forcedOpen: breaker.record(2)
         }
     }
 }

@@ -9,6 +9,11 @@
 ///
 /// Times are doubles of microseconds since the Unix epoch (0.25 µs resolution today) written with `%.17g` so that
 /// they read back exactly; rounding always favours denial (retry-after and reset round up, remaining down).
+///
+/// Redis' clock can go backwards (an NTP step, a server restored from a snapshot, a failover to a replica whose
+/// clock is behind). A script that finds its stored time ahead of `TIME` grants nothing extra for it and carries
+/// its state over to the new timeline at once (written even on a denial), so refills resume at their normal pace
+/// instead of waiting for the clock to catch up — which would deny a drained key for as long as the jump.
 enum RedisRateLimitScripts {
     /// ARGV[4...]: capacity, refill (tokens), period (µs). State: hash {tokens, updated}.
     static let tokenBucket = RedisScript(
@@ -21,16 +26,20 @@ enum RedisRateLimitScripts {
         local clock = redis.call('TIME')
         local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
         local tokens = capacity
+        local changed = false
         local state = redis.call('HMGET', key, 'tokens', 'updated')
         if state[1] then
             tokens = tonumber(state[1])
             local updated = tonumber(state[2])
-            if now < updated then now = updated end
+            -- The clock went back: no refill for the jump, and the level is restamped on the new timeline.
+            if now < updated then
+                updated = now
+                changed = true
+            end
             tokens = math.min(capacity, tokens + (now - updated) * rate)
         end
         local allowed = 0
         local retry = -1
-        local changed = false
         if mode == 'refund' then
             tokens = math.min(capacity, tokens + cost)
             changed = true
@@ -39,7 +48,7 @@ enum RedisRateLimitScripts {
         elseif tokens >= cost then
             tokens = tokens - cost
             allowed = 1
-            changed = cost > 0
+            changed = changed or cost > 0
         else
             retry = math.ceil((cost - tokens) / rate)
         end
@@ -70,10 +79,16 @@ enum RedisRateLimitScripts {
         local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
         local tat = tonumber(redis.call('GET', key))
         local backlog = 0
+        local changed = false
         if tat and tat > now then backlog = tat - now end
+        -- A stored backlog never exceeds the tolerance (plus the slack below): more means the clock went back.
+        -- The key counts as drained, no more, and the TAT is moved to the new timeline.
+        if backlog > tolerance + 1 then
+            backlog = tolerance
+            changed = true
+        end
         local allowed = 0
         local retry = -1
-        local changed = false
         if mode == 'refund' then
             backlog = math.max(0, backlog - cost * interval)
             changed = true
@@ -83,7 +98,7 @@ enum RedisRateLimitScripts {
             if next <= tolerance + 0.5 then
                 backlog = next
                 allowed = 1
-                changed = cost > 0
+                changed = changed or cost > 0
             else
                 retry = math.ceil(next - tolerance)
             end
@@ -113,12 +128,17 @@ enum RedisRateLimitScripts {
         local start = now
         local current = 0
         local previous = 0
+        local changed = false
         local state = redis.call('HMGET', key, 'start', 'current', 'previous')
         if state[1] then
             start = tonumber(state[1])
             current = tonumber(state[2])
             previous = tonumber(state[3])
-            if now < start then now = start end
+            -- The clock went back: the current window restarts now, with its counts (never fewer than before).
+            if now < start then
+                start = now
+                changed = true
+            end
             local windows = math.floor((now - start) / window)
             if windows >= 1 then
                 if windows == 1 then previous = current else previous = 0 end
@@ -129,7 +149,6 @@ enum RedisRateLimitScripts {
         local elapsed = now - start
         local allowed = 0
         local retry = -1
-        local changed = false
         if mode == 'refund' then
             local consumed = now - age
             if consumed >= start then
@@ -142,7 +161,7 @@ enum RedisRateLimitScripts {
             if previous * (window - elapsed) / window + current + cost <= limit + 1e-9 then
                 current = current + cost
                 allowed = 1
-                changed = cost > 0
+                changed = changed or cost > 0
             elseif current + cost <= limit then
                 retry = math.ceil((window - elapsed) - (limit - current - cost) * window / previous)
             else

@@ -11,16 +11,19 @@ import Spillway
 ///
 /// Failure handling keeps the request path fast when Redis is not:
 /// - every call is bounded by ``Configuration/timeout`` (default 50 ms): the caller never waits longer, whatever
-///   the connection does;
-/// - a circuit breaker (``BreakerConfiguration``) opens after consecutive failures, so that while Redis is down a
-///   decision costs a lock and the fallback, not a timeout; after ``BreakerConfiguration/openDuration`` one request
-///   probes Redis, and its success restores shared limiting;
+///   the connection does. The call runs under this timeout alone, never under the caller's ``Deadline``: Redis is
+///   shared by every request, so a client's tiny budget (`grpc-timeout: 1n`) must neither fail the call nor count
+///   as Redis failing. A caller whose task is cancelled gets the fallback at once, uncounted;
+/// - a ``Spillway/CircuitBreaker`` (``BreakerConfiguration``) opens after consecutive failures, so that while Redis
+///   is down a decision costs a lock and the fallback, not a timeout; after ``BreakerConfiguration/openDuration``
+///   one request probes Redis, and its success restores shared limiting;
 /// - while Redis cannot answer, decisions follow ``Configuration/failurePolicy``: allow, deny, or decide locally
 ///   with a share of the limit (``RedisFailurePolicy``).
 ///
 /// Metrics: `spillway_ratelimit_redis_decisions_total` (dimensions `store`, `source`: `redis`, `fail_open`,
 /// `fail_closed`, `local_fallback`), `spillway_ratelimit_redis_errors_total` (`store`, `kind`: `timeout`, `error`)
-/// and the gauge `spillway_ratelimit_redis_breaker_state` (`store`; 0 closed, 1 half-open, 2 open).
+/// and the gauge `spillway_ratelimit_redis_breaker_state` (`store`; 0 closed, 1 half-open, 2 open), besides the
+/// breaker's own `spillway_circuit_breaker_*` metrics (`breaker` = `ratelimit_redis_<name>`).
 ///
 /// ```swift
 /// let redis = RedisClient(configuration: .init(connection: .init(host: "10.0.0.5")))
@@ -70,6 +73,9 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
     }
 
     /// The circuit breaker around Redis: consecutive failures open it; after a pause one request probes.
+    ///
+    /// It is a ``Spillway/CircuitBreaker`` whose window is the last ``failureThreshold`` calls, all of which must
+    /// have failed (a failure rate of 100 %), with one probe in half-open.
     public struct BreakerConfiguration: Sendable, Hashable {
         /// Failures (errors or timeouts) in a row that open the breaker. Default 5.
         public var failureThreshold: Int
@@ -100,8 +106,9 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
 
     private let redis: any RedisCommandExecutor
     private let clock: any SpillwayClock
-    private let breaker: RedisBreaker
-    private let watchdog: RedisCallWatchdog
+    private let breaker: CircuitBreaker
+    /// Bounds every Redis call by the store's timeout, with one timer for all calls in flight.
+    private let races: TimeoutRaces
     private let fallback: Fallback
     private let metrics: RedisRateLimitMetrics
     private let keyPrefix: String
@@ -139,7 +146,7 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
         self.redis = redis
         self.clock = clock
         self.keyPrefix = configuration.keyPrefix + name + ":"
-        self.watchdog = RedisCallWatchdog(timeout: configuration.timeout, clock: clock)
+        self.races = TimeoutRaces(clock: clock)
         self.arguments = algorithm.redisArguments
         switch configuration.failurePolicy.base {
         case .failOpen: self.fallback = .allow
@@ -147,27 +154,39 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
         case .localFallback(let share):
             self.fallback = .local(InMemoryRateLimitStore(algorithm: try algorithm.scaled(by: share), clock: clock))
         }
-        let metrics = RedisRateLimitMetrics(
-            store: name,
-            factory: configuration.metricsFactory ?? MetricsSystem.factory
-        )
+        let metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
+        let metrics = RedisRateLimitMetrics(store: name, factory: metricsFactory)
         self.metrics = metrics
         let logger = configuration.logger
-        self.breaker = RedisBreaker(
-            failureThreshold: configuration.breaker.failureThreshold,
-            openDuration: configuration.breaker.openDuration,
-            probeTimeout: configuration.timeout * 2
-        ) { state in
-            metrics.breakerChanged(state)
-            switch state {
-            case .open:
+        self.breaker = CircuitBreaker(
+            configuration: Self.breakerConfiguration(configuration.breaker, store: name),
+            clock: clock,
+            metricsFactory: metricsFactory
+        ) { transition in
+            metrics.breakerChanged(transition.to)
+            switch transition.to {
+            case .open, .forcedOpen:
                 logger.warning("Redis rate-limit store unavailable; circuit open", metadata: ["store": "\(name)"])
-            case .closed:
+            case .closed, .forcedClosed:
                 logger.notice("Redis rate-limit store recovered; circuit closed", metadata: ["store": "\(name)"])
             case .halfOpen:
                 logger.debug("probing Redis rate-limit store", metadata: ["store": "\(name)"])
             }
         }
+    }
+
+    /// The core breaker that behaves as ``BreakerConfiguration`` says: `failureThreshold` failures in a row open it
+    /// (a window of that many calls, all failed), and one probe decides in half-open. A probe cannot get lost: its
+    /// call is bounded by the store's timeout, and a cancelled one gives its slot back.
+    static func breakerConfiguration(_ breaker: BreakerConfiguration, store: String) -> CircuitBreaker.Configuration {
+        CircuitBreaker.Configuration(
+            name: "ratelimit_redis_\(store)",
+            failureRateThreshold: 100,
+            slidingWindow: .count(breaker.failureThreshold),
+            minimumNumberOfCalls: breaker.failureThreshold,
+            waitDurationInOpenState: breaker.openDuration,
+            permittedNumberOfCallsInHalfOpenState: 1
+        )
     }
 
     /// The algorithm's quota.
@@ -179,64 +198,84 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
         guard cost >= 0 else {
             throw RateLimitError(.invalidCost, message: "a request's cost must be zero or more (got \(cost))")
         }
-        let redisKey = keyPrefix + key
-        let permission = breaker.permission(now: clock.nanosecondsSinceOrigin)
-        if case .rejected(let retryAfter) = permission {
-            return try fail(key: key, cost: cost, retryAfter: retryAfter)
-        }
+        let permit: CircuitBreaker.Permit
         do {
-            let reply = try await call(mode: "acquire", key: redisKey, cost: cost, ageMicroseconds: 0)
-            let decision = try decode(reply)
-            breaker.recordSuccess()
+            permit = try breaker.acquirePermission()
+        } catch {
+            return try fail(key: key, cost: cost, retryAfter: error.retryAfter ?? configuration.breaker.openDuration)
+        }
+        let outcome: Result<RateLimitDecision, any Error>
+        do {
+            outcome = .success(try decode(try await call(mode: "acquire", key: keyPrefix + key, cost: cost, age: 0)))
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success(let decision):
+            permit.record(.success)
             metrics.decided(.redis)
             return decision
-        } catch is CancellationError {
-            return try fail(key: key, cost: cost, retryAfter: configuration.breaker.openDuration)
-        } catch {
+        case .failure(let error) where error is CancellationError:
+            // The caller left: that says nothing about Redis.
+            permit.release()
+        case .failure(let error):
+            permit.record(.failure)
             metrics.failed(error)
-            breaker.recordFailure(now: clock.nanosecondsSinceOrigin)
             configuration.logger.debug(
                 "Redis rate-limit call failed",
                 metadata: ["store": "\(name)", "error": "\(error)"]
             )
-            return try fail(key: key, cost: cost, retryAfter: configuration.breaker.openDuration)
         }
+        return try fail(key: key, cost: cost, retryAfter: configuration.breaker.openDuration)
     }
 
     /// Gives back units in Redis (or in the local fallback while the breaker is open); best effort, bounded by
     /// the timeout.
     public func refund(key: String, cost: Int, consumedAgo: Duration) async {
         guard cost > 0 else { return }
-        if case .rejected = breaker.permission(now: clock.nanosecondsSinceOrigin) {
+        let permit: CircuitBreaker.Permit
+        do {
+            permit = try breaker.acquirePermission()
+        } catch {
             if case .local(let local) = fallback { local.refund(key: key, cost: cost, consumedAgo: consumedAgo) }
             return
         }
-        let ageMicroseconds = max(0, consumedAgo.nanoseconds / 1_000)
+        let age = max(0, consumedAgo.nanoseconds / 1_000)
         do {
-            _ = try await call(mode: "refund", key: keyPrefix + key, cost: cost, ageMicroseconds: ageMicroseconds)
-            breaker.recordSuccess()
+            _ = try await call(mode: "refund", key: keyPrefix + key, cost: cost, age: age)
+            permit.record(.success)
         } catch is CancellationError {
-            return
+            permit.release()
         } catch {
+            permit.record(.failure)
             metrics.failed(error)
-            breaker.recordFailure(now: clock.nanosecondsSinceOrigin)
         }
     }
 
     /// The breaker's state: `closed`, `half_open` or `open`.
     public var breakerState: String {
-        switch breaker.current {
-        case .closed: "closed"
+        switch breaker.state {
+        case .closed, .forcedClosed: "closed"
         case .halfOpen: "half_open"
-        case .open: "open"
+        case .open, .forcedOpen: "open"
         }
     }
 
-    private func call(mode: String, key: String, cost: Int, ageMicroseconds: Int64) async throws -> RESPValue {
+    /// Runs the script under the store's own timeout (not the caller's deadline), in a task of its own.
+    /// - Throws: ``RedisCallTimedOut`` when the timeout passes first, `CancellationError` when the caller is
+    ///   cancelled first, or the script's error.
+    private func call(mode: String, key: String, cost: Int, age microseconds: Int64) async throws -> RESPValue {
         let script = algorithm.redisScript
-        let arguments = [RedisArgument(mode), RedisArgument(cost), RedisArgument(ageMicroseconds)] + self.arguments
+        let arguments = [RedisArgument(mode), RedisArgument(cost), RedisArgument(microseconds)] + self.arguments
         let redis = self.redis
-        return try await watchdog.run { try await script.run(on: redis, keys: [key], arguments: arguments) }
+        let deadline = Deadline.after(configuration.timeout, clock: clock)
+        let outcome = try await races.run(until: deadline) {
+            try await script.run(on: redis, keys: [key], arguments: arguments)
+        }
+        switch outcome {
+        case .finished(let result): return try result.get()
+        case .expired: throw RedisCallTimedOut()
+        }
     }
 
     private func decode(_ reply: RESPValue) throws -> RateLimitDecision {
@@ -278,6 +317,11 @@ public final class RedisRateLimitStore<Algorithm: RedisRateLimitAlgorithm>: Rate
             return try local.acquire(key: key, cost: cost)
         }
     }
+}
+
+/// Raised when Redis did not answer within ``RedisRateLimitStore/Configuration/timeout``.
+struct RedisCallTimedOut: Error, CustomStringConvertible {
+    var description: String { "Redis did not answer within the rate-limit store's timeout" }
 }
 
 /// A Redis reply that is not the `{allowed, remaining, reset, retry}` array the scripts return.

@@ -85,6 +85,25 @@ struct JobStoreBehaviourTests {
         }
     }
 
+    /// One batch completes every claim that still holds its job and leaves the others as they are.
+    @Test(arguments: Backend.allCases)
+    func batchCompletionCompletesOnlyClaimsThatStillHoldTheirJob(_ backend: Backend) async throws {
+        try await TestStores.withStore(backend) { store in
+            for name in ["ada", "grace", "edsger"] { try await store.enqueue(Greeting(name: name)) }
+            let claims = try await store.claim(queue: "default", limit: 3, worker: "a", lease: Self.lease)
+            try #require(claims.count == 3)
+            let stale = JobClaimReference(id: claims[2].id, fencingToken: claims[2].fencingToken - 1)
+            let completed = try await store.complete([claims[0].reference, claims[1].reference, stale])
+            #expect(completed == [claims[0].id, claims[1].id], "the stale token completes nothing")
+            #expect(try await store.job(claims[0].id)?.state == .completed)
+            #expect(try await store.job(claims[2].id)?.state == .running)
+            #expect(try await store.complete([claims[0].reference]).isEmpty, "a completed job is not completed again")
+            #expect(try await store.complete([]).isEmpty)
+            #expect(try await store.complete([claims[2].reference]) == [claims[2].id])
+            #expect(try await store.stats().first?.completed == 3)
+        }
+    }
+
     /// A paused worker (claim A, no renewal past its lease) cannot complete, fail, snooze, renew or release a job
     /// that was rescued and claimed again (claim B): its fencing token is stale.
     @Test(arguments: Backend.allCases)

@@ -70,6 +70,15 @@ enum PoolHarness {
         }
     }
 
+    /// A pool with the test configuration whose limiter allows exactly `permits` jobs at once.
+    static func pool(store: JobStore, permits: Int, clock: ManualClock) -> JobWorkerPool {
+        let limiter = ConcurrencyLimiter(
+            configuration: .init(name: "jobs_test", algorithm: FixedLimit(permits), queue: .init(maxLength: 0)),
+            clock: clock
+        )
+        return JobWorkerPool(store: store, configuration: configuration(), limiter: limiter, clock: clock)
+    }
+
     /// A configuration for tests on a manual clock: no retry jitter (`backoff` fixed), quiet maintenance.
     static func configuration(
         queue: String = "default",

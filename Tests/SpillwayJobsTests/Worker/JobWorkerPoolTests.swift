@@ -155,16 +155,7 @@ struct JobWorkerPoolTests {
     @Test func limiterBoundsHowManyJobsRunAtOnce() async throws {
         let clock = ManualClock()
         try await TestStores.withStore(.sqlite, clock: clock) { store in
-            let limiter = ConcurrencyLimiter(
-                configuration: .init(name: "jobs_test", algorithm: FixedLimit(2), queue: .init(maxLength: 0)),
-                clock: clock
-            )
-            let pool = JobWorkerPool(
-                store: store,
-                configuration: PoolHarness.configuration(),
-                limiter: limiter,
-                clock: clock
-            )
+            let pool = PoolHarness.pool(store: store, permits: 2, clock: clock)
             let gate = Gate()
             pool.register(Flaky.self) { _, _ in await gate.pass() }
             try await PoolHarness.run(pool) { outcomes, _ in
@@ -301,7 +292,8 @@ struct JobWorkerPoolTests {
     @Test func lostLeaseCancelsTheHandlerAndItsOutcomeIsNotRecorded() async throws {
         let clock = ManualClock()
         try await TestStores.withStore(.sqlite, clock: clock) { store in
-            let pool = JobWorkerPool(store: store, configuration: PoolHarness.configuration(), clock: clock)
+            // One permit: while the handler runs, the pool cannot claim the released job before the thief does.
+            let pool = PoolHarness.pool(store: store, permits: 1, clock: clock)
             let claimed = OneShot<JobClaimReference>()
             let cancelled = Mutex(false)
             pool.register(Flaky.self) { _, context in

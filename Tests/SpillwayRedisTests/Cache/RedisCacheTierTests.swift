@@ -64,8 +64,8 @@ struct RedisCacheTierTests {
 
     static func client(_ server: RedisServer) -> RedisClient {
         var configuration = RedisClientConfiguration(connection: server.connectionConfiguration)
-        configuration.acquisitionTimeout = .seconds(10)
-        configuration.connection.commandTimeout = .seconds(10)
+        configuration.acquisitionTimeout = realRedisTestTimeout
+        configuration.connection.commandTimeout = realRedisTestTimeout
         configuration.reconnectBackoff = RedisReconnectBackoff(
             initialDelay: .milliseconds(20),
             maximumDelay: .milliseconds(200)
@@ -73,8 +73,8 @@ struct RedisCacheTierTests {
         return RedisClient(configuration: configuration)
     }
 
-    static func tier(_ client: RedisClient, timeout: Duration = .seconds(5)) -> RedisCacheTier<String, Profile> {
-        RedisCacheTier(redis: client, configuration: .init(namespace: "test:profiles", timeout: timeout))
+    static func tier(_ client: RedisClient) -> RedisCacheTier<String, Profile> {
+        RedisCacheTier(redis: client, configuration: .init(namespace: "test:profiles", timeout: realRedisTestTimeout))
     }
 
     static func replica(
@@ -249,7 +249,7 @@ struct RedisCacheTierTests {
                 return try await group.reduce(into: [Profile]()) { $0.append($1) }
             }
             #expect(loaded.count == 19)
-            // Far below the 5 s tier timeout: a dead Redis fails at once.
+            // Far below the 10 s tier timeout: a dead Redis fails at once.
             #expect(start.duration(to: clock.now) < .seconds(2))
             // An invalidation cannot reach Redis: it says so, and the local entry is gone anyway.
             let error = await #expect(throws: CacheError.self) { try await a.invalidate("k0") }

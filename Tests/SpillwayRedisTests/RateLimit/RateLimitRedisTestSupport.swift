@@ -51,7 +51,13 @@ final class ScriptedRedis: RedisCommandExecutor, Sendable {
     }
 }
 
-/// A pooled client on `server`, shut down after `body`.
+/// The timeout of real-Redis calls in tests of logic, not of timing: long enough that no call times out when the
+/// test runs beside every other suite on a loaded 2-core machine (calls there have taken over a second), where a
+/// timeout would turn into a fallback decision the test did not expect. Tests of timeouts set their own.
+let realRedisTestTimeout: Duration = .seconds(10)
+
+/// A pooled client on `server`, shut down after `body`; commands and lease waits last up to
+/// ``realRedisTestTimeout``.
 func withRateLimitClient<T>(
     _ server: RedisServer,
     maximumConnections: Int = 2,
@@ -59,6 +65,8 @@ func withRateLimitClient<T>(
 ) async throws -> T {
     var configuration = RedisClientConfiguration(connection: server.connectionConfiguration)
     configuration.maximumConnections = maximumConnections
+    configuration.acquisitionTimeout = realRedisTestTimeout
+    configuration.connection.commandTimeout = realRedisTestTimeout
     configuration.reconnectBackoff = RedisReconnectBackoff(
         initialDelay: .milliseconds(20),
         maximumDelay: .milliseconds(200)

@@ -7,7 +7,7 @@ import Testing
 @Suite struct RedisRateLimitStoreTests {
     private func configuration(
         _ policy: RedisFailurePolicy = .failOpen,
-        timeout: Duration = .milliseconds(500)
+        timeout: Duration = realRedisTestTimeout
     ) -> RedisRateLimitStore<GCRA>.Configuration {
         RedisRateLimitStore<GCRA>.Configuration(
             keyPrefix: uniqueRateLimitPrefix(),
@@ -26,13 +26,13 @@ import Testing
                         name: "shared",
                         algorithm: gcra,
                         redis: first,
-                        configuration: .init(keyPrefix: prefix, timeout: .seconds(1))
+                        configuration: .init(keyPrefix: prefix, timeout: realRedisTestTimeout)
                     )
                     let b = try RedisRateLimitStore(
                         name: "shared",
                         algorithm: gcra,
                         redis: second,
-                        configuration: .init(keyPrefix: prefix, timeout: .seconds(1))
+                        configuration: .init(keyPrefix: prefix, timeout: realRedisTestTimeout)
                     )
                     var allowed = 0
                     for index in 0..<10
@@ -59,7 +59,7 @@ import Testing
                         name: "algo",
                         algorithm: algorithm,
                         redis: client,
-                        configuration: .init(keyPrefix: uniqueRateLimitPrefix(), timeout: .seconds(1))
+                        configuration: .init(keyPrefix: uniqueRateLimitPrefix(), timeout: realRedisTestTimeout)
                     )
                     let query = try await store.acquire(key: "k", cost: 0)
                     #expect(query.isAllowed && query.remaining == burst, "\(algorithm)")
@@ -89,7 +89,7 @@ import Testing
                     name: "ttl",
                     algorithm: try TokenBucket(capacity: 10, refill: 1, per: .seconds(1)),
                     redis: client,
-                    configuration: .init(keyPrefix: prefix, timeout: .seconds(1))
+                    configuration: .init(keyPrefix: prefix, timeout: realRedisTestTimeout)
                 )
                 _ = try await store.acquire(key: "k", cost: 3)
                 guard case .expires(let ttl) = try await client.execute(PTTL(key: prefix + "ttl:k")) else {
@@ -114,7 +114,7 @@ import Testing
                     name: "time",
                     algorithm: try GCRA(limit: 1, period: .seconds(1000), burst: 2),
                     redis: client,
-                    configuration: .init(keyPrefix: prefix, timeout: .seconds(1)),
+                    configuration: .init(keyPrefix: prefix, timeout: realRedisTestTimeout),
                     clock: skewed
                 )
                 _ = try await store.acquire(key: "k", cost: 1)
@@ -134,7 +134,7 @@ import Testing
                     name: "flush",
                     algorithm: try SlidingWindow(limit: 3, window: .seconds(10)),
                     redis: client,
-                    configuration: .init(keyPrefix: uniqueRateLimitPrefix(), timeout: .seconds(1))
+                    configuration: .init(keyPrefix: uniqueRateLimitPrefix(), timeout: realRedisTestTimeout)
                 )
                 #expect(try await store.acquire(key: "k", cost: 1).isAllowed)
                 _ = try await client.execute(SCRIPT.FLUSH())
@@ -151,7 +151,7 @@ import Testing
                     name: "refund",
                     algorithm: try SlidingWindow(limit: 5, window: .seconds(10)),
                     redis: client,
-                    configuration: .init(keyPrefix: uniqueRateLimitPrefix(), timeout: .seconds(1))
+                    configuration: .init(keyPrefix: uniqueRateLimitPrefix(), timeout: realRedisTestTimeout)
                 )
                 _ = try await store.acquire(key: "k", cost: 5)
                 await store.refund(key: "k", cost: 2, consumedAgo: .milliseconds(1))

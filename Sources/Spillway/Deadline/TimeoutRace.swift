@@ -1,0 +1,229 @@
+import Synchronization
+
+/// How a timeout race ended.
+package enum TimeoutRaceOutcome<Value: Sendable>: Sendable {
+    /// The operation finished first, with this result.
+    case finished(Result<Value, any Error>)
+    /// The deadline passed first; the operation was cancelled and its result, if it ever has one, is dropped.
+    case expired
+}
+
+/// Runs `operation` in a task of its own until `deadline`, and returns its result or ``TimeoutRaceOutcome/expired``
+/// — whichever comes first: ``TimeoutRaces/run(until:_:)`` for one call (the resilience pipeline's timeouts).
+/// Callers that race many calls, such as the Redis stores, keep one ``TimeoutRaces`` instead.
+///
+/// - Throws: `CancellationError` when the calling task is cancelled first (the operation is cancelled too).
+package func withTimeoutRace<Value: Sendable>(
+    until deadline: Deadline,
+    clock: any SpillwayClock,
+    _ operation: @escaping @Sendable () async throws -> Value
+) async throws(CancellationError) -> TimeoutRaceOutcome<Value> {
+    try await TimeoutRaces(clock: clock, keepsTimerWhenIdle: false).run(until: deadline, operation)
+}
+
+/// Spillway's one timeout race: the resilience pipeline's timeouts, the Redis rate-limit store and the Redis cache
+/// tier all run their calls through it.
+///
+/// - The caller resumes as soon as the deadline passes, whatever the operation does with its cancellation: a
+///   timeout bounds the wait, not only the work. The abandoned operation is cancelled and ends in the background.
+/// - Inside, ``Deadline/current`` is the race's deadline itself, not combined with the caller's: the caller
+///   chooses it. The pipeline passes the earlier of its own timeout and the caller's deadline; a call to shared
+///   infrastructure (Redis, on behalf of many requests) passes only its own timeout, so that one caller's tiny
+///   budget can neither fail the call nor count as that dependency failing. Other task-locals are inherited.
+/// - A deadline that has already passed expires at once, without running the operation.
+///
+/// One timer task serves every race in flight: it sleeps until the earliest deadline, so a call costs the task that
+/// runs it, not also a timer of its own. With `keepsTimerWhenIdle`, the timer is left to lapse when the last race
+/// ends (the next race, likely soon, reuses it); otherwise it is cancelled at once.
+package final class TimeoutRaces: Sendable {
+    private struct Entry {
+        var deadline: Int64
+        var expire: @Sendable () -> Void
+    }
+
+    private struct Timer {
+        var task: Task<Void, Never>
+        /// When the timer wakes next (nanoseconds since the Spillway origin).
+        var wake: Int64
+        var generation: UInt64
+    }
+
+    private struct State {
+        var entries: [UInt64: Entry] = [:]
+        var nextID: UInt64 = 0
+        var timer: Timer?
+        var generation: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let clock: any SpillwayClock
+    private let keepsTimerWhenIdle: Bool
+
+    /// Races on `clock`; see the type's documentation for `keepsTimerWhenIdle`.
+    package init(clock: any SpillwayClock, keepsTimerWhenIdle: Bool = true) {
+        self.clock = clock
+        self.keepsTimerWhenIdle = keepsTimerWhenIdle
+    }
+
+    /// Races in flight (for tests).
+    package var inFlight: Int { state.withLock { $0.entries.count } }
+
+    /// Runs `operation` in a task of its own until `deadline` and returns its result, or
+    /// ``TimeoutRaceOutcome/expired`` as soon as the deadline passes.
+    /// - Throws: `CancellationError` when the calling task is cancelled first (the operation is cancelled too).
+    package func run<Value: Sendable>(
+        until deadline: Deadline,
+        _ operation: @escaping @Sendable () async throws -> Value
+    ) async throws(CancellationError) -> TimeoutRaceOutcome<Value> {
+        let limit = deadline.nanosecondsSinceOrigin
+        guard limit > clock.nanosecondsSinceOrigin else { return .expired }
+        let race = Race<Value>()
+        let id = state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        let ending = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Race<Value>.Ending, Never>) in
+                guard race.begin(continuation) else { return }
+                let replaced = state.withLock { state -> Task<Void, Never>? in
+                    state.entries[id] = Entry(deadline: limit) { race.finish(.expired) }
+                    guard state.timer.map({ limit < $0.wake }) ?? true else { return nil }
+                    return startTimer(&state, wake: limit)
+                }
+                replaced?.cancel()
+                race.attach(
+                    Task {
+                        let result: Result<Value, any Error>
+                        do {
+                            result = .success(try await Deadline.$current.withValue(deadline) { try await operation() })
+                        } catch {
+                            result = .failure(error)
+                        }
+                        race.finish(.finished(result))
+                    }
+                )
+            }
+        } onCancel: {
+            race.finish(.cancelled)
+        }
+        leave(id)
+        switch ending {
+        case .finished(let result): return .finished(result)
+        case .expired: return .expired
+        case .cancelled: throw CancellationError()
+        }
+    }
+
+    /// Starts a timer waking at `wake`; returns the one it replaces, for the caller to cancel outside the lock.
+    private func startTimer(_ state: inout State, wake: Int64) -> Task<Void, Never>? {
+        state.generation &+= 1
+        let generation = state.generation
+        let replaced = state.timer?.task
+        state.timer = Timer(task: Task { await self.sweep(generation) }, wake: wake, generation: generation)
+        return replaced
+    }
+
+    /// Forgets race `id`; without `keepsTimerWhenIdle`, cancels the timer once no race is left.
+    private func leave(_ id: UInt64) {
+        let idle = state.withLock { state -> Task<Void, Never>? in
+            state.entries.removeValue(forKey: id)
+            guard state.entries.isEmpty, !keepsTimerWhenIdle, let timer = state.timer else { return nil }
+            state.timer = nil
+            return timer.task
+        }
+        idle?.cancel()
+    }
+
+    /// Sleeps until the earliest deadline, expires the races whose deadline has passed, and goes on until no race
+    /// is left or a newer timer took over.
+    private func sweep(_ generation: UInt64) async {
+        while true {
+            guard let wake = state.withLock({ $0.timer?.generation == generation ? $0.timer?.wake : nil }) else {
+                return
+            }
+            do {
+                try await clock.sleep(until: SpillwayTime.instant(atNanoseconds: wake), tolerance: nil)
+            } catch {
+                return
+            }
+            let now = clock.nanosecondsSinceOrigin
+            let expired = state.withLock { state -> [@Sendable () -> Void] in
+                guard state.timer?.generation == generation else { return [] }
+                var expired: [UInt64] = []
+                var next: Int64?
+                for (id, entry) in state.entries {
+                    if entry.deadline <= now {
+                        expired.append(id)
+                    } else if next.map({ entry.deadline < $0 }) ?? true {
+                        next = entry.deadline
+                    }
+                }
+                if let next {
+                    state.timer?.wake = next
+                } else {
+                    state.timer = nil
+                }
+                return expired.compactMap { state.entries.removeValue(forKey: $0)?.expire }
+            }
+            for expire in expired { expire() }
+        }
+    }
+}
+
+/// One race: the first of the operation, the timer and the caller's cancellation to finish resumes the caller, and
+/// the operation is cancelled if it is still running.
+private final class Race<Value: Sendable>: Sendable {
+    enum Ending: Sendable {
+        case finished(Result<Value, any Error>)
+        case expired
+        case cancelled
+    }
+
+    private struct State {
+        var continuation: CheckedContinuation<Ending, Never>?
+        /// Set when the race ended before the caller registered (it was cancelled on arrival).
+        var early: Ending?
+        var finished = false
+        var work: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Registers the caller; returns `false` (after resuming it) when the race already ended.
+    func begin(_ continuation: CheckedContinuation<Ending, Never>) -> Bool {
+        let early = state.withLock { state -> Ending? in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        guard let early else { return true }
+        continuation.resume(returning: early)
+        return false
+    }
+
+    /// Hands over the operation's task, cancelling it at once if the race already ended.
+    func attach(_ work: Task<Void, Never>) {
+        let ended = state.withLock { state -> Bool in
+            if state.finished { return true }
+            state.work = work
+            return false
+        }
+        if ended { work.cancel() }
+    }
+
+    func finish(_ ending: Ending) {
+        let (continuation, work) = state.withLock {
+            state -> (CheckedContinuation<Ending, Never>?, Task<Void, Never>?) in
+            guard !state.finished else { return (nil, nil) }
+            state.finished = true
+            if state.continuation == nil { state.early = ending }
+            defer {
+                state.continuation = nil
+                state.work = nil
+            }
+            return (state.continuation, state.work)
+        }
+        if case .finished = ending {} else { work?.cancel() }
+        continuation?.resume(returning: ending)
+    }
+}

@@ -1,0 +1,131 @@
+import HTTPTypes
+import Hummingbird
+import Spillway
+
+/// Spillway's request path, written once: ``SpillwayMiddleware`` runs every step, and each single-purpose
+/// middleware (``DeadlineMiddleware``, ``RateLimitMiddleware``, ``AdmissionMiddleware``,
+/// ``GoodputMetricsMiddleware``) runs this pipeline with only its own step.
+///
+/// For each request, in this order, skipping the steps that are not configured:
+/// 1. metrics: count it in flight and start its clock;
+/// 2. deadline: the caller's budget from the timeout header, combined with any deadline in force; `504` if spent;
+/// 3. rate limit: `429` when a policy denies;
+/// 4. admission: a permit from the limiter, deadline-aware; `503`, or `504` when the deadline cannot be met;
+/// 5. the rest of the chain, inside ``Deadline/withDeadline(_:isolation:operation:)`` when step 2 changed the
+///    deadline;
+/// 6. once the response body is written (or when the handler returns, without ``holdsUntilBodyWritten``): release
+///    the permit with the response's outcome and record the request, refusals of steps 2 to 4 included.
+struct RequestPipeline: Sendable {
+    let deadlines: DeadlineConfiguration?
+    let rateLimit: RateLimitStep?
+    let admission: AdmissionStep?
+    let metrics: GoodputMetrics?
+    /// Hold the permit, and time the request, until the body's last byte is written; else until the handler returns.
+    let holdsUntilBodyWritten: Bool
+    let clock: any SpillwayClock
+    private let headerNames: HeaderScan.Names
+
+    init(
+        deadlines: DeadlineConfiguration? = nil,
+        rateLimit: RateLimitStep? = nil,
+        admission: AdmissionStep? = nil,
+        metrics: GoodputMetrics? = nil,
+        holdsUntilBodyWritten: Bool = true,
+        clock: any SpillwayClock
+    ) {
+        self.deadlines = deadlines
+        self.rateLimit = rateLimit
+        self.admission = admission
+        self.metrics = metrics
+        self.holdsUntilBodyWritten = holdsUntilBodyWritten
+        self.clock = clock
+        self.headerNames = HeaderScan.Names(
+            timeout: deadlines?.headerNames.timeout,
+            grpcTimeout: deadlines?.headerNames.grpcTimeout,
+            priority: admission?.configuration.priority.header
+        )
+    }
+
+    // Inlined into each middleware's `handle`: one async frame less per request.
+    @inline(__always)
+    func handle<Context: RequestContext>(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let start = clock.nanosecondsSinceOrigin
+        metrics?.inflight.increment()
+        let inherited = Deadline.current
+        let headers = HeaderScan(request.headers, headerNames)
+        var response: Response
+        var kind = ResponseBodyShape.Kind.other
+        var body = ResponseBody()
+        let completion: ResponseCompletion
+        do {
+            let deadline =
+                try deadlines?.deadline(for: headers, logger: context.logger, now: start, inForce: inherited)
+                ?? inherited
+            let rateLimitFields = try await rateLimit?.check(request, context: context)
+            let permit: AdmissionPermit?
+            if let admission {
+                permit = try await admission.acquire(
+                    priorityHeader: headers.priority,
+                    endpointPath: context.endpointPath,
+                    deadline: deadline
+                )
+            } else {
+                permit = nil
+            }
+            do {
+                if deadline != inherited, let deadline {
+                    response = try await Deadline.withDeadline(deadline) { try await next(request, context) }
+                } else {
+                    response = try await next(request, context)
+                }
+            } catch {
+                switch consume permit {
+                case .some(let permit): permit.release(admission?.configuration.outcome(for: error) ?? .ignored)
+                case .none: break
+                }
+                throw error
+            }
+            if let rateLimitFields { response.headers.append(contentsOf: rateLimitFields) }
+            // Without a permit or metrics there is nothing to finish.
+            guard admission != nil || metrics != nil else { return response }
+            var original: ByteBuffer?
+            if holdsUntilBodyWritten {
+                body = response.body
+                kind = ResponseBodyShape.kind(of: body)
+                if case .buffer(let buffer) = kind { original = buffer }
+            }
+            completion = ResponseCompletion(
+                permit: permit,
+                original: original,
+                permitOutcome: admission?.configuration.classify(response.status) ?? .ignored,
+                dropsLateResponses: admission?.configuration.dropsLateResponses ?? false,
+                status: response.status,
+                deadline: deadline,
+                recording: metrics.map { .init(metrics: $0, route: context.endpointPath ?? "unknown", start: start) },
+                clock: clock
+            )
+        } catch {
+            if let metrics {
+                let (status, outcome) = RequestOutcome.of(error)
+                metrics.record(
+                    route: context.endpointPath ?? "unknown",
+                    status: status,
+                    outcome: outcome,
+                    nanoseconds: clock.nanosecondsSinceOrigin - start
+                )
+                metrics.inflight.decrement()
+            }
+            throw error
+        }
+        if holdsUntilBodyWritten {
+            response.body = body.finishing(completion, kind: kind)
+        } else {
+            completion.finish(writeFailed: false)
+        }
+        return response
+    }
+}

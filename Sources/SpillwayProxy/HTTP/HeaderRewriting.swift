@@ -1,0 +1,118 @@
+import NIOHTTP1
+import Spillway
+
+/// The header fields the proxy changes on the way through.
+///
+/// Upstream: hop-by-hop fields (`Connection` and every field it names, `Keep-Alive`, `Proxy-Connection`, `TE`,
+/// `Trailer`, `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`, `Proxy-Authenticate`; RFC 9110 §7.6.1) and
+/// `Expect` are removed; the client's address is appended to `X-Forwarded-For` and `Forwarded` — or, when the TCP
+/// peer is not a trusted proxy, replaces what the client sent, so that nobody behind the proxy believes a client's
+/// own claim; the deadline header carries what is left of the request's budget; framing is set for the body as it
+/// is forwarded.
+///
+/// To the client: the upstream's hop-by-hop fields are removed (the response is re-framed by the encoder), and
+/// `Connection: close` is added when the proxy closes after the response.
+enum HeaderRewriting {
+    /// Lower-case names of the hop-by-hop fields.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "proxy-authorization", "proxy-authenticate",
+    ]
+
+    /// What the proxy knows about the request that shapes the upstream's header fields.
+    struct Forwarding {
+        /// The TCP peer's address (`203.0.113.7`, `2001:db8::1`), if any.
+        var peer: String?
+        /// Whether the peer is a trusted proxy, whose forwarding fields are kept and appended to.
+        var peerIsTrusted: Bool
+        /// The request's host as the client sent it.
+        var host: String?
+        /// How the body is delimited.
+        var framing: RequestValidation.Framing
+        /// The time left before the request's deadline, if it has one.
+        var remainingBudget: Duration?
+    }
+
+    static func upstreamRequestHeaders(
+        _ headers: HTTPHeaders,
+        method: HTTPMethod,
+        forwarding: Forwarding
+    ) -> HTTPHeaders {
+        let named = connectionTokens(headers)
+        var result = HTTPHeaders()
+        result.reserveCapacity(headers.count + 4)
+        var forwardedFor: String? = nil
+        var forwarded: String? = nil
+        var hadGRPCTimeout = false
+        for (name, value) in headers {
+            let lowered = name.lowercased()
+            if hopByHop.contains(lowered) || named.contains(lowered) || lowered == "expect" { continue }
+            switch lowered {
+            case "x-forwarded-for":
+                if forwarding.peerIsTrusted { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value }
+            case "forwarded":
+                if forwarding.peerIsTrusted { forwarded = forwarded.map { "\($0), \(value)" } ?? value }
+            case TimeoutHeader.defaultName:
+                if forwarding.remainingBudget == nil { result.add(name: name, value: value) }
+            case TimeoutHeader.grpcName:
+                hadGRPCTimeout = true
+                if forwarding.remainingBudget == nil { result.add(name: name, value: value) }
+            default:
+                result.add(name: name, value: value)
+            }
+        }
+        if let peer = forwarding.peer {
+            result.add(name: "x-forwarded-for", value: forwardedFor.map { "\($0), \(peer)" } ?? peer)
+            var element = "for=\(forwardedNode(peer))"
+            if let host = forwarding.host, RequestValidation.isValidHost(Substring(host)) {
+                element += ";host=\"\(host)\""
+            }
+            element += ";proto=http"
+            result.add(name: "forwarded", value: forwarded.map { "\($0), \(element)" } ?? element)
+        }
+        if let remaining = forwarding.remainingBudget {
+            let milliseconds = TimeoutHeader.format(remaining)
+            result.add(name: TimeoutHeader.defaultName, value: milliseconds)
+            if hadGRPCTimeout { result.add(name: TimeoutHeader.grpcName, value: "\(milliseconds)m") }
+        }
+        switch forwarding.framing {
+        case .chunked:
+            result.add(name: "transfer-encoding", value: "chunked")
+        case .none where method == .POST || method == .PUT || method == .PATCH:
+            result.replaceOrAdd(name: "content-length", value: "0")
+        case .none, .length:
+            break
+        }
+        return result
+    }
+
+    static func clientResponseHeaders(_ headers: HTTPHeaders, closing: Bool) -> HTTPHeaders {
+        let named = connectionTokens(headers)
+        var result = HTTPHeaders()
+        result.reserveCapacity(headers.count + 3)
+        for (name, value) in headers {
+            let lowered = name.lowercased()
+            if hopByHop.contains(lowered) || named.contains(lowered) { continue }
+            result.add(name: name, value: value)
+        }
+        if closing { result.add(name: "connection", value: "close") }
+        return result
+    }
+
+    /// The lower-cased field names listed in `Connection`.
+    private static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
+        var tokens = Set<String>()
+        for value in headers["connection"] {
+            for token in value.split(separator: ",") {
+                let trimmed = token.trimmingBlanks.lowercased()
+                if !trimmed.isEmpty && trimmed != "close" && trimmed != "keep-alive" { tokens.insert(trimmed) }
+            }
+        }
+        return tokens
+    }
+
+    /// A `Forwarded` node (RFC 7239 §6): IPv4 as is, IPv6 quoted in brackets.
+    static func forwardedNode(_ address: String) -> String {
+        address.contains(":") ? "\"[\(address)]\"" : address
+    }
+}

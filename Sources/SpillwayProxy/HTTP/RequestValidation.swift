@@ -1,0 +1,180 @@
+import NIOHTTP1
+
+/// Checks a request head before anything is forwarded, refusing the forms that let a client smuggle a second
+/// request past the proxy (two parsers disagreeing on where a body ends) or confuse routing.
+///
+/// The decoder (llhttp, strict) already rejects malformed framing bytes; these checks cover what it lets through and
+/// state the proxy's policy in one place:
+/// - `Content-Length` together with `Transfer-Encoding`, two `Content-Length` fields (even equal ones), a
+///   `Content-Length` that is not plain digits: 400 (RFC 9112 §6.3);
+/// - `Transfer-Encoding` other than exactly `chunked`, or in an HTTP/1.0 request: 501 / 400;
+/// - a header value holding a line break (obsolete line folding, RFC 9112 §5.2): 400;
+/// - no `Host`, or two, in HTTP/1.1: 400; a path with `.` or `..` segments (also `%2e`): 400;
+/// - a declared body over the limit: 413; too many header fields: 431; `CONNECT`: 405; not HTTP/1.x: 505.
+enum RequestValidation {
+    /// How the request's body is delimited.
+    enum Framing: Equatable {
+        case none
+        case length(Int)
+        case chunked
+    }
+
+    /// A head that passed: its framing, host and path.
+    struct Accepted {
+        var framing: Framing
+        /// The `Host` (from the header, or the absolute-form target), lower-cased, port removed.
+        var host: String?
+        /// The path without its query.
+        var path: Substring
+        /// The target to send upstream (origin-form).
+        var target: String
+        /// Whether the client waits for `100 Continue` before sending the body.
+        var expectsContinue: Bool
+        /// Whether the client asked to switch protocols (not supported: served as HTTP/1.1, then closed).
+        var asksUpgrade: Bool
+    }
+
+    /// A refusal: the status and a stable reason label.
+    struct Refusal: Error, Equatable {
+        var status: HTTPResponseStatus
+        var reason: String
+    }
+
+    static func validate(_ head: HTTPRequestHead, limits: ProxyConfiguration.Limits) -> Result<Accepted, Refusal> {
+        func refuse(_ status: HTTPResponseStatus, _ reason: String) -> Result<Accepted, Refusal> {
+            .failure(Refusal(status: status, reason: reason))
+        }
+        guard head.version.major == 1 else { return refuse(.httpVersionNotSupported, "unsupported_version") }
+        if head.method == .CONNECT { return refuse(.methodNotAllowed, "connect_not_supported") }
+        guard head.headers.count <= limits.maxHeaderCount else {
+            return refuse(.requestHeaderFieldsTooLarge, "too_many_headers")
+        }
+        var contentLengths = 0
+        var contentLength: Int? = nil
+        var transferEncodings = 0
+        var chunked = false
+        var hosts = 0
+        var host: Substring? = nil
+        var expectsContinue = false
+        var upgrade = false
+        for (name, value) in head.headers {
+            if value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) {
+                return refuse(.badRequest, "obsolete_line_folding")
+            }
+            switch name.utf8.count {
+            case 4 where name.lowercased() == "host":
+                hosts += 1
+                host = Substring(value)
+            case 6 where name.lowercased() == "expect":
+                guard value.trimmingBlanks.lowercased() == "100-continue" else {
+                    return refuse(.expectationFailed, "unsupported_expectation")
+                }
+                expectsContinue = true
+            case 7 where name.lowercased() == "upgrade":
+                upgrade = true
+            case 14 where name.lowercased() == "content-length":
+                contentLengths += 1
+                let trimmed = value.trimmingBlanks
+                guard !trimmed.isEmpty, trimmed.utf8.count <= 18,
+                    trimmed.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                    let length = Int(trimmed)
+                else { return refuse(.badRequest, "invalid_content_length") }
+                contentLength = length
+            case 17 where name.lowercased() == "transfer-encoding":
+                transferEncodings += 1
+                chunked = value.trimmingBlanks.lowercased() == "chunked"
+                if !chunked { return refuse(.notImplemented, "unsupported_transfer_encoding") }
+            default: break
+            }
+        }
+        if contentLengths > 1 { return refuse(.badRequest, "duplicate_content_length") }
+        if transferEncodings > 1 { return refuse(.badRequest, "duplicate_transfer_encoding") }
+        if transferEncodings > 0 && contentLengths > 0 {
+            return refuse(.badRequest, "content_length_with_transfer_encoding")
+        }
+        if transferEncodings > 0 && head.version.minor == 0 {
+            return refuse(.badRequest, "transfer_encoding_in_http_1_0")
+        }
+        if head.version.minor >= 1 && hosts == 0 { return refuse(.badRequest, "missing_host") }
+        if hosts > 1 { return refuse(.badRequest, "duplicate_host") }
+
+        var framing = Framing.none
+        if chunked {
+            framing = .chunked
+        } else if let contentLength, contentLength > 0 {
+            guard contentLength <= limits.maxBodyBytes else { return refuse(.payloadTooLarge, "body_too_large") }
+            framing = .length(contentLength)
+        }
+
+        var target = Substring(head.uri)
+        if target.hasPrefix("http://") || target.hasPrefix("https://") {
+            // Absolute form (RFC 9112 §3.2.2): its authority replaces the Host header.
+            let afterScheme = target[target.range(of: "://")!.upperBound...]
+            let slash = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
+            host = afterScheme[..<slash]
+            let rest = afterScheme[slash...]
+            target = rest.isEmpty ? "/" : (rest.first == "?" ? Substring("/" + rest) : rest)
+        }
+        guard target.first == "/" else {
+            return head.method == .OPTIONS && target == "*"
+                ? .success(
+                    Accepted(
+                        framing: framing,
+                        host: host.map(normalizedHost),
+                        path: "/",
+                        target: "*",
+                        expectsContinue: expectsContinue,
+                        asksUpgrade: upgrade
+                    )
+                ) : refuse(.badRequest, "invalid_target")
+        }
+        let path = target[..<(target.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? target.endIndex)]
+        if hasDotSegment(path) { return refuse(.badRequest, "dot_segment_in_path") }
+        if let host, !isValidHost(host) { return refuse(.badRequest, "invalid_host") }
+        return .success(
+            Accepted(
+                framing: framing,
+                host: host.map(normalizedHost),
+                path: path,
+                target: String(target),
+                expectsContinue: expectsContinue,
+                asksUpgrade: upgrade
+            )
+        )
+    }
+
+    /// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2E`): routing and the upstream would
+    /// see different paths, so a route's prefix could be escaped.
+    static func hasDotSegment(_ path: Substring) -> Bool {
+        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
+            let decoded = segment.lowercased().replacing("%2e", with: ".")
+            if decoded == "." || decoded == ".." { return true }
+        }
+        return false
+    }
+
+    /// Host names and IP literals: letters, digits, `-`, `.`, `_`, an optional `:port`, IPv6 in brackets.
+    static func isValidHost(_ host: Substring) -> Bool {
+        !host.isEmpty && host.utf8.count <= 255
+            && host.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    true
+                default: "-._:[]".utf8.contains(byte)
+                }
+            }
+    }
+
+    /// `Example.COM:8080` → `example.com`; `[::1]:80` → `[::1]`; a trailing dot is dropped.
+    static func normalizedHost(_ host: Substring) -> String {
+        var name = host
+        if name.first == "[" {
+            if let close = name.firstIndex(of: "]") { name = name[...close] }
+        } else if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        if name.last == "." { name = name.dropLast() }
+        return name.lowercased()
+    }
+}

@@ -1,0 +1,42 @@
+import CoreMetrics
+
+/// A cluster's metrics: `spillway_proxy_upstream_attempts_total{cluster, outcome}` (every attempt sent to an
+/// instance, by how it ended) and `spillway_proxy_upstream_retries_total{cluster}`. Ejections are counted by the
+/// ``OutlierDetector``, the retry budget by the core's ``RetryBudget``.
+final class UpstreamMetrics: Sendable {
+    /// How one attempt ended.
+    enum Outcome: String, Sendable, CaseIterable {
+        /// The instance answered (any status).
+        case answered
+        /// No connection could be opened.
+        case connectFailed = "connect_failed"
+        /// The connection closed or failed before or during the answer.
+        case reset
+        /// The cluster's response timeout passed.
+        case timeout
+        /// The request's deadline passed, or the client went away, while the instance worked.
+        case abandoned
+    }
+
+    private let attempts: [Counter]
+    let retries: Counter
+
+    init(cluster: String, factory: any MetricsFactory) {
+        attempts = Outcome.allCases.map { outcome in
+            Counter(
+                label: "spillway_proxy_upstream_attempts_total",
+                dimensions: [("cluster", cluster), ("outcome", outcome.rawValue)],
+                factory: factory
+            )
+        }
+        retries = Counter(
+            label: "spillway_proxy_upstream_retries_total",
+            dimensions: [("cluster", cluster)],
+            factory: factory
+        )
+    }
+
+    func record(_ outcome: Outcome) {
+        attempts[Outcome.allCases.firstIndex(of: outcome)!].increment()
+    }
+}

@@ -1,0 +1,721 @@
+import NIOCore
+import NIOHTTP1
+import Spillway
+import Synchronization
+
+/// One request through the proxy, from its head to the end of its response: deadline, rate limits, admission,
+/// instance choice, upstream attempts (and retries), streaming both ways, and the bookkeeping when it ends.
+///
+/// Everything runs on the client connection's event loop; the upstream connection lives on the same loop. Only
+/// the waits that may suspend — a rate-limit decision and a queued admission — run in a task, whose result hops
+/// back to the loop. An exchange the client abandoned ignores late results (and its permit, if one arrives, is
+/// released by going out of scope).
+final class Exchange: UpstreamResponseReceiver {
+    private enum Phase {
+        /// Waiting for a rate-limit decision or an admission permit.
+        case admitting
+        /// Waiting for an upstream connection.
+        case connecting
+        /// The request head is upstream; body streaming; no response yet.
+        case awaitingResponse
+        /// The upstream's response is being forwarded.
+        case responding
+        /// A failed attempt's response is read to its end before a retry.
+        case discarding
+        /// The response is complete (or the exchange was abandoned).
+        case finished
+    }
+
+    private unowned let connection: ProxyConnectionHandler
+    private let eventLoop: any EventLoop
+    let runtime: ProxyRuntime
+    let route: RouteRuntime
+    let head: HTTPRequestHead
+    let accepted: RequestValidation.Accepted
+    private let startNanoseconds: Int64
+    private var deadline: Deadline?
+    private var priority: Priority = .critical
+    private var phase = Phase.admitting
+    private var permit: AdmissionPermit?
+    private var waitTask: Task<Void, Never>?
+    private var rateLimitFields: [(name: String, value: String)] = []
+
+    private var upstream: UpstreamConnection?
+    private var instance: UpstreamInstance?
+    private var previousInstance: UpstreamInstance?
+    private var attempts = 0
+    private var attemptStart: Int64 = 0
+    private var upstreamKeepAlive = true
+    private var responseStatus = 0
+    private var responseTimer: Scheduled<Void>?
+    private var stallTimer: Scheduled<Void>?
+    private var bodyTimer: Scheduled<Void>?
+    private var lastProgress = NIODeadline.now()
+    private var continueSent = false
+
+    private(set) var requestEnded = false
+    private var requestEndSent = false
+    private var bodyBytes = 0
+
+    init(
+        connection: ProxyConnectionHandler,
+        eventLoop: any EventLoop,
+        runtime: ProxyRuntime,
+        route: RouteRuntime,
+        head: HTTPRequestHead,
+        accepted: RequestValidation.Accepted,
+        startNanoseconds: Int64
+    ) {
+        self.connection = connection
+        self.eventLoop = eventLoop
+        self.runtime = runtime
+        self.route = route
+        self.head = head
+        self.accepted = accepted
+        self.startNanoseconds = startNanoseconds
+    }
+
+    private var cluster: UpstreamCluster { route.cluster }
+    private var now: Int64 { connection.core.clock.nanosecondsSinceOrigin }
+
+    /// Whether body parts can be handed over now (upstream attached, or the response already finished and the rest
+    /// of the body is being skipped).
+    var acceptsRequestBody: Bool {
+        switch phase {
+        case .awaitingResponse, .responding: upstream != nil || requestEndSent
+        case .finished: true
+        default: false
+        }
+    }
+
+    var upstreamIsWritable: Bool {
+        switch phase {
+        case .awaitingResponse, .responding: upstream?.isWritable ?? true
+        case .admitting, .connecting, .discarding: true
+        case .finished: true
+        }
+    }
+
+    var hasStartedResponse: Bool { phase == .responding || (phase == .finished) }
+
+    // MARK: Start
+
+    func start() {
+        let configuration = runtime.configuration
+        guard let budget = requestBudget(configuration.deadlines) else {
+            startBody()
+            return
+        }
+        if budget < configuration.deadlines.minimum {
+            finishLocally(.deadlineSpent, permitOutcome: .ignored)
+            return
+        }
+        deadline = Deadline.after(min(budget, configuration.deadlines.maximum), clock: connection.core.clock)
+        startBody()
+    }
+
+    private func startBody() {
+        let resolver = runtime.configuration.clientAddresses
+        let peer = connection.peer
+        let headers = head.headers
+        let rateRequest = { RateLimitRequest(peerAddress: peer) { name in headers[name] } }
+        priority = route.priority(path: accepted.path, headers: headers) {
+            resolver.clientAddress(of: rateRequest())
+        }
+        if accepted.framing != .none { startBodyTimer() }
+        if let rateLimiter = route.rateLimiter {
+            waitAsync(rateLimiter: rateLimiter, request: rateRequest())
+        } else {
+            admit()
+        }
+    }
+
+    /// The budget the client asked for, or the configured default.
+    private func requestBudget(_ deadlines: ProxyConfiguration.Deadlines) -> Duration? {
+        var budget: Duration? = nil
+        if let value = head.headers.first(name: TimeoutHeader.defaultName) {
+            budget = TimeoutHeader.parseMilliseconds(value)
+        }
+        if deadlines.readsGRPCTimeout, let value = head.headers.first(name: TimeoutHeader.grpcName),
+            let parsed = TimeoutHeader.parseGRPCTimeout(value)
+        {
+            budget = budget.map { min($0, parsed) } ?? parsed
+        }
+        return budget ?? deadlines.defaultBudget
+    }
+
+    // MARK: Admission
+
+    private func admit() {
+        guard let limiter = route.limiter else {
+            connect()
+            return
+        }
+        permit = limiter.acquireIfFree(priority: priority, deadline: deadline)
+        if permit != nil {
+            connect()
+            return
+        }
+        waitAsync(rateLimiter: nil, request: nil)
+    }
+
+    /// Runs the rate-limit check (if any) and a queued admission in a task, then continues on the loop.
+    private func waitAsync(rateLimiter: RateLimiter?, request: RateLimitRequest?) {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let limiter = route.limiter
+        let priority = self.priority
+        let deadline = self.deadline
+        let includeFields = route.configuration.rateLimitHeaders
+        waitTask = Task {
+            var fields: [(name: String, value: String)] = []
+            if let rateLimiter, let request {
+                do {
+                    let result = try await rateLimiter.check(request)
+                    guard result.isAllowed else {
+                        let response = LocalResponse.rateLimited(result)
+                        bound.eventLoop.execute { bound.value.finishLocally(response, permitOutcome: .ignored) }
+                        return
+                    }
+                    if includeFields { fields = result.headerFields() }
+                } catch {
+                    // A failing store must not take the service down: the request goes on (Redis stores have
+                    // their own fail-open / fail-closed policy; this is a bug-level failure).
+                    fields = []
+                }
+            }
+            if let limiter {
+                let result: Result<PermitHandover, AdmissionRejection>
+                do throws(AdmissionRejection) {
+                    result = .success(PermitHandover(try await limiter.acquire(priority: priority, deadline: deadline)))
+                } catch {
+                    result = .failure(error)
+                }
+                let grantedFields = fields
+                bound.eventLoop.execute {
+                    let exchange = bound.value
+                    exchange.rateLimitFields = grantedFields
+                    switch result {
+                    case .success(let handover):
+                        exchange.permit = handover.take()
+                        exchange.connect()
+                    case .failure(let rejection):
+                        exchange.finishLocally(.overloaded(rejection), permitOutcome: .ignored)
+                    }
+                }
+            } else {
+                let grantedFields = fields
+                bound.eventLoop.execute {
+                    bound.value.rateLimitFields = grantedFields
+                    bound.value.connect()
+                }
+            }
+        }
+    }
+
+    // MARK: Upstream attempts
+
+    private func connect() {
+        guard phase == .admitting || phase == .discarding || phase == .connecting else { return }
+        waitTask = nil
+        if let deadline, deadline.hasPassed(atNanoseconds: now) {
+            finishLocally(.deadlineExpired(reason: "deadline_before_upstream"), permitOutcome: .dropped)
+            return
+        }
+        guard let pool = cluster.pool(for: eventLoop) else {
+            finishLocally(.upstreamFailure(reason: "no_pool_for_loop"), permitOutcome: .ignored)
+            return
+        }
+        if attempts == 0 { cluster.retryBudget.recordRequest() }
+        let instance = cluster.pick(excluding: previousInstance, pool: pool, now: now)
+        self.instance = instance
+        instance.inflight.wrappingAdd(1, ordering: .relaxed)
+        attempts += 1
+        attemptStart = now
+        phase = .connecting
+        switch pool.lease(instance) {
+        case .ready(let connection):
+            attach(connection)
+        case .opening(let future):
+            future.assumeIsolated().whenComplete { [self] result in
+                guard phase == .connecting, self.instance === instance else {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
+                switch result {
+                case .success(let channel):
+                    do {
+                        attach(try pool.adopt(channel, instance: instance))
+                    } catch {
+                        channel.close(promise: nil)
+                        connectFailed()
+                    }
+                case .failure:
+                    connectFailed()
+                }
+            }
+        }
+    }
+
+    private func connectFailed() {
+        cluster.metrics.record(.connectFailed)
+        endAttempt(.gatewayFailure)
+        // Nothing reached the upstream: any request may be retried.
+        if retryAllowed(didWork: false) {
+            retry()
+        } else {
+            finishLocally(.upstreamFailure(reason: "connect_failed"), permitOutcome: .dropped)
+        }
+    }
+
+    private func attach(_ upstream: UpstreamConnection) {
+        self.upstream = upstream
+        upstream.attach(self)
+        upstreamKeepAlive = true
+        phase = .awaitingResponse
+        let remaining = deadline.map { Duration.nanoseconds($0.remaining(atNanoseconds: now)) }
+        let upstreamHead = HTTPRequestHead(
+            version: .http1_1,
+            method: head.method,
+            uri: accepted.target,
+            headers: HeaderRewriting.upstreamRequestHeaders(
+                head.headers,
+                method: head.method,
+                forwarding: .init(
+                    peer: connection.peer,
+                    peerIsTrusted: connection.peer.map {
+                        runtime.configuration.clientAddresses.trustedProxies.contains($0)
+                    }
+                        ?? false,
+                    host: accepted.host,
+                    framing: accepted.framing,
+                    remainingBudget: remaining
+                )
+            )
+        )
+        upstream.write(.head(upstreamHead))
+        if accepted.expectsContinue && !continueSent && !requestEnded {
+            continueSent = true
+            connection.write(.head(HTTPResponseHead(version: head.version, status: .continue)))
+            connection.flush()
+        }
+        if accepted.framing == .none {
+            // No body: the request ends with its head (an `.end` from the decoder follows and is skipped).
+            upstream.write(.end(nil))
+            requestEndSent = true
+        }
+        startResponseTimer()
+        connection.drainInbound()
+        upstream.flush()
+    }
+
+    func flushUpstream() {
+        upstream?.flush()
+    }
+
+    // MARK: Request body
+
+    func requestBodyReceived(_ buffer: ByteBuffer) {
+        bodyBytes += buffer.readableBytes
+        lastProgress = .now()
+        guard phase == .awaitingResponse || phase == .responding, let upstream else { return }
+        if bodyBytes > runtime.configuration.limits.maxBodyBytes {
+            // Only a chunked body gets here (a declared length was checked at the head).
+            if phase == .awaitingResponse {
+                cluster.metrics.record(.abandoned)
+                dropUpstream(observation: .neutral)
+                finishLocally(
+                    LocalResponse(
+                        status: .payloadTooLarge,
+                        error: "bad_request",
+                        reason: "body_too_large",
+                        outcome: .rejected
+                    ),
+                    permitOutcome: .ignored
+                )
+            } else {
+                abort(outcome: .aborted, permitOutcome: .ignored)
+            }
+            return
+        }
+        upstream.write(.body(.byteBuffer(buffer)))
+    }
+
+    func requestEndReceived() {
+        requestEnded = true
+        bodyTimer?.cancel()
+        bodyTimer = nil
+        if phase == .finished {
+            return
+        }
+        guard let upstream, !requestEndSent else { return }
+        upstream.write(.end(nil))
+        requestEndSent = true
+        upstream.flush()
+    }
+
+    // MARK: Upstream response
+
+    func upstreamReceived(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let response):
+            guard phase == .awaitingResponse else { return }
+            responseTimer?.cancel()
+            responseTimer = nil
+            responseStatus = Int(response.status.code)
+            upstreamKeepAlive = response.isKeepAlive
+            let status = responseStatus
+            let observation: OutlierDetector.Observation = status >= 500 ? .serverError(status: status) : .success
+            cluster.outliers.record(observation, instance: instance!, cluster: cluster.instances, now: now)
+            cluster.metrics.record(.answered)
+            if (502...504).contains(status) && retryAllowed(didWork: true) {
+                phase = .discarding
+                return
+            }
+            phase = .responding
+            if !requestEnded && accepted.framing != .none {
+                // The upstream answers before the body was sent: the rest of it will not be read.
+                connection.closeAfterResponse = true
+            }
+            var fields = HeaderRewriting.clientResponseHeaders(
+                response.headers,
+                closing: connection.closeAfterResponse
+            )
+            for field in rateLimitFields { fields.add(name: field.name, value: field.value) }
+            connection.write(.head(HTTPResponseHead(version: head.version, status: response.status, headers: fields)))
+        case .body(let buffer):
+            guard phase == .responding else { return }
+            lastProgress = .now()
+            connection.write(.body(.byteBuffer(buffer)))
+            if !connection.isWritable { upstream?.pauseReads() }
+        case .end(let trailers):
+            switch phase {
+            case .responding:
+                finishForwarded(trailers: trailers)
+            case .discarding:
+                releaseUpstream()
+                endAttempt(.neutral)
+                retry()
+            default:
+                break
+            }
+        }
+    }
+
+    func upstreamReadComplete() {
+        guard phase == .responding else { return }
+        connection.flush()
+        if stallTimer == nil { startStallTimer() }
+    }
+
+    func upstreamClosed(error: (any Error)?) {
+        let reused = (upstream?.exchangesServed ?? 0) > 0
+        upstream = nil
+        switch phase {
+        case .awaitingResponse:
+            responseTimer?.cancel()
+            responseTimer = nil
+            cluster.metrics.record(.reset)
+            // A reused keep-alive connection that closes before answering most likely raced the upstream's own
+            // idle close: the request was not processed, and it says nothing about the instance's health.
+            let stale = reused && accepted.framing == .none
+            endAttempt(stale ? .neutral : .gatewayFailure)
+            if retryAllowed(didWork: !stale) {
+                retry()
+            } else {
+                finishLocally(.upstreamFailure(reason: "upstream_reset"), permitOutcome: .dropped)
+            }
+        case .discarding:
+            endAttempt(.neutral)
+            retry()
+        case .responding:
+            cluster.metrics.record(.reset)
+            endAttempt(.gatewayFailure)
+            abort(outcome: .aborted, permitOutcome: .dropped)
+        case .admitting, .connecting, .finished:
+            break
+        }
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { connection.updateReads() }
+    }
+
+    func clientBecameWritable() {
+        upstream?.resumeReads()
+    }
+
+    // MARK: Retries
+
+    /// Whether another attempt may be made: attempts and deadline left, the retry budget allows it, and the request
+    /// is safe to send again (`didWork` false: nothing reached the upstream; true: the upstream saw the request, so
+    /// only an idempotent request without a body may be re-sent).
+    private func retryAllowed(didWork: Bool) -> Bool {
+        guard attempts < cluster.configuration.retries.attempts else { return false }
+        if didWork {
+            guard accepted.framing == .none, Self.isIdempotent(head.method) else { return false }
+        } else if requestEndSent && accepted.framing != .none {
+            return false
+        }
+        if let deadline, deadline.hasPassed(atNanoseconds: now) { return false }
+        guard cluster.retryBudget.tryWithdraw() else { return false }
+        cluster.metrics.retries.increment()
+        return true
+    }
+
+    private func retry() {
+        // `endAttempt` left the failed instance in `previousInstance`, which the next pick avoids.
+        phase = .connecting
+        connect()
+    }
+
+    static func isIdempotent(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE: true
+        default: false
+        }
+    }
+
+    // MARK: Endings
+
+    private func finishForwarded(trailers: HTTPHeaders?) {
+        let latency = now - attemptStart
+        instance?.recordLatency(nanoseconds: latency)
+        releaseUpstream()
+        endAttempt(.neutral)
+        let lateOrDropped: Bool = deadline.map { $0.hasPassed(atNanoseconds: now) } ?? false
+        var outcome: PermitOutcome
+        switch responseStatus {
+        case 100..<400: outcome = lateOrDropped ? .dropped : .success
+        case 502, 503, 504: outcome = .dropped
+        default: outcome = .ignored
+        }
+        if !requestEnded { connection.closeAfterResponse = true }
+        releasePermit(outcome)
+        phase = .finished
+        stopTimers()
+        record(status: responseStatus, outcome: .forwarded, withinDeadline: !lateOrDropped)
+        connection.writeEnd(trailers)
+        connection.exchangeFinished(self)
+    }
+
+    /// Answers with a response of the proxy's own (nothing of an upstream response has been written).
+    private func finishLocally(_ response: LocalResponse, permitOutcome: PermitOutcome) {
+        guard phase != .finished, phase != .responding else { return }
+        if upstream != nil { dropUpstream(observation: .neutral) }
+        if instance != nil { endAttempt(.neutral) }
+        waitTask?.cancel()
+        waitTask = nil
+        releasePermit(permitOutcome)
+        phase = .finished
+        stopTimers()
+        var response = response
+        if !rateLimitFields.isEmpty && response.status != .tooManyRequests {
+            response.headers.append(contentsOf: rateLimitFields)
+        }
+        record(status: Int(response.status.code), outcome: response.outcome, withinDeadline: true)
+        let closing = connection.closeAfterResponse || (!requestEnded && accepted.framing != .none)
+        connection.writeLocal(response, version: head.version, closing: closing)
+        connection.exchangeFinished(self)
+    }
+
+    /// The exchange cannot finish its response (the upstream broke mid-body): close the client connection.
+    private func abort(outcome: ProxyOutcome, permitOutcome: PermitOutcome) {
+        guard phase != .finished else { return }
+        if upstream != nil { dropUpstream(observation: .neutral) }
+        if instance != nil { endAttempt(.neutral) }
+        releasePermit(permitOutcome)
+        phase = .finished
+        stopTimers()
+        record(status: responseStatus == 0 ? 502 : responseStatus, outcome: outcome, withinDeadline: false)
+        connection.close()
+    }
+
+    /// The client went away (or the connection is being torn down): stop everything, quietly.
+    func abandon() {
+        guard phase != .finished else { return }
+        waitTask?.cancel()
+        waitTask = nil
+        if upstream != nil {
+            cluster.metrics.record(.abandoned)
+            dropUpstream(observation: .neutral)
+        }
+        if instance != nil { endAttempt(.neutral) }
+        releasePermit(.ignored)
+        phase = .finished
+        stopTimers()
+        record(status: 499, outcome: .aborted, withinDeadline: false)
+    }
+
+    private func releasePermit(_ outcome: PermitOutcome) {
+        if let taken = permit.take() { taken.release(outcome) }
+    }
+
+    /// Ends the current attempt's accounting on its instance exactly once.
+    private func endAttempt(_ observation: OutlierDetector.Observation) {
+        guard let instance else { return }
+        self.instance = nil
+        instance.inflight.wrappingSubtract(1, ordering: .relaxed)
+        if observation != .neutral {
+            cluster.outliers.record(observation, instance: instance, cluster: cluster.instances, now: now)
+        }
+        previousInstance = instance
+    }
+
+    /// Returns the upstream connection to its pool when it can serve another request, else closes it.
+    private func releaseUpstream() {
+        guard let upstream else { return }
+        self.upstream = nil
+        if upstreamKeepAlive && requestEndSent, let pool = cluster.pool(for: eventLoop) {
+            pool.release(upstream)
+        } else {
+            upstream.close()
+        }
+    }
+
+    /// Closes the upstream connection mid-exchange (its state is unknown).
+    private func dropUpstream(observation: OutlierDetector.Observation) {
+        guard let upstream else { return }
+        self.upstream = nil
+        upstream.close()
+        if let instance, observation != .neutral {
+            cluster.outliers.record(observation, instance: instance, cluster: cluster.instances, now: now)
+        }
+    }
+
+    private func record(status: Int, outcome: ProxyOutcome, withinDeadline: Bool) {
+        route.metrics.record(
+            status: status,
+            outcome: outcome,
+            nanoseconds: now - startNanoseconds,
+            withinDeadline: withinDeadline
+        )
+    }
+
+    // MARK: Timers
+
+    private func stopTimers() {
+        responseTimer?.cancel()
+        responseTimer = nil
+        stallTimer?.cancel()
+        stallTimer = nil
+        bodyTimer?.cancel()
+        bodyTimer = nil
+    }
+
+    /// Until the response head: the cluster's response timeout or the deadline, whichever comes first.
+    private func startResponseTimer() {
+        responseTimer?.cancel()
+        var wait = cluster.configuration.responseTimeout.nanoseconds
+        var byDeadline = false
+        if let deadline {
+            let left = deadline.remaining(atNanoseconds: now)
+            if left <= wait {
+                wait = left
+                byDeadline = true
+            }
+        }
+        responseTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(wait)) { [weak self] in
+            self?.responseTimedOut(byDeadline: byDeadline)
+        }
+    }
+
+    private func responseTimedOut(byDeadline: Bool) {
+        guard phase == .awaitingResponse else { return }
+        responseTimer = nil
+        if byDeadline {
+            // The caller's own deadline: it says nothing about the instance (a tiny budget must not eject it).
+            cluster.metrics.record(.abandoned)
+            dropUpstream(observation: .neutral)
+            endAttempt(.neutral)
+            finishLocally(.deadlineExpired(reason: "deadline_exceeded_upstream"), permitOutcome: .dropped)
+        } else {
+            cluster.metrics.record(.timeout)
+            dropUpstream(observation: .neutral)
+            endAttempt(.gatewayFailure)
+            finishLocally(
+                LocalResponse(
+                    status: .gatewayTimeout,
+                    error: "gateway_timeout",
+                    reason: "upstream_timeout",
+                    outcome: .upstreamTimeout
+                ),
+                permitOutcome: .dropped
+            )
+        }
+    }
+
+    /// While a response streams: no bytes either way for the idle timeout ends the exchange.
+    private func startStallTimer() {
+        let idle = runtime.configuration.timeouts.idle
+        stallTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(idle.nanoseconds)) { [weak self] in
+            guard let self, self.phase == .responding else { return }
+            self.stallTimer = nil
+            if NIODeadline.now() - self.lastProgress >= .nanoseconds(idle.nanoseconds) {
+                self.abort(outcome: .aborted, permitOutcome: .ignored)
+            } else {
+                self.startStallTimer()
+            }
+        }
+    }
+
+    /// While a request body arrives: a gap longer than the client body timeout ends the exchange (408 when no
+    /// response has started). Time spent not reading (backpressure) does not count.
+    private func startBodyTimer() {
+        let timeout = runtime.configuration.timeouts.clientBody
+        bodyTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [weak self] in
+            guard let self, !self.requestEnded, self.phase != .finished else { return }
+            self.bodyTimer = nil
+            let waitingOnUs = !self.acceptsRequestBody || !self.upstreamIsWritable
+            if waitingOnUs || NIODeadline.now() - self.lastProgress < .nanoseconds(timeout.nanoseconds) {
+                self.startBodyTimer()
+                return
+            }
+            if self.phase == .responding {
+                self.abort(outcome: .rejected, permitOutcome: .ignored)
+            } else {
+                self.cluster.metrics.record(.abandoned)
+                self.dropUpstream(observation: .neutral)
+                self.finishLocally(
+                    LocalResponse(
+                        status: .requestTimeout,
+                        error: "bad_request",
+                        reason: "body_timeout",
+                        outcome: .rejected
+                    ),
+                    permitOutcome: .ignored
+                )
+            }
+        }
+    }
+}
+
+extension LocalResponse {
+    static func deadlineExpired(reason: String) -> LocalResponse {
+        LocalResponse(status: .gatewayTimeout, error: "deadline_exceeded", reason: reason, outcome: .deadlineExceeded)
+    }
+
+    static func upstreamFailure(reason: String) -> LocalResponse {
+        // Retry-After: the balancer will have moved on (or the instance come back) by then.
+        LocalResponse(
+            status: .badGateway,
+            error: "bad_gateway",
+            reason: reason,
+            retryAfter: .seconds(1),
+            outcome: .upstreamFailed
+        )
+    }
+}
+
+/// Carries a permit granted in a task to the event loop: a non-copyable value cannot be captured by the closure
+/// that hops, so it travels in this box. A permit never taken is released when the box goes away.
+final class PermitHandover: Sendable {
+    private let permit: Mutex<AdmissionPermit?>
+
+    init(_ granted: consuming AdmissionPermit) {
+        permit = Mutex(Optional(granted))
+    }
+
+    func take() -> AdmissionPermit? {
+        permit.withLock { $0.take() }
+    }
+}

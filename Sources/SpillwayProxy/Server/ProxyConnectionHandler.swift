@@ -1,0 +1,398 @@
+import NIOCore
+import NIOHTTP1
+import Spillway
+
+/// One client connection: reads requests (pipelined ones in turn), runs one ``Exchange`` at a time, writes
+/// responses in order, and enforces the client-side timeouts.
+///
+/// Reads are the backpressure: the handler withholds the `read` event (so the socket is not read) while a request
+/// body cannot go anywhere yet (waiting for admission or an upstream connection, or the upstream is not writable),
+/// while a response is being written for a completed request, and while a pipelined request waits its turn. At most
+/// about one socket read of body (64 KiB) is held in memory; bodies are never buffered whole.
+final class ProxyConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The most request bytes held while they cannot be forwarded.
+    static let maxHeldBytes = 64 * 1024
+
+    let core: ProxyServerCore
+    let detector: RequestStartDetector
+    private(set) var context: ChannelHandlerContext?
+    /// The TCP peer's IP address as text.
+    private(set) var peer: String?
+    private var inbound = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 4)
+    private var heldBytes = 0
+    private var heldHeads = 0
+    private(set) var exchange: Exchange?
+    private var readHeld = false
+    /// Close once the current response has been written.
+    var closeAfterResponse = false
+    private var closed = false
+    private var idleTimer: Scheduled<Void>?
+    private var headerTimer: Scheduled<Void>?
+    private var headReceived = false
+
+    init(core: ProxyServerCore, detector: RequestStartDetector) {
+        self.core = core
+        self.detector = detector
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peer = context.channel.remoteAddress?.ipAddress
+        detector.onRequestStart = { [unowned self] in self.requestStarted() }
+        if context.channel.isActive { startIdleTimer() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startIdleTimer()
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        teardown()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
+        let part = unwrapInboundIn(data)
+        switch part {
+        case .head:
+            heldHeads += 1
+            headerTimer?.cancel()
+            headerTimer = nil
+            headReceived = true
+        case .body(let buffer):
+            heldBytes += buffer.readableBytes
+        case .end:
+            break
+        }
+        inbound.append(part)
+        drainInbound()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.flushUpstream()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.clientBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !closed else { return }
+        if let parserError = error as? HTTPParserError {
+            // The decoder closes the connection after a parse error; answer first if nothing is being written.
+            let status: HTTPResponseStatus
+            switch parserError {
+            case .headerOverflow: status = .requestHeaderFieldsTooLarge
+            case .invalidVersion: status = .httpVersionNotSupported
+            default: status = .badRequest
+            }
+            if exchange?.hasStartedResponse != true {
+                exchange?.abandon()
+                exchange = nil
+                let response = LocalResponse(
+                    status: status,
+                    error: "bad_request",
+                    reason: "malformed_request",
+                    outcome: .rejected
+                )
+                core.runtime.unmatched.record(
+                    status: Int(status.code),
+                    outcome: .rejected,
+                    nanoseconds: 0,
+                    withinDeadline: true
+                )
+                writeLocal(response, version: .http1_1, closing: true)
+                return
+            }
+        }
+        close()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if wantsRead {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ProxyDrainEvent {
+            quiesce()
+            return
+        }
+        if case ChannelEvent.inputClosed = event {
+            // The client half-closed: finish the exchange in progress (its request is complete), then close.
+            closeAfterResponse = true
+            if exchange == nil { close() }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: Requests
+
+    private var wantsRead: Bool {
+        if closed { return false }
+        if heldBytes >= Self.maxHeldBytes || heldHeads > 0 { return false }
+        guard let exchange else { return !closeAfterResponse }
+        return !exchange.requestEnded && exchange.upstreamIsWritable
+    }
+
+    /// Reads again if reads were held and are wanted now.
+    func updateReads() {
+        guard readHeld, wantsRead, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    /// Hands buffered parts to the exchange that can take them, starting exchanges for new heads.
+    func drainInbound() {
+        while let part = inbound.first, !closed {
+            switch part {
+            case .head(let head):
+                guard exchange == nil, !closeAfterResponse else { break }
+                inbound.removeFirst()
+                heldHeads -= 1
+                startExchange(head)
+                continue
+            case .body(let buffer):
+                if let exchange {
+                    guard exchange.acceptsRequestBody else { break }
+                    inbound.removeFirst()
+                    heldBytes -= buffer.readableBytes
+                    exchange.requestBodyReceived(buffer)
+                } else {
+                    // The tail of a request answered before its body was read (the connection closes after it).
+                    inbound.removeFirst()
+                    heldBytes -= buffer.readableBytes
+                }
+                continue
+            case .end:
+                if let exchange {
+                    guard exchange.acceptsRequestBody else { break }
+                    inbound.removeFirst()
+                    exchange.requestEndReceived()
+                } else {
+                    // The end of a request without a body that was answered before the decoder's end was read.
+                    inbound.removeFirst()
+                }
+                continue
+            }
+            break
+        }
+        updateReads()
+    }
+
+    private func startExchange(_ head: HTTPRequestHead) {
+        guard let context else { return }
+        idleTimer?.cancel()
+        idleTimer = nil
+        let runtime = core.runtime
+        let start = core.clock.nanosecondsSinceOrigin
+        if head.version.minor == 0 || !head.isKeepAlive || core.isDraining { closeAfterResponse = true }
+        let accepted: RequestValidation.Accepted
+        switch RequestValidation.validate(head, limits: runtime.configuration.limits) {
+        case .failure(let refusal):
+            // A refused request's body (if any) is never read, so the connection cannot be reused.
+            closeAfterResponse = true
+            refuseBeforeRouting(.rejected(refusal), head: head, runtime: runtime, start: start)
+            return
+        case .success(let value):
+            accepted = value
+        }
+        if accepted.asksUpgrade { closeAfterResponse = true }
+        guard let route = runtime.routes.route(host: accepted.host, path: accepted.path) else {
+            if accepted.framing != .none { closeAfterResponse = true }
+            refuseBeforeRouting(
+                LocalResponse(status: .notFound, error: "not_found", reason: "no_route", outcome: .noRoute),
+                head: head,
+                runtime: runtime,
+                start: start
+            )
+            return
+        }
+        let exchange = Exchange(
+            connection: self,
+            eventLoop: context.eventLoop,
+            runtime: runtime,
+            route: route,
+            head: head,
+            accepted: accepted,
+            startNanoseconds: start
+        )
+        self.exchange = exchange
+        exchange.start()
+    }
+
+    private func refuseBeforeRouting(
+        _ response: LocalResponse,
+        head: HTTPRequestHead,
+        runtime: ProxyRuntime,
+        start: Int64
+    ) {
+        let elapsed = core.clock.nanosecondsSinceOrigin - start
+        runtime.unmatched.record(
+            status: Int(response.status.code),
+            outcome: response.outcome,
+            nanoseconds: elapsed,
+            withinDeadline: true
+        )
+        writeLocal(response, version: head.version, closing: closeAfterResponse)
+        responseFinished()
+    }
+
+    // MARK: Writing
+
+    func write(_ part: HTTPServerResponsePart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    /// Writes a whole response of the proxy's own.
+    func writeLocal(_ response: LocalResponse, version: HTTPVersion, closing: Bool) {
+        guard let context else { return }
+        let (head, body) = response.rendered(
+            version: version,
+            closing: closing,
+            allocator: context.channel.allocator
+        )
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        if closing {
+            closeAfterResponse = true
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+
+    /// Writes the end of a forwarded response (closing afterwards when needed).
+    func writeEnd(_ trailers: HTTPHeaders?) {
+        guard let context else { return }
+        if closeAfterResponse {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+        }
+    }
+
+    /// The exchange finished its response (the exchange set ``closeAfterResponse`` before writing its end when the
+    /// request's body was not read to the end: an early refusal, or an upstream that answered before the body was
+    /// sent, leaves bytes that cannot be told apart from a next request).
+    func exchangeFinished(_ finished: Exchange) {
+        guard exchange === finished else { return }
+        exchange = nil
+        responseFinished()
+    }
+
+    private func responseFinished() {
+        guard !closed else { return }
+        if closeAfterResponse {
+            // The close follows the write of the response's end.
+            return
+        }
+        headReceived = false
+        if inbound.isEmpty { detector.awaitingRequest = true }
+        startIdleTimer()
+        drainInbound()
+    }
+
+    /// Closes the connection now.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        teardown()
+        context?.close(promise: nil)
+    }
+
+    /// Drain: finish the exchange in progress, then close; an idle connection closes at once.
+    func quiesce() {
+        closeAfterResponse = true
+        if exchange == nil && inbound.isEmpty { close() }
+    }
+
+    private func teardown() {
+        idleTimer?.cancel()
+        idleTimer = nil
+        headerTimer?.cancel()
+        headerTimer = nil
+        if let exchange {
+            self.exchange = nil
+            exchange.abandon()
+        }
+        inbound.removeAll()
+        heldBytes = 0
+        heldHeads = 0
+    }
+
+    // MARK: Timeouts
+
+    private func startIdleTimer() {
+        guard let context, !closed, exchange == nil else { return }
+        idleTimer?.cancel()
+        let timeouts = core.runtime.configuration.timeouts
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeouts.idle.nanoseconds)) {
+            [weak self] in
+            guard let self, self.exchange == nil, !self.closed else { return }
+            self.close()
+        }
+    }
+
+    /// The first byte of a request arrived: it has the header timeout to complete its head.
+    private func requestStarted() {
+        guard let context, !closed else { return }
+        headReceived = false
+        idleTimer?.cancel()
+        idleTimer = nil
+        headerTimer?.cancel()
+        let timeouts = core.runtime.configuration.timeouts
+        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(
+            in: .nanoseconds(timeouts.clientHeader.nanoseconds)
+        ) { [weak self] in
+            guard let self, !self.closed, !self.headReceived else { return }
+            self.headerTimer = nil
+            if self.exchange == nil {
+                let response = LocalResponse(
+                    status: .requestTimeout,
+                    error: "bad_request",
+                    reason: "header_timeout",
+                    outcome: .rejected
+                )
+                self.core.runtime.unmatched.record(
+                    status: 408,
+                    outcome: .rejected,
+                    nanoseconds: 0,
+                    withinDeadline: true
+                )
+                self.writeLocal(response, version: .http1_1, closing: true)
+            } else {
+                self.close()
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import CoreMetrics
+import Logging
+import NIOCore
+import Spillway
+import Synchronization
+
+/// What every connection of one proxy shares: the configuration in force, the open connections (for drain), and
+/// server-wide metrics.
+final class ProxyServerCore: Sendable {
+    private let current: Mutex<ProxyRuntime>
+    let logger: Logger
+    let clock: any SpillwayClock
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let draining = Atomic<Bool>(false)
+    private let openConnections: Gauge
+    private let acceptedConnections: Counter
+
+    init(runtime: ProxyRuntime, logger: Logger, clock: any SpillwayClock, metricsFactory: any MetricsFactory) {
+        self.current = Mutex(runtime)
+        self.logger = logger
+        self.clock = clock
+        self.openConnections = Gauge(label: "spillway_proxy_open_connections", factory: metricsFactory)
+        self.acceptedConnections = Counter(label: "spillway_proxy_connections_total", factory: metricsFactory)
+    }
+
+    /// The configuration in force; each request keeps the one it started with.
+    var runtime: ProxyRuntime { current.withLock { $0 } }
+
+    /// Puts `runtime` in force and returns the one it replaces.
+    func swap(_ runtime: ProxyRuntime) -> ProxyRuntime {
+        current.withLock { current in
+            let previous = current
+            current = runtime
+            return previous
+        }
+    }
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Starts draining; returns the connections open at that moment.
+    func beginDrain() -> [any Channel] {
+        draining.store(true, ordering: .relaxed)
+        return connections.withLock { Array($0.values) }
+    }
+
+    func opened(_ channel: any Channel) {
+        let count = connections.withLock { connections in
+            connections[ObjectIdentifier(channel)] = channel
+            return connections.count
+        }
+        acceptedConnections.increment()
+        openConnections.record(count)
+        channel.closeFuture.whenComplete { _ in
+            let count = self.connections.withLock { connections in
+                connections.removeValue(forKey: ObjectIdentifier(channel))
+                return connections.count
+            }
+            self.openConnections.record(count)
+        }
+    }
+
+    /// Connections open now.
+    var openConnectionCount: Int { connections.withLock { $0.count } }
+}

@@ -1,0 +1,166 @@
+import NIOCore
+import NIOHTTP1
+
+/// What an upstream connection reports to the exchange that is using it. Every call happens on the connection's
+/// event loop, which is also the client connection's loop.
+protocol UpstreamResponseReceiver: AnyObject {
+    /// A part of the upstream's response.
+    func upstreamReceived(_ part: HTTPClientResponsePart)
+    /// The end of one read from the upstream socket (a good moment to flush to the client).
+    func upstreamReadComplete()
+    /// The connection closed or failed; `error` is `nil` for an orderly close.
+    func upstreamClosed(error: (any Error)?)
+    /// The connection's outbound buffer crossed a watermark.
+    func upstreamWritabilityChanged(isWritable: Bool)
+}
+
+/// One keep-alive HTTP/1.1 connection to an upstream instance, confined to the event loop it was opened on.
+///
+/// Between exchanges it sits in its ``UpstreamConnectionPool``; anything the upstream sends while no exchange is
+/// attached (data or a close) makes the connection unusable, so it is closed and dropped from the pool.
+final class UpstreamConnection {
+    let channel: any Channel
+    let instance: UpstreamInstance
+    let handler: UpstreamHandler
+    /// Exchanges completed on this connection: a request on a connection that served one before can meet an
+    /// upstream that closed it while idle, which is safe to retry.
+    var exchangesServed = 0
+    /// When the connection last went idle.
+    var idleSince: NIODeadline = .now()
+
+    init(channel: any Channel, instance: UpstreamInstance, handler: UpstreamHandler) {
+        self.channel = channel
+        self.instance = instance
+        self.handler = handler
+    }
+
+    var isActive: Bool { channel.isActive && !handler.isClosed }
+
+    /// Hands the connection to `receiver` for one exchange.
+    func attach(_ receiver: any UpstreamResponseReceiver) {
+        handler.receiver = receiver
+    }
+
+    /// Detaches the exchange (the connection goes back to its pool or is closed).
+    func detach() {
+        handler.receiver = nil
+        handler.resumeReads()
+    }
+
+    func write(_ part: HTTPClientRequestPart) { handler.write(part) }
+    func flush() { handler.flush() }
+    var isWritable: Bool { channel.isWritable }
+
+    /// Stops reading responses (the client is not keeping up); ``resumeReads()`` starts again.
+    func pauseReads() { handler.pauseReads() }
+    func resumeReads() { handler.resumeReads() }
+
+    /// Closes the connection (an exchange was abandoned midway, or the pool no longer wants it).
+    func close() {
+        handler.receiver = nil
+        guard !handler.isClosed else { return }
+        handler.isClosed = true
+        channel.close(promise: nil)
+    }
+}
+
+/// The last handler of an upstream connection's pipeline: forwards response parts to the attached exchange and
+/// holds reads while the client is not writable.
+final class UpstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    weak var receiver: (any UpstreamResponseReceiver)?
+    /// Called when the connection closes or misbehaves while idle (no receiver).
+    var onIdleClose: (() -> Void)?
+    var isClosed = false
+    private var context: ChannelHandlerContext?
+    private var readsPaused = false
+    private var readPending = false
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        guard let receiver else {
+            // An idle connection must say nothing; a response here would be answered to no request.
+            closeIdle(context: context)
+            return
+        }
+        receiver.upstreamReceived(part)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        receiver?.upstreamReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isClosed = true
+        if let receiver {
+            self.receiver = nil
+            receiver.upstreamClosed(error: nil)
+        } else {
+            onIdleClose?()
+        }
+        onIdleClose = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        isClosed = true
+        if let receiver {
+            self.receiver = nil
+            receiver.upstreamClosed(error: error)
+        } else {
+            onIdleClose?()
+            onIdleClose = nil
+        }
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        receiver?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    func pauseReads() {
+        readsPaused = true
+    }
+
+    func resumeReads() {
+        guard readsPaused else { return }
+        readsPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func closeIdle(context: ChannelHandlerContext) {
+        isClosed = true
+        onIdleClose?()
+        onIdleClose = nil
+        context.close(promise: nil)
+    }
+}

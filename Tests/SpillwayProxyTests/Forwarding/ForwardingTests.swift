@@ -1,0 +1,214 @@
+import NIOCore
+import Spillway
+import Testing
+
+@testable import SpillwayProxy
+
+@Suite("Forwarding: headers, streaming, keep-alive, pipelining", .timeLimit(.minutes(1)))
+struct ForwardingTests {
+    @Test func forwardsAndStripsHopByHopHeaders() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let response = try await get(
+            "/headers?x=1",
+            port: fixture.port,
+            headers: [
+                "Connection: close, X-Secret", "X-Secret: drop-me", "Keep-Alive: timeout=5", "TE: trailers",
+                "Proxy-Authorization: Basic Zm9v", "X-Forwarded-For: 198.51.100.9", "X-Kept: yes",
+            ]
+        )
+        #expect(response.status == 200)
+        let body = response.body
+        #expect(body.hasPrefix("GET /headers?x=1\n"))
+        #expect(body.contains("x-kept: yes"))
+        #expect(!body.contains("x-secret"))
+        #expect(!body.contains("keep-alive"))
+        #expect(!body.contains("proxy-authorization"))
+        #expect(!body.contains("\nte:"))
+        // The peer (127.0.0.1) is not a trusted proxy: the client's own X-Forwarded-For is replaced, not appended to.
+        #expect(body.contains("x-forwarded-for: 127.0.0.1\n"))
+        #expect(!body.contains("198.51.100.9"))
+        #expect(body.contains("forwarded: for=127.0.0.1;host=\"test.local\";proto=http"))
+        #expect(response.header("x-backend") == "test")
+    }
+
+    @Test func trustedPeerForwardingHeadersAreAppendedTo() async throws {
+        let fixture = try await ProxyFixture.start {
+            ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"], top: "trusted_proxies: [127.0.0.0/8]")
+        }
+        defer { Task { await fixture.stop() } }
+        let response = try await get("/headers", port: fixture.port, headers: ["X-Forwarded-For: 198.51.100.9"])
+        #expect(response.body.contains("x-forwarded-for: 198.51.100.9, 127.0.0.1\n"))
+    }
+
+    @Test func remainingDeadlineIsForwarded() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let response = try await get(
+            "/headers",
+            port: fixture.port,
+            headers: ["x-request-timeout-ms: 5000", "grpc-timeout: 3S"]
+        )
+        let line = try #require(response.body.split(separator: "\n").first { $0.hasPrefix("x-request-timeout-ms: ") })
+        let forwarded = try #require(Int(line.dropFirst("x-request-timeout-ms: ".count)))
+        // The shorter of the two budgets (3 s), less the time spent in the proxy.
+        #expect(forwarded <= 3000 && forwarded > 2000)
+        #expect(response.body.contains("grpc-timeout: \(forwarded)m"))
+    }
+
+    @Test func streamsChunkedBodiesBothWays() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let head = "POST /echo HTTP/1.1\r\nHost: test.local\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        let response = try await RawClient.send(
+            [head, "5\r\nhello\r\n", "6\r\n world\r\n", "0\r\n\r\n"],
+            port: fixture.port,
+            pause: .milliseconds(20)
+        )
+        #expect(response.status == 200)
+        #expect(response.header("transfer-encoding") == "chunked")
+        #expect(response.body.contains("hello"))
+        #expect(response.body.contains(" world"))
+        #expect(response.closedByServer)
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let requests =
+            "GET /slow/60 HTTP/1.1\r\nHost: a\r\n\r\n" + "GET /second HTTP/1.1\r\nHost: a\r\n\r\n"
+            + "GET /third HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        let response = try await RawClient.send([requests], port: fixture.port)
+        #expect(response.statuses == [200, 200, 200])
+        #expect(response.messages.map(\.body) == ["slow", "/second", "/third"])
+    }
+
+    @Test func upstreamConnectionsAreReused() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        for _ in 0..<20 {
+            let response = try await get("/ok", port: fixture.port)
+            #expect(response.status == 200)
+        }
+        #expect(fixture.backend.requests == 20)
+        // Requests land on whichever event loop accepted the client; each loop keeps its own pool.
+        #expect(fixture.backend.connections <= System.coreCount)
+    }
+
+    @Test func headRequestsGetNoBody() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let response = try await RawClient.send(
+            ["HEAD /ok HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"],
+            port: fixture.port
+        )
+        #expect(response.statuses == [200, 200])
+        #expect(response.header("content-length") == "2")
+        #expect(response.messages.map(\.body) == ["", "/after"])
+        #expect(!response.text.contains("\r\n\r\nok"))
+    }
+
+    @Test func unknownRouteIs404() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            """
+            listen: 127.0.0.1:0
+            clusters:
+              app:
+                instances: [127.0.0.1:\(ports[0])]
+            routes:
+              - name: api
+                hosts: [api.example.com]
+                path_prefix: /api
+                cluster: app
+            """
+        }
+        defer { Task { await fixture.stop() } }
+        #expect(try await get("/api/x", port: fixture.port).status == 404)
+        let routed = try await get("/api/x", port: fixture.port, headers: ["Host: API.example.com:8080"])
+        // Two Host fields: the fixture's own and this one.
+        #expect(routed.status == 400)
+        let single = try await RawClient.send(
+            ["GET /api/x HTTP/1.1\r\nHost: API.example.com:8080\r\nConnection: close\r\n\r\n"],
+            port: fixture.port
+        )
+        #expect(single.status == 200)
+        #expect(fixture.backend.requests == 1)
+    }
+}
+
+@Suite("Forwarding: expectations and budgets", .timeLimit(.minutes(1)))
+struct ForwardingEdgeTests {
+    @Test func expectContinueIsAnsweredByTheProxyOnceAdmitted() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let head =
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        // The body goes out only after the 100 arrived (the pause is longer than the proxy needs to admit).
+        let response = try await RawClient.send([head, "hello"], port: fixture.port, pause: .milliseconds(200))
+        #expect(response.statuses == [100, 200])
+        #expect(response.messages.last?.body == "hello")
+    }
+
+    @Test func responseBeforeTheBodyEndedClosesTheConnection() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        // /echo answers its head at once: the response starts while the body is still arriving, so the client is
+        // told in that head that the connection closes after it (the rest of the exchange is not known yet).
+        // Half the body is sent; the rest never comes, so the response head necessarily precedes the body's end.
+        let head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello"
+        let response = try await RawClient.send([head], port: fixture.port) { $0.contains("\r\n\r\n") }
+        #expect(response.status == 200)
+        #expect(response.header("connection") == "close")
+    }
+
+    @Test func budgetsAreCappedAtTheMaximum() async throws {
+        let fixture = try await ProxyFixture.start {
+            ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"], top: "deadlines: {maximum: 2s}")
+        }
+        defer { Task { await fixture.stop() } }
+        let response = try await get("/headers", port: fixture.port, headers: ["x-request-timeout-ms: 99999999"])
+        let line = try #require(response.body.split(separator: "\n").first { $0.hasPrefix("x-request-timeout-ms: ") })
+        let forwarded = try #require(Int(line.dropFirst("x-request-timeout-ms: ".count)))
+        #expect(forwarded <= 2000 && forwarded > 1000)
+    }
+
+    @Test func defaultBudgetAppliesWithoutAHeader() async throws {
+        let fixture = try await ProxyFixture.start {
+            ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"], top: "deadlines: {default: 1s}")
+        }
+        defer { Task { await fixture.stop() } }
+        // The budget leaves a fast request room on a machine busy with the other tests.
+        #expect(try await get("/slow/20000", port: fixture.port).status == 504)
+        let fast = try await get("/ok", port: fixture.port)
+        #expect(fast.status == 200, "\(fast.text)")
+    }
+
+    @Test func unreachableRedisFollowsThePolicysFailureRule() async throws {
+        let dead = try await ProxyFixture.deadPort()
+        let fixture = try await ProxyFixture.start { ports in
+            """
+            listen: 127.0.0.1:0
+            redis: {address: 127.0.0.1:\(dead), timeout: 20ms}
+            clusters:
+              app:
+                instances: [127.0.0.1:\(ports[0])]
+            routes:
+              - name: open
+                path_prefix: /open
+                cluster: app
+                rate_limits:
+                  - {name: shared, key: global, limit: 10, period: 1s, store: redis, on_redis_failure: allow}
+              - name: closed
+                path_prefix: /closed
+                cluster: app
+                rate_limits:
+                  - {name: shared, key: global, limit: 10, period: 1s, store: redis, on_redis_failure: deny}
+            """
+        }
+        defer { Task { await fixture.stop() } }
+        #expect(try await get("/open", port: fixture.port).status == 200)
+        let denied = try await get("/closed", port: fixture.port)
+        #expect(denied.status == 429)
+        #expect(denied.header("retry-after") != nil)
+    }
+}

@@ -1,0 +1,224 @@
+import Testing
+
+@testable import SpillwayProxy
+
+/// Malformed and hostile requests against a live proxy, each with the status it must get. None may reach the
+/// upstream, crash the proxy or leave a connection behind; after each, the proxy still serves a normal request.
+@Suite("Hostile requests get the expected status", .timeLimit(.minutes(1)))
+struct HostileRequestTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var request: String
+        /// The expected status; `nil` when the proxy must close the connection without answering.
+        var status: Int?
+        var testDescription: String { name }
+    }
+
+    static let big = String(repeating: "a", count: 40 * 1024)
+
+    static let cases: [Case] = [
+        Case(
+            name: "Content-Length with Transfer-Encoding (CL.TE smuggling)",
+            request:
+                "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+            status: 400
+        ),
+        Case(
+            name: "Transfer-Encoding with Content-Length (TE.CL smuggling)",
+            request:
+                "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
+            status: 400
+        ),
+        Case(
+            name: "duplicate Content-Length",
+            request: "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc",
+            status: 400
+        ),
+        Case(
+            name: "duplicate equal Content-Length",
+            request: "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+            status: 400
+        ),
+        Case(
+            name: "Content-Length list",
+            request: "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
+            status: 400
+        ),
+        Case(
+            name: "obfuscated Transfer-Encoding",
+            request: "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+            status: 501
+        ),
+        Case(
+            name: "Transfer-Encoding not ending in chunked",
+            request: "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+            status: 400
+        ),
+        Case(
+            name: "obsolete line folding",
+            request: "GET /ok HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n",
+            status: 400
+        ),
+        Case(
+            name: "space before the colon",
+            request: "GET /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+            status: 400
+        ),
+        Case(
+            name: "NUL in a header value",
+            request: "GET /ok HTTP/1.1\r\nHost: a\r\nX-Nul: a\u{0}b\r\n\r\n",
+            status: 400
+        ),
+        Case(name: "header too large", request: "GET /ok HTTP/1.1\r\nHost: a\r\nX-Big: \(big)\r\n\r\n", status: 431),
+        Case(
+            name: "too many header fields",
+            request: "GET /ok HTTP/1.1\r\nHost: a\r\n" + (0..<150).map { "X-H\($0): v\r\n" }.joined() + "\r\n",
+            status: 431
+        ),
+        Case(
+            name: "declared body too large",
+            request: "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n",
+            status: 413
+        ),
+        Case(
+            name: "chunked body too large",
+            request:
+                "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n\(String(repeating: "b", count: 2048))\r\n0\r\n\r\n",
+            status: 413
+        ),
+        Case(
+            name: "invalid chunk size",
+            request: "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            status: 400
+        ),
+        Case(name: "missing Host", request: "GET /ok HTTP/1.1\r\n\r\n", status: 400),
+        Case(name: "two Host fields", request: "GET /ok HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", status: 400),
+        Case(name: "dot segments", request: "GET /ok/../admin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
+        Case(name: "encoded dot segments", request: "GET /%2e%2e/admin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
+        Case(
+            name: "CONNECT",
+            request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            status: 405
+        ),
+        Case(name: "HTTP/2 request line", request: "GET /ok HTTP/2.0\r\nHost: a\r\n\r\n", status: 505),
+        Case(
+            name: "garbage",
+            request: "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}\r\n\r\n",
+            status: 400
+        ),
+        Case(name: "relative target", request: "GET ok HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
+        Case(
+            name: "unknown expectation",
+            request: "GET /ok HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n",
+            status: 417
+        ),
+    ]
+
+    static let configuration: @Sendable ([Int]) -> String = { ports in
+        ProxyFixture.yaml(
+            instances: ["127.0.0.1:\(ports[0])"],
+            top: "limits: {max_header_bytes: 16KiB, max_header_count: 100, max_body_bytes: 1KiB}"
+        )
+    }
+
+    @Test(arguments: cases)
+    func hostileRequest(_ hostile: Case) async throws {
+        let fixture = try await ProxyFixture.start(Self.configuration)
+        defer { Task { await fixture.stop() } }
+        let response = try await RawClient.send([hostile.request], port: fixture.port)
+        if let status = hostile.status {
+            #expect(response.statuses == [status], "\(response.text.prefix(200))")
+            if status == 413, hostile.name.hasPrefix("chunked") {
+                // A chunked body is forwarded until it crosses the limit.
+                #expect(fixture.backend.requests <= 1)
+            } else {
+                #expect(fixture.backend.requests == 0)
+            }
+        } else {
+            #expect(response.statuses.isEmpty)
+        }
+        #expect(response.closedByServer)
+        #expect(!response.text.contains("smuggled"))
+        #expect(try await get("/ok", port: fixture.port).status == 200)
+    }
+
+    @Test func slowlorisHeadGets408() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {client_header: 300ms}")
+        }
+        defer { Task { await fixture.stop() } }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let response = try await RawClient.send(
+            ["GET /ok HTTP/1.1\r\n", "Host: a\r\n", "X-Slow: 1\r\n", "X-Slow: 2\r\n", "X-Slow: 3\r\n"],
+            port: fixture.port,
+            pause: .milliseconds(150)
+        )
+        #expect(response.status == 408)
+        #expect(response.closedByServer)
+        #expect(clock.now - start < .seconds(3))
+        #expect(fixture.backend.requests == 0)
+    }
+
+    @Test func idleKeepAliveConnectionIsClosed() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {idle: 1s, client_header: 100ms}")
+        }
+        defer { Task { await fixture.stop() } }
+        // One complete request, then silence: closed after the idle timeout, not the (shorter) header timeout. (The
+        // idle timeout also runs from the accept to the first byte: 1 s leaves a busy machine room to send.)
+        let response = try await RawClient.send(
+            ["GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"],
+            port: fixture.port,
+            wait: .seconds(5)
+        )
+        #expect(response.statuses == [200])
+        #expect(response.closedByServer)
+    }
+
+    @Test func slowBodyGets408() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {client_body: 300ms}")
+        }
+        defer { Task { await fixture.stop() } }
+        let response = try await RawClient.send(
+            ["POST /slow/2000 HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n", "0123456789"],
+            port: fixture.port,
+            pause: .milliseconds(50)
+        )
+        #expect(response.status == 408)
+        #expect(response.body.contains("body_timeout"))
+        #expect(response.closedByServer)
+    }
+
+    @Test func abruptClientClosesLeaveNothingBehind() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        for index in 0..<20 {
+            let request =
+                index % 2 == 0
+                ? "GET /slow/200 HTTP/1.1\r\nHost: a\r\n\r\n"
+                : "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nabc"
+            try await RawClient.sendAndAbort(request, port: fixture.port, after: .milliseconds(20))
+        }
+        try await eventually { fixture.proxy.openConnections == 0 }
+        let cluster = try #require(fixture.proxy.core.runtime.clusters["app"])
+        try await eventually { cluster.instances[0].inflight.load(ordering: .relaxed) == 0 }
+        #expect(try await get("/ok", port: fixture.port).status == 200)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes (for state that settles on other threads).
+func eventually(
+    timeout: Duration = .seconds(5),
+    _ condition: @Sendable () async throws -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let clock = ContinuousClock()
+    let end = clock.now + timeout
+    while clock.now < end {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("condition did not hold within \(timeout)", sourceLocation: sourceLocation)
+}

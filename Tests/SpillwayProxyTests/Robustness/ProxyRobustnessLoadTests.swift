@@ -1,0 +1,164 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+@testable import SpillwayProxy
+
+let proxyLoadTestsEnabled = ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"
+
+/// 10⁵ bad requests through a live proxy: connections, file descriptors and memory must be as flat at the end as
+/// after the warm-up. Real sockets, real time: gated by `SPILLWAY_LOAD_TESTS=1` (set by `scripts/test`), and run in
+/// the release build.
+@Suite(.enabled(if: proxyLoadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test does)"), .serialized)
+struct ProxyRobustnessLoadTests {
+    /// The bad requests, in rotation. Each is answered (and its connection closed) by the proxy, or abandoned by
+    /// the client midway.
+    static let requests: [(bytes: String, abort: Bool)] = [
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", false),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n", false),
+        ("GET /../etc HTTP/1.1\r\nHost: a\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "x", count: 20_000))\r\n\r\n", false),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999999\r\n\r\n", false),
+        ("\u{16}\u{03}\u{01}garbage\r\n\r\n", false),
+        ("GET /slow/5 HTTP/1.1\r\nHost: a\r\n\r\n", true),
+        ("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nhalf", true),
+        ("GET / HTTP/1.1\r\nHost: a\r\nX-Partial", true),
+    ]
+
+    @Test(.timeLimit(.minutes(10)))
+    func hundredThousandBadRequestsLeakNothing() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            ProxyFixture.yaml(
+                instances: ["127.0.0.1:\(ports[0])"],
+                top: "limits: {max_header_bytes: 16KiB, max_body_bytes: 1MiB}"
+            )
+        }
+        let total = 100_000
+        let warmUp = 10_000
+        let workers = 8
+        let progress = Progress()
+
+        func run(until target: Int) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<workers {
+                    group.addTask {
+                        while true {
+                            let index = progress.sent.wrappingAdd(1, ordering: .relaxed).oldValue
+                            guard index < target else { return }
+                            let request = Self.requests[index % Self.requests.count]
+                            if try await Self.exchange(request.bytes, abort: request.abort, port: fixture.port) {
+                                progress.answered.wrappingAdd(1, ordering: .relaxed)
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            progress.sent.store(target, ordering: .relaxed)
+        }
+
+        try await run(until: warmUp)
+        try await settle(fixture)
+        let baseline = Usage.now()
+        try await run(until: total)
+        try await settle(fixture)
+        let end = Usage.now()
+
+        // Every non-aborted request got its answer.
+        let expectedAnswers = (0..<total).filter { !Self.requests[$0 % Self.requests.count].abort }.count
+        #expect(progress.answered.load(ordering: .relaxed) == expectedAnswers)
+        #expect(fixture.proxy.openConnections == 0)
+        #expect(
+            end.fileDescriptors <= baseline.fileDescriptors + 4,
+            "descriptors \(baseline.fileDescriptors) → \(end.fileDescriptors)"
+        )
+        #expect(
+            end.residentBytes <= baseline.residentBytes + 24 << 20,
+            "resident memory \(baseline.residentBytes >> 20) MiB → \(end.residentBytes >> 20) MiB"
+        )
+        #expect(try await get("/ok", port: fixture.port).status == 200)
+        print(
+            "proxy robustness: \(total) bad requests; descriptors \(baseline.fileDescriptors) → \(end.fileDescriptors); "
+                + "resident \(baseline.residentBytes >> 20) → \(end.residentBytes >> 20) MiB"
+        )
+        await fixture.stop()
+    }
+
+    /// Waits for the proxy's connections and the upstream attempts to wind down.
+    private func settle(_ fixture: ProxyFixture) async throws {
+        let cluster = try #require(fixture.proxy.core.runtime.clusters["app"])
+        try await eventually(timeout: .seconds(20)) {
+            fixture.proxy.openConnections == 0 && cluster.instances[0].inflight.load(ordering: .relaxed) == 0
+        }
+        // Upstream connections closed by aborted exchanges finish closing on the backend side.
+        try await Task.sleep(for: .milliseconds(200))
+    }
+
+    /// One connection: sends `bytes`, then either waits for the proxy to answer and close (returns whether a status
+    /// line came back) or closes at once.
+    private static func exchange(_ bytes: String, abort: Bool, port: Int) async throws -> Bool {
+        let received = ReceivedFlag()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StatusLineHandler(flag: received))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .get()
+        try? await channel.writeAndFlush(ByteBuffer(string: bytes))
+        if abort {
+            try? await channel.close()
+            return false
+        }
+        let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        try? await channel.closeFuture.get()
+        timeout.cancel()
+        return received.value
+    }
+}
+
+private final class Progress: Sendable {
+    let sent = Atomic<Int>(0)
+    let answered = Atomic<Int>(0)
+}
+
+private final class ReceivedFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var value: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
+}
+
+private final class StatusLineHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let flag: ReceivedFlag
+
+    init(flag: ReceivedFlag) {
+        self.flag = flag
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if buffer.readableBytesView.starts(with: "HTTP/1.1 ".utf8) { flag.set() }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// This process's open file descriptors and resident memory.
+struct Usage {
+    var fileDescriptors: Int
+    var residentBytes: Int
+
+    static func now() -> Usage {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+        let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return Usage(fileDescriptors: descriptors, residentBytes: pages * Int(sysconf(Int32(_SC_PAGESIZE))))
+    }
+}
