@@ -19,8 +19,9 @@ extension ConcurrencyLimiter {
         /// The bounded wait queue in front of the limit.
         public var queue: QueueConfiguration
         /// Reject at once a request whose expected queue wait does not fit in half of what its service leaves of
-        /// its deadline, and at dispatch one whose remaining deadline is shorter than a smoothed latency (default
-        /// `true`).
+        /// its deadline, and at dispatch one whose remaining deadline is shorter than a request takes (the slower
+        /// of the smoothed and the last latency); a request that carries a deadline then waits as long as its
+        /// deadline allows, not ``QueueConfiguration/timeout`` (default `true`).
         public var rejectsUnmeetableDeadlines: Bool
         /// Where metrics go; `nil` uses the globally bootstrapped `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
@@ -44,14 +45,19 @@ extension ConcurrencyLimiter {
     /// The bounded queue where requests wait when the limit is reached.
     ///
     /// FIFO; once CoDel sees a standing queue, it drops waiters older than twice its target (and, with
-    /// ``adaptiveLIFO``, serves the newest first). A request whose expected wait exceeds ``timeout`` is refused on
-    /// arrival rather than after waiting it out.
+    /// ``adaptiveLIFO``, serves the newest first). A request without a deadline whose expected wait exceeds
+    /// ``timeout`` is refused on arrival rather than after waiting it out.
     public struct QueueConfiguration: Sendable, Hashable {
         /// The most requests that may wait; `0` disables queueing (reject as soon as the limit is reached).
         /// Default 128.
         public var maxLength: Int
-        /// The longest a request may wait; `nil` waits until its deadline. Default 1 s. A request whose expected
-        /// wait is longer is refused on arrival (``AdmissionRejection/Reason/queueTimeout``).
+        /// The longest a request without a deadline may wait; `nil`: no bound. Default 1 s. Such a request whose
+        /// expected wait is longer is refused on arrival (``AdmissionRejection/Reason/queueTimeout``). A request
+        /// that carries a deadline is bounded by it instead while ``Configuration/rejectsUnmeetableDeadlines`` is
+        /// on (the default): a fixed timeout does not scale with the backend — on one 500 ms slot at 70 % load it
+        /// refused 2–4 % of normal traffic whose 5 s deadline had room — and the deadline rule already keeps the
+        /// wait within half of what the request's service leaves of its deadline. With the rule off, the sooner of
+        /// the two bounds it.
         public var timeout: Duration?
         /// CoDel parameters; `nil` disables CoDel drops. Default: folly's 5 ms target, 100 ms interval.
         public var codel: CoDelConfiguration?
