@@ -18,7 +18,8 @@ public struct SpillwayConfiguration: Sendable {
     public var deadlines: DeadlineConfiguration?
     /// The limiter created for admission control when none is passed in. Default: the library's
     /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep FIFO queue with CoDel,
-    /// 1 s queue timeout, deadline-aware admission; adaptive LIFO off).
+    /// deadline-aware admission that bounds a request's wait by its deadline, a 1 s queue timeout for requests
+    /// without one; adaptive LIFO off).
     public var limiter: ConcurrencyLimiter.Configuration
     /// Priority policy and outcome classification; `nil` turns admission control off.
     public var admission: AdmissionConfiguration?
