@@ -17,8 +17,9 @@ public struct SpillwayConfiguration: Sendable {
     /// capped at 60 s, under 1 ms refused (``DeadlineConfiguration``).
     public var deadlines: DeadlineConfiguration?
     /// The limiter created for admission control when none is passed in. Default: the library's
-    /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep queue with CoDel and
-    /// adaptive LIFO, 1 s queue timeout).
+    /// `ConcurrencyLimiter.Configuration()` named `http` (``InflightGradientLimit``, a 128-deep FIFO queue with CoDel,
+    /// deadline-aware admission that bounds a request's wait by its deadline, a 1 s queue timeout for requests
+    /// without one; adaptive LIFO off).
     public var limiter: ConcurrencyLimiter.Configuration
     /// Priority policy and outcome classification; `nil` turns admission control off.
     public var admission: AdmissionConfiguration?

@@ -3,7 +3,8 @@
 /// CoDel watches the *minimum* queueing delay over each ``interval``. When even the luckiest request of an
 /// interval waited longer than ``target``, the queue is standing, not absorbing a burst: the limiter is
 /// *overloaded*. While overloaded it drops waiters that have waited more than twice the target ("slough timeout")
-/// and serves the rest newest-first (adaptive LIFO). Defaults are folly's: 5 ms target, 100 ms interval.
+/// and, with adaptive LIFO (opt-in), serves the rest newest-first. Defaults are folly's: 5 ms target, 100 ms
+/// interval.
 ///
 /// ## Scaling with the service's latency
 ///

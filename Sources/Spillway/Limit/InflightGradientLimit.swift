@@ -11,7 +11,7 @@
 /// gradient = clamp((1 + buffer) · base / rtt, 0.5, 2)
 /// inflated:          L' = min(L, inflight · gradient + √(inflight · gradient))
 /// peak ≥ 0.9 · L:    L' = L · gradient + √(L · gradient)            (demand presses on the limit: probe upward)
-/// otherwise:         L' = L + 0.2 · (2 · peak − L)                  (follow demand: about twice the busiest window)
+/// otherwise:         L' = L + 0.2 · (2 · peak₁ₛ − L)               (follow demand: twice the busiest window of 1 s)
 /// ```
 ///
 /// Under saturation it settles, as Envoy's controller does, near `1.25 · N + √(1.25 · N)` for a backend of `N`
@@ -40,10 +40,12 @@
 ///    deep; its ceiling of 1 000 caps a 1 024-slot backend below its capacity. The initial 1 000 lets a cold
 ///    start at 70 % of a 1 024-slot × 500 ms backend (717 in flight within half a second, before any sample
 ///    returns) through without shedding; the first windows then bring it to about twice the demand.
-/// 4. **Below saturation the limit follows demand** (twice the busiest window, smoothed over about five windows)
-///    instead of staying wherever it was: a limit never tested by load is not evidence of capacity, and one left
-///    at 1 000 in front of 16 × 5 ms slots let a 10× spike's first round trip queue 300 ms in the backend (61 %
-///    goodput, against 100 % when it follows demand).
+/// 4. **Below saturation the limit follows demand** (twice the busiest of the last ten windows' peaks, smoothed
+///    over about five windows) instead of staying wherever it was: a limit never tested by load is not evidence
+///    of capacity, and one left at 1 000 in front of 16 × 5 ms slots let a 10× spike's first round trip queue
+///    300 ms in the backend (61 % goodput, against 100 % when it follows demand). The busiest of a second rather
+///    than of one window: at 70 % of 4 slots one window's peak swings between 3 and 9, and a limit following it
+///    swung between 6 and 11 — after a slowdown it never settled within 10 % of where it had been.
 ///
 /// ```swift
 /// var configuration = InflightGradientLimit.Configuration()
@@ -99,6 +101,8 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
     static let demandSmoothing = 0.2
     /// A window inflated at a mean inflight of at most this share of the knee moves the baseline up.
     static let rebaseShare = 0.5
+    /// How many windows the demand rule looks back over for the busiest peak (one second at the default window).
+    static let demandWindows = 10
 
     /// The configuration in use, after invalid values were corrected (see ``init(configuration:)``).
     public let configuration: Configuration
@@ -112,6 +116,8 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
     private var inflightSum = 0
     private var peakInflight = 0
     private var windowHasDrop = false
+    /// The peaks of the last ``demandWindows`` windows that followed demand, oldest first.
+    private var recentPeaks: [Int] = []
 
     /// An inflight-gradient limit. Out-of-range values are corrected rather than rejected: `minLimit` raised to 1,
     /// `maxLimit` to `minLimit`, `initialLimit` clamped between them, `window` raised to 1 ms, `buffer` to 0.
@@ -121,6 +127,9 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
     }
 
     public var limit: Int { Int(estimatedLimit) }
+
+    /// The busiest inflight count of the last windows that followed demand (about a second of them).
+    private var recentPeak: Int { recentPeaks.max() ?? peakInflight }
     public var minLimit: Int { configuration.minLimit }
     public var maxLimit: Int { configuration.maxLimit }
 
@@ -195,7 +204,9 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
             let scaled = estimatedLimit * min(2, tolerance / ratio)
             estimatedLimit = min(Double(maxLimit), max(estimatedLimit, scaled + scaled.squareRoot()))
         } else {
-            var next = estimatedLimit + Self.demandSmoothing * (2 * Double(peakInflight) - estimatedLimit)
+            recentPeaks.append(peakInflight)
+            if recentPeaks.count > Self.demandWindows { recentPeaks.removeFirst() }
+            var next = estimatedLimit + Self.demandSmoothing * (2 * Double(recentPeak) - estimatedLimit)
             if next > estimatedLimit && !closingFilled { next = estimatedLimit }
             estimatedLimit = min(Double(maxLimit), max(floor, next))
         }

@@ -6,7 +6,8 @@ package enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConv
     /// CoDel, no LIFO, no adaptive limit): what a tuned proxy does, told the capacity.
     case `static`
     /// Spillway's default protection, exactly what `router.addSpillway()` installs with no arguments (adaptive
-    /// limit, CoDel/adaptive-LIFO queue, deadline-aware admission), plus the priority header and the guard around
+    /// limit, FIFO queue with CoDel, deadline-aware admission that bounds a wait by the request's deadline rather
+    /// than a fixed queue timeout), plus the priority header and the guard around
     /// the dependency that a user would add the same way — never told the capacity.
     case spillway
     /// HAProxy in front of the unprotected victim (`maxconn` + `timeout queue`).

@@ -60,8 +60,9 @@ struct StaticProtection: VictimProtection {
 }
 
 /// The `spillway` arm: exactly what `router.addSpillway()` installs with no arguments — `SpillwayConfiguration()`,
-/// whose limiter configuration is the library's default (adaptive limit, CoDel / adaptive-LIFO queue,
-/// deadline-aware admission, deadlines from the timeout header) — never told the capacity. On top of it, two
+/// whose limiter configuration is the library's default (adaptive limit, FIFO queue with CoDel, deadline-aware
+/// admission that bounds a wait by the request's deadline, deadlines from the timeout header) — never told the
+/// capacity. On top of it, two
 /// things a user adds the same way, stated on the report page and in the lab's DocC article:
 ///
 /// - the priority header: `configuration.admission?.priority = PriorityPolicy(header: "x-request-priority",

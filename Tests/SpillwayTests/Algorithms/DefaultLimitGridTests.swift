@@ -8,10 +8,15 @@ import Testing
 ///
 /// For every cell: no shedding at 0.7× load from the first second after a cold start (≥ 98 % of the requests
 /// offered succeed within their deadline), goodput during the trigger ≥ 85 % of the capacity in force, recovery
-/// within 2 s of the trigger's end, and, after the capacity drop, the limit back within 10 % of its earlier value
-/// within 60 s. Cells above 50 000 requests/s of capacity are left out (a discrete-event run of them takes
+/// within 2 s of the trigger's end (every later window answering ≥ 95 % of the baseline's share; a window is 1 s,
+/// or long enough to expect 20 requests at 0.7× load where 1 s holds fewer: one failure among the 1.4 requests of
+/// a 1 s window on one 500 ms slot reads as 0–50 %), and, after the capacity drop, the limit back within 10 % of
+/// its earlier value within 60 s. Cells above 50 000 requests/s of capacity are left out (a discrete-event run of them takes
 /// minutes). The grid runs in release with `SPILLWAY_LOAD_TESTS=1` (scripts/test); `labCells` runs always.
-@Suite struct DefaultLimitGridTests {
+///
+/// Serialized: each cell's simulation holds a thread of the cooperative pool until it ends, so with the grid's
+/// cells running, the lab cells' test waited for a free thread past its one-minute limit on a two-core machine.
+@Suite(.serialized) struct DefaultLimitGridTests {
     static let slots = [1, 2, 4, 16, 64, 256, 1024]
     static let serviceTimes: [Duration] = [.milliseconds(5), .milliseconds(50), .milliseconds(500)]
     static let triggers: [GridCell.Trigger] = [.spike(factor: 10), .spike(factor: 3), .capacityDrop(factor: 3)]
@@ -83,7 +88,7 @@ import Testing
             let cell = outcome.cell
             let service = "\(Int((cell.serviceTime.seconds * 1000).rounded())) ms"
             let trigger = cell.triggerLength.map { "\(cell.trigger) for \(Int($0.seconds)) s" } ?? "\(cell.trigger)"
-            let recovery = outcome.recoverySeconds.map { String(format: "%.1f s", $0) } ?? "not within 5 s"
+            let recovery = outcome.recoverySeconds.map { String(format: "%.1f s", $0) } ?? "not within 4 s"
             let limitBack: String =
                 if case .capacityDrop = cell.trigger {
                     outcome.limitReturnSeconds.map { String(format: "%.1f s", $0) } ?? "not within 60 s"
@@ -104,65 +109,95 @@ import Testing
 
     static func percent(_ ratio: Double) -> String { String(format: "%.1f %%", ratio * 100) }
 
-    /// Cells the defaults do not yet protect as issue 11 asks, with the verdicts they fail (see
-    /// `docs/benchmarks.md`, "What fails, and why"). Each is still run and checked: it must fail exactly these
-    /// verdicts (a known issue), and a cell that starts passing fails the test until it is taken off this list.
-    static let knownFailures: [String: [String]] = [
-        "1 slots × 5 ms, ÷3 capacity": ["trigger"],
-        "1 slots × 50 ms, ÷3 capacity": ["trigger"],
-        "2 slots × 50 ms, ÷3 capacity": ["trigger"],
-        "4 slots × 50 ms, ÷3 capacity": ["limit return"],
-        "1 slots × 500 ms, 10× spike": ["recovery"],
-        "1 slots × 500 ms, ÷3 capacity": ["trigger"],
-        "2 slots × 500 ms, 3× spike": ["recovery"],
-        "1024 slots × 500 ms, ÷3 capacity": ["trigger"],
-        "1 slots × 50 ms, ÷3 capacity for 3.0 s": ["trigger"],
-        "4 slots × 40 ms, ÷3 capacity for 3.0 s": ["trigger"],
-        // 84.6 % with this seed, 88.2 % with another: at the threshold.
-        "8 slots × 20 ms, ÷4 capacity for 5.0 s": ["trigger"],
+    /// The criteria that cells fail at the test's seed (issue 11, open), by cell description: each is recorded as
+    /// an intermittent known issue naming the cell and the criterion, so that the cell passing is no failure and
+    /// any other cell or criterion failing is. See docs/benchmarks.md, "Default limit grid".
+    static let knownFailures: [String: String] = [
+        // CoDel's target on one 500 ms slot is one release gap (about 0.5 s), below the M/D/1 mean wait at 70 %
+        // load (1.17 service times): after the spike it keeps reporting a standing queue and drops arrivals that
+        // would meet their 5 s deadline, and their retries keep the queue standing for about 15 s.
+        "1 slots × 500 ms, 10× spike": "recovery",
+        // 84.2 % of the reduced capacity at this seed (83.8–92.2 % over six seeds).
+        "8 slots × 20 ms, ÷4 capacity for 5.0 s": "trigger",
     ]
 
-    /// Records every cell's verdict: unknown failures as issues, known ones as known issues.
+    /// Records every failing criterion of every cell as an issue, with the whole table; the ones in
+    /// ``knownFailures`` as known issues.
     static func check(_ outcomes: [GridOutcome], table: String) {
         for outcome in outcomes {
-            let name = outcome.cell.description
-            let failures = failures(of: outcome)
-            switch (knownFailures[name], failures.isEmpty) {
-            case (nil, true):
-                break
-            case (nil, false):
-                Issue.record("\(name) fails \(failures.joined(separator: ", ")):\n\(table)")
-            case (let known?, true):
-                let message =
-                    "\(name) now passes (known to fail \(known.joined(separator: ", "))): take it off "
-                    + "DefaultLimitGridTests.knownFailures and update docs/benchmarks.md:\n\(table)"
-                Issue.record(Comment(rawValue: message))
-            case (let known?, false):
-                if failures == known {
-                    withKnownIssue("issue 11: \(name) fails \(known.joined(separator: ", "))") {
-                        Issue.record("\(name) fails \(failures.joined(separator: ", "))")
+            for failure in failures(of: outcome) {
+                let message = "\(outcome.cell) fails \(failure):\n\(table)"
+                if knownFailures[outcome.cell.description] == failure {
+                    withKnownIssue("issue 11: \(outcome.cell): \(failure)", isIntermittent: true) {
+                        Issue.record(Comment(rawValue: message))
                     }
                 } else {
-                    let message =
-                        "\(name) fails \(failures.joined(separator: ", ")), known to fail only "
-                        + "\(known.joined(separator: ", ")):\n\(table)"
                     Issue.record(Comment(rawValue: message))
                 }
             }
         }
     }
 
+    /// Runs `cells` in parallel (each simulation is single-threaded and independent), the most expensive first,
+    /// and returns their outcomes in the order of `cells`.
+    static func runAll(_ cells: [GridCell]) async -> [GridOutcome] {
+        let order = cells.indices.sorted { cost(cells[$0]) > cost(cells[$1]) }
+        return await withTaskGroup(of: (Int, GridOutcome).self) { group in
+            for index in order {
+                let cell = cells[index]
+                group.addTask { (index, run(cell)) }
+            }
+            var outcomes: [GridOutcome?] = Array(repeating: nil, count: cells.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes.compactMap { $0 }
+        }
+    }
+
+    /// About how many requests a cell's simulation sends, to start the longest first.
+    static func cost(_ cell: GridCell) -> Double {
+        switch cell.trigger {
+        case .spike(let factor): cell.capacity * factor
+        case .capacityDrop: cell.capacity * 10
+        }
+    }
+
+    /// Normal load held for 10 minutes on the slowest, narrowest backends, at three seeds: the grid's 3 s baseline
+    /// holds four requests on one 500 ms slot, too few to see a default that sheds 2–4 % of normal load (it did: a
+    /// fixed 1 s queue timeout refused a third waiter whose 5 s deadline had room for it).
     @Test(.timeLimit(.minutes(1)))
-    func defaultsProtectTheLabCells() {
-        let outcomes = Self.labCells.map(Self.run)
+    func defaultsDoNotShedNormalLoadOnSlowNarrowBackends() async {
+        let cells = [(1, 500), (2, 500), (1, 50)].map { slots, milliseconds in
+            GridCell(
+                slots: slots,
+                serviceTime: .milliseconds(milliseconds),
+                trigger: .spike(factor: 1),
+                triggerLength: .seconds(600)
+            )
+        }
+        for cell in cells {
+            for offset in UInt64(0)..<3 {
+                let seed = UInt64(cell.slots * 1000) + UInt64(cell.serviceTime.nanoseconds / 1_000_000) + offset
+                let configuration = ConcurrencyLimiter.Configuration()
+                let outcome = LimiterGridSimulation(cell: cell, configuration: configuration, seed: seed).run()
+                #expect(
+                    outcome.triggerShare >= 0.98,
+                    "\(cell.slots) × \(cell.serviceTime), seed offset \(offset): \(Self.percent(outcome.triggerShare))"
+                )
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func defaultsProtectTheLabCells() async {
+        let outcomes = await Self.runAll(Self.labCells)
         let table = Self.table(outcomes)
         print("default limit, lab cells (simulated):\n\(table)")
         Self.check(outcomes, table: table)
     }
 
     @Test(.enabled(if: loadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test)"), .timeLimit(.minutes(10)))
-    func defaultsProtectEveryCellOfTheGrid() {
-        let outcomes = Self.grid.map(Self.run)
+    func defaultsProtectEveryCellOfTheGrid() async {
+        let outcomes = await Self.runAll(Self.grid)
         let table = Self.table(outcomes)
         print("default limit grid (swift test -c release --filter DefaultLimitGridTests):\n\(table)")
         Self.check(outcomes, table: table)

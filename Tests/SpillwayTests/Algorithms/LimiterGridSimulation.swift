@@ -26,7 +26,8 @@ struct GridCell: Sendable, Hashable, CustomStringConvertible {
     var slots: Int
     var serviceTime: Duration
     var trigger: Trigger
-    /// How long the trigger lasts; `nil`: the grid's (a spike: 3 s or 30 service times; a capacity drop: 30 s).
+    /// How long the trigger lasts; `nil`: the grid's (a spike: 30 service times, at least 1 s; a capacity drop:
+    /// 30 s).
     var triggerLength: Duration?
 
     /// Requests per second the backend completes at its normal service time.
@@ -46,8 +47,13 @@ struct GridOutcome: Sendable {
     var baselineRatio: Double
     /// Goodput while the trigger lasted ÷ the capacity in force.
     var triggerRatio: Double
-    /// Seconds from the end of the trigger until every later one-second window answers at least 95 % as large a
-    /// share of its new requests within their deadline as the baseline did; `nil`: not within the observation.
+    /// Logical requests offered from the trigger's start until one deadline before its end that succeeded within
+    /// their deadline, ÷ those offered (with a spike of factor 1, the steady state at 0.7× load).
+    var triggerShare: Double
+    /// Seconds from the end of the trigger until every later window answers at least 95 % as large a share of its new
+    /// requests within their deadline as the baseline did; `nil`: not within the observation. A window is 1 s, or
+    /// long enough to hold 20 requests at 0.7× load where 1 s holds fewer
+    /// (``LimiterGridSimulation/recoveryWindow(capacity:)``).
     var recoverySeconds: Double?
     /// The median limit over the last second before the trigger.
     var limitBefore: Int
@@ -69,7 +75,7 @@ struct GridOutcome: Sendable {
 ///   `serviceTime · (1 ± 10 %)`. Requests that find every slot busy wait FIFO inside the backend, without bound and
 ///   without ever being abandoned (the lab's victim: a handler keeps running after its client went away).
 /// - **Limiter**: the real ``ConcurrencyLimiter`` on a ``ManualClock`` — its limit algorithm, wait queue, CoDel,
-///   adaptive LIFO, deadline rejection and queue timeout — as ``AdmissionMiddleware`` drives it: each attempt
+///   deadline rejection and queue timeout — as ``AdmissionMiddleware`` drives it: each attempt
 ///   acquires a permit with its deadline, holds it while the backend serves it, and releases it as a success, or as
 ///   dropped when it finished after its deadline. The limiter's async waiting runs on a ``SimulationExecutor``, so
 ///   every event is followed by every task it made runnable before time moves on.
@@ -80,7 +86,7 @@ struct GridOutcome: Sendable {
 ///
 /// Goodput counts logical requests that succeed within their deadline from their first send. A run starts cold
 /// at 0.7× the capacity, holds it for ``baselineLength(deadline:)``, applies the trigger, and observes for
-/// ``observationLength(deadline:)`` after it (and, after a capacity drop, until the limit is back, at most 60 s).
+/// ``observationLength(window:)`` after it (and, after a capacity drop, until the limit is back, at most 60 s).
 final class LimiterGridSimulation: @unchecked Sendable {
     // @unchecked Sendable: every method runs on the thread that called `run()` — directly, or inside a job of
     // `executor`, which `runUntilIdle()` runs on that same thread — so no two accesses to the state overlap.
@@ -98,11 +104,22 @@ final class LimiterGridSimulation: @unchecked Sendable {
     /// The cold start and the stretch before the trigger: the baseline is judged from 1 s to one deadline before
     /// the trigger, so at least 3 s of it.
     static func baselineLength(deadline: Int64) -> Int64 { 4_000_000_000 + deadline }
-    /// A spike lasts 3 s, or 30 service times for slow services (so that a one-slot backend serves enough requests
-    /// during it for a ratio to mean something).
-    static func spikeLength(serviceTime: Int64) -> Int64 { max(3_000_000_000, 30 * serviceTime) }
-    /// Recovery is judged on requests offered in the 5 s after the trigger, each given its deadline to finish.
-    static func observationLength(deadline: Int64) -> Int64 { 5_000_000_000 }
+    /// A spike lasts 30 service times, at least 1 s (so that a one-slot backend serves enough requests during it
+    /// for a ratio to mean something, and a 10× spike in front of 64 × 5 ms slots is not 1.5 million attempts).
+    static func spikeLength(serviceTime: Int64) -> Int64 { max(1_000_000_000, 30 * serviceTime) }
+    /// How many requests a recovery window must expect at 0.7× load: one failure among 20 is 5 %, so a window of
+    /// fewer requests cannot tell 95 % of the baseline from a single refusal.
+    static let recoveryWindowRequests = 20.0
+    /// The window recovery is judged on: 1 s, or, when 1 s holds fewer than ``recoveryWindowRequests`` at 0.7× the
+    /// capacity, the time that does, rounded up to a tick (1 slot × 500 ms: 14.3 s; 2 × 500 ms: 7.2 s; 4 × 500 ms:
+    /// 3.6 s; 1 × 50 ms: 1.5 s). A one-second window there holds 1.4, 2.8, 5.6 and 14 requests.
+    static func recoveryWindow(capacity: Double) -> Int64 {
+        let seconds = max(1, recoveryWindowRequests / (baseLoad * capacity))
+        return Int64((seconds * 1e9 / Double(tick)).rounded(.up)) * tick
+    }
+    /// Recovery is judged on windows that start in the 4 s after the trigger, on requests offered in them, each
+    /// given its deadline to finish.
+    static func observationLength(window: Int64) -> Int64 { 4_000_000_000 + window }
 
     private enum Event {
         case send(logical: Int32)
@@ -154,6 +171,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
     private let triggerStart: Int64
     private let triggerEnd: Int64
     private let observationEnd: Int64
+    private let recoveryWindow: Int64
     /// Where the run stops: one deadline after the observation, or, after a capacity drop, once the limit is back
     /// (at most ``hardEnd``).
     private var end: Int64
@@ -200,7 +218,8 @@ final class LimiterGridSimulation: @unchecked Sendable {
         case (.spike, nil): triggerEnd = triggerStart + Self.spikeLength(serviceTime: serviceTime)
         case (.capacityDrop, nil): triggerEnd = triggerStart + Self.dropLength
         }
-        observationEnd = triggerEnd + Self.observationLength(deadline: deadline)
+        recoveryWindow = Self.recoveryWindow(capacity: cell.capacity)
+        observationEnd = triggerEnd + Self.observationLength(window: recoveryWindow)
         observedEnd = observationEnd + deadline
         switch cell.trigger {
         case .spike: hardEnd = observedEnd
@@ -430,8 +449,9 @@ final class LimiterGridSimulation: @unchecked Sendable {
         let delivered = goodput[start..<stop].reduce(0) { $0 + Int($1) }
         let triggerSeconds = Double(triggerEnd - triggerStart) / 1e9
         var recoveredFrom: Int?
-        for window in stop...(tickIndex(observationEnd) - ticksPerSecond) {
-            let level = share(window..<(window + ticksPerSecond)) ?? baseline
+        let ticksPerWindow = Int(recoveryWindow / Self.tick)
+        for window in stop...(tickIndex(observationEnd) - ticksPerWindow) {
+            let level = share(window..<(window + ticksPerWindow)) ?? baseline
             if level >= 0.95 * baseline {
                 if recoveredFrom == nil { recoveredFrom = window }
             } else {
@@ -446,6 +466,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
             cell: cell,
             baselineRatio: baseline,
             triggerRatio: Double(delivered) / (capacityInForce * triggerSeconds),
+            triggerShare: share(start..<tickIndex(triggerEnd - deadline)) ?? 0,
             recoverySeconds: recoveredFrom.map { Double($0 - stop) / Double(ticksPerSecond) },
             limitBefore: limitBefore ?? 0,
             lowestLimitDuringTrigger: Int(limits[start..<stop].min() ?? 0),
