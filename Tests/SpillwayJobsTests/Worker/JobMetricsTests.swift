@@ -44,7 +44,10 @@ struct JobMetricsTests {
                 }
                 let refreshed = try await eventually {
                     clock.advance(by: .seconds(1))
-                    let gauge = try? metrics.expectGauge("spillway_jobs_depth", [("queue", "default"), ("state", "completed")])
+                    let gauge = try? metrics.expectGauge(
+                        "spillway_jobs_depth",
+                        [("queue", "default"), ("state", "completed")]
+                    )
                     return gauge?.lastValue == 3
                 }
                 #expect(refreshed, "the depth gauges are refreshed on the statistics interval")
