@@ -145,26 +145,13 @@ public final class ConcurrencyLimiter: Sendable {
             if let deadline, deadline.hasPassed(atNanoseconds: now) {
                 return .rejected(self.rejection(.deadline, priority, queueDelay: 0, state))
             }
-            if state.inflight < state.limit {
-                // Invariant: the queue is empty whenever a permit is free.
-                state.inflight += 1
-                state.codel?.observeImmediateAdmission(now: now)
-                return .admitted(inflight: state.inflight)
-            }
+            if let inflight = Self.takeFreePermit(&state, now: now) { return .admitted(inflight: inflight) }
             state.nextID &+= 1
             return .wait(id: state.nextID)
         }
         switch decision {
         case .admitted(let inflight):
-            metrics.admitted(priority, afterQueueNanoseconds: nil)
-            metrics.inflight.record(inflight)
-            return AdmissionPermit(
-                limiter: self,
-                startNanoseconds: now,
-                priority: priority,
-                queueDelay: nil,
-                inflight: inflight
-            )
+            return admittedPermit(priority: priority, now: now, inflight: inflight)
         case .rejected(let rejection):
             metrics.rejected(rejection)
             throw rejection
@@ -186,24 +173,14 @@ public final class ConcurrencyLimiter: Sendable {
             if let deadline, deadline.hasPassed(atNanoseconds: now) {
                 return .failure(self.rejection(.deadline, priority, queueDelay: 0, state))
             }
-            guard state.inflight < state.limit else {
+            guard let inflight = Self.takeFreePermit(&state, now: now) else {
                 return .failure(self.rejection(.queueFull, priority, queueDelay: 0, state))
             }
-            state.inflight += 1
-            state.codel?.observeImmediateAdmission(now: now)
-            return .success(state.inflight)
+            return .success(inflight)
         }
         switch decision {
         case .success(let inflight):
-            metrics.admitted(priority, afterQueueNanoseconds: nil)
-            metrics.inflight.record(inflight)
-            return AdmissionPermit(
-                limiter: self,
-                startNanoseconds: now,
-                priority: priority,
-                queueDelay: nil,
-                inflight: inflight
-            )
+            return admittedPermit(priority: priority, now: now, inflight: inflight)
         case .failure(let rejection):
             metrics.rejected(rejection)
             throw rejection
@@ -218,12 +195,23 @@ public final class ConcurrencyLimiter: Sendable {
         let now = self.now
         let admitted = state.withLock { state -> Int? in
             if let deadline, deadline.hasPassed(atNanoseconds: now) { return nil }
-            guard state.inflight < state.limit else { return nil }
-            state.inflight += 1
-            state.codel?.observeImmediateAdmission(now: now)
-            return state.inflight
+            return Self.takeFreePermit(&state, now: now)
         }
         guard let inflight = admitted else { return nil }
+        return admittedPermit(priority: priority, now: now, inflight: inflight)
+    }
+
+    /// Takes a free permit under the lock, returning the new in-flight count; `nil` at the limit. The queue is empty
+    /// whenever a permit is free, so taking one never jumps a waiter.
+    private static func takeFreePermit(_ state: inout State, now: Int64) -> Int? {
+        guard state.inflight < state.limit else { return nil }
+        state.inflight += 1
+        state.codel?.observeImmediateAdmission(now: now)
+        return state.inflight
+    }
+
+    /// The permit of a request admitted at once (not queued), recorded in the metrics.
+    private func admittedPermit(priority: Priority, now: Int64, inflight: Int) -> AdmissionPermit {
         metrics.admitted(priority, afterQueueNanoseconds: nil)
         metrics.inflight.record(inflight)
         return AdmissionPermit(
