@@ -19,6 +19,10 @@ final class WakeSignal: Sendable {
     /// The number of signals so far.
     var generation: UInt64 { state.withLock { $0.generation } }
 
+    /// Whether a task is waiting for the next signal right now (tests wait for it before acting behind a pool's
+    /// back).
+    var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
+
     /// Wakes every waiter.
     func signal() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in

@@ -51,6 +51,10 @@ struct MaintenanceTests {
             let postgres = try #require(store.backend as? PostgresJobBackend)
             try await PoolHarness.run(pool) { outcomes, _ in
                 #expect(try await eventually { store.isListeningForWakeUps }, "wake-ups are otherwise live")
+                // The pool's first claim must be over (it is waiting for a wake-up or the poll interval), or it
+                // would find the row without any wake-up.
+                let signal = store.wakeSignal(for: queue)
+                #expect(try await eventually { signal.hasWaiters }, "the pool went idle after its first claim")
                 let inserted = try await postgres.client.query(
                     """
                     INSERT INTO spillway_jobs (queue, kind, payload, state, priority, max_attempts, created_at, run_at)
