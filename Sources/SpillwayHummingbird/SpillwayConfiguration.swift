@@ -32,6 +32,9 @@ public struct SpillwayConfiguration: Sendable {
     /// one batched write; larger and streamed bodies are wrapped in a closure body, which Hummingbird writes in
     /// three parts (head, body, end) instead of one (`scripts/bench-hummingbird`; `docs/benchmarks.md`).
     public var holdsPermitUntilBodyWritten: Bool
+    /// Process-pressure watermarks checked before everything else (``PressureWatermarks``); `nil`, the default,
+    /// checks none.
+    public var pressure: PressureWatermarks?
 
     /// A configuration; every parameter has the default documented on its property.
     public init(
@@ -39,12 +42,14 @@ public struct SpillwayConfiguration: Sendable {
         limiter: ConcurrencyLimiter.Configuration = ConcurrencyLimiter.Configuration(name: "http"),
         admission: AdmissionConfiguration? = AdmissionConfiguration(),
         metrics: GoodputMetricsConfiguration? = GoodputMetricsConfiguration(),
-        holdsPermitUntilBodyWritten: Bool = true
+        holdsPermitUntilBodyWritten: Bool = true,
+        pressure: PressureWatermarks? = nil
     ) {
         self.deadlines = deadlines
         self.limiter = limiter
         self.admission = admission
         self.metrics = metrics
         self.holdsPermitUntilBodyWritten = holdsPermitUntilBodyWritten
+        self.pressure = pressure
     }
 }

@@ -96,6 +96,7 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware, Pip
         }
         self.limiter = admission?.limiter
         self.pipeline = RequestPipeline(
+            pressure: configuration.pressure.map(PressureStep.init),
             deadlines: configuration.deadlines,
             rateLimit: rateLimit,
             admission: admission,

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOPosix
 import Prometheus
 import Spillway
 import SpillwayHummingbird
@@ -22,6 +23,7 @@ import Testing
     static let servedFamilies = [
         "spillway_http_", "spillway_limiter_", "spillway_ratelimit_decisions_", "spillway_resilience_",
         "spillway_circuit_breaker_", "spillway_retry_budget_", "spillway_throttle_", "spillway_cache_",
+        "spillway_event_loop_", "spillway_pressure_", "process_",
     ]
     /// Prefixes of the metrics of modules this target does not link; `observability/check` covers them.
     static let unlinkedFamilies = ["spillway_ratelimit_redis_", "spillway_redis_", "spillway_jobs_", "spillway_proxy_"]
@@ -29,13 +31,14 @@ import Testing
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Every `spillway_…` metric name in the rules and the dashboard, with the file it was found in.
+    /// Every `spillway_…` and `process_…` metric name in the rules and the dashboard, with the file it was found in.
     static func namesUsedByRulesAndDashboard() throws -> [String: String] {
         var names: [String: String] = [:]
         for path in ["observability/prometheus/spillway-alerts.yml", "observability/grafana/spillway.json"] {
             let text = try String(contentsOf: repositoryRoot.appendingPathComponent(path), encoding: .utf8)
-            for match in text.matches(of: /spillway_[a-z0-9_]+/) where names[String(match.output)] == nil {
-                names[String(match.output)] = path
+            for match in text.matches(of: /\b(?:spillway|process)_[a-z0-9_]+/) {
+                let name = String(match.output)
+                if names[name] == nil { names[name] = path }
             }
         }
         return names
@@ -78,6 +81,12 @@ import Testing
             key: .header("x-client"),
             algorithm: TokenBucket(capacity: 1, refill: 1, per: .seconds(3600))
         )
+        // Watermarks over readings nothing measures here: they never refuse, and their refusal counters exist.
+        configuration.pressure = try PressureWatermarks(
+            openFileDescriptorFraction: 0.9,
+            pressure: ProcessPressure(),
+            metricsFactory: metrics
+        )
         try router.addSpillway(configuration, rateLimiter: RateLimiter(policies: [perClient], metricsFactory: metrics))
 
         let budget = RetryBudget(configuration: .finagle(name: "catalog"), metricsFactory: metrics)
@@ -106,6 +115,16 @@ import Testing
         router.get("/items/:id") { _, context -> String in
             try await cache.value(for: context.parameters.require("id"))
         }
+
+        ProcessMetricsService(pressure: ProcessPressure(), metricsFactory: metrics).sample()
+        let lagProbe = EventLoopLagProbe(
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            interval: .milliseconds(1),
+            pressure: ProcessPressure(),
+            metricsFactory: metrics
+        )
+        let probing = Task { try await lagProbe.run() }
+        defer { probing.cancel() }
 
         try await Application(router: router).test(.live) { client in
             try await client.execute(uri: "/catalog", method: .get) { #expect($0.status == .ok) }

@@ -10,6 +10,7 @@ import Synchronization
 ///   (a swift-metrics `Timer`; with Prometheus, buckets from ``GoodputMetricsConfiguration/latencyBuckets``).
 /// - `spillway_http_goodput_total{route}`: successes within the caller's deadline.
 /// - `spillway_http_inflight_requests`: requests between arrival and the last byte.
+/// - the OpenTelemetry semantic-convention metrics, ``HTTPServerMetrics``.
 final class GoodputMetrics: Sendable {
     struct Key: Hashable, Sendable {
         var route: String
@@ -30,15 +31,31 @@ final class GoodputMetrics: Sendable {
 
     let factory: any MetricsFactory
     let inflight: Meter
+    let server: HTTPServerMetrics
     private let cache = Mutex<[Key: Handles]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
         self.inflight = Meter(label: Self.inflightLabel, dimensions: [], factory: factory)
+        self.server = HTTPServerMetrics(factory: factory)
     }
 
-    /// Counts one finished request.
-    func record(route: String, status: HTTPResponse.Status, outcome: RequestOutcome, nanoseconds: Int64) {
+    /// Counts a request in flight.
+    func started(_ method: HTTPRequest.Method) {
+        inflight.increment()
+        server.started(method)
+    }
+
+    /// Counts one finished request, and takes it out of flight.
+    func record(
+        _ method: HTTPRequest.Method,
+        route: String,
+        status: HTTPResponse.Status,
+        outcome: RequestOutcome,
+        nanoseconds: Int64
+    ) {
+        inflight.decrement()
+        server.finished(method, route: route, status: status, nanoseconds: nanoseconds)
         let key = Key(route: route, status: status.code, outcome: outcome)
         let handles = cache.withLock { $0[key] } ?? makeHandles(key)
         handles.requests.increment()

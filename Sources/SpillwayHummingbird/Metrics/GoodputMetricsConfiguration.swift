@@ -27,8 +27,11 @@ public struct GoodputMetricsConfiguration: Sendable {
         .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
     ]
 
-    /// Makes `factory` use ``latencyBuckets`` for Spillway's request-duration histogram.
+    /// Makes `factory` use ``latencyBuckets`` for Spillway's request-duration histogram, OpenTelemetry's advised
+    /// buckets for `http_server_request_duration_seconds` and ``EventLoopLagProbe/lagBuckets`` for the lag probe.
     public static func configureBuckets(of factory: inout PrometheusMetricsFactory) {
         factory.durationHistogramBuckets[GoodputMetrics.durationLabel] = latencyBuckets
+        factory.durationHistogramBuckets[HTTPServerMetrics.durationLabel] = HTTPServerMetrics.durationBuckets
+        factory.durationHistogramBuckets[EventLoopLagProbe.lagLabel] = EventLoopLagProbe.lagBuckets
     }
 }

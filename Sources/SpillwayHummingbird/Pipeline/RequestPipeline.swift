@@ -7,7 +7,7 @@ import Spillway
 /// ``GoodputMetricsMiddleware``) runs this pipeline with only its own step.
 ///
 /// For each request, in this order, skipping the steps that are not configured:
-/// 1. metrics: count it in flight and start its clock;
+/// 1. metrics: count it in flight and start its clock; pressure: `503` over a ``PressureWatermarks`` threshold;
 /// 2. deadline: the caller's budget from the timeout header, combined with any deadline in force; `504` if spent;
 /// 3. rate limit: `429` when a policy denies;
 /// 4. admission: a permit from the limiter, deadline-aware; `503`, or `504` when the deadline cannot be met;
@@ -16,6 +16,7 @@ import Spillway
 /// 6. once the response body is written (or when the handler returns, without ``holdsUntilBodyWritten``): release
 ///    the permit with the response's outcome and record the request, refusals of steps 2 to 4 included.
 struct RequestPipeline: Sendable {
+    let pressure: PressureStep?
     let deadlines: DeadlineConfiguration?
     let rateLimit: RateLimitStep?
     let admission: AdmissionStep?
@@ -26,6 +27,7 @@ struct RequestPipeline: Sendable {
     private let headerNames: HeaderScan.Names
 
     init(
+        pressure: PressureStep? = nil,
         deadlines: DeadlineConfiguration? = nil,
         rateLimit: RateLimitStep? = nil,
         admission: AdmissionStep? = nil,
@@ -33,6 +35,7 @@ struct RequestPipeline: Sendable {
         holdsUntilBodyWritten: Bool = true,
         clock: any SpillwayClock
     ) {
+        self.pressure = pressure
         self.deadlines = deadlines
         self.rateLimit = rateLimit
         self.admission = admission
@@ -54,7 +57,7 @@ struct RequestPipeline: Sendable {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let start = clock.nanosecondsSinceOrigin
-        metrics?.inflight.increment()
+        metrics?.started(request.method)
         let inherited = Deadline.current
         let headers = HeaderScan(request.headers, headerNames)
         var response: Response
@@ -62,6 +65,7 @@ struct RequestPipeline: Sendable {
         var body = ResponseBody()
         let completion: ResponseCompletion
         do {
+            try pressure?.check()
             let deadline =
                 try deadlines?.deadline(for: headers, logger: context.logger, now: start, inForce: inherited)
                 ?? inherited
@@ -105,19 +109,21 @@ struct RequestPipeline: Sendable {
                 dropsLateResponses: admission?.configuration.dropsLateResponses ?? false,
                 status: response.status,
                 deadline: deadline,
-                recording: metrics.map { .init(metrics: $0, route: context.endpointPath ?? "unknown", start: start) },
+                recording: metrics.map {
+                    .init(metrics: $0, method: request.method, route: context.endpointPath ?? "unknown", start: start)
+                },
                 clock: clock
             )
         } catch {
             if let metrics {
                 let (status, outcome) = RequestOutcome.of(error)
                 metrics.record(
+                    request.method,
                     route: context.endpointPath ?? "unknown",
                     status: status,
                     outcome: outcome,
                     nanoseconds: clock.nanosecondsSinceOrigin - start
                 )
-                metrics.inflight.decrement()
             }
             throw error
         }

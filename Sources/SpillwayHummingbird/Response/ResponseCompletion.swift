@@ -15,6 +15,7 @@ final class ResponseCompletion: Sendable {
     /// The goodput metrics to record into, and what to record.
     struct Recording: Sendable {
         var metrics: GoodputMetrics
+        var method: HTTPRequest.Method
         var route: String
         /// Arrival, in nanoseconds since `SpillwayTime.origin`.
         var start: Int64
@@ -80,12 +81,12 @@ final class ResponseCompletion: Sendable {
         if let recording {
             let outcome = writeFailed ? .aborted : RequestOutcome(status: status, onTime: finished.onTime)
             recording.metrics.record(
+                recording.method,
                 route: recording.route,
                 status: status,
                 outcome: outcome,
                 nanoseconds: finished.now - recording.start
             )
-            recording.metrics.inflight.decrement()
         }
         // Freed last: an inner middleware's completion on it finishes after this one.
         withExtendedLifetime(finished.original) {}
