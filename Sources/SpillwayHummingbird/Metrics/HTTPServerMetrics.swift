@@ -24,9 +24,8 @@ final class HTTPServerMetrics: Sendable {
     ]
 
     /// The methods the semantic conventions name; any other is recorded as `_OTHER`.
-    static let knownMethods: Set<String> = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-    ]
+    static let knownMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+    static let otherMethod = "_OTHER"
 
     struct Key: Hashable, Sendable {
         var method: String
@@ -36,15 +35,22 @@ final class HTTPServerMetrics: Sendable {
 
     private let factory: any MetricsFactory
     private let durations = Mutex<[Key: Timer]>([:])
-    private let active = Mutex<[String: Meter]>([:])
+    /// One gauge per method label, created up front: the request path looks one up without a lock.
+    private let active: [String: Meter]
+    private let activeOther: Meter
 
     init(factory: any MetricsFactory) {
         self.factory = factory
+        func meter(_ method: String) -> Meter {
+            Meter(label: Self.activeLabel, dimensions: [("http_request_method", method)], factory: factory)
+        }
+        self.active = Dictionary(uniqueKeysWithValues: Self.knownMethods.map { ($0, meter($0)) })
+        self.activeOther = meter(Self.otherMethod)
     }
 
     /// The `http.request.method` value of `method`.
     static func methodLabel(_ method: HTTPRequest.Method) -> String {
-        knownMethods.contains(method.rawValue) ? method.rawValue : "_OTHER"
+        knownMethods.contains(method.rawValue) ? method.rawValue : otherMethod
     }
 
     func started(_ method: HTTPRequest.Method) {
@@ -76,12 +82,6 @@ final class HTTPServerMetrics: Sendable {
     }
 
     private func activeMeter(_ method: String) -> Meter {
-        if let meter = active.withLock({ $0[method] }) { return meter }
-        let meter = Meter(label: Self.activeLabel, dimensions: [("http_request_method", method)], factory: factory)
-        return active.withLock { active in
-            if let existing = active[method] { return existing }
-            active[method] = meter
-            return meter
-        }
+        active[method] ?? activeOther
     }
 }
