@@ -9,20 +9,10 @@ import NIOCore
 import NIOPosix
 import Spillway
 import SpillwayHummingbird
+import SpillwayTestSupport
 import Testing
 
 @Suite struct ProcessPressureTests {
-    /// Polls `condition` every 5 ms until it holds or `limit` passes; returns whether it held.
-    static func eventually(within limit: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-        let clock = ContinuousClock()
-        let end = clock.now + limit
-        while clock.now < end {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
-
     static func gauge(_ metrics: TestMetrics, _ label: String) throws -> Double {
         try #require(try metrics.expectGauge(label).lastValue)
     }
@@ -71,6 +61,30 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func samplesOnceAtStartThenEveryIntervalUntilCancelled() async throws {
+        let metrics = TestMetrics()
+        let clock = ManualClock()
+        let service = ProcessMetricsService(
+            interval: .seconds(5),
+            pressure: ProcessPressure(),
+            metricsFactory: metrics,
+            clock: clock
+        )
+        let running = Task { try await service.run() }
+        let samples = { (try? metrics.expectGauge("process_cpu_seconds_total").values.count) ?? 0 }
+        await eventually("the first sample, then a sleep") { clock.sleeperCount == 1 }
+        #expect(samples() == 1)
+        clock.advance(by: .milliseconds(4999))
+        await eventually("still asleep") { clock.sleeperCount == 1 }
+        #expect(samples() == 1, "no sample before the interval has passed")
+        clock.advance(by: .milliseconds(1))
+        await eventually("the second sample") { samples() == 2 && clock.sleeperCount == 1 }
+        running.cancel()
+        try await running.value
+        #expect(samples() == 2)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func blockedEventLoopShowsAsLagAtLeastTheBlock() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let metrics = TestMetrics()
@@ -84,7 +98,7 @@ import Testing
         )
         let running = Task { try await probe.run() }
 
-        #expect(try await Self.eventually { pressure.eventLoopLag != nil }, "the probe ran")
+        await eventually("the probe ran") { pressure.eventLoopLag != nil }
         let healthy = try metrics.expectTimer(EventLoopLagProbe.lagLabel).values
         #expect(!healthy.isEmpty)
 
@@ -98,8 +112,9 @@ import Testing
         // A probe is always pending on the loop, due within `interval`: it runs at least `block - interval` late.
         let expected = ProcessPressure.nanoseconds(block - interval)
         let largest = { (try? metrics.expectTimer(EventLoopLagProbe.lagLabel).values.max()) ?? 0 }
-        let recorded = try await Self.eventually { largest() >= expected }
-        #expect(recorded, "largest lag recorded: \(largest()) ns, expected at least \(expected) ns")
+        await eventually("a lag of at least \(expected) ns; largest recorded: \(largest()) ns") {
+            largest() >= expected
+        }
 
         running.cancel()
         try await running.value

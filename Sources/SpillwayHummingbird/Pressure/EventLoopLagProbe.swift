@@ -1,6 +1,5 @@
 import CoreMetrics
 import NIOCore
-import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -9,7 +8,7 @@ import Synchronization
 /// work (a CPU-heavy handler, a blocking system call) shows as lateness at least as long as the block.
 ///
 /// - `spillway_event_loop_lag_seconds`: a histogram (a swift-metrics `Timer`) of the lateness of every probe, all
-///   loops together. With Prometheus, ``configureBuckets(of:)`` sets buckets from 100 µs to 5 s.
+///   loops together. With Prometheus, `GoodputMetricsConfiguration.configureBuckets(of:)` sets ``lagBuckets``.
 /// - ``ProcessPressure/eventLoopLag``: the largest of each loop's latest lateness, for ``PressureWatermarks``.
 ///
 /// Each loop always has one probe pending (the next is scheduled by the one that runs), so a block that starts at
@@ -57,11 +56,6 @@ public struct EventLoopLagProbe: Service {
         self.interval = max(interval, .milliseconds(1))
         self.pressure = pressure
         self.histogram = Timer(label: Self.lagLabel, dimensions: [], factory: metricsFactory ?? MetricsSystem.factory)
-    }
-
-    /// Makes `factory` use ``lagBuckets`` for the lag histogram (Prometheus).
-    public static func configureBuckets(of factory: inout PrometheusMetricsFactory) {
-        factory.durationHistogramBuckets[lagLabel] = lagBuckets
     }
 
     /// Probes until graceful shutdown or cancellation, then cancels the pending probes.
