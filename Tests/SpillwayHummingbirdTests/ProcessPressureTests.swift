@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Metrics
 import MetricsTestKit
 import NIOCore
@@ -11,6 +6,12 @@ import Spillway
 import SpillwayHummingbird
 import SpillwayTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @Suite struct ProcessPressureTests {
     static func gauge(_ metrics: TestMetrics, _ label: String) throws -> Double {

@@ -5,7 +5,7 @@ import Synchronization
 
 /// A `Service` that measures how late each NIO event loop runs a task: every ``interval`` it schedules a task on
 /// each loop and records, when the task runs, how long after its due time that was. A loop blocked by synchronous
-/// work (a CPU-heavy handler, a blocking system call) shows as lateness at least as long as the block.
+/// work (a CPU-heavy handler, a blocking system call) shows as lateness of at least the block less one interval.
 ///
 /// - `spillway_event_loop_lag_seconds`: a histogram (a swift-metrics `Timer`) of the lateness of every probe, all
 ///   loops together. With Prometheus, `GoodputMetricsConfiguration.configureBuckets(of:)` sets ``lagBuckets``.

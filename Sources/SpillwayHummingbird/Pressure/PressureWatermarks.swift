@@ -6,7 +6,9 @@ import Spillway
 ///
 /// The readings come from ``ProcessMetricsService`` (descriptors, memory) and ``EventLoopLagProbe`` (lag), which
 /// must run in the application's services; a reading that nothing measures never refuses. The check reads atomics
-/// (``ProcessPressure``), never `/proc`, so it costs a few loads per request.
+/// (``ProcessPressure``), never `/proc`, so it costs a few loads per request. The lag of a blocked loop is known once
+/// its delayed probe runs: the watermark acts on the lag the loops have just had, and lets requests in again once a
+/// probe runs on time.
 ///
 /// ```swift
 /// var configuration = SpillwayConfiguration()
