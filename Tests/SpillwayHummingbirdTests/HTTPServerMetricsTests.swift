@@ -8,9 +8,8 @@ import Testing
 
 /// The OpenTelemetry semantic-convention HTTP server metrics, scraped through the `/metrics` route.
 @Suite struct HTTPServerMetricsTests {
-    @Test(.timeLimit(.minutes(1)))
-    func semanticConventionMetricsAreServedWithRouteTemplatesAndBoundedMethods() async throws {
-        let registry = PrometheusCollectorRegistry()
+    /// A router serving `registry` at `/metrics`, then `addSpillway()` with every metric going to `registry`.
+    static func protectedRouter(_ registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
         var factory = PrometheusMetricsFactory(registry: registry)
         GoodputMetricsConfiguration.configureBuckets(of: &factory)
         let router = Router()
@@ -19,6 +18,13 @@ import Testing
         configuration.metrics = GoodputMetricsConfiguration(factory: factory)
         configuration.limiter.metricsFactory = factory
         router.addSpillway(configuration)
+        return router
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func semanticConventionMetricsAreServedWithRouteTemplatesAndBoundedMethods() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let router = Self.protectedRouter(registry)
         router.get("/items/{id}") { _, _ in "item" }
         router.on("/items/{id}", method: HTTPRequest.Method("PURGE")!) { _, _ in "purged" }
         router.get("/missing") { _, _ -> String in throw HTTPError(.notFound) }
@@ -52,13 +58,7 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func activeRequestsCountsARequestInItsHandler() async throws {
         let registry = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: registry)
-        let router = Router()
-        router.addPrometheusMetrics(registry: registry)
-        var configuration = SpillwayConfiguration()
-        configuration.metrics = GoodputMetricsConfiguration(factory: factory)
-        configuration.limiter.metricsFactory = factory
-        router.addSpillway(configuration)
+        let router = Self.protectedRouter(registry)
         router.post("/scrape-inside") { _, _ -> String in
             var bytes: [UInt8] = []
             registry.emit(into: &bytes)
