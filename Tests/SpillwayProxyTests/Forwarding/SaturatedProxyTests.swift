@@ -9,13 +9,18 @@ import Testing
 @testable import SpillwayProxy
 
 /// The proxy itself short of CPU in front of a healthy backend must not shed: its own event-loop wait is not the
-/// backend's overload (see ``UpstreamLatencyFilter``).
-@Suite("A saturated proxy in front of a healthy backend", .timeLimit(.minutes(1)))
+/// backend's overload (see ``UpstreamLatencyFilter``). It takes the machine's CPU for 3 s, so it runs with the load
+/// suites, one at a time (`SPILLWAY_LOAD_TESTS=1`, set by `scripts/test`), not beside timing-sensitive tests.
+@Suite(
+    "A saturated proxy in front of a healthy backend",
+    .enabled(if: proxyLoadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test does)"),
+    .timeLimit(.minutes(1))
+)
 struct SaturatedProxyTests {
     /// 64 keep-alive clients in a closed loop against a one-thread proxy with the default admission, for 3 s: far
-    /// more than the proxy's one thread serves (in a debug build, a few hundred requests a second), while the backend,
-    /// on a thread of its own, answers at once. Before the fix the route's limit fell to its floor and most requests
-    /// were refused with 503.
+    /// more than the proxy's one thread serves (100–250 requests a second in a debug build on a busy machine), while
+    /// the backend, on a thread of its own, answers at once. Before the fix the route's limit fell to 4 and 45 % of
+    /// the requests were refused with 503.
     @Test func closedLoopBeyondTheProxysCPUIsNotShed() async throws {
         let backendGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let backend = try await TestBackend.start(group: backendGroup)
@@ -44,7 +49,7 @@ struct SaturatedProxyTests {
                 + "\(route.latencyFilter.discarded)"
         )
         #expect(tally.failedConnections == 0)
-        #expect(total >= 300, "too few answers for the test to say anything")
+        #expect(total >= 100, "too few answers for the test to say anything")
         #expect(tally.count(of: 200) == total, "only 200s expected from a healthy backend")
         // ≈ 0: a few requests may still meet a limit learned in the first milliseconds, before the proxy saturated.
         #expect(Double(shed) <= 0.01 * Double(total), "the proxy shed \(shed) of \(total) requests")
