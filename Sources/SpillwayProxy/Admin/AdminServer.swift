@@ -123,6 +123,8 @@ final class AdminHandler: ChannelInboundHandler {
                 if let latency = snapshot.smoothedLatency {
                     admission.append("\"latency_ms\":\(Double(latency.nanoseconds) / 1e6)")
                 }
+                admission.append("\"round_trip_ms\":\(Double(route.latencyFilter.smoothedNanoseconds) / 1e6)")
+                admission.append("\"samples_discarded\":\(route.latencyFilter.discarded)")
                 fields.append("\"admission\":{\(admission.joined(separator: ","))}")
             } else {
                 fields.append("\"admission\":null")

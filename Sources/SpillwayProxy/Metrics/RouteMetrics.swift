@@ -26,7 +26,9 @@ enum ProxyOutcome: String, Sendable, CaseIterable {
 /// A route's request metrics, named like Spillway's HTTP middleware:
 /// - `spillway_proxy_requests_total{route, status, outcome}`;
 /// - `spillway_proxy_request_duration_seconds{route, outcome}`, from the request head to the response's end;
-/// - `spillway_proxy_goodput_total{route}`: forwarded 1xx-3xx responses that ended within the request's deadline.
+/// - `spillway_proxy_goodput_total{route}`: forwarded 1xx-3xx responses that ended within the request's deadline;
+/// - `spillway_proxy_latency_samples_discarded_total{route}`: round trips kept from the admission limit because the
+///   proxy's own event loop was saturated (see ``UpstreamLatencyFilter``).
 final class RouteMetrics: Sendable {
     private struct Key: Hashable {
         var status: Int
@@ -41,12 +43,18 @@ final class RouteMetrics: Sendable {
     let route: String
     private let factory: any MetricsFactory
     private let goodput: Counter
+    let discardedSamples: Counter
     private let handles = Mutex<[Key: Handles]>([:])
 
     init(route: String, factory: any MetricsFactory) {
         self.route = route
         self.factory = factory
         self.goodput = Counter(label: "spillway_proxy_goodput_total", dimensions: [("route", route)], factory: factory)
+        self.discardedSamples = Counter(
+            label: "spillway_proxy_latency_samples_discarded_total",
+            dimensions: [("route", route)],
+            factory: factory
+        )
     }
 
     func record(status: Int, outcome: ProxyOutcome, nanoseconds: Int64, withinDeadline: Bool) {

@@ -9,6 +9,8 @@ final class RouteRuntime: Sendable {
     let limiter: ConcurrencyLimiter?
     let rateLimiter: RateLimiter?
     let metrics: RouteMetrics
+    /// Which round trips reach the limiter (see ``UpstreamLatencyFilter``).
+    let latencyFilter: UpstreamLatencyFilter
     private let paths: [ProxyConfiguration.Route.PriorityRules.PathRule]
 
     var name: String { configuration.name }
@@ -25,6 +27,7 @@ final class RouteRuntime: Sendable {
         self.limiter = limiter
         self.rateLimiter = rateLimiter
         self.metrics = metrics
+        self.latencyFilter = UpstreamLatencyFilter(discardedCounter: metrics.discardedSamples)
         self.paths = configuration.priority.paths.sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
     }
 

@@ -37,6 +37,8 @@ final class Exchange: UpstreamResponseReceiver {
     private var priority: Priority = .critical
     private var phase = Phase.admitting
     private var permit: AdmissionPermit?
+    /// When the permit was granted (the limiter measures the round trip from here).
+    private var permitStart: Int64?
     private var waitTask: Task<Void, Never>?
     private var rateLimitFields: [(name: String, value: String)] = []
 
@@ -151,7 +153,7 @@ final class Exchange: UpstreamResponseReceiver {
             connect()
             return
         }
-        permit = limiter.acquireIfFree(priority: priority, deadline: deadline)
+        hold(limiter.acquireIfFree(priority: priority, deadline: deadline))
         if permit != nil {
             connect()
             return
@@ -196,7 +198,7 @@ final class Exchange: UpstreamResponseReceiver {
                     exchange.rateLimitFields = grantedFields
                     switch result {
                     case .success(let handover):
-                        exchange.permit = handover.take()
+                        exchange.hold(handover.take())
                         exchange.connect()
                     case .failure(let rejection):
                         exchange.finishLocally(.overloaded(rejection), permitOutcome: .ignored)
@@ -489,6 +491,7 @@ final class Exchange: UpstreamResponseReceiver {
         case 502, 503, 504: outcome = .dropped
         default: outcome = .ignored
         }
+        if outcome == .success { outcome = latencySample() }
         if !requestEnded { connection.closeAfterResponse = true }
         releasePermit(outcome)
         phase = .finished
@@ -544,6 +547,22 @@ final class Exchange: UpstreamResponseReceiver {
         phase = .finished
         stopTimers()
         record(status: 499, outcome: .aborted, withinDeadline: false)
+    }
+
+    private func hold(_ granted: consuming AdmissionPermit?) {
+        guard let granted else { return }
+        permitStart = granted.startNanoseconds
+        permit = .some(granted)
+    }
+
+    /// How a forwarded success reaches the limit: as a latency sample, or ignored when its round trip was mostly the
+    /// proxy's own event-loop wait (see ``UpstreamLatencyFilter``).
+    private func latencySample() -> PermitOutcome {
+        guard let permitStart else { return .success }
+        return route.latencyFilter.outcome(
+            roundTripNanoseconds: now - permitStart,
+            loopLagNanoseconds: connection.core.loopLagNanoseconds(of: eventLoop)
+        )
     }
 
     private func releasePermit(_ outcome: PermitOutcome) {

@@ -103,7 +103,8 @@ public final class ProxyServer: Sendable {
                 runtime: runtime,
                 logger: logger,
                 clock: ContinuousClock(),
-                metricsFactory: metricsFactory
+                metricsFactory: metricsFactory,
+                eventLoops: eventLoops
             )
             let listener = try await bindListener(
                 host: configuration.listen.host,
@@ -127,6 +128,7 @@ public final class ProxyServer: Sendable {
                 }
             }
             runtime.start(comparedWith: nil)
+            core.startLagProbes()
             let server = ProxyServer(
                 port: listener.localAddress?.port ?? 0,
                 adminPort: adminChannel?.localAddress?.port,
@@ -218,6 +220,7 @@ public final class ProxyServer: Sendable {
         try? await listener.close()
         for channel in core.beginDrain() { try? await channel.close() }
         try? await admin?.close()
+        core.stopLagProbes()
         await core.runtime.retire(replacedBy: nil)
         if ownsGroup { try? await group.shutdownGracefully() }
     }

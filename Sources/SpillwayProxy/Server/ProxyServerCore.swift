@@ -14,13 +14,38 @@ final class ProxyServerCore: Sendable {
     private let draining = Atomic<Bool>(false)
     private let openConnections: Gauge
     private let acceptedConnections: Counter
+    /// The lateness of each event loop's work, by loop (see ``EventLoopLag``).
+    private let loopLags: [ObjectIdentifier: EventLoopLag]
 
-    init(runtime: ProxyRuntime, logger: Logger, clock: any SpillwayClock, metricsFactory: any MetricsFactory) {
+    init(
+        runtime: ProxyRuntime,
+        logger: Logger,
+        clock: any SpillwayClock,
+        metricsFactory: any MetricsFactory,
+        eventLoops: [any EventLoop]
+    ) {
+        var loopLags: [ObjectIdentifier: EventLoopLag] = [:]
+        for loop in eventLoops { loopLags[ObjectIdentifier(loop)] = EventLoopLag(eventLoop: loop) }
+        self.loopLags = loopLags
         self.current = Mutex(runtime)
         self.logger = logger
         self.clock = clock
         self.openConnections = Gauge(label: "spillway_proxy_open_connections", factory: metricsFactory)
         self.acceptedConnections = Counter(label: "spillway_proxy_connections_total", factory: metricsFactory)
+    }
+
+    /// Starts measuring how late each event loop runs.
+    func startLagProbes() {
+        for lag in loopLags.values { lag.start() }
+    }
+
+    func stopLagProbes() {
+        for lag in loopLags.values { lag.stop() }
+    }
+
+    /// The smoothed lateness of `eventLoop`'s work in nanoseconds (0 for a loop the proxy does not run on).
+    func loopLagNanoseconds(of eventLoop: any EventLoop) -> Int64 {
+        loopLags[ObjectIdentifier(eventLoop)]?.smoothedNanoseconds ?? 0
     }
 
     /// The configuration in force; each request keeps the one it started with.

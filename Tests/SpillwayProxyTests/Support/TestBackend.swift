@@ -30,9 +30,12 @@ final class TestBackend: Sendable {
     /// Connections accepted so far.
     var connections: Int { counters.connections.load(ordering: .relaxed) }
 
-    static func start(port: Int = 0) async throws -> TestBackend {
+    static func start(
+        port: Int = 0,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> TestBackend {
         let counters = Counters()
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 counters.connections.wrappingAdd(1, ordering: .relaxed)

@@ -1,0 +1,154 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Spillway
+import Synchronization
+import Testing
+
+@testable import SpillwayProxy
+
+/// The proxy itself short of CPU in front of a healthy backend must not shed: its own event-loop wait is not the
+/// backend's overload (see ``UpstreamLatencyFilter``). It takes the machine's CPU for 3 s, so it runs with the load
+/// suites, one at a time (`SPILLWAY_LOAD_TESTS=1`, set by `scripts/test`), not beside timing-sensitive tests.
+@Suite(
+    "A saturated proxy in front of a healthy backend",
+    .enabled(if: proxyLoadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test does)"),
+    .timeLimit(.minutes(1))
+)
+struct SaturatedProxyTests {
+    /// 64 keep-alive clients in a closed loop against a one-thread proxy with the default admission, for 3 s: far
+    /// more than the proxy's one thread serves (100–250 requests a second in a debug build on a busy machine), while
+    /// the backend, on a thread of its own, answers at once. Before the fix the route's limit fell to 4 and 45 % of
+    /// the requests were refused with 503.
+    @Test func closedLoopBeyondTheProxysCPUIsNotShed() async throws {
+        let backendGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let backend = try await TestBackend.start(group: backendGroup)
+        var logger = Logger(label: "spillway.proxy.test")
+        logger.logLevel = .warning
+        let configuration = try ProxyConfiguration(
+            text: ProxyFixture.yaml(instances: ["127.0.0.1:\(backend.port)"], top: "threads: 1"),
+            format: .yaml,
+            fileName: "test.yaml"
+        )
+        let proxy = try await ProxyServer.start(configuration: configuration, port: 0, adminPort: 0, logger: logger)
+        let route = try #require(proxy.core.runtime.routeList.first)
+        let limiter = try #require(route.limiter)
+
+        let tally = await ClosedLoop.run(port: proxy.port, connections: 64, for: .seconds(3))
+        let snapshot = limiter.snapshot
+        await proxy.stop()
+        await backend.stop()
+        try await backendGroup.shutdownGracefully()
+
+        let total = tally.total
+        let shed = tally.count(of: 503)
+        print(
+            "saturated proxy: \(total) answers in 3 s, \(shed) refused with 503, \(tally.count(of: 200)) 200; "
+                + "limit \(snapshot.limit), queue \(snapshot.queueDepth); round trips kept from the limit: "
+                + "\(route.latencyFilter.discarded)"
+        )
+        #expect(tally.failedConnections == 0)
+        #expect(total >= 100, "too few answers for the test to say anything")
+        #expect(tally.count(of: 200) == total, "only 200s expected from a healthy backend")
+        // ≈ 0: a few requests may still meet a limit learned in the first milliseconds, before the proxy saturated.
+        #expect(Double(shed) <= 0.01 * Double(total), "the proxy shed \(shed) of \(total) requests")
+    }
+}
+
+/// Keep-alive HTTP/1.1 clients, each sending `GET /ok` again as soon as its previous answer ends, until a time.
+enum ClosedLoop {
+    final class Tally: Sendable {
+        private let statuses = Mutex<[Int: Int]>([:])
+        private let failures = Atomic<Int>(0)
+
+        func record(status: Int) { statuses.withLock { $0[status, default: 0] += 1 } }
+        func recordFailure() { failures.wrappingAdd(1, ordering: .relaxed) }
+        func count(of status: Int) -> Int { statuses.withLock { $0[status] ?? 0 } }
+        var total: Int { statuses.withLock { $0.values.reduce(0, +) } }
+        var failedConnections: Int { failures.load(ordering: .relaxed) }
+    }
+
+    static func run(port: Int, connections: Int, for duration: Duration) async -> Tally {
+        let tally = Tally()
+        let stopAt = NIODeadline.now() + .nanoseconds(Int64(duration.nanoseconds))
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    do {
+                        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                            .channelInitializer { channel in
+                                channel.eventLoop.makeCompletedFuture {
+                                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                                    try channel.pipeline.syncOperations.addHandler(
+                                        Handler(tally: tally, stopAt: stopAt)
+                                    )
+                                }
+                            }
+                            .connect(host: "127.0.0.1", port: port)
+                            .get()
+                        // Bounded: the handler closes at `stopAt`; a proxy that stops answering is cut 10 s later.
+                        let cut = channel.eventLoop.scheduleTask(deadline: stopAt + .seconds(10)) {
+                            tally.recordFailure()
+                            channel.close(promise: nil)
+                        }
+                        try? await channel.closeFuture.get()
+                        cut.cancel()
+                    } catch {
+                        tally.recordFailure()
+                    }
+                }
+            }
+        }
+        return tally
+    }
+
+    private final class Handler: ChannelInboundHandler {
+        typealias InboundIn = HTTPClientResponsePart
+        typealias OutboundOut = HTTPClientRequestPart
+
+        let tally: Tally
+        let stopAt: NIODeadline
+        private var status = 0
+
+        init(tally: Tally, stopAt: NIODeadline) {
+            self.tally = tally
+            self.stopAt = stopAt
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            send(context)
+            context.fireChannelActive()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                status = Int(head.status.code)
+            case .body:
+                break
+            case .end:
+                tally.record(status: status)
+                if NIODeadline.now() < stopAt {
+                    send(context)
+                } else {
+                    context.close(promise: nil)
+                }
+            }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            tally.recordFailure()
+            context.close(promise: nil)
+        }
+
+        private func send(_ context: ChannelHandlerContext) {
+            var headers = HTTPHeaders()
+            headers.add(name: "host", value: "test.local")
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ok", headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
