@@ -32,6 +32,10 @@ public struct SpillwayConfiguration: Sendable {
     /// one batched write; larger and streamed bodies are wrapped in a closure body, which Hummingbird writes in
     /// three parts (head, body, end) instead of one (`scripts/bench-hummingbird`; `docs/benchmarks.md`).
     public var holdsPermitUntilBodyWritten: Bool
+    /// A server span per request with W3C trace-context extraction (``RequestTracingMiddleware``), added by
+    /// `addSpillway` ahead of Spillway's steps; it costs one lookup while no tracer is bootstrapped. `nil` leaves it
+    /// out (when the application adds Hummingbird's `TracingMiddleware` itself). Default: on, no headers recorded.
+    public var tracing: RequestTracingConfiguration? = RequestTracingConfiguration()
 
     /// A configuration; every parameter has the default documented on its property.
     public init(

@@ -123,6 +123,7 @@ extension Router {
         clock: any SpillwayClock = ContinuousClock()
     ) -> SpillwayMiddleware<Context> {
         let middleware = SpillwayMiddleware<Context>(configuration, limiter: limiter, clock: clock)
+        if let tracing = configuration.tracing { add(middleware: RequestTracingMiddleware(tracing)) }
         add(middleware: middleware)
         return middleware
     }
@@ -147,6 +148,7 @@ extension Router {
             limiter: limiter,
             clock: clock
         )
+        if let tracing = configuration.tracing { add(middleware: RequestTracingMiddleware(tracing)) }
         add(middleware: middleware)
         return middleware
     }
