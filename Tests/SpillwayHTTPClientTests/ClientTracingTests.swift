@@ -23,25 +23,6 @@ import Tracing
         var all: [String?] { values.withLock { $0 } }
     }
 
-    /// An AsyncHTTPClient that traces its exchanges with the tracer active when it is created (its default), or
-    /// one configured without a tracer, so that Spillway's own client span and injection are what the test sees.
-    private func withClient<T: Sendable>(
-        tracedByAsyncHTTPClient: Bool,
-        _ body: (HTTPClient) async throws -> T
-    ) async throws -> T {
-        var configuration = HTTPClient.Configuration()
-        if !tracedByAsyncHTTPClient { configuration.tracing.tracer = nil }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        do {
-            let value = try await body(client)
-            try await client.shutdown()
-            return value
-        } catch {
-            try await client.shutdown()
-            throw error
-        }
-    }
-
     @Test(arguments: [false, true])
     func aRetriedCallIsOneTraceWithASpanAndATraceparentPerAttempt(tracedByAsyncHTTPClient: Bool) async throws {
         let traceparents = Traceparents()
@@ -58,7 +39,11 @@ import Tracing
                 traceparents.record(request) <= 2 ? Response(status: .serviceUnavailable) : Response(status: .ok)
             }
             try await withLiveServer(router) { url in
-                try await withClient(tracedByAsyncHTTPClient: tracedByAsyncHTTPClient) { http in
+                // By default AsyncHTTPClient traces with the tracer active when it is created; without one, what
+                // the test sees is Spillway's own client span and injection.
+                try await withHTTPClient {
+                    if !tracedByAsyncHTTPClient { $0.tracing.tracer = nil }
+                } _: { http in
                     #expect((http.tracer != nil) == tracedByAsyncHTTPClient)
                     let client = ResilientHTTPClient(httpClient: http, configuration: configuration)
                     try await withSpan("caller") { _ in
