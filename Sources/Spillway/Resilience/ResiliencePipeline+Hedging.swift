@@ -82,7 +82,9 @@ extension ResiliencePipeline.Execution {
                         case .success:
                             if index > 0 {
                                 metrics.hedgesWon.increment()
-                                trace?.event(SpanEventNames.hedgeWon) { $0[SpanAttributeNames.attemptNumber] = index + 1 }
+                                trace?.event(SpanEventNames.hedgeWon) {
+                                    $0[SpanAttributeNames.attemptNumber] = index + 1
+                                }
                             }
                             return result
                         case .failure:

@@ -53,6 +53,35 @@ import Tracing
         #expect(gaveUp.attributes.get("spillway.attempts") == .int64(2))
     }
 
+    @Test func aWinningHedgeIsASecondAttemptSpanWithSentAndWonEvents() async throws {
+        let tracer = W3CTestTracer()
+        let clock = RecordingClock()
+        let calls = CacheTally()
+        let pipeline = ResiliencePipeline<String>(name: "h", clock: clock)
+            .hedging(HedgingPolicy(delay: .milliseconds(100)))
+        let task = Task {
+            try await withTracer(tracer) {
+                try await pipeline.execute {
+                    calls.add()
+                    guard calls.value == 1 else { return "hedge" }
+                    try await clock.sleep(until: clock.now.advanced(by: .seconds(10)))
+                    return "primary"
+                }
+            }
+        }
+        await clock.manual.waitForSleepers(atLeast: 2)  // the primary and the hedge timer
+        clock.advance(by: .milliseconds(100))
+        #expect(try await task.value == "hedge")
+        await eventually("the cancelled primary's span ended") { tracer.spans(named: "spillway.attempt").count == 2 }
+        let execution = try #require(tracer.spans(named: "spillway.pipeline").first)
+        #expect(execution.events.map(\.name) == ["spillway.hedge.sent", "spillway.hedge.won"])
+        #expect(execution.events.map { $0.attributes.get("spillway.attempt.number") } == [.int64(2), .int64(2)])
+        let attempts = tracer.spans(named: "spillway.attempt").sorted { $0.spanID < $1.spanID }
+        #expect(attempts.map { $0.attributes.get("spillway.attempt.hedge") } == [.bool(false), .bool(true)])
+        #expect(attempts.map { $0.string("spillway.attempt.outcome") } == ["cancelled", "success"])
+        #expect(attempts.allSatisfy { $0.parentSpanID == execution.spanID })
+    }
+
     @Test func anOpenBreakerRefusalIsAnEventWithTheBreakerState() async throws {
         let tracer = W3CTestTracer()
         let breaker = CircuitBreaker(configuration: .init(name: "payments"), clock: ManualClock())
