@@ -151,6 +151,15 @@ public final class ResilientHTTPClient: Sendable {
         if let name = configuration.timeoutHeaderName, let deadline = Deadline.current {
             request.headers.replaceOrAdd(name: name, value: TimeoutHeader.format(deadline.remaining(now: clock.now)))
         }
+        // AsyncHTTPClient traces the exchange itself (a client span, its context injected) when it was configured
+        // with a tracer (by default, the one bootstrapped when the HTTPClient was created); else Spillway does.
+        guard let tracer = SpillwayTracing.tracer, !Self.traces(httpClient) else {
+            return try await exchange(request, logger: logger)
+        }
+        return try await traced(request, tracer: tracer) { try await exchange($0, logger: logger) }
+    }
+
+    private func exchange(_ request: HTTPClientRequest, logger: Logger?) async throws -> HTTPClientResponse {
         let response = try await httpClient.execute(request, deadline: .distantFuture, logger: logger)
         let body = try await response.body.collect(upTo: configuration.maxResponseBodySize)
         return HTTPClientResponse(

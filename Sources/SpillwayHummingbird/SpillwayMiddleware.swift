@@ -124,6 +124,7 @@ extension Router {
         clock: any SpillwayClock = ContinuousClock()
     ) -> SpillwayMiddleware<Context> {
         let middleware = SpillwayMiddleware<Context>(configuration, limiter: limiter, clock: clock)
+        if let tracing = configuration.tracing { add(middleware: RequestTracingMiddleware(tracing)) }
         add(middleware: middleware)
         return middleware
     }
@@ -148,6 +149,7 @@ extension Router {
             limiter: limiter,
             clock: clock
         )
+        if let tracing = configuration.tracing { add(middleware: RequestTracingMiddleware(tracing)) }
         add(middleware: middleware)
         return middleware
     }

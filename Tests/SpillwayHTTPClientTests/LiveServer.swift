@@ -44,11 +44,15 @@ struct LiveServerError: Error, CustomStringConvertible {
 }
 
 /// An AsyncHTTPClient that reports connection failures at once (Spillway decides about retrying them), closed
-/// when `body` ends.
-func withHTTPClient<T: Sendable>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+/// when `body` ends; `configure` changes its configuration further.
+func withHTTPClient<T: Sendable>(
+    configure: (inout HTTPClient.Configuration) -> Void = { _ in },
+    _ body: (HTTPClient) async throws -> T
+) async throws -> T {
     var configuration = HTTPClient.Configuration()
     configuration.connectionPool.retryConnectionEstablishment = false
     configuration.timeout.connect = .seconds(2)
+    configure(&configuration)
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     do {
         let value = try await body(client)

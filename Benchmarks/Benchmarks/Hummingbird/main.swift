@@ -8,6 +8,9 @@
 //                                                # reaches: everything but the limiter's queue
 //   HummingbirdOverhead spillway-untimed 8087   # the default stack without the queue timeout: the limiter arms no
 //                                               # timer (with it, one shared sleep for all waiters)
+//   HummingbirdOverhead spillway-traced 8088    # the default stack with a recording tracer bootstrapped, every
+//                                               # request sampled (the server and admission spans)
+//   HummingbirdOverhead spillway-sampled 8089   # the same tracer sampling 1 request in 100 (parent-based)
 //   HummingbirdOverhead noop 8086       # a middleware that only calls the next responder: what any middleware costs
 //   HummingbirdOverhead wrapped 8083    # only re-wraps the body as a closure: the cost of "release after the
 //                                       # last byte" through Hummingbird's API on its own (a closure body is
@@ -21,9 +24,17 @@ import Metrics
 import Prometheus
 import Spillway
 import SpillwayHummingbird
+import Tracing
 
 let arguments = CommandLine.arguments
-let modes = ["bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "noop", "wrapped"]
+if arguments.count == 2, arguments[1] == "tracing-cost" {
+    printTracingCost()
+    exit(0)
+}
+let modes = [
+    "bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "spillway-traced",
+    "spillway-sampled", "noop", "wrapped",
+]
 guard arguments.count == 3, modes.contains(arguments[1]), let port = Int(arguments[2]) else {
     print("usage: HummingbirdOverhead \(modes.joined(separator: "|")) PORT")
     exit(2)
@@ -44,6 +55,8 @@ if arguments[1].hasPrefix("spillway") {
     if arguments[1] == "spillway-untimed" {
         configuration.limiter.queue.timeout = nil
     }
+    if arguments[1] == "spillway-traced" { InstrumentationSystem.bootstrap(SamplingTracer(every: 1)) }
+    if arguments[1] == "spillway-sampled" { InstrumentationSystem.bootstrap(SamplingTracer(every: 100)) }
     router.addSpillway(configuration)
 }
 if arguments[1] == "noop" {

@@ -1,6 +1,7 @@
 import CoreMetrics
 import DequeModule
 import Synchronization
+import Tracing
 
 /// A cache-aside cache that does not stampede its backend: concurrent misses of a key share one load, hot keys
 /// are refreshed in the background before or just after they expire, and failures can be answered from stale
@@ -143,6 +144,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     ///   waits, `CancellationError` when the calling task is cancelled while it waits.
     @inlinable
     public func value(for key: Key) async throws -> Value {
+        if let tracer = SpillwayTracing.tracer { return try await traced(key, deadline: Deadline.current, tracer) }
         if let value = try cachedValue(key) { return value }
         return try await load(key, deadline: Deadline.current)
     }
@@ -151,6 +153,7 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// limit) instead of ``Deadline/current``.
     @inlinable
     public func value(for key: Key, deadline: Deadline?) async throws -> Value {
+        if let tracer = SpillwayTracing.tracer { return try await traced(key, deadline: deadline, tracer) }
         if let value = try cachedValue(key) { return value }
         return try await load(key, deadline: deadline)
     }
@@ -191,21 +194,25 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// that it is specialised for the caller's key and value types: unspecialised generic code looks up type
     /// metadata on every access and costs several times as much.
     @inlinable @inline(__always)
-    func cachedValue(_ key: Key) throws -> Value? {
+    func cachedValue(_ key: Key, span: (any Span)? = nil) throws -> Value? {
         switch lookup(key, now: now) {
         case .hit(let value):
             metrics.hits.increment()
+            if let span { Self.note(.hit, on: span) }
             return value
         case .negativeHit(let error):
             metrics.hits.increment()
+            if let span { Self.note(.negativeHit, on: span) }
             throw error
         case .earlyRefresh(let value):
             metrics.hits.increment()
             metrics.earlyRefreshes.increment()
+            if let span { Self.note(.earlyRefresh, on: span) }
             refreshInBackground(key)
             return value
         case .stale(let value, let startsRefresh):
             metrics.staleRevalidate.increment()
+            if let span { Self.note(.stale, on: span) }
             if startsRefresh { refreshInBackground(key) }
             return value
         case .miss(let droppedExpired):
@@ -253,14 +260,18 @@ public final class Cache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     @usableFromInline
-    func load(_ key: Key, deadline: Deadline?) async throws -> Value {
+    func load(_ key: Key, deadline: Deadline?, span: (any Span)? = nil) async throws -> Value {
         metrics.misses.increment()
         let (result, joined) = await flights.share(key, deadline: deadline) { [self] in
             try await fill(key, isRefresh: false)
         }
         if joined { metrics.coalesced.increment() }
+        if let span { Self.note(joined ? .coalesced : .miss, on: span) }
         let loaded = try result.get()
-        if loaded.freshness == .staleOnError { metrics.staleOnError.increment() }
+        if loaded.freshness == .staleOnError {
+            metrics.staleOnError.increment()
+            if let span { Self.note(.staleOnError, on: span) }
+        }
         return loaded.value
     }
 

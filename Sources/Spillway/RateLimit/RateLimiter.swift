@@ -52,6 +52,12 @@ public final class RateLimiter: Sendable {
     /// Checks `request` at `cost` units (default 1) against every policy.
     /// - Throws: `RateLimitError.Code.invalidCost` for a negative cost.
     public func check(_ request: RateLimitRequest, cost: Int = 1) async throws(RateLimitError) -> RateLimitResult {
+        guard let tracer = SpillwayTracing.tracer else { return try await decide(request, cost: cost) }
+        return try await traced(request, cost: cost, tracer: tracer)
+    }
+
+    /// The decision of ``check(_:cost:)``, untraced.
+    func decide(_ request: RateLimitRequest, cost: Int) async throws(RateLimitError) -> RateLimitResult {
         guard cost >= 0 else { throw .negativeCost(cost) }
         // One allocation per check: the result's list, which also carries each policy's index and consumption time.
         var results: [RateLimitResult.PolicyResult] = []

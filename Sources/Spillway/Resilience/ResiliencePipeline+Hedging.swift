@@ -20,6 +20,8 @@ extension ResiliencePipeline.Execution {
         let clock = pipeline.clock
         let metrics = pipeline.metrics
         let budget = pipeline.budget
+        let trace = self.trace
+        trace?.markHedged()
         let (events, continuation) = AsyncStream.makeStream(of: HedgeEvent.self)
         let tasks = HedgeTasks()
         defer {
@@ -52,9 +54,11 @@ extension ResiliencePipeline.Execution {
             guard launched <= policy.maxHedgedAttempts else { return false }
             guard budget?.tryWithdraw() ?? true else {
                 metrics.hedgesDenied.increment()
+                trace?.event(SpanEventNames.hedgeDenied)
                 return false
             }
             metrics.hedgesSent.increment()
+            trace?.event(SpanEventNames.hedgeSent) { $0[SpanAttributeNames.attemptNumber] = launched + 1 }
             launch()
             return true
         }
@@ -76,7 +80,12 @@ extension ResiliencePipeline.Execution {
                     if !final {
                         switch classifier.classify(result) {
                         case .success:
-                            if index > 0 { metrics.hedgesWon.increment() }
+                            if index > 0 {
+                                metrics.hedgesWon.increment()
+                                trace?.event(SpanEventNames.hedgeWon) {
+                                    $0[SpanAttributeNames.attemptNumber] = index + 1
+                                }
+                            }
                             return result
                         case .failure:
                             return result

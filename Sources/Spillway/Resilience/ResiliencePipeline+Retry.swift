@@ -9,14 +9,14 @@ extension ResiliencePipeline.Execution {
             if case .failure(let error) = result, Self.isCancellation(error) || Self.isFinal(error) { throw error }
             guard case .retryableFailure(let retryAfter) = classifier.classify(result) else { return try result.get() }
             guard attempt < policy.maxAttempts else {
-                pipeline.metrics.gaveUp(.maxAttempts)
+                giveUp(.maxAttempts, after: attempt)
                 return try result.get()
             }
 
             var floor = Duration.zero
             if let retryAfter, policy.honorsRetryAfter {
                 guard retryAfter <= policy.maxRetryAfter else {
-                    pipeline.metrics.gaveUp(.retryAfterTooLong)
+                    giveUp(.retryAfterTooLong, after: attempt)
                     return try result.get()
                 }
                 floor = max(.zero, retryAfter)
@@ -30,7 +30,7 @@ extension ResiliencePipeline.Execution {
             let wakeUp = clock.now.advanced(by: delay)
             if let deadline = Deadline.current, deadline.hasPassed(now: wakeUp) {
                 // Sleeping would use up the caller's budget: give up now, with the failure that ended it.
-                pipeline.metrics.gaveUp(.deadline)
+                giveUp(.deadline, after: attempt)
                 throw ResilienceError(
                     .deadlineExceeded,
                     source: pipeline.name,
@@ -40,12 +40,27 @@ extension ResiliencePipeline.Execution {
                 )
             }
             if let budget = pipeline.budget, !budget.tryWithdraw() {
-                pipeline.metrics.gaveUp(.budgetExhausted)
+                giveUp(.budgetExhausted, after: attempt)
                 return try result.get()
             }
             pipeline.metrics.retries.increment()
+            trace?.event(SpanEventNames.retryBackoff) { attributes in
+                attributes[SpanAttributeNames.attemptNumber] = attempt
+                attributes[SpanAttributeNames.retryDelay] = delay.spanMilliseconds
+                if let retryAfter { attributes[SpanAttributeNames.retryAfter] = retryAfter.spanMilliseconds }
+            }
             try await clock.sleep(until: wakeUp, tolerance: nil)
             attempt += 1
+        }
+    }
+}
+
+extension ResiliencePipeline.Execution {
+    private func giveUp(_ reason: ResilienceMetrics.GiveUp, after attempts: Int) {
+        pipeline.metrics.gaveUp(reason)
+        trace?.event(SpanEventNames.retryGaveUp) { attributes in
+            attributes[SpanAttributeNames.gaveUpReason] = reason.label
+            attributes[SpanAttributeNames.attempts] = attempts
         }
     }
 }

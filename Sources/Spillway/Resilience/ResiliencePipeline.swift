@@ -1,4 +1,5 @@
 import CoreMetrics
+import Tracing
 
 /// Resilience strategies composed, in the order you choose, around an async operation (in the spirit of Polly's
 /// resilience pipelines).
@@ -134,8 +135,16 @@ public struct ResiliencePipeline<Output: Sendable>: Sendable {
             throw ResilienceError(.deadlineExceeded, source: name)
         }
         budget?.recordRequest()
-        let execution = Execution(pipeline: self, classifier: classifier ?? self.classifier, operation: operation)
-        return try await execution.run(stage: 0)
+        let classifier = classifier ?? self.classifier
+        guard let tracer = SpillwayTracing.tracer else {
+            return try await Execution(pipeline: self, classifier: classifier, operation: operation).run(stage: 0)
+        }
+        return try await tracer.withSpan("spillway.pipeline") { span in
+            span.attributes[SpanAttributeNames.pipelineName] = name
+            let trace = Execution.Trace(tracer: tracer, span: span)
+            return try await Execution(pipeline: self, classifier: classifier, operation: operation, trace: trace)
+                .run(stage: 0)
+        }
     }
 
     private func adding(_ stage: Stage) -> Self {
@@ -151,6 +160,8 @@ extension ResiliencePipeline {
         let pipeline: ResiliencePipeline
         let classifier: OutcomeClassifier<Output>
         let operation: @Sendable () async throws -> Output
+        /// The execution's span and its tracer; `nil` when no tracer is active.
+        var trace: Trace? = nil
 
         func run(stage index: Int) async throws -> Output {
             guard index < pipeline.stages.count else { return try await attempt() }
@@ -169,16 +180,32 @@ extension ResiliencePipeline {
         private func attempt() async throws -> Output {
             if let deadline = Deadline.current, deadline.hasPassed(now: pipeline.clock.now) {
                 pipeline.metrics.rejected(.deadlineExceeded)
+                trace?.event(SpanEventNames.deadlineExceeded)
                 throw ResilienceError(.deadlineExceeded, source: pipeline.name)
             }
+            guard let trace else { return try await attempt(span: nil) }
+            let number = trace.nextAttempt()
+            return try await trace.tracer.withSpan("spillway.attempt") { span in
+                span.attributes[SpanAttributeNames.attemptNumber] = number
+                if trace.isHedged { span.attributes[SpanAttributeNames.attemptHedge] = number > 1 }
+                return try await attempt(span: span)
+            }
+        }
+
+        private func attempt(span: (any Span)?) async throws -> Output {
             let result = await Self.capture(operation)
             if case .failure(let error) = result, Self.isCancellation(error) {
                 pipeline.metrics.attempt(nil)
+                span?.attributes[SpanAttributeNames.attemptOutcome] = "cancelled"
                 throw error
             }
             let outcome = classifier.classify(result)
             pipeline.metrics.attempt(outcome)
             pipeline.budget?.record(outcome)
+            if let span {
+                span.attributes[SpanAttributeNames.attemptOutcome] = outcome.label
+                if outcome.isFailure { span.setStatus(SpanStatus(code: .error)) }
+            }
             return try result.get()
         }
 
@@ -202,7 +229,15 @@ extension ResiliencePipeline {
                 permit = try breaker.acquirePermission()
             } catch {
                 pipeline.metrics.rejected(error.code)
+                trace?.event(SpanEventNames.breakerRefused) { attributes in
+                    attributes[SpanAttributeNames.breakerName] = breaker.configuration.name
+                    attributes[SpanAttributeNames.breakerState] = breaker.state.label
+                }
                 throw error
+            }
+            if let span = trace?.span {
+                span.attributes[SpanAttributeNames.breakerName] = breaker.configuration.name
+                span.attributes[SpanAttributeNames.breakerState] = breaker.state.label
             }
             let result = await Self.capture(next)
             if case .failure(let error) = result, Self.isNeutral(error) {
@@ -219,6 +254,9 @@ extension ResiliencePipeline {
         ) async throws -> Output {
             guard throttle.admit() else {
                 pipeline.metrics.rejected(.throttled)
+                trace?.event(SpanEventNames.throttleRefused) { attributes in
+                    attributes[SpanAttributeNames.throttleName] = throttle.configuration.name
+                }
                 throw ResilienceError(.throttled, source: throttle.configuration.name)
             }
             let result = await Self.capture(next)

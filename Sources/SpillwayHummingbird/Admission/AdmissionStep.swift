@@ -23,7 +23,7 @@ final class AdmissionStep: Sendable {
     ) async throws(SpillwayHTTPError) -> AdmissionPermit {
         let priority = configuration.priority.priority(headerValue: priorityHeader, endpointPath: endpointPath())
         do {
-            return try await limiter.acquire(priority: priority, deadline: deadline)
+            return try await limiter.tracedAcquire(priority: priority, deadline: deadline)
         } catch {
             throw SpillwayHTTPError(error)
         }
