@@ -34,8 +34,12 @@ func printTracingCost(iterations: Int = 2_000_000) {
             / Double(iterations)
     }
     func line(_ name: String, _ duration: Duration) -> String {
-        String(format: "%@: %.1f ns/call (%.1f× a mutex increment)", name, nanoseconds(duration),
-               nanoseconds(duration) / nanoseconds(mutex))
+        String(
+            format: "%@: %.1f ns/call (%.1f× a mutex increment)",
+            name,
+            nanoseconds(duration),
+            nanoseconds(duration) / nanoseconds(mutex)
+        )
     }
     print(line("mutex increment (unit)", mutex))
     print(line("Spillway's untraced check", gate))

@@ -14,7 +14,9 @@ import Tracing
     private static let parentID = "00f067aa0ba902b7"
     private static let traceparent = HTTPField.Name("traceparent")!
 
-    private func router(_ configuration: SpillwayConfiguration = SpillwayConfiguration()) -> Router<
+    private func router(
+        _ configuration: SpillwayConfiguration = SpillwayConfiguration()
+    ) -> Router<
         BasicRequestContext
     > {
         let router = Router()

@@ -34,9 +34,11 @@ import Tracing
         #expect(execution.events.map { $0.attributes.get("spillway.attempt.number") } == [.int64(1), .int64(2)])
         let attempts = tracer.spans(named: "spillway.attempt").sorted { $0.spanID < $1.spanID }
         #expect(attempts.map { $0.int("spillway.attempt.number") } == [1, 2, 3])
-        #expect(attempts.map { $0.string("spillway.attempt.outcome") } == [
-            "retryable_failure", "retryable_failure", "success",
-        ])
+        #expect(
+            attempts.map { $0.string("spillway.attempt.outcome") } == [
+                "retryable_failure", "retryable_failure", "success",
+            ]
+        )
         #expect(attempts.allSatisfy { $0.parentSpanID == execution.spanID && $0.traceID == caller.traceID })
     }
 
