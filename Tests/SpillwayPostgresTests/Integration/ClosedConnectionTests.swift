@@ -77,6 +77,9 @@ struct ClosedConnectionTests {
         let name = TestPostgres.uniqueName("ended")
         let (client, running) = startClient(name, on: cluster.primary)
         defer { running.cancel() }
+        // The pool's first connection is made before the clock starts: on a loaded machine connecting took longer
+        // than the 1 s deadline, which ended the transaction before its statement was seen running.
+        _ = try await client.query("SELECT 1", deadline: .after(.seconds(10)))
         let clock = ContinuousClock()
         let started = clock.now
         let (processID, outcome) = try await sleepingTransaction(
@@ -128,6 +131,9 @@ struct ClosedConnectionTests {
         let name = TestPostgres.uniqueName("stopped")
         let (client, running) = startClient(name, on: cluster.primary)
         defer { running.cancel() }
+        // The pool's first connection is made before the clock starts: on a loaded machine connecting took longer
+        // than the 1 s deadline, which ended the transaction before its statement was seen running.
+        _ = try await client.query("SELECT 1", deadline: .after(.seconds(10)))
         let clock = ContinuousClock()
         let started = clock.now
         let (processID, outcome) = try await sleepingTransaction(
