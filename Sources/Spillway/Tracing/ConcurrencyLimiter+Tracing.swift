@@ -6,7 +6,8 @@ extension ConcurrencyLimiter {
     ///
     /// The span lasts as long as the request waits for admission (its queue wait) and records the decision: the
     /// outcome, the rejection reason, the priority, and the limit, permits in use and queue depth when the request
-    /// arrived. Integrations (the Hummingbird middleware, the proxy) call this instead of `acquire`.
+    /// arrived. A span the tracer does not record (a sampler dropped the trace) gets no attributes. Integrations (the
+    /// Hummingbird middleware, the proxy) call this instead of `acquire`.
     @inlinable
     package func tracedAcquire(
         priority: Priority,
@@ -26,6 +27,9 @@ extension ConcurrencyLimiter {
     ) async throws(AdmissionRejection) -> AdmissionPermit {
         let span = tracer.startSpan("spillway.admission")
         defer { span.end() }
+        // An unsampled span records nothing: skip the snapshot (a second lock) and the attributes (a dictionary
+        // built and dropped per assignment), so a request a sampler drops costs about what an untraced one does.
+        guard span.isRecording else { return try await acquire(priority: priority, deadline: deadline) }
         let arrival = snapshot
         span.attributes[SpanAttributeNames.limiterName] = configuration.name
         span.attributes[SpanAttributeNames.admissionPriority] = priority.label

@@ -12,12 +12,22 @@ package enum SpillwayTracing {
     ///
     /// The common answer, `nil` with nothing bootstrapped, is found by comparing the active instrument's type with
     /// the two no-op types, without `InstrumentationSystem.tracer`'s cast to `any Tracer` (a protocol-conformance
-    /// lookup, several times the cost; `Benchmarks/Benchmarks/Hummingbird/TracingCost.swift` measures both).
+    /// lookup, several times the cost; `Benchmarks/Benchmarks/Hummingbird/TracingCost.swift` measures both). Both
+    /// are structs, so the type is compared for identity: a metadata pointer comparison where `is` runs the
+    /// runtime's dynamic cast (about 200 instructions a check, two checks per Hummingbird request).
+    ///
+    /// With a tracer active, the instrument is cast to `any Tracer` once: `InstrumentationSystem.tracer` reads the
+    /// instrument again and makes three casts (`is any Tracer`, `as? MultiplexInstrument`, `as? any Tracer`), and
+    /// each cast is a conformance lookup of about a thousand instructions (`scripts/callgrind-hummingbird`,
+    /// `spillway-sampled`). Only a `MultiplexInstrument`, which is not itself a tracer, is left to
+    /// `InstrumentationSystem.tracer` to search.
     @inlinable
     package static var tracer: (any Tracer)? {
         let instrument = InstrumentationSystem.instrument
-        if instrument is NoOpInstrument || instrument is NoOpTracer { return nil }
+        let type = ObjectIdentifier(Swift.type(of: instrument))
+        if type == ObjectIdentifier(NoOpInstrument.self) || type == ObjectIdentifier(NoOpTracer.self) { return nil }
+        if let tracer = instrument as? any Tracer { return tracer }
         let tracer = InstrumentationSystem.tracer
-        return tracer is NoOpTracer ? nil : tracer
+        return ObjectIdentifier(Swift.type(of: tracer)) == ObjectIdentifier(NoOpTracer.self) ? nil : tracer
     }
 }

@@ -1,8 +1,9 @@
 import HTTPTypes
 
-/// The server span of each request, as ``SpillwayMiddleware`` installs it: Hummingbird's `TracingMiddleware`
-/// (W3C `traceparent` / `tracestate` extracted through the bootstrapped instrument, OpenTelemetry HTTP server
-/// attributes), skipped entirely while no tracer is active, so a service that does not trace pays one lookup.
+/// The server span of each request, as ``SpillwayMiddleware`` installs it (``RequestTracingMiddleware``): W3C
+/// `traceparent` / `tracestate` extracted through the active tracer and the OpenTelemetry HTTP server attributes of
+/// Hummingbird's `TracingMiddleware`, skipped entirely while no tracer is active, so a service that does not trace
+/// pays one lookup; a request whose trace is not sampled gets a span with no attributes.
 ///
 /// Spillway's own spans (`spillway.rate_limit`, `spillway.admission`, and those of the calls the handler makes)
 /// become children of this span. Set ``SpillwayConfiguration/tracing`` to `nil` when the application adds
