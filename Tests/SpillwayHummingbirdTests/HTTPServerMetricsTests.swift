@@ -48,6 +48,9 @@ import Testing
                 #expect(text.contains("http_server_request_duration_seconds_count{\(missing)} 1"))
                 #expect(!text.contains("/items/42"), "the raw path is never a label value")
                 #expect(!text.contains("PURGE"), "an unknown method is recorded as _OTHER")
+                // Spillway's own series have no method label: both methods count in one.
+                let success = #"route="/items/{id}",status="200",outcome="success""#
+                #expect(text.contains("spillway_http_requests_total{\(success)} 3"), "\(text)")
                 // Every request has finished: nothing active.
                 #expect(text.contains(#"http_server_active_requests{http_request_method="GET"} 0"#))
                 #expect(text.contains(#"http_server_active_requests{http_request_method="_OTHER"} 0"#))

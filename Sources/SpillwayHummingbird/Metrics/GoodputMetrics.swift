@@ -12,16 +12,22 @@ import Synchronization
 /// - `spillway_http_inflight_requests`: requests between arrival and the last byte.
 /// - the OpenTelemetry semantic-convention metrics, ``HTTPServerMetrics``.
 final class GoodputMetrics: Sendable {
+    /// What a finished request's handles depend on: its method (``HTTPServerMetrics/methodIndex(_:)``), route,
+    /// status and outcome.
     struct Key: Hashable, Sendable {
+        var method: Int
         var route: String
         var status: Int
         var outcome: RequestOutcome
     }
 
+    /// Every histogram and counter a finished request records into, found with one lookup.
     struct Handles: Sendable {
         var requests: Counter
         var duration: Timer
         var goodput: Counter?
+        /// `http.server.request.duration` (``HTTPServerMetrics``).
+        var serverDuration: Timer
     }
 
     static let requestsLabel = "spillway_http_requests_total"
@@ -43,7 +49,7 @@ final class GoodputMetrics: Sendable {
     /// Counts a request in flight.
     func started(_ method: HTTPRequest.Method) {
         inflight.increment()
-        server.started(method)
+        server.started(methodIndex: HTTPServerMetrics.methodIndex(method))
     }
 
     /// Counts one finished request, and takes it out of flight.
@@ -55,9 +61,11 @@ final class GoodputMetrics: Sendable {
         nanoseconds: Int64
     ) {
         inflight.decrement()
-        server.finished(method, route: route, status: status, nanoseconds: nanoseconds)
-        let key = Key(route: route, status: status.code, outcome: outcome)
+        let methodIndex = HTTPServerMetrics.methodIndex(method)
+        server.finished(methodIndex: methodIndex)
+        let key = Key(method: methodIndex, route: route, status: status.code, outcome: outcome)
         let handles = cache.withLock { $0[key] } ?? makeHandles(key)
+        handles.serverDuration.recordNanoseconds(max(0, nanoseconds))
         handles.requests.increment()
         handles.duration.recordNanoseconds(max(0, nanoseconds))
         handles.goodput?.increment()
@@ -76,7 +84,8 @@ final class GoodputMetrics: Sendable {
                 factory: factory
             ),
             goodput: key.outcome == .success
-                ? Counter(label: Self.goodputLabel, dimensions: [("route", key.route)], factory: factory) : nil
+                ? Counter(label: Self.goodputLabel, dimensions: [("route", key.route)], factory: factory) : nil,
+            serverDuration: server.durationTimer(methodIndex: key.method, route: key.route, status: key.status)
         )
         return cache.withLock { cache in
             if let existing = cache[key] { return existing }

@@ -1,6 +1,5 @@
 import CoreMetrics
 import HTTPTypes
-import Synchronization
 
 /// The OpenTelemetry semantic-convention HTTP server metrics, recorded beside Spillway's own by the same middleware
 /// (``GoodputMetrics``), under their Prometheus names:
@@ -27,61 +26,47 @@ final class HTTPServerMetrics: Sendable {
     static let knownMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
     static let otherMethod = "_OTHER"
 
-    struct Key: Hashable, Sendable {
-        var method: String
-        var route: String
-        var status: Int
-    }
-
     private let factory: any MetricsFactory
-    private let durations = Mutex<[Key: Timer]>([:])
-    /// One gauge per method label, created up front: the request path looks one up without a lock.
-    private let active: [String: Meter]
-    private let activeOther: Meter
+    /// One gauge per method label, indexed by ``methodIndex(_:)`` and created up front: the request path finds its
+    /// gauge without a lock or a hash.
+    private let active: [Meter]
 
     init(factory: any MetricsFactory) {
         self.factory = factory
-        func meter(_ method: String) -> Meter {
+        self.active = (Self.knownMethods + [Self.otherMethod]).map { method in
             Meter(label: Self.activeLabel, dimensions: [("http_request_method", method)], factory: factory)
         }
-        self.active = Dictionary(uniqueKeysWithValues: Self.knownMethods.map { ($0, meter($0)) })
-        self.activeOther = meter(Self.otherMethod)
     }
 
-    /// The `http.request.method` value of `method`.
-    static func methodLabel(_ method: HTTPRequest.Method) -> String {
-        knownMethods.contains(method.rawValue) ? method.rawValue : otherMethod
+    /// The position of `method`'s `http.request.method` value in ``knownMethods``, or `knownMethods.count` for
+    /// `_OTHER`.
+    static func methodIndex(_ method: HTTPRequest.Method) -> Int {
+        knownMethods.firstIndex(of: method.rawValue) ?? knownMethods.count
     }
 
-    func started(_ method: HTTPRequest.Method) {
-        activeMeter(Self.methodLabel(method)).increment()
+    /// The `http.request.method` value of the method at `index` (``methodIndex(_:)``).
+    static func methodLabel(index: Int) -> String {
+        index < knownMethods.count ? knownMethods[index] : otherMethod
     }
 
-    func finished(_ method: HTTPRequest.Method, route: String, status: HTTPResponse.Status, nanoseconds: Int64) {
-        let method = Self.methodLabel(method)
-        activeMeter(method).decrement()
-        let key = Key(method: method, route: route, status: status.code)
-        let timer =
-            durations.withLock { $0[key] }
-            ?? {
-                let timer = Timer(
-                    label: Self.durationLabel,
-                    dimensions: [
-                        ("http_request_method", key.method), ("http_route", key.route),
-                        ("http_response_status_code", String(key.status)),
-                    ],
-                    factory: factory
-                )
-                return durations.withLock { durations in
-                    if let existing = durations[key] { return existing }
-                    durations[key] = timer
-                    return timer
-                }
-            }()
-        timer.recordNanoseconds(max(0, nanoseconds))
+    func started(methodIndex: Int) {
+        active[methodIndex].increment()
     }
 
-    private func activeMeter(_ method: String) -> Meter {
-        active[method] ?? activeOther
+    func finished(methodIndex: Int) {
+        active[methodIndex].decrement()
+    }
+
+    /// The `http.server.request.duration` histogram of one method, route and status. ``GoodputMetrics`` caches it
+    /// beside its own handles of the same request, so a request looks its handles up once.
+    func durationTimer(methodIndex: Int, route: String, status: Int) -> Timer {
+        Timer(
+            label: Self.durationLabel,
+            dimensions: [
+                ("http_request_method", Self.methodLabel(index: methodIndex)), ("http_route", route),
+                ("http_response_status_code", String(status)),
+            ],
+            factory: factory
+        )
     }
 }
