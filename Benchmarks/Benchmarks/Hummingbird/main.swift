@@ -6,6 +6,8 @@
 //   HummingbirdOverhead spillway-early 8084   # holdsPermitUntilBodyWritten = false
 //   HummingbirdOverhead spillway-unqueued 8085   # the default stack with a fixed limit of 1,000 the load never
 //                                                # reaches: everything but the limiter's queue
+//   HummingbirdOverhead spillway-floor8 8090    # the default stack with the limit held at 8 or more (the default
+//                                               # floor is 1): what queueing less would save, not a default
 //   HummingbirdOverhead spillway-untimed 8087   # the default stack without the queue timeout: the limiter arms no
 //                                               # timer (with it, one shared sleep for all waiters)
 //   HummingbirdOverhead spillway-traced 8088    # the default stack with a recording tracer bootstrapped, every
@@ -33,7 +35,7 @@ if arguments.count == 2, arguments[1] == "tracing-cost" {
 }
 let modes = [
     "bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "spillway-traced",
-    "spillway-sampled", "noop", "wrapped",
+    "spillway-sampled", "spillway-floor8", "noop", "wrapped",
 ]
 guard arguments.count == 3, modes.contains(arguments[1]), let port = Int(arguments[2]) else {
     print("usage: HummingbirdOverhead \(modes.joined(separator: "|")) PORT")
@@ -51,6 +53,9 @@ if arguments[1].hasPrefix("spillway") {
     configuration.holdsPermitUntilBodyWritten = arguments[1] != "spillway-early"
     if arguments[1] == "spillway-unqueued" {
         configuration.limiter = .init(name: "http", algorithm: FixedLimit(1000))
+    }
+    if arguments[1] == "spillway-floor8" {
+        configuration.limiter.algorithm = InflightGradientLimit(configuration: .init(minLimit: 8))
     }
     if arguments[1] == "spillway-untimed" {
         configuration.limiter.queue.timeout = nil
