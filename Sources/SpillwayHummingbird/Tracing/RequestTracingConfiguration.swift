@@ -1,7 +1,7 @@
 import HTTPTypes
 
 /// The server span of each request, as ``SpillwayMiddleware`` installs it (``RequestTracingMiddleware``): W3C
-/// `traceparent` / `tracestate` extracted through the active tracer and the OpenTelemetry HTTP server attributes of
+/// `traceparent` / `tracestate` extracted through the active instrument and the OpenTelemetry HTTP server attributes of
 /// Hummingbird's `TracingMiddleware`, skipped entirely while no tracer is active, so a service that does not trace
 /// pays one lookup; a request whose trace is not sampled gets a span with no attributes.
 ///

@@ -3,7 +3,7 @@ import Hummingbird
 import Spillway
 import Tracing
 
-/// The server span of each request: W3C `traceparent` / `tracestate` extracted through the active tracer, the
+/// The server span of each request: W3C `traceparent` / `tracestate` extracted through the active instrument, the
 /// OpenTelemetry HTTP server attributes of Hummingbird's `TracingMiddleware`, ended once the response body is written;
 /// skipped entirely while no tracer is active, so a service that does not trace pays one lookup.
 ///
@@ -30,7 +30,8 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
     ) async throws -> Response {
         guard let tracer = SpillwayTracing.tracer else { return try await next(request, context) }
         var parent = ServiceContext.current ?? .topLevel
-        tracer.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        // Through the whole instrument, as Hummingbird does: a `MultiplexInstrument` may carry more than the tracer.
+        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
         // The name Hummingbird gives a request before routing; renamed to the matched route below.
         let span = tracer.startSpan("HTTP \(request.method.rawValue) route not found", context: parent, ofKind: .server)
         guard span.isRecording else {
