@@ -30,14 +30,21 @@ import Synchronization
 ///   whole milliseconds, rounded down); the exchange is cancelled when the deadline passes.
 /// - Response bodies are buffered (up to ``Configuration/maxResponseBodySize``), so that a failed attempt can be
 ///   discarded and the deadline covers the whole response. The returned response's body is in memory.
+/// - AsyncHTTPClient opens at most ``connectionsPerHost`` connections to a host and queues further requests: with
+///   a dependency answering in 150 ms, 8 connections (AsyncHTTPClient's default, `HTTPClient.shared`'s) carry at
+///   most 8 ÷ 0.15 s = 53 calls per second. The client created by ``init(configuration:clock:random:)`` has
+///   ``Configuration/connectionsPerHost`` (default 64). Per host, the client reports calls in flight, those
+///   waiting for a connection and their wait (`spillway_http_client_requests_in_flight`,
+///   `spillway_http_client_pool_waiters`, `spillway_http_client_pool_wait_seconds`; <doc:ObservingTheClient>).
 ///
 /// ```swift
-/// let client = ResilientHTTPClient(httpClient: .shared, configuration: .init(name: "catalog"))
+/// let client = ResilientHTTPClient(configuration: .init(name: "catalog"))   // 64 connections per host
 /// let request = HTTPClientRequest(url: "http://catalog.internal/items/42")
 /// let response = try await Deadline.withDeadline(.after(.milliseconds(800))) {
 ///     try await client.execute(request)
 /// }
 /// let body = try await response.body.collect(upTo: .max)   // already buffered
+/// try await client.shutdown()
 /// ```
 public final class ResilientHTTPClient: Sendable {
     struct Host: Sendable {
@@ -45,12 +52,25 @@ public final class ResilientHTTPClient: Sendable {
         let throttle: AdaptiveThrottle?
         let pipeline: ResiliencePipeline<HTTPClientResponse>
         let hedgedPipeline: ResiliencePipeline<HTTPClientResponse>?
+        let pool: HostPool
     }
 
-    /// The AsyncHTTPClient that performs the exchanges (the caller owns its lifecycle).
+    /// The AsyncHTTPClient that performs the exchanges: the one passed to
+    /// ``init(httpClient:configuration:clock:random:)`` (its lifecycle stays with the caller), or the one
+    /// ``init(configuration:clock:random:)`` created (closed by ``shutdown()``).
     public let httpClient: HTTPClient
     /// The configuration the client was created with.
     public let configuration: Configuration
+    /// The most connections ``httpClient`` opens to one host (AsyncHTTPClient's
+    /// `concurrentHTTP1ConnectionsPerHostSoftLimit`): calls beyond it wait in AsyncHTTPClient's pool. Calls in
+    /// flight above it are reported as waiting (`spillway_http_client_pool_waiters`).
+    ///
+    /// ``Configuration/connectionsPerHost`` (default 64) when this client created ``httpClient``; else the limit
+    /// read from the given `HTTPClient` (8 for `HTTPClient.shared` and any client with a default configuration),
+    /// or ``Configuration/connectionsPerHost`` when it cannot be read.
+    public let connectionsPerHost: Int
+    private let ownsHTTPClient: Bool
+    private let poolMetrics: HostPoolMetrics
     /// The retry budget shared by every call through this client (`nil` when disabled).
     public let retryBudget: RetryBudget?
     private let clock: any SpillwayClock
@@ -60,24 +80,98 @@ public final class ResilientHTTPClient: Sendable {
     private let base: ResiliencePipeline<HTTPClientResponse>
     private let hosts = Mutex<[String: Host]>([:])
 
-    /// Creates a client.
+    /// Creates a client with an `HTTPClient` of its own, whose per-host connection limit is
+    /// ``Configuration/connectionsPerHost`` (default 64). Call ``shutdown()`` when done with it.
+    ///
+    /// The `HTTPClient` has AsyncHTTPClient's default configuration otherwise, except that a failed connection
+    /// attempt fails the request at once (`connectionPool.retryConnectionEstablishment = false`) so that Spillway,
+    /// which budgets its retries, decides about retrying it. It runs on `HTTPClient.defaultEventLoopGroup`.
+    ///
+    /// ```swift
+    /// var configuration = ResilientHTTPClient.Configuration(name: "catalog")
+    /// configuration.connectionsPerHost = 32
+    /// let client = ResilientHTTPClient(configuration: configuration)
+    /// let response = try await client.execute(HTTPClientRequest(url: "http://catalog.internal/items/42"))
+    /// try await client.shutdown()
+    /// ```
     ///
     /// - Parameters:
-    ///   - httpClient: The client that sends requests. Its lifecycle stays with the caller.
-    ///   - configuration: Retries, budget, breakers, throttling, hedging, timeouts and deadline propagation.
-    ///   - clock: The clock for backoff, timeouts, breakers and budgets.
+    ///   - configuration: Retries, budget, breakers, throttling, hedging, timeouts, deadline propagation and the
+    ///     connection limit.
+    ///   - clock: The clock for backoff, timeouts, breakers, budgets and pool waits.
     ///   - random: The jitter source for backoff and throttling.
-    public init(
-        httpClient: HTTPClient = .shared,
+    public convenience init(
         configuration: Configuration = Configuration(),
         clock: any SpillwayClock = ContinuousClock(),
         random: RandomSource = .system
     ) {
+        let limit = configuration.connectionsPerHost ?? Configuration.defaultConnectionsPerHost
+        var http = HTTPClient.Configuration()
+        http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = limit
+        http.connectionPool.retryConnectionEstablishment = false
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        self.init(
+            httpClient: httpClient,
+            owned: true,
+            limit: limit,
+            configuration: configuration,
+            clock: clock,
+            random: random
+        )
+    }
+
+    /// Creates a client on an `HTTPClient` the caller owns (for example `HTTPClient.shared`).
+    ///
+    /// The connection limit is the given client's own (``connectionsPerHost`` reads it; `HTTPClient.shared` has 8):
+    /// ``Configuration/connectionsPerHost`` cannot change it, and is used only if the limit cannot be read. To run
+    /// with another limit, create the `HTTPClient` with
+    /// `configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit` set, or use
+    /// ``init(configuration:clock:random:)``.
+    ///
+    /// - Parameters:
+    ///   - httpClient: The client that sends requests. Its lifecycle stays with the caller.
+    ///   - configuration: Retries, budget, breakers, throttling, hedging, timeouts and deadline propagation.
+    ///   - clock: The clock for backoff, timeouts, breakers, budgets and pool waits.
+    ///   - random: The jitter source for backoff and throttling.
+    public convenience init(
+        httpClient: HTTPClient,
+        configuration: Configuration = Configuration(),
+        clock: any SpillwayClock = ContinuousClock(),
+        random: RandomSource = .system
+    ) {
+        // AsyncHTTPClient's own default stands in when the limit cannot be read and none was configured.
+        let limit = httpClient.connectionsPerHostLimit ?? configuration.connectionsPerHost ?? 8
+        self.init(
+            httpClient: httpClient,
+            owned: false,
+            limit: limit,
+            configuration: configuration,
+            clock: clock,
+            random: random
+        )
+    }
+
+    private init(
+        httpClient: HTTPClient,
+        owned: Bool,
+        limit: Int,
+        configuration: Configuration,
+        clock: any SpillwayClock,
+        random: RandomSource
+    ) {
         self.httpClient = httpClient
+        self.ownsHTTPClient = owned
+        self.connectionsPerHost = max(1, limit)
         self.configuration = configuration
         self.clock = clock
         let factory = configuration.metricsFactory ?? MetricsSystem.factory
         self.metricsFactory = factory
+        self.poolMetrics = HostPoolMetrics(
+            client: configuration.name,
+            maxHosts: configuration.maxMetricsHosts,
+            connectionLimit: max(1, limit),
+            factory: factory
+        )
         self.retryBudget = configuration.retryBudget.map { budget in
             var budget = budget
             if budget.name == "default" { budget.name = configuration.name }
@@ -93,6 +187,13 @@ public final class ResilientHTTPClient: Sendable {
         if let retry = configuration.retry { base = base.retry(retry) }
         self.base = base
         self.random = random
+    }
+
+    /// Shuts down the `HTTPClient` this client created (``init(configuration:clock:random:)``); does nothing to
+    /// one passed in, whose lifecycle is the caller's.
+    public func shutdown() async throws {
+        guard ownsHTTPClient else { return }
+        try await httpClient.shutdown()
     }
 
     /// Sends `request` through the pipeline and returns the final response, its body buffered in memory.
@@ -124,7 +225,7 @@ public final class ResilientHTTPClient: Sendable {
         )
         return try await Deadline.withDeadline(deadline) {
             try await pipeline.execute(classifier: classifier) { [self] in
-                try await attempt(request, logger: logger)
+                try await attempt(request, pool: host.pool, logger: logger)
             }
         }
     }
@@ -146,7 +247,11 @@ public final class ResilientHTTPClient: Sendable {
     ///
     /// AsyncHTTPClient gets no deadline of its own: the pipeline's timeout stages enforce every deadline in force
     /// (the caller's and the attempt timeout) by cancelling the exchange, and they know which one expired.
-    private func attempt(_ request: HTTPClientRequest, logger: Logger?) async throws -> HTTPClientResponse {
+    private func attempt(
+        _ request: HTTPClientRequest,
+        pool: HostPool,
+        logger: Logger?
+    ) async throws -> HTTPClientResponse {
         var request = request
         if let name = configuration.timeoutHeaderName, let deadline = Deadline.current {
             request.headers.replaceOrAdd(name: name, value: TimeoutHeader.format(deadline.remaining(now: clock.now)))
@@ -154,9 +259,11 @@ public final class ResilientHTTPClient: Sendable {
         // AsyncHTTPClient traces the exchange itself (a client span, its context injected) when it was configured
         // with a tracer (by default, the one bootstrapped when the HTTPClient was created); else Spillway does.
         guard let tracer = SpillwayTracing.tracer, !Self.traces(httpClient) else {
-            return try await exchange(request, logger: logger)
+            return try await pool.exchange { try await exchange(request, logger: logger) }
         }
-        return try await traced(request, tracer: tracer) { try await exchange($0, logger: logger) }
+        return try await traced(request, tracer: tracer) { request in
+            try await pool.exchange { try await exchange(request, logger: logger) }
+        }
     }
 
     private func exchange(_ request: HTTPClientRequest, logger: Logger?) async throws -> HTTPClientResponse {
@@ -228,8 +335,19 @@ public final class ResilientHTTPClient: Sendable {
             breaker: breaker,
             throttle: throttle,
             pipeline: perHost(base),
-            hedgedPipeline: configuration.hedging.map { perHost(base.hedging($0)) }
+            hedgedPipeline: configuration.hedging.map { perHost(base.hedging($0)) },
+            pool: HostPool(
+                limit: connectionsPerHost,
+                instruments: poolMetrics.instruments(forHost: Self.hostLabel(key)),
+                clock: clock
+            )
         )
+    }
+
+    /// The `host` label of a host key: `host:port`, without the scheme.
+    static func hostLabel(_ key: String) -> String {
+        guard let range = key.range(of: "://") else { return key.isEmpty ? HostPoolMetrics.otherHost : key }
+        return String(key[range.upperBound...])
     }
 
     /// `scheme://host:port`, lower-cased, with the scheme's default port filled in; empty when unparsable.

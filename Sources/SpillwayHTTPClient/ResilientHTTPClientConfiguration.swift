@@ -13,9 +13,14 @@ extension ResilientHTTPClient {
     /// configuration.attemptTimeout = .milliseconds(300)
     /// configuration.hedging = HedgingPolicy(delay: .milliseconds(120))
     /// configuration.circuitBreaker?.minimumNumberOfCalls = 20
-    /// let client = ResilientHTTPClient(httpClient: .shared, configuration: configuration)
+    /// let client = ResilientHTTPClient(configuration: configuration)
     /// ```
     public struct Configuration: Sendable {
+        /// The connections per host of the `HTTPClient` that ``ResilientHTTPClient/init(configuration:clock:random:)``
+        /// creates when ``connectionsPerHost`` is `nil`: 64, eight times AsyncHTTPClient's default of 8, which caps a
+        /// dependency answering in 150 ms at 53 calls per second.
+        public static let defaultConnectionsPerHost = 64
+
         /// The client's name: the `pipeline` dimension of its metrics, and the prefix of its breakers' and
         /// throttles' names (`"<name> <scheme>://<host>:<port>"`). Default `"http"`.
         public var name: String
@@ -52,6 +57,20 @@ extension ResilientHTTPClient {
         /// The most hosts that keep their own breaker and throttle; beyond it, the state of an idle host is
         /// dropped (a closed breaker first). Default 1024.
         public var maxHosts: Int
+        /// The most connections to one host (scheme, host and port).
+        /// ``ResilientHTTPClient/init(configuration:clock:random:)`` creates its `HTTPClient` with it
+        /// (`connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit`); a client given its own `HTTPClient` runs
+        /// with that client's limit and uses this value only when it cannot read that limit. `nil`:
+        /// ``defaultConnectionsPerHost`` (64) for a client that creates its `HTTPClient`, 8 (AsyncHTTPClient's
+        /// default) for one given an `HTTPClient` whose limit cannot be read.
+        ///
+        /// Size it by Little's law: calls per second to the host × their latency in seconds is the number of
+        /// connections they need (500 calls/s at 100 ms need 50). Fewer cap the throughput at limit ÷ latency, and
+        /// the excess waits in AsyncHTTPClient's queue: `spillway_http_client_pool_waiters` shows it.
+        public var connectionsPerHost: Int?
+        /// The most hosts whose pool metrics get their own `host` label; calls to further hosts are reported under
+        /// `host="other"`. Default 32.
+        public var maxMetricsHosts: Int
         /// Where metrics go; `nil` uses `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
         /// Called after every state change of a host's circuit breaker, with the host (`scheme://host:port`),
@@ -73,6 +92,8 @@ extension ResilientHTTPClient {
             timeoutHeaderName: String? = TimeoutHeader.defaultName,
             maxResponseBodySize: Int = 4 << 20,
             maxHosts: Int = 1024,
+            connectionsPerHost: Int? = nil,
+            maxMetricsHosts: Int = 32,
             metricsFactory: (any MetricsFactory)? = nil,
             onCircuitBreakerStateChange: (
                 @Sendable (_ host: String, _ transition: CircuitBreaker.Transition) -> Void
@@ -91,6 +112,8 @@ extension ResilientHTTPClient {
             self.timeoutHeaderName = timeoutHeaderName
             self.maxResponseBodySize = max(0, maxResponseBodySize)
             self.maxHosts = max(1, maxHosts)
+            self.connectionsPerHost = connectionsPerHost.map { max(1, $0) }
+            self.maxMetricsHosts = max(0, maxMetricsHosts)
             self.metricsFactory = metricsFactory
             self.onCircuitBreakerStateChange = onCircuitBreakerStateChange
         }

@@ -92,6 +92,22 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         var maintaining = false
         var runCancelled = false
         var runContinuation: CheckedContinuation<Void, Never>?
+        /// What the usage gauges show; recorded again only when it changes.
+        var published: PoolUsage?
+    }
+
+    /// Connections carrying at least one lease, open ones carrying none, and callers waiting for a lease.
+    private struct PoolUsage: Equatable {
+        var inUse: Int
+        var idle: Int
+        var waiters: Int
+
+        init(_ state: State) {
+            let inUse = state.slots.values.count { $0.leases > 0 }
+            self.inUse = inUse
+            self.idle = state.slots.count - inUse
+            self.waiters = state.waiters.count
+        }
     }
 
     private enum Decision {
@@ -109,6 +125,10 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     private let connectionsGauge: Gauge
     private let connectFailures: Counter
     private let fastFailures: Counter
+    private let inUseGauge: Gauge
+    private let idleGauge: Gauge
+    private let waitersGauge: Gauge
+    private let acquireWait: Timer
 
     init(
         configuration: ConnectionPoolConfiguration,
@@ -116,6 +136,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         random: RandomSource = .system,
         logger: Logger,
         metricsLabelPrefix: String = "spillway_redis",
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
         factory: @escaping Factory
     ) {
         var configuration = configuration
@@ -132,27 +153,37 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         self.logger = logger
         self.random = random
         self.state = Mutex(State())
-        self.connectionsGauge = Gauge(label: "\(metricsLabelPrefix)_pool_connections")
-        self.connectFailures = Counter(label: "\(metricsLabelPrefix)_connect_failures_total")
-        self.fastFailures = Counter(label: "\(metricsLabelPrefix)_unavailable_total")
+        self.connectionsGauge = Gauge(label: "\(metricsLabelPrefix)_pool_connections", factory: metricsFactory)
+        self.connectFailures = Counter(label: "\(metricsLabelPrefix)_connect_failures_total", factory: metricsFactory)
+        self.fastFailures = Counter(label: "\(metricsLabelPrefix)_unavailable_total", factory: metricsFactory)
+        self.inUseGauge = Gauge(label: "\(metricsLabelPrefix)_connections_in_use", factory: metricsFactory)
+        self.idleGauge = Gauge(label: "\(metricsLabelPrefix)_connections_idle", factory: metricsFactory)
+        self.waitersGauge = Gauge(label: "\(metricsLabelPrefix)_pool_waiters", factory: metricsFactory)
+        self.acquireWait = Timer(
+            label: "\(metricsLabelPrefix)_acquire_wait_seconds",
+            preferredDisplayUnit: .seconds,
+            factory: metricsFactory
+        )
+        withState { _ in }
     }
 
     /// Open connections (for tests and diagnostics).
-    var connectionCount: Int { state.withLock { $0.slots.count } }
+    var connectionCount: Int { withState { $0.slots.count } }
     /// Connection attempts started and not finished (for tests: an attempt is counted as it starts, before its task
     /// runs).
-    var attemptsInProgress: Int { state.withLock { $0.connecting } }
+    var attemptsInProgress: Int { withState { $0.connecting } }
     /// Callers waiting for a lease (for tests).
-    var waiterCount: Int { state.withLock { $0.waiters.count } }
+    var waiterCount: Int { withState { $0.waiters.count } }
 
     /// Takes a lease on the least-loaded connection, opening or waiting for one when needed.
     func lease() async throws -> Lease {
         let limit = configuration.maximumConcurrentLeasesPerConnection
-        if let lease = state.withLock({ Self.takeLease(&$0, limit: limit, evenBehindLateReplies: false) }) {
+        if let lease = withState({ Self.takeLease(&$0, limit: limit, evenBehindLateReplies: false) }) {
+            acquireWait.recordNanoseconds(0)
             return lease
         }
         let now = clock.now
-        let decision = state.withLock { state -> Decision in
+        let decision = withState { state -> Decision in
             if state.isShutdown { return .fail(Self.shutdownError) }
             if let lease = Self.takeLease(&state, limit: limit, evenBehindLateReplies: false) {
                 return .lease(lease)
@@ -186,18 +217,37 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         }
         switch decision {
         case .lease(let lease):
+            acquireWait.recordNanoseconds(0)
             return lease
         case .fail(let error):
             if let error = error as? RedisClientError, error.code == .unavailable { fastFailures.increment() }
             throw error
         case .wait(let id):
+            // Every wait is recorded, the ones that end in an error (time-out, shutdown, Redis down) too.
+            defer { acquireWait.recordNanoseconds(max(0, now.duration(to: clock.now).nanoseconds)) }
             return try await wait(id: id, deadline: now.advanced(by: configuration.acquisitionTimeout))
+        }
+    }
+
+    /// Runs `body` on the state under the lock, then records the usage gauges if they changed (under the lock, so
+    /// that they never go back to an older value).
+    private func withState<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+        try state.withLock { state in
+            let result = try body(&state)
+            let usage = PoolUsage(state)
+            if usage != state.published {
+                state.published = usage
+                inUseGauge.record(usage.inUse)
+                idleGauge.record(usage.idle)
+                waitersGauge.record(usage.waiters)
+            }
+            return result
         }
     }
 
     /// Returns a lease; the slot passes straight to the longest-waiting caller when there is one.
     func release(_ lease: Lease) {
-        let handoff = state.withLock { state -> Waiter? in
+        let handoff = withState { state -> Waiter? in
             guard state.slots[lease.connectionID] != nil else { return nil }
             if let waiter = state.waiters.popFirst() { return waiter }
             state.slots[lease.connectionID]!.leases -= 1
@@ -210,14 +260,14 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     /// is called, then shuts the pool down.
     func run() async {
         let now = clock.now
-        state.withLock { state in
+        withState { state in
             guard !state.isShutdown else { return }
             state.maintaining = true
             topUp(&state, now: now)
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
+                let resumeNow = withState { state -> Bool in
                     if state.isShutdown || state.runCancelled { return true }
                     state.runContinuation = continuation
                     return false
@@ -225,7 +275,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let continuation = withState { state -> CheckedContinuation<Void, Never>? in
                 state.runCancelled = true
                 defer { state.runContinuation = nil }
                 return state.runContinuation
@@ -237,7 +287,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Fails waiting callers, stops connection attempts and closes every connection; idempotent.
     func shutdown() async {
-        let (slots, attempts, waiters, runContinuation) = state.withLock { state in
+        let (slots, attempts, waiters, runContinuation) = withState { state in
             state.isShutdown = true
             state.maintaining = false
             defer {
@@ -285,7 +335,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     private func register(_ id: Int, _ continuation: CheckedContinuation<Lease, any Error>) {
         let now = clock.now
-        let outcome = state.withLock { state -> Result<Lease, any Error>? in
+        let outcome = withState { state -> Result<Lease, any Error>? in
             let registration = state.registering.removeValue(forKey: id)
             if case .abandoned(let error)? = registration { return .failure(error) }
             if state.isShutdown { return .failure(Self.shutdownError) }
@@ -308,7 +358,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     }
 
     private func abandon(_ id: Int, _ error: any Error) {
-        let waiter = state.withLock { state -> Waiter? in
+        let waiter = withState { state -> Waiter? in
             if let index = state.waiters.firstIndex(where: { $0.id == id }) {
                 return state.waiters.remove(at: index)
             }
@@ -353,7 +403,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         var handoffs: [(Waiter, Lease)] = []
         var failed: [Waiter] = []
         var failure: (any Error)?
-        let (leftover, count): (Connection?, Int) = state.withLock { state in
+        let (leftover, count): (Connection?, Int) = withState { state in
             state.attempts[id] = nil
             state.connecting -= 1
             switch result {
@@ -423,7 +473,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// A connection answered a command since the last failure: the server works, so the backoff starts over.
     private func connectionAnswered() {
-        state.withLock { state in
+        withState { state in
             state.consecutiveFailures = 0
             state.stalledSinceAnswer = false
             state.lastError = nil
@@ -434,7 +484,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         let now = clock.now
         var failed: [Waiter] = []
         var failure: (any Error)?
-        let count: Int? = state.withLock { state in
+        let count: Int? = withState { state in
             guard state.slots.removeValue(forKey: id) != nil, !state.isShutdown else { return nil }
             if stalled {
                 // A failed attempt, late: back off before the next connection.

@@ -106,10 +106,12 @@ public final class RedisClient: Sendable {
     /// A command whose connection turned out to be closed before it was written is retried once on another
     /// connection (it never reached Redis, so this is safe for any command).
     public func execute<Command: RedisCommand>(_ command: Command) async throws -> Command.Response {
-        do {
-            return try await executeOnce(command)
-        } catch let error as RedisClientError where error.notSent {
-            return try await executeOnce(command)
+        try await traced(operation: command.operationName) { () async throws -> Command.Response in
+            do {
+                return try await executeOnce(command)
+            } catch let error as RedisClientError where error.notSent {
+                return try await executeOnce(command)
+            }
         }
     }
 
@@ -121,6 +123,21 @@ public final class RedisClient: Sendable {
 
     /// Runs several commands as one pipeline on one pooled connection; each command's outcome, in order.
     public func execute<each Command: RedisCommand>(
+        _ commands: repeat each Command
+    ) async -> (repeat Result<(each Command).Response, any Error>) {
+        guard SpillwayTracing.tracer != nil else { return await pipeline(repeat each commands) }
+        var names: [String] = []
+        for command in repeat each commands { names.append(command.operationName) }
+        return await traced(
+            operation: Self.operationName(ofPipeline: names),
+            batchSize: names.count == 1 ? nil : names.count,
+            failureIn: { results in Self.firstFailure(repeat each results) }
+        ) { () async throws(Never) in
+            await pipeline(repeat each commands)
+        }
+    }
+
+    private func pipeline<each Command: RedisCommand>(
         _ commands: repeat each Command
     ) async -> (repeat Result<(each Command).Response, any Error>) {
         let lease: ConnectionPool<RedisConnection>.Lease
@@ -137,6 +154,23 @@ public final class RedisClient: Sendable {
     /// Runs any number of commands as one pipeline on one pooled connection; each raw reply, in order.
     public func execute(_ commands: [any RedisCommand]) async -> [Result<RESPValue, any Error>] {
         guard !commands.isEmpty else { return [] }
+        guard SpillwayTracing.tracer != nil else { return await pipeline(commands) }
+        let names = commands.map(\.operationName)
+        return await traced(
+            operation: Self.operationName(ofPipeline: names),
+            batchSize: names.count == 1 ? nil : names.count,
+            failureIn: { results in
+                results.lazy.compactMap { result -> (any Error)? in
+                    if case .failure(let error) = result { return error }
+                    return nil
+                }.first
+            }
+        ) { () async throws(Never) in
+            await pipeline(commands)
+        }
+    }
+
+    private func pipeline(_ commands: [any RedisCommand]) async -> [Result<RESPValue, any Error>] {
         let lease: ConnectionPool<RedisConnection>.Lease
         do {
             lease = try await pool.lease()

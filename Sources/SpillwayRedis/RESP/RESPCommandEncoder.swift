@@ -13,6 +13,11 @@ import NIOCore
 public struct RESPCommandEncoder: Sendable {
     /// The bytes written so far.
     public internal(set) var buffer: ByteBuffer
+    /// When set, the encoder writes nothing and keeps the name of the first command it is given (for the
+    /// `db.operation.name` of a span), so that naming a command never copies its values.
+    var namesOnly = false
+    /// The name of the first command given while ``namesOnly``.
+    private(set) var firstName: RedisArgument?
 
     /// An encoder writing into `buffer` (appending after its readable bytes).
     public init(buffer: ByteBuffer = ByteBuffer()) {
@@ -21,12 +26,20 @@ public struct RESPCommandEncoder: Sendable {
 
     /// Appends one command made of `arguments` (the first is the command name).
     public mutating func encode(_ arguments: [RedisArgument]) {
+        if namesOnly {
+            if firstName == nil { firstName = arguments.first }
+            return
+        }
         writeHeader(UInt8(ascii: "*"), arguments.count)
         for argument in arguments { write(argument) }
     }
 
     /// Appends one command: `name` followed by `arguments`; avoids building an array for fixed-shape commands.
     public mutating func encode(_ name: String, _ arguments: RedisArgument...) {
+        if namesOnly {
+            if firstName == nil { firstName = RedisArgument(name) }
+            return
+        }
         writeHeader(UInt8(ascii: "*"), arguments.count + 1)
         write(RedisArgument(name))
         for argument in arguments { write(argument) }

@@ -6,10 +6,11 @@
 //   GET  /ready              200, or 503 once SIGTERM starts the drain (never shed)
 //   GET  /metrics            Prometheus text (never shed)
 //
-// Run: `swift run SpillwayExample`, then for example
+// Run: `swift run SpillwayExample` (ports 8080 and 8081; PORT and DEPENDENCY_PORT change them), then for example
 //   curl -H 'x-request-timeout-ms: 150' localhost:8080/recommendations
 //   wrk -c 200 -d 10s http://localhost:8080/recommendations ; curl localhost:8080/metrics | grep spillway_http
 import AsyncHTTPClient
+import Foundation
 import Hummingbird
 import Logging
 import Metrics
@@ -54,10 +55,19 @@ router.get("/items") { _, _ in
 // The dependency is called through SpillwayHTTPClient: the caller's remaining deadline travels downstream in
 // x-request-timeout-ms and bounds the call, idempotent requests are retried within a shared 20 % retry budget
 // (backoff with jitter, Retry-After honoured), and a circuit breaker per host stops calls to a failing dependency.
-let dependencyClient = ResilientHTTPClient(httpClient: .shared, configuration: .init(name: "recommendations"))
+// The client creates its own AsyncHTTPClient with 64 connections per host (the library default). On
+// HTTPClient.shared (8 per host) the route was capped at 8 ÷ 0.15 s = 53 calls/s; the pool gauges
+// spillway_http_client_requests_in_flight and spillway_http_client_pool_waiters show such a cap.
+// RECOMMENDATIONS_CONNECTIONS=8 reproduces it.
+let environment = ProcessInfo.processInfo.environment
+var dependencyConfiguration = ResilientHTTPClient.Configuration(name: "recommendations")
+dependencyConfiguration.connectionsPerHost = environment["RECOMMENDATIONS_CONNECTIONS"].flatMap { Int($0) }
+let dependencyClient = ResilientHTTPClient(configuration: dependencyConfiguration)
+let apiPort = environment["PORT"].flatMap { Int($0) } ?? 8080
+let dependencyPort = environment["DEPENDENCY_PORT"].flatMap { Int($0) } ?? 8081
 
 router.get("/recommendations") { _, _ -> Response in
-    let request = HTTPClientRequest(url: "http://127.0.0.1:8081/recommendations")
+    let request = HTTPClientRequest(url: "http://127.0.0.1:\(dependencyPort)/recommendations")
     let response: HTTPClientResponse
     do {
         response = try await dependencyClient.execute(request)
@@ -74,7 +84,7 @@ router.post("/checkout") { _, _ in
     Response(status: .created)
 }
 
-// 5. The slow dependency, served on its own port so the example runs alone: 50–250 ms per call.
+// 5. The slow dependency, served on its own port so the example runs alone: 50–250 ms per call (150 ms mean).
 let dependencyRouter = Router()
 dependencyRouter.add(middleware: DeadlineMiddleware())
 dependencyRouter.get("/recommendations") { _, _ -> [Item] in
@@ -83,7 +93,7 @@ dependencyRouter.get("/recommendations") { _, _ -> [Item] in
 }
 let dependency = Application(
     router: dependencyRouter,
-    configuration: .init(address: .hostname("127.0.0.1", port: 8081), serverName: "dependency"),
+    configuration: .init(address: .hostname("127.0.0.1", port: dependencyPort), serverName: "dependency"),
     logger: logger
 )
 
@@ -91,7 +101,7 @@ let dependency = Application(
 //    accepting and finishes its in-flight requests, then the dependency stops; all within 10 s.
 let api = Application(
     router: router,
-    configuration: .init(address: .hostname("127.0.0.1", port: 8080), serverName: "api"),
+    configuration: .init(address: .hostname("127.0.0.1", port: apiPort), serverName: "api"),
     logger: logger
 )
 let group = ServiceGroup.draining(
@@ -101,3 +111,4 @@ let group = ServiceGroup.draining(
     logger: logger
 )
 try await group.run()
+try await dependencyClient.shutdown()
