@@ -50,6 +50,7 @@ let package = Package(
                 "SpillwayProxy",
                 "SpillwayPostgresLab",
                 "SpillwayJobs",
+                "SpillwayJobsLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -193,6 +194,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        // The lab scenario write-spike (issue 15): synchronous writes against 202 Accepted and workers.
+        .target(
+            name: "SpillwayJobsLab",
+            dependencies: [
+                "Spillway",
+                "SpillwayJobs",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -222,7 +235,11 @@ let package = Package(
             dependencies: [
                 "SpillwayJobs",
                 "SpillwayJobsHummingbird",
+                "SpillwayJobsLab",
+                "SpillwayTestSupport",
                 "Spillway",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,6 +4,9 @@ struct LabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "The overload lab: an open-loop load generator and a modelled victim service.",
-        subcommands: [LabRunCommand.self, LabScenarioCommand.self, LabVictimCommand.self, LabPoolSweepCommand.self]
+        subcommands: [
+            LabRunCommand.self, LabScenarioCommand.self, LabVictimCommand.self, LabPoolSweepCommand.self,
+            JobsWriteSpikeCommand.self,
+        ]
     )
 }

@@ -22,6 +22,9 @@ package struct JobClaim: Sendable, Hashable {
     /// When the lease ends unless renewed, as the store recorded it.
     package var leaseExpiresAt: Date
     package var worker: String
+    /// The W3C `traceparent` of the enqueue's span, when the job was enqueued under a tracer (attempt spans link
+    /// to it).
+    package var traceparent: String?
 
     package var reference: JobClaimReference {
         JobClaimReference(id: id, fencingToken: fencingToken)
@@ -40,7 +43,8 @@ package struct JobClaim: Sendable, Hashable {
         createdAt: Date,
         attemptedAt: Date,
         leaseExpiresAt: Date,
-        worker: String
+        worker: String,
+        traceparent: String? = nil
     ) {
         self.id = id
         self.queue = queue
@@ -55,6 +59,7 @@ package struct JobClaim: Sendable, Hashable {
         self.attemptedAt = attemptedAt
         self.leaseExpiresAt = leaseExpiresAt
         self.worker = worker
+        self.traceparent = traceparent
     }
 }
 

@@ -23,9 +23,15 @@ package final class PostgresJobBackend: JobBackend {
     /// Whether ``listen(clock:logger:onNotify:)`` holds a connection on `LISTEN` right now.
     var isListening: Bool { listening.withLock { $0 } }
 
-    package init(client: PostgresClient, logger: Logger) {
+    /// Which of this store's enqueues notify (a transactional enqueue always does, at its caller's commit).
+    let notifications: NotifyDebouncer
+
+    /// - Parameter notifyWindow: The shortest time between two `NOTIFY`s of one queue from this store's own
+    ///   enqueues; a worker in another process hears of a job at most this late. Default 100 ms.
+    package init(client: PostgresClient, logger: Logger, notifyWindow: Duration = .milliseconds(100)) {
         self.client = client
         self.logger = logger
+        self.notifications = NotifyDebouncer(window: notifyWindow)
     }
 
     /// Creates the table and indexes when missing; concurrent processes take turns on an advisory lock.
@@ -41,8 +47,27 @@ package final class PostgresJobBackend: JobBackend {
     // MARK: Enqueue and claim
 
     package func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome {
-        try await enqueue(job, idempotencyWindow: idempotencyWindow, now: now) { query in
+        let notify = notifications.beforeEnqueue(queue: job.queue, now: .now)
+        let outcome = try await enqueue(job, idempotencyWindow: idempotencyWindow, now: now, notify: notify) { query in
             try await self.client.query(query, logger: self.logger)
+        }
+        if !notify, !outcome.isDuplicate, let at = notifications.afterQuietEnqueue(queue: job.queue, now: .now) {
+            Task.detached { await self.notifyTrailing(queue: job.queue, at: at) }
+        }
+        return outcome
+    }
+
+    /// The notification owed to the enqueues of `queue` that committed quietly, sent at `at`.
+    private func notifyTrailing(queue: String, at: ContinuousClock.Instant) async {
+        try? await Task.sleep(until: at, clock: .continuous)
+        notifications.sendingTrailing(queue: queue, now: .now)
+        do {
+            try await client.query("SELECT pg_notify(\(PostgresSchema.channel), \(queue))", logger: logger)
+        } catch {
+            logger.warning(
+                "could not notify workers of new jobs; workers elsewhere find them by polling",
+                metadata: ["queue": "\(queue)", "error": "\(error)"]
+            )
         }
     }
 
@@ -52,17 +77,19 @@ package final class PostgresJobBackend: JobBackend {
         now: Date?,
         on connection: PostgresConnection
     ) async throws -> EnqueueOutcome {
-        try await enqueue(job, idempotencyWindow: idempotencyWindow, now: now) { query in
+        try await enqueue(job, idempotencyWindow: idempotencyWindow, now: now, notify: true) { query in
             try await connection.query(query, logger: self.logger)
         }
     }
 
     /// Inserts, or finds the job holding the idempotency key; a key whose window has passed is taken from the old
     /// job (which keeps its history) and the insert is tried again. `ON CONFLICT` settles concurrent inserts.
+    /// `notify`: whether the insert sends `NOTIFY` (at its commit).
     private func enqueue(
         _ job: NewJob,
         idempotencyWindow: Duration,
         now: Date?,
+        notify: Bool,
         run: (PostgresQuery) async throws -> PostgresRowSequence
     ) async throws -> EnqueueOutcome {
         let priority = Int16(job.priority.rawValue)
@@ -73,13 +100,15 @@ package final class PostgresJobBackend: JobBackend {
                 """
                 WITH ins AS (
                     INSERT INTO spillway_jobs (queue, kind, payload, state, priority, max_attempts, created_at, run_at,
-                        idempotency_key)
+                        idempotency_key, traceparent)
                     VALUES (\(job.queue), \(job.kind), \(job.payload), 'ready', \(priority), \(maxAttempts),
                         coalesce(\(now)::timestamptz, now()),
-                        coalesce(\(job.runAt)::timestamptz, \(now)::timestamptz, now()), \(job.idempotencyKey))
+                        coalesce(\(job.runAt)::timestamptz, \(now)::timestamptz, now()), \(job.idempotencyKey),
+                        \(job.traceparent))
                     ON CONFLICT (idempotency_key) DO NOTHING
                     RETURNING id)
-                SELECT ins.id FROM ins, pg_notify(\(PostgresSchema.channel), \(job.queue))
+                SELECT ins.id FROM ins
+                LEFT JOIN (SELECT 1 FROM pg_notify(\(PostgresSchema.channel), \(job.queue)) WHERE \(notify)) AS n ON true
                 """
             )
             for try await id in inserted.decode(Int64.self) {
@@ -131,14 +160,18 @@ package final class PostgresJobBackend: JobBackend {
                 worker = \(worker)
             FROM next WHERE j.id = next.id
             RETURNING j.id, j.kind, j.payload, j.priority, j.attempt, j.max_attempts, j.snoozes, j.fencing_token,
-                j.created_at, j.attempted_at, j.lease_expires_at
+                j.created_at, j.attempted_at, j.lease_expires_at, j.traceparent
             """,
             logger: logger
         )
         var claims: [JobClaim] = []
         for try await row in rows {
-            let (id, kind, payload, priority, attempt, maxAttempts, snoozes, token, created, attempted, expires) =
-                try row.decode((Int64, String, String, Int16, Int32, Int32, Int32, Int64, Date, Date, Date).self)
+            let (
+                id, kind, payload, priority, attempt, maxAttempts, snoozes, token, created, attempted, expires, trace
+            ) =
+                try row.decode(
+                    (Int64, String, String, Int16, Int32, Int32, Int32, Int64, Date, Date, Date, String?).self
+                )
             claims.append(
                 JobClaim(
                     id: JobID(id),
@@ -153,7 +186,8 @@ package final class PostgresJobBackend: JobBackend {
                     createdAt: created,
                     attemptedAt: attempted,
                     leaseExpiresAt: expires,
-                    worker: worker
+                    worker: worker,
+                    traceparent: trace
                 )
             )
         }

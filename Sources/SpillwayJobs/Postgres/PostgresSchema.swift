@@ -25,9 +25,12 @@ enum PostgresSchema {
             worker text,
             finished_at timestamptz,
             idempotency_key text UNIQUE,
-            history jsonb NOT NULL DEFAULT '[]'
+            history jsonb NOT NULL DEFAULT '[]',
+            traceparent text
         )
         """,
+        // Added after the first release: tables created before it get the column here.
+        "ALTER TABLE spillway_jobs ADD COLUMN IF NOT EXISTS traceparent text",
         """
         CREATE INDEX IF NOT EXISTS spillway_jobs_ready
             ON spillway_jobs (queue, priority DESC, run_at, id) WHERE state = 'ready'

@@ -28,7 +28,15 @@ package final class SQLiteJobBackend: JobBackend {
             }
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
-        try pool.write { db in try db.execute(sql: SQLiteSchema.create) }
+        try pool.write { db in
+            try db.execute(sql: SQLiteSchema.create)
+            let existing = Set(
+                try Row.fetchAll(db, sql: "PRAGMA table_info(spillway_jobs)").map { $0["name"] as String }
+            )
+            for (column, definition) in SQLiteSchema.addedColumns where !existing.contains(column) {
+                try db.execute(sql: "ALTER TABLE spillway_jobs ADD COLUMN \(column) \(definition)")
+            }
+        }
     }
 
     private func now(_ now: Date?) -> Int64 {
@@ -59,6 +67,7 @@ package final class SQLiteJobBackend: JobBackend {
             try db.cachedStatement(sql: Self.insert).execute(arguments: [
                 "queue": job.queue, "kind": job.kind, "payload": job.payload, "priority": job.priority.rawValue,
                 "max_attempts": job.maxAttempts, "now": now, "run_at": runAt, "key": job.idempotencyKey,
+                "traceparent": job.traceparent,
             ])
             return EnqueueOutcome(id: JobID(db.lastInsertedRowID), isDuplicate: false)
         }
@@ -66,8 +75,8 @@ package final class SQLiteJobBackend: JobBackend {
 
     private static let insert = """
         INSERT INTO spillway_jobs (queue, kind, payload, state, priority, max_attempts, created_at, run_at,
-            idempotency_key)
-        VALUES (:queue, :kind, :payload, 'ready', :priority, :max_attempts, :now, :run_at, :key)
+            idempotency_key, traceparent)
+        VALUES (:queue, :kind, :payload, 'ready', :priority, :max_attempts, :now, :run_at, :key, :traceparent)
         """
 
     package func claim(
@@ -99,7 +108,8 @@ package final class SQLiteJobBackend: JobBackend {
                 createdAt: Date(microsecondsSince1970: row[8]),
                 attemptedAt: Date(microsecondsSince1970: now),
                 leaseExpiresAt: Date(microsecondsSince1970: expires),
-                worker: worker
+                worker: worker,
+                traceparent: row[9]
             )
         }
         .sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
@@ -114,7 +124,7 @@ package final class SQLiteJobBackend: JobBackend {
             WHERE state = 'ready' AND queue = :queue AND run_at <= :now
             ORDER BY priority DESC, run_at, id
             LIMIT :limit)
-        RETURNING id, kind, payload, priority, attempt, max_attempts, snoozes, fencing_token, created_at
+        RETURNING id, kind, payload, priority, attempt, max_attempts, snoozes, fencing_token, created_at, traceparent
         """
 
     // MARK: Acting on a claim

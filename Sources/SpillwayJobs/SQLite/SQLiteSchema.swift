@@ -23,7 +23,8 @@ enum SQLiteSchema {
             worker TEXT,
             finished_at INTEGER,
             idempotency_key TEXT UNIQUE,
-            history TEXT NOT NULL DEFAULT '[]'
+            history TEXT NOT NULL DEFAULT '[]',
+            traceparent TEXT
         );
         CREATE INDEX IF NOT EXISTS spillway_jobs_ready
             ON spillway_jobs (queue, priority DESC, run_at, id) WHERE state = 'ready';
@@ -33,6 +34,9 @@ enum SQLiteSchema {
             ON spillway_jobs (finished_at) WHERE state = 'completed';
         CREATE INDEX IF NOT EXISTS spillway_jobs_queue_state ON spillway_jobs (queue, state);
         """
+
+    /// Columns added after the first release, with their definitions: added to files created before them.
+    static let addedColumns = [("traceparent", "TEXT")]
 
     static let columns = """
         id, queue, kind, payload, state, priority, attempt, max_attempts, snoozes, fencing_token, created_at, run_at,

@@ -62,6 +62,8 @@ package struct NewJob: Sendable, Hashable {
     package var runAt: Date?
     package var maxAttempts: Int
     package var idempotencyKey: String?
+    /// The W3C `traceparent` of the enqueue's span, stored with the job.
+    package var traceparent: String?
 }
 
 /// What an enqueue did.

@@ -5,6 +5,7 @@ import Logging
 import PostgresNIO
 import Spillway
 import Synchronization
+import Tracing
 
 /// Durable jobs in SQLite (the embedded default) or PostgreSQL: enqueue, inspect, replay and discard.
 ///
@@ -83,6 +84,8 @@ public final class JobStore: Sendable {
     package let metricsFactory: any MetricsFactory
     private let signals = Mutex<[String: WakeSignal]>([:])
     private let storeErrors: Counter
+    /// Runs every store call detached, under ``Configuration/operationTimeout``.
+    private let calls: DetachedCall
     private let storeTimeouts: Counter
 
     /// Opens (creating when missing) the SQLite job store at `sqlitePath`, in WAL mode.
@@ -132,6 +135,7 @@ public final class JobStore: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.wallClock = WallClock(clock: clock)
+        self.calls = DetachedCall(timeout: configuration.operationTimeout)
         let factory = configuration.metricsFactory ?? MetricsSystem.factory
         self.metricsFactory = factory
         let dimensions = [("backend", backend.name)]
@@ -156,22 +160,52 @@ public final class JobStore: Sendable {
     /// Adds a job, or returns the existing job's id when `options.idempotencyKey` matched a job enqueued within the
     /// ``Configuration/idempotencyWindow``.
     ///
+    /// With a tracer active, the enqueue is a `spillway.jobs.enqueue` span under the caller's, stored with the job
+    /// so that each attempt's span links to it (the Tracing section of the DurableJobs article).
+    ///
     /// - Throws: ``JobError`` with `JobError.Code.invalidArgument` for bad options (empty queue, zero attempts,
     ///   over-long names), `JobError.Code.storeFailed` or `JobError.Code.storeTimedOut` when the database
     ///   does not take it.
     @discardableResult
     public func enqueue<P: JobPayload>(_ payload: P, options: JobOptions = JobOptions()) async throws -> JobID {
-        let job = try Self.newJob(payload, options: options)
+        try await traced(try Self.newJob(payload, options: options), insert)
+    }
+
+    /// Runs `insert` in a `spillway.jobs.enqueue` span whose `traceparent` goes into the row, when a tracer is
+    /// active.
+    private func traced(
+        _ job: NewJob,
+        _ insert: (NewJob) async throws -> EnqueueOutcome
+    ) async throws -> JobID {
+        guard let tracer = SpillwayTracing.tracer else { return try await insert(job).id }
+        let span = tracer.startSpan(JobTracing.enqueueSpan, ofKind: .producer)
+        defer { span.end() }
+        span.attributes[JobTracing.queue] = job.queue
+        span.attributes[JobTracing.kind] = job.kind
+        var job = job
+        job.traceparent = JobTracing.traceparent(of: span.context, tracer: tracer)
+        do {
+            let outcome = try await insert(job)
+            span.attributes[JobTracing.id] = outcome.id.rawValue
+            span.attributes[JobTracing.duplicate] = outcome.isDuplicate
+            return outcome.id
+        } catch {
+            span.recordError(error)
+            throw error
+        }
+    }
+
+    private func insert(_ job: NewJob) async throws -> EnqueueOutcome {
         let window = configuration.idempotencyWindow
         let now = self.now
-        let outcome = try await perform("enqueue a \(P.kind) job") { [backend] in
+        let outcome = try await perform("enqueue a \(job.kind) job") { [backend] in
             try await backend.enqueue(job, idempotencyWindow: window, now: now)
         }
-        JobMetrics.enqueued(queue: options.queue, duplicate: outcome.isDuplicate, factory: metricsFactory)
+        JobMetrics.enqueued(queue: job.queue, duplicate: outcome.isDuplicate, factory: metricsFactory)
         if !outcome.isDuplicate, job.runAt.map({ $0 <= wallClock.now() }) ?? true {
-            signal(queue: options.queue)
+            signal(queue: job.queue)
         }
-        return outcome.id
+        return outcome
     }
 
     /// Adds a job inside the caller's own PostgreSQL transaction: the job exists if and only if the transaction
@@ -199,15 +233,16 @@ public final class JobStore: Sendable {
             "a PostgreSQL",
             for: "enqueueing on a PostgreSQL connection"
         )
-        let job = try Self.newJob(payload, options: options)
-        let outcome = try await postgres.enqueue(
-            job,
-            idempotencyWindow: configuration.idempotencyWindow,
-            now: now,
-            on: connection
-        )
-        JobMetrics.enqueued(queue: options.queue, duplicate: outcome.isDuplicate, factory: metricsFactory)
-        return outcome.id
+        return try await traced(try Self.newJob(payload, options: options)) { job in
+            let outcome = try await postgres.enqueue(
+                job,
+                idempotencyWindow: configuration.idempotencyWindow,
+                now: now,
+                on: connection
+            )
+            JobMetrics.enqueued(queue: job.queue, duplicate: outcome.isDuplicate, factory: metricsFactory)
+            return outcome
+        }
     }
 
     private static func newJob<P: JobPayload>(_ payload: P, options: JobOptions) throws(JobError) -> NewJob {
@@ -420,7 +455,7 @@ public final class JobStore: Sendable {
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let timeout = configuration.operationTimeout
-        let result = await DetachedCall.run(timeout: timeout, body)
+        let result = await calls.run(body)
         switch result {
         case .success(let value):
             return value

@@ -1,4 +1,3 @@
-import Spillway
 import Synchronization
 
 /// A repeatable wake-up: waiters remember the generation they saw and return as soon as it changes, so a signal
@@ -33,17 +32,10 @@ final class WakeSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns when the generation differs from `generation`, after `timeout` on `clock`, or when cancelled.
-    func wait(since generation: UInt64, timeout: Duration, clock: any SpillwayClock) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await clock.sleep(for: timeout) }
-            group.addTask { await self.waitForSignal(since: generation) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    private func waitForSignal(since generation: UInt64) async {
+    /// Returns when the generation differs from `generation` or when the task is cancelled.
+    ///
+    /// No timer: a pool's poll interval is one ticking task that signals, not a sleep per wait.
+    func wait(since generation: UInt64) async {
         let id = state.withLock { state -> UInt64 in
             state.nextID &+= 1
             state.unregistered.insert(state.nextID)

@@ -32,6 +32,11 @@ final class JobRegistry: Sendable {
         }
     }
 
+    /// The running job with `id`, if any.
+    func running(_ id: JobID) -> JobControl? {
+        state.withLock { $0.running[id] }
+    }
+
     func finish(_ id: JobID) {
         state.withLock { _ = $0.running.removeValue(forKey: id) }
     }

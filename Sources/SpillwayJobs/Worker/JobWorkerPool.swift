@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Spillway
 import Synchronization
+import Tracing
 
 /// Runs the jobs of one queue: claims them under a lease, renews the lease while the handler runs, records the
 /// outcome under the claim's fencing token, retries with backoff, snoozes when a dependency refuses, dead-letters
@@ -39,6 +40,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     let logger: Logger
     let metrics: JobMetrics
     let registry = JobRegistry()
+    private let timeouts = JobTimeouts()
     private let handlers = Mutex<[String: Handler]>([:])
     private let signal: WakeSignal
     /// Batches completions; `nil` when the completion batch size is 1.
@@ -115,6 +117,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
 
     private func settled(_ id: JobID, _ outcome: JobMetrics.Outcome) {
         metrics.processed(outcome)
+        JobTracing.attempt?.attributes[JobTracing.outcome] = outcome.rawValue
         for observer in observers.withLock({ $0 }) { observer(id, outcome) }
     }
 
@@ -138,6 +141,10 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { background in
                 background.addTask { await self.renewLeases() }
+                background.addTask { await self.poll() }
+                if self.configuration.jobTimeout != nil {
+                    background.addTask { await self.timeouts.run(registry: self.registry, clock: self.clock) }
+                }
                 background.addTask { await self.maintain() }
                 background.addTask { await self.store.listenForWakeUps(logger: self.logger) }
                 background.addTask { await self.enforceGracePeriod() }
@@ -171,7 +178,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
             do {
                 permit = try limiter.tryAcquire(priority: .critical, deadline: nil)
             } catch {
-                await signal.wait(since: generation, timeout: configuration.pollInterval, clock: clock)
+                await signal.wait(since: generation)
                 continue
             }
             var (next, lost) = registry.startNext()
@@ -189,11 +196,24 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
             for _ in 0..<lost { metrics.processed(.leaseLost) }
             guard let control = next else {
                 permit.release(.ignored)
-                await signal.wait(since: generation, timeout: configuration.pollInterval, clock: clock)
+                await signal.wait(since: generation)
                 continue
             }
             let box = PermitBox(permit)
             jobs.addTask { await self.execute(control, permit: box) }
+        }
+    }
+
+    /// Wakes the dispatcher every poll interval, so that jobs nobody signalled (enqueued by another process without
+    /// a notification, or whose run-at time came) are claimed within one interval.
+    private func poll() async {
+        while !Task.isCancelled {
+            do {
+                try await clock.sleep(for: configuration.pollInterval)
+            } catch {
+                return
+            }
+            signal.signal()
         }
     }
 
@@ -235,10 +255,33 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     }
 
     private func execute(_ control: JobControl, permit: PermitBox) async {
+        guard let tracer = SpillwayTracing.tracer else { return await attempt(control, permit: permit) }
         let claim = control.claim
-        let start = clock.nanosecondsSinceOrigin
+        let span = tracer.startSpan(JobTracing.attemptSpan, context: .topLevel, ofKind: .consumer)
+        defer { span.end() }
+        if let traceparent = claim.traceparent,
+            let enqueue = JobTracing.context(fromTraceparent: traceparent, tracer: tracer)
+        {
+            span.addLink(SpanLink(context: enqueue, attributes: [:]))
+        }
+        span.attributes[JobTracing.queue] = claim.queue
+        span.attributes[JobTracing.kind] = claim.kind
+        span.attributes[JobTracing.id] = claim.id.rawValue
+        span.attributes[JobTracing.attemptNumber] = claim.attempt
+        span.attributes[JobTracing.maxAttempts] = claim.maxAttempts
+        await ServiceContext.withValue(span.context) {
+            await JobTracing.$attempt.withValue(span) { await attempt(control, permit: permit) }
+        }
+    }
+
+    /// Runs one attempt of a claimed job and records its outcome.
+    private func attempt(_ control: JobControl, permit: PermitBox) async {
+        let claim = control.claim
+        let startInstant = clock.now
+        let start = SpillwayTime.nanoseconds(of: startInstant)
         let deadline = configuration.jobTimeout.map {
-            Deadline(nanosecondsSinceOrigin: start.addingReportingOverflow($0.nanoseconds).partialValue)
+            timeouts.started(control, deadline: startInstant.advanced(by: $0))
+            return Deadline(nanosecondsSinceOrigin: start.addingReportingOverflow($0.nanoseconds).partialValue)
         }
         let context = JobContext(control: control, store: store, deadline: deadline)
         let outcome: HandlerOutcome
@@ -254,6 +297,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
             )
         }
         metrics.duration.recordNanoseconds(clock.nanosecondsSinceOrigin &- start)
+        if case .threw(let error) = outcome { JobTracing.attempt?.recordError(error) }
         let permitOutcome = await settle(control, outcome: outcome)
         permit.release(permitOutcome)
         registry.finish(claim.id)
@@ -261,11 +305,9 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     }
 
     /// Runs the handler with the job's deadline; stops it when the lease is lost, the drain's grace period ends
-    /// or the job timeout passes.
+    /// or the job timeout passes (``JobTimeouts`` asks).
     private func run(_ handler: @escaping Handler, control: JobControl, context: JobContext) async -> HandlerOutcome {
-        let timeout = configuration.jobTimeout
-        let clock = self.clock
-        return await withTaskGroup(of: HandlerOutcome?.self) { group in
+        await withTaskGroup(of: HandlerOutcome?.self) { group in
             group.addTask {
                 do {
                     try await Deadline.$current.withValue(context.deadline) {
@@ -277,25 +319,8 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                 }
             }
             group.addTask {
-                let reason = await withTaskGroup(of: JobStopReason?.self) { watchers in
-                    watchers.addTask { await control.waitForStop() }
-                    if let timeout {
-                        watchers.addTask {
-                            do {
-                                try await clock.sleep(for: timeout)
-                                return .timedOut
-                            } catch {
-                                return nil
-                            }
-                        }
-                    }
-                    let first = await watchers.next() ?? nil
-                    watchers.cancelAll()
-                    return first
-                }
-                guard let reason else { return nil }
-                control.requestStop(reason)
-                return .stopped(control.stopReason ?? reason)
+                guard let reason = await control.waitForStop() else { return nil }
+                return .stopped(reason)
             }
             let first = await group.next() ?? nil
             group.cancelAll()
@@ -382,6 +407,15 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                 metrics.retries.increment()
             case .deadLettered:
                 metrics.deadLettered.increment()
+                JobTracing.attempt?.addEvent(
+                    SpanEvent(
+                        name: JobTracing.deadLetteredEvent,
+                        attributes: [
+                            JobTracing.error: .string(error),
+                            JobTracing.attemptNumber: .int64(Int64(control.claim.attempt)),
+                        ]
+                    )
+                )
                 logger.warning(
                     "job moved to the dead-letter queue",
                     metadata: [
@@ -391,6 +425,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                 )
             }
         } catch {
+            JobTracing.attempt?.recordError(error)
             record(error, for: control, doing: "record a failure")
         }
     }
