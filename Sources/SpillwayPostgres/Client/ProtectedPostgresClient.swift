@@ -5,6 +5,7 @@ import PostgresNIO
 import ServiceLifecycle
 import Spillway
 import Synchronization
+import Tracing
 
 /// A `PostgresClient` whose pool is used only as far as the database can take: every call passes Spillway's
 /// adaptive gate first, and the caller's deadline bounds both the wait and the statement.
@@ -51,6 +52,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
     private let clock: any SpillwayClock
     private let logger: Logger
     private let started = Atomic<Bool>(false)
+    private let spanTarget: PostgresSpanTarget
 
     /// A client for the server `postgres` describes.
     ///
@@ -76,6 +78,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
             cap: postgres.options.maximumConnections
         )
         self.configuration = configuration
+        self.spanTarget = PostgresSpanTarget(postgres)
         self.limiter = ConcurrencyLimiter(configuration: limiterConfiguration, clock: clock)
         self.clock = clock
         let logger = backgroundLogger ?? Logger(label: "spillway.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -162,17 +165,58 @@ public final class ProtectedPostgresClient: Sendable, Service {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        try await call(operation: nil, priority: priority, deadline: deadline, isolation: isolation, body)
+    }
+
+    /// One call through the gate and the pool, inside a client span when a tracer is active (see the Tracing
+    /// article): the span covers the gate (a `spillway.admission` child span), the wait for a connection and
+    /// `body`. The span changes no deadline.
+    private func call<Result: Sendable>(
+        operation: String?,
+        priority: Priority,
+        deadline: Deadline?,
+        isolation: isolated (any Actor)?,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        guard let tracer = SpillwayTracing.tracer else {
+            return try await gatedCall(priority: priority, deadline: deadline, span: nil, isolation: isolation, body)
+        }
+        let span = spanTarget.startSpan(tracer, operation: operation)
+        defer { span.end() }
+        do {
+            return try await ServiceContext.$current.withValue(
+                span.context,
+                operation: {
+                    try await gatedCall(priority: priority, deadline: deadline, span: span, isolation: isolation, body)
+                },
+                isolation: isolation
+            )
+        } catch {
+            PostgresSpanTarget.note(error, on: span)
+            throw error
+        }
+    }
+
+    private func gatedCall<Result: Sendable>(
+        priority: Priority,
+        deadline: Deadline?,
+        span: (any Span)?,
+        isolation: isolated (any Actor)?,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         let start = clock.nanosecondsSinceOrigin
         let bound = CallBound(start: start, callerDeadline: deadline, timeout: configuration.timeout)
         let permit: AdmissionPermit
         do {
-            permit = try await limiter.acquire(priority: priority, deadline: bound.deadline)
+            permit = try await limiter.tracedAcquire(priority: priority, deadline: bound.deadline)
         } catch {
             metrics.record(.rejected)
+            span?.attributes[DatabaseSpanAttributeNames.gateWait] = error.queueDelay.spanMilliseconds
             throw error
         }
+        span?.attributes[DatabaseSpanAttributeNames.gateWait] = (permit.queueDelay ?? .zero).spanMilliseconds
         do {
-            let value = try await lease(bound: bound, start: start, isolation: isolation, body)
+            let value = try await lease(bound: bound, start: start, span: span, isolation: isolation, body)
             permit.release(.success)
             return value
         } catch let outcome as FailedCall {
@@ -219,7 +263,9 @@ public final class ProtectedPostgresClient: Sendable, Service {
         file: String = #fileID,
         line: Int = #line
     ) async throws -> [PostgresRow] {
-        try await withConnection(priority: priority, deadline: deadline) { connection in
+        let operation = PostgresSpanTarget.operationName(of: query.sql)
+        return try await call(operation: operation, priority: priority, deadline: deadline, isolation: nil) {
+            connection in
             try await connection.guardedQuery(query, logger: logger ?? self.logger, file: file, line: line)
         }
     }
@@ -234,7 +280,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
         let start = clock.nanosecondsSinceOrigin
         let bound = CallBound(start: start, callerDeadline: nil, timeout: timeout)
         do {
-            return try await lease(bound: bound, start: start, isolation: isolation, body)
+            return try await lease(bound: bound, start: start, span: nil, isolation: isolation, body)
         } catch let outcome as FailedCall {
             throw outcome.error
         }
@@ -281,6 +327,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
     private func lease<Result: Sendable>(
         bound: CallBound,
         start: Int64,
+        span: (any Span)?,
         isolation: isolated (any Actor)?,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
@@ -299,6 +346,8 @@ public final class ProtectedPostgresClient: Sendable, Service {
             accounting.stoppedWaiting(ticket)
             let acquired = clock.nanosecondsSinceOrigin
             metrics.acquireWait.recordNanoseconds(acquired - start)
+            span?.attributes[DatabaseSpanAttributeNames.acquireWait] =
+                Duration.nanoseconds(acquired - start).spanMilliseconds
             let connection: PostgresConnection
             switch taken {
             case .success(let leased):
