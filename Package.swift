@@ -52,6 +52,7 @@ let package = Package(
                 "SpillwayJobs",
                 "SpillwayJobsLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(
@@ -239,6 +240,7 @@ let package = Package(
                 "SpillwayJobs",
                 "SpillwayJobsHummingbird",
                 "SpillwayJobsLab",
+                "SpillwayPostgresLab",
                 "SpillwayTestSupport",
                 "Spillway",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -263,6 +265,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -279,6 +282,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(

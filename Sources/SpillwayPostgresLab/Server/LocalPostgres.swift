@@ -168,7 +168,13 @@ package final class LocalPostgres: Sendable {
                 try await server.stopWhenThisProcessExits()
                 return server
             } catch {
-                lastError = error
+                // `pg_ctl` only says "Examine the log output": the reason (a port taken meanwhile, shared memory,
+                // permissions) is in the server's log.
+                let log = server.log.trimmingCharacters(in: .whitespacesAndNewlines)
+                lastError = LocalPostgresError(
+                    .startFailed,
+                    "\(error.message)\nserver log (port \(port)):\n\(log.suffix(1_500))"
+                )
             }
         }
         throw lastError ?? LocalPostgresError(.startFailed, "PostgreSQL did not start")

@@ -1,5 +1,6 @@
 import Foundation
 import Spillway
+import SpillwayPostgresLab
 import Testing
 
 @testable import SpillwayJobs

@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Spillway
+import SpillwayPostgresLab
 import Synchronization
 import Testing
 
@@ -23,7 +24,7 @@ struct PostgresRestartDrillTests {
 
     @Test func restartMidRunLosesNoJobAndDuplicatesNoEffect() async throws {
         let total = Self.total
-        let server = try await LocalPostgres.start()
+        let server = try await LocalPostgres.startPrimary()
         defer { Task { await server.stop() } }
         var configuration = server.clientConfiguration
         configuration.options.connectTimeout = .seconds(2)
@@ -87,11 +88,11 @@ struct PostgresRestartDrillTests {
                 holding.fire(())
                 try await outage.waitForInside(1)
                 let (enqueuedAtStop, completedAtStop) = (enqueued.value, completed.value)
-                try await server.stopServer()
+                await server.stopServer()
                 serverDown.open()
                 outage.open()
                 let producerFailed = try await eventually(timeout: .seconds(30)) { failedEnqueues.value > 0 }
-                try await server.startServer()
+                try await server.start()
                 #expect(producerFailed, "an enqueue should fail while the server is down")
                 #expect(enqueuedAtStop < total, "the producer should be mid-run at the restart (\(enqueuedAtStop))")
                 #expect(completedAtStop < total, "the workers should be mid-run at the restart (\(completedAtStop))")

@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Spillway
+import SpillwayPostgresLab
 import Testing
 
 @testable import SpillwayJobs

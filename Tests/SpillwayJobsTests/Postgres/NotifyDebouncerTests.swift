@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayPostgresLab
 import Testing
 
 @testable import SpillwayJobs

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Spillway
+import SpillwayPostgresLab
 import Synchronization
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Spillway
+import SpillwayPostgresLab
 import Testing
 
 @testable import SpillwayJobs
