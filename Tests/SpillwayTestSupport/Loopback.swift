@@ -47,9 +47,15 @@ package enum Loopback {
         }
     }
 
-    /// An HTTP/1.1 `GET path` answered by `port`: the body of a `200` response, `nil` otherwise.
-    package static func httpGet(port: Int, path: String, timeout: Duration = .seconds(1)) async -> String? {
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    /// An HTTP/1.1 `GET path` answered by `port`: the body of a `200` response, `nil` otherwise. `version` `"1.0"`
+    /// asks for an answer that is not chunked (servers such as Go's chunk long HTTP/1.1 answers).
+    package static func httpGet(
+        port: Int,
+        path: String,
+        timeout: Duration = .seconds(1),
+        version: String = "1.1"
+    ) async -> String? {
+        let request = Array("GET \(path) HTTP/\(version)\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         guard let reply = await exchange(port: port, request: request, timeout: timeout, isComplete: { _ in false })
         else { return nil }
         let text = String(decoding: reply, as: UTF8.self)

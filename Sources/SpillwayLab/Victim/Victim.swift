@@ -3,8 +3,10 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import Spillway
+import SpillwayHummingbird
 import Synchronization
 
 /// The in-process service the lab overloads: a Hummingbird server on loopback whose routes queue for a modelled
@@ -61,12 +63,24 @@ package final class Victim: Sendable {
     }
 
     /// Starts an unprotected victim on `127.0.0.1:port` (`0`: a free port).
+    ///
+    /// With `metrics`, the victim also serves `GET /metrics` from that registry and measures its routes as a
+    /// Spillway service does (``DeadlineMiddleware`` and ``GoodputMetricsMiddleware``: requests by outcome,
+    /// goodput, latency): what the repository's alert rules read. Neither refuses work: the caller's budget is only
+    /// read (a budget already spent on arrival, which the lab's generator never sends, would get a `504`).
     package static func start(
         configuration: VictimConfiguration,
         port: Int = 0,
+        metrics: PrometheusCollectorRegistry? = nil,
         clock: any SpillwayClock = ContinuousClock()
     ) async throws(LabError) -> Victim {
-        try await start(configuration: configuration, protection: Unprotected(), port: port, clock: clock)
+        try await start(
+            configuration: configuration,
+            protection: Unprotected(),
+            port: port,
+            metrics: metrics,
+            clock: clock
+        )
     }
 
     static func start(
@@ -74,6 +88,7 @@ package final class Victim: Sendable {
         protection: any VictimProtection,
         routes: [VictimRoute] = [],
         port requestedPort: Int = 0,
+        metrics: PrometheusCollectorRegistry? = nil,
         clock: any SpillwayClock = ContinuousClock()
     ) async throws(LabError) -> Victim {
         guard (0...65535).contains(requestedPort) else {
@@ -87,6 +102,13 @@ package final class Victim: Sendable {
         // are never shed, and their sub-millisecond latency must not teach an adaptive limit what "no load" looks
         // like for the real routes.
         router.get("ping") { _, _ in Response(status: .ok) }
+        if let metrics {
+            router.addPrometheusMetrics(registry: metrics)
+            var factory = PrometheusMetricsFactory(registry: metrics)
+            GoodputMetricsConfiguration.configureBuckets(of: &factory)
+            router.add(middleware: DeadlineMiddleware(clock: clock))
+            router.add(middleware: GoodputMetricsMiddleware(configuration: .init(factory: factory), clock: clock))
+        }
         protection.install(on: router)
         router.get("work") { request, _ -> Response in
             guard let victim = box.victim else { return Response(status: .serviceUnavailable) }
