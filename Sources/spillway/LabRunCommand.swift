@@ -16,6 +16,11 @@ struct LabRunCommand: AsyncParsableCommand {
 
             Example: spillway lab run --target http://127.0.0.1:8080/work --rate 35 --duration 10s \
             --profile spike:10x@2s+3s --retry naive:3
+
+            With --slo (like p99=250ms,goodput=99%) the run ends with a verdict: exit status 0 when every objective \
+            was met, 1 when one was missed, 2 when the run cannot be judged (the generator fell behind its \
+            schedule). Latency terms (p50, p90, p99, p999) bound the successful requests' latency as the caller \
+            sees it, retries included; goodput is successful requests ÷ requests offered.
             """
     )
 
@@ -70,8 +75,19 @@ struct LabRunCommand: AsyncParsableCommand {
     @Flag(help: "No per-second progress lines.")
     var quiet = false
 
+    @Option(help: "Objectives the run must meet, like p99=250ms,goodput=99% (exit status 1 when missed).")
+    var slo: String?
+
     func run() async throws {
         let plan = try makePlan()
+        var objective: ServiceLevelObjective?
+        if let slo {
+            do {
+                objective = try ServiceLevelObjective(parsing: slo)
+            } catch {
+                throw ValidationError(error.message)
+            }
+        }
         if !quiet {
             print(
                 "spillway lab run → \(plan.target) for \(plan.profile.duration.compactDescription) (profile \(plan.profile))"
@@ -92,6 +108,20 @@ struct LabRunCommand: AsyncParsableCommand {
             print(
                 "warning: the run is INVALID: send-lag p99 \(result.sendLag.p99) ms > 10 ms (the generator could not keep up)"
             )
+        }
+        guard let objective else { return }
+        let misses: [String]
+        do {
+            misses = try objective.misses(in: result)
+        } catch {
+            print("SLO \(objective): cannot be judged: \(error.message)")
+            throw ExitCode(2)
+        }
+        if misses.isEmpty {
+            print("SLO \(objective): met")
+        } else {
+            print("SLO \(objective): MISSED: " + misses.joined(separator: "; "))
+            throw ExitCode(1)
         }
     }
 
