@@ -60,12 +60,9 @@ struct DemoCommand: AsyncParsableCommand {
         var armKinds: [ArmKind]?
         if !arms.isEmpty {
             armKinds = try arms.map { name in
-                guard let arm = ArmKind(rawValue: name) else {
-                    throw ValidationError(
-                        "unknown arm '\(name)': use \(ArmKind.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
+                do { return try ArmKind.named(name) } catch let error as LabError {
+                    throw ValidationError(error.message)
                 }
-                return arm
             }
         }
         guard let queueTimeout = Duration(parsing: staticQueueTimeout), queueTimeout > .zero else {

@@ -6,7 +6,7 @@ struct LabCommand: AsyncParsableCommand {
         abstract: "The overload lab: an open-loop load generator and a modelled victim service.",
         subcommands: [
             LabRunCommand.self, LabScenarioCommand.self, LabVictimCommand.self, LabPoolSweepCommand.self,
-            JobsWriteSpikeCommand.self,
+            LabSweepCommand.self, JobsWriteSpikeCommand.self,
         ]
     )
 }

@@ -19,6 +19,17 @@ package enum ArmKind: String, Sendable, Hashable, CaseIterable, CustomStringConv
 
     package var description: String { rawValue }
 
+    /// The arm named `name`; throws naming every arm when there is none.
+    package static func named(_ name: String) throws(LabError) -> ArmKind {
+        guard let arm = ArmKind(rawValue: name) else {
+            throw LabError(
+                .invalidArgument,
+                "unknown arm '\(name)': use \(allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        return arm
+    }
+
     /// Whether the arm needs an external binary.
     package var isPeer: Bool { self == .haproxy || self == .nginx || self == .proxy }
 
