@@ -3,8 +3,13 @@ import Synchronization
 import Tracing
 
 /// An in-memory tracer that propagates W3C trace context (`traceparent`, `tracestate`), for tests of span
-/// parentage across HTTP hops. Spans are recorded by swift-distributed-tracing's `InMemoryTracer`, with W3C-shaped
-/// identifiers (32 and 16 lower-case hex digits).
+/// parentage across HTTP hops. Sampled spans are recorded by swift-distributed-tracing's `InMemoryTracer`, with
+/// W3C-shaped identifiers (32 and 16 lower-case hex digits).
+///
+/// Sampling is parent-based, as swift-otel's default sampler: a span follows its parent's decision (a remote
+/// parent's is the `traceparent` flag), and a root span follows `sampling`. With ``Sampling/never`` every span is
+/// non-recording but carries a context its children inherit, and the tracer counts what callers write into such
+/// spans, which a caller that checks `isRecording` never does.
 ///
 /// Bind it per test with `withTracer(_:_:)` (task-local, so parallel tests do not share spans); never bootstrap it.
 ///
@@ -14,23 +19,77 @@ import Tracing
 /// #expect(tracer.finishedSpans.count == 3)
 /// ```
 public struct W3CTestTracer: Tracer {
-    public typealias Span = InMemorySpan
+    public typealias Span = W3CTestSpan
+
+    /// Whether a root span's trace is recorded.
+    public enum Sampling: Sendable {
+        /// Every trace (the default).
+        case always
+        /// No trace: every span is non-recording.
+        case never
+    }
+
+    /// A span as it started, sampled or not.
+    public struct StartedSpan: Sendable, Hashable {
+        public var name: String
+        public var traceID: String
+        public var spanID: String
+        public var parentSpanID: String?
+        public var sampled: Bool
+    }
+
+    /// Identifiers, the spans started and the unsampled spans' counts; shared by the tracer's copies and its spans.
+    final class Ledger: Sendable {
+        private struct Counts {
+            var started: [StartedSpan] = []
+            var unsampledAttributeWrites = 0
+            var unsampledEnds = 0
+        }
+
+        private let counter = Atomic<UInt64>(0)
+        private let counts = Mutex(Counts())
+
+        func nextID(width: Int) -> String {
+            let digits = String(counter.wrappingAdd(1, ordering: .relaxed).newValue, radix: 16)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+
+        func started(_ span: StartedSpan) { counts.withLock { $0.started.append(span) } }
+        func wroteAttributesOfUnsampledSpan() { counts.withLock { $0.unsampledAttributeWrites += 1 } }
+        func endedUnsampledSpan() { counts.withLock { $0.unsampledEnds += 1 } }
+
+        var startedSpans: [StartedSpan] { counts.withLock { $0.started } }
+        var unsampledAttributeWrites: Int { counts.withLock { $0.unsampledAttributeWrites } }
+        var unsampledEnds: Int { counts.withLock { $0.unsampledEnds } }
+    }
 
     private let recorder: InMemoryTracer
+    private let ledger = Ledger()
+    private let sampling: Sampling
 
-    public init() {
-        let counter = Atomic<UInt64>(0)
-        @Sendable func next() -> UInt64 { counter.wrappingAdd(1, ordering: .relaxed).newValue }
+    /// A tracer whose root spans are sampled according to `sampling`.
+    public init(sampling: Sampling = .always) {
+        self.sampling = sampling
+        let ledger = self.ledger
         recorder = InMemoryTracer(
             idGenerator: .init(
-                nextTraceID: { Self.hex(next(), width: 32) },
-                nextSpanID: { Self.hex(next(), width: 16) }
+                nextTraceID: { ledger.nextID(width: 32) },
+                nextSpanID: { ledger.nextID(width: 16) }
             )
         )
     }
 
-    /// The spans ended so far, in the order they ended.
+    /// The sampled spans ended so far, in the order they ended.
     public var finishedSpans: [FinishedInMemorySpan] { recorder.finishedSpans }
+
+    /// Every span started so far, sampled or not, in the order they started.
+    public var startedSpans: [StartedSpan] { ledger.startedSpans }
+
+    /// How many times a caller wrote attributes into a non-recording span.
+    public var unsampledAttributeWrites: Int { ledger.unsampledAttributeWrites }
+
+    /// How many non-recording spans were ended.
+    public var unsampledEnds: Int { ledger.unsampledEnds }
 
     public func startSpan<Instant: TracerInstant>(
         _ operationName: String,
@@ -40,20 +99,46 @@ public struct W3CTestTracer: Tracer {
         function: String,
         file fileID: String,
         line: UInt
-    ) -> InMemorySpan {
-        recorder.startSpan(
-            operationName,
-            context: context(),
-            ofKind: kind,
-            at: instant(),
-            function: function,
-            file: fileID,
-            line: line
+    ) -> W3CTestSpan {
+        var context = context()
+        let parent = context.inMemorySpanContext
+        let sampled = parent == nil ? sampling == .always : context[SampledKey.self] ?? true
+        let span: W3CTestSpan
+        if sampled {
+            span = W3CTestSpan(
+                recorded: recorder.startSpan(
+                    operationName,
+                    context: context,
+                    ofKind: kind,
+                    at: instant(),
+                    function: function,
+                    file: fileID,
+                    line: line
+                )
+            )
+        } else {
+            context.inMemorySpanContext = InMemorySpanContext(
+                traceID: parent?.traceID ?? ledger.nextID(width: 32),
+                spanID: ledger.nextID(width: 16),
+                parentSpanID: parent?.spanID
+            )
+            context[SampledKey.self] = false
+            span = W3CTestSpan(unsampled: context, ledger: ledger)
+        }
+        ledger.started(
+            StartedSpan(
+                name: operationName,
+                traceID: span.traceID,
+                spanID: span.spanID,
+                parentSpanID: span.parentSpanID,
+                sampled: sampled
+            )
         )
+        return span
     }
 
-    public func activeSpan(identifiedBy context: ServiceContext) -> InMemorySpan? {
-        recorder.activeSpan(identifiedBy: context)
+    public func activeSpan(identifiedBy context: ServiceContext) -> W3CTestSpan? {
+        recorder.activeSpan(identifiedBy: context).map(W3CTestSpan.init(recorded:))
     }
 
     public func forceFlush() {}
@@ -64,7 +149,8 @@ public struct W3CTestTracer: Tracer {
         using injector: Inject
     ) where Inject.Carrier == Carrier {
         guard let span = context.inMemorySpanContext else { return }
-        injector.inject("00-\(span.traceID)-\(span.spanID)-01", forKey: "traceparent", into: &carrier)
+        let flags = context[SampledKey.self] ?? true ? "01" : "00"
+        injector.inject("00-\(span.traceID)-\(span.spanID)-\(flags)", forKey: "traceparent", into: &carrier)
         if let state = context[TraceStateKey.self] { injector.inject(state, forKey: "tracestate", into: &carrier) }
     }
 
@@ -81,16 +167,17 @@ public struct W3CTestTracer: Tracer {
             spanID: String(fields[2]),
             parentSpanID: nil
         )
+        context[SampledKey.self] = fields[3] != "00"
         context[TraceStateKey.self] = extractor.extract(key: "tracestate", from: carrier)
-    }
-
-    private static func hex(_ value: UInt64, width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
     private enum TraceStateKey: ServiceContextKey {
         typealias Value = String
+    }
+
+    /// The sampling decision of the span (or remote parent) in the context; absent means sampled.
+    private enum SampledKey: ServiceContextKey {
+        typealias Value = Bool
     }
 }
 

@@ -21,8 +21,8 @@ package func withTimeoutRace<Value: Sendable>(
     try await TimeoutRaces(clock: clock, keepsTimerWhenIdle: false).run(until: deadline, operation)
 }
 
-/// Spillway's one timeout race: the resilience pipeline's timeouts, the Redis rate-limit store and the Redis cache
-/// tier all run their calls through it.
+/// Spillway's one timeout race: the resilience pipeline's timeouts, the Redis rate-limit store, the Redis cache
+/// tier and the job store all run their calls through it.
 ///
 /// - The caller resumes as soon as the deadline passes, whatever the operation does with its cancellation: a
 ///   timeout bounds the wait, not only the work. The abandoned operation is cancelled and ends in the background.
@@ -30,6 +30,10 @@ package func withTimeoutRace<Value: Sendable>(
 ///   chooses it. The pipeline passes the earlier of its own timeout and the caller's deadline; a call to shared
 ///   infrastructure (Redis, on behalf of many requests) passes only its own timeout, so that one caller's tiny
 ///   budget can neither fail the call nor count as that dependency failing. Other task-locals are inherited.
+/// - ``runDetached(until:_:)`` goes further, for a call that must not depend on its caller at all (the job store: an
+///   enqueue that started finishes even when the HTTP client that asked for it has gone): the operation runs in a
+///   detached task, inheriting no task-local (not even ``Deadline/current``), and the caller's cancellation
+///   neither cancels it nor ends the wait; only the deadline does.
 /// - A deadline that has already passed expires at once, without running the operation.
 ///
 /// One timer task serves every race in flight: it sleeps until the earliest deadline, so a call costs the task that
@@ -75,43 +79,66 @@ package final class TimeoutRaces: Sendable {
         until deadline: Deadline,
         _ operation: @escaping @Sendable () async throws -> Value
     ) async throws(CancellationError) -> TimeoutRaceOutcome<Value> {
-        let limit = deadline.nanosecondsSinceOrigin
-        guard limit > clock.nanosecondsSinceOrigin else { return .expired }
         let race = Race<Value>()
-        let id = state.withLock { state -> UInt64 in
-            state.nextID &+= 1
-            return state.nextID
-        }
         let ending = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Race<Value>.Ending, Never>) in
-                guard race.begin(continuation) else { return }
-                let replaced = state.withLock { state -> Task<Void, Never>? in
-                    state.entries[id] = Entry(deadline: limit) { race.finish(.expired) }
-                    guard state.timer.map({ limit < $0.wake }) ?? true else { return nil }
-                    return startTimer(&state, wake: limit)
-                }
-                replaced?.cancel()
-                race.attach(
-                    Task {
-                        let result: Result<Value, any Error>
-                        do {
-                            result = .success(try await Deadline.$current.withValue(deadline) { try await operation() })
-                        } catch {
-                            result = .failure(error)
-                        }
-                        race.finish(.finished(result))
-                    }
-                )
-            }
+            await self.race(race, until: deadline, detached: false, operation)
         } onCancel: {
             race.finish(.cancelled)
         }
-        leave(id)
         switch ending {
         case .finished(let result): return .finished(result)
         case .expired: return .expired
         case .cancelled: throw CancellationError()
         }
+    }
+
+    /// Runs `operation` in a detached task until `deadline` and returns its result, or
+    /// ``TimeoutRaceOutcome/expired`` as soon as the deadline passes: the operation inherits no task-local, and
+    /// the caller's cancellation neither cancels it nor ends the wait (shared infrastructure never inherits a
+    /// caller's budget).
+    package func runDetached<Value: Sendable>(
+        until deadline: Deadline,
+        _ operation: @escaping @Sendable () async throws -> Value
+    ) async -> TimeoutRaceOutcome<Value> {
+        switch await race(Race<Value>(), until: deadline, detached: true, operation) {
+        case .finished(let result): return .finished(result)
+        // Only the caller's cancellation ends a race as `.cancelled`, and nothing listens to it here.
+        case .expired, .cancelled: return .expired
+        }
+    }
+
+    /// Runs `race` to its end: registers it with the timer, starts the operation (`detached`: in a detached task,
+    /// otherwise in a task inheriting the caller's task-locals, with ``Deadline/current`` set to `deadline`).
+    private func race<Value: Sendable>(
+        _ race: Race<Value>,
+        until deadline: Deadline,
+        detached: Bool,
+        _ operation: @escaping @Sendable () async throws -> Value
+    ) async -> Race<Value>.Ending {
+        let limit = deadline.nanosecondsSinceOrigin
+        guard limit > clock.nanosecondsSinceOrigin else { return .expired }
+        let id = state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        let ending = await withCheckedContinuation { (continuation: CheckedContinuation<Race<Value>.Ending, Never>) in
+            guard race.begin(continuation) else { return }
+            let replaced = state.withLock { state -> Task<Void, Never>? in
+                state.entries[id] = Entry(deadline: limit) { race.finish(.expired) }
+                guard state.timer.map({ limit < $0.wake }) ?? true else { return nil }
+                return startTimer(&state, wake: limit)
+            }
+            replaced?.cancel()
+            if detached {
+                race.attach(Task.detached { await race.run(operation) })
+            } else {
+                race.attach(
+                    Task { await race.run { try await Deadline.$current.withValue(deadline, operation: operation) } }
+                )
+            }
+        }
+        leave(id)
+        return ending
     }
 
     /// Starts a timer waking at `wake`; returns the one it replaces, for the caller to cancel outside the lock.
@@ -209,6 +236,17 @@ private final class Race<Value: Sendable>: Sendable {
             return false
         }
         if ended { work.cancel() }
+    }
+
+    /// Runs the operation and finishes the race with its result (in the operation's task).
+    func run(_ operation: @Sendable () async throws -> Value) async {
+        let result: Result<Value, any Error>
+        do {
+            result = .success(try await operation())
+        } catch {
+            result = .failure(error)
+        }
+        finish(.finished(result))
     }
 
     func finish(_ ending: Ending) {

@@ -197,21 +197,7 @@ package final class PostgresJobBackend: JobBackend {
     // MARK: Acting on a claim
 
     package func renew(_ claims: [JobClaimReference], lease: Duration, now: Date?) async throws -> Set<JobID> {
-        let ids = claims.map(\.id.rawValue)
-        let tokens = claims.map(\.fencingToken)
-        let rows = try await client.query(
-            """
-            UPDATE spillway_jobs AS j
-            SET lease_expires_at = coalesce(\(now)::timestamptz, now()) + \(lease.seconds) * interval '1 second'
-            FROM unnest(\(ids)::bigint[], \(tokens)::bigint[]) AS c(id, token)
-            WHERE j.id = c.id AND j.fencing_token = c.token AND j.state = 'running'
-            RETURNING j.id
-            """,
-            logger: logger
-        )
-        var held = Set<JobID>()
-        for try await id in rows.decode(Int64.self) { held.insert(JobID(id)) }
-        return held
+        try await updateHeld(claims, .renew, lease: lease, now: now)
     }
 
     package func complete(_ claim: JobClaimReference, now: Date?) async throws {
@@ -220,21 +206,40 @@ package final class PostgresJobBackend: JobBackend {
     }
 
     package func complete(_ claims: [JobClaimReference], now: Date?) async throws -> Set<JobID> {
+        try await updateHeld(claims, .complete, lease: nil, now: now)
+    }
+
+    /// What ``updateHeld(_:_:lease:now:)`` sets, in terms of `p.now` (the store's time) and `p.lease`.
+    private enum HeldJobsUpdate: String {
+        case renew = "lease_expires_at = p.now + p.lease"
+        case complete = "state = 'completed', finished_at = p.now, lease_expires_at = NULL"
+    }
+
+    /// Applies `update` in one statement to the jobs that `claims` still hold (running, under the claim's fencing
+    /// token), and returns their ids.
+    private func updateHeld(
+        _ claims: [JobClaimReference],
+        _ update: HeldJobsUpdate,
+        lease: Duration?,
+        now: Date?
+    ) async throws -> Set<JobID> {
         let ids = claims.map(\.id.rawValue)
         let tokens = claims.map(\.fencingToken)
         let rows = try await client.query(
             """
             UPDATE spillway_jobs AS j
-            SET state = 'completed', finished_at = coalesce(\(now)::timestamptz, now()), lease_expires_at = NULL
-            FROM unnest(\(ids)::bigint[], \(tokens)::bigint[]) AS c(id, token)
+            SET \(unescaped: update.rawValue)
+            FROM unnest(\(ids)::bigint[], \(tokens)::bigint[]) AS c(id, token),
+                (SELECT coalesce(\(now)::timestamptz, now()) AS now,
+                    \(lease?.seconds)::float8 * interval '1 second' AS lease) AS p
             WHERE j.id = c.id AND j.fencing_token = c.token AND j.state = 'running'
             RETURNING j.id
             """,
             logger: logger
         )
-        var completed = Set<JobID>()
-        for try await id in rows.decode(Int64.self) { completed.insert(JobID(id)) }
-        return completed
+        var held = Set<JobID>()
+        for try await id in rows.decode(Int64.self) { held.insert(JobID(id)) }
+        return held
     }
 
     /// Completes `claim` and runs `work` in one transaction, only while the claim holds the job.

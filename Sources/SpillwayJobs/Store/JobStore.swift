@@ -84,8 +84,9 @@ public final class JobStore: Sendable {
     package let metricsFactory: any MetricsFactory
     private let signals = Mutex<[String: WakeSignal]>([:])
     private let storeErrors: Counter
-    /// Runs every store call detached, under ``Configuration/operationTimeout``.
-    private let calls: DetachedCall
+    /// Runs every store call detached, under ``Configuration/operationTimeout`` on the real clock (the timeout
+    /// guards against a database that does not answer, also under a test clock).
+    private let calls = TimeoutRaces(clock: ContinuousClock())
     private let storeTimeouts: Counter
 
     /// Opens (creating when missing) the SQLite job store at `sqlitePath`, in WAL mode.
@@ -135,7 +136,6 @@ public final class JobStore: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.wallClock = WallClock(clock: clock)
-        self.calls = DetachedCall(timeout: configuration.operationTimeout)
         let factory = configuration.metricsFactory ?? MetricsSystem.factory
         self.metricsFactory = factory
         let dimensions = [("backend", backend.name)]
@@ -455,19 +455,18 @@ public final class JobStore: Sendable {
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let timeout = configuration.operationTimeout
-        let result = await calls.run(body)
-        switch result {
-        case .success(let value):
+        switch await calls.runDetached(until: .after(timeout), body) {
+        case .finished(.success(let value)):
             return value
-        case .failure(let error as JobError):
+        case .finished(.failure(let error as JobError)):
             throw error
-        case .failure(is DetachedCall.TimedOut):
+        case .expired:
             storeTimeouts.increment()
             throw JobError(
                 .storeTimedOut,
                 "the \(backend.name) job store did not \(operation) within \(timeout) (its operation timeout)"
             )
-        case .failure(let error):
+        case .finished(.failure(let error)):
             storeErrors.increment()
             throw JobError(.storeFailed, "the \(backend.name) job store could not \(operation)", underlying: error)
         }

@@ -9,6 +9,17 @@ import Synchronization
 /// oldest started job's deadline, asks the handlers past theirs to stop (``JobStopReason/timedOut``), and waits for
 /// a job to start when none is left. A job that finished before its deadline is skipped (its id and fencing token no
 /// longer match a running job).
+///
+/// This is not the core's timeout race (`TimeoutRaces`, which the job store's calls go through), because nothing
+/// here is raced and the timer's life is the pool's:
+/// - A race resumes its caller at the deadline and abandons the operation. A timed-out handler is not abandoned: the
+///   timeout is one of three stop reasons (with a lost lease and the end of the drain's grace period) that go through
+///   the one `JobControl/requestStop(_:)`, the first reason wins and decides how the attempt is recorded, and the
+///   pool keeps the job's permit and lease until the cancelled handler has really returned.
+/// - A race is removed from the timer's table when it ends; here a job's end costs nothing: entries stay in start
+///   order in a queue and are checked against the registry (id and fencing token) only at their deadline.
+/// - The task is a child of the pool's `run()`, on the pool's injected clock, and waits on a ``WakeSignal`` while no
+///   job runs; a race's timer is an unstructured task that lapses when no race is left.
 final class JobTimeouts: Sendable {
     private struct Entry {
         let deadline: ContinuousClock.Instant

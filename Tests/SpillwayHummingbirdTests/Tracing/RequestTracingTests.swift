@@ -4,7 +4,6 @@ import HummingbirdTesting
 import Spillway
 import SpillwayHummingbird
 import SpillwayTestSupport
-import Synchronization
 import Testing
 import Tracing
 
@@ -75,7 +74,7 @@ import Tracing
     }
 
     @Test func anUnsampledRequestKeepsItsTraceContextAndBuildsNoAttributes() async throws {
-        let tracer = DroppingTracer()
+        let tracer = W3CTestTracer(sampling: .never)
         let router = router()
         try await withTracer(tracer) {
             try await Application(router: router).test(.router) { client in
@@ -85,14 +84,16 @@ import Tracing
                 }
             }
         }
-        let spans = tracer.started
+        let spans = tracer.startedSpans
         #expect(spans.map(\.name) == ["HTTP GET route not found", "spillway.admission", "handler"])
+        #expect(spans.allSatisfy { !$0.sampled })
         // One trace: the admission and handler spans are children of the server span, so a parent-based sampler
         // drops them too.
         #expect(Set(spans.map(\.traceID)).count == 1)
         #expect(spans.dropFirst().allSatisfy { $0.parentSpanID == spans[0].spanID })
-        #expect(tracer.attributeWrites == 0)
-        #expect(tracer.ended == 3)
+        #expect(tracer.unsampledAttributeWrites == 0)
+        #expect(tracer.unsampledEnds == 3)
+        #expect(tracer.finishedSpans.isEmpty)
     }
 
     @Test func withTracingOffThereIsNoServerSpanButSpillwaysSpansRemain() async throws {
@@ -104,85 +105,4 @@ import Tracing
         let admission = try #require(tracer.spans(named: "spillway.admission").first)
         #expect(admission.traceID != Self.traceID)
     }
-}
-
-/// A tracer whose sampler drops every trace, as swift-otel's does: each span is non-recording but carries a context
-/// (trace, span and parent IDs) that its children inherit. It remembers the spans started and counts every write of
-/// attributes into them, which a caller that checks `isRecording` never makes.
-private final class DroppingTracer: Tracer, Sendable {
-    struct Started: Sendable {
-        var name: String
-        var traceID: UInt64
-        var spanID: UInt64
-        var parentSpanID: UInt64?
-    }
-
-    private enum Key: ServiceContextKey {
-        typealias Value = Started
-    }
-
-    struct Span: Tracing.Span {
-        let context: ServiceContext
-        let tracer: DroppingTracer
-        var isRecording: Bool { false }
-        var operationName: String {
-            get { "" }
-            nonmutating set {}
-        }
-        var attributes: SpanAttributes {
-            get { [:] }
-            nonmutating set { tracer.writes.add(1, ordering: .relaxed) }
-        }
-        func setStatus(_ status: SpanStatus) {}
-        func addEvent(_ event: SpanEvent) {}
-        func recordError<Instant: TracerInstant>(
-            _ error: any Error,
-            attributes: SpanAttributes,
-            at instant: @autoclosure () -> Instant
-        ) {}
-        func addLink(_ link: SpanLink) {}
-        func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
-            tracer.endCount.add(1, ordering: .relaxed)
-        }
-    }
-
-    private let nextID = Atomic<UInt64>(0)
-    private let writes = Atomic<Int>(0)
-    private let endCount = Atomic<Int>(0)
-    private let spans = Mutex<[Started]>([])
-
-    var started: [Started] { spans.withLock { $0 } }
-    var attributeWrites: Int { writes.load(ordering: .relaxed) }
-    var ended: Int { endCount.load(ordering: .relaxed) }
-
-    func startSpan<Instant: TracerInstant>(
-        _ operationName: String,
-        context: @autoclosure () -> ServiceContext,
-        ofKind kind: SpanKind,
-        at instant: @autoclosure () -> Instant,
-        function: String,
-        file fileID: String,
-        line: UInt
-    ) -> Span {
-        var context = context()
-        let parent = context[Key.self]
-        let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        let started = Started(
-            name: operationName,
-            traceID: parent?.traceID ?? id,
-            spanID: id,
-            parentSpanID: parent?.spanID
-        )
-        context[Key.self] = started
-        spans.withLock { $0.append(started) }
-        return Span(context: context, tracer: self)
-    }
-
-    func forceFlush() {}
-
-    func inject<Carrier, Inject: Injector>(_: ServiceContext, into _: inout Carrier, using _: Inject)
-    where Inject.Carrier == Carrier {}
-
-    func extract<Carrier, Extract: Extractor>(_: Carrier, into _: inout ServiceContext, using _: Extract)
-    where Extract.Carrier == Carrier {}
 }
