@@ -169,6 +169,11 @@ let package = Package(
             dependencies: [
                 "Spillway",
                 "SpillwayPostgres",
+                "SpillwayLab",
+                "SpillwayHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
