@@ -1,17 +1,15 @@
 import ArgumentParser
 import Foundation
 import SpillwayLab
-import SpillwayPostgresLab
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Reproduce the death spiral on an unprotected service, then prevent it, side by side.",
         discussion: """
-            Runs each scenario (spike, capacity-drop, dependency-outage, priority, hot-key, and database when \
-            PostgreSQL is installed; only the first two with --quick) against an in-process Hummingbird victim, \
-            once per arm: unprotected, static, spillway, and haproxy and nginx in front of the unprotected victim \
-            when they are installed. Prints a side-by-side \
+            Runs each scenario (spike, capacity-drop, dependency-outage, priority; only the first two with \
+            --quick) against an in-process Hummingbird victim, once per arm: unprotected, static, spillway, and \
+            haproxy and nginx in front of the unprotected victim when they are installed. Prints a side-by-side \
             table, writes spillway-report.html (self-contained) and, with --json, the figures as JSON.
             """
     )
@@ -55,7 +53,6 @@ struct DemoCommand: AsyncParsableCommand {
     var list = false
 
     func run() async throws {
-        ScenarioCatalog.add(DatabaseScenario())
         if list {
             print(ScenarioListing.text())
             return

@@ -4,8 +4,8 @@ import Spillway
 package struct DemoOptions: Sendable {
     /// Shorter stretches (same shape), and only `spike` and `capacity-drop` unless ``scenarios`` says otherwise.
     package var quick: Bool
-    /// Scenario names to run, in order; `nil`: `spike`, `capacity-drop`, and unless quick every other scenario of
-    /// ``ScenarioCatalog/all`` (`database` is skipped, arm by arm, when PostgreSQL is not installed).
+    /// Scenario names to run, in order; `nil`: `spike`, `capacity-drop`, and unless quick `dependency-outage` and
+    /// `priority`.
     package var scenarios: [String]?
     /// Arms to run; `nil`: every arm available on this machine (with ``quick``, all but `proxy`, which starts a
     /// process of its own: name it to run it).
@@ -41,7 +41,7 @@ package enum Demo {
     /// The scenarios a run with `options` will build, each with the settings that apply to it, ready to run.
     package static func scenarios(for options: DemoOptions) throws(LabError) -> [PreparedScenario] {
         let names =
-            options.scenarios ?? (options.quick ? ["spike", "capacity-drop"] : ScenarioCatalog.all.map(\.name))
+            options.scenarios ?? (options.quick ? ["spike", "capacity-drop"] : ScenarioCatalog.builtIn.map(\.name))
         let definitions = try names.map { name throws(LabError) in try ScenarioCatalog.named(name) }
         var pairs: [(scenario: String?, key: String, value: String)] = []
         for override in options.overrides {
@@ -110,15 +110,7 @@ package enum Demo {
                     continue
                 }
                 log("  arm \(options.armOptions.label(for: arm))")
-                let armRun: ArmRun
-                do {
-                    armRun = try await prepared.run(arm, options: options.armOptions, progress: progress ? log : nil)
-                } catch  where error.code == .peerUnavailable {
-                    // A scenario whose own server is not installed (`database` without PostgreSQL) is skipped.
-                    run.skipped.append((arm, error.message))
-                    log("    skipped — \(error.message)")
-                    continue
-                }
+                let armRun = try await prepared.run(arm, options: options.armOptions, progress: progress ? log : nil)
                 log("    → " + armRun.figures.summary)
                 for note in armRun.notes { log("    → " + note) }
                 run.arms.append(armRun)

@@ -6,7 +6,7 @@ package enum ScenarioListing {
         for parameter in ScenarioParameter.common {
             lines.append("  \(parameter.key) = \(parameter.defaultValue)  — \(parameter.help)")
         }
-        for definition in ScenarioCatalog.all {
+        for definition in ScenarioCatalog.builtIn {
             lines.append("")
             lines.append("\(definition.name): \(definition.summary)")
             for parameter in definition.parameters {

@@ -58,10 +58,10 @@ enum DatabaseExperiment {
         do {
             let target = try TargetAddress(host: "127.0.0.1", port: victim.port)
             let result = try await load(scenario, settings: settings, target: target, server: configuration, log: log)
-            let limit = backend.gateLimit
+            let limits = backend.gateLimits
             await victim.stop()
             var notes: [String] = []
-            if let limit { notes.append("the gate's limit at the end: \(limit) statements in flight") }
+            if let limits { notes.append("the gates' limits at the end: \(limits) statements in flight") }
             return ArmRun(
                 arm: arm,
                 result: result,

@@ -150,9 +150,9 @@ enum DatabaseBackend: Sendable {
         }
     }
 
-    /// The gate's limit now (the `spillway` arm only).
-    var gateLimit: Int? {
-        if case .gate(let client) = self { return client.snapshot.gate.limit }
+    /// Each workload gate's limit now (the `spillway` arm only): `reads 18, writes 4`.
+    var gateLimits: String? {
+        if case .gate(let client) = self { return client.snapshot.limitsDescription }
         return nil
     }
 
@@ -183,7 +183,9 @@ enum DatabaseBackend: Sendable {
             return deadline.hasPassed(now: .now) ? .gatewayTimeout : .internalServerError
         case .gate(let client):
             do {
-                try await client.withConnection { try await SweepWorkload.run(operation, on: $0, logger: logger) }
+                try await client.withConnection(workload: operation.workload) { connection in
+                    try await SweepWorkload.run(operation, on: connection, logger: logger)
+                }
                 return .ok
             } catch let error as ProtectedPostgresError where error.code == .deadlineExceeded {
                 return .gatewayTimeout

@@ -37,7 +37,7 @@ protocol SweepClient: Sendable {
         deadline: Deadline,
         recorder: CallRecorder
     ) async
-    /// The gate's limit, for an arm that has one.
+    /// The gates' limit (summed over the workloads' gates), for an arm that has one.
     var gateLimit: Int? { get }
 }
 
@@ -158,7 +158,7 @@ struct GatedClient: SweepClient {
         await client.run()
     }
 
-    var gateLimit: Int? { client.snapshot.gate.limit }
+    var gateLimit: Int? { client.snapshot.totalLimit }
 
     func execute(
         _ operation: SweepWorkload.Operation,
@@ -169,7 +169,7 @@ struct GatedClient: SweepClient {
         let mark = LeaseMark()
         let result: LeaseMark.Result
         do {
-            try await client.withConnection(deadline: deadline) { [logger] connection in
+            try await client.withConnection(workload: operation.workload, deadline: deadline) { [logger] connection in
                 mark.leased()
                 try await SweepWorkload.run(operation, on: connection, logger: logger)
             }

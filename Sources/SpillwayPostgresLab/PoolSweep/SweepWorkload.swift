@@ -28,6 +28,15 @@ package struct SweepWorkload: Sendable, Hashable {
     package enum Operation: Sendable {
         case read(firstID: Int)
         case write(hotID: Int)
+
+        /// The gate the operation passes in a ``SpillwayPostgres/ProtectedPostgresClient`` (as the library's
+        /// `query` would class its statements).
+        package var workload: ProtectedPostgresClient.Workload {
+            switch self {
+            case .read: .reads
+            case .write: .writes
+            }
+        }
     }
 
     /// A random operation of the mix.
