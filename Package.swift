@@ -191,6 +191,17 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
+        .testTarget(
+            name: "SpillwayPostgresLabTests",
+            dependencies: [
+                "SpillwayPostgresLab",
+                "SpillwayPostgres",
+                "SpillwayLab",
+                "Spillway",
+                "SpillwayTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         .target(
             name: "SpillwayJobs",
             dependencies: [
