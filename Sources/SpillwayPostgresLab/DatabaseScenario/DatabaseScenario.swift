@@ -20,8 +20,9 @@ import SpillwayLab
 ///   request waiting for a connection until its deadline (HikariCP's `connectionTimeout` set to the caller's budget);
 ///   a statement once started runs to its end.
 /// - `spillway`: ``SpillwayPostgres/ProtectedPostgresClient`` with its default configuration over a pool of `pool`
-///   connections, the caller's deadline read from `x-request-timeout-ms` by Spillway's `DeadlineMiddleware`:
-///   exactly what a user gets with no tuning. Its refusals are `503` (`504` when the deadline is the cause).
+///   connections (one gate per workload: the read route passes `.reads`, the write route `.writes`, as the
+///   documentation recommends for `withConnection`), the caller's deadline read from `x-request-timeout-ms` by
+///   Spillway's `DeadlineMiddleware`: what a user gets with no tuning. Its refusals are `503` (`504` when the deadline is the cause).
 ///
 /// Goodput is what the lab's open-loop client sees: answers within its deadline. Clients do not retry.
 ///
