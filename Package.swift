@@ -170,6 +170,11 @@ let package = Package(
             dependencies: [
                 "Spillway",
                 "SpillwayPostgres",
+                "SpillwayLab",
+                "SpillwayHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,6 +190,17 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        .testTarget(
+            name: "SpillwayPostgresLabTests",
+            dependencies: [
+                "SpillwayPostgresLab",
+                "SpillwayPostgres",
+                "SpillwayLab",
+                "Spillway",
+                "SpillwayTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .target(

@@ -54,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         if list {
-            print(ScenarioListing.text())
+            print(ScenarioListing.text(catalog: LabCatalog.scenarios))
             return
         }
         var armKinds: [ArmKind]?
@@ -76,13 +76,14 @@ struct DemoCommand: AsyncParsableCommand {
             }
             algorithm = chosen
         }
-        let options = DemoOptions(
+        var options = DemoOptions(
             quick: quick,
             scenarios: scenarios.isEmpty ? nil : scenarios,
             arms: armKinds,
             overrides: overrides,
             armOptions: ArmOptions(staticQueueTimeout: queueTimeout, algorithm: algorithm)
         )
+        options.catalog = LabCatalog.scenarios
         let interruptSources = stopPeersOnInterrupt()
         defer { withExtendedLifetime(interruptSources) {} }
         let quiet = self.quiet

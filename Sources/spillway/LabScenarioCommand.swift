@@ -4,7 +4,7 @@ import ArgumentParser
 struct LabScenarioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenario",
-        abstract: "Run one named scenario (spike, capacity-drop, dependency-outage, priority, hot-key) with its arms.",
+        abstract: "Run one named scenario (spike, capacity-drop, dependency-outage, priority, hot-key, database).",
         discussion: """
             The same run as `spillway demo --scenario NAME`; every other option of `spillway demo` may follow the \
             name (for example --quick, --arm spillway, --set factor=5, --json out.json). `spillway demo --list` \

@@ -63,7 +63,9 @@ package struct ArmFigures: Sendable, Hashable {
     /// Ticks at the start of the run left out of the pre-trigger baseline (connection set-up, first requests).
     static let warmUpTicks = 5
 
-    init(arm: String, scenario: Scenario, result: RunResult) {
+    /// The figures of `result`, one arm's run of `scenario`, labelled `arm` (also for scenarios that run their arms
+    /// outside the lab's module, such as `database`).
+    package init(arm: String, scenario: Scenario, result: RunResult) {
         let recorder = result.recorder
         let tick = Double(RunTimeline.tick) / 1e9
         let triggerStart = Self.tickIndex(scenario.triggerStart)

@@ -14,6 +14,9 @@ package struct DemoOptions: Sendable {
     package var overrides: [String]
     /// Settings of the arms.
     package var armOptions: ArmOptions
+    /// The scenarios ``scenarios`` may name: the built-in ones, and those of modules the lab cannot depend on
+    /// (`database`, in `SpillwayPostgresLab`) when the program links them. Default: ``ScenarioCatalog/builtIn``.
+    package var catalog: [any ScenarioDefinition] = ScenarioCatalog.builtIn
 
     /// Options; the defaults run the full demo.
     package init(
@@ -42,7 +45,9 @@ package enum Demo {
     package static func scenarios(for options: DemoOptions) throws(LabError) -> [PreparedScenario] {
         let names =
             options.scenarios ?? (options.quick ? ["spike", "capacity-drop"] : ScenarioCatalog.builtIn.map(\.name))
-        let definitions = try names.map { name throws(LabError) in try ScenarioCatalog.named(name) }
+        let definitions = try names.map { name throws(LabError) in
+            try ScenarioCatalog.named(name, in: options.catalog)
+        }
         var pairs: [(scenario: String?, key: String, value: String)] = []
         for override in options.overrides {
             guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {

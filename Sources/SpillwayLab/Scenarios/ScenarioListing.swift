@@ -1,12 +1,12 @@
 /// The text of `spillway demo --list`: every scenario with its parameters and defaults.
 package enum ScenarioListing {
-    /// The listing.
-    package static func text() -> String {
+    /// The listing of the scenarios in `catalog`.
+    package static func text(catalog: [any ScenarioDefinition] = ScenarioCatalog.builtIn) -> String {
         var lines = ["Parameters of every scenario (override with --set KEY=VALUE or --set SCENARIO.KEY=VALUE):"]
         for parameter in ScenarioParameter.common {
             lines.append("  \(parameter.key) = \(parameter.defaultValue)  — \(parameter.help)")
         }
-        for definition in ScenarioCatalog.builtIn {
+        for definition in catalog {
             lines.append("")
             lines.append("\(definition.name): \(definition.summary)")
             for parameter in definition.parameters {

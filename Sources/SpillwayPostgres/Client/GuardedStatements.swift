@@ -14,7 +14,7 @@ import PostgresNIO
 /// These methods check that the connection is open and write the statement in one step on the connection's event
 /// loop, where the channel closes: an open channel still has its handlers, which fail the statement if the
 /// connection closes later. Use them in the bodies of
-/// ``ProtectedPostgresClient/withConnection(priority:deadline:isolation:_:)``:
+/// ``ProtectedPostgresClient/withConnection(workload:priority:deadline:isolation:_:)``:
 ///
 /// ```swift
 /// try await database.withConnection { connection in

@@ -18,6 +18,10 @@ import Tracing
 /// the pool's first-come one) or are refused at once with an ``Spillway/AdmissionRejection`` (a fast `503` with
 /// `Retry-After` in Spillway's Hummingbird middleware).
 ///
+/// Reads and writes pass separate gates (``Workload``, bulkheads over the one pool): writers waiting on a locked row
+/// hold at most ``Configuration-swift.struct/workloadShare`` of the pool, and their slow answers lower only their own
+/// gate's limit, so reads keep their connections and their limit (see <doc:IsolatingWorkloads>).
+///
 /// Deadlines: a call is bounded by the caller's deadline (by default the task's ``Spillway/Deadline/current``, which
 /// Spillway's middleware sets from the request's timeout header) or the client's own
 /// ``Configuration-swift.struct/timeout``, whichever comes first. The bound covers the wait in the gate, the wait for
@@ -43,8 +47,8 @@ import Tracing
 public final class ProtectedPostgresClient: Sendable, Service {
     /// The configuration the client was created with.
     public let configuration: Configuration
-    /// The gate in front of the pool.
-    public let limiter: ConcurrencyLimiter
+    /// The gates in front of the pool, one per workload.
+    let gates: WorkloadGates
     private let pool: PostgresClient
     private let canceller: StatementCanceller
     private let accounting: PoolAccounting
@@ -73,13 +77,15 @@ public final class ProtectedPostgresClient: Sendable, Service {
         let factory = configuration.metricsFactory ?? MetricsSystem.factory
         var limiterConfiguration = configuration.limiter
         if limiterConfiguration.metricsFactory == nil { limiterConfiguration.metricsFactory = factory }
-        limiterConfiguration.algorithm = PoolCappedLimit(
-            limiterConfiguration.algorithm,
-            cap: postgres.options.maximumConnections
-        )
         self.configuration = configuration
         self.spanTarget = PostgresSpanTarget(postgres)
-        self.limiter = ConcurrencyLimiter(configuration: limiterConfiguration, clock: clock)
+        self.gates = WorkloadGates(
+            configuration: limiterConfiguration,
+            poolSize: postgres.options.maximumConnections,
+            isolates: configuration.isolatesWorkloads,
+            share: configuration.workloadShare,
+            clock: clock
+        )
         self.clock = clock
         let logger = backgroundLogger ?? Logger(label: "spillway.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
         self.logger = logger
@@ -126,11 +132,17 @@ public final class ProtectedPostgresClient: Sendable, Service {
         }
     }
 
-    /// The gate's and the pool's state now.
+    /// The gate that `workload`'s calls pass (the one shared gate when
+    /// ``Configuration-swift.struct/isolatesWorkloads`` is `false`).
+    public func limiter(for workload: Workload) -> ConcurrencyLimiter {
+        gates.gate(for: workload)
+    }
+
+    /// The gates' and the pool's state now.
     public var snapshot: Snapshot {
         let counts = accounting.counts
         return Snapshot(
-            gate: limiter.snapshot,
+            gates: gates.snapshots,
             connectionsInUse: counts.inUse,
             connectionsOpen: counts.open,
             connectionsIdle: max(0, counts.open - counts.inUse),
@@ -152,6 +164,8 @@ public final class ProtectedPostgresClient: Sendable, Service {
     /// watchdog closing a statement that ignored its cancellation), and no deadline can end that wait.
     ///
     /// - Parameters:
+    ///   - workload: the gate the call passes; ``Workload/writes`` by default, as `body` may take locks. Pass
+    ///     ``Workload/reads`` when `body` only reads.
     ///   - priority: the call's class in the gate's queue: higher classes are served first and shed last.
     ///   - deadline: when the caller stops waiting; by default the task's ``Spillway/Deadline/current``. The
     ///     client's own ``Configuration-swift.struct/timeout`` applies when it comes first.
@@ -160,12 +174,20 @@ public final class ProtectedPostgresClient: Sendable, Service {
     ///   call ends without an answer, `PSQLError` for an error the server reports about a statement, or whatever
     ///   `body` throws.
     public func withConnection<Result: Sendable>(
+        workload: Workload = .writes,
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await call(operation: nil, priority: priority, deadline: deadline, isolation: isolation, body)
+        try await call(
+            operation: nil,
+            gate: gates.gate(for: workload),
+            priority: priority,
+            deadline: deadline,
+            isolation: isolation,
+            body
+        )
     }
 
     /// One call through the gate and the pool, inside a client span when a tracer is active (see the Tracing
@@ -173,13 +195,21 @@ public final class ProtectedPostgresClient: Sendable, Service {
     /// `body`. The span changes no deadline.
     private func call<Result: Sendable>(
         operation: String?,
+        gate: ConcurrencyLimiter,
         priority: Priority,
         deadline: Deadline?,
         isolation: isolated (any Actor)?,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         guard let tracer = SpillwayTracing.tracer else {
-            return try await gatedCall(priority: priority, deadline: deadline, span: nil, isolation: isolation, body)
+            return try await gatedCall(
+                gate: gate,
+                priority: priority,
+                deadline: deadline,
+                span: nil,
+                isolation: isolation,
+                body
+            )
         }
         let span = spanTarget.startSpan(tracer, operation: operation)
         defer { span.end() }
@@ -187,7 +217,14 @@ public final class ProtectedPostgresClient: Sendable, Service {
             return try await ServiceContext.$current.withValue(
                 span.context,
                 operation: {
-                    try await gatedCall(priority: priority, deadline: deadline, span: span, isolation: isolation, body)
+                    try await gatedCall(
+                        gate: gate,
+                        priority: priority,
+                        deadline: deadline,
+                        span: span,
+                        isolation: isolation,
+                        body
+                    )
                 },
                 isolation: isolation
             )
@@ -198,6 +235,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
     }
 
     private func gatedCall<Result: Sendable>(
+        gate: ConcurrencyLimiter,
         priority: Priority,
         deadline: Deadline?,
         span: (any Span)?,
@@ -208,7 +246,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
         let bound = CallBound(start: start, callerDeadline: deadline, timeout: configuration.timeout)
         let permit: AdmissionPermit
         do {
-            permit = try await limiter.tracedAcquire(priority: priority, deadline: bound.deadline)
+            permit = try await gate.tracedAcquire(priority: priority, deadline: bound.deadline)
         } catch {
             metrics.record(.rejected)
             span?.attributes[DatabaseSpanAttributeNames.gateWait] = error.queueDelay.spanMilliseconds
@@ -226,18 +264,21 @@ public final class ProtectedPostgresClient: Sendable, Service {
     }
 
     /// Runs `body` inside a transaction (`BEGIN` … `COMMIT`, or `ROLLBACK` when `body` throws) on a pooled
-    /// connection, with the gate and deadline of ``withConnection(priority:deadline:_:)``.
+    /// connection, with the gate and deadline of ``withConnection(workload:priority:deadline:isolation:_:)``; it
+    /// passes the ``Workload/writes`` gate unless `workload` says otherwise.
     ///
     /// The transaction's own statements always end (`PostgresConnection/guardedTransaction(logger:isolation:_:)`);
     /// an error `body` throws is rethrown as it is.
     public func withTransaction<Result: Sendable>(
+        workload: Workload = .writes,
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current,
         logger: Logger? = nil,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await withConnection(priority: priority, deadline: deadline, isolation: isolation) { connection in
+        try await withConnection(workload: workload, priority: priority, deadline: deadline, isolation: isolation) {
+            connection in
             try await connection.guardedTransaction(logger: logger ?? self.logger, isolation: isolation) {
                 connection in
                 try await body(connection)
@@ -246,7 +287,8 @@ public final class ProtectedPostgresClient: Sendable, Service {
     }
 
     /// Runs one statement and returns all its rows, with the gate and deadline of
-    /// ``withConnection(priority:deadline:_:)``.
+    /// ``withConnection(workload:priority:deadline:isolation:_:)``. Without a `workload`, a plain `SELECT` passes the
+    /// ``Workload/reads`` gate and any other statement (or a `SELECT … FOR UPDATE`) the ``Workload/writes`` one.
     ///
     /// ```swift
     /// let rows = try await database.query("SELECT id, name FROM users WHERE team = \(team)")
@@ -257,6 +299,7 @@ public final class ProtectedPostgresClient: Sendable, Service {
     @discardableResult
     public func query(
         _ query: PostgresQuery,
+        workload: Workload? = nil,
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current,
         logger: Logger? = nil,
@@ -264,7 +307,9 @@ public final class ProtectedPostgresClient: Sendable, Service {
         line: Int = #line
     ) async throws -> [PostgresRow] {
         let operation = PostgresSpanTarget.operationName(of: query.sql)
-        return try await call(operation: operation, priority: priority, deadline: deadline, isolation: nil) {
+        let gate = gates.gate(for: workload ?? .of(query.sql))
+        return try await call(operation: operation, gate: gate, priority: priority, deadline: deadline, isolation: nil)
+        {
             connection in
             try await connection.guardedQuery(query, logger: logger ?? self.logger, file: file, line: line)
         }

@@ -14,9 +14,18 @@ extension ProtectedPostgresClient {
     /// let database = ProtectedPostgresClient(postgres, configuration: configuration)
     /// ```
     public struct Configuration: Sendable {
-        /// The gate in front of the pool. Its `name` is the `client` dimension of the client's metrics and the
-        /// `limiter` dimension of the gate's own. Default: `ConcurrencyLimiter.Configuration(name: "postgres")`.
+        /// The gate in front of the pool. Its `name` is the `client` dimension of the client's metrics; each
+        /// workload's gate is named `<name>.<workload>` (`postgres.reads`), the `limiter` dimension of the gate's own
+        /// metrics. Default: `ConcurrencyLimiter.Configuration(name: "postgres")`.
         public var limiter: ConcurrencyLimiter.Configuration
+        /// Whether each ``ProtectedPostgresClient/Workload`` passes a gate of its own (default `true`): calls of one
+        /// class stuck on locks then cannot take the permits, nor lower the limit, of another. `false`: one gate for
+        /// every call, never above the pool's size.
+        public var isolatesWorkloads: Bool
+        /// The largest share of the pool's connections one workload's gate admits at once (at least one
+        /// connection), so a class stuck inside the database always leaves the rest to the others. Default 0.75;
+        /// values outside 0…1 are clamped. Ignored when ``isolatesWorkloads`` is `false`.
+        public var workloadShare: Double
         /// The client's own bound on a call, used when the caller has no deadline or a later one: the wait for a
         /// connection and the statement together. It is also sent to the server as `statement_timeout` (unless the
         /// PostgreSQL configuration already sets one), so a statement nobody waits for any more stops there too.
@@ -34,9 +43,13 @@ extension ProtectedPostgresClient {
             limiter: ConcurrencyLimiter.Configuration = ConcurrencyLimiter.Configuration(name: "postgres"),
             timeout: Duration = .seconds(10),
             cancellationGrace: Duration = .milliseconds(250),
+            isolatesWorkloads: Bool = true,
+            workloadShare: Double = 0.75,
             metricsFactory: (any MetricsFactory)? = nil
         ) {
             self.limiter = limiter
+            self.isolatesWorkloads = isolatesWorkloads
+            self.workloadShare = workloadShare
             self.timeout = timeout
             self.cancellationGrace = cancellationGrace
             self.metricsFactory = metricsFactory
@@ -53,8 +66,9 @@ extension ProtectedPostgresClient {
 
     /// A consistent view of the gate and the pool at one instant.
     public struct Snapshot: Sendable, Hashable {
-        /// The gate's state: its limit, the calls it admitted (`inflight`) and the calls waiting in its queue.
-        public var gate: ConcurrencyLimiter.Snapshot
+        /// Each gate's state by the workload it serves (those that made a call): its limit, the calls it admitted
+        /// (`inflight`) and the calls waiting in its queue.
+        public var gates: [Workload: ConcurrencyLimiter.Snapshot]
         /// Connections the client's callers hold right now.
         public var connectionsInUse: Int
         /// Connections the pool has open or is opening.

@@ -98,8 +98,9 @@ public final class ReplicatedPostgresClient: Sendable, Service {
     // MARK: Writes
 
     /// Runs `body` on the primary (with the gate and deadline of
-    /// ``ProtectedPostgresClient/withConnection(priority:deadline:isolation:_:)``) and records the write's log
-    /// position in `session` once `body` returned, so the session's next reads see it.
+    /// ``ProtectedPostgresClient/withConnection(workload:priority:deadline:isolation:_:)``, its
+    /// ``ProtectedPostgresClient/Workload/writes`` gate) and records the write's log position in `session` once
+    /// `body` returned, so the session's next reads see it.
     ///
     /// Statements `body` runs outside a transaction are committed when it returns; for several statements that
     /// must commit together, use ``writeTransaction(session:priority:deadline:isolation:_:)``.
@@ -143,8 +144,9 @@ public final class ReplicatedPostgresClient: Sendable, Service {
     /// Runs `body` on a replica that has replayed `session`'s last write, or on the primary when none has (or none
     /// is available, or all lag past the bound). `body` must only read.
     ///
-    /// - Throws: what ``ProtectedPostgresClient/withConnection(priority:deadline:isolation:_:)`` throws on the server
-    ///   that finally served the read; a replica's failure is never thrown, its read is run on the primary instead.
+    /// - Throws: what ``ProtectedPostgresClient/withConnection(workload:priority:deadline:isolation:_:)`` throws on the
+    ///   server that finally served the read (through its ``ProtectedPostgresClient/Workload/reads`` gate); a
+    ///   replica's failure is never thrown, its read is run on the primary instead.
     public func read<Result: Sendable>(
         session: ReadYourWritesSession = ReadYourWritesSession(),
         priority: Priority = .critical,
@@ -185,6 +187,7 @@ public final class ReplicatedPostgresClient: Sendable, Service {
         case .replica(let index, let check):
             do {
                 let attempt = try await replicas[index].withConnection(
+                    workload: .reads,
                     priority: priority,
                     deadline: deadline,
                     isolation: isolation
@@ -218,7 +221,13 @@ public final class ReplicatedPostgresClient: Sendable, Service {
                 route = .primaryReplicaFailed
             }
         }
-        let value = try await primary.withConnection(priority: priority, deadline: deadline, isolation: isolation, body)
+        let value = try await primary.withConnection(
+            workload: .reads,
+            priority: priority,
+            deadline: deadline,
+            isolation: isolation,
+            body
+        )
         metrics.read(route)
         return (value, route)
     }

@@ -129,7 +129,7 @@ package struct PoolSweep: Sendable {
     ) async throws -> Result {
         let logger = Logger(label: "spillway.pool-sweep", factory: { _ in SwiftLogNoOpLogHandler() })
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        try await withSetupConnection(server, logger: logger) { connection in
+        try await Self.withSetupConnection(server, logger: logger) { connection in
             progress(
                 "preparing \(configuration.workload.accounts) accounts and \(configuration.workload.hotRows) hot rows"
             )
@@ -148,7 +148,7 @@ package struct PoolSweep: Sendable {
         var rows: [Row] = []
         let arms = configuration.sizes.map(SweepArm.pool) + [.spillway(pool: configuration.gatedPool)]
         for arm in arms {
-            try await withSetupConnection(server, logger: logger) { connection in
+            try await Self.withSetupConnection(server, logger: logger) { connection in
                 try await configuration.workload.reset(on: connection, logger: logger)
             }
             let row = await measure(arm, server: server, rate: rate, postmaster: postmaster, logger: logger)
@@ -278,7 +278,8 @@ package struct PoolSweep: Sendable {
         return Double(completed.withLock { $0 }) / 3
     }
 
-    private func withSetupConnection(
+    /// Runs `body` on one connection of its own to `server` (table set-up, resets).
+    static func withSetupConnection(
         _ server: PostgresClient.Configuration,
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Void

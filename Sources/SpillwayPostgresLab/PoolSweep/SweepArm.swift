@@ -37,12 +37,12 @@ protocol SweepClient: Sendable {
         deadline: Deadline,
         recorder: CallRecorder
     ) async
-    /// The gate's limit, for an arm that has one.
+    /// The gates' limit (summed over the workloads' gates), for an arm that has one.
     var gateLimit: Int? { get }
 }
 
 /// When a call got its connection, and how it ended.
-private final class LeaseMark: Sendable {
+final class LeaseMark: Sendable {
     enum Result {
         case answered, refused, failed
     }
@@ -98,10 +98,24 @@ struct StaticPoolClient: SweepClient {
         deadline: Deadline,
         recorder: CallRecorder
     ) async {
-        let clock = ContinuousClock()
         let mark = LeaseMark()
-        let succeeded = await withTaskGroup(of: Bool?.self) { group in
-            group.addTask { [client, logger] in
+        let succeeded = await Self.perform(operation, on: client, deadline: deadline, logger: logger, mark: mark)
+        mark.record(succeeded ? .answered : .failed, intendedStart: intendedStart, deadline: deadline, in: recorder)
+    }
+
+    /// Runs `operation` on a connection of `client`, waiting for one until `deadline` (then giving up); a statement
+    /// once started runs to its end. `mark` learns when the connection is handed over. Returns whether the
+    /// operation ran to its end without an error.
+    static func perform(
+        _ operation: SweepWorkload.Operation,
+        on client: PostgresClient,
+        deadline: Deadline,
+        logger: Logger,
+        mark: LeaseMark = LeaseMark()
+    ) async -> Bool {
+        let clock = ContinuousClock()
+        return await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
                 do {
                     try await client.withConnection { connection in
                         mark.leased()
@@ -127,7 +141,6 @@ struct StaticPoolClient: SweepClient {
             }
             return false
         }
-        mark.record(succeeded ? .answered : .failed, intendedStart: intendedStart, deadline: deadline, in: recorder)
     }
 }
 
@@ -145,7 +158,7 @@ struct GatedClient: SweepClient {
         await client.run()
     }
 
-    var gateLimit: Int? { client.snapshot.gate.limit }
+    var gateLimit: Int? { client.snapshot.totalLimit }
 
     func execute(
         _ operation: SweepWorkload.Operation,
@@ -156,7 +169,7 @@ struct GatedClient: SweepClient {
         let mark = LeaseMark()
         let result: LeaseMark.Result
         do {
-            try await client.withConnection(deadline: deadline) { [logger] connection in
+            try await client.withConnection(workload: operation.workload, deadline: deadline) { [logger] connection in
                 mark.leased()
                 try await SweepWorkload.run(operation, on: connection, logger: logger)
             }
@@ -172,7 +185,7 @@ struct GatedClient: SweepClient {
 
 extension PostgresClient.Configuration {
     /// This server with a pool of at most `size` connections, none opened ahead: the pool every sweep arm measures.
-    fileprivate func sweepPool(of size: Int) -> Self {
+    func sweepPool(of size: Int) -> Self {
         var configuration = self
         configuration.options.maximumConnections = size
         configuration.options.minimumConnections = 0

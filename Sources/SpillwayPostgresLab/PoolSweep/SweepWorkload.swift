@@ -10,7 +10,7 @@ import SpillwayPostgres
 ///   scan of 200 rows: CPU in the server, one small row to the client);
 /// - write: `BEGIN; UPDATE sweep_hot SET counter = counter + 1 WHERE id = $h; INSERT INTO sweep_ledger …; COMMIT`
 ///   on one of ``hotRows`` rows: the row lock is held across three round trips, so writers queue on it.
-package struct SweepWorkload: Sendable {
+package struct SweepWorkload: Sendable, Hashable {
     /// Rows in the account table.
     package var accounts: Int
     /// Rows every write competes for.
@@ -28,6 +28,15 @@ package struct SweepWorkload: Sendable {
     package enum Operation: Sendable {
         case read(firstID: Int)
         case write(hotID: Int)
+
+        /// The gate the operation passes in a ``SpillwayPostgres/ProtectedPostgresClient`` (as the library's
+        /// `query` would class its statements).
+        package var workload: ProtectedPostgresClient.Workload {
+            switch self {
+            case .read: .reads
+            case .write: .writes
+            }
+        }
     }
 
     /// A random operation of the mix.

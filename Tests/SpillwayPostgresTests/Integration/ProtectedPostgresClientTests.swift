@@ -21,11 +21,17 @@ struct ProtectedPostgresClientTests {
         queue: ConcurrencyLimiter.QueueConfiguration? = nil,
         timeout: Duration = .seconds(10),
         metrics: TestMetrics = TestMetrics(),
+        pool: Int? = nil,
+        isolatesWorkloads: Bool = true,
+        workloadShare: Double = 0.75,
         _ body: @Sendable (ProtectedPostgresClient) async throws -> T
     ) async throws -> T {
         var postgres = server.configuration
         postgres.options.additionalStartupParameters = [("application_name", name)]
+        if let pool { postgres.options.maximumConnections = pool }
         var configuration = ProtectedPostgresClient.Configuration(name: name)
+        configuration.isolatesWorkloads = isolatesWorkloads
+        configuration.workloadShare = workloadShare
         if let algorithm { configuration.limiter.algorithm = algorithm }
         if let queue { configuration.limiter.queue = queue }
         configuration.timeout = timeout
@@ -60,7 +66,7 @@ struct ProtectedPostgresClientTests {
             #expect(snapshot.connectionsInUse == 0)
             #expect(snapshot.connectionsOpen >= 1)
             #expect(snapshot.connectionsIdle == snapshot.connectionsOpen)
-            #expect(snapshot.gate.inflight == 0)
+            #expect(snapshot.gates[.reads]?.inflight == 0)
         }
         let success = try metrics.expectCounter(
             "spillway_postgres_calls_total",
@@ -209,7 +215,7 @@ struct ProtectedPostgresClientTests {
         try await withClient(cluster.primary, name: refusing, algorithm: FixedLimit(1), queue: none) {
             client async throws in
             async let busy = client.query("SELECT pg_sleep(1)", deadline: .after(.seconds(10)))
-            #expect(try await eventually { client.snapshot.gate.inflight == 1 })
+            #expect(try await eventually { client.snapshot.gates[.reads]?.inflight == 1 })
             let clock = ContinuousClock()
             let start = clock.now
             let rejection = await #expect(throws: AdmissionRejection.self) {
@@ -232,6 +238,65 @@ struct ProtectedPostgresClientTests {
             await #expect(throws: CancellationError.self) { _ = try await task.value }
             #expect(try await eventually { (try? await active(name, "pg_sleep(5)", on: cluster.primary)) == 0 })
             #expect(try await client.query("SELECT 1").count == 1)
+        }
+    }
+
+    @Test(
+        "writers waiting on a locked row hold only their workload's share of the pool, so reads still run",
+        arguments: [true, false]
+    )
+    func lockedWritersLeaveReads(isolates: Bool) async throws {
+        let cluster = try await TestPostgres.cluster()
+        let name = TestPostgres.uniqueName("bulkhead")
+        try await TestPostgres.execute(
+            "CREATE TABLE \(name) (id integer PRIMARY KEY, n integer NOT NULL)",
+            on: cluster.primary
+        )
+        try await TestPostgres.execute("INSERT INTO \(name) VALUES (1, 0)", on: cluster.primary)
+        let (released, release) = AsyncStream.makeStream(of: Void.self)
+        // A pool of 4: the locker's own class holds one connection, the writes' share (2 of 4) two, one is left.
+        try await withClient(cluster.primary, name: name, pool: 4, isolatesWorkloads: isolates, workloadShare: 0.5) {
+            client async throws in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                defer { release.finish() }
+                group.addTask {
+                    try await client.withTransaction(workload: .init("locker"), deadline: .after(.seconds(50))) {
+                        connection in
+                        let lock = PostgresQuery(unsafeSQL: "SELECT n FROM \(name) WHERE id = 1 FOR UPDATE")
+                        try await connection.guardedQuery(lock, logger: logger)
+                        for await _ in released { break }
+                    }
+                }
+                let locked = try await eventually {
+                    let rows = try? await TestPostgres.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' "
+                            + "AND state = 'idle in transaction'",
+                        on: cluster.primary
+                    )
+                    return (try? rows?.first?.decode(Int.self)) == 1
+                }
+                try #require(locked, "the locker holds the row")
+                for _ in 0..<3 {
+                    group.addTask {
+                        let update = PostgresQuery(unsafeSQL: "UPDATE \(name) SET n = n + 1 WHERE id = 1")
+                        _ = try? await client.query(update, deadline: .after(.seconds(50)))
+                    }
+                }
+                // Isolated: the writes' gate admits its share, 2; shared: the one gate admits all 3.
+                let blocked = isolates ? 2 : 3
+                #expect(try await eventually { (try? await active(name, "UPDATE", on: cluster.primary)) == blocked })
+                let read = PostgresQuery(unsafeSQL: "SELECT n FROM \(name) WHERE id = 1")
+                if isolates {
+                    let rows = try await client.query(read, deadline: .after(.seconds(5)))
+                    #expect(try rows.first?.decode(Int.self) == 0, "the read ran beside the blocked writers")
+                } else {
+                    await #expect(throws: (any Error).self, "one shared gate: the blocked writers hold every permit") {
+                        try await client.query(read, deadline: .after(.milliseconds(500)))
+                    }
+                }
+                release.finish()
+                try await group.waitForAll()
+            }
         }
     }
 
