@@ -113,6 +113,8 @@ final class GeneratorEngine: @unchecked Sendable {
     private var armedAt: Int64?
     private var idle: [Connection] = []
     private var open: [ObjectIdentifier: Connection] = [:]
+    /// Connections closed at a deadline and not yet replaced: the next connections opened are their reconnects.
+    private var unreplaced = 0
     private var stopped = false
     private let finished: EventLoopPromise<RunRecorder>
 
@@ -287,7 +289,7 @@ final class GeneratorEngine: @unchecked Sendable {
                 second: second + 1,
                 offered: total.offered,
                 attempts: total.attempts,
-                goodput: total.successes,
+                goodput: total.endToEndSuccesses,
                 shed: total.shed503 + total.shed429 + total.shed502 + total.shed504,
                 timeouts: total.timeouts,
                 failures: total.failures,
@@ -333,6 +335,10 @@ final class GeneratorEngine: @unchecked Sendable {
         let connection = Connection()
         open[ObjectIdentifier(connection)] = connection
         recorder.connectionsOpened += 1
+        if unreplaced > 0 {
+            unreplaced -= 1
+            recorder.reconnects += 1
+        }
         recorder.peakConnections = max(recorder.peakConnections, open.count)
         makeBootstrap()
             .connect(to: address)
@@ -441,6 +447,8 @@ final class GeneratorEngine: @unchecked Sendable {
             connection.attempt = nil
             attempt.connection = nil
             connection.channel?.close(promise: nil)
+            recorder.connectionsClosedAtDeadline += 1
+            unreplaced += 1
         }
         finish(attempt, .timeout)
     }
@@ -455,11 +463,12 @@ final class GeneratorEngine: @unchecked Sendable {
         case .status(let status, _):
             switch status {
             case 200..<300:
-                recorder.count(stream, at: at) { $0.successes += 1 }
-                recorder.recordSuccess(latencyNanoseconds: at - attempt.due, at: at)
-                recorder.logical[attempt.logical].succeededAt = at
-                let e2e = at - recorder.logical[attempt.logical].offset
-                recorder.endToEndLatency.record(min(UInt64(max(0, e2e) / 1000), RunRecorder.microsecondsLimit))
+                recorder.recordSuccess(
+                    of: attempt.logical,
+                    attemptDue: attempt.due,
+                    at: at,
+                    callerDeadline: plan.streams[stream].deadline.nanoseconds
+                )
             case 503:
                 recorder.count(stream, at: at) { $0.shed503 += 1 }
                 retryable = true
