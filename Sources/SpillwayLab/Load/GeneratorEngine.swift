@@ -111,6 +111,11 @@ final class GeneratorEngine: @unchecked Sendable {
     private var sequence = 0
     /// The instant of the wake-up currently armed on the loop, if any.
     private var armedAt: Int64?
+    /// Whether `wake()` is running: it arms the next wake-up itself once it is done, so work it starts (arrivals,
+    /// retries and their deadlines) must not arm one each. Otherwise every attempt left a wake-up at its deadline in
+    /// NIO's timer heap — thousands at a few thousand requests per second — and each connect's timeout,
+    /// cancelled by a linear search of that heap, grew with it.
+    private var waking = false
     private var idle: [Connection] = []
     private var open: [ObjectIdentifier: Connection] = [:]
     /// Connections closed at a deadline and not yet replaced: the next connections opened are their reconnects.
@@ -206,6 +211,8 @@ final class GeneratorEngine: @unchecked Sendable {
     /// Does everything that is due, then arms the next wake-up.
     private func wake() {
         guard !stopped else { return }
+        waking = true
+        defer { waking = false }
         var current = now
         while nextTick <= recorder.tickCount, Int64(nextTick) * RunTimeline.tick <= current {
             endOfTick(nextTick - 1)
@@ -318,7 +325,7 @@ final class GeneratorEngine: @unchecked Sendable {
         }
         sequence += 1
         deadlines.insert(Due(at: deadline, sequence: sequence, payload: attempt))
-        if deadline < (armedAt ?? .max) { arm(at: deadline) }
+        if !waking, deadline < (armedAt ?? .max) { arm(at: deadline) }
         while let connection = idle.popLast() {
             guard !connection.closed, let channel = connection.channel, channel.isActive else { continue }
             send(attempt, on: connection, channel: channel)
@@ -558,7 +565,7 @@ final class GeneratorEngine: @unchecked Sendable {
         sequence += 1
         let retry = Retry(logical: attempt.logical, index: attempt.index + 1, deadline: deadline)
         retries.insert(Due(at: due, sequence: sequence, payload: retry))
-        arm(at: due)
+        if !waking { arm(at: due) }
     }
 
     // MARK: Stopping
