@@ -3,11 +3,17 @@ import Spillway
 /// The derived figures of one arm of a scenario: how much goodput survived the trigger, whether and how fast it
 /// came back, and what it cost.
 ///
+/// Goodput is judged as the caller sees it: per logical request, from its first intended send, against the
+/// caller's end-to-end deadline (the stream's deadline). A naive client restarts its deadline with every attempt,
+/// so its fourth attempt may succeed within *its* deadline long after the user gave up: that success counts in the
+/// per-attempt figures (named so), not in goodput. Spillway's client keeps one deadline over all attempts, so its
+/// two figures agree.
+///
 /// Goodput ratios divide goodput by what was achievable: the capacity, or the demand when the demand was lower.
 /// During the trigger, goodput is the rate of successes received while the trigger lasted. Before and after it,
 /// where demand is below capacity, goodput is attributed to the requests *offered* in the window (how many of them
-/// were eventually answered successfully, on any attempt): counting completions instead would credit the backlog
-/// of the trigger (retries of spike requests served late) to the recovery.
+/// were answered successfully in time): counting completions instead would credit the backlog of the trigger
+/// (retries of spike requests served late) to the recovery.
 ///
 /// Recovery is measured on the share of newly offered requests that succeed within their deadline, in one-second
 /// windows stepped by 100 ms: the first instant after the trigger from which every window is back to at least
@@ -21,7 +27,7 @@ package struct ArmFigures: Sendable, Hashable {
         package var name: String
         /// Logical requests it offered during the trigger.
         package var demandDuringTrigger: Int
-        /// Successes it received during the trigger.
+        /// Successes within the caller's end-to-end deadline it received during the trigger.
         package var goodputDuringTrigger: Int
         /// Goodput ÷ demand during the trigger.
         package var ratio: Double
@@ -29,14 +35,20 @@ package struct ArmFigures: Sendable, Hashable {
 
     /// The arm's name.
     package var arm: String
-    /// Requests offered before the trigger that succeeded ÷ min(demand, capacity × window): a protection that
-    /// sheds at normal load shows here.
+    /// Requests offered before the trigger that succeeded within the caller's deadline ÷ min(demand,
+    /// capacity × window): a protection that sheds at normal load shows here.
     package var goodputBeforeRatio: Double
-    /// Goodput during the trigger ÷ min(capacity during the trigger, demand).
+    /// Successes within the caller's end-to-end deadline received during the trigger, per second ÷ min(capacity
+    /// during the trigger, demand): the headline.
     package var goodputTriggerRatio: Double
-    /// Requests offered from the end of the trigger to the end of the observation window that succeeded
-    /// ÷ min(demand, capacity × window).
+    /// Successful attempts (each within its own deadline) received during the trigger, per second ÷ the same:
+    /// what a server-side count of good answers would show.
+    package var goodputTriggerPerAttemptRatio: Double
+    /// Requests offered from the end of the trigger to the end of the observation window that succeeded within the
+    /// caller's deadline ÷ min(demand, capacity × window).
     package var goodputAfterRatio: Double
+    /// The same requests that succeeded on any attempt, however late for the caller ÷ the same.
+    package var goodputAfterPerAttemptRatio: Double
     /// Seconds from the end of the trigger until goodput is back and stays back; `nil`: metastable.
     package var recoverySeconds: Double?
     /// Attempts ÷ unique logical requests.
@@ -45,10 +57,15 @@ package struct ArmFigures: Sendable, Hashable {
     package var wastedWorkRatio: Double?
     /// Fast refusals (503, 429, 502, 504) ÷ attempts.
     package var shedRatio: Double
-    /// Median latency of successful attempts, in milliseconds.
+    /// Median latency of successful attempts, from each attempt's intended send, in milliseconds.
     package var p50SuccessMilliseconds: Double
-    /// p99 latency of successful attempts, in milliseconds.
+    /// p99 latency of successful attempts, from each attempt's intended send, in milliseconds.
     package var p99SuccessMilliseconds: Double
+    /// Median latency of successful logical requests, from the first attempt's intended send (retries included),
+    /// in milliseconds.
+    package var p50EndToEndMilliseconds: Double
+    /// p99 latency of successful logical requests, end to end, in milliseconds.
+    package var p99EndToEndMilliseconds: Double
     /// Whether the generator kept its schedule (send-lag p99 ≤ 10 ms).
     package var valid: Bool
     /// The generator's send-lag p99, in milliseconds.
@@ -88,23 +105,24 @@ package struct ArmFigures: Sendable, Hashable {
             }
             return total
         }
-        func ratio(_ streams: [Int], _ range: Range<Int>, capacity: Double) -> Double {
+        func ratio(_ streams: [Int], _ range: Range<Int>, capacity: Double, _ good: (StreamTick) -> Int) -> Double {
             let seconds = Double(range.count) * tick
             guard seconds > 0 else { return 0 }
-            let goodput = Double(sum(streams, range) { $0.successes }) / seconds
+            let goodput = Double(sum(streams, range, good)) / seconds
             let demand = Double(sum(streams, range) { $0.offered }) / seconds
             let achievable = min(capacity, demand)
             return achievable > 0 ? goodput / achievable : 0
         }
 
-        func offeredRatio(_ range: Range<Int>, capacity: Double) -> Double {
+        /// `counts(request)` says whether a request offered in `range` counts as good.
+        func offeredRatio(_ range: Range<Int>, capacity: Double, _ counts: (LogicalRecord) -> Bool) -> Double {
             var offered = 0
             var succeeded = 0
             for request in recorder.logical {
                 let index = RunTimeline.tickIndex(request.offset)
                 guard range.contains(index) else { continue }
                 offered += 1
-                if request.succeededAt != nil { succeeded += 1 }
+                if counts(request) { succeeded += 1 }
             }
             // Below capacity the demand is what can be served; Poisson bursts may offer more than the capacity of a
             // short window without the demand being above capacity, so compare the intended rate, not the count.
@@ -115,14 +133,22 @@ package struct ArmFigures: Sendable, Hashable {
             let achievable = intended <= capacityOfWindow ? Double(offered) : min(Double(offered), capacityOfWindow)
             return achievable > 0 ? Double(succeeded) / achievable : 0
         }
+        let deadlines = scenario.streams.map { $0.deadline.nanoseconds }
+        func inTime(_ request: LogicalRecord) -> Bool { request.succeeded(within: deadlines[request.stream]) }
+        func eventually(_ request: LogicalRecord) -> Bool { request.succeededAt != nil }
 
         self.arm = arm
-        goodputBeforeRatio = offeredRatio(before, capacity: scenario.capacity)
-        goodputTriggerRatio = ratio(focus, triggerStart..<triggerEnd, capacity: scenario.capacityDuringTrigger)
-        goodputAfterRatio = offeredRatio(triggerEnd..<observationEnd, capacity: scenario.capacity)
+        let trigger = triggerStart..<triggerEnd
+        let after = triggerEnd..<observationEnd
+        let reduced = scenario.capacityDuringTrigger
+        goodputBeforeRatio = offeredRatio(before, capacity: scenario.capacity, inTime)
+        goodputTriggerRatio = ratio(focus, trigger, capacity: reduced) { $0.endToEndSuccesses }
+        goodputTriggerPerAttemptRatio = ratio(focus, trigger, capacity: reduced) { $0.successes }
+        goodputAfterRatio = offeredRatio(after, capacity: scenario.capacity, inTime)
+        goodputAfterPerAttemptRatio = offeredRatio(after, capacity: scenario.capacity, eventually)
         recoverySeconds = Self.recovery(
             recorder: recorder,
-            deadlines: scenario.streams.map { $0.deadline.nanoseconds },
+            deadlines: deadlines,
             before: before,
             triggerEnd: triggerEnd,
             observationEnd: observationEnd
@@ -133,11 +159,13 @@ package struct ArmFigures: Sendable, Hashable {
         shedRatio = totals.attempts > 0 ? Double(totals.shed) / Double(totals.attempts) : 0
         p50SuccessMilliseconds = result.successLatency.p50
         p99SuccessMilliseconds = result.successLatency.p99
+        p50EndToEndMilliseconds = result.endToEndLatency.p50
+        p99EndToEndMilliseconds = result.endToEndLatency.p99
         valid = result.isValid
         sendLagP99Milliseconds = result.sendLag.p99
         streams = all.map { stream in
             let demand = sum([stream], triggerStart..<triggerEnd) { $0.offered }
-            let goodput = sum([stream], triggerStart..<triggerEnd) { $0.successes }
+            let goodput = sum([stream], triggerStart..<triggerEnd) { $0.endToEndSuccesses }
             return StreamFigures(
                 name: recorder.streamNames[stream],
                 demandDuringTrigger: demand,
@@ -167,9 +195,7 @@ package struct ArmFigures: Sendable, Hashable {
             let index = RunTimeline.tickIndex(request.offset)
             guard index >= 0, index < recorder.tickCount else { continue }
             offered[index] += 1
-            if let succeeded = request.succeededAt, succeeded - request.offset <= deadlines[request.stream] {
-                answered[index] += 1
-            }
+            if request.succeeded(within: deadlines[request.stream]) { answered[index] += 1 }
         }
         func share(_ range: Range<Int>) -> Double? {
             let total = range.reduce(0) { $0 + offered[$1] }
@@ -194,8 +220,9 @@ package struct ArmFigures: Sendable, Hashable {
 
     /// One line for the terminal: the goodput ratios, recovery, amplification and validity.
     package var summary: String {
-        "goodput before \(percent(goodputBeforeRatio)), trigger \(percent(goodputTriggerRatio)), "
-            + "after \(percent(goodputAfterRatio)); recovery "
+        "goodput (end to end) before \(percent(goodputBeforeRatio)), trigger \(percent(goodputTriggerRatio)), "
+            + "after \(percent(goodputAfterRatio)); per attempt: trigger \(percent(goodputTriggerPerAttemptRatio)), "
+            + "after \(percent(goodputAfterPerAttemptRatio)); recovery "
             + (recoverySeconds.map { "\(fixed($0, 1))s" } ?? "never (metastable)")
             + "; amplification \(fixed(amplification, 2))×"
             + (valid ? "" : "; INVALID (send lag p99 \(fixed(sendLagP99Milliseconds, 1)) ms)")

@@ -80,21 +80,24 @@ final class HotKeyRecorder: Sendable {
             guard !state.run.logical[id].finished else { return }
             let due = offset + deadline
             if end > due {
-                Self.finish(&state, id, offset: offset, end: due, outcome: .timeout)
+                Self.finish(&state, id, offset: offset, end: due, outcome: .timeout, deadline: deadline)
             } else {
-                Self.finish(&state, id, offset: offset, end: end, outcome: outcome)
+                Self.finish(&state, id, offset: offset, end: end, outcome: outcome, deadline: deadline)
             }
         }
     }
 
-    private static func finish(_ state: inout State, _ id: Int, offset: Int64, end: Int64, outcome: Outcome) {
+    private static func finish(
+        _ state: inout State,
+        _ id: Int,
+        offset: Int64,
+        end: Int64,
+        outcome: Outcome,
+        deadline: Int64
+    ) {
         switch outcome {
         case .success:
-            state.run.count(0, at: end) { $0.successes += 1 }
-            state.run.recordSuccess(latencyNanoseconds: end - offset, at: end)
-            state.run.logical[id].succeededAt = end
-            let micros = UInt64(max(0, end - offset) / 1000)
-            state.run.endToEndLatency.record(min(micros, RunRecorder.microsecondsLimit))
+            state.run.recordSuccess(of: id, attemptDue: offset, at: end, callerDeadline: deadline)
         case .shed:
             state.run.count(0, at: end) { $0.shed503 += 1 }
         case .timeout:
@@ -113,7 +116,14 @@ final class HotKeyRecorder: Sendable {
             guard request.offset + deadline <= now else { break }
             if !request.finished {
                 let due = request.offset + deadline
-                Self.finish(&state, state.oldestPending, offset: request.offset, end: due, outcome: .timeout)
+                Self.finish(
+                    &state,
+                    state.oldestPending,
+                    offset: request.offset,
+                    end: due,
+                    outcome: .timeout,
+                    deadline: deadline
+                )
             }
             state.oldestPending += 1
         }

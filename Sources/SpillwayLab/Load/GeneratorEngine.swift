@@ -111,8 +111,15 @@ final class GeneratorEngine: @unchecked Sendable {
     private var sequence = 0
     /// The instant of the wake-up currently armed on the loop, if any.
     private var armedAt: Int64?
+    /// Whether `wake()` is running: it arms the next wake-up itself once it is done, so work it starts (arrivals,
+    /// retries and their deadlines) must not arm one each. Otherwise every attempt left a wake-up at its deadline in
+    /// NIO's timer heap — thousands at a few thousand requests per second — and each connect's timeout,
+    /// cancelled by a linear search of that heap, grew with it.
+    private var waking = false
     private var idle: [Connection] = []
     private var open: [ObjectIdentifier: Connection] = [:]
+    /// Connections closed at a deadline and not yet replaced: the next connections opened are their reconnects.
+    private var unreplaced = 0
     private var stopped = false
     private let finished: EventLoopPromise<RunRecorder>
 
@@ -204,6 +211,8 @@ final class GeneratorEngine: @unchecked Sendable {
     /// Does everything that is due, then arms the next wake-up.
     private func wake() {
         guard !stopped else { return }
+        waking = true
+        defer { waking = false }
         var current = now
         while nextTick <= recorder.tickCount, Int64(nextTick) * RunTimeline.tick <= current {
             endOfTick(nextTick - 1)
@@ -287,7 +296,7 @@ final class GeneratorEngine: @unchecked Sendable {
                 second: second + 1,
                 offered: total.offered,
                 attempts: total.attempts,
-                goodput: total.successes,
+                goodput: total.endToEndSuccesses,
                 shed: total.shed503 + total.shed429 + total.shed502 + total.shed504,
                 timeouts: total.timeouts,
                 failures: total.failures,
@@ -316,7 +325,7 @@ final class GeneratorEngine: @unchecked Sendable {
         }
         sequence += 1
         deadlines.insert(Due(at: deadline, sequence: sequence, payload: attempt))
-        if deadline < (armedAt ?? .max) { arm(at: deadline) }
+        if !waking, deadline < (armedAt ?? .max) { arm(at: deadline) }
         while let connection = idle.popLast() {
             guard !connection.closed, let channel = connection.channel, channel.isActive else { continue }
             send(attempt, on: connection, channel: channel)
@@ -333,6 +342,10 @@ final class GeneratorEngine: @unchecked Sendable {
         let connection = Connection()
         open[ObjectIdentifier(connection)] = connection
         recorder.connectionsOpened += 1
+        if unreplaced > 0 {
+            unreplaced -= 1
+            recorder.reconnects += 1
+        }
         recorder.peakConnections = max(recorder.peakConnections, open.count)
         makeBootstrap()
             .connect(to: address)
@@ -441,6 +454,8 @@ final class GeneratorEngine: @unchecked Sendable {
             connection.attempt = nil
             attempt.connection = nil
             connection.channel?.close(promise: nil)
+            recorder.connectionsClosedAtDeadline += 1
+            unreplaced += 1
         }
         finish(attempt, .timeout)
     }
@@ -455,11 +470,12 @@ final class GeneratorEngine: @unchecked Sendable {
         case .status(let status, _):
             switch status {
             case 200..<300:
-                recorder.count(stream, at: at) { $0.successes += 1 }
-                recorder.recordSuccess(latencyNanoseconds: at - attempt.due, at: at)
-                recorder.logical[attempt.logical].succeededAt = at
-                let e2e = at - recorder.logical[attempt.logical].offset
-                recorder.endToEndLatency.record(min(UInt64(max(0, e2e) / 1000), RunRecorder.microsecondsLimit))
+                recorder.recordSuccess(
+                    of: attempt.logical,
+                    attemptDue: attempt.due,
+                    at: at,
+                    callerDeadline: plan.streams[stream].deadline.nanoseconds
+                )
             case 503:
                 recorder.count(stream, at: at) { $0.shed503 += 1 }
                 retryable = true
@@ -549,7 +565,7 @@ final class GeneratorEngine: @unchecked Sendable {
         sequence += 1
         let retry = Retry(logical: attempt.logical, index: attempt.index + 1, deadline: deadline)
         retries.insert(Due(at: due, sequence: sequence, payload: retry))
-        arm(at: due)
+        if !waking { arm(at: due) }
     }
 
     // MARK: Stopping

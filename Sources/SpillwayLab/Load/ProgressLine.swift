@@ -6,7 +6,7 @@ package struct ProgressLine: Sendable, Hashable, CustomStringConvertible {
     package var offered: Int
     /// Attempts sent, retries included.
     package var attempts: Int
-    /// Successes within the deadline.
+    /// Successes within the caller's end-to-end deadline (from the first intended send).
     package var goodput: Int
     /// Fast refusals (503, 429, 502, 504).
     package var shed: Int

@@ -8,8 +8,11 @@ struct StreamTick: Sendable, Hashable {
     var attempts = 0
     /// Retries sent (attempts after the first).
     var retries = 0
-    /// Successful responses (2xx) received within the attempt's deadline.
+    /// Successful responses (2xx) received within the attempt's deadline: the per-attempt goodput.
     var successes = 0
+    /// Of those, the successes of logical requests still within their caller's end-to-end deadline, counted from
+    /// the first attempt's intended send: the goodput the caller sees.
+    var endToEndSuccesses = 0
     /// Fast refusals: 503, 429, 502 and 504 apart.
     var shed503 = 0
     var shed429 = 0
@@ -28,6 +31,7 @@ struct StreamTick: Sendable, Hashable {
         attempts += other.attempts
         retries += other.retries
         successes += other.successes
+        endToEndSuccesses += other.endToEndSuccesses
         shed503 += other.shed503
         shed429 += other.shed429
         shed502 += other.shed502
@@ -46,6 +50,12 @@ struct LogicalRecord: Sendable, Hashable {
     /// Nanoseconds from the epoch of the successful response; `nil` while none.
     var succeededAt: Int64?
     var finished = false
+
+    /// Whether the request succeeded within `deadline` nanoseconds of its first intended send.
+    func succeeded(within deadline: Int64) -> Bool {
+        guard let succeededAt else { return false }
+        return succeededAt - offset <= deadline
+    }
 }
 
 /// Everything the generator measured in one run, in raw form (the analysis derives figures from it).
@@ -77,6 +87,11 @@ struct RunRecorder: Sendable {
     var logical: [LogicalRecord] = []
     var peakConnections = 0
     var connectionsOpened = 0
+    /// Connections the client closed because an attempt on them reached its deadline (HTTP/1.1 cannot cancel one
+    /// request any other way).
+    var connectionsClosedAtDeadline = 0
+    /// Connections opened to replace one closed at a deadline: the reconnect cost of giving up.
+    var reconnects = 0
 
     init(tickCount: Int, streamNames: [String]) {
         self.tickCount = max(1, tickCount)
@@ -97,17 +112,33 @@ struct RunRecorder: Sendable {
         change(&ticks[stream][index])
     }
 
-    mutating func recordSuccess(latencyNanoseconds: Int64, at nanoseconds: Int64) {
-        let micros = UInt64(max(0, latencyNanoseconds) / 1000)
-        successLatency.record(min(micros, Self.microsecondsLimit))
-        let second = RunTimeline.tickIndex(nanoseconds) / 10
-        if second >= 0, second < secondLatency.count {
-            secondLatency[second].record(min(micros, Self.microsecondsLimit))
+    /// Records a successful attempt of logical request `logical`, due at `attemptDue`, answered at `nanoseconds`.
+    ///
+    /// Per attempt it is a success (its own deadline was met, or its answer would have been abandoned); the caller,
+    /// who first asked at the logical request's intended instant, counts it as goodput only when it came within
+    /// `callerDeadline` nanoseconds of that instant.
+    mutating func recordSuccess(of logical: Int, attemptDue: Int64, at nanoseconds: Int64, callerDeadline: Int64) {
+        let record = self.logical[logical]
+        let endToEnd = nanoseconds - record.offset
+        let inTime = endToEnd <= callerDeadline
+        count(record.stream, at: nanoseconds) {
+            $0.successes += 1
+            if inTime { $0.endToEndSuccesses += 1 }
         }
+        self.logical[logical].succeededAt = nanoseconds
+        let micros = Self.clampedMicroseconds(nanoseconds - attemptDue)
+        successLatency.record(micros)
+        let second = RunTimeline.tickIndex(nanoseconds) / 10
+        if second >= 0, second < secondLatency.count { secondLatency[second].record(micros) }
+        endToEndLatency.record(Self.clampedMicroseconds(endToEnd))
+    }
+
+    static func clampedMicroseconds(_ nanoseconds: Int64) -> UInt64 {
+        min(UInt64(max(0, nanoseconds) / 1000), microsecondsLimit)
     }
 
     mutating func recordLag(nanoseconds lag: Int64, at nanoseconds: Int64) {
-        let micros = min(UInt64(max(0, lag) / 1000), Self.microsecondsLimit)
+        let micros = Self.clampedMicroseconds(lag)
         sendLag.record(micros)
         let second = RunTimeline.tickIndex(nanoseconds) / 10
         if second >= 0, second < maxLagPerSecond.count {

@@ -15,8 +15,11 @@ package struct RunResult: Sendable {
         package var offered: Int
         /// Attempts sent.
         package var attempts: Int
-        /// Successes within the deadline.
+        /// Successful attempts, each within its own deadline: the per-attempt goodput.
         package var successes: Int
+        /// Successes within the caller's end-to-end deadline, from the logical request's first intended send: the
+        /// goodput the caller sees (at most one per logical request).
+        package var endToEndSuccesses: Int
         /// Fast refusals.
         package var shed: Int
         /// Timeouts.
@@ -41,6 +44,10 @@ package struct RunResult: Sendable {
     package let peakConnections: Int
     /// Connections opened over the run.
     package let connectionsOpened: Int
+    /// Connections the client closed because an attempt on them reached its deadline.
+    package let connectionsClosedAtDeadline: Int
+    /// Connections opened to replace one closed at a deadline: what giving up cost in connection set-ups.
+    package let reconnects: Int
     /// Slot time spent on requests that ended after their client's deadline ÷ all slot time (in-process victim only).
     package let wastedWorkRatio: Double?
 
@@ -57,13 +64,23 @@ package struct RunResult: Sendable {
     /// Totals over every stream.
     package var totals: StreamTotals {
         streams.reduce(
-            StreamTotals(name: "all", offered: 0, attempts: 0, successes: 0, shed: 0, timeouts: 0, failures: 0)
+            StreamTotals(
+                name: "all",
+                offered: 0,
+                attempts: 0,
+                successes: 0,
+                endToEndSuccesses: 0,
+                shed: 0,
+                timeouts: 0,
+                failures: 0
+            )
         ) {
             StreamTotals(
                 name: "all",
                 offered: $0.offered + $1.offered,
                 attempts: $0.attempts + $1.attempts,
                 successes: $0.successes + $1.successes,
+                endToEndSuccesses: $0.endToEndSuccesses + $1.endToEndSuccesses,
                 shed: $0.shed + $1.shed,
                 timeouts: $0.timeouts + $1.timeouts,
                 failures: $0.failures + $1.failures
@@ -77,8 +94,11 @@ package struct RunResult: Sendable {
         return totals.offered > 0 ? Double(totals.attempts) / Double(totals.offered) : 0
     }
 
-    /// Successes within the deadline per second, over the run.
-    package var goodputPerSecond: Double { Double(totals.successes) / max(1e-9, duration.seconds) }
+    /// Successes within the caller's end-to-end deadline per second, over the run: the goodput the caller sees.
+    package var goodputPerSecond: Double { Double(totals.endToEndSuccesses) / max(1e-9, duration.seconds) }
+
+    /// Successful attempts per second, each within its own deadline, over the run.
+    package var perAttemptGoodputPerSecond: Double { Double(totals.successes) / max(1e-9, duration.seconds) }
 
     init(duration: Duration, recorder: RunRecorder, victimTicks: [VictimStatistics.Tick]?) {
         self.duration = duration
@@ -89,6 +109,8 @@ package struct RunResult: Sendable {
         self.sendLag = LatencySummary(microseconds: recorder.sendLag)
         self.peakConnections = recorder.peakConnections
         self.connectionsOpened = recorder.connectionsOpened
+        self.connectionsClosedAtDeadline = recorder.connectionsClosedAtDeadline
+        self.reconnects = recorder.reconnects
         var streams: [StreamTotals] = []
         for (index, name) in recorder.streamNames.enumerated() {
             var total = StreamTick()
@@ -99,6 +121,7 @@ package struct RunResult: Sendable {
                     offered: total.offered,
                     attempts: total.attempts,
                     successes: total.successes,
+                    endToEndSuccesses: total.endToEndSuccesses,
                     shed: total.shed503 + total.shed429 + total.shed502 + total.shed504,
                     timeouts: total.timeouts,
                     failures: total.failures
@@ -136,6 +159,7 @@ package struct RunResult: Sendable {
                     retries: total.retries,
                     responses: total.responses,
                     goodput: total.successes,
+                    endToEndGoodput: total.endToEndSuccesses,
                     shed503: total.shed503,
                     shed429: total.shed429,
                     shed502: total.shed502,

@@ -10,8 +10,10 @@ package struct SecondSample: Sendable, Hashable {
     package var retries: Int
     /// Responses received of any status: the client-side throughput.
     package var responses: Int
-    /// Successes within the deadline: the goodput.
+    /// Successful attempts, each within its own deadline: the per-attempt goodput.
     package var goodput: Int
+    /// Successes within the caller's end-to-end deadline, from the first intended send: the goodput the caller sees.
+    package var endToEndGoodput: Int
     /// 503 responses.
     package var shed503: Int
     /// 429 responses.

@@ -48,7 +48,8 @@ package struct DemoReport: Sendable {
     }
 
     static let tableHeader = [
-        "arm", "before", "trigger", "after", "recovery", "amplif.", "wasted", "shed", "p50 ms", "p99 ms", "valid",
+        "arm", "before", "trigger", "after", "recovery", "trig/att", "amplif.", "wasted", "shed", "p50 ms", "p99 ms",
+        "e2e p99", "valid",
     ]
 
     static func tableRow(_ figures: ArmFigures) -> [String] {
@@ -58,11 +59,13 @@ package struct DemoReport: Sendable {
             percent(figures.goodputTriggerRatio),
             percent(figures.goodputAfterRatio),
             figures.recoverySeconds.map { "\(fixed($0, 1))s" } ?? "never",
+            percent(figures.goodputTriggerPerAttemptRatio),
             "\(fixed(figures.amplification, 2))×",
             figures.wastedWorkRatio.map { percent($0) } ?? "-",
             percent(figures.shedRatio),
             fixed(figures.p50SuccessMilliseconds, 0),
             fixed(figures.p99SuccessMilliseconds, 0),
+            fixed(figures.p99EndToEndMilliseconds, 0),
             figures.valid ? "yes" : "NO (lag p99 \(fixed(figures.sendLagP99Milliseconds, 0)) ms)",
         ]
     }
@@ -95,8 +98,12 @@ package struct DemoReport: Sendable {
         }
         lines.append("")
         lines.append(
-            "before/trigger/after: goodput ÷ min(capacity, demand) in each window; recovery: time after the trigger "
-                + "until ≥ 95 % of requests are answered within their deadline again (never = metastable)."
+            "before/trigger/after: goodput as the caller sees it (successes within the caller's deadline from the "
+                + "first intended send) ÷ min(capacity, demand) in each window; trig/att: the same during the trigger "
+                + "counting every successful attempt within its own deadline (a naive retry succeeding after the "
+                + "caller gave up counts here only); recovery: time after the trigger until ≥ 95 % of requests are "
+                + "answered within their deadline again (never = metastable); p50/p99 ms: successful attempts, from "
+                + "each attempt's intended send; e2e p99: successful requests from their first intended send."
         )
         return lines.joined(separator: "\n")
     }
@@ -112,13 +119,17 @@ package struct DemoReport: Sendable {
                     let figures = arm.figures
                     return [
                         "name": figures.arm,
+                        "goodput_before_ratio": rounded(figures.goodputBeforeRatio),
                         "goodput_trigger_ratio": rounded(figures.goodputTriggerRatio),
                         "goodput_after_ratio": rounded(figures.goodputAfterRatio),
+                        "goodput_trigger_per_attempt_ratio": rounded(figures.goodputTriggerPerAttemptRatio),
+                        "goodput_after_per_attempt_ratio": rounded(figures.goodputAfterPerAttemptRatio),
                         "recovery_seconds": figures.recoverySeconds.map(rounded) ?? NSNull(),
                         "amplification": rounded(figures.amplification),
                         "wasted_work_ratio": figures.wastedWorkRatio.map(rounded) ?? NSNull(),
                         "shed_ratio": rounded(figures.shedRatio),
                         "p99_success_ms": rounded(figures.p99SuccessMilliseconds),
+                        "p99_end_to_end_ms": rounded(figures.p99EndToEndMilliseconds),
                         "valid": figures.valid,
                     ]
                 },
@@ -132,8 +143,11 @@ package struct DemoReport: Sendable {
         var body = "<h1>Spillway overload demo</h1>"
         body += "<p>Each scenario runs every arm one after another against the same modelled victim "
         body += "(an in-process Hummingbird service whose requests queue for <em>slots</em>, each held for the "
-        body += "<em>service time</em>) with the same open-loop traffic. Goodput counts successes received within "
-        body += "the client's deadline; throughput is the work the victim completed, wanted or not; shed counts fast "
+        body += "<em>service time</em>) with the same open-loop traffic. Goodput counts logical requests answered "
+        body +=
+            "successfully within the caller's deadline, from their first intended send (a retry that succeeds after "
+        body +=
+            "the caller gave up is a successful attempt, shown apart, not goodput); throughput is the work the victim completed, wanted or not; shed counts fast "
         body += "refusals (503, 429, 502, and 504 for requests whose deadline cannot be met). "
         body += "The shaded band is the trigger. \(quick ? "Quick run (shorter stretches, same shape). " : "")"
         body += "Wall time \(fixed(wallSeconds, 0)) s.</p>"
@@ -182,8 +196,12 @@ package struct DemoReport: Sendable {
                 ).render()
                 body += RunCharts.attempts(arm.result, title: "\(arm.arm): attempts and refusals", shaded: shaded)
                     .render()
-                body += RunCharts.latency(arm.result, title: "\(arm.arm): p99 of successes (ms)", shaded: shaded)
-                    .render()
+                body += RunCharts.latency(
+                    arm.result,
+                    title: "\(arm.arm): p99 of successful attempts (ms)",
+                    shaded: shaded
+                )
+                .render()
                 if arm.result.series.contains(where: { $0.limit != nil }) {
                     body += SVGChart(
                         title: "\(arm.arm): concurrency limit",
@@ -223,15 +241,15 @@ package struct DemoReport: Sendable {
         }
         var html = "<h3>all arms</h3><div class=\"charts\">"
         html += SVGChart(
-            title: "goodput per second",
+            title: "goodput per second (within the caller's deadline)",
             yLabel: "per second",
-            series: perArm { RunCharts.rates($0) { $0.successes } },
+            series: perArm { RunCharts.rates($0) { $0.endToEndSuccesses } },
             shaded: shaded,
             reference: (value: scenario.capacity, label: "capacity"),
             xMax: duration
         ).render()
         html += SVGChart(
-            title: "p99 of successes (ms)",
+            title: "p99 of successful attempts (ms)",
             yLabel: "ms",
             series: perArm { result in result.series.map { (x: Double($0.second) + 0.5, y: $0.p99SuccessMilliseconds) }
             },

@@ -23,21 +23,29 @@ package struct LabRunReport: Sendable {
             "requests        \(totals.offered) unique, \(totals.attempts) attempts (amplification \(fixed(result.amplification, 2))×)"
         )
         lines.append(
-            "goodput         \(totals.successes) within deadline (\(fixed(result.goodputPerSecond, 1))/s); shed \(totals.shed), "
-                + "timeouts \(totals.timeouts), other failures \(totals.failures)"
+            "goodput         \(totals.endToEndSuccesses) within the caller's deadline (\(fixed(result.goodputPerSecond, 1))/s, "
+                + "end to end); shed \(totals.shed), timeouts \(totals.timeouts), other failures \(totals.failures)"
         )
         lines.append(
-            "latency (ok)    p50 \(fixed(result.successLatency.p50, 1)) ms, p90 \(fixed(result.successLatency.p90, 1)) ms, "
+            "per attempt     \(totals.successes) successful attempts, each within its own deadline "
+                + "(\(fixed(result.perAttemptGoodputPerSecond, 1))/s)"
+        )
+        lines.append(
+            "latency (ok)    per attempt: p50 \(fixed(result.successLatency.p50, 1)) ms, p90 \(fixed(result.successLatency.p90, 1)) ms, "
                 + "p99 \(fixed(result.successLatency.p99, 1)) ms, max \(fixed(result.successLatency.max, 1)) ms"
         )
         lines.append(
-            "end-to-end     p50 \(fixed(result.endToEndLatency.p50, 1)) ms, p99 \(fixed(result.endToEndLatency.p99, 1)) ms (retries included)"
+            "end-to-end      p50 \(fixed(result.endToEndLatency.p50, 1)) ms, p99 \(fixed(result.endToEndLatency.p99, 1)) ms "
+                + "(successful requests from their first intended send, retries included)"
         )
         lines.append(
             "send lag        p99 \(fixed(result.sendLag.p99, 2)) ms, max \(fixed(result.sendLag.max, 1)) ms → "
                 + (result.isValid ? "valid" : "INVALID (p99 > 10 ms)")
         )
-        lines.append("connections     \(result.connectionsOpened) opened, at most \(result.peakConnections) at once")
+        lines.append(
+            "connections     \(result.connectionsOpened) opened, at most \(result.peakConnections) at once; "
+                + "\(result.connectionsClosedAtDeadline) closed at a deadline, \(result.reconnects) reconnects"
+        )
         return lines.joined(separator: "\n")
     }
 
@@ -53,8 +61,10 @@ package struct LabRunReport: Sendable {
             "unique_requests": totals.offered,
             "attempts": totals.attempts,
             "amplification": result.amplification,
-            "successes": totals.successes,
+            "successes": totals.endToEndSuccesses,
             "goodput_per_second": result.goodputPerSecond,
+            "successful_attempts": totals.successes,
+            "per_attempt_goodput_per_second": result.perAttemptGoodputPerSecond,
             "shed": totals.shed,
             "timeouts": totals.timeouts,
             "failures": totals.failures,
@@ -62,6 +72,9 @@ package struct LabRunReport: Sendable {
             "end_to_end_latency_ms": latencyObject(result.endToEndLatency),
             "send_lag_ms": latencyObject(result.sendLag),
             "peak_connections": result.peakConnections,
+            "connections_opened": result.connectionsOpened,
+            "connections_closed_at_deadline": result.connectionsClosedAtDeadline,
+            "reconnects": result.reconnects,
         ]
         object["series"] = result.series.map(seriesObject)
         return jsonString(object)
@@ -137,7 +150,17 @@ enum RunCharts {
                     dashed: true
                 ),
                 SVGChart.Series(name: "throughput", color: ChartColors.throughput, points: throughput(result)),
-                SVGChart.Series(name: "goodput", color: ChartColors.goodput, points: rates(result) { $0.successes }),
+                SVGChart.Series(
+                    name: "goodput",
+                    color: ChartColors.goodput,
+                    points: rates(result) { $0.endToEndSuccesses }
+                ),
+                SVGChart.Series(
+                    name: "successful attempts",
+                    color: ChartColors.goodput,
+                    points: rates(result) { $0.successes },
+                    dashed: true
+                ),
             ],
             shaded: shaded,
             reference: capacity.map { (value: $0, label: "capacity") },
@@ -174,7 +197,7 @@ enum RunCharts {
             yLabel: "ms",
             series: [
                 SVGChart.Series(
-                    name: "p99 of successes",
+                    name: "p99 of successful attempts",
                     color: ChartColors.p99,
                     points: result.series.map { (x: Double($0.second) + 0.5, y: $0.p99SuccessMilliseconds) }
                 )
@@ -199,7 +222,8 @@ func seriesObject(_ sample: SecondSample) -> [String: Any] {
         "attempts": sample.attempts,
         "retries": sample.retries,
         "responses": sample.responses,
-        "goodput": sample.goodput,
+        "goodput": sample.endToEndGoodput,
+        "successful_attempts": sample.goodput,
         "shed_503": sample.shed503,
         "shed_429": sample.shed429,
         "shed_502": sample.shed502,

@@ -26,21 +26,44 @@ import Testing
         var recorder = RunRecorder(tickCount: 50, streamNames: ["work"])
         for tick in 0..<50 {
             let offset = Int64(tick) * RunTimeline.tick + 1_000_000
-            var record = LogicalRecord(offset: offset, stream: 0, attempts: 1)
+            let id = recorder.logical.count
+            recorder.logical.append(LogicalRecord(offset: offset, stream: 0, attempts: 1, finished: true))
             recorder.count(0, at: offset) {
                 $0.offered += 1
                 $0.attempts += 1
             }
             if succeeds(offset) {
-                let done = offset + 40_000_000
-                record.succeededAt = done
-                recorder.count(0, at: done) { $0.successes += 1 }
-                recorder.recordSuccess(latencyNanoseconds: 40_000_000, at: done)
+                recorder.recordSuccess(of: id, attemptDue: offset, at: offset + 40_000_000, callerDeadline: deadline)
             } else {
-                recorder.count(0, at: offset + 500_000_000) { $0.timeouts += 1 }
+                recorder.count(0, at: offset + deadline) { $0.timeouts += 1 }
             }
-            record.finished = true
-            recorder.logical.append(record)
+        }
+        return recorder
+    }
+
+    /// The scenario's caller deadline, in nanoseconds.
+    let deadline: Int64 = 500_000_000
+
+    /// A naive client (four attempts, a fresh 500 ms deadline each) whose requests offered from 1.0 s to 1.4 s are
+    /// refused three times, 200 ms apart, and answered on their fourth attempt 640 ms after the user first asked:
+    /// within that attempt's deadline, past the caller's.
+    func naiveRecording() -> RunRecorder {
+        var recorder = RunRecorder(tickCount: 50, streamNames: ["work"])
+        for tick in 0..<50 {
+            let offset = Int64(tick) * RunTimeline.tick + 1_000_000
+            let id = recorder.logical.count
+            let attempts = (10..<14).contains(tick) ? 4 : 1
+            recorder.logical.append(LogicalRecord(offset: offset, stream: 0, attempts: attempts, finished: true))
+            recorder.count(0, at: offset) { $0.offered += 1 }
+            for attempt in 0..<attempts {
+                let due = offset + Int64(attempt) * 200_000_000
+                recorder.count(0, at: due) { $0.attempts += 1 }
+                if attempt + 1 < attempts {
+                    recorder.count(0, at: due + 1_000_000) { $0.shed503 += 1 }
+                } else {
+                    recorder.recordSuccess(of: id, attemptDue: due, at: due + 40_000_000, callerDeadline: deadline)
+                }
+            }
         }
         return recorder
     }
@@ -97,6 +120,47 @@ import Testing
         capped.capacityDuringTrigger = 5
         let cappedFigures = ArmFigures(arm: "test", scenario: capped, result: result)
         #expect(abs(cappedFigures.goodputTriggerRatio - 2) < 1e-9)
+    }
+
+    @Test func aNaiveFourthAttemptAfterTheCallersDeadlineIsAnAttemptsSuccessNotGoodput() throws {
+        let result = RunResult(duration: .seconds(5), recorder: naiveRecording(), victimTicks: nil)
+        let figures = ArmFigures(arm: "naive", scenario: try scenario(), result: result)
+        // Each attempt met its own deadline: per attempt, every request offered is answered.
+        #expect(result.totals.successes == 50)
+        // The four requests refused three times were answered 640 ms after the user asked, past the 500 ms deadline.
+        #expect(result.totals.endToEndSuccesses == 46)
+        #expect(abs(figures.goodputBeforeRatio - 1) < 1e-9)
+        // During the trigger (1 s – 2 s) ten requests were offered and ten successes arrived, four of them late.
+        #expect(abs(figures.goodputTriggerPerAttemptRatio - 1) < 1e-9)
+        #expect(abs(figures.goodputTriggerRatio - 0.6) < 1e-9)
+        #expect(abs(figures.goodputAfterRatio - 1) < 1e-9)
+        // Latency of successes: each attempt took 40 ms; end to end, the late four took 640 ms.
+        #expect(figures.p99SuccessMilliseconds < 41)
+        #expect(result.endToEndLatency.p50 < 41)
+        #expect(figures.p99EndToEndMilliseconds >= 640)
+        #expect(result.endToEndLatency.count == 50)
+    }
+
+    @Test func afterTheTriggerGoodputCountsOnlyAnswersWithinTheCallersDeadline() throws {
+        var recorder = recording { $0 < 1_000_000_000 }
+        for index in recorder.logical.indices where recorder.logical[index].offset >= 2_000_000_000 {
+            let offset = recorder.logical[index].offset
+            // Half of the requests after the trigger succeed on a retry 700 ms after they were first meant to go.
+            let late = index % 2 == 0
+            let due = late ? offset + 660_000_000 : offset
+            recorder.recordSuccess(of: index, attemptDue: due, at: due + 40_000_000, callerDeadline: deadline)
+        }
+        let figures = ArmFigures(
+            arm: "test",
+            scenario: try scenario(),
+            result: RunResult(duration: .seconds(5), recorder: recorder, victimTicks: nil)
+        )
+        // Offered from 2.0 s to 4.5 s: 25 requests, all answered, 12 or 13 of them in time.
+        let inTime = recorder.logical.filter { $0.offset >= 2_000_000_000 && $0.offset < 4_500_000_000 }
+            .filter { $0.succeeded(within: deadline) }.count
+        #expect(inTime == 12 || inTime == 13)
+        #expect(abs(figures.goodputAfterRatio - Double(inTime) / 25.0) < 1e-9)
+        #expect(abs(figures.goodputAfterPerAttemptRatio - 1) < 1e-9)
     }
 
     @Test func wastedWorkAndSheddingComeFromTheCounters() throws {

@@ -1,10 +1,13 @@
+import Hummingbird
+import HummingbirdTesting
 import Spillway
+import Synchronization
 import Testing
 
 @testable import SpillwayLab
 
 /// The generator against live loopback servers, at light load.
-@Suite(.serialized) struct GeneratorTests {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct GeneratorTests {
     @Test func sendsOnScheduleAndReusesConnections() async throws {
         let victim = try await Victim.start(
             configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
@@ -21,9 +24,67 @@ import Testing
         // The last few answers may land after the run's end and are not counted.
         #expect(totals.successes >= 195)
         #expect(result.successLatency.p50 >= 20)
-        #expect(result.connectionsOpened < 100)
+        // About two requests are in flight at a time: a pool of a few persistent connections serves all 200.
+        #expect(result.connectionsOpened <= 20, "\(result.connectionsOpened) connections for 200 requests")
+        #expect(result.connectionsClosedAtDeadline == 0)
+        #expect(result.reconnects == 0)
         #expect(result.series.count == 2)
         #expect(result.amplification == 1)
+    }
+
+    /// HTTP/1.1 cannot cancel one request: a client that gives up at its deadline closes the connection, and the
+    /// next request pays for a new one. Both are counted.
+    @Test func anAttemptAbandonedAtItsDeadlineClosesItsConnectionAndTheReconnectIsCounted() async throws {
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(300))
+        )
+        defer { Task { await victim.stop() } }
+        // Ten requests 100 ms apart, each given up 30 ms after it was sent, long before the victim answers.
+        let result = try await LoadGenerator.run(
+            try plan(port: victim.port, path: "/work", rate: 10, duration: .seconds(1), deadline: .milliseconds(30))
+        )
+        #expect(result.totals.offered == 10)
+        #expect(result.totals.timeouts == 10)
+        #expect(result.totals.successes == 0)
+        #expect(result.connectionsClosedAtDeadline == 10)
+        #expect(result.connectionsOpened == 10, "no connection is reused once its request was abandoned")
+        #expect(result.reconnects == 9, "every request after the first replaces a connection closed at a deadline")
+    }
+
+    /// A naive client restarts its deadline with each attempt. Its fourth attempt can succeed within that attempt's
+    /// deadline after the caller's has passed: a successful attempt, not goodput.
+    @Test func aNaiveFourthAttemptPastTheCallersDeadlineIsNotGoodput() async throws {
+        // Attempts 200 ms apart: the fourth succeeds 600 ms after the first was due, past the 500 ms deadline;
+        // 100 ms apart: 300 ms after, within it.
+        for (interval, inTime) in [(Duration.milliseconds(200), false), (.milliseconds(100), true)] {
+            try await withEveryFourthSucceedingServer { port in
+                let result = try await LoadGenerator.run(
+                    try plan(
+                        port: port,
+                        path: "/",
+                        rate: 1,
+                        duration: .seconds(2),
+                        deadline: .milliseconds(500),
+                        retry: .naive(maxRetries: 3, interval: interval)
+                    )
+                )
+                // Requests at 0.5 s and 1.5 s; the second one's fourth attempt (at 2.1 s) falls after the run when
+                // attempts are 200 ms apart.
+                let answered = inTime ? 2 : 1
+                #expect(result.totals.offered == 2)
+                #expect(result.totals.successes == answered, "\(interval)")
+                #expect(result.totals.endToEndSuccesses == (inTime ? answered : 0), "\(interval)")
+                #expect(result.totals.shed == answered * 3 + (inTime ? 0 : 3), "\(interval)")
+                #expect(result.endToEndLatency.count == answered)
+                if inTime {
+                    #expect(result.endToEndLatency.p50 >= 300 && result.endToEndLatency.p50 < 500)
+                } else {
+                    #expect(result.endToEndLatency.p50 >= 600)
+                }
+                #expect(result.successLatency.p50 < 100, "one attempt is fast: \(result.successLatency.p50) ms")
+                #expect(result.series.map(\.endToEndGoodput).reduce(0, +) == result.totals.endToEndSuccesses)
+            }
+        }
     }
 
     @Test func naiveClientsRetryShedResponsesAndCountEachStatusApart() async throws {
@@ -178,5 +239,23 @@ import Testing
         // Half the requests of the stall waited at least half a second: the tail shows the stall.
         #expect(result.successLatency.max >= 900)
         #expect(result.successLatency.p90 >= 400)
+    }
+}
+
+/// Runs `body` with a live server that refuses three requests of every four with 503 and answers the fourth.
+private func withEveryFourthSucceedingServer(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    let count = Mutex(0)
+    let router = Router()
+    router.get("/") { _, _ -> Response in
+        let number = count.withLock { count in
+            count += 1
+            return count
+        }
+        return Response(status: number % 4 == 0 ? .ok : .serviceUnavailable)
+    }
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    try await app.test(.live) { client in
+        let port = try #require(client.port)
+        try await body(port)
     }
 }

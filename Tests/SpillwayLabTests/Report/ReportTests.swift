@@ -48,8 +48,9 @@ import Testing
         let arm = try #require(arms.first)
         #expect(
             Set(arm.keys) == [
-                "name", "goodput_trigger_ratio", "goodput_after_ratio", "recovery_seconds", "amplification",
-                "wasted_work_ratio", "shed_ratio", "p99_success_ms", "valid",
+                "name", "goodput_before_ratio", "goodput_trigger_ratio", "goodput_after_ratio",
+                "goodput_trigger_per_attempt_ratio", "goodput_after_per_attempt_ratio", "recovery_seconds",
+                "amplification", "wasted_work_ratio", "shed_ratio", "p99_success_ms", "p99_end_to_end_ms", "valid",
             ]
         )
         #expect(arm["name"] as? String == "unprotected")
@@ -91,6 +92,7 @@ import Testing
             $0.offered = 4
             $0.attempts = 4
             $0.successes = 3
+            $0.endToEndSuccesses = 2
             $0.failures = 1
         }
         let report = LabRunReport(
@@ -99,7 +101,9 @@ import Testing
         )
         #expect(LabRunReport.text(report.result, plan: plan).contains("4 unique"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
-        #expect(object["successes"] as? Int == 3)
+        // `successes` is the goodput the caller sees; a success after the caller's deadline is only an attempt's.
+        #expect(object["successes"] as? Int == 2)
+        #expect(object["successful_attempts"] as? Int == 3)
         #expect((object["series"] as? [Any])?.count == 2)
         #expect(!report.html().contains("<script"))
     }
