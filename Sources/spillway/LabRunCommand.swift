@@ -20,7 +20,8 @@ struct LabRunCommand: AsyncParsableCommand {
             With --slo (like p99=250ms,goodput=99%) the run ends with a verdict: exit status 0 when every objective \
             was met, 1 when one was missed, 2 when the run cannot be judged (the generator fell behind its \
             schedule). Latency terms (p50, p90, p99, p999) bound the successful requests' latency as the caller \
-            sees it, retries included; goodput is successful requests ÷ requests offered.
+            sees it, retries included; goodput is requests that succeeded within the caller's deadline (from the \
+            first send, retries included) ÷ requests offered.
             """
     )
 

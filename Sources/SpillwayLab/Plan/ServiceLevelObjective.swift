@@ -6,7 +6,8 @@ import Spillway
 ///
 /// - `p50`, `p90`, `p99`, `p999` (a duration): that percentile of the successful logical requests' latency as the
 ///   caller sees it (retries included, from the first intended send) is at most this.
-/// - `goodput` (a percentage or a fraction): successful logical requests ÷ logical requests offered is at least this.
+/// - `goodput` (a percentage or a fraction): logical requests that succeeded within the caller's deadline, from their
+///   first intended send (retries included), ÷ logical requests offered is at least this.
 ///
 /// A run whose generator fell behind its schedule (``RunResult/isValid`` false) cannot be judged: its figures say
 /// more about the load generator than about the service.
@@ -107,13 +108,13 @@ package struct ServiceLevelObjective: Sendable, Hashable, CustomStringConvertibl
         for term in latency {
             let (percentile, bound) = (term.percentile, term.bound.seconds * 1_000)
             let measured = percentile.value(of: result.endToEndLatency)
-            if totals.successes == 0 || measured > bound {
-                let shown = totals.successes == 0 ? "no success" : "\(Self.format(measured)) ms"
+            if totals.endToEndSuccesses == 0 || measured > bound {
+                let shown = totals.endToEndSuccesses == 0 ? "no success" : "\(Self.format(measured)) ms"
                 misses.append("latency \(percentile.rawValue) \(shown) > \(Self.format(bound)) ms")
             }
         }
         if let goodput {
-            let measured = Double(totals.successes) / Double(totals.offered)
+            let measured = Double(totals.endToEndSuccesses) / Double(totals.offered)
             if measured < goodput {
                 misses.append("goodput \(Self.format(measured * 100)) % < \(Self.format(goodput * 100)) %")
             }

@@ -21,7 +21,7 @@ package enum SweepOutcome: Sendable, Hashable {
 
     /// Classifies one arm's run of `scenario`: the ``ArmFigures`` it produced and, for each whole second of the
     /// observation after the trigger, the share of the logical requests offered in that second that succeeded
-    /// within their deadline.
+    /// within the caller's deadline (end to end, from the first intended send).
     package init(figures: ArmFigures, result: RunResult, scenario: Scenario) {
         let from = Int(scenario.triggerEnd.seconds.rounded(.up))
         let to = Int(scenario.observationEnd.seconds.rounded(.down))
@@ -32,9 +32,7 @@ package enum SweepOutcome: Sendable, Hashable {
             let second = Int(request.offset / 1_000_000_000) - from
             guard second >= 0, second < offered.count else { continue }
             offered[second] += 1
-            if let succeeded = request.succeededAt, succeeded - request.offset <= deadlines[request.stream] {
-                answered[second] += 1
-            }
+            if request.succeeded(within: deadlines[request.stream]) { answered[second] += 1 }
         }
         let shares = zip(answered, offered).compactMap { $1 > 0 ? Double($0) / Double($1) : nil }
         // Above capacity not every request can succeed: the achievable share is capacity ÷ demand.

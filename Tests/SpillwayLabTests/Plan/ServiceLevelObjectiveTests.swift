@@ -44,7 +44,10 @@ struct ServiceLevelObjectiveTests {
             }
             recorder.recordLag(nanoseconds: Int64(lag.seconds * 1e9), at: offset)
             guard index < successes else { continue }
-            recorder.count(0, at: offset) { $0.successes += 1 }
+            recorder.count(0, at: offset) {
+                $0.successes += 1
+                $0.endToEndSuccesses += 1
+            }
             recorder.endToEndLatency.record(UInt64(latency.seconds * 1e6))
         }
         return RunResult(duration: .seconds(1), recorder: recorder, victimTicks: nil)
