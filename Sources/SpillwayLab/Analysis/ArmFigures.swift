@@ -75,6 +75,8 @@ package struct ArmFigures: Sendable, Hashable {
 
     /// The share of requests answered within their deadline that counts as recovered, relative to before.
     package static let recoveryThreshold = 0.95
+    /// How many standard errors of a window's share below the recovery target still count as back (one-sided 95 %).
+    static let recoveryNoiseZ = 1.645
     /// Length of the windows recovery is judged on.
     static let recoveryWindowTicks = 10
     /// Ticks at the start of the run left out of the pre-trigger baseline (connection set-up, first requests).
@@ -181,7 +183,12 @@ package struct ArmFigures: Sendable, Hashable {
 
     /// Seconds from `triggerEnd` to the first window start from which every later one-second window (up to the
     /// end of observation) answers at least 95 % as large a share of its new requests within their deadline as
-    /// the pre-trigger baseline did; `nil` when there is none.
+    /// the pre-trigger baseline did, allowing for the noise of a window's few requests; `nil` when there is none.
+    ///
+    /// A one-second window at the lab's rates holds 10–20 new requests, so one late answer costs it 5–10 % and a
+    /// healthy service would read "never" by chance. A window counts as back unless its share is below the target
+    /// (95 % of the baseline's share) by more than ``recoveryNoiseZ`` standard errors of a binomial share of that
+    /// many requests: with 14 requests and a baseline of 100 %, two late answers pass and three do not.
     static func recovery(
         recorder: RunRecorder,
         deadlines: [Int64],
@@ -197,19 +204,22 @@ package struct ArmFigures: Sendable, Hashable {
             offered[index] += 1
             if request.succeeded(within: deadlines[request.stream]) { answered[index] += 1 }
         }
-        func share(_ range: Range<Int>) -> Double? {
+        func share(_ range: Range<Int>) -> (share: Double, count: Int)? {
             let total = range.reduce(0) { $0 + offered[$1] }
             guard total > 0 else { return nil }
-            return Double(range.reduce(0) { $0 + answered[$1] }) / Double(total)
+            return (Double(range.reduce(0) { $0 + answered[$1] }) / Double(total), total)
         }
-        guard let baseline = share(before), baseline > 0 else { return nil }
+        guard let baseline = share(before)?.share, baseline > 0 else { return nil }
+        let target = recoveryThreshold * baseline
         let lastStart = observationEnd - recoveryWindowTicks
         guard lastStart >= triggerEnd else { return nil }
         var recoveredFrom: Int?
         for start in triggerEnd...lastStart {
             // A window without new requests has nothing failing in it.
-            let level = share(start..<(start + recoveryWindowTicks)) ?? baseline
-            if level >= recoveryThreshold * baseline {
+            let window = share(start..<(start + recoveryWindowTicks))
+            let level = window?.share ?? baseline
+            let allowance = window.map { recoveryNoiseZ * (target * (1 - target) / Double($0.count)).squareRoot() } ?? 0
+            if level >= target - allowance {
                 if recoveredFrom == nil { recoveredFrom = start }
             } else {
                 recoveredFrom = nil

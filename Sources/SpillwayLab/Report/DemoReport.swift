@@ -101,8 +101,9 @@ package struct DemoReport: Sendable {
             "before/trigger/after: goodput as the caller sees it (successes within the caller's deadline from the "
                 + "first intended send) ÷ min(capacity, demand) in each window; trig/att: the same during the trigger "
                 + "counting every successful attempt within its own deadline (a naive retry succeeding after the "
-                + "caller gave up counts here only); recovery: time after the trigger until ≥ 95 % of requests are "
-                + "answered within their deadline again (never = metastable); p50/p99 ms: successful attempts, from "
+                + "caller gave up counts here only); recovery: time after the trigger from which every "
+                + "one-second window answers within the deadline ≥ 95 % of the baseline's share, less the noise of its "
+                + "few requests (never: not within the observation); p50/p99 ms: successful attempts, from "
                 + "each attempt's intended send; e2e p99: successful requests from their first intended send."
         )
         return lines.joined(separator: "\n")

@@ -78,7 +78,7 @@ import Testing
         #expect(table.contains("unprotected"))
         #expect(table.contains("never"))
         #expect(table.contains("nginx skipped"))
-        #expect(table.contains("metastable"))
+        #expect(table.contains("never: not within the observation"))
     }
 
     @Test func labRunReportRendersTextJSONAndHTML() throws {
