@@ -98,6 +98,11 @@ import Testing
         }
         await clock.manual.waitForSleepers(atLeast: 2)
         clock.advance(by: .milliseconds(100))  // the timer fires, the budget refuses the hedge
+        // The hedge's timer task records the refusal; wait for it before the primary may finish (and end the race).
+        let refused = await eventually("the refused hedge", timeout: .seconds(5)) {
+            (try? hedges(metrics, "budget_exhausted")) == 1
+        }
+        #expect(refused)
         await clock.advanceToNextWakeUp()
         #expect(try await task.value == "primary")
         #expect(log.count == 1)
