@@ -104,6 +104,6 @@ struct LabSweepCommand: AsyncParsableCommand {
     }
 
     private static func arm(_ name: String) throws -> ArmKind {
-        do { return try ArmKind.named(name) } catch let error as LabError { throw ValidationError(error.message) }
+        do { return try ArmKind.named(name) } catch { throw ValidationError(error.message) }
     }
 }

@@ -196,14 +196,7 @@ package struct ArmFigures: Sendable, Hashable {
         triggerEnd: Int,
         observationEnd: Int
     ) -> Double? {
-        var offered = Array(repeating: 0, count: recorder.tickCount)
-        var answered = Array(repeating: 0, count: recorder.tickCount)
-        for request in recorder.logical {
-            let index = RunTimeline.tickIndex(request.offset)
-            guard index >= 0, index < recorder.tickCount else { continue }
-            offered[index] += 1
-            if request.succeeded(within: deadlines[request.stream]) { answered[index] += 1 }
-        }
+        let (offered, answered) = offeredAndAnswered(recorder: recorder, deadlines: deadlines)
         func share(_ range: Range<Int>) -> (share: Double, count: Int)? {
             let total = range.reduce(0) { $0 + offered[$1] }
             guard total > 0 else { return nil }
@@ -226,6 +219,20 @@ package struct ArmFigures: Sendable, Hashable {
             }
         }
         return recoveredFrom.map { Double($0 - triggerEnd) * Double(RunTimeline.tick) / 1e9 }
+    }
+
+    /// Per tick of the run: the logical requests first offered in it, and how many of those succeeded within their
+    /// stream's deadline counted from that first send (`deadlines[stream]`, nanoseconds).
+    static func offeredAndAnswered(recorder: RunRecorder, deadlines: [Int64]) -> (offered: [Int], answered: [Int]) {
+        var offered = Array(repeating: 0, count: recorder.tickCount)
+        var answered = Array(repeating: 0, count: recorder.tickCount)
+        for request in recorder.logical {
+            let index = RunTimeline.tickIndex(request.offset)
+            guard index >= 0, index < recorder.tickCount else { continue }
+            offered[index] += 1
+            if request.succeeded(within: deadlines[request.stream]) { answered[index] += 1 }
+        }
+        return (offered, answered)
     }
 
     /// One line for the terminal: the goodput ratios, recovery, amplification and validity.

@@ -75,7 +75,7 @@ package enum Sweep {
                 )
                 log(
                     "[\(index + 1)/\(cells.count)] load \(SweepGrid.number(cell.load))× factor "
-                        + "\(SweepGrid.number(cell.factor)) length \(SweepGrid.milliseconds(cell.length)) "
+                        + "\(SweepGrid.number(cell.factor)) length \(cell.length.compactDescription) "
                         + "\(arm.rawValue): \(outcome.label) (goodput before/during/after "
                         + "\(percent(figures.goodputBeforeRatio))/\(percent(figures.goodputTriggerRatio))/"
                         + "\(percent(figures.goodputAfterRatio)))"

@@ -23,17 +23,19 @@ package enum SweepOutcome: Sendable, Hashable {
     /// observation after the trigger, the share of the logical requests offered in that second that succeeded
     /// within the caller's deadline (end to end, from the first intended send).
     package init(figures: ArmFigures, result: RunResult, scenario: Scenario) {
+        let (offeredPerTick, answeredPerTick) = ArmFigures.offeredAndAnswered(
+            recorder: result.recorder,
+            deadlines: scenario.streams.map(\.deadline.nanoseconds)
+        )
+        let ticksPerSecond = Int(1_000_000_000 / RunTimeline.tick)
         let from = Int(scenario.triggerEnd.seconds.rounded(.up))
-        let to = Int(scenario.observationEnd.seconds.rounded(.down))
-        var offered = Array(repeating: 0, count: max(0, to - from))
-        var answered = offered
-        let deadlines = scenario.streams.map(\.deadline.nanoseconds)
-        for request in result.recorder.logical {
-            let second = Int(request.offset / 1_000_000_000) - from
-            guard second >= 0, second < offered.count else { continue }
-            offered[second] += 1
-            if request.succeeded(within: deadlines[request.stream]) { answered[second] += 1 }
+        let to = min(Int(scenario.observationEnd.seconds.rounded(.down)), offeredPerTick.count / ticksPerSecond)
+        func perSecond(_ ticks: [Int]) -> [Int] {
+            (max(0, from)..<max(from, to)).map { second in
+                ticks[(second * ticksPerSecond)..<((second + 1) * ticksPerSecond)].reduce(0, +)
+            }
         }
+        let (offered, answered) = (perSecond(offeredPerTick), perSecond(answeredPerTick))
         let shares = zip(answered, offered).compactMap { $1 > 0 ? Double($0) / Double($1) : nil }
         // Above capacity not every request can succeed: the achievable share is capacity ÷ demand.
         let demand = scenario.profile.rate(at: scenario.observationEnd - .milliseconds(1))

@@ -24,7 +24,7 @@ package struct SweepReport: Sendable {
     package func table() -> String {
         var lines: [String] = []
         lines.append(
-            "sweep of \(grid.scenario): capacity \(formatRate(capacity)) req/s, observed \(SweepGrid.milliseconds(grid.after))"
+            "sweep of \(grid.scenario): capacity \(formatRate(capacity)) req/s, observed \(grid.after.compactDescription)"
                 + " after each trigger; \(runs.count) runs in \(fixed(wallSeconds, 0)) s"
         )
         lines.append(
@@ -38,7 +38,7 @@ package struct SweepReport: Sendable {
         for arm in arms {
             for length in grid.lengths {
                 lines.append("")
-                lines.append("\(arm.rawValue), trigger \(SweepGrid.milliseconds(length)) — factor \\ load")
+                lines.append("\(arm.rawValue), trigger \(length.compactDescription) — factor \\ load")
                 lines.append(cellText("") + grid.loads.map { cellText(SweepGrid.number($0) + "×") }.joined())
                 for factor in grid.factors.reversed() {
                     let row = grid.loads.map { load in
@@ -94,7 +94,7 @@ package struct SweepReport: Sendable {
         var body = "<h1>spillway lab sweep: \(escapeHTML(grid.scenario))</h1>"
         body +=
             "<p>Capacity \(formatRate(capacity)) req/s; each cell runs the scenario at a baseline load (×capacity) "
-            + "with a trigger of a size and a length, then observes \(SweepGrid.milliseconds(grid.after)). "
+            + "with a trigger of a size and a length, then observes \(grid.after.compactDescription). "
             + "Green: stable (back when the trigger ended); amber: recovered after N s; orange: degraded (not back, "
             + "above half); red: metastable (below half of the achievable goodput for every second after the "
             + "trigger); grey: invalid (the generator fell behind).</p>"
@@ -118,7 +118,7 @@ package struct SweepReport: Sendable {
         let height = top + cellHeight * grid.factors.count + 30
         var svg =
             "<svg class=\"chart\" width=\"\(width)\" height=\"\(height)\" xmlns=\"http://www.w3.org/2000/svg\">"
-            + "<text class=\"title\" x=\"0\" y=\"14\">trigger \(SweepGrid.milliseconds(length)): factor ↑, load →</text>"
+            + "<text class=\"title\" x=\"0\" y=\"14\">trigger \(length.compactDescription): factor ↑, load →</text>"
         for (row, factor) in grid.factors.reversed().enumerated() {
             let y = top + row * cellHeight
             svg += "<text class=\"tick\" x=\"0\" y=\"\(y + cellHeight / 2 + 4)\">\(SweepGrid.number(factor))×</text>"

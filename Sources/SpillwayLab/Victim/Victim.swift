@@ -40,13 +40,13 @@ package final class Victim: Sendable {
     private let stall: Mutex<ContinuousClock.Instant?>
     private let clock: any SpillwayClock
     private let recording: Mutex<(timeline: RunTimeline, statistics: VictimStatistics)?>
-    private let server: Mutex<(group: ServiceGroup, task: Task<Void, any Error>)?>
+    private let server: LoopbackServer
 
     private init(
         configuration: VictimConfiguration,
         protection: any VictimProtection,
         clock: any SpillwayClock,
-        port: Int,
+        server: LoopbackServer,
         pool: SlotPool,
         dependency: DependencyModel
     ) {
@@ -54,12 +54,12 @@ package final class Victim: Sendable {
         self.protection = protection
         self.recording = Mutex(nil)
         self.clock = clock
-        self.port = port
+        self.server = server
+        self.port = server.port
         self.pool = pool
         self.dependency = dependency
         self.serviceTime = Mutex(configuration.serviceTime)
         self.stall = Mutex(nil)
-        self.server = Mutex(nil)
     }
 
     /// Starts an unprotected victim on `127.0.0.1:port` (`0`: a free port).
@@ -127,42 +127,20 @@ package final class Victim: Sendable {
         }
         var logger = Logger(label: "spillway.lab.victim")
         logger.logLevel = .critical
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
+        let server = try await LoopbackServer.start(
             router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: requestedPort), serverName: nil, backlog: 4096),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
+            port: requestedPort,
+            name: "the victim",
             logger: logger
         )
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
-        )
-        let task = Task {
-            defer { portContinuation.finish() }
-            try await group.run()
-        }
-        var iterator = portStream.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
-            let reason: String
-            switch await task.result {
-            case .failure(let error): reason = "\(error)"
-            case .success: reason = "it stopped before listening"
-            }
-            throw LabError(.serverFailed, "the victim could not listen on 127.0.0.1: \(reason)")
-        }
         let victim = Victim(
             configuration: configuration,
             protection: protection,
             clock: clock,
-            port: port,
+            server: server,
             pool: pool,
             dependency: dependency
         )
-        victim.server.withLock { $0 = (group, task) }
         box.set(victim)
         return victim
     }
@@ -176,25 +154,12 @@ package final class Victim: Sendable {
 
     /// Stops the server, ending every wait for a slot or for the dependency.
     ///
-    /// The shutdown is graceful (stop accepting, let handlers return): cancelling Hummingbird's server while accepted
-    /// connections are still buffered drops them unfinished, which NIO treats as a programming error and traps.
-    /// Handlers return at once because the slot and dependency waits have just been ended; should one not, the
-    /// server is cancelled after two seconds.
+    /// The shutdown is graceful (``LoopbackServer/stop()``); handlers return at once because the slot and dependency
+    /// waits have just been ended.
     package func stop() async {
         pool.close()
         dependency.close()
-        let server = self.server.withLock { server -> (group: ServiceGroup, task: Task<Void, any Error>)? in
-            defer { server = nil }
-            return server
-        }
-        guard let server else { return }
-        await server.group.triggerGracefulShutdown()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(2))
-            server.task.cancel()
-        }
-        _ = await server.task.result
-        watchdog.cancel()
+        await server.stop()
     }
 
     /// Changes how long each request holds a slot, from the next request on (a capacity drop or recovery).

@@ -22,19 +22,13 @@ final class DatabaseVictim: Sendable {
     /// The loopback port it listens on.
     let port: Int
     let backend: DatabaseBackend
-    private let server: Mutex<(group: ServiceGroup, task: Task<Void, any Error>)?>
+    private let server: LoopbackServer
     private let backendTask: Task<Void, Never>
 
-    private init(
-        port: Int,
-        backend: DatabaseBackend,
-        group: ServiceGroup,
-        task: Task<Void, any Error>,
-        backendTask: Task<Void, Never>
-    ) {
-        self.port = port
+    private init(server: LoopbackServer, backend: DatabaseBackend, backendTask: Task<Void, Never>) {
+        self.port = server.port
+        self.server = server
         self.backend = backend
-        self.server = Mutex((group, task))
         self.backendTask = backendTask
     }
 
@@ -59,48 +53,23 @@ final class DatabaseVictim: Sendable {
             let hot = random.withLock { Int.random(in: 1...workload.hotRows, using: &$0) }
             return Response(status: try await backend.perform(.write(hotID: hot), logger: logger))
         }
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil, backlog: 4096),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
-        )
-        let task = Task {
-            defer { portContinuation.finish() }
-            try await group.run()
-        }
-        var iterator = portStream.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
+        do {
+            let server = try await LoopbackServer.start(
+                router: router,
+                name: "the database scenario's service",
+                logger: logger
+            )
+            return DatabaseVictim(server: server, backend: backend, backendTask: backendTask)
+        } catch {
             backendTask.cancel()
             await backendTask.value
-            throw LabError(.serverFailed, "the database scenario's service could not listen on 127.0.0.1")
+            throw error
         }
-        return DatabaseVictim(port: port, backend: backend, group: group, task: task, backendTask: backendTask)
     }
 
     /// Stops the server (gracefully: handlers finish; cancelled after two seconds otherwise), then the pool.
     func stop() async {
-        let server = self.server.withLock { server -> (group: ServiceGroup, task: Task<Void, any Error>)? in
-            defer { server = nil }
-            return server
-        }
-        if let server {
-            await server.group.triggerGracefulShutdown()
-            let watchdog = Task {
-                try await Task.sleep(for: .seconds(2))
-                server.task.cancel()
-            }
-            _ = await server.task.result
-            watchdog.cancel()
-        }
+        await server.stop()
         backendTask.cancel()
         await backendTask.value
     }
