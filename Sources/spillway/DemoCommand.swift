@@ -7,10 +7,12 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Reproduce the death spiral on an unprotected service, then prevent it, side by side.",
         discussion: """
-            Runs each scenario (spike, capacity-drop, dependency-outage, priority; only the first two with \
-            --quick) against an in-process Hummingbird victim, once per arm: unprotected, static, spillway, and \
-            haproxy and nginx in front of the unprotected victim when they are installed. Prints a side-by-side \
-            table, writes spillway-report.html (self-contained) and, with --json, the figures as JSON.
+            Runs each scenario (spike, capacity-drop, dependency-outage, priority, hot-key, and database when \
+            PostgreSQL is installed; only the first two with --quick) against an in-process Hummingbird victim, \
+            once per arm: unprotected, static, spillway, and haproxy and nginx in front of the unprotected victim \
+            when they are installed. A scenario that cannot run here is listed as skipped, with the reason. Prints \
+            a side-by-side table, writes spillway-report.html (self-contained) and, with --json, the figures as \
+            JSON.
             """
     )
 

@@ -90,7 +90,7 @@ struct DatabaseScenarioTests {
         #expect(SweepWorkload.Operation.write(hotID: 1).workload == .writes)
     }
 
-    @Test("runs by name from the program's catalog; the lab's own list and the default demo do not include it")
+    @Test("runs by name from the program's catalog and in its default demo (last), not in the quick one")
     func catalogue() throws {
         #expect(try ScenarioCatalog.named("database", in: catalog).name == "database")
         #expect(throws: LabError.self) { try ScenarioCatalog.named("database") }
@@ -101,7 +101,15 @@ struct DatabaseScenarioTests {
         #expect(abs(scenarios[0].scenario.profile.rate(at: .zero) - 50) < 1e-9)
         var defaults = DemoOptions()
         defaults.catalog = catalog
-        #expect(try Demo.scenarios(for: defaults).map(\.scenario.name) == ScenarioCatalog.builtIn.map(\.name))
+        #expect(
+            try Demo.scenarios(for: defaults).map(\.scenario.name) == ScenarioCatalog.builtIn.map(\.name) + ["database"]
+        )
+        defaults.quick = true
+        #expect(try Demo.scenarios(for: defaults).map(\.scenario.name) == ["spike", "capacity-drop"])
+        #expect(
+            DatabaseScenario().unavailableReason == nil || LocalPostgres.binDirectory() == nil,
+            "unavailable exactly when the PostgreSQL programs are missing"
+        )
         #expect(ScenarioListing.text(catalog: catalog).contains("database: "))
     }
 }

@@ -4,8 +4,9 @@ import Spillway
 package struct DemoOptions: Sendable {
     /// Shorter stretches (same shape), and only `spike` and `capacity-drop` unless ``scenarios`` says otherwise.
     package var quick: Bool
-    /// Scenario names to run, in order; `nil`: `spike`, `capacity-drop`, and unless quick `dependency-outage` and
-    /// `priority`.
+    /// Scenario names to run, in order; `nil`: `spike` and `capacity-drop` when quick, otherwise every scenario of
+    /// ``catalog`` (a scenario that cannot run on this machine, such as `database` without PostgreSQL, is reported
+    /// as skipped with its reason).
     package var scenarios: [String]?
     /// Arms to run; `nil`: every arm available on this machine (with ``quick``, all but `proxy`, which starts a
     /// process of its own: name it to run it).
@@ -44,7 +45,7 @@ package enum Demo {
     /// The scenarios a run with `options` will build, each with the settings that apply to it, ready to run.
     package static func scenarios(for options: DemoOptions) throws(LabError) -> [PreparedScenario] {
         let names =
-            options.scenarios ?? (options.quick ? ["spike", "capacity-drop"] : ScenarioCatalog.builtIn.map(\.name))
+            options.scenarios ?? (options.quick ? ["spike", "capacity-drop"] : options.catalog.map(\.name))
         let definitions = try names.map { name throws(LabError) in
             try ScenarioCatalog.named(name, in: options.catalog)
         }
@@ -100,6 +101,12 @@ package enum Demo {
             log("scenario \(scenario.name): \(DemoReport.describe(scenario))")
             var run = ScenarioRun(scenario: scenario)
             let defaultArms = options.quick ? prepared.arms.filter { $0 != .proxy } : prepared.arms
+            if let reason = prepared.unavailableReason {
+                log("  skipped — \(reason)")
+                run.skipped = (options.arms ?? defaultArms).map { ($0, reason) }
+                runs.append(run)
+                continue
+            }
             for arm in options.arms ?? defaultArms {
                 guard prepared.arms.contains(arm) else {
                     let reason =

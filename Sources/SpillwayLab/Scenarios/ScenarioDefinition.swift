@@ -53,6 +53,10 @@ package protocol ScenarioDefinition: Sendable {
     var parameters: [ScenarioParameter] { get }
     /// The arms this scenario runs, in order. Default: every ``ArmKind``.
     var arms: [ArmKind] { get }
+    /// Why this scenario cannot run on this machine (for example a server it needs is not installed), or `nil`
+    /// when it can. The demo reports an unavailable scenario as skipped, with this reason, and goes on. Default:
+    /// `nil`.
+    var unavailableReason: String? { get }
 
     /// Reads the typed settings from `reader` (the user's overrides over the documented defaults); throws a
     /// message naming the parameter when a value is out of range.
@@ -74,6 +78,8 @@ package protocol ScenarioDefinition: Sendable {
 
 extension ScenarioDefinition {
     package var arms: [ArmKind] { ArmKind.allCases }
+
+    package var unavailableReason: String? { nil }
 
     package func run(
         _ arm: ArmKind,
@@ -98,7 +104,10 @@ extension ScenarioDefinition {
         var planned = try plan(settings)
         planned.settings = reader.used + planned.settings
         let scenario = planned
-        return PreparedScenario(scenario: scenario, arms: arms) { arm, options, progress throws(LabError) in
+        return PreparedScenario(scenario: scenario, arms: arms, unavailableReason: unavailableReason) {
+            arm,
+            options,
+            progress throws(LabError) in
             try await self.run(arm, of: scenario, settings: settings, options: options, progress: progress)
         }
     }
@@ -115,15 +124,19 @@ package struct PreparedScenario: Sendable {
     package let scenario: Scenario
     /// The arms the scenario runs, in order.
     package let arms: [ArmKind]
+    /// Why the scenario cannot run on this machine, or `nil` (``ScenarioDefinition/unavailableReason``).
+    package let unavailableReason: String?
     private let runArm: @Sendable (ArmKind, ArmOptions, (@Sendable (String) -> Void)?) async throws(LabError) -> ArmRun
 
     init(
         scenario: Scenario,
         arms: [ArmKind],
+        unavailableReason: String? = nil,
         run: @escaping @Sendable (ArmKind, ArmOptions, (@Sendable (String) -> Void)?) async throws(LabError) -> ArmRun
     ) {
         self.scenario = scenario
         self.arms = arms
+        self.unavailableReason = unavailableReason
         self.runArm = run
     }
 

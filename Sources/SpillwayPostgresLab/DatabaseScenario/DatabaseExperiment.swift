@@ -8,6 +8,9 @@ import SpillwayLab
 /// trigger on time, stops everything and derives the lab's figures. There is no warm-up: the pools open their
 /// connections on demand, as in production, and the lab's figures leave the run's first half second out.
 enum DatabaseExperiment {
+    /// Why the scenario cannot run when the PostgreSQL programs are missing.
+    static let notInstalled = "PostgreSQL is not installed (apt-get install postgresql, or set SPILLWAY_POSTGRES_BIN)"
+
     static func run(
         _ scenario: Scenario,
         settings: DatabaseScenario.Settings,
@@ -15,10 +18,7 @@ enum DatabaseExperiment {
         log: (@Sendable (String) -> Void)?
     ) async throws(LabError) -> ArmRun {
         guard LocalPostgres.binDirectory() != nil else {
-            throw LabError(
-                .peerUnavailable,
-                "PostgreSQL is not installed (apt-get install postgresql, or set SPILLWAY_POSTGRES_BIN)"
-            )
+            throw LabError(.peerUnavailable, notInstalled)
         }
         let server: LocalPostgres
         do {

@@ -82,6 +82,10 @@ package struct DatabaseScenario: ScenarioDefinition {
     /// A plain pool of 100, a plain pool of `static-pool`, Spillway's gate over a pool of 100.
     package var arms: [ArmKind] { [.unprotected, .static, .spillway] }
 
+    package var unavailableReason: String? {
+        LocalPostgres.binDirectory() == nil ? DatabaseExperiment.notInstalled : nil
+    }
+
     package func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
         let rate = try reader.number("rate", in: 1...5_000)
         let writeShare = try reader.number("write-share", in: 0...1)
