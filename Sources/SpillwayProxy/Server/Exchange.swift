@@ -41,6 +41,8 @@ final class Exchange: UpstreamResponseReceiver {
     private var permitStart: Int64?
     private var waitTask: Task<Void, Never>?
     private var rateLimitFields: [(name: String, value: String)] = []
+    /// The exchange's spans, while a tracer is active.
+    private var trace: ExchangeTrace?
 
     private var upstream: UpstreamConnection?
     private var instance: UpstreamInstance?
@@ -103,6 +105,9 @@ final class Exchange: UpstreamResponseReceiver {
     // MARK: Start
 
     func start() {
+        if let tracer = connection.core.tracer {
+            trace = ExchangeTrace(tracer: tracer, head: head, path: String(accepted.path), route: route.name)
+        }
         let configuration = runtime.configuration
         guard let budget = requestBudget(configuration.deadlines) else {
             startBody()
@@ -153,8 +158,10 @@ final class Exchange: UpstreamResponseReceiver {
             connect()
             return
         }
+        let arrival = trace == nil ? nil : limiter.snapshot
         hold(limiter.acquireIfFree(priority: priority, deadline: deadline))
         if permit != nil {
+            trace?.admitted(priority: priority, queueWait: nil, arrival: arrival)
             connect()
             return
         }
@@ -175,7 +182,10 @@ final class Exchange: UpstreamResponseReceiver {
                     let result = try await rateLimiter.check(request)
                     guard result.isAllowed else {
                         let response = LocalResponse.rateLimited(result)
-                        bound.eventLoop.execute { bound.value.finishLocally(response, permitOutcome: .ignored) }
+                        bound.eventLoop.execute {
+                            bound.value.trace?.rateLimited()
+                            bound.value.finishLocally(response, permitOutcome: .ignored)
+                        }
                         return
                     }
                     if includeFields { fields = result.headerFields() }
@@ -198,9 +208,11 @@ final class Exchange: UpstreamResponseReceiver {
                     exchange.rateLimitFields = grantedFields
                     switch result {
                     case .success(let handover):
+                        exchange.trace?.admitted(priority: priority, queueWait: handover.queueDelay, arrival: nil)
                         exchange.hold(handover.take())
                         exchange.connect()
                     case .failure(let rejection):
+                        exchange.trace?.rejected(rejection)
                         exchange.finishLocally(.overloaded(rejection), permitOutcome: .ignored)
                     }
                 }
@@ -233,6 +245,7 @@ final class Exchange: UpstreamResponseReceiver {
         instance.inflight.wrappingAdd(1, ordering: .relaxed)
         attempts += 1
         attemptStart = now
+        trace?.attemptStarted(to: instance.address, method: head.method)
         phase = .connecting
         switch pool.lease(instance) {
         case .ready(let connection):
@@ -275,7 +288,7 @@ final class Exchange: UpstreamResponseReceiver {
         upstreamKeepAlive = true
         phase = .awaitingResponse
         let remaining = deadline.map { Duration.nanoseconds($0.remaining(atNanoseconds: now)) }
-        let upstreamHead = HTTPRequestHead(
+        var upstreamHead = HTTPRequestHead(
             version: .http1_1,
             method: head.method,
             uri: accepted.target,
@@ -294,6 +307,7 @@ final class Exchange: UpstreamResponseReceiver {
                 )
             )
         )
+        trace?.inject(into: &upstreamHead.headers)
         upstream.write(.head(upstreamHead))
         if accepted.expectsContinue && !continueSent && !requestEnded {
             continueSent = true
@@ -364,6 +378,7 @@ final class Exchange: UpstreamResponseReceiver {
             responseTimer?.cancel()
             responseTimer = nil
             responseStatus = Int(response.status.code)
+            trace?.answered(status: responseStatus)
             upstreamKeepAlive = response.isKeepAlive
             let status = responseStatus
             let observation: OutlierDetector.Observation = status >= 500 ? .serverError(status: status) : .success
@@ -497,6 +512,7 @@ final class Exchange: UpstreamResponseReceiver {
         phase = .finished
         stopTimers()
         record(status: responseStatus, outcome: .forwarded, withinDeadline: !lateOrDropped)
+        finishTrace(status: responseStatus, outcome: .forwarded)
         connection.writeEnd(trailers)
         connection.exchangeFinished(self)
     }
@@ -516,6 +532,7 @@ final class Exchange: UpstreamResponseReceiver {
             response.headers.append(contentsOf: rateLimitFields)
         }
         record(status: Int(response.status.code), outcome: response.outcome, withinDeadline: true)
+        finishTrace(status: Int(response.status.code), outcome: response.outcome)
         let closing = connection.closeAfterResponse || (!requestEnded && accepted.framing != .none)
         connection.writeLocal(response, version: head.version, closing: closing)
         connection.exchangeFinished(self)
@@ -530,6 +547,7 @@ final class Exchange: UpstreamResponseReceiver {
         phase = .finished
         stopTimers()
         record(status: responseStatus == 0 ? 502 : responseStatus, outcome: outcome, withinDeadline: false)
+        finishTrace(status: responseStatus == 0 ? 502 : responseStatus, outcome: outcome)
         connection.close()
     }
 
@@ -547,6 +565,7 @@ final class Exchange: UpstreamResponseReceiver {
         phase = .finished
         stopTimers()
         record(status: 499, outcome: .aborted, withinDeadline: false)
+        finishTrace(status: 499, outcome: .aborted)
     }
 
     private func hold(_ granted: consuming AdmissionPermit?) {
@@ -573,6 +592,7 @@ final class Exchange: UpstreamResponseReceiver {
     private func endAttempt(_ observation: OutlierDetector.Observation) {
         guard let instance else { return }
         self.instance = nil
+        trace?.endAttempt(failure: observation == .gatewayFailure ? "gateway_failure" : nil)
         instance.inflight.wrappingSubtract(1, ordering: .relaxed)
         if observation != .neutral {
             cluster.outliers.record(observation, instance: instance, cluster: cluster.instances, now: now)
@@ -599,6 +619,12 @@ final class Exchange: UpstreamResponseReceiver {
         if let instance, observation != .neutral {
             cluster.outliers.record(observation, instance: instance, cluster: cluster.instances, now: now)
         }
+    }
+
+    /// Ends the exchange's spans (once).
+    private func finishTrace(status: Int, outcome: ProxyOutcome) {
+        trace?.finished(status: status, outcome: outcome.rawValue)
+        trace = nil
     }
 
     private func record(status: Int, outcome: ProxyOutcome, withinDeadline: Bool) {
@@ -729,8 +755,11 @@ extension LocalResponse {
 /// that hops, so it travels in this box. A permit never taken is released when the box goes away.
 final class PermitHandover: Sendable {
     private let permit: Mutex<AdmissionPermit?>
+    /// How long the permit waited in the limiter's queue.
+    let queueDelay: Duration?
 
     init(_ granted: consuming AdmissionPermit) {
+        queueDelay = granted.queueDelay
         permit = Mutex(Optional(granted))
     }
 

@@ -75,6 +75,11 @@ public final class ProxyServer: Sendable {
     ///     ``ProxyConfiguration/threads`` threads and shuts it down when it stops.
     ///   - registry: Where metrics go; by default a new registry of its own.
     ///   - logger: Where the proxy logs.
+    ///
+    /// Each request gets a server span, and each upstream attempt a client span whose W3C context the upstream
+    /// receives, in the tracer active when `start` is called (the one bootstrapped with swift-distributed-tracing's
+    /// `InstrumentationSystem`, or one bound with `withTracer` around the call); with none, no span is made and
+    /// a caller's `traceparent` is forwarded as it came.
     public static func start(
         configuration: ProxyConfiguration,
         port: Int? = nil,
@@ -104,7 +109,8 @@ public final class ProxyServer: Sendable {
                 logger: logger,
                 clock: ContinuousClock(),
                 metricsFactory: metricsFactory,
-                eventLoops: eventLoops
+                eventLoops: eventLoops,
+                tracer: SpillwayTracing.tracer
             )
             let listener = try await bindListener(
                 host: configuration.listen.host,

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import Spillway
 import Synchronization
+import Tracing
 
 /// What every connection of one proxy shares: the configuration in force, the open connections (for drain), and
 /// server-wide metrics.
@@ -10,6 +11,8 @@ final class ProxyServerCore: Sendable {
     private let current: Mutex<ProxyRuntime>
     let logger: Logger
     let clock: any SpillwayClock
+    /// Where the exchanges' spans go: the tracer active when the proxy started, or `nil` (no spans).
+    let tracer: (any Tracer)?
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let draining = Atomic<Bool>(false)
     private let openConnections: Gauge
@@ -22,8 +25,10 @@ final class ProxyServerCore: Sendable {
         logger: Logger,
         clock: any SpillwayClock,
         metricsFactory: any MetricsFactory,
-        eventLoops: [any EventLoop]
+        eventLoops: [any EventLoop],
+        tracer: (any Tracer)? = nil
     ) {
+        self.tracer = tracer
         var loopLags: [ObjectIdentifier: EventLoopLag] = [:]
         for loop in eventLoops { loopLags[ObjectIdentifier(loop)] = EventLoopLag(eventLoop: loop) }
         self.loopLags = loopLags
