@@ -122,6 +122,7 @@ let package = Package(
             name: "SpillwayHTTPClientTests",
             dependencies: [
                 "SpillwayHTTPClient",
+                "SpillwayHummingbird",
                 "SpillwayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
