@@ -5,6 +5,7 @@ import HummingbirdTesting
 import MetricsTestKit
 import Spillway
 import SpillwayHummingbird
+import SpillwayTestSupport
 import Synchronization
 import Testing
 

@@ -32,3 +32,30 @@ package func eventually(
     Issue.record("timed out after \(timeout) waiting for \(what())", sourceLocation: sourceLocation)
     return false
 }
+
+/// Waits until the asynchronous `condition` holds, polling every `interval` (20 ms: a condition that queries a
+/// live server should not flood it) until `timeout` has passed; on time-out it records an issue naming `what` and
+/// returns `false`.
+///
+/// ```swift
+/// #expect(await eventually("the replica is probed") { await client.replicaIsAvailable() })
+/// ```
+@discardableResult
+package func eventually(
+    _ what: @autoclosure () -> String = "condition",
+    timeout: Duration = .seconds(10),
+    interval: Duration = .milliseconds(20),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async -> Bool
+) async -> Bool {
+    let clock = ContinuousClock()
+    let end = clock.now.advanced(by: timeout)
+    while clock.now < end {
+        if await condition() { return true }
+        // Polling a live system, not timing logic under test.
+        try? await Task.sleep(for: interval)
+    }
+    if await condition() { return true }
+    Issue.record("timed out after \(timeout) waiting for \(what())", sourceLocation: sourceLocation)
+    return false
+}

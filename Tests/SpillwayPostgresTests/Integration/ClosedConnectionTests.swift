@@ -2,6 +2,7 @@ import Logging
 import PostgresNIO
 import Spillway
 import SpillwayPostgresLab
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayPostgres
@@ -29,7 +30,7 @@ struct ClosedConnectionTests {
             let ended = await Result { try await call() }
             result.withLock { $0 = ended }
         }
-        _ = try await eventually(timeout: bound) { result.withLock { $0 } != nil }
+        _ = await eventually(timeout: bound) { result.withLock { $0 } != nil }
         return result.withLock { $0 }
     }
 
@@ -63,7 +64,7 @@ struct ClosedConnectionTests {
             "SELECT pid FROM pg_stat_activity WHERE application_name = '\(name)' AND state = 'active' "
             + "AND query LIKE '%pg_sleep(30)%'"
         let found = LockedValue<Int32?>(nil)
-        _ = try await eventually {
+        _ = await eventually {
             let pid = try? await TestPostgres.execute(backend, on: server).first?.decode(Int32.self)
             found.withLock { $0 = pid }
             return pid != nil

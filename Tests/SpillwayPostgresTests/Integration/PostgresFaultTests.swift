@@ -2,6 +2,7 @@ import Logging
 import PostgresNIO
 import Spillway
 import SpillwayPostgresLab
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayPostgres
@@ -159,7 +160,7 @@ struct PostgresFaultTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                #expect(try await eventually { client.replicaStatuses[0].isAvailable })
+                #expect(await eventually { client.replicaStatuses[0].isAvailable })
                 try await withThrowingTaskGroup(of: Void.self) { load in
                     load.addTask {
                         try await withThrowingDiscardingTaskGroup { reads in

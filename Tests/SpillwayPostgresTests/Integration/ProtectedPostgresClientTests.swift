@@ -3,6 +3,7 @@ import MetricsTestKit
 import PostgresNIO
 import Spillway
 import SpillwayPostgresLab
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -98,7 +99,7 @@ struct ProtectedPostgresClientTests {
             #expect(elapsed >= .milliseconds(300))
             #expect(elapsed < .milliseconds(1_500), "the caller waited \(elapsed) for a 300 ms deadline")
             #expect(try await other.count == 1, "the other caller's statement ran to its end")
-            #expect(try await eventually { (try? await active(name, "pg_sleep(3)", on: cluster.primary)) == 0 })
+            #expect(await eventually { (try? await active(name, "pg_sleep(3)", on: cluster.primary)) == 0 })
             // The connection is usable again (or was replaced): the next call succeeds.
             #expect(try await client.query("SELECT 1").count == 1)
         }
@@ -130,7 +131,7 @@ struct ProtectedPostgresClientTests {
                 }
                 #expect(error?.code == .deadlineExceeded)
                 // The connection the pool was opening is established anyway and serves the next caller.
-                #expect(try await eventually { (try? await serverConnections(name, server)) == 1 })
+                #expect(await eventually { (try? await serverConnections(name, server)) == 1 })
                 #expect(try await client.query("SELECT 1").count == 1)
                 #expect(try await serverConnections(name, server) == 1, "no second connection was needed")
                 #expect(client.snapshot.connectErrors == 0)
@@ -215,7 +216,7 @@ struct ProtectedPostgresClientTests {
         try await withClient(cluster.primary, name: refusing, algorithm: FixedLimit(1), queue: none) {
             client async throws in
             async let busy = client.query("SELECT pg_sleep(1)", deadline: .after(.seconds(10)))
-            #expect(try await eventually { client.snapshot.gates[.reads]?.inflight == 1 })
+            #expect(await eventually { client.snapshot.gates[.reads]?.inflight == 1 })
             let clock = ContinuousClock()
             let start = clock.now
             let rejection = await #expect(throws: AdmissionRejection.self) {
@@ -233,10 +234,10 @@ struct ProtectedPostgresClientTests {
         let name = TestPostgres.uniqueName("cancel")
         try await withClient(cluster.primary, name: name) { client async throws in
             let task = Task { try await client.query("SELECT pg_sleep(5)", deadline: .after(.seconds(30))) }
-            #expect(try await eventually { (try? await active(name, "pg_sleep(5)", on: cluster.primary)) == 1 })
+            #expect(await eventually { (try? await active(name, "pg_sleep(5)", on: cluster.primary)) == 1 })
             task.cancel()
             await #expect(throws: CancellationError.self) { _ = try await task.value }
-            #expect(try await eventually { (try? await active(name, "pg_sleep(5)", on: cluster.primary)) == 0 })
+            #expect(await eventually { (try? await active(name, "pg_sleep(5)", on: cluster.primary)) == 0 })
             #expect(try await client.query("SELECT 1").count == 1)
         }
     }
@@ -267,7 +268,7 @@ struct ProtectedPostgresClientTests {
                         for await _ in released { break }
                     }
                 }
-                let locked = try await eventually {
+                let locked = await eventually {
                     let rows = try? await TestPostgres.execute(
                         "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' "
                             + "AND state = 'idle in transaction'",
@@ -284,7 +285,7 @@ struct ProtectedPostgresClientTests {
                 }
                 // Isolated: the writes' gate admits its share, 2; shared: the one gate admits all 3.
                 let blocked = isolates ? 2 : 3
-                #expect(try await eventually { (try? await active(name, "UPDATE", on: cluster.primary)) == blocked })
+                #expect(await eventually { (try? await active(name, "UPDATE", on: cluster.primary)) == blocked })
                 let read = PostgresQuery(unsafeSQL: "SELECT n FROM \(name) WHERE id = 1")
                 if isolates {
                     let rows = try await client.query(read, deadline: .after(.seconds(5)))

@@ -2,6 +2,7 @@ import Logging
 import MetricsTestKit
 import PostgresNIO
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -29,7 +30,7 @@ struct ReplicatedPostgresClientTests {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            #expect(try await eventually { client.replicaStatuses[0].isAvailable }, "the replica was never probed")
+            #expect(await eventually { client.replicaStatuses[0].isAvailable }, "the replica was never probed")
             return try await body(client)
         }
     }
@@ -42,7 +43,7 @@ struct ReplicatedPostgresClientTests {
             on: cluster.primary
         )
         try await TestPostgres.execute("INSERT INTO \(table) VALUES (1, 0)", on: cluster.primary)
-        let replicated = try await eventually(timeout: .seconds(20)) {
+        let replicated = await eventually(timeout: .seconds(20)) {
             (try? await TestPostgres.execute("SELECT value FROM \(table)", on: replica).count) == 1
         }
         #expect(replicated, "the replica never replayed the new table")
@@ -97,7 +98,7 @@ struct ReplicatedPostgresClientTests {
                     logger: logger
                 )
             }
-            let served = try await eventually {
+            let served = await eventually {
                 guard let (seen, route) = try? await client.routedRead(session: session, value(table)) else {
                     return false
                 }
@@ -122,7 +123,7 @@ struct ReplicatedPostgresClientTests {
             maximumLag: .milliseconds(300),
             metrics: metrics
         ) { client async throws in
-            let lagging = try await eventually(timeout: .seconds(15)) {
+            let lagging = await eventually(timeout: .seconds(15)) {
                 _ = try? await TestPostgres.execute("UPDATE \(table) SET value = value + 1", on: cluster.primary)
                 return (client.replicaStatuses[0].lag ?? .zero) > .milliseconds(300)
             }
