@@ -1,3 +1,4 @@
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayProxy
@@ -18,7 +19,7 @@ struct HealthCheckTests {
         defer { Task { await fixture.stop() } }
         let cluster = try #require(fixture.proxy.core.runtime.clusters["app"])
         let (live, dying) = (cluster.instances[0], cluster.instances[1])
-        try await eventually { fixture.backends[1].requests >= 2 }
+        await eventually { fixture.backends[1].requests >= 2 }
         let healthyAtFirst = dying.healthy.load(ordering: .relaxed)
         #expect(healthyAtFirst)
 
@@ -26,7 +27,7 @@ struct HealthCheckTests {
         // request sent to it would fail with 502.
         let port = fixture.backends[1].port
         await fixture.backends[1].stop()
-        try await eventually(timeout: .seconds(10)) { !dying.healthy.load(ordering: .relaxed) }
+        await eventually(timeout: .seconds(10)) { !dying.healthy.load(ordering: .relaxed) }
         let liveIsHealthy = live.healthy.load(ordering: .relaxed)
         #expect(liveIsHealthy)
         for _ in 0..<20 {
@@ -35,7 +36,7 @@ struct HealthCheckTests {
 
         let revived = try await TestBackend.start(port: port)
         defer { Task { await revived.stop() } }
-        try await eventually(timeout: .seconds(10)) { dying.healthy.load(ordering: .relaxed) }
+        await eventually(timeout: .seconds(10)) { dying.healthy.load(ordering: .relaxed) }
         #expect(revived.requests >= 2)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayProxy
@@ -36,7 +37,7 @@ struct LifecycleTests {
                 pause: .milliseconds(600)
             )
         }
-        try await eventually { fixture.backend.requests == 1 }
+        await eventually { fixture.backend.requests == 1 }
         let changed = Self.configuration(backend: port, route: "api", prefix: "/api")
         try await fixture.proxy.reload(try ProxyConfiguration(text: changed, format: .yaml))
         let response = try await slow.value
@@ -106,7 +107,7 @@ struct LifecycleTests {
     @Test func drainFinishesInFlightRequestsAndRefusesNewConnections() async throws {
         let fixture = try await ProxyFixture.start { Self.configuration(backend: $0[0]) }
         let slow = Task { try await get("/slow/500", port: fixture.port) }
-        try await eventually { fixture.backend.requests == 1 }
+        await eventually { fixture.backend.requests == 1 }
         let clock = ContinuousClock()
         let start = clock.now
         await fixture.proxy.drain()

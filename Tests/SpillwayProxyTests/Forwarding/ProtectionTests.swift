@@ -1,4 +1,5 @@
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -56,7 +57,7 @@ struct ProtectionTests {
                 }
             }
         }
-        try await eventually(timeout: .seconds(30)) { limiter.snapshot.inflight == limit }
+        await eventually(timeout: .seconds(30)) { limiter.snapshot.inflight == limit }
         let extra = 6
         let responses = try await withThrowingTaskGroup(of: RawResponse.self) { group in
             for _ in 0..<extra {

@@ -1,3 +1,4 @@
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayProxy
@@ -201,24 +202,9 @@ struct HostileRequestTests {
                 : "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nabc"
             try await RawClient.sendAndAbort(request, port: fixture.port, after: .milliseconds(20))
         }
-        try await eventually { fixture.proxy.openConnections == 0 }
+        await eventually { fixture.proxy.openConnections == 0 }
         let cluster = try #require(fixture.proxy.core.runtime.clusters["app"])
-        try await eventually { cluster.instances[0].inflight.load(ordering: .relaxed) == 0 }
+        await eventually { cluster.instances[0].inflight.load(ordering: .relaxed) == 0 }
         #expect(try await get("/ok", port: fixture.port).status == 200)
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes (for state that settles on other threads).
-func eventually(
-    timeout: Duration = .seconds(5),
-    _ condition: @Sendable () async throws -> Bool,
-    sourceLocation: SourceLocation = #_sourceLocation
-) async throws {
-    let clock = ContinuousClock()
-    let end = clock.now + timeout
-    while clock.now < end {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("condition did not hold within \(timeout)", sourceLocation: sourceLocation)
 }

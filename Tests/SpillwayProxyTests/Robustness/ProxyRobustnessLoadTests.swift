@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -90,7 +91,7 @@ struct ProxyRobustnessLoadTests {
     /// Waits for the proxy's connections and the upstream attempts to wind down.
     private func settle(_ fixture: ProxyFixture) async throws {
         let cluster = try #require(fixture.proxy.core.runtime.clusters["app"])
-        try await eventually(timeout: .seconds(20)) {
+        await eventually(timeout: .seconds(20)) {
             fixture.proxy.openConnections == 0 && cluster.instances[0].inflight.load(ordering: .relaxed) == 0
         }
         // Upstream connections closed by aborted exchanges finish closing on the backend side.
