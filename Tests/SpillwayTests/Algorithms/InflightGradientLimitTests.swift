@@ -46,15 +46,29 @@ import Testing
     }
 
     @Test func belowSaturationTheLimitFollowsTwiceTheDemand() {
-        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 100))
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 60))
         Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 10)
         Self.window(&algorithm, fromMs: 200, rttMs: 10, inflight: 10)
-        // Window 2 (peak 10, far below the limit): 100 + 0.2 · (2 · 10 − 100) = 84.
-        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 10, startMs: 290)) == 84)
+        // Window 2 (peak 10, below the limit but not four times the target of 20): 60 + 0.2 · (2 · 10 − 60) = 52.
+        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 10, startMs: 290)) == 52)
         for window in 3..<40 {
             Self.window(&algorithm, fromMs: Double(window) * 100, rttMs: 10, inflight: 10)
         }
         #expect(algorithm.limit == 20)
+    }
+
+    @Test func aLimitFarAboveDemandComesDownInOneWindow() {
+        // A cold start's 1 000 in front of one slot of 50 ms at 70 %: one or two requests in flight.
+        var algorithm = InflightGradientLimit()
+        Self.window(&algorithm, fromMs: 100, rttMs: 50, inflight: 1, count: 2)
+        Self.window(&algorithm, fromMs: 200, rttMs: 50, inflight: 2, count: 2)
+        #expect(algorithm.limit == 1000, "the first window only learns the baseline")
+        // Closing window 2 (peak 2, target 4): 1 000 > 4 · 4, so the limit goes to 2 · 4 at once, not to
+        // 1 000 + 0.2 · (4 − 1 000) = 800.
+        #expect(algorithm.update(with: F.sample(rttMs: 50, inflight: 2, startMs: 250)) == 8)
+        // From there it is smoothed toward the target as before: 8 + 0.2 · (4 − 8) = 7.2.
+        Self.window(&algorithm, fromMs: 300, rttMs: 50, inflight: 2, count: 2)
+        #expect(algorithm.update(with: F.sample(rttMs: 50, inflight: 2, startMs: 350)) == 7)
     }
 
     @Test func demandPressingOnTheLimitRaisesItByTheGradient() {
