@@ -158,18 +158,14 @@ extension Router {
         limiter: ConcurrencyLimiter? = nil,
         clock: any SpillwayClock = ContinuousClock()
     ) throws(SpillwayConfigurationError) -> SpillwayMiddleware<Context> {
-        let middleware = try SpillwayMiddleware<Context>(
-            configuration,
-            rateLimiter: rateLimiter,
-            limiter: limiter,
-            clock: clock
+        add(
+            try SpillwayMiddleware<Context>(configuration, rateLimiter: rateLimiter, limiter: limiter, clock: clock),
+            tracing: configuration.tracing
         )
-        add(middleware: middleware)
-        return middleware
     }
 
     /// Adds the server span `tracing` describes (when not `nil`), then `middleware` inside it, and returns
-    /// `middleware`: what `addSpillway` does once it has built its middleware.
+    /// `middleware`: what every `addSpillway` does once it has built its middleware.
     private func add(
         _ middleware: SpillwayMiddleware<Context>,
         tracing: RequestTracingConfiguration?
