@@ -123,10 +123,7 @@ extension Router {
         limiter: ConcurrencyLimiter? = nil,
         clock: any SpillwayClock = ContinuousClock()
     ) -> SpillwayMiddleware<Context> {
-        let middleware = SpillwayMiddleware<Context>(configuration, limiter: limiter, clock: clock)
-        if let tracing = configuration.tracing { add(middleware: RequestTracingMiddleware(tracing)) }
-        add(middleware: middleware)
-        return middleware
+        add(SpillwayMiddleware<Context>(configuration, limiter: limiter, clock: clock), tracing: configuration.tracing)
     }
 
     /// Adds ``SpillwayMiddleware`` with rate limiting by `rateLimiter` before admission control, for a request
@@ -143,15 +140,10 @@ extension Router {
         limiter: ConcurrencyLimiter? = nil,
         clock: any SpillwayClock = ContinuousClock()
     ) -> SpillwayMiddleware<Context> where Context: RemoteAddressRequestContext {
-        let middleware = SpillwayMiddleware<Context>(
-            configuration,
-            rateLimiter: rateLimiter,
-            limiter: limiter,
-            clock: clock
+        add(
+            SpillwayMiddleware<Context>(configuration, rateLimiter: rateLimiter, limiter: limiter, clock: clock),
+            tracing: configuration.tracing
         )
-        if let tracing = configuration.tracing { add(middleware: RequestTracingMiddleware(tracing)) }
-        add(middleware: middleware)
-        return middleware
     }
 
     /// Adds ``SpillwayMiddleware`` with rate limiting by `rateLimiter` before admission control, for a request
@@ -166,12 +158,19 @@ extension Router {
         limiter: ConcurrencyLimiter? = nil,
         clock: any SpillwayClock = ContinuousClock()
     ) throws(SpillwayConfigurationError) -> SpillwayMiddleware<Context> {
-        let middleware = try SpillwayMiddleware<Context>(
-            configuration,
-            rateLimiter: rateLimiter,
-            limiter: limiter,
-            clock: clock
+        add(
+            try SpillwayMiddleware<Context>(configuration, rateLimiter: rateLimiter, limiter: limiter, clock: clock),
+            tracing: configuration.tracing
         )
+    }
+
+    /// Adds the server span `tracing` describes (when not `nil`), then `middleware` inside it, and returns
+    /// `middleware`: what every `addSpillway` does once it has built its middleware.
+    private func add(
+        _ middleware: SpillwayMiddleware<Context>,
+        tracing: RequestTracingConfiguration?
+    ) -> SpillwayMiddleware<Context> {
+        if let tracing { add(middleware: RequestTracingMiddleware(tracing)) }
         add(middleware: middleware)
         return middleware
     }

@@ -67,14 +67,14 @@ struct LabRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Most connections open at once.")
     var maxConnections = 8192
 
-    @Option(help: "Write the results as JSON to this path.")
-    var json: String?
+    enum ReportHelp: LabReportHelp {
+        static let json = "Write the results as JSON to this path."
+        static let html = "Write a self-contained HTML report to this path."
+        static let defaultHTML = "spillway-lab-report.html"
+        static let quiet = "No per-second progress lines."
+    }
 
-    @Option(help: "Write a self-contained HTML report to this path.")
-    var html = "spillway-lab-report.html"
-
-    @Flag(help: "No per-second progress lines.")
-    var quiet = false
+    @OptionGroup var output: LabReportOptions<ReportHelp>
 
     @Option(help: "Objectives the run must meet, like p99=250ms,goodput=99% (exit status 1 when missed).")
     var slo: String?
@@ -89,22 +89,17 @@ struct LabRunCommand: AsyncParsableCommand {
                 throw ValidationError(error.message)
             }
         }
-        if !quiet {
+        if !output.quiet {
             print(
                 "spillway lab run → \(plan.target) for \(plan.profile.duration.compactDescription) (profile \(plan.profile))"
             )
         }
         var progress: (@Sendable (ProgressLine) -> Void)?
-        if !quiet { progress = { @Sendable line in print(line) } }
+        if !output.quiet { progress = { @Sendable line in print(line) } }
         let result = try await LoadGenerator.run(plan, progress: progress)
         print(LabRunReport.text(result, plan: plan))
         let report = LabRunReport(plan: plan, result: result)
-        if let json {
-            try Data(report.json().utf8).write(to: URL(fileURLWithPath: json))
-            print("wrote \(json)")
-        }
-        try Data(report.html().utf8).write(to: URL(fileURLWithPath: html))
-        print("wrote \(html)")
+        try output.write(json: report.json, html: report.html)
         if !result.isValid {
             print(
                 "warning: the run is INVALID: send-lag p99 \(result.sendLag.p99) ms > 10 ms (the generator could not keep up)"

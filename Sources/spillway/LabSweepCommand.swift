@@ -41,40 +41,34 @@ struct LabSweepCommand: AsyncParsableCommand {
     @Option(name: .customLong("set"), help: "Another scenario parameter, KEY=VALUE (repeatable; see demo --list).")
     var settings: [String] = []
 
-    @Option(help: "Write every cell's figures as JSON to this path.")
-    var json: String?
+    enum ReportHelp: LabReportHelp {
+        static let json = "Write every cell's figures as JSON to this path."
+        static let html = "Write the heat-maps as a self-contained HTML page to this path."
+        static let defaultHTML = "spillway-sweep-report.html"
+        static let quiet = "No line per run."
+    }
 
-    @Option(help: "Write the heat-maps as a self-contained HTML page to this path.")
-    var html = "spillway-sweep-report.html"
-
-    @Flag(help: "No line per run.")
-    var quiet = false
+    @OptionGroup var output: LabReportOptions<ReportHelp>
 
     func run() async throws {
         let grid = try makeGrid()
         let armKinds = try arms.isEmpty ? Sweep.defaultArms : arms.map(Self.arm)
         let runs = grid.cells.count * armKinds.count
+        let quiet = output.quiet
         if !quiet { print("spillway lab sweep: \(grid.cells.count) cells × \(armKinds.count) arms = \(runs) runs") }
-        let quiet = self.quiet
         let report = try await Sweep.run(grid, arms: armKinds) { line in
             if !quiet { print(line) }
         }
         print(report.table())
-        if let json {
-            try Data(try report.json().utf8).write(to: URL(fileURLWithPath: json))
-            print("wrote \(json)")
-        }
-        try Data(report.html().utf8).write(to: URL(fileURLWithPath: html))
-        print("wrote \(html)")
+        try output.write(json: report.json, html: report.html)
     }
 
     private func makeGrid() throws -> SweepGrid {
-        var values: [String: String] = [:]
-        for setting in settings {
-            guard let equals = setting.firstIndex(of: "="), equals != setting.startIndex else {
-                throw ValidationError("a setting reads KEY=VALUE, got '\(setting)'")
-            }
-            values[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
+        let values: [String: String]
+        do {
+            values = try ScenarioSettings(parsing: settings).values
+        } catch {
+            throw ValidationError(error.message)
         }
         guard let after = Duration(parsing: self.after) else {
             throw ValidationError("--after: '\(self.after)' is not a duration (like 5s)")

@@ -60,40 +60,32 @@ public struct GCRA: NativeRateLimitAlgorithm {
         return RateLimitQuota(quota: burst, window: RateLimitArithmetic.duration(nanoseconds: window))
     }
 
-    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
-    public func _evaluate(
-        _ state: inout State?,
-        cost: Int,
-        atNanoseconds now: Int64
-    ) throws(RateLimitError)
-        -> RateLimitDecision
-    {
-        guard cost >= 0 else { throw .negativeCost(cost) }
-        let backlog = self.backlog(state, now: now)
-        if cost > burst {
-            return decision(allowed: false, backlog: backlog, retryAfter: nil)
-        }
-        let next = backlog + Int128(cost) * interval
-        guard next <= tolerance else {
-            let wait = RateLimitArithmetic.ceilDiv(next - tolerance, Int128(limit))
-            return decision(
-                allowed: false,
-                backlog: backlog,
-                retryAfter: RateLimitArithmetic.duration(nanoseconds: wait)
-            )
-        }
-        if cost > 0 { state = self.state(backlog: next, now: now) }
-        return decision(allowed: true, backlog: next, retryAfter: nil)
+    /// The largest cost ever allowed: ``burst``.
+    package var maximumCost: Int { burst }
+
+    /// How far the TAT is ahead of an instant, in 1/`limit` ns (zero when it is not ahead), and that instant.
+    package struct Meter {
+        var backlog: Int128
+        let now: Int64
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
-    public func _refund(
-        _ state: inout State?,
-        cost: Int,
-        consumedAtNanoseconds consumedAt: Int64,
-        nowNanoseconds now: Int64
-    ) {
-        guard cost > 0, state != nil else { return }
+    package func meter(_ state: State?, now: Int64) -> Meter {
+        Meter(backlog: backlog(state, now: now), now: now)
+    }
+
+    package func take(_ cost: Int, from meter: inout Meter) -> Int128? {
+        let next = meter.backlog + Int128(cost) * interval
+        guard next <= tolerance else { return RateLimitArithmetic.ceilDiv(next - tolerance, Int128(limit)) }
+        meter.backlog = next
+        return nil
+    }
+
+    /// A denial, or a query of cost zero, leaves the state as it was.
+    package func store(_ meter: Meter, into state: inout State?, allowed: Bool, cost: Int) {
+        if allowed && cost > 0 { state = self.state(backlog: meter.backlog, now: meter.now) }
+    }
+
+    package func giveBack(_ cost: Int, to state: inout State, consumedAt: Int64, now: Int64) {
         let backlog = self.backlog(state, now: now) - Int128(min(cost, burst)) * interval
         state = self.state(backlog: max(0, backlog), now: now)
     }
@@ -124,8 +116,9 @@ public struct GCRA: NativeRateLimitAlgorithm {
         return State(tatNanoseconds: RateLimitArithmetic.advance(now, by: whole), remainder: Int64(fraction))
     }
 
-    private func decision(allowed: Bool, backlog: Int128, retryAfter: Duration?) -> RateLimitDecision {
-        RateLimitDecision(
+    package func decision(allowed: Bool, meter: Meter, retryAfter: Duration?) -> RateLimitDecision {
+        let backlog = meter.backlog
+        return RateLimitDecision(
             isAllowed: allowed,
             limit: burst,
             remaining: RateLimitArithmetic.clampedInt(RateLimitArithmetic.floorDiv(tolerance - backlog, interval)),

@@ -47,59 +47,51 @@ public struct SlidingWindow: NativeRateLimitAlgorithm {
     /// `limit` units per `window`.
     public var quota: RateLimitQuota { RateLimitQuota(quota: limit, window: window) }
 
-    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
-    public func _evaluate(
-        _ state: inout State?,
-        cost: Int,
-        atNanoseconds now: Int64
-    ) throws(RateLimitError)
-        -> RateLimitDecision
-    {
-        guard cost >= 0 else { throw .negativeCost(cost) }
-        var counters = rolled(state, now: now)
+    /// The largest cost ever allowed: ``limit``.
+    package var maximumCost: Int { limit }
+
+    /// The counters rolled up to an instant, and how far into the current window that instant is.
+    package struct Meter {
+        var counters: State
+        let elapsed: Int128
+    }
+
+    package func meter(_ state: State?, now: Int64) -> Meter {
+        let counters = rolled(state, now: now)
+        return Meter(
+            counters: counters,
+            elapsed: RateLimitArithmetic.elapsed(from: counters.windowStartNanoseconds, to: now)
+        )
+    }
+
+    package func take(_ cost: Int, from meter: inout Meter) -> Int128? {
         let w = windowNanoseconds
-        let elapsed = RateLimitArithmetic.elapsed(from: counters.windowStartNanoseconds, to: now)
-        let previousWeight = Int128(counters.previous) * (w - elapsed)
-        let current = Int128(counters.current)
+        let (previous, elapsed) = (meter.counters.previous, meter.elapsed)
+        let current = Int128(meter.counters.current)
         let limit = Int128(self.limit)
         let cost128 = Int128(cost)
-        defer { state = counters }
-
-        if cost > self.limit {
-            return decision(allowed: false, counters: counters, elapsed: elapsed, retryAfter: nil)
+        if Int128(previous) * (w - elapsed) + (current + cost128) * w <= limit * w {
+            meter.counters.current += cost
+            return nil
         }
-        if previousWeight + (current + cost128) * w <= limit * w {
-            counters.current += cost
-            return decision(allowed: true, counters: counters, elapsed: elapsed, retryAfter: nil)
-        }
-        let wait: Int128
         if current + cost128 <= limit {
             // Allowed later in this window, once enough of the previous window has slid out:
             // previous · (w − elapsed − wait) ≤ (limit − current − cost) · w.
             let slack = (limit - current - cost128) * w
-            wait = (w - elapsed) - RateLimitArithmetic.floorDiv(slack, Int128(counters.previous))
-        } else {
-            // Only after the next boundary, once enough of this window (then the previous one) has slid out:
-            // current · (w − δ) ≤ (limit − cost) · w.
-            let delta = w - RateLimitArithmetic.floorDiv((limit - cost128) * w, current)
-            wait = (w - elapsed) + max(0, delta)
+            return (w - elapsed) - RateLimitArithmetic.floorDiv(slack, Int128(previous))
         }
-        return decision(
-            allowed: false,
-            counters: counters,
-            elapsed: elapsed,
-            retryAfter: RateLimitArithmetic.duration(nanoseconds: wait)
-        )
+        // Only after the next boundary, once enough of this window (then the previous one) has slid out:
+        // current · (w − δ) ≤ (limit − cost) · w.
+        let delta = w - RateLimitArithmetic.floorDiv((limit - cost128) * w, current)
+        return (w - elapsed) + max(0, delta)
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
-    public func _refund(
-        _ state: inout State?,
-        cost: Int,
-        consumedAtNanoseconds consumedAt: Int64,
-        nowNanoseconds now: Int64
-    ) {
-        guard cost > 0, state != nil else { return }
+    /// The rolled counters are kept whatever the decision.
+    package func store(_ meter: Meter, into state: inout State?, allowed: Bool, cost: Int) {
+        state = meter.counters
+    }
+
+    package func giveBack(_ cost: Int, to state: inout State, consumedAt: Int64, now: Int64) {
         var counters = rolled(state, now: now)
         if consumedAt >= counters.windowStartNanoseconds {
             counters.current = max(0, counters.current - cost)
@@ -141,14 +133,8 @@ public struct SlidingWindow: NativeRateLimitAlgorithm {
         return counters
     }
 
-    private func decision(
-        allowed: Bool,
-        counters: State,
-        elapsed: Int128,
-        retryAfter: Duration?
-    )
-        -> RateLimitDecision
-    {
+    package func decision(allowed: Bool, meter: Meter, retryAfter: Duration?) -> RateLimitDecision {
+        let (counters, elapsed) = (meter.counters, meter.elapsed)
         let w = windowNanoseconds
         let used = Int128(counters.previous) * (w - elapsed) + Int128(counters.current) * w
         let reset: Int128 =

@@ -54,41 +54,29 @@ public struct TokenBucket: NativeRateLimitAlgorithm {
         return RateLimitQuota(quota: capacity, window: RateLimitArithmetic.duration(nanoseconds: fullRefill))
     }
 
-    /// Decides whether `cost` units may be consumed (see ``RateLimitAlgorithm/evaluate(_:cost:now:)``).
-    public func _evaluate(
-        _ state: inout State?,
-        cost: Int,
-        atNanoseconds now: Int64
-    ) throws(RateLimitError)
-        -> RateLimitDecision
-    {
-        guard cost >= 0 else { throw .negativeCost(cost) }
-        var current = refilled(state, now: now)
-        defer { state = current }
-        let need = Int128(cost) * periodNanoseconds
-        if cost > capacity {
-            return decision(allowed: false, level: current.level, retryAfter: nil)
-        }
-        if current.level >= need {
-            current.level -= need
-            return decision(allowed: true, level: current.level, retryAfter: nil)
-        }
-        let wait = RateLimitArithmetic.ceilDiv(need - current.level, Int128(refillAmount))
-        return decision(
-            allowed: false,
-            level: current.level,
-            retryAfter: RateLimitArithmetic.duration(nanoseconds: wait)
-        )
+    /// The largest cost ever allowed: ``capacity``.
+    package var maximumCost: Int { capacity }
+
+    /// The bucket refilled up to `now`.
+    package func meter(_ state: State?, now: Int64) -> State {
+        refilled(state, now: now)
     }
 
-    /// Gives back `cost` units (see ``RateLimitAlgorithm/refund(_:cost:consumedAt:now:)``).
-    public func _refund(
-        _ state: inout State?,
-        cost: Int,
-        consumedAtNanoseconds consumedAt: Int64,
-        nowNanoseconds now: Int64
-    ) {
-        guard cost > 0, state != nil else { return }
+    package func take(_ cost: Int, from bucket: inout State) -> Int128? {
+        let need = Int128(cost) * periodNanoseconds
+        guard bucket.level >= need else {
+            return RateLimitArithmetic.ceilDiv(need - bucket.level, Int128(refillAmount))
+        }
+        bucket.level -= need
+        return nil
+    }
+
+    /// The refilled bucket is kept whatever the decision.
+    package func store(_ bucket: State, into state: inout State?, allowed: Bool, cost: Int) {
+        state = bucket
+    }
+
+    package func giveBack(_ cost: Int, to state: inout State, consumedAt: Int64, now: Int64) {
         var current = refilled(state, now: now)
         current.level = min(capacityLevel, current.level + Int128(min(cost, capacity)) * periodNanoseconds)
         state = current
@@ -126,7 +114,8 @@ public struct TokenBucket: NativeRateLimitAlgorithm {
         return current
     }
 
-    private func decision(allowed: Bool, level: Int128, retryAfter: Duration?) -> RateLimitDecision {
+    package func decision(allowed: Bool, meter bucket: State, retryAfter: Duration?) -> RateLimitDecision {
+        let level = bucket.level
         let reset = RateLimitArithmetic.ceilDiv(capacityLevel - level, Int128(refillAmount))
         return RateLimitDecision(
             isAllowed: allowed,

@@ -78,49 +78,25 @@ public struct SpillwayHTTPError: HTTPResponseError, Sendable, CustomStringConver
 
     /// `Retry-After` in whole seconds as HTTP requires: rounded up, at least 1, at most one day.
     public static func retryAfterSeconds(_ duration: Duration) -> Int {
-        let seconds = duration.seconds
-        guard seconds > 1 else { return 1 }
-        return Int(min(seconds.rounded(.up), 86_400))
+        RefusalBody.retryAfterSeconds(duration)
     }
 
     /// The response: status, `Retry-After` when set, ``headers``, and the JSON body.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var json = #"{"error":""# + Self.escaped(code.label) + #"","reason":""# + Self.escaped(reason) + "\""
-        if let priority {
-            json += #","priority":""# + Self.escaped(priority.label) + "\""
-        }
         var fields = headers
-        if let retryAfter {
-            let seconds = Self.retryAfterSeconds(retryAfter)
-            json += #","retry_after_s":"# + String(seconds)
-            fields[.retryAfter] = String(seconds)
-        }
-        json += "}"
+        let retryAfterSeconds = retryAfter.map(Self.retryAfterSeconds)
+        if let retryAfterSeconds { fields[.retryAfter] = String(retryAfterSeconds) }
+        let json = RefusalBody.json(
+            error: code.label,
+            reason: reason,
+            priority: priority,
+            retryAfterSeconds: retryAfterSeconds
+        )
         let buffer = ByteBuffer(string: json)
         fields[.contentType] = "application/json; charset=utf-8"
         fields[.contentLength] = String(buffer.readableBytes)
         fields[.cacheControl] = "no-store"
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
-    }
-
-    /// Escapes `text` for a JSON string (RFC 8259 §7): quotation mark, reverse solidus and control characters.
-    /// Spillway's own labels need none of it, but the initializer is public and a reason can be any text.
-    static func escaped(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-            return text
-        }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
     }
 
     /// A sentence for logs.

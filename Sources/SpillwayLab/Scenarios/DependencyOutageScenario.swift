@@ -1,14 +1,7 @@
 /// `dependency-outage`: half the traffic (`/dependent`) calls a downstream service that black-holes for a stretch;
 /// the other half (`/work`) does not need it. Without protection the hung calls hold every slot and the healthy
 /// half starves too; the question is whether the traffic that could succeed still does.
-package struct DependencyOutageScenario: ScenarioDefinition {
-    package struct Settings: Sendable, Hashable {
-        package var common: CommonSettings
-        /// Fraction of the traffic that calls the dependency.
-        package var dependentShare: Double
-        package var windows: TriggerWindows
-    }
-
+package struct DependencyOutageScenario: TriggeredScenario {
     package init() {}
 
     package var name: String { "dependency-outage" }
@@ -17,26 +10,20 @@ package struct DependencyOutageScenario: ScenarioDefinition {
         "`dependent-share` of the traffic calls a dependency that black-holes for `length`; the rest does not need it"
     }
 
-    package var parameters: [ScenarioParameter] {
-        [ScenarioParameter("dependent-share", "0.5", "fraction of the traffic that calls the dependency")]
-            + ScenarioParameter.windows(
-                before: ("1.5s", "1s"),
-                length: ("2.5s", "2s"),
-                after: ("2s", "2s"),
-                trigger: "the outage"
-            )
-    }
-
-    package func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
-        Settings(
-            common: try reader.common(),
-            dependentShare: try reader.number("dependent-share", in: 0.01...0.99),
-            windows: try reader.windows()
+    /// `dependent-share`: the fraction of the traffic that calls the dependency.
+    package var declaration: TriggerDeclaration {
+        TriggerDeclaration(
+            ScenarioParameter("dependent-share", "0.5", "fraction of the traffic that calls the dependency"),
+            in: 0.01...0.99,
+            before: ("1.5s", "1s"),
+            length: ("2.5s", "2s"),
+            after: ("2s", "2s"),
+            trigger: "the outage"
         )
     }
 
-    package func plan(_ settings: Settings) throws(LabError) -> Scenario {
-        let (common, windows, share) = (settings.common, settings.windows, settings.dependentShare)
+    package func plan(_ settings: TriggeredSettings) throws(LabError) -> Scenario {
+        let (common, windows, share) = (settings.common, settings.windows, settings.value)
         return try common.scenario(
             name: name,
             summary: summary,

@@ -5,15 +5,16 @@ import Spillway
 /// shed from the bottom.
 package struct PriorityScenario: ScenarioDefinition {
     package struct Settings: Sendable, Hashable {
-        package var common: CommonSettings
-        /// Spike height as a multiple of the baseline rate.
-        package var factor: Double
-        package var windows: TriggerWindows
+        /// The spike's settings (its `factor` in `value`).
+        package var spike: TriggeredSettings
         /// Shares of critical_plus, critical, sheddable_plus and sheddable, summing to 1.
         package var shares: [Double]
     }
 
     package static let classes: [Priority] = [.criticalPlus, .critical, .sheddablePlus, .sheddable]
+
+    /// The spike's parameters, with a shorter spike and observation than ``SpikeScenario``'s.
+    static let spike = SpikeScenario.declaration(length: ("2.5s", "2s"), after: ("2s", "2s"))
 
     package init() {}
 
@@ -24,42 +25,33 @@ package struct PriorityScenario: ScenarioDefinition {
     }
 
     package var parameters: [ScenarioParameter] {
-        [SpikeScenario.factorParameter]
-            + ScenarioParameter.windows(
-                before: ("1.5s", "1s"),
-                length: ("2.5s", "2s"),
-                after: ("2s", "2s"),
-                trigger: "the spike"
+        Self.spike.parameters + [
+            ScenarioParameter(
+                "shares",
+                "0.1,0.2,0.3,0.4",
+                "shares of critical_plus, critical, sheddable_plus, sheddable"
             )
-            + [
-                ScenarioParameter(
-                    "shares",
-                    "0.1,0.2,0.3,0.4",
-                    "shares of critical_plus, critical, sheddable_plus, sheddable"
-                )
-            ]
+        ]
     }
 
     package func settings(_ reader: inout ParameterReader) throws(LabError) -> Settings {
-        let common = try reader.common()
-        let factor = try SpikeScenario.factor(&reader)
-        let windows = try reader.windows()
+        let spike = try Self.spike.settings(&reader)
         let text = reader.text("shares")
         let shares = text.split(separator: ",").compactMap { Double($0) }
         guard shares.count == 4, shares.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw LabError(.invalidArgument, "shares=\(text) must be four positive numbers, highest class first")
         }
         let total = shares.reduce(0, +)
-        return Settings(common: common, factor: factor, windows: windows, shares: shares.map { $0 / total })
+        return Settings(spike: spike, shares: shares.map { $0 / total })
     }
 
     package func plan(_ settings: Settings) throws(LabError) -> Scenario {
-        let (common, windows) = (settings.common, settings.windows)
+        let common = settings.spike.common
         return try common.scenario(
             name: name,
             summary: summary,
-            windows: windows,
-            triggerRate: common.baseRate * settings.factor,
+            windows: settings.spike.windows,
+            triggerRate: common.baseRate * settings.spike.value,
             streams: zip(Self.classes, settings.shares).map { priority, share in
                 common.stream(priority.label, share: share, priority: priority)
             },

@@ -1,3 +1,21 @@
+/// A scenario of normal traffic, a trigger and normal traffic again, with one number of its own (spike,
+/// capacity drop, dependency outage): its parameters and settings come from its ``declaration``, so that the
+/// scenario itself says only what the number means and what the trigger does (``plan(_:)``).
+package protocol TriggeredScenario: ScenarioDefinition where Settings == TriggeredSettings {
+    /// The scenario's own number and the defaults of its windows.
+    var declaration: TriggerDeclaration { get }
+}
+
+extension TriggeredScenario {
+    /// The declaration's parameters.
+    package var parameters: [ScenarioParameter] { declaration.parameters }
+
+    /// Reads the declaration's settings.
+    package func settings(_ reader: inout ParameterReader) throws(LabError) -> TriggeredSettings {
+        try declaration.settings(&reader)
+    }
+}
+
 extension CommonSettings {
     /// The scenario of a built-in triggered scenario (spike, capacity drop, outage, priority): these settings'
     /// victim, arrivals and seed, the baseline rate before and after `windows`' trigger and `triggerRate` during it
@@ -6,7 +24,7 @@ extension CommonSettings {
     /// ```swift
     /// try settings.common.scenario(
     ///     name: name, summary: summary, windows: settings.windows,
-    ///     triggerRate: settings.common.baseRate * settings.factor,
+    ///     triggerRate: settings.common.baseRate * settings.value,
     ///     capacityDuringTrigger: settings.common.victim.capacity
     /// )
     /// ```

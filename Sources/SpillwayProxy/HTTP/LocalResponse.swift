@@ -68,30 +68,25 @@ struct LocalResponse {
         LocalResponse(status: refusal.status, error: "bad_request", reason: refusal.reason, outcome: .rejected)
     }
 
-    /// `Retry-After` in whole seconds: rounded up, at least 1, at most a day.
-    static func retryAfterSeconds(_ duration: Duration) -> Int {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        guard seconds > 1 else { return 1 }
-        return Int(min(seconds.rounded(.up), 86_400))
-    }
-
     /// The response head and body, for a client speaking `version`.
     func rendered(version: HTTPVersion, closing: Bool, allocator: ByteBufferAllocator) -> (HTTPResponseHead, ByteBuffer)
     {
-        var json = #"{"error":""# + error + #"","reason":""# + Self.escaped(reason) + "\""
-        if let priority { json += #","priority":""# + priority.label + "\"" }
         var fields = HTTPHeaders()
         for header in headers { fields.add(name: header.name, value: header.value) }
+        var retryAfterSeconds: Int?
         if let retryAfter {
-            let seconds = Self.retryAfterSeconds(retryAfter)
-            json += #","retry_after_s":"# + String(seconds)
+            let seconds = RefusalBody.retryAfterSeconds(retryAfter)
+            retryAfterSeconds = seconds
             fields.replaceOrAdd(name: "retry-after", value: String(seconds))
-        } else if let header = headers.first(where: { $0.name.lowercased() == "retry-after" }),
-            let seconds = Int(header.value)
-        {
-            json += #","retry_after_s":"# + String(seconds)
+        } else if let header = headers.first(where: { $0.name.lowercased() == "retry-after" }) {
+            retryAfterSeconds = Int(header.value)
         }
-        json += "}"
+        let json = RefusalBody.json(
+            error: error,
+            reason: reason,
+            priority: priority,
+            retryAfterSeconds: retryAfterSeconds
+        )
         var body = allocator.buffer(capacity: json.utf8.count)
         body.writeString(json)
         fields.add(name: "content-type", value: "application/json; charset=utf-8")
@@ -99,23 +94,5 @@ struct LocalResponse {
         fields.add(name: "cache-control", value: "no-store")
         if closing { fields.add(name: "connection", value: "close") }
         return (HTTPResponseHead(version: version, status: status, headers: fields), body)
-    }
-
-    /// JSON string escaping (reasons include policy names, which are restricted, but escape anyway).
-    private static func escaped(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-            return text
-        }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20:
-                result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
     }
 }

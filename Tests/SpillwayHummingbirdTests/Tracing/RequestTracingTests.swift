@@ -96,6 +96,28 @@ import Tracing
         #expect(tracer.finishedSpans.isEmpty)
     }
 
+    /// Every `addSpillway` adds the server span, the throwing rate-limited one (for a context that does not record
+    /// the client's address) included.
+    @Test func theRateLimitedAddSpillwayForAnyContextAddsTheServerSpanToo() async throws {
+        let limiter = try RateLimiter(policies: [
+            try RateLimitPolicy(
+                name: "everyone",
+                key: .global,
+                store: InMemoryRateLimitStore(algorithm: try GCRA(limit: 1_000, period: .seconds(1)))
+            )
+        ])
+        let router = Router()
+        try router.addSpillway(rateLimiter: limiter)
+        router.get("/items/{id}") { _, _ -> String in "item" }
+        let tracer = W3CTestTracer()
+        try await send(through: router, tracer: tracer)
+        await eventually("the server span ended") { tracer.spans(named: "/items/{id}").count == 1 }
+        let server = try #require(tracer.spans(named: "/items/{id}").first)
+        #expect(server.traceID == Self.traceID)
+        let rateLimit = try #require(tracer.spans(named: "spillway.rate_limit").first)
+        #expect(rateLimit.parentSpanID == server.spanID)
+    }
+
     @Test func withTracingOffThereIsNoServerSpanButSpillwaysSpansRemain() async throws {
         let tracer = W3CTestTracer()
         var configuration = SpillwayConfiguration()
