@@ -15,15 +15,16 @@ struct LabChainCommand: AsyncParsableCommand {
             session holds every hot row's lock for --lock. B serves requests on --workers workers (a \
             thread-per-request server). Arms: unprotected (plain pools, no deadlines, no admission) and spillway \
             (the library defaults: addSpillway() on A and B, ResilientHTTPClient from B to A behind a bulkhead of \
-            --bulkhead calls, ProtectedPostgresClient in A). Prints each route's goodput before, during and after \
+            --bulkhead calls, ProtectedPostgresClient in A) and spillway-per-route (the same with one default \
+            SpillwayMiddleware per group of B's routes instead of one for the router). Prints each route's goodput before, during and after \
             the lock, its recovery time and its goodput per second.
 
             Example: spillway lab chain --lock 10s --json chain.json
             """
     )
 
-    @Option(help: "Arms to run, comma-separated (unprotected, spillway).")
-    var arms = "unprotected,spillway"
+    @Option(help: "Arms to run, comma-separated (unprotected, spillway, spillway-per-route).")
+    var arms = "unprotected,spillway,spillway-per-route"
 
     @Option(help: "Requests per second on each of B's routes.")
     var rate = 100.0
@@ -67,7 +68,7 @@ struct LabChainCommand: AsyncParsableCommand {
         let chosen = try arms.split(separator: ",").map { text in
             let name = text.trimmingCharacters(in: .whitespaces)
             guard let arm = ChainArm(rawValue: name) else {
-                throw ValidationError("--arms: '\(name)' is not an arm (unprotected, spillway)")
+                throw ValidationError("--arms: '\(name)' is not an arm (unprotected, spillway, spillway-per-route)")
             }
             return arm
         }

@@ -7,6 +7,10 @@ package enum ChainArm: String, Sendable, Hashable, Codable, CaseIterable {
     /// ``SpillwayHTTPClient/ResilientHTTPClient`` (its per-host breaker and retry budget) from B to A behind a
     /// bulkhead, and A's ``SpillwayPostgres/ProtectedPostgresClient``.
     case spillway
+    /// As ``spillway``, with one `SpillwayMiddleware` (the library defaults, its own adaptive limiter) per group of
+    /// B's routes instead of one for the whole router: `/a`, whose requests depend on A, and `/local`. The gate of
+    /// the routes that depend on A then learns A's latency; the other gate never sees it.
+    case spillwayPerRoute = "spillway-per-route"
 
     /// The arm's name in tables.
     package var label: String { rawValue }

@@ -35,8 +35,10 @@ package enum ChainExperiment {
         switch arm {
         case .unprotected:
             return common + "; B→A: AsyncHTTPClient defaults (8 connections), no timeout; no deadlines, no admission"
-        case .spillway:
-            return common + " under ProtectedPostgresClient's defaults; addSpillway() on A and B; "
+        case .spillway, .spillwayPerRoute:
+            let gates =
+                arm == .spillway ? "addSpillway() on A and B" : "addSpillway() on A, one default gate per route on B"
+            return common + " under ProtectedPostgresClient's defaults; \(gates); "
                 + "B→A: ResilientHTTPClient defaults (breaker per host, retry budget, deadline propagated) "
                 + "behind a bulkhead of \(settings.bulkhead) calls"
         }

@@ -30,7 +30,7 @@ package final class ChainService: Sendable {
         case .a(let postgresPort):
             let workload = ChainExperiment.workload(settings)
             let backend = try DatabaseBackend.make(
-                options.arm == .spillway ? .spillway : .unprotected,
+                options.arm == .unprotected ? .unprotected : .spillway,
                 server: LocalPostgres.clientConfiguration(port: postgresPort),
                 workload: DatabaseWorkload(
                     rate: settings.rate,
@@ -45,7 +45,7 @@ package final class ChainService: Sendable {
                 workload: workload,
                 seed: settings.seed,
                 port: options.port,
-                admission: options.arm == .spillway
+                admission: options.arm != .unprotected
             )
             return ChainService(.a(victim), port: victim.port)
         case .b(let aPort):

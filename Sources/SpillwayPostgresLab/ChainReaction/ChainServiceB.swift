@@ -18,7 +18,9 @@ import SpillwayLab
 /// timeout. The `spillway` arm adds `addSpillway()` in front of both routes, and calls A through a
 /// ``ResilientHTTPClient`` with its defaults (breaker per host, retry budget, the remaining deadline sent to A)
 /// behind a bulkhead: at most ``ChainSettings/bulkhead`` requests call A at once, others are refused at once (`503`
-/// with `Retry-After`), so the other workers stay with `/local`.
+/// with `Retry-After`), so the other workers stay with `/local`. The `spillway-per-route` arm is the same with one
+/// default `SpillwayMiddleware` per route group (`/a`, `/local`) instead of `addSpillway()` for the whole router, so
+/// that A's latency is learned only by the gate of the routes that depend on A.
 final class ChainServiceB: Sendable {
     static let dependentPath = "/a"
     static let localPath = "/local"
@@ -57,12 +59,21 @@ final class ChainServiceB: Sendable {
         let router = Router()
         router.get("ping") { _, _ in Response(status: .ok) }
         if arm == .spillway { router.addSpillway() }
-        router.get(RouterPath(localPath)) { _, _ -> Response in
+        let local = router.group(RouterPath(localPath))
+        let dependent = router.group(RouterPath(dependentPath))
+        if arm == .spillwayPerRoute {
+            for (group, name) in [(local, "chain-b-local"), (dependent, "chain-b-a")] {
+                var configuration = SpillwayConfiguration()
+                configuration.limiter.name = name
+                group.add(middleware: SpillwayMiddleware(configuration))
+            }
+        }
+        local.get { _, _ -> Response in
             // A thread's work: the worker is held, not given back while waiting (no deadline: threads do not know it).
             try await workers.withPermit(deadline: nil) { try await Task.sleep(for: localWork) }
             return Response(status: .ok)
         }
-        router.get(RouterPath(dependentPath)) { [logger] _, _ -> Response in
+        dependent.get { [logger] _, _ -> Response in
             let status = try await workers.withPermit(deadline: nil) {
                 try await dependency.call(url, logger: logger)
             }
@@ -96,7 +107,7 @@ enum ChainDependency: Sendable {
         switch arm {
         case .unprotected:
             self = .plain(HTTPClient(eventLoopGroupProvider: .singleton))
-        case .spillway:
+        case .spillway, .spillwayPerRoute:
             let bulkhead = ConcurrencyLimiter(
                 configuration: .init(
                     name: "chain-b-to-a",

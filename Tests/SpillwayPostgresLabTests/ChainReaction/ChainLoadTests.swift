@@ -6,7 +6,9 @@ import Testing
 @testable import SpillwayPostgresLab
 
 /// Issue 14's chain reaction on a real PostgreSQL with A and B as processes of their own (the `spillway`
-/// executable beside the test runner): a 4 s lock on A's hot rows, both arms side by side.
+/// executable beside the test runner): a 4 s lock on A's hot rows, the unprotected arm and Spillway with one gate
+/// per group of B's routes side by side. (With one `addSpillway()` for all of B's routes, `/local` is shed with `/a`:
+/// `docs/benchmarks.md`, issue 14; not asserted here.)
 @Suite("chain reaction: gateway -> B -> A -> PostgreSQL (load)")
 struct ChainLoadTests {
     @Test(
@@ -17,7 +19,7 @@ struct ChainLoadTests {
     func chainReaction() async throws {
         let settings = ChainSettings(before: .seconds(3), lock: .seconds(4), after: .seconds(4))
         let unprotected = try await ChainExperiment.run(settings, arm: .unprotected, log: nil)
-        let spillway = try await ChainExperiment.run(settings, arm: .spillway, log: nil)
+        let spillway = try await ChainExperiment.run(settings, arm: .spillwayPerRoute, log: nil)
         let report = ChainReport(settings: settings, arms: [unprotected, spillway])
         let table = report.table
         for arm in [unprotected, spillway] {

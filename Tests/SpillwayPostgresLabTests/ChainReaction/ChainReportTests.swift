@@ -37,19 +37,21 @@ struct ChainReportTests {
             arm(.spillway, local: 0.96, recoveries: (1.9, 0)),
         ])
         #expect(claimed.unprotectedLocalCollapsed == true)
-        #expect(claimed.spillwayLocalHeld == true)
-        #expect(claimed.spillwayRecovered == true)
+        #expect(claimed[.spillway]?.localHeld == true)
+        #expect(claimed[.spillway]?.recovered == true)
+        #expect(claimed[.spillwayPerRoute] == nil, "an arm that did not run is not judged")
 
         let refuted = ChainVerdict([
             arm(.unprotected, local: 0.6, recoveries: (nil, nil)),
             arm(.spillway, local: 0.94, recoveries: (2.1, 0)),
         ])
         #expect(refuted.unprotectedLocalCollapsed == false)
-        #expect(refuted.spillwayLocalHeld == false)
-        #expect(refuted.spillwayRecovered == false)
+        #expect(refuted[.spillway]?.localHeld == false)
+        #expect(refuted[.spillway]?.recovered == false)
 
-        let metastable = ChainVerdict([arm(.spillway, local: 1, recoveries: (0.5, nil))])
-        #expect(metastable.spillwayRecovered == false, "a route that never came back has not recovered")
+        let metastable = ChainVerdict([arm(.spillwayPerRoute, local: 1, recoveries: (0.5, nil))])
+        #expect(metastable[.spillwayPerRoute]?.recovered == false, "a route that never came back has not recovered")
+        #expect(metastable[.spillwayPerRoute]?.localHeld == true)
         #expect(metastable.unprotectedLocalCollapsed == nil, "an arm that did not run is not judged")
         #expect(metastable.lines.first?.hasSuffix("not run") == true)
     }
@@ -127,6 +129,6 @@ struct ChainReportTests {
         #expect(table.contains("1.50, 2.25"))
         let decoded = try JSONDecoder().decode(ChainReport.self, from: report.json())
         #expect(decoded == report)
-        #expect(decoded.verdict.spillwayLocalHeld == true)
+        #expect(decoded.verdict[.spillway]?.localHeld == true)
     }
 }
