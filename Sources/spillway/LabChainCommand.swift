@@ -38,6 +38,9 @@ struct LabChainCommand: AsyncParsableCommand {
     @Option(help: "The most concurrent calls from B to A in the spillway arm (default: half the workers).")
     var bulkhead: Int?
 
+    @Option(name: .customLong("local-work"), help: "How long a /local request works in B (holding its worker).")
+    var localWork = "20ms"
+
     @Option(help: "Normal traffic before the lock.")
     var before = "4s"
 
@@ -59,6 +62,7 @@ struct LabChainCommand: AsyncParsableCommand {
             deadline: try duration(deadline, "--deadline"),
             workers: workers,
             bulkhead: bulkhead,
+            localWork: try localWorkDuration(),
             before: try duration(before, "--before"),
             lock: try duration(lock, "--lock"),
             after: try duration(after, "--after"),
@@ -95,6 +99,12 @@ struct LabChainCommand: AsyncParsableCommand {
             try report.json().write(to: URL(fileURLWithPath: json))
             print("Wrote \(json)")
         }
+    }
+
+    /// `--local-work` may be zero (a route that answers at once), unlike the other durations.
+    private func localWorkDuration() throws -> Duration {
+        guard localWork == "0" else { return try duration(localWork, "--local-work") }
+        return .zero
     }
 
     private func duration(_ text: String, _ option: String) throws -> Duration {
