@@ -173,6 +173,8 @@ let package = Package(
                 "SpillwayPostgres",
                 "SpillwayLab",
                 "SpillwayHummingbird",
+                "SpillwayHTTPClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

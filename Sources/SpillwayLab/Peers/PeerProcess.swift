@@ -9,11 +9,11 @@ import Darwin
 
 /// A reverse proxy (HAProxy, nginx) the lab started on loopback in front of the victim, with its configuration in
 /// a temporary directory; ``stop()`` ends the process and removes the directory.
-final class PeerProcess: Sendable {
+package final class PeerProcess: Sendable {
     /// The peer's name (`haproxy`, `nginx`).
     let name: String
     /// The loopback port it listens on.
-    let port: Int
+    package let port: Int
     /// The configuration it runs with, for the report.
     let configuration: String
     private let process: Mutex<Process?>
@@ -49,7 +49,7 @@ final class PeerProcess: Sendable {
     ///
     /// On any failure the directory is removed and no file stays open: only a running peer owns resources, and
     /// ``stop()`` releases them.
-    static func launch(
+    package static func launch(
         name: String,
         binary: String,
         fileName: String,
@@ -146,7 +146,7 @@ final class PeerProcess: Sendable {
     }
 
     /// Terminates the process (SIGTERM, then SIGKILL after a second) and removes its directory.
-    func stop() async {
+    package func stop() async {
         let process = self.process.withLock { process -> Process? in
             defer { process = nil }
             return process

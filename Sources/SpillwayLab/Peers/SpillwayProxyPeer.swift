@@ -7,7 +7,7 @@ import Foundation
 ///
 /// The binary is `SPILLWAY_BINARY` when set, else the `spillway` executable beside the running one (the lab run by
 /// `spillway` itself, or a test runner in the same build folder).
-enum SpillwayProxyPeer {
+package enum SpillwayProxyPeer {
     static func configuration(port: Int, victimPort: Int) -> String {
         """
         # spillway proxy in front of the lab's victim: the defaults, one thread, the lab's priority header trusted.
@@ -27,7 +27,7 @@ enum SpillwayProxyPeer {
     }
 
     /// The `spillway` executable the arm runs, or `nil` when none is found.
-    static func binary() -> String? {
+    package static func binary() -> String? {
         if let explicit = ProcessInfo.processInfo.environment["SPILLWAY_BINARY"], !explicit.isEmpty {
             return PeerProcess.locate(explicit)
         }
@@ -51,7 +51,7 @@ enum SpillwayProxyPeer {
         )
     }
 
-    static let unavailableReason =
+    package static let unavailableReason =
         "the spillway executable was not found beside this program nor on PATH "
         + "(swift build --product spillway, or set SPILLWAY_BINARY)"
 }

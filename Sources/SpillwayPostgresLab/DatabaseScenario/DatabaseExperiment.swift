@@ -17,22 +17,8 @@ enum DatabaseExperiment {
         arm: ArmKind,
         log: (@Sendable (String) -> Void)?
     ) async throws(LabError) -> ArmRun {
-        guard LocalPostgres.binDirectory() != nil else {
-            throw LabError(.peerUnavailable, notInstalled)
-        }
-        let server: LocalPostgres
-        do {
-            server = try await LocalPostgres.startPrimary()
-        } catch {
-            throw LabError(.serverFailed, "PostgreSQL did not start: \(error)")
-        }
-        do {
-            let run = try await measure(scenario, settings: settings, arm: arm, server: server, log: log)
-            await server.stop()
-            return run
-        } catch {
-            await server.stop()
-            throw error
+        try await LocalPostgres.withLabPrimary { server throws(LabError) in
+            try await measure(scenario, settings: settings, arm: arm, server: server, log: log)
         }
     }
 

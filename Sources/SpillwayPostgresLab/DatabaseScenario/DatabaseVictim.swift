@@ -32,11 +32,15 @@ final class DatabaseVictim: Sendable {
         self.backendTask = backendTask
     }
 
-    /// Starts the service on a free loopback port with `backend` (and runs the backend's pool).
+    /// Starts the service on loopback `port` (`0`: a free one) with `backend` (and runs the backend's pool). With
+    /// `admission`, a backend that reads deadlines gets `addSpillway()` (deadlines, the library's default adaptive
+    /// admission, goodput metrics) in front of its database routes instead of the deadline middleware alone.
     static func start(
         backend: DatabaseBackend,
         workload: SweepWorkload,
-        seed: UInt64
+        seed: UInt64,
+        port: Int = 0,
+        admission: Bool = false
     ) async throws(LabError) -> DatabaseVictim {
         let backendTask = Task { await backend.run() }
         var logger = Logger(label: "spillway.lab.database")
@@ -44,7 +48,13 @@ final class DatabaseVictim: Sendable {
         let random = LockedValue(RandomSource.seeded(seed, stream: 7))
         let router = Router()
         router.get("ping") { _, _ in Response(status: .ok) }
-        if backend.readsDeadlines { router.add(middleware: DeadlineMiddleware<BasicRequestContext>()) }
+        if backend.readsDeadlines {
+            if admission {
+                router.addSpillway()
+            } else {
+                router.add(middleware: DeadlineMiddleware<BasicRequestContext>())
+            }
+        }
         router.get(RouterPath(readPath)) { [logger] _, _ -> Response in
             let first = random.withLock { Int.random(in: 1...max(1, workload.accounts - 199), using: &$0) }
             return Response(status: try await backend.perform(.read(firstID: first), logger: logger))
@@ -56,6 +66,7 @@ final class DatabaseVictim: Sendable {
         do {
             let server = try await LoopbackServer.start(
                 router: router,
+                port: port,
                 name: "the database scenario's service",
                 logger: logger
             )
