@@ -14,7 +14,7 @@ let package = Package(
         .library(name: "SpillwayPostgres", targets: ["SpillwayPostgres"]),
         .library(name: "SpillwayJobs", targets: ["SpillwayJobs"]),
         .library(name: "SpillwayJobsHummingbird", targets: ["SpillwayJobsHummingbird"]),
-        // Optional: OTLP/HTTP export of Spillway's spans through swift-otel (issue 17). Nothing else depends on it.
+        // Optional: OTLP/HTTP export of spans and metrics through swift-otel (issue 17). Nothing else depends on it.
         .library(name: "SpillwayOTel", targets: ["SpillwayOTel"]),
     ],
     dependencies: [
@@ -338,6 +338,7 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(

@@ -39,24 +39,20 @@ public struct OTLPTracing: Sendable {
     /// Makes the tracer and its service without bootstrapping `InstrumentationSystem`: for a test, which binds the
     /// tracer to one task with `withTracer(_:_:)`, or for a `MultiplexInstrument` with other instruments.
     ///
-    /// - Throws: ``OTLPTracingError`` when the configuration or the `OTEL_*` environment cannot work.
+    /// - Throws: ``OTLPExportError`` when the configuration or the `OTEL_*` environment cannot work.
     public static func make(_ configuration: OTLPTracingConfiguration = OTLPTracingConfiguration()) throws -> Self {
         guard let resolved = try resolve(configuration, environment: ProcessInfo.processInfo.environment) else {
-            return OTLPTracing(tracer: nil, service: TracingOffService())
+            return OTLPTracing(tracer: nil, service: ExportOffService())
         }
-        do {
-            let backend = try OTel.makeTracingBackend(configuration: resolved)
-            return OTLPTracing(tracer: backend.factory, service: backend.service)
-        } catch {
-            throw OTLPTracingError(.rejectedBySwiftOTel, "swift-otel refused the configuration: \(error)")
-        }
+        let backend = try OTLPExportError.fromSwiftOTel { try OTel.makeTracingBackend(configuration: resolved) }
+        return OTLPTracing(tracer: backend.factory, service: backend.service)
     }
 
     /// Makes the tracer with ``make(_:)`` and bootstraps `InstrumentationSystem` with it, so that every span of the
     /// process goes to the collector. Call it once per process: swift-distributed-tracing stops the process when it
     /// is bootstrapped twice.
     ///
-    /// - Throws: ``OTLPTracingError`` when the configuration or the `OTEL_*` environment cannot work; nothing is
+    /// - Throws: ``OTLPExportError`` when the configuration or the `OTEL_*` environment cannot work; nothing is
     ///   bootstrapped then.
     public static func bootstrap(_ configuration: OTLPTracingConfiguration = OTLPTracingConfiguration()) throws -> Self
     {
@@ -73,48 +69,27 @@ public struct OTLPTracing: Sendable {
     ) throws -> OTel.Configuration? {
         let environment = OTLPEnvironment(environment)
         if environment.sdkDisabled { return nil }
-        try environment.check(codeEndpoint: configuration.endpoint)
-
-        var resolved = OTel.Configuration.default
-        resolved.logs.enabled = false
-        resolved.metrics.enabled = false
-        if let name = configuration.serviceName {
-            guard !name.isEmpty else {
-                throw OTLPTracingError(.invalidServiceName, "the service name is empty; pass nil for the default")
-            }
-            resolved.serviceName = name
-        } else {
-            resolved.serviceName = "unknown_service:\(ProcessInfo.processInfo.processName)"
-        }
+        try environment.check(.traces, codeEndpoint: configuration.endpoint)
+        var resolved = try OTel.Configuration.spillway(
+            serviceName: configuration.serviceName,
+            diagnosticLogger: configuration.diagnosticLogger
+        )
+        resolved.traces.enabled = true
         guard
             let sampler = OTel.Configuration.TracesConfiguration.SamplerConfiguration.parentBasedTraceIDRatio(
                 ratio: configuration.samplingRatio
             )
         else {
-            throw OTLPTracingError(
+            throw OTLPExportError(
                 .invalidSamplingRatio,
                 "the sampling ratio is \(configuration.samplingRatio); it must be a number in 0...1"
             )
         }
         resolved.traces.sampler = sampler
-        guard configuration.exportDelay > .zero else {
-            throw OTLPTracingError(
-                .invalidExportDelay,
-                "the export delay is \(configuration.exportDelay); it must be positive"
-            )
-        }
+        try OTel.Configuration.checkPositive(configuration.exportDelay, "export delay")
         resolved.traces.batchSpanProcessor.scheduleDelay = configuration.exportDelay
         if let endpoint = configuration.endpoint { resolved.traces.otlpExporter.endpoint = endpoint }
         resolved.traces.otlpExporter.protocol = .httpProtobuf
-        if let logger = configuration.diagnosticLogger { resolved.diagnosticLogger = .custom(logger) }
         return resolved
-    }
-}
-
-/// The service ``OTLPTracing`` returns when tracing is off: it keeps its place in the `ServiceGroup` until the
-/// group shuts down, as the export service would.
-private struct TracingOffService: Service {
-    func run() async throws {
-        try await gracefulShutdown()
     }
 }

@@ -3,16 +3,16 @@ import SpillwayOTel
 import Testing
 
 /// What ``OTLPTracing`` accepts and refuses before swift-otel sees a configuration: each refusal an
-/// ``OTLPTracingError`` naming the setting, where swift-otel would stop the process or export nothing.
+/// ``OTLPExportError`` naming the setting, where swift-otel would stop the process or export nothing.
 @Suite struct OTLPTracingConfigurationTests {
     private func refusal(
         _ configuration: OTLPTracingConfiguration = OTLPTracingConfiguration(),
         environment: [String: String] = [:]
-    ) -> OTLPTracingError? {
+    ) -> OTLPExportError? {
         do {
             _ = try OTLPTracing.resolve(configuration, environment: environment)
             return nil
-        } catch let error as OTLPTracingError {
+        } catch let error as OTLPExportError {
             return error
         } catch {
             Issue.record("unexpected error \(error)")
@@ -52,7 +52,7 @@ import Testing
 
     @Test func anEmptyServiceNameAndANonPositiveExportDelayAreRefused() {
         #expect(refusal(OTLPTracingConfiguration(serviceName: ""))?.code == .invalidServiceName)
-        #expect(refusal(OTLPTracingConfiguration(exportDelay: .zero))?.code == .invalidExportDelay)
+        #expect(refusal(OTLPTracingConfiguration(exportDelay: .zero))?.code == .invalidExportInterval)
     }
 
     @Test(arguments: ["localhost:4318", "collector", "ftp://collector:4318", "http://", ""])
@@ -107,13 +107,13 @@ import Testing
     }
 
     @Test func makeRefusesBeforeCreatingAnything() {
-        #expect(throws: OTLPTracingError.self) { try OTLPTracing.make(OTLPTracingConfiguration(samplingRatio: 2)) }
-        #expect(throws: OTLPTracingError.self) { try OTLPTracing.bootstrap(OTLPTracingConfiguration(serviceName: "")) }
+        #expect(throws: OTLPExportError.self) { try OTLPTracing.make(OTLPTracingConfiguration(samplingRatio: 2)) }
+        #expect(throws: OTLPExportError.self) { try OTLPTracing.bootstrap(OTLPTracingConfiguration(serviceName: "")) }
     }
 
     @Test func theErrorSaysWhereItComesFrom() {
         let error = refusal(OTLPTracingConfiguration(samplingRatio: 2))
-        #expect(error?.description.hasPrefix("OTLP tracing: the sampling ratio is 2.0") == true)
+        #expect(error?.description.hasPrefix("OTLP export: the sampling ratio is 2.0") == true)
         #expect(error?.code.description == "invalid_sampling_ratio")
     }
 }

@@ -14,54 +14,31 @@ import Tracing
 
 /// Spillway's spans exported by ``OTLPTracing`` over OTLP/HTTP to a collector the test runs on loopback, decoded
 /// from the protobuf the exporter sent. Each test binds its tracer to its own task (`withTracer`), never globally.
-@Suite(.timeLimit(.minutes(1))) struct OTLPExportTests {
+@Suite(.timeLimit(.minutes(1))) struct OTLPTraceExportTests {
     private static let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
     private static let callerSpanID = "00f067aa0ba902b7"
     private static let traceparent = HTTPField.Name("traceparent")!
 
-    /// Stopping the servers logs an error per open connection; nothing a test needs to see.
-    private static var quietLogger: Logger {
-        var logger = Logger(label: "spillway-otel-test")
-        logger.logLevel = .critical
-        return logger
-    }
-
-    /// Runs a collector on a loopback port, the export service of a tracer sending to it, and `body` with that
-    /// tracer bound; then shuts the export down gracefully (which sends what is still batched).
-    private func withCollector(
+    /// Runs a collector, the export service of a tracer sending to it, and `body` with that tracer bound.
+    private func withTracingCollector(
         samplingRatio: Double,
         _ body: @Sendable (_ receiver: OTLPReceiver, _ collectorPort: Int) async throws -> Void
     ) async throws {
-        let receiver = OTLPReceiver()
-        let router = Router()
-        receiver.addRoutes(to: router)
-        let quiet = Self.quietLogger
-        try await Application(router: router, logger: quiet).test(.live) { collector in
-            let port = try #require(collector.port)
+        try await withCollector { receiver, port in
             let tracing = try OTLPTracing.make(
                 OTLPTracingConfiguration(
                     serviceName: "spillway-otel-test",
                     samplingRatio: samplingRatio,
                     endpoint: "http://localhost:\(port)/v1/traces",
                     exportDelay: .milliseconds(20),
-                    diagnosticLogger: quiet
+                    diagnosticLogger: quietLogger
                 )
             )
             let tracer = try #require(tracing.tracer)
-            let export = ServiceGroup(services: [tracing.service], logger: quiet)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await export.run() }
-                do {
-                    try await withTracer(tracer) { try await body(receiver, port) }
-                } catch {
-                    await export.triggerGracefulShutdown()
-                    throw error
-                }
-                await export.triggerGracefulShutdown()
-                try await group.waitForAll()
+            try await whileRunning(tracing.service) {
+                try await withTracer(tracer) { try await body(receiver, port) }
             }
         }
-        #expect(receiver.failures.isEmpty)
     }
 
     /// A Spillway service whose `/items/{id}` calls the collector's `/dependency` through `ResilientHTTPClient`.
@@ -76,7 +53,7 @@ import Tracing
     }
 
     @Test func aRequestsSpansArriveWithSpillwaysAttributesAndTheirParents() async throws {
-        try await withCollector(samplingRatio: 1) { receiver, port in
+        try await withTracingCollector(samplingRatio: 1) { receiver, port in
             let client = ResilientHTTPClient(configuration: .init(name: "catalog"))
             try await service(calling: client, port: port).test(.router) { app in
                 try await app.execute(
@@ -129,7 +106,7 @@ import Tracing
     }
 
     @Test func withSamplingOffOnlyTracesACallerSampledAreExported() async throws {
-        try await withCollector(samplingRatio: 0) { receiver, port in
+        try await withTracingCollector(samplingRatio: 0) { receiver, port in
             let client = ResilientHTTPClient(configuration: .init(name: "catalog"))
             try await service(calling: client, port: port).test(.router) { app in
                 for _ in 0..<5 {
@@ -145,7 +122,7 @@ import Tracing
             }
             try await client.shutdown()
             await eventually("the sampled request's server span was exported") {
-                !receiver.spans(named: "/items/{id}").isEmpty
+                receiver.spans(named: "/items/{id}").contains { $0.traceID == Self.traceID }
             }
             #expect(receiver.spans(named: "/items/{id}").count == 1)
             #expect(receiver.spans.allSatisfy { $0.traceID == Self.traceID })
