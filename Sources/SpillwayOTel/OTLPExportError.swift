@@ -1,8 +1,8 @@
 /// Why ``OTLPTracing`` or ``OTLPMetrics`` refused a configuration: an error raised at start-up, before anything is
 /// exported, with a message that names the setting to change.
 ///
-/// swift-otel handles some settings by stopping the process (`fatalError`: an OTLP/gRPC protocol in a build without
-/// its gRPC exporter, the Jaeger and X-Ray samplers) and others by logging a warning and exporting nothing (an
+/// swift-otel 1.6 stops the process for some settings (`fatalError`: an OTLP/gRPC protocol in a build without its
+/// gRPC exporter, the Jaeger and X-Ray samplers) and accepts others that can only fail later, at every export (an
 /// endpoint without `http://` or `https://`). ``OTLPTracing`` and ``OTLPMetrics`` check those first and throw this
 /// instead.
 ///
