@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "SpillwayPostgres", targets: ["SpillwayPostgres"]),
         .library(name: "SpillwayJobs", targets: ["SpillwayJobs"]),
         .library(name: "SpillwayJobsHummingbird", targets: ["SpillwayJobsHummingbird"]),
+        // Optional: OTLP/HTTP export of spans and metrics through swift-otel (issue 17). Nothing else depends on it.
+        .library(name: "SpillwayOTel", targets: ["SpillwayOTel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
@@ -32,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // Only the OTLP/HTTP exporter: the default traits would also build gRPC (grpc-swift-2 and its transport).
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .target(
@@ -332,6 +336,35 @@ let package = Package(
                 "SpillwayTestSupport",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        .target(
+            name: "SpillwayOTel",
+            dependencies: [
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "SpillwayOTelTests",
+            dependencies: [
+                "SpillwayOTel",
+                "SpillwayHummingbird",
+                "SpillwayHTTPClient",
+                "SpillwayTestSupport",
+                "Spillway",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],
