@@ -262,7 +262,11 @@ struct JobWorkerPoolTests {
     @Test func handlerRunningPastTheJobTimeoutFailsItsAttempt() async throws {
         let clock = ManualClock()
         try await TestStores.withStore(.sqlite, clock: clock) { store in
-            var configuration = PoolHarness.configuration()
+            // The retry waits longer than the 8 s the test moves the clock: otherwise, when the failure is recorded
+            // late in real time, the clock passes the retry and a second attempt runs (and holds up the drain).
+            var configuration = PoolHarness.configuration(
+                backoff: Backoff(jitter: .none, base: .seconds(60), cap: .seconds(60))
+            )
             configuration.jobTimeout = .seconds(5)
             let pool = JobWorkerPool(store: store, configuration: configuration, clock: clock)
             let started = Gate()
