@@ -12,6 +12,8 @@ package final class SQLiteJobBackend: JobBackend {
     package let usesDatabaseClock = false
     package let concurrentWrites = 1
     package let defaultCompletionBatchSize = 100
+    /// The most enqueues ``JobStore`` writes in one transaction (those that arrive while the previous one commits).
+    static let maximumEnqueueBatch = 100
     /// The file's path.
     package let path: String
     let pool: DatabasePool
@@ -48,29 +50,47 @@ package final class SQLiteJobBackend: JobBackend {
     package func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome {
         let now = self.now(now)
         return try await pool.write { db in
-            if let key = job.idempotencyKey {
-                if let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, created_at FROM spillway_jobs WHERE idempotency_key = ?"),
-                    arguments: [key]
-                ) {
-                    let id: Int64 = row[0]
-                    let createdAt: Int64 = row[1]
-                    if createdAt >= now - idempotencyWindow.microseconds {
-                        return EnqueueOutcome(id: JobID(id), isDuplicate: true)
-                    }
-                    // The earlier job's window has passed: it keeps its history, the key moves to the new job.
-                    try db.cachedStatement(sql: "UPDATE spillway_jobs SET idempotency_key = NULL WHERE id = ?")
-                        .execute(arguments: [id])
-                }
-            }
-            let runAt = job.runAt.map { $0.microsecondsSince1970 } ?? now
-            try db.cachedStatement(sql: Self.insert).execute(arguments: [
-                "queue": job.queue, "kind": job.kind, "payload": job.payload, "priority": job.priority.rawValue,
-                "max_attempts": job.maxAttempts, "now": now, "run_at": runAt, "key": job.idempotencyKey,
-                "traceparent": job.traceparent,
-            ])
-            return EnqueueOutcome(id: JobID(db.lastInsertedRowID), isDuplicate: false)
+            try Self.enqueue(job, idempotencyWindow: idempotencyWindow, now: now, in: db)
         }
+    }
+
+    /// Enqueues `jobs` in one transaction, in order (an idempotency key repeated within the batch finds the job
+    /// its first occurrence inserted); returns one outcome per job. All or nothing: a database error fails them all.
+    package func enqueue(_ jobs: [NewJob], idempotencyWindow: Duration, now: Date?) async throws -> [EnqueueOutcome] {
+        let now = self.now(now)
+        return try await pool.write { db in
+            try jobs.map { try Self.enqueue($0, idempotencyWindow: idempotencyWindow, now: now, in: db) }
+        }
+    }
+
+    private static func enqueue(
+        _ job: NewJob,
+        idempotencyWindow: Duration,
+        now: Int64,
+        in db: Database
+    ) throws -> EnqueueOutcome {
+        if let key = job.idempotencyKey {
+            if let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, created_at FROM spillway_jobs WHERE idempotency_key = ?"),
+                arguments: [key]
+            ) {
+                let id: Int64 = row[0]
+                let createdAt: Int64 = row[1]
+                if createdAt >= now - idempotencyWindow.microseconds {
+                    return EnqueueOutcome(id: JobID(id), isDuplicate: true)
+                }
+                // The earlier job's window has passed: it keeps its history, the key moves to the new job.
+                try db.cachedStatement(sql: "UPDATE spillway_jobs SET idempotency_key = NULL WHERE id = ?")
+                    .execute(arguments: [id])
+            }
+        }
+        let runAt = job.runAt.map { $0.microsecondsSince1970 } ?? now
+        try db.cachedStatement(sql: Self.insert).execute(arguments: [
+            "queue": job.queue, "kind": job.kind, "payload": job.payload, "priority": job.priority.rawValue,
+            "max_attempts": job.maxAttempts, "now": now, "run_at": runAt, "key": job.idempotencyKey,
+            "traceparent": job.traceparent,
+        ])
+        return EnqueueOutcome(id: JobID(db.lastInsertedRowID), isDuplicate: false)
     }
 
     private static let insert = """
@@ -88,31 +108,35 @@ package final class SQLiteJobBackend: JobBackend {
     ) async throws -> [JobClaim] {
         let now = self.now(now)
         let expires = now + lease.microseconds
-        let rows = try await pool.write { db in
+        // The rows become claims inside the write: `Row` is not `Sendable`, and returning it picked GRDB's
+        // synchronous `write`, which blocked a thread of the concurrency pool until the writer was free.
+        let claims = try await pool.write { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: Self.claim),
                 arguments: ["now": now, "expires": expires, "worker": worker, "queue": queue, "limit": limit]
             )
+            .map { row in Self.jobClaim(row, queue: queue, worker: worker, now: now, expires: expires) }
         }
-        return rows.map { row in
-            JobClaim(
-                id: JobID(row[0] as Int64),
-                queue: queue,
-                kind: row[1],
-                payload: row[2],
-                priority: Priority(rawValue: row[3]) ?? .critical,
-                attempt: row[4],
-                maxAttempts: row[5],
-                snoozes: row[6],
-                fencingToken: row[7],
-                createdAt: Date(microsecondsSince1970: row[8]),
-                attemptedAt: Date(microsecondsSince1970: now),
-                leaseExpiresAt: Date(microsecondsSince1970: expires),
-                worker: worker,
-                traceparent: row[9]
-            )
-        }
-        .sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+        return claims.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
+    }
+
+    private static func jobClaim(_ row: Row, queue: String, worker: String, now: Int64, expires: Int64) -> JobClaim {
+        JobClaim(
+            id: JobID(row[0] as Int64),
+            queue: queue,
+            kind: row[1],
+            payload: row[2],
+            priority: Priority(rawValue: row[3]) ?? .critical,
+            attempt: row[4],
+            maxAttempts: row[5],
+            snoozes: row[6],
+            fencingToken: row[7],
+            createdAt: Date(microsecondsSince1970: row[8]),
+            attemptedAt: Date(microsecondsSince1970: now),
+            leaseExpiresAt: Date(microsecondsSince1970: expires),
+            worker: worker,
+            traceparent: row[9]
+        )
     }
 
     private static let claim = """

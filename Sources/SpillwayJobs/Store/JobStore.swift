@@ -88,6 +88,9 @@ public final class JobStore: Sendable {
     /// guards against a database that does not answer, also under a test clock).
     private let calls = TimeoutRaces(clock: ContinuousClock())
     private let storeTimeouts: Counter
+    /// SQLite enqueues go through one batcher: enqueues that arrive while one is written are written together, in
+    /// one transaction (SQLite has one writer; PostgreSQL runs concurrent enqueues on its pool's connections).
+    private let sqliteEnqueues: (backend: SQLiteJobBackend, batcher: WriteBatcher<NewJob, EnqueueOutcome>)?
 
     /// Opens (creating when missing) the SQLite job store at `sqlitePath`, in WAL mode.
     ///
@@ -145,6 +148,9 @@ public final class JobStore: Sendable {
             dimensions: dimensions,
             factory: factory
         )
+        self.sqliteEnqueues = (backend as? SQLiteJobBackend).map { sqlite in
+            (sqlite, WriteBatcher(maximumBatch: SQLiteJobBackend.maximumEnqueueBatch, maximumWriters: 1))
+        }
     }
 
     /// The time to pass to the backend: `nil` when the database's clock is the reference.
@@ -197,9 +203,21 @@ public final class JobStore: Sendable {
 
     private func insert(_ job: NewJob) async throws -> EnqueueOutcome {
         let window = configuration.idempotencyWindow
-        let now = self.now
-        let outcome = try await perform("enqueue a \(job.kind) job") { [backend] in
-            try await backend.enqueue(job, idempotencyWindow: window, now: now)
+        let outcome: EnqueueOutcome
+        if let (sqlite, batcher) = sqliteEnqueues {
+            outcome = try await batcher.submit(job) { jobs in
+                let now = self.now
+                let operation = jobs.count == 1 ? "enqueue a \(job.kind) job" : "enqueue \(jobs.count) jobs"
+                let outcomes = try await perform(operation) {
+                    try await sqlite.enqueue(jobs, idempotencyWindow: window, now: now)
+                }
+                return outcomes.map { .success($0) }
+            }
+        } else {
+            let now = self.now
+            outcome = try await perform("enqueue a \(job.kind) job") { [backend] in
+                try await backend.enqueue(job, idempotencyWindow: window, now: now)
+            }
         }
         JobMetrics.enqueued(queue: job.queue, duplicate: outcome.isDuplicate, factory: metricsFactory)
         if !outcome.isDuplicate, job.runAt.map({ $0 <= wallClock.now() }) ?? true {
@@ -207,6 +225,9 @@ public final class JobStore: Sendable {
         }
         return outcome
     }
+
+    /// How many SQLite enqueues wait for the one being written (tests watch it).
+    var pendingEnqueueCount: Int { sqliteEnqueues?.batcher.pendingCount ?? 0 }
 
     /// Adds a job inside the caller's own PostgreSQL transaction: the job exists if and only if the transaction
     /// commits, and workers are notified when it does.

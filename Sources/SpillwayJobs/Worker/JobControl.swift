@@ -21,6 +21,12 @@ final class JobControl: Sendable {
         var completedByHandler = false
         /// When the lease ends as far as this worker knows (nanoseconds on the pool's clock).
         var leaseDeadline: Int64
+        /// The task that runs the job: a stop request cancels it while the handler runs.
+        var task: Task<Void, Never>?
+        /// Whether the handler has returned or thrown (a later stop request no longer cancels anything).
+        var handlerEnded = false
+        /// The stop requested before the handler ended: the attempt counts as stopped, whatever the handler did.
+        var stoppedWhileRunning: JobStopReason?
     }
 
     init(claim: JobClaim, leaseDeadline: Int64) {
@@ -32,14 +38,34 @@ final class JobControl: Sendable {
 
     var stopReason: JobStopReason? { stop.value }
 
-    /// Asks the handler to stop (the first reason wins).
+    /// Asks the handler to stop (the first reason wins): cancels the job's task while its handler runs.
     func requestStop(_ reason: JobStopReason) {
-        stop.fire(reason)
+        guard stop.fire(reason) else { return }
+        let task = state.withLock { state -> Task<Void, Never>? in
+            guard !state.handlerEnded else { return nil }
+            state.stoppedWhileRunning = reason
+            return state.task
+        }
+        task?.cancel()
     }
 
-    /// Waits for a stop request; `nil` when the waiting task is cancelled.
-    func waitForStop() async -> JobStopReason? {
-        await stop.wait()
+    /// Hands over the task that runs the job; cancels it at once when a stop was requested before.
+    func attach(_ task: Task<Void, Never>) {
+        let stopped = state.withLock { state -> Bool in
+            guard !state.handlerEnded else { return false }
+            state.task = task
+            return state.stoppedWhileRunning != nil
+        }
+        if stopped { task.cancel() }
+    }
+
+    /// Records that the handler ended; returns the stop requested before it did, if any.
+    func endHandler() -> JobStopReason? {
+        state.withLock { state in
+            state.handlerEnded = true
+            state.task = nil
+            return state.stoppedWhileRunning
+        }
     }
 
     var completedByHandler: Bool { state.withLock { $0.completedByHandler } }

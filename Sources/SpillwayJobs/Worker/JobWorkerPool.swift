@@ -41,6 +41,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     let metrics: JobMetrics
     let registry = JobRegistry()
     private let timeouts = JobTimeouts()
+    private let jobTasks = JobTasks()
     private let handlers = Mutex<[String: Handler]>([:])
     private let signal: WakeSignal
     /// Batches completions; `nil` when the completion batch size is 1.
@@ -148,9 +149,14 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                 background.addTask { await self.maintain() }
                 background.addTask { await self.store.listenForWakeUps(logger: self.logger) }
                 background.addTask { await self.enforceGracePeriod() }
-                await withDiscardingTaskGroup { jobs in
-                    await self.dispatch(into: &jobs)
+                await withTaskCancellationHandler {
+                    await self.dispatch()
+                    // A job started after the cancellation handler ran is stopped here.
+                    if Task.isCancelled { self.registry.stopRunning(.draining) }
                     await self.releaseBuffered()
+                    await self.jobTasks.waitUntilIdle()
+                } onCancel: {
+                    self.registry.stopRunning(.draining)
                 }
                 background.cancelAll()
             }
@@ -171,7 +177,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
 
     /// Takes a permit, then a job (from the last claim's batch, or a new claim sized to the permits free), and
     /// starts it; waits for a wake-up or the poll interval when there is no permit or no job.
-    private func dispatch(into jobs: inout DiscardingTaskGroup) async {
+    private func dispatch() async {
         while !isDraining && !Task.isCancelled {
             let generation = signal.generation
             let permit: AdmissionPermit
@@ -200,7 +206,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                 continue
             }
             let box = PermitBox(permit)
-            jobs.addTask { await self.execute(control, permit: box) }
+            control.attach(jobTasks.start { await self.execute(control, permit: box) })
         }
     }
 
@@ -274,7 +280,8 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Runs one attempt of a claimed job and records its outcome.
+    /// Runs one attempt of a claimed job in the job's own task (``JobTasks``: a stop request cancels that task while
+    /// the handler runs) and records its outcome.
     private func attempt(_ control: JobControl, permit: PermitBox) async {
         let claim = control.claim
         let startInstant = clock.now
@@ -284,9 +291,14 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
             return Deadline(nanosecondsSinceOrigin: start.addingReportingOverflow($0.nanoseconds).partialValue)
         }
         let context = JobContext(control: control, store: store, deadline: deadline)
-        let outcome: HandlerOutcome
+        var outcome: HandlerOutcome
         if let handler = handlers.withLock({ $0[claim.kind] }) {
-            outcome = await run(handler, control: control, context: context)
+            do {
+                try await Deadline.$current.withValue(context.deadline) { try await handler(claim, context) }
+                outcome = .returned
+            } catch {
+                outcome = .threw(error)
+            }
         } else {
             outcome = .threw(
                 JobError(
@@ -296,40 +308,13 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                 )
             )
         }
+        if let reason = control.endHandler() { outcome = .stopped(reason) }
         metrics.duration.recordNanoseconds(clock.nanosecondsSinceOrigin &- start)
         if case .threw(let error) = outcome { JobTracing.attempt?.recordError(error) }
         let permitOutcome = await settle(control, outcome: outcome)
         permit.release(permitOutcome)
         registry.finish(claim.id)
         signal.signal()
-    }
-
-    /// Runs the handler with the job's deadline; stops it when the lease is lost, the drain's grace period ends
-    /// or the job timeout passes (``JobTimeouts`` asks).
-    private func run(_ handler: @escaping Handler, control: JobControl, context: JobContext) async -> HandlerOutcome {
-        await withTaskGroup(of: HandlerOutcome?.self) { group in
-            group.addTask {
-                do {
-                    try await Deadline.$current.withValue(context.deadline) {
-                        try await handler(control.claim, context)
-                    }
-                    return .returned
-                } catch {
-                    return .threw(error)
-                }
-            }
-            group.addTask {
-                guard let reason = await control.waitForStop() else { return nil }
-                return .stopped(reason)
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            if case .stopped = first {
-                // Wait for the cancelled handler: its permit is held until it has really stopped.
-                _ = await group.next()
-            }
-            return first ?? .stopped(.draining)
-        }
     }
 
     /// Records the outcome under the claim's fencing token; returns what the limiter learns from it.
@@ -356,7 +341,7 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
             settled(control.claim.id, .leaseLost)
             return .ignored
         }
-        if Task.isCancelled || control.stopReason == .draining {
+        if control.stopReason == .draining {
             await give(back: control)
             return .ignored
         }
