@@ -34,10 +34,10 @@ struct JobsWriteSpikeCommand: AsyncParsableCommand {
         var configuration = WriteSpike.Configuration()
         configuration.baseRate = baseRate
         configuration.spikeFactor = spikeFactor
-        configuration.phase = try duration(phase, "--phase")
-        configuration.deadline = try duration(deadline, "--deadline")
+        configuration.phase = try positiveDuration(phase, "--phase")
+        configuration.deadline = try positiveDuration(deadline, "--deadline")
         configuration.slots = slots
-        configuration.serviceTime = try duration(serviceTime, "--service-time")
+        configuration.serviceTime = try positiveDuration(serviceTime, "--service-time")
         if let problem = configuration.problem() { throw ValidationError(problem) }
         var logger = Logger(label: "spillway.lab.write-spike")
         logger.logLevel = .warning
@@ -53,12 +53,5 @@ struct JobsWriteSpikeCommand: AsyncParsableCommand {
             try encoder.encode(result).write(to: URL(fileURLWithPath: json))
             print("wrote \(json)")
         }
-    }
-
-    private func duration(_ text: String, _ option: String) throws -> Duration {
-        guard let value = Duration(parsing: text), value > .zero else {
-            throw ValidationError("\(option): '\(text)' is not a duration like 500ms or 10s")
-        }
-        return value
     }
 }

@@ -59,13 +59,13 @@ struct LabChainCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = ChainSettings(
             rate: rate,
-            deadline: try duration(deadline, "--deadline"),
+            deadline: try positiveDuration(deadline, "--deadline"),
             workers: workers,
             bulkhead: bulkhead,
             localWork: try localWorkDuration(),
-            before: try duration(before, "--before"),
-            lock: try duration(lock, "--lock"),
-            after: try duration(after, "--after"),
+            before: try positiveDuration(before, "--before"),
+            lock: try positiveDuration(lock, "--lock"),
+            after: try positiveDuration(after, "--after"),
             seed: seed
         )
         try settings.validate()
@@ -103,14 +103,7 @@ struct LabChainCommand: AsyncParsableCommand {
 
     /// `--local-work` may be zero (a route that answers at once), unlike the other durations.
     private func localWorkDuration() throws -> Duration {
-        guard localWork == "0" else { return try duration(localWork, "--local-work") }
+        guard localWork == "0" else { return try positiveDuration(localWork, "--local-work") }
         return .zero
-    }
-
-    private func duration(_ text: String, _ option: String) throws -> Duration {
-        guard let value = Duration(parsing: text), value > .zero else {
-            throw ValidationError("\(option): '\(text)' is not a duration like 500ms or 10s")
-        }
-        return value
     }
 }

@@ -66,9 +66,9 @@ struct LabPoolSweepCommand: AsyncParsableCommand {
         }
         guard gatedPool > 0 else { throw ValidationError("--gated-pool must be positive") }
         sweep.gatedPool = gatedPool
-        sweep.duration = try duration(duration, "--duration")
-        sweep.warmup = try duration(warmup, "--warmup")
-        sweep.deadline = try duration(deadline, "--deadline")
+        sweep.duration = try positiveDuration(duration, "--duration")
+        sweep.warmup = try positiveDuration(warmup, "--warmup")
+        sweep.deadline = try positiveDuration(deadline, "--deadline")
         if let rate, !(rate > 0) { throw ValidationError("--rate must be positive") }
         sweep.rate = rate
         guard loadFactor > 0 else { throw ValidationError("--load-factor must be positive") }
@@ -137,13 +137,6 @@ struct LabPoolSweepCommand: AsyncParsableCommand {
         }
         if let replica { await replica.stop() }
         await primary.stop()
-    }
-
-    private func duration(_ text: String, _ option: String) throws -> Duration {
-        guard let value = Duration(parsing: text), value > .zero else {
-            throw ValidationError("\(option): '\(text)' is not a duration like 500ms or 10s")
-        }
-        return value
     }
 }
 

@@ -40,3 +40,11 @@ func stopPeersOnInterrupt() -> [any DispatchSourceSignal] {
     }
     return sources
 }
+
+/// `text` as a positive duration (`500ms`, `10s`), or a usage error naming `option`.
+func positiveDuration(_ text: String, _ option: String) throws -> Duration {
+    guard let value = Duration(parsing: text), value > .zero else {
+        throw ValidationError("\(option): '\(text)' is not a duration like 500ms or 10s")
+    }
+    return value
+}
