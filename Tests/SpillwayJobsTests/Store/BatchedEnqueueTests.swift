@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -52,13 +53,13 @@ struct BatchedEnqueueTests {
                 release.wait()
             }
         }
-        #expect(try await eventually { holding.withLock { $0 } }, "the test holds the writer")
+        #expect(await eventually { holding.withLock { $0 } }, "the test holds the writer")
         let count = 20
         try await withThrowingTaskGroup(of: JobID.self) { group in
             for index in 0..<count {
                 group.addTask { try await store.enqueue(Greeting(name: "producer \(index)")) }
             }
-            let queued = try await eventually { store.pendingEnqueueCount == count - 1 }
+            let queued = await eventually { store.pendingEnqueueCount == count - 1 }
             #expect(queued, "one enqueue waits for the writer, the others for it: \(store.pendingEnqueueCount)")
             release.signal()
             try await holder.value

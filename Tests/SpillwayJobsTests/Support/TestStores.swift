@@ -126,19 +126,3 @@ enum TestStores {
         }
     }
 }
-
-/// Polls `condition` on the real clock until it holds or `timeout` passes (for tests across processes and servers,
-/// where no manual clock can drive the other side).
-func eventually(
-    timeout: Duration = .seconds(20),
-    interval: Duration = .milliseconds(20),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let clock = ContinuousClock()
-    let end = clock.now.advanced(by: timeout)
-    while clock.now < end {
-        if try await condition() { return true }
-        try await Task.sleep(for: interval)
-    }
-    return try await condition()
-}
