@@ -84,7 +84,10 @@ struct PostgresRestartDrillTests {
                         enqueued.add()
                     }
                 }
-                let quarter = await eventually("a quarter of the jobs should complete before the restart", timeout: .seconds(60)) {
+                let quarter = await eventually(
+                    "a quarter of the jobs should complete before the restart",
+                    timeout: .seconds(60)
+                ) {
                     completed.value >= total / 4
                 }
                 try #require(quarter)

@@ -135,7 +135,9 @@ struct WorkerDrillTests {
                 database: database.location,
                 arguments: ["--lease-ms", "1500", "--heartbeat-ms", "300", "--work-ms", "60000", "--worker", "victim"]
             )
-            let started = await eventually(timeout: .seconds(20)) { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "the worker should have started the job: \(worker.output)")
             worker.signal(SIGKILL)
             #expect(await worker.exitStatus() == 128 + SIGKILL)
@@ -172,14 +174,18 @@ struct WorkerDrillTests {
                     "--uncooperative", "true",
                 ]
             )
-            let started = await eventually(timeout: .seconds(20)) { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "the worker should have started the job: \(worker.output)")
             worker.signal(SIGSTOP)
             try await PoolHarness.run(Self.recoverer(store)) { outcomes, _ in
                 #expect(await outcomes.next()?.outcome == .completed)
             }
             worker.signal(SIGCONT)
-            let refused = await eventually(timeout: .seconds(20)) { worker.marked("lease-lost", id: id.rawValue, token: 1) }
+            let refused = await eventually(timeout: .seconds(20)) {
+                worker.marked("lease-lost", id: id.rawValue, token: 1)
+            }
             #expect(refused, "the resumed worker's completion should have been refused: \(worker.output)")
             #expect(!worker.marked("completed", id: id.rawValue, token: 1))
             let effects = try await database.effects()
@@ -198,7 +204,9 @@ struct WorkerDrillTests {
                 database: database.location,
                 arguments: ["--work-ms", "1000", "--grace-ms", "20000", "--worker", "drained"]
             )
-            let started = await eventually(timeout: .seconds(20)) { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "\(worker.output)")
             worker.signal(SIGTERM)
             #expect(await worker.exitStatus() == 0)
@@ -216,7 +224,9 @@ struct WorkerDrillTests {
                 database: database.location,
                 arguments: ["--work-ms", "60000", "--grace-ms", "300", "--worker", "drained"]
             )
-            let started = await eventually(timeout: .seconds(20)) { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "\(worker.output)")
             worker.signal(SIGTERM)
             #expect(await worker.exitStatus() == 0)
