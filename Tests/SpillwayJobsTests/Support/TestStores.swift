@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import Spillway
@@ -84,6 +85,41 @@ enum TestStores {
                 return try await body(store)
             }
         }
+    }
+
+    /// Holds the database's write lock until `release` fires (SQLite: the writer queue; PostgreSQL: a lock that
+    /// `INSERT` waits for); returns once it is held.
+    static func holdWrites(
+        of store: JobStore,
+        until release: OneShot<Void>
+    ) async throws -> Task<Void, any Error> {
+        let held = OneShot<Void>()
+        let holder: Task<Void, any Error>
+        if let sqlite = store.backend as? SQLiteJobBackend {
+            holder = Task {
+                try await sqlite.pool.write { _ in
+                    held.fire(())
+                    // Blocks GRDB's writer queue, not a thread of the concurrency pool.
+                    let semaphore = DispatchSemaphore(value: 0)
+                    Task {
+                        _ = await release.wait(); semaphore.signal()
+                    }
+                    semaphore.wait()
+                }
+            }
+        } else {
+            let postgres = try #require(store.backend as? PostgresJobBackend)
+            holder = Task {
+                try await postgres.client.withTransaction(logger: TestStores.logger) { connection in
+                    // SHARE conflicts with the ROW EXCLUSIVE lock an INSERT takes.
+                    try await connection.query("LOCK TABLE spillway_jobs IN SHARE MODE", logger: TestStores.logger)
+                    held.fire(())
+                    _ = await release.wait()
+                }
+            }
+        }
+        _ = await held.wait()
+        return holder
     }
 
     /// Creates a new, empty database on `server`; returns its name.
