@@ -34,24 +34,37 @@ struct ClaimSizingTests {
         }
     }
 
-    /// A job's permit goes back when its handler returns, while its completion still waits for the database; the
-    /// job stays running (its lease held) until the completion is recorded.
+    /// A job's permit goes back, with its latency sample, when its handler returns, while its completion still waits
+    /// for the database; the job stays running (its lease held) until the completion is recorded.
     @Test func aJobsPermitGoesBackBeforeItsCompletionIsRecorded() async throws {
         let clock = ManualClock()
         try await TestStores.withStore(.sqlite, clock: clock) { store in
-            let pool = PoolHarness.pool(store: store, permits: 1, clock: clock)
+            let samples = RecordingLimit.Samples()
+            let limiter = ConcurrencyLimiter(
+                configuration: .init(
+                    name: "jobs_test",
+                    algorithm: RecordingLimit(1, samples: samples),
+                    queue: .init(maxLength: 0)
+                ),
+                clock: clock
+            )
+            let pool = JobWorkerPool(
+                store: store,
+                configuration: PoolHarness.configuration(),
+                limiter: limiter,
+                clock: clock
+            )
             let gate = Gate()
             pool.register(Flaky.self) { _, _ in await gate.pass() }
             try await PoolHarness.run(pool) { outcomes, _ in
                 let id = try await store.enqueue(Flaky(number: 1))
                 try await gate.waitForInside(1)
-                #expect(pool.limiter.snapshot.inflight == 1)
+                #expect(samples.all.isEmpty)
                 let release = OneShot<Void>()
                 let holder = try await TestStores.holdWrites(of: store, until: release)
                 gate.open()
-                await eventually("the handler returned and gave its permit back") {
-                    pool.limiter.snapshot.inflight == 0
-                }
+                await eventually("the handler's permit went back with its sample") { samples.all.count == 1 }
+                #expect(samples.dropped == 0)
                 #expect(try await store.job(id)?.state == .running, "the completion waits for the writer")
                 release.fire(())
                 try await holder.value
