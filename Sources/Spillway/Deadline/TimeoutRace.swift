@@ -107,6 +107,33 @@ package final class TimeoutRaces: Sendable {
         }
     }
 
+    /// ``runDetached(until:_:)`` for an operation that something else runs and that reports through a callback:
+    /// `start` hands the operation over (to GRDB's writer queue, say) and returns; the operation calls `finish`
+    /// once, from wherever it runs. No task is started, so a call costs no task hop of its own.
+    ///
+    /// `start` runs at once on the caller's task, but what it hands over must not run there: run elsewhere, the
+    /// operation sees none of the caller's task-locals, and the caller's cancellation neither reaches it nor ends
+    /// the wait; only the deadline does (the operation then goes on, and its late `finish` is ignored).
+    ///
+    /// ```swift
+    /// let outcome = await races.runDetached(until: .after(.seconds(10))) { finish in
+    ///     pool.asyncWrite({ db in try insert(db) }, completion: { _, result in finish(result) })
+    /// }
+    /// ```
+    package func runDetached<Value: Sendable>(
+        until deadline: Deadline,
+        starting start: (_ finish: @escaping @Sendable (Result<Value, any Error>) -> Void) -> Void
+    ) async -> TimeoutRaceOutcome<Value> {
+        let race = Race<Value>()
+        let ending = await self.race(race, until: deadline) {
+            start { result in race.finish(.finished(result)) }
+        }
+        switch ending {
+        case .finished(let result): return .finished(result)
+        case .expired, .cancelled: return .expired
+        }
+    }
+
     /// Runs `race` to its end: registers it with the timer, starts the operation (`detached`: in a detached task,
     /// otherwise in a task inheriting the caller's task-locals, with ``Deadline/current`` set to `deadline`).
     private func race<Value: Sendable>(
@@ -114,6 +141,23 @@ package final class TimeoutRaces: Sendable {
         until deadline: Deadline,
         detached: Bool,
         _ operation: @escaping @Sendable () async throws -> Value
+    ) async -> Race<Value>.Ending {
+        await self.race(race, until: deadline) {
+            if detached {
+                race.attach(Task.detached { await race.run(operation) })
+            } else {
+                race.attach(
+                    Task { await race.run { try await Deadline.$current.withValue(deadline, operation: operation) } }
+                )
+            }
+        }
+    }
+
+    /// Runs `race` to its end: registers it with the timer, then `launch`es the operation, which finishes the race.
+    private func race<Value: Sendable>(
+        _ race: Race<Value>,
+        until deadline: Deadline,
+        launch: () -> Void
     ) async -> Race<Value>.Ending {
         let limit = deadline.nanosecondsSinceOrigin
         guard limit > clock.nanosecondsSinceOrigin else { return .expired }
@@ -129,13 +173,7 @@ package final class TimeoutRaces: Sendable {
                 return startTimer(&state, wake: limit)
             }
             replaced?.cancel()
-            if detached {
-                race.attach(Task.detached { await race.run(operation) })
-            } else {
-                race.attach(
-                    Task { await race.run { try await Deadline.$current.withValue(deadline, operation: operation) } }
-                )
-            }
+            launch()
         }
         leave(id)
         return ending

@@ -18,6 +18,8 @@ package struct JobThroughputBenchmark: Sendable {
         package var jobsPerSecond: Double
         /// Jobs per second with the compared completion batch size.
         package var comparedJobsPerSecond: Double?
+        /// The pool limiter's limit, lowest and highest of the samples taken every 1 000 completions.
+        package var limits: ClosedRange<Int>?
     }
 
     package struct Result: Sendable {
@@ -71,8 +73,9 @@ package struct JobThroughputBenchmark: Sendable {
         var result = Result(backend: store.backend.name, jobs: jobs, producers: producers, rounds: [])
         for round in 0..<rounds {
             let floorSeconds = try await timed { try await floor.run(items: jobs, producers: producers) }
+            var limits: ClosedRange<Int>?
             let jobSeconds = try await timed {
-                try await endToEnd(store: store, queue: "spillway-bench-\(round)", completionBatchSize: nil)
+                limits = try await endToEnd(store: store, queue: "spillway-bench-\(round)", completionBatchSize: nil)
             }
             _ = try await store.prune(retention: .zero, limit: jobs * 2)
             var comparedSeconds: Double?
@@ -89,7 +92,8 @@ package struct JobThroughputBenchmark: Sendable {
             let measured = Round(
                 floorPerSecond: Double(jobs) / floorSeconds,
                 jobsPerSecond: Double(jobs) / jobSeconds,
-                comparedJobsPerSecond: comparedSeconds.map { Double(jobs) / $0 }
+                comparedJobsPerSecond: comparedSeconds.map { Double(jobs) / $0 },
+                limits: limits
             )
             result.rounds.append(measured)
             logger.info(
@@ -98,6 +102,7 @@ package struct JobThroughputBenchmark: Sendable {
                     "round": "\(round + 1)", "floor_per_s": "\(Int(measured.floorPerSecond))",
                     "jobs_per_s": "\(Int(measured.jobsPerSecond))",
                     "compared_jobs_per_s": "\(measured.comparedJobsPerSecond.map { "\(Int($0))" } ?? "-")",
+                    "pool_limit": "\(limits.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "-")",
                 ]
             )
         }
@@ -113,8 +118,10 @@ package struct JobThroughputBenchmark: Sendable {
     }
 
     /// `jobs` jobs enqueued by `producers` concurrent producers while a default pool works them; returns when the
-    /// last completion is recorded. `completionBatchSize` `nil` keeps the pool's default.
-    private func endToEnd(store: JobStore, queue: String, completionBatchSize: Int?) async throws {
+    /// last completion is recorded, with the range of the pool limiter's limit sampled every 1 000 completions.
+    /// `completionBatchSize` `nil` keeps the pool's default.
+    @discardableResult
+    private func endToEnd(store: JobStore, queue: String, completionBatchSize: Int?) async throws -> ClosedRange<Int>? {
         var configuration = JobWorkerPool.Configuration(queue: queue)
         if let completionBatchSize { configuration.completionBatchSize = completionBatchSize }
         configuration.statsInterval = .seconds(3600)
@@ -122,14 +129,19 @@ package struct JobThroughputBenchmark: Sendable {
         pool.register(NoOp.self) { _, _ in }
         let done = OneShot<Void>()
         let completed = Mutex(0)
+        let limits = Mutex<ClosedRange<Int>?>(nil)
         let total = jobs
-        pool.observeOutcomes { _, outcome in
+        pool.observeOutcomes { [weak pool] _, outcome in
             guard outcome == .completed else { return }
-            if completed.withLock({ count in
+            let count = completed.withLock { count in
                 count += 1; return count
-            }) == total {
-                done.fire(())
             }
+            if count % 1_000 == 0, let limit = pool?.limiter.snapshot.limit {
+                limits.withLock { range in
+                    range = range.map { min($0.lowerBound, limit)...max($0.upperBound, limit) } ?? limit...limit
+                }
+            }
+            if count == total { done.fire(()) }
         }
         let group = ServiceGroup(services: [pool], gracefulShutdownSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -148,6 +160,7 @@ package struct JobThroughputBenchmark: Sendable {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
+        return limits.withLock { $0 }
     }
 
     /// Plain round trips on the store's database: one `INSERT` and one `DELETE` per item, each its own statement.

@@ -7,15 +7,20 @@ import Synchronization
 /// Jobs in PostgreSQL through postgres-nio: `FOR UPDATE SKIP LOCKED` claims, so concurrent workers never wait on
 /// each other's rows; `NOTIFY` on enqueue and `LISTEN` in workers, with polling as the fallback.
 ///
-/// Each operation is one statement (no `BEGIN`/`COMMIT` round trips), except a completion that runs the caller's
-/// work in the same transaction. Times default to the database's `now()`.
+/// Each operation is one statement (no `BEGIN`/`COMMIT` round trips; a batch of enqueues is one multi-row
+/// `INSERT`), except a completion that runs the caller's work in the same transaction. Times default to the database's `now()`.
 package final class PostgresJobBackend: JobBackend {
     package let name = "postgresql"
     package let usesDatabaseClock = true
     /// PostgreSQL commits concurrent transactions together; four batches in flight keep a few connections busy
     /// without taking the pool's connections from enqueues and claims.
     package let concurrentWrites = 4
-    package let defaultCompletionBatchSize = 1
+    /// Measured in round 10 (docs/benchmarks.md): with claims of up to 100 jobs, batched completions ran 1.3–2.2
+    /// times the jobs/s of single ones in the same runs (round 9, with claims of 10, they were no better).
+    package let defaultCompletionBatchSize = 100
+    /// Enqueues without an idempotency key that arrive while two `INSERT`s are in flight go together in the next
+    /// one (up to 100 rows): a statement and a commit per batch instead of per job (docs/benchmarks.md, round 10).
+    package let enqueueBatching = (maximumBatch: 100, maximumWriters: 2)
     let client: PostgresClient
     let logger: Logger
     private let listening = Mutex(false)
@@ -46,15 +51,91 @@ package final class PostgresJobBackend: JobBackend {
 
     // MARK: Enqueue and claim
 
-    package func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome {
+    /// Jobs without an idempotency key: a keyed job may have to settle its key in several statements, so it is
+    /// enqueued alone, concurrently with others.
+    package func batchesEnqueue(of job: NewJob) -> Bool { job.idempotencyKey == nil }
+
+    /// Enqueues the jobs without an idempotency key in one multi-row `INSERT` (one round trip, one commit, all or
+    /// nothing), then each keyed job on its own, in order.
+    package func enqueue(
+        _ jobs: [NewJob],
+        idempotencyWindow: Duration,
+        now: Date?
+    ) async throws -> [Result<EnqueueOutcome, any Error>] {
+        var results = [Result<EnqueueOutcome, any Error>](
+            repeating: .failure(JobError(.storeFailed, "PostgreSQL did not write this job")),
+            count: jobs.count
+        )
+        let unkeyed = jobs.indices.filter { jobs[$0].idempotencyKey == nil }
+        if !unkeyed.isEmpty {
+            let ids = try await insert(unkeyed.map { jobs[$0] }, now: now)
+            for (index, id) in zip(unkeyed, ids) {
+                results[index] = .success(EnqueueOutcome(id: id, isDuplicate: false))
+            }
+        }
+        for index in jobs.indices where jobs[index].idempotencyKey != nil {
+            do {
+                results[index] = .success(
+                    try await enqueue(jobs[index], idempotencyWindow: idempotencyWindow, now: now)
+                )
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        return results
+    }
+
+    /// One enqueue, notifying its queue or leaving it to the trailing notification (``NotifyDebouncer``).
+    private func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome {
         let notify = notifications.beforeEnqueue(queue: job.queue, now: .now)
         let outcome = try await enqueue(job, idempotencyWindow: idempotencyWindow, now: now, notify: notify) { query in
             try await self.client.query(query, logger: self.logger)
         }
-        if !notify, !outcome.isDuplicate, let at = notifications.afterQuietEnqueue(queue: job.queue, now: .now) {
-            Task.detached { await self.notifyTrailing(queue: job.queue, at: at) }
-        }
+        if !notify, !outcome.isDuplicate { notifyAfterQuietEnqueue(queue: job.queue) }
         return outcome
+    }
+
+    /// Inserts `jobs` (none with an idempotency key) in one statement, notifying the queues the debouncer lets
+    /// notify at the commit; returns their ids in the jobs' order.
+    private func insert(_ jobs: [NewJob], now: Date?) async throws -> [JobID] {
+        let queues = Set(jobs.map(\.queue))
+        let notified = queues.filter { notifications.beforeEnqueue(queue: $0, now: .now) }
+        // Ids come from the identity sequence row by row in insertion order (`ORDER BY j.n`), so sorted they follow
+        // the jobs' order even when concurrent inserts took ids in between.
+        let rows = try await client.query(
+            """
+            INSERT INTO spillway_jobs (queue, kind, payload, state, priority, max_attempts, created_at, run_at,
+                traceparent)
+            SELECT j.queue, j.kind, j.payload, 'ready', j.priority, j.max_attempts, t.now,
+                CASE WHEN j.scheduled THEN j.run_at ELSE t.now END, nullif(j.traceparent, '')
+            FROM unnest(\(jobs.map(\.queue))::text[], \(jobs.map(\.kind))::text[], \(jobs.map(\.payload))::text[],
+                    \(jobs.map { Int16($0.priority.rawValue) })::int2[],
+                    \(jobs.map { Int32(clamping: $0.maxAttempts) })::int4[], \(jobs.map { $0.runAt != nil })::bool[],
+                    \(jobs.map { $0.runAt ?? Date(timeIntervalSince1970: 0) })::timestamptz[],
+                    \(jobs.map { $0.traceparent ?? "" })::text[])
+                    WITH ORDINALITY AS j(queue, kind, payload, priority, max_attempts, scheduled, run_at, traceparent, n),
+                (SELECT coalesce(\(now)::timestamptz, now()) AS now) AS t,
+                (SELECT count(*) FROM unnest(\(Array(notified))::text[]) AS q(queue),
+                    pg_notify(\(PostgresSchema.channel), q.queue)) AS notify
+            ORDER BY j.n
+            RETURNING id
+            """,
+            logger: logger
+        )
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        guard ids.count == jobs.count else {
+            throw JobError(.storeFailed, "PostgreSQL inserted \(ids.count) rows for \(jobs.count) jobs")
+        }
+        for queue in queues.subtracting(notified) { notifyAfterQuietEnqueue(queue: queue) }
+        return ids.sorted().map(JobID.init)
+    }
+
+    /// Schedules the trailing notification owed to an enqueue of `queue` that committed without one, unless one is
+    /// already scheduled.
+    private func notifyAfterQuietEnqueue(queue: String) {
+        guard let at = notifications.afterQuietEnqueue(queue: queue, now: .now) else { return }
+        Task.detached { await self.notifyTrailing(queue: queue, at: at) }
     }
 
     /// The notification owed to the enqueues of `queue` that committed quietly, sent at `at`.

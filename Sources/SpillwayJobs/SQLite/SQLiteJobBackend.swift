@@ -12,8 +12,8 @@ package final class SQLiteJobBackend: JobBackend {
     package let usesDatabaseClock = false
     package let concurrentWrites = 1
     package let defaultCompletionBatchSize = 100
-    /// The most enqueues ``JobStore`` writes in one transaction (those that arrive while the previous one commits).
-    static let maximumEnqueueBatch = 100
+    /// One writer: enqueues that arrive while a transaction commits are written together in the next, up to 100.
+    package let enqueueBatching = (maximumBatch: 100, maximumWriters: 1)
     /// The file's path.
     package let path: String
     let pool: DatabasePool
@@ -47,19 +47,28 @@ package final class SQLiteJobBackend: JobBackend {
 
     // MARK: Enqueue and claim
 
-    package func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome {
-        let now = self.now(now)
-        return try await pool.write { db in
-            try Self.enqueue(job, idempotencyWindow: idempotencyWindow, now: now, in: db)
-        }
+    /// Every job, keyed or not: the key is settled inside the batch's transaction.
+    package func batchesEnqueue(of job: NewJob) -> Bool { true }
+
+    /// Enqueues `jobs` in one transaction. All or nothing: a database error fails them all.
+    package func enqueue(
+        _ jobs: [NewJob],
+        idempotencyWindow: Duration,
+        now: Date?
+    ) async throws -> [Result<EnqueueOutcome, any Error>] {
+        try await pool.write(enqueueing(jobs, idempotencyWindow: idempotencyWindow, now: now))
     }
 
-    /// Enqueues `jobs` in one transaction, in order (an idempotency key repeated within the batch finds the job
-    /// its first occurrence inserted); returns one outcome per job. All or nothing: a database error fails them all.
-    package func enqueue(_ jobs: [NewJob], idempotencyWindow: Duration, now: Date?) async throws -> [EnqueueOutcome] {
+    /// The transaction of ``enqueue(_:idempotencyWindow:now:)``, for a caller that runs it on the writer queue
+    /// itself (``JobStore``).
+    func enqueueing(
+        _ jobs: [NewJob],
+        idempotencyWindow: Duration,
+        now: Date?
+    ) -> @Sendable (Database) throws -> [Result<EnqueueOutcome, any Error>] {
         let now = self.now(now)
-        return try await pool.write { db in
-            try jobs.map { try Self.enqueue($0, idempotencyWindow: idempotencyWindow, now: now, in: db) }
+        return { db in
+            try jobs.map { .success(try Self.enqueue($0, idempotencyWindow: idempotencyWindow, now: now, in: db)) }
         }
     }
 
@@ -106,18 +115,30 @@ package final class SQLiteJobBackend: JobBackend {
         lease: Duration,
         now: Date?
     ) async throws -> [JobClaim] {
+        try await pool.write(claiming(queue: queue, limit: limit, worker: worker, lease: lease, now: now))
+    }
+
+    /// The transaction of ``claim(queue:limit:worker:lease:now:)``, for a caller that runs it on the writer queue
+    /// itself (``JobStore``).
+    func claiming(
+        queue: String,
+        limit: Int,
+        worker: String,
+        lease: Duration,
+        now: Date?
+    ) -> @Sendable (Database) throws -> [JobClaim] {
         let now = self.now(now)
         let expires = now + lease.microseconds
         // The rows become claims inside the write: `Row` is not `Sendable`, and returning it picked GRDB's
         // synchronous `write`, which blocked a thread of the concurrency pool until the writer was free.
-        let claims = try await pool.write { db in
+        return { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: Self.claim),
                 arguments: ["now": now, "expires": expires, "worker": worker, "queue": queue, "limit": limit]
             )
             .map { row in Self.jobClaim(row, queue: queue, worker: worker, now: now, expires: expires) }
+            .sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
         }
-        return claims.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }
     }
 
     private static func jobClaim(_ row: Row, queue: String, worker: String, now: Int64, expires: Int64) -> JobClaim {
@@ -190,8 +211,14 @@ package final class SQLiteJobBackend: JobBackend {
     }
 
     package func complete(_ claims: [JobClaimReference], now: Date?) async throws -> Set<JobID> {
+        try await pool.write(completing(claims, now: now))
+    }
+
+    /// The transaction of ``complete(_:now:)-([JobClaimReference],_)``, for a caller that runs it on the writer
+    /// queue itself (``JobStore``).
+    func completing(_ claims: [JobClaimReference], now: Date?) -> @Sendable (Database) throws -> Set<JobID> {
         let now = self.now(now)
-        return try await pool.write { db in
+        return { db in
             var completed = Set<JobID>()
             for claim in claims {
                 if try Self.completeIfHeld(claim, now: now, in: db) { completed.insert(claim.id) }

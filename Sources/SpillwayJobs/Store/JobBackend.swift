@@ -18,7 +18,19 @@ package protocol JobBackend: Sendable {
     /// The completion batch size a pool uses when its configuration leaves it `nil` (measured per database).
     var defaultCompletionBatchSize: Int { get }
 
-    func enqueue(_ job: NewJob, idempotencyWindow: Duration, now: Date?) async throws -> EnqueueOutcome
+    /// How ``JobStore`` groups concurrent enqueues for this database: the most jobs one
+    /// ``enqueue(_:idempotencyWindow:now:)`` call takes, and how many such calls run at once.
+    var enqueueBatching: (maximumBatch: Int, maximumWriters: Int) { get }
+    /// Whether ``JobStore`` may put `job` in a batch with others (otherwise it is enqueued alone, at once).
+    func batchesEnqueue(of job: NewJob) -> Bool
+
+    /// Enqueues `jobs` in order (an idempotency key repeated among them finds the job its first occurrence
+    /// inserted); returns one result per job, in the jobs' order. Throws when nothing was written.
+    func enqueue(
+        _ jobs: [NewJob],
+        idempotencyWindow: Duration,
+        now: Date?
+    ) async throws -> [Result<EnqueueOutcome, any Error>]
     func claim(queue: String, limit: Int, worker: String, lease: Duration, now: Date?) async throws -> [JobClaim]
     /// Extends the leases of `claims` that are still held; returns the ids still held.
     func renew(_ claims: [JobClaimReference], lease: Duration, now: Date?) async throws -> Set<JobID>

@@ -88,9 +88,12 @@ public final class JobStore: Sendable {
     /// guards against a database that does not answer, also under a test clock).
     private let calls = TimeoutRaces(clock: ContinuousClock())
     private let storeTimeouts: Counter
-    /// SQLite enqueues go through one batcher: enqueues that arrive while one is written are written together, in
-    /// one transaction (SQLite has one writer; PostgreSQL runs concurrent enqueues on its pool's connections).
-    private let sqliteEnqueues: (backend: SQLiteJobBackend, batcher: WriteBatcher<NewJob, EnqueueOutcome>)?
+    /// Enqueues go through one batcher: those that arrive while the backend's writes are busy are written together,
+    /// in one transaction (SQLite: any job; PostgreSQL: jobs without an idempotency key, in one multi-row `INSERT`).
+    private let enqueues: WriteBatcher<NewJob, EnqueueOutcome>
+    /// The SQLite backend, whose frequent writes (enqueue batches, claims, completion batches) go straight to GRDB's
+    /// writer queue (``performWrite(_:on:_:)``); `nil` on PostgreSQL.
+    private let sqlite: SQLiteJobBackend?
 
     /// Opens (creating when missing) the SQLite job store at `sqlitePath`, in WAL mode.
     ///
@@ -148,9 +151,9 @@ public final class JobStore: Sendable {
             dimensions: dimensions,
             factory: factory
         )
-        self.sqliteEnqueues = (backend as? SQLiteJobBackend).map { sqlite in
-            (sqlite, WriteBatcher(maximumBatch: SQLiteJobBackend.maximumEnqueueBatch, maximumWriters: 1))
-        }
+        self.sqlite = backend as? SQLiteJobBackend
+        let batching = backend.enqueueBatching
+        self.enqueues = WriteBatcher(maximumBatch: batching.maximumBatch, maximumWriters: batching.maximumWriters)
     }
 
     /// The time to pass to the backend: `nil` when the database's clock is the reference.
@@ -202,23 +205,12 @@ public final class JobStore: Sendable {
     }
 
     private func insert(_ job: NewJob) async throws -> EnqueueOutcome {
-        let window = configuration.idempotencyWindow
-        let outcome: EnqueueOutcome
-        if let (sqlite, batcher) = sqliteEnqueues {
-            outcome = try await batcher.submit(job) { jobs in
-                let now = self.now
-                let operation = jobs.count == 1 ? "enqueue a \(job.kind) job" : "enqueue \(jobs.count) jobs"
-                let outcomes = try await perform(operation) {
-                    try await sqlite.enqueue(jobs, idempotencyWindow: window, now: now)
-                }
-                return outcomes.map { .success($0) }
+        let outcome =
+            if backend.batchesEnqueue(of: job) {
+                try await enqueues.submit(job, write: write)
+            } else {
+                try await write([job])[0].get()
             }
-        } else {
-            let now = self.now
-            outcome = try await perform("enqueue a \(job.kind) job") { [backend] in
-                try await backend.enqueue(job, idempotencyWindow: window, now: now)
-            }
-        }
         JobMetrics.enqueued(queue: job.queue, duplicate: outcome.isDuplicate, factory: metricsFactory)
         if !outcome.isDuplicate, job.runAt.map({ $0 <= wallClock.now() }) ?? true {
             signal(queue: job.queue)
@@ -226,8 +218,34 @@ public final class JobStore: Sendable {
         return outcome
     }
 
-    /// How many SQLite enqueues wait for the one being written (tests watch it).
-    var pendingEnqueueCount: Int { sqliteEnqueues?.batcher.pendingCount ?? 0 }
+    /// Writes `jobs` in one backend call; one result per job.
+    private func write(_ jobs: [NewJob]) async throws -> [Result<EnqueueOutcome, any Error>] {
+        let window = configuration.idempotencyWindow
+        let now = self.now
+        let operation = jobs.count == 1 ? "enqueue a \(jobs[0].kind) job" : "enqueue \(jobs.count) jobs"
+        let results =
+            if let sqlite {
+                try await performWrite(
+                    operation,
+                    on: sqlite,
+                    sqlite.enqueueing(jobs, idempotencyWindow: window, now: now)
+                )
+            } else {
+                try await perform(operation) { [backend] in
+                    try await backend.enqueue(jobs, idempotencyWindow: window, now: now)
+                }
+            }
+        guard results.count == jobs.count else {
+            throw JobError(
+                .storeFailed,
+                "the \(backend.name) job store returned \(results.count) results for \(jobs.count) jobs"
+            )
+        }
+        return results.map { result in result.mapError { storeError($0, doing: operation) } }
+    }
+
+    /// How many enqueues wait for a batch being written (tests watch it).
+    var pendingEnqueueCount: Int { enqueues.pendingCount }
 
     /// Adds a job inside the caller's own PostgreSQL transaction: the job exists if and only if the transaction
     /// commits, and workers are notified when it does.
@@ -327,6 +345,10 @@ public final class JobStore: Sendable {
 
     package func claim(queue: String, limit: Int, worker: String, lease: Duration) async throws -> [JobClaim] {
         let now = self.now
+        if let sqlite {
+            let claiming = sqlite.claiming(queue: queue, limit: limit, worker: worker, lease: lease, now: now)
+            return try await performWrite("claim jobs", on: sqlite, claiming)
+        }
         return try await perform("claim jobs") { [backend] in
             try await backend.claim(queue: queue, limit: limit, worker: worker, lease: lease, now: now)
         }
@@ -348,6 +370,13 @@ public final class JobStore: Sendable {
     package func complete(_ claims: [JobClaimReference]) async throws -> Set<JobID> {
         guard !claims.isEmpty else { return [] }
         let now = self.now
+        if let sqlite {
+            return try await performWrite(
+                "complete \(claims.count) jobs",
+                on: sqlite,
+                sqlite.completing(claims, now: now)
+            )
+        }
         return try await perform("complete \(claims.count) jobs") { [backend] in
             try await backend.complete(claims, now: now)
         }
@@ -476,21 +505,45 @@ public final class JobStore: Sendable {
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let timeout = configuration.operationTimeout
-        switch await calls.runDetached(until: .after(timeout), body) {
+        return try value(of: await calls.runDetached(until: .after(timeout), body), operation, timeout: timeout)
+    }
+
+    /// ``perform(_:_:)`` for a write transaction on SQLite: `updates` runs on GRDB's writer queue, where neither the
+    /// caller's task-locals nor its cancellation reach, under the same timeout, and without a task of its own (a
+    /// call costs two thread hops instead of four).
+    private func performWrite<T: Sendable>(
+        _ operation: String,
+        on sqlite: SQLiteJobBackend,
+        _ updates: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        let timeout = configuration.operationTimeout
+        let outcome = await calls.runDetached(until: .after(timeout)) { finish in
+            sqlite.pool.asyncWrite(updates) { _, result in finish(result) }
+        }
+        return try value(of: outcome, operation, timeout: timeout)
+    }
+
+    /// The value of a store call that ended with `outcome`, or the ``JobError`` to throw.
+    private func value<T>(of outcome: TimeoutRaceOutcome<T>, _ operation: String, timeout: Duration) throws -> T {
+        switch outcome {
         case .finished(.success(let value)):
             return value
-        case .finished(.failure(let error as JobError)):
-            throw error
+        case .finished(.failure(let error)):
+            throw storeError(error, doing: operation)
         case .expired:
             storeTimeouts.increment()
             throw JobError(
                 .storeTimedOut,
                 "the \(backend.name) job store did not \(operation) within \(timeout) (its operation timeout)"
             )
-        case .finished(.failure(let error)):
-            storeErrors.increment()
-            throw JobError(.storeFailed, "the \(backend.name) job store could not \(operation)", underlying: error)
         }
+    }
+
+    /// `error` as the ``JobError`` a caller sees: a ``JobError`` as it is, anything else a counted store failure.
+    private func storeError(_ error: any Error, doing operation: String) -> JobError {
+        if let error = error as? JobError { return error }
+        storeErrors.increment()
+        return JobError(.storeFailed, "the \(backend.name) job store could not \(operation)", underlying: error)
     }
 
 }

@@ -49,6 +49,8 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
     private let draining = OneShot<Void>()
     private let started = Mutex(false)
     private let observers = Mutex<[@Sendable (JobID, JobMetrics.Outcome) -> Void]>([])
+    /// Handlers that ended since the last claim (``claimBatch()`` sizes claims with it).
+    private let endedSinceClaim = Atomic<Int>(0)
 
     /// Creates a pool; register handlers before running it.
     ///
@@ -223,12 +225,21 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Claims the free permits' worth of jobs (plus one, for the permit the dispatcher holds) and as many as the
+    /// pool's handlers ended since the previous claim, up to ``Configuration/claimBatchSize``.
+    ///
+    /// The second term keeps a pool of fast jobs fed: the adaptive limit follows the jobs running at once, which for
+    /// jobs of a millisecond is a handful, so claims sized to the free permits alone took a few jobs per round trip
+    /// and the claims, not the handlers, bounded the pool (docs/benchmarks.md, round 10). The jobs taken beyond the
+    /// free permits wait for the permits that jobs ending at that rate give back; for slow jobs few end between two
+    /// claims, so a claim still takes about what the pool can start.
     private func claimBatch() async throws {
         let snapshot = limiter.snapshot
         let room = max(0, snapshot.limit - snapshot.inflight) + 1
+        let ended = endedSinceClaim.exchange(0, ordering: .relaxed)
         let claims = try await store.claim(
             queue: configuration.queue,
-            limit: min(configuration.claimBatchSize, room),
+            limit: min(configuration.claimBatchSize, room + ended),
             worker: configuration.workerID,
             lease: configuration.lease
         )
@@ -311,17 +322,54 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
         if let reason = control.endHandler() { outcome = .stopped(reason) }
         metrics.duration.recordNanoseconds(clock.nanosecondsSinceOrigin &- start)
         if case .threw(let error) = outcome { JobTracing.attempt?.recordError(error) }
-        let permitOutcome = await settle(control, outcome: outcome)
-        permit.release(permitOutcome)
-        registry.finish(claim.id)
+        let decision: JobRetryPolicy.Decision? =
+            if case .threw(let error) = outcome {
+                configuration.retry.decision(for: error, attempt: claim.attempt)
+            } else {
+                nil
+            }
+        // The permit goes back as the handler ends, before the outcome is recorded: the limiter bounds the handlers
+        // running at once and learns from their run time; the store's write is the queue's own work. Held until
+        // the write, a fast pool's permits waited for completion batches, and the limit followed the batches
+        // (docs/benchmarks.md, round 10). The lease stays held (and renewed) until the outcome is recorded.
+        // Counted before the permit goes back, so the claim that permit allows sees it.
+        endedSinceClaim.add(1, ordering: .relaxed)
+        permit.release(permitOutcome(control, outcome: outcome, decision: decision))
         signal.signal()
+        await settle(control, outcome: outcome, decision: decision)
+        registry.finish(claim.id)
     }
 
-    /// Records the outcome under the claim's fencing token; returns what the limiter learns from it.
-    private func settle(_ control: JobControl, outcome: HandlerOutcome) async -> PermitOutcome {
+    /// What the limiter learns from an attempt: a success, a drop (the job timed out, or a dependency refused and
+    /// the job is snoozed), or nothing (a failure of the job itself, a lost lease, a drain).
+    private func permitOutcome(
+        _ control: JobControl,
+        outcome: HandlerOutcome,
+        decision: JobRetryPolicy.Decision?
+    ) -> PermitOutcome {
+        if control.completedByHandler { return .success }
+        if case .returned = outcome { return .success }
+        if control.stopReason == .leaseLost || control.stopReason == .draining { return .ignored }
+        switch outcome {
+        case .stopped(.timedOut):
+            return .dropped
+        case .threw:
+            if case .snooze = decision { return .dropped }
+            return .ignored
+        case .returned, .stopped(.leaseLost), .stopped(.draining):
+            return .ignored
+        }
+    }
+
+    /// Records the outcome under the claim's fencing token (`decision`: the retry policy's, when the handler threw).
+    private func settle(
+        _ control: JobControl,
+        outcome: HandlerOutcome,
+        decision: JobRetryPolicy.Decision?
+    ) async {
         if control.completedByHandler {
             settled(control.claim.id, .completed)
-            return .success
+            return
         }
         if case .returned = outcome {
             do {
@@ -331,30 +379,28 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                     try await store.complete(control.reference)
                 }
                 settled(control.claim.id, .completed)
-                return .success
             } catch {
                 record(error, for: control, doing: "record the completion")
-                return .ignored
             }
+            return
         }
         if control.stopReason == .leaseLost {
             settled(control.claim.id, .leaseLost)
-            return .ignored
+            return
         }
         if control.stopReason == .draining {
             await give(back: control)
-            return .ignored
+            return
         }
         switch outcome {
         case .returned, .stopped(.leaseLost), .stopped(.draining):
             // Handled above.
-            return .ignored
+            return
         case .stopped(.timedOut):
             let timeout = configuration.jobTimeout ?? .zero
             await fail(control, error: "timed out: the handler ran longer than the job timeout of \(timeout)")
-            return .dropped
         case .threw(let error):
-            switch configuration.retry.decision(for: error, attempt: control.claim.attempt) {
+            switch decision ?? configuration.retry.decision(for: error, attempt: control.claim.attempt) {
             case .snooze(let delay, let reason):
                 do {
                     try await store.snooze(control.reference, delay: delay)
@@ -366,13 +412,10 @@ public final class JobWorkerPool: Service, Sendable, CustomStringConvertible {
                 } catch {
                     record(error, for: control, doing: "snooze")
                 }
-                return .dropped
             case .retry(let delay):
                 await fail(control, error: JobAttempt.describe(error), retryDelay: delay)
-                return .ignored
             case .deadLetter:
                 await fail(control, error: JobAttempt.describe(error), permanent: true)
-                return .ignored
             }
         }
     }

@@ -22,7 +22,10 @@ extension JobWorkerPool {
         /// How often an idle pool looks for jobs when no wake-up came. Default 1 s (wake-ups from enqueues in this
         /// process and PostgreSQL notifications usually come first).
         public var pollInterval: Duration
-        /// The most jobs one claim takes; a claim never takes more than the limiter has room for. Default 10.
+        /// The most jobs one claim takes. A claim takes the limiter's free permits plus one, and as many more as
+        /// the pool's handlers ended since the previous claim (the jobs beyond the free permits wait for the permits
+        /// those handlers give back). Default 100: the pool claims only once it has started every job it holds, so
+        /// a busy pool of fast jobs starts at most this many per claim round trip (docs/benchmarks.md, round 10).
         public var claimBatchSize: Int
         /// The most completions recorded in one statement. Completions that finish while a batch is being
         /// written go together in the next, so a busy pool pays one commit for many jobs and an idle one waits for
@@ -30,7 +33,8 @@ extension JobWorkerPool {
         /// records each completion on its own, as its handler returns.
         ///
         /// Default `nil`: the store's measured choice, 100 on SQLite (one writer; batching measured +17 % jobs/s)
-        /// and 1 on PostgreSQL (concurrent single completions measured faster than batches; docs/benchmarks.md).
+        /// and on PostgreSQL (batches measured 1.3–2.2 times the jobs/s of single completions; docs/benchmarks.md,
+        /// round 10).
         public var completionBatchSize: Int?
         /// The longest a handler may run; it becomes the handler's `Deadline.current`, and a handler still running
         /// then is cancelled and the attempt fails. `nil` for none. Default 60 s (River's default job timeout).
@@ -59,7 +63,7 @@ extension JobWorkerPool {
             lease: Duration = .seconds(30),
             heartbeatInterval: Duration = .seconds(10),
             pollInterval: Duration = .seconds(1),
-            claimBatchSize: Int = 10,
+            claimBatchSize: Int = 100,
             completionBatchSize: Int? = nil,
             jobTimeout: Duration? = .seconds(60),
             gracePeriod: Duration = .seconds(20),

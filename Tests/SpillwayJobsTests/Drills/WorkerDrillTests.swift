@@ -5,6 +5,7 @@ import PostgresNIO
 import ServiceLifecycle
 import Spillway
 import SpillwayPostgresLab
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayJobs
@@ -114,9 +115,13 @@ struct WorkerDrillTests {
     }
 
     static func waitForState(_ state: JobState, of id: JobID, in store: JobStore) async throws {
-        let reached = try await eventually(timeout: .seconds(30)) { try await store.job(id)?.state == state }
-        let current = try await store.job(id)?.state
-        #expect(reached, "job \(id) should have become \(state); it is \(String(describing: current))")
+        let reached = await eventually("job \(id) becomes \(state)", timeout: .seconds(30)) {
+            do { return try await store.job(id)?.state == state } catch { return false }
+        }
+        if !reached {
+            let current = try await store.job(id)?.state
+            Issue.record("job \(id) is \(String(describing: current))")
+        }
     }
 
     /// `kill -9` of the worker in the middle of a job: the job runs again after its lease, and its effect is recorded
@@ -130,7 +135,9 @@ struct WorkerDrillTests {
                 database: database.location,
                 arguments: ["--lease-ms", "1500", "--heartbeat-ms", "300", "--work-ms", "60000", "--worker", "victim"]
             )
-            let started = try await eventually { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "the worker should have started the job: \(worker.output)")
             worker.signal(SIGKILL)
             #expect(await worker.exitStatus() == 128 + SIGKILL)
@@ -167,14 +174,18 @@ struct WorkerDrillTests {
                     "--uncooperative", "true",
                 ]
             )
-            let started = try await eventually { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "the worker should have started the job: \(worker.output)")
             worker.signal(SIGSTOP)
             try await PoolHarness.run(Self.recoverer(store)) { outcomes, _ in
                 #expect(await outcomes.next()?.outcome == .completed)
             }
             worker.signal(SIGCONT)
-            let refused = try await eventually { worker.marked("lease-lost", id: id.rawValue, token: 1) }
+            let refused = await eventually(timeout: .seconds(20)) {
+                worker.marked("lease-lost", id: id.rawValue, token: 1)
+            }
             #expect(refused, "the resumed worker's completion should have been refused: \(worker.output)")
             #expect(!worker.marked("completed", id: id.rawValue, token: 1))
             let effects = try await database.effects()
@@ -193,7 +204,9 @@ struct WorkerDrillTests {
                 database: database.location,
                 arguments: ["--work-ms", "1000", "--grace-ms", "20000", "--worker", "drained"]
             )
-            let started = try await eventually { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "\(worker.output)")
             worker.signal(SIGTERM)
             #expect(await worker.exitStatus() == 0)
@@ -211,7 +224,9 @@ struct WorkerDrillTests {
                 database: database.location,
                 arguments: ["--work-ms", "60000", "--grace-ms", "300", "--worker", "drained"]
             )
-            let started = try await eventually { worker.marked("started", id: id.rawValue, token: 1) }
+            let started = await eventually(timeout: .seconds(20)) {
+                worker.marked("started", id: id.rawValue, token: 1)
+            }
             #expect(started, "\(worker.output)")
             worker.signal(SIGTERM)
             #expect(await worker.exitStatus() == 0)

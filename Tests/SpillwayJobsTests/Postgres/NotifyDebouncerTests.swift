@@ -1,5 +1,6 @@
 import Spillway
 import SpillwayPostgresLab
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayJobs
@@ -53,13 +54,13 @@ struct NotifyDebouncerTests {
             )
             pool.register(Greeting.self) { _, _ in }
             try await PoolHarness.run(pool) { outcomes, _ in
-                #expect(try await eventually { worker.isListeningForWakeUps })
+                #expect(await eventually { worker.isListeningForWakeUps })
                 let idle = worker.wakeSignal(for: queue)
-                #expect(try await eventually { idle.hasWaiters }, "the pool is idle after its first claim")
+                #expect(await eventually { idle.hasWaiters }, "the pool is idle after its first claim")
                 let firstEnqueue = ContinuousClock.now
                 try await producer.enqueue(Greeting(name: "loud"), options: JobOptions(queue: queue))
                 #expect(await outcomes.next()?.outcome == .completed, "the first enqueue notified")
-                #expect(try await eventually { idle.hasWaiters })
+                #expect(await eventually { idle.hasWaiters })
                 try await producer.enqueue(Greeting(name: "quiet"), options: JobOptions(queue: queue))
                 #expect(await outcomes.next()?.outcome == .completed, "the trailing notification woke the pool")
                 let woken = ContinuousClock.now - firstEnqueue

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Spillway
 import SpillwayPostgresLab
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -24,7 +25,7 @@ struct TransactionalEnqueueTests {
             try await PoolHarness.run(pool) { outcomes, _ in
                 // A notification sent before the pool listens would only be found by the next poll, which this
                 // manual clock never reaches: the test commits once the pool listens.
-                #expect(try await eventually { store.isListeningForWakeUps })
+                #expect(await eventually { store.isListeningForWakeUps })
                 let id = try await client.withTransaction(logger: TestStores.logger) { connection in
                     try await connection.query("INSERT INTO orders (id) VALUES (7)", logger: TestStores.logger)
                     let id = try await store.enqueue(Greeting(name: "order 7"), on: connection)

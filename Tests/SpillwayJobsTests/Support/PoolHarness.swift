@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -127,7 +128,7 @@ final class Gate: Sendable {
 
     /// Waits (on the real clock) until `count` handlers are inside.
     func waitForInside(_ count: Int) async throws {
-        let reached = try await eventually { self.inside >= count }
+        let reached = await eventually { self.inside >= count }
         #expect(reached, "\(count) handlers should have reached the gate; \(inside) did")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import Spillway
@@ -86,6 +87,41 @@ enum TestStores {
         }
     }
 
+    /// Holds the database's write lock until `release` fires (SQLite: the writer queue; PostgreSQL: a lock that
+    /// `INSERT` waits for); returns once it is held.
+    static func holdWrites(
+        of store: JobStore,
+        until release: OneShot<Void>
+    ) async throws -> Task<Void, any Error> {
+        let held = OneShot<Void>()
+        let holder: Task<Void, any Error>
+        if let sqlite = store.backend as? SQLiteJobBackend {
+            holder = Task {
+                try await sqlite.pool.write { _ in
+                    held.fire(())
+                    // Blocks GRDB's writer queue, not a thread of the concurrency pool.
+                    let semaphore = DispatchSemaphore(value: 0)
+                    Task {
+                        _ = await release.wait(); semaphore.signal()
+                    }
+                    semaphore.wait()
+                }
+            }
+        } else {
+            let postgres = try #require(store.backend as? PostgresJobBackend)
+            holder = Task {
+                try await postgres.client.withTransaction(logger: TestStores.logger) { connection in
+                    // SHARE conflicts with the ROW EXCLUSIVE lock an INSERT takes.
+                    try await connection.query("LOCK TABLE spillway_jobs IN SHARE MODE", logger: TestStores.logger)
+                    held.fire(())
+                    _ = await release.wait()
+                }
+            }
+        }
+        _ = await held.wait()
+        return holder
+    }
+
     /// Creates a new, empty database on `server`; returns its name.
     static func createDatabase(on server: LocalPostgres, prefix: String) async throws -> String {
         let database = uniqueName(prefix)
@@ -125,20 +161,4 @@ enum TestStores {
             }
         }
     }
-}
-
-/// Polls `condition` on the real clock until it holds or `timeout` passes (for tests across processes and servers,
-/// where no manual clock can drive the other side).
-func eventually(
-    timeout: Duration = .seconds(20),
-    interval: Duration = .milliseconds(20),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let clock = ContinuousClock()
-    let end = clock.now.advanced(by: timeout)
-    while clock.now < end {
-        if try await condition() { return true }
-        try await Task.sleep(for: interval)
-    }
-    return try await condition()
 }

@@ -38,7 +38,7 @@ struct JobTracingTests {
                     let settled = await outcomes.next(2).map(\.outcome)
                     #expect(Set(settled) == [.completed, .failed])
                     #expect(
-                        try await eventually { tracer.spans(named: JobTracing.attemptSpan).count == 2 },
+                        await eventually { tracer.spans(named: JobTracing.attemptSpan).count == 2 },
                         "each attempt's span ends after its outcome is recorded"
                     )
                     return ids
@@ -88,7 +88,7 @@ struct JobTracingTests {
             try await withTracer(tracer) {
                 try await PoolHarness.run(pool) { outcomes, _ in
                     #expect(await outcomes.next()?.outcome == .completed)
-                    #expect(try await eventually { tracer.spans(named: JobTracing.attemptSpan).count == 1 })
+                    #expect(await eventually { tracer.spans(named: JobTracing.attemptSpan).count == 1 })
                 }
             }
             let attempt = try #require(tracer.spans(named: JobTracing.attemptSpan).first)

@@ -1,3 +1,4 @@
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -55,7 +56,7 @@ struct CompletionBatcherTests {
                     }
                 }
             }
-            let queued = try await eventually { batcher.pendingCount == 4 }
+            let queued = await eventually { batcher.pendingCount == 4 }
             #expect(queued, "four completions wait behind the first write")
             writer.gate.open()
             var results: [Int64: Bool] = [:]
@@ -72,7 +73,7 @@ struct CompletionBatcherTests {
             group.addTask { try await batcher.complete(Self.reference(1)) }
             try await writer.gate.waitForInside(1)
             for id: Int64 in 2...6 { group.addTask { try await batcher.complete(Self.reference(id)) } }
-            let queued = try await eventually { batcher.pendingCount == 5 }
+            let queued = await eventually { batcher.pendingCount == 5 }
             #expect(queued)
             writer.gate.open()
             try await group.waitForAll()
@@ -96,7 +97,7 @@ struct CompletionBatcherTests {
                 }
                 if id == 1 { try await writer.gate.waitForInside(1) }
             }
-            let queued = try await eventually { batcher.pendingCount == 2 }
+            let queued = await eventually { batcher.pendingCount == 2 }
             #expect(queued)
             writer.gate.open()
             var codes: [JobError.Code?] = []
@@ -112,7 +113,7 @@ struct CompletionBatcherTests {
         let first = Task { try await batcher.complete(Self.reference(1)) }
         try await writer.gate.waitForInside(1)
         let second = Task { try await batcher.complete(Self.reference(2)) }
-        let queued = try await eventually { batcher.pendingCount == 1 }
+        let queued = await eventually { batcher.pendingCount == 1 }
         #expect(queued)
         second.cancel()
         writer.gate.open()

@@ -1,6 +1,7 @@
 import Foundation
 import MetricsTestKit
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayJobs
@@ -42,7 +43,7 @@ struct JobMetricsTests {
                 for _ in 0..<2 {
                     #expect(await outcomes.next(advancing: clock, limit: .seconds(20))?.outcome == .completed)
                 }
-                let refreshed = try await eventually {
+                let refreshed = await eventually(timeout: .seconds(20), interval: .milliseconds(20)) {
                     clock.advance(by: .seconds(1))
                     let gauge = try? metrics.expectGauge(
                         "spillway_jobs_depth",

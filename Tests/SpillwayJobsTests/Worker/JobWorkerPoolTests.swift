@@ -2,6 +2,7 @@ import Foundation
 import MetricsTestKit
 import ServiceLifecycle
 import Spillway
+import SpillwayTestSupport
 import Synchronization
 import Testing
 
@@ -179,7 +180,7 @@ struct JobWorkerPoolTests {
                 let running = try await store.enqueue(Flaky(number: 1))
                 try await gate.waitForInside(1)
                 await group.triggerGracefulShutdown()
-                #expect(try await eventually { pool.isDraining })
+                #expect(await eventually { pool.isDraining })
                 let waiting = try await store.enqueue(Flaky(number: 2))
                 gate.open()
                 #expect(await outcomes.next()?.outcome == .completed)
@@ -221,7 +222,7 @@ struct JobWorkerPoolTests {
                 let id = try await store.enqueue(Flaky(number: 1))
                 await started.pass()
                 await group.triggerGracefulShutdown()
-                #expect(try await eventually { pool.isDraining })
+                #expect(await eventually { pool.isDraining })
                 #expect(await outcomes.next(advancing: clock, limit: .seconds(8))?.outcome == .released)
                 return id
             }
@@ -373,7 +374,7 @@ struct JobWorkerPoolTests {
                 try await store.enqueue(Flaky(number: 0), options: .init(maxAttempts: 1))
                 try await store.enqueue(Flaky(number: 1))
                 #expect(Set(await outcomes.next(2).map(\.outcome)) == [.failed, .completed])
-                let refreshed = try await eventually {
+                let refreshed = await eventually(timeout: .seconds(20), interval: .milliseconds(20)) {
                     clock.advance(by: .seconds(1))
                     return
                         (try? metrics.expectGauge("spillway_jobs_dead_letter_depth", [("queue", "default")]).lastValue)

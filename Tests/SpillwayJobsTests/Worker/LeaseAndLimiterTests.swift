@@ -1,5 +1,6 @@
 import MetricsTestKit
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayJobs
@@ -29,7 +30,7 @@ struct LeaseAndLimiterTests {
             }
             try await PoolHarness.run(pool) { outcomes, _ in
                 let id = try await store.enqueue(Greeting(name: "long"))
-                #expect(try await eventually { runs.value == 1 })
+                #expect(await eventually { runs.value == 1 })
                 let outcome = await outcomes.next(advancing: clock, step: .milliseconds(100), limit: .seconds(90))
                 #expect(outcome?.id == id)
                 #expect(outcome?.outcome == .completed)

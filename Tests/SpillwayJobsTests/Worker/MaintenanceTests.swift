@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayJobs
@@ -25,11 +26,11 @@ struct MaintenanceTests {
                 let done = try await store.enqueue(Greeting(name: "done"))
                 #expect(await outcomes.next()?.outcome == .completed)
                 let finished = try #require(try await store.job(done)?.finishedAt)
-                let pruned = try await eventually(timeout: .seconds(10)) {
+                let pruned = await eventually("a pool prunes completed jobs past their retention") {
                     clock.advance(by: .seconds(1))
-                    return try await store.job(done) == nil
+                    do { return try await store.job(done) == nil } catch { return false }
                 }
-                #expect(pruned, "a pool prunes completed jobs past their retention")
+                try #require(pruned)
                 let age = store.wallNow.timeIntervalSince(finished)
                 #expect(age >= 30, "kept for the retention (30 s), pruned after \(age) s")
                 #expect(age <= 30 + 60 + 2, "pruned within one prune interval (60 s) after the retention, not \(age) s")
@@ -50,11 +51,11 @@ struct MaintenanceTests {
             pool.register(Greeting.self) { _, _ in }
             let postgres = try #require(store.backend as? PostgresJobBackend)
             try await PoolHarness.run(pool) { outcomes, _ in
-                #expect(try await eventually { store.isListeningForWakeUps }, "wake-ups are otherwise live")
+                await eventually("wake-ups are otherwise live") { store.isListeningForWakeUps }
                 // The pool's first claim must be over (it is waiting for a wake-up or the poll interval), or it
                 // would find the row without any wake-up.
                 let signal = store.wakeSignal(for: queue)
-                #expect(try await eventually { signal.hasWaiters }, "the pool went idle after its first claim")
+                await eventually("the pool went idle after its first claim") { signal.hasWaiters }
                 let inserted = try await postgres.client.query(
                     """
                     INSERT INTO spillway_jobs (queue, kind, payload, state, priority, max_attempts, created_at, run_at)
@@ -70,14 +71,16 @@ struct MaintenanceTests {
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(try await store.job(id)?.attempt == 0, "no notification, no time passed: nothing woke the pool")
                 var moved = Duration.zero
-                let claimed = try await eventually(timeout: .seconds(5)) {
+                await eventually(
+                    "claimed by polling once the poll interval (\(configuration.pollInterval)) passed",
+                    timeout: .seconds(5)
+                ) {
                     if moved < configuration.pollInterval {
                         clock.advance(by: .milliseconds(250))
                         moved += .milliseconds(250)
                     }
-                    return try await store.job(id)?.state == .completed
+                    do { return try await store.job(id)?.state == .completed } catch { return false }
                 }
-                #expect(claimed, "claimed by polling once the poll interval (\(configuration.pollInterval)) passed")
                 #expect(moved <= configuration.pollInterval)
             }
         }
