@@ -36,12 +36,7 @@ struct LimiterMetrics: Sendable {
         inflight = Gauge(label: Self.inflightLabel, dimensions: base, factory: factory)
         limit = Gauge(label: Self.limitLabel, dimensions: base, factory: factory)
         queueDepth = Gauge(label: Self.queueDepthLabel, dimensions: base, factory: factory)
-        queueDelay = CoreMetrics.Timer(
-            label: Self.queueDelayLabel,
-            dimensions: base,
-            preferredDisplayUnit: .seconds,
-            factory: factory
-        )
+        queueDelay = .seconds(Self.queueDelayLabel, dimensions: base, factory: factory)
     }
 
     @inline(__always)
