@@ -25,13 +25,13 @@ struct LimiterMetrics: Sendable {
         let base = [("limiter", name)]
         let outcomes = ["admitted", "admitted_after_queue"] + AdmissionRejection.Reason.all.map(\.label)
         decisions = outcomes.map { outcome in
-            Priority.allCases.map { priority in
-                Counter(
-                    label: Self.decisionsLabel,
-                    dimensions: base + [("outcome", outcome), ("priority", priority.label)],
-                    factory: factory
-                )
-            }
+            Counter.family(
+                Self.decisionsLabel,
+                dimensions: base + [("outcome", outcome)],
+                by: "priority",
+                \Priority.label,
+                factory: factory
+            )
         }
         inflight = Gauge(label: Self.inflightLabel, dimensions: base, factory: factory)
         limit = Gauge(label: Self.limitLabel, dimensions: base, factory: factory)
