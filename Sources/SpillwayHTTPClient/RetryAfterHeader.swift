@@ -1,4 +1,5 @@
 import Foundation
+import Spillway
 
 /// Parses the HTTP `Retry-After` response header (RFC 9110 §10.2.3): a number of seconds, or an HTTP-date.
 ///
@@ -23,7 +24,7 @@ public enum RetryAfterHeader {
     public static func parse(_ value: some StringProtocol, now: Date) -> Duration? {
         let bytes = Array(value.utf8).trimmingSpaces
         guard !bytes.isEmpty else { return nil }
-        if bytes.allSatisfy(\.isDigit) {
+        if bytes.allSatisfy(\.isASCIIDigit) {
             // Leading zeros are allowed (`1*DIGIT`); very long numbers are valid but absurd: clamp, never overflow.
             let significant = bytes.drop { $0 == UInt8(ascii: "0") }
             guard significant.count <= 12 else { return .seconds(maximumSeconds) }
@@ -160,7 +161,7 @@ enum HTTPDate {
             guard bytes.count - position >= count else { return nil }
             var value: Int64 = 0
             for byte in bytes[position..<position + count] {
-                guard byte.isDigit else { return nil }
+                guard byte.isASCIIDigit else { return nil }
                 value = value * 10 + Int64(byte - UInt8(ascii: "0"))
             }
             position += count
@@ -188,10 +189,6 @@ enum HTTPDate {
             return (hours, minutes, seconds)
         }
     }
-}
-
-extension UInt8 {
-    fileprivate var isDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
 }
 
 extension Array where Element == UInt8 {

@@ -62,18 +62,17 @@ public struct OTLPMetrics: Sendable {
         _ configuration: OTLPMetricsConfiguration,
         environment: [String: String]
     ) throws -> OTel.Configuration? {
-        let environment = OTLPEnvironment(environment)
-        if environment.sdkDisabled { return nil }
-        try environment.check(.metrics, codeEndpoint: configuration.endpoint)
-        var resolved = try OTel.Configuration.spillway(
-            serviceName: configuration.serviceName,
-            diagnosticLogger: configuration.diagnosticLogger
-        )
-        resolved.metrics.enabled = true
+        guard
+            var resolved = try OTel.Configuration.spillway(
+                .metrics,
+                serviceName: configuration.serviceName,
+                endpoint: configuration.endpoint,
+                diagnosticLogger: configuration.diagnosticLogger,
+                environment: environment
+            )
+        else { return nil }
         try OTel.Configuration.checkPositive(configuration.exportInterval, "export interval")
         resolved.metrics.exportInterval = configuration.exportInterval
-        if let endpoint = configuration.endpoint { resolved.metrics.otlpExporter.endpoint = endpoint }
-        resolved.metrics.otlpExporter.protocol = .httpProtobuf
         return resolved
     }
 }

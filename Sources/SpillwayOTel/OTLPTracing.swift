@@ -67,14 +67,15 @@ public struct OTLPTracing: Sendable {
         _ configuration: OTLPTracingConfiguration,
         environment: [String: String]
     ) throws -> OTel.Configuration? {
-        let environment = OTLPEnvironment(environment)
-        if environment.sdkDisabled { return nil }
-        try environment.check(.traces, codeEndpoint: configuration.endpoint)
-        var resolved = try OTel.Configuration.spillway(
-            serviceName: configuration.serviceName,
-            diagnosticLogger: configuration.diagnosticLogger
-        )
-        resolved.traces.enabled = true
+        guard
+            var resolved = try OTel.Configuration.spillway(
+                .traces,
+                serviceName: configuration.serviceName,
+                endpoint: configuration.endpoint,
+                diagnosticLogger: configuration.diagnosticLogger,
+                environment: environment
+            )
+        else { return nil }
         guard
             let sampler = OTel.Configuration.TracesConfiguration.SamplerConfiguration.parentBasedTraceIDRatio(
                 ratio: configuration.samplingRatio
@@ -88,8 +89,6 @@ public struct OTLPTracing: Sendable {
         resolved.traces.sampler = sampler
         try OTel.Configuration.checkPositive(configuration.exportDelay, "export delay")
         resolved.traces.batchSpanProcessor.scheduleDelay = configuration.exportDelay
-        if let endpoint = configuration.endpoint { resolved.traces.otlpExporter.endpoint = endpoint }
-        resolved.traces.otlpExporter.protocol = .httpProtobuf
         return resolved
     }
 }

@@ -173,6 +173,30 @@ struct RESPDecoderTests {
         } throws: { ($0 as? RESPParsingError)?.code == .replyTooLarge }
     }
 
+    @Test("an over-limit header names the limit; a null header is null only where RESP allows it")
+    func headerLimitMessagesAndNulls() throws {
+        let limits = RESPDecoderLimits(maximumBulkLength: 10, maximumAggregateCount: 3)
+        #expect(
+            throws: RESPParsingError(.bulkTooLong, "declared 11 bytes, limit 10 (RESPDecoderLimits.maximumBulkLength)")
+        ) {
+            try decodeAll(Array("=11\r\n"), limits: limits)
+        }
+        #expect(
+            throws: RESPParsingError(
+                .aggregateTooLarge,
+                "declared 4 elements, limit 3 (RESPDecoderLimits.maximumAggregateCount)"
+            )
+        ) {
+            try decodeAll(Array("%4\r\n"), limits: limits)
+        }
+        #expect(try decodeAll(Array("$-1\r\n*-1\r\n"), limits: limits) == [.null, .null])
+        for header in ["!-1\r\n", "=-1\r\n", "~-1\r\n", "%-1\r\n"] {
+            #expect {
+                try decodeAll(Array(header), limits: limits)
+            } throws: { ($0 as? RESPParsingError)?.code == .invalidLength }
+        }
+    }
+
     @Test("declared aggregate counts beyond the limit fail; within it nothing is reserved up front")
     func aggregateLimit() throws {
         let limits = RESPDecoderLimits(maximumAggregateCount: 3)

@@ -25,23 +25,18 @@ struct LimiterMetrics: Sendable {
         let base = [("limiter", name)]
         let outcomes = ["admitted", "admitted_after_queue"] + AdmissionRejection.Reason.all.map(\.label)
         decisions = outcomes.map { outcome in
-            Priority.allCases.map { priority in
-                Counter(
-                    label: Self.decisionsLabel,
-                    dimensions: base + [("outcome", outcome), ("priority", priority.label)],
-                    factory: factory
-                )
-            }
+            Counter.family(
+                Self.decisionsLabel,
+                dimensions: base + [("outcome", outcome)],
+                by: "priority",
+                \Priority.label,
+                factory: factory
+            )
         }
         inflight = Gauge(label: Self.inflightLabel, dimensions: base, factory: factory)
         limit = Gauge(label: Self.limitLabel, dimensions: base, factory: factory)
         queueDepth = Gauge(label: Self.queueDepthLabel, dimensions: base, factory: factory)
-        queueDelay = CoreMetrics.Timer(
-            label: Self.queueDelayLabel,
-            dimensions: base,
-            preferredDisplayUnit: .seconds,
-            factory: factory
-        )
+        queueDelay = .seconds(Self.queueDelayLabel, dimensions: base, factory: factory)
     }
 
     @inline(__always)

@@ -58,11 +58,6 @@ struct CacheMetrics: Sendable {
         expiredEvictions = counter(Self.evictionsLabel, [("reason", "expired")])
         sharedTierErrors = counter(Self.sharedTierErrorsLabel)
         entries = Gauge(label: Self.entriesLabel, dimensions: base, factory: factory)
-        loadDuration = CoreMetrics.Timer(
-            label: Self.loadDurationLabel,
-            dimensions: base,
-            preferredDisplayUnit: .seconds,
-            factory: factory
-        )
+        loadDuration = .seconds(Self.loadDurationLabel, dimensions: base, factory: factory)
     }
 }

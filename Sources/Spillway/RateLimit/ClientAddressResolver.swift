@@ -148,6 +148,6 @@ public struct ClientAddressResolver: Sendable, Hashable {
     private static func isPort<S: StringProtocol>(_ text: S) -> Bool {
         let utf8 = text.utf8
         guard utf8.first == UInt8(ascii: ":"), utf8.count >= 2, utf8.count <= 6 else { return false }
-        return utf8.dropFirst().allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        return utf8.dropFirst().allSatisfy(\.isASCIIDigit)
     }
 }

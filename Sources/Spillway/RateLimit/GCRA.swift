@@ -44,10 +44,8 @@ public struct GCRA: NativeRateLimitAlgorithm {
     /// - Throws: `RateLimitError.Code.invalidConfiguration` when `limit` or `burst` is below 1 or
     ///   `period` is not positive.
     public init(limit: Int, period: Duration, burst: Int? = nil) throws(RateLimitError) {
-        guard limit >= 1 else { throw .configuration("limit must be at least 1 (got \(limit))") }
-        let burst = burst ?? limit
-        guard burst >= 1 else { throw .configuration("burst must be at least 1 (got \(burst))") }
-        self.limit = limit
+        self.limit = try RateLimitArithmetic.atLeastOne(limit, "limit")
+        let burst = try RateLimitArithmetic.atLeastOne(burst ?? limit, "burst")
         self.period = period
         self.burst = burst
         self.interval = try RateLimitArithmetic.positiveNanoseconds(period, "the period")

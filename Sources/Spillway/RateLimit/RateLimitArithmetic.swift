@@ -67,6 +67,14 @@ enum RateLimitArithmetic {
         return max(minimum, Int(clamping: seconds))
     }
 
+    /// `value` when it is at least 1, or a configuration error naming `what` (and the `unit` counted, if any).
+    static func atLeastOne(_ value: Int, _ what: String, unit: String? = nil) throws(RateLimitError) -> Int {
+        guard value >= 1 else {
+            throw .configuration("\(what) must be at least 1\(unit.map { " \($0)" } ?? "") (got \(value))")
+        }
+        return value
+    }
+
     /// A positive duration in nanoseconds, or a configuration error naming `what`.
     static func positiveNanoseconds(_ duration: Duration, _ what: String) throws(RateLimitError) -> Int128 {
         let ns = duration.nanoseconds

@@ -48,13 +48,7 @@ public struct RateLimitPolicy: Sendable {
     /// verbatim into structured header fields, metric labels and Redis keys, so they are restricted to a set that
     /// needs no escaping anywhere.
     public static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64
-            && name.utf8.allSatisfy { byte in
-                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-            }
+        name.utf8.isASCIIToken(maximumLength: 64, symbols: "-_.")
     }
 
     /// The rule ``isValidName(_:)`` checks, for error messages.

@@ -38,8 +38,7 @@ public struct SlidingWindow: NativeRateLimitAlgorithm {
     /// - Throws: `RateLimitError.Code.invalidConfiguration` when `limit` is below 1 or `window` is
     ///   not positive.
     public init(limit: Int, window: Duration) throws(RateLimitError) {
-        guard limit >= 1 else { throw .configuration("limit must be at least 1 (got \(limit))") }
-        self.limit = limit
+        self.limit = try RateLimitArithmetic.atLeastOne(limit, "limit")
         self.window = window
         self.windowNanoseconds = try RateLimitArithmetic.positiveNanoseconds(window, "the window")
     }

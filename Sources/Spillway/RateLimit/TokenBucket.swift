@@ -39,10 +39,8 @@ public struct TokenBucket: NativeRateLimitAlgorithm {
     /// - Throws: `RateLimitError.Code.invalidConfiguration` when `capacity` or `refill` is below 1
     ///   or `period` is not positive.
     public init(capacity: Int, refill: Int, per period: Duration) throws(RateLimitError) {
-        guard capacity >= 1 else { throw .configuration("capacity must be at least 1 (got \(capacity))") }
-        guard refill >= 1 else { throw .configuration("refill must be at least 1 token (got \(refill))") }
-        self.capacity = capacity
-        self.refillAmount = refill
+        self.capacity = try RateLimitArithmetic.atLeastOne(capacity, "capacity")
+        self.refillAmount = try RateLimitArithmetic.atLeastOne(refill, "refill", unit: "token")
         self.refillPeriod = period
         self.periodNanoseconds = try RateLimitArithmetic.positiveNanoseconds(period, "the refill period")
         self.capacityLevel = Int128(capacity) * periodNanoseconds

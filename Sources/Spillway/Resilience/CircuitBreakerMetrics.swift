@@ -33,13 +33,13 @@ struct CircuitBreakerMetrics: Sendable {
         ignored = calls("ignored")
         notPermitted = calls("not_permitted")
         transitions = CircuitBreaker.State.allCases.map { from in
-            CircuitBreaker.State.allCases.map { to in
-                Counter(
-                    label: "spillway_circuit_breaker_transitions_total",
-                    dimensions: base + [("from", from.label), ("to", to.label)],
-                    factory: factory
-                )
-            }
+            Counter.family(
+                "spillway_circuit_breaker_transitions_total",
+                dimensions: base + [("from", from.label)],
+                by: "to",
+                \CircuitBreaker.State.label,
+                factory: factory
+            )
         }
     }
 

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Spillway
 import Synchronization
 
 /// The outbound-pool instruments of one ``ResilientHTTPClient``, one set per `host` label value.
@@ -33,12 +34,7 @@ final class HostPoolMetrics: Sendable {
                 factory: factory
             )
             waitersGauge = Gauge(label: "spillway_http_client_pool_waiters", dimensions: dimensions, factory: factory)
-            wait = CoreMetrics.Timer(
-                label: "spillway_http_client_pool_wait_seconds",
-                dimensions: dimensions,
-                preferredDisplayUnit: .seconds,
-                factory: factory
-            )
+            wait = .seconds("spillway_http_client_pool_wait_seconds", dimensions: dimensions, factory: factory)
             inFlightGauge.record(0)
             waitersGauge.record(0)
         }

@@ -41,18 +41,8 @@ struct ProtectedPostgresMetrics: Sendable {
         idle = Gauge(label: "spillway_postgres_connections_idle", dimensions: base, factory: factory)
         open = Gauge(label: "spillway_postgres_connections_open", dimensions: base, factory: factory)
         poolWaiters = Gauge(label: "spillway_postgres_pool_waiters", dimensions: base, factory: factory)
-        acquireWait = CoreMetrics.Timer(
-            label: "spillway_postgres_acquire_wait_seconds",
-            dimensions: base,
-            preferredDisplayUnit: .seconds,
-            factory: factory
-        )
-        queryDuration = CoreMetrics.Timer(
-            label: "spillway_postgres_query_duration_seconds",
-            dimensions: base,
-            preferredDisplayUnit: .seconds,
-            factory: factory
-        )
+        acquireWait = .seconds("spillway_postgres_acquire_wait_seconds", dimensions: base, factory: factory)
+        queryDuration = .seconds("spillway_postgres_query_duration_seconds", dimensions: base, factory: factory)
         connectErrors = Counter(label: "spillway_postgres_connect_errors_total", dimensions: base, factory: factory)
         let calls = Counter.family(
             "spillway_postgres_calls_total",

@@ -25,27 +25,12 @@ struct ReplicationMetrics: Sendable {
             )
         }
         self.reads = reads
-        lagSeconds = (0..<replicas).map {
-            Gauge(
-                label: "spillway_postgres_replica_lag_seconds",
-                dimensions: base + [("replica", "\($0)")],
-                factory: factory
-            )
+        func perReplica(_ label: String) -> [Gauge] {
+            (0..<replicas).map { Gauge(label: label, dimensions: base + [("replica", "\($0)")], factory: factory) }
         }
-        lagBytes = (0..<replicas).map {
-            Gauge(
-                label: "spillway_postgres_replica_lag_bytes",
-                dimensions: base + [("replica", "\($0)")],
-                factory: factory
-            )
-        }
-        available = (0..<replicas).map {
-            Gauge(
-                label: "spillway_postgres_replica_available",
-                dimensions: base + [("replica", "\($0)")],
-                factory: factory
-            )
-        }
+        lagSeconds = perReplica("spillway_postgres_replica_lag_seconds")
+        lagBytes = perReplica("spillway_postgres_replica_lag_bytes")
+        available = perReplica("spillway_postgres_replica_available")
         probeErrors = (["primary"] + (0..<replicas).map { "\($0)" }).map {
             Counter(
                 label: "spillway_postgres_probe_errors_total",

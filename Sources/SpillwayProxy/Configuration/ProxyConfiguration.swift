@@ -84,7 +84,7 @@ public struct ProxyConfiguration: Sendable, Hashable {
         public init(parsing text: String) throws(ProxyConfigurationError) {
             let trimmed = text.trimmingBlanks
             func invalid(_ why: String) -> ProxyConfigurationError {
-                ProxyConfigurationError(.invalidValue, file: "", line: nil, key: nil, "\"\(text)\" \(why)")
+                ProxyConfigurationError(.invalidValue, key: nil, "\"\(text)\" \(why)")
             }
             let hostPart: Substring
             let portPart: Substring

@@ -37,6 +37,12 @@ public struct ProxyConfigurationError: Error, Sendable, Hashable, CustomStringCo
         self.message = message
     }
 
+    /// An error of kind `code` about a configuration that did not come from a file (one built in code, or a
+    /// reload): no file or line, key `key`.
+    init(_ code: Code, key: String?, _ message: String) {
+        self.init(code, file: "", line: nil, key: key, message)
+    }
+
     /// `file:line: key: message`.
     public var description: String {
         var text = file

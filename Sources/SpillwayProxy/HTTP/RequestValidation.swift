@@ -1,4 +1,5 @@
 import NIOHTTP1
+import Spillway
 
 /// Checks a request head before anything is forwarded, refusing the forms that let a client smuggle a second
 /// request past the proxy (two parsers disagreeing on where a body ends) or confuse routing.
@@ -76,7 +77,7 @@ enum RequestValidation {
                 contentLengths += 1
                 let trimmed = value.trimmingBlanks
                 guard !trimmed.isEmpty, trimmed.utf8.count <= 18,
-                    trimmed.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                    trimmed.utf8.allSatisfy(\.isASCIIDigit),
                     let length = Int(trimmed)
                 else { return refuse(.badRequest, "invalid_content_length") }
                 contentLength = length
@@ -184,15 +185,7 @@ enum RequestValidation {
 
     /// Host names and IP literals: letters, digits, `-`, `.`, `_`, an optional `:port`, IPv6 in brackets.
     static func isValidHost(_ host: Substring) -> Bool {
-        !host.isEmpty && host.utf8.count <= 255
-            && host.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    true
-                default: "-._:[]".utf8.contains(byte)
-                }
-            }
+        host.utf8.isASCIIToken(maximumLength: 255, symbols: "-._:[]")
     }
 
     /// `Example.COM:8080` → `example.com`; `[::1]:80` → `[::1]`; a trailing dot is dropped.

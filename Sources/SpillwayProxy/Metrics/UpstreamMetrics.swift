@@ -1,4 +1,5 @@
 import CoreMetrics
+import Spillway
 
 /// A cluster's metrics: `spillway_proxy_upstream_attempts_total{cluster, outcome}` (every attempt sent to an
 /// instance, by how it ended) and `spillway_proxy_upstream_retries_total{cluster}`. Ejections are counted by the
@@ -22,13 +23,13 @@ final class UpstreamMetrics: Sendable {
     let retries: Counter
 
     init(cluster: String, factory: any MetricsFactory) {
-        attempts = Outcome.allCases.map { outcome in
-            Counter(
-                label: "spillway_proxy_upstream_attempts_total",
-                dimensions: [("cluster", cluster), ("outcome", outcome.rawValue)],
-                factory: factory
-            )
-        }
+        attempts = Counter.family(
+            "spillway_proxy_upstream_attempts_total",
+            dimensions: [("cluster", cluster)],
+            by: "outcome",
+            \Outcome.rawValue,
+            factory: factory
+        )
         retries = Counter(
             label: "spillway_proxy_upstream_retries_total",
             dimensions: [("cluster", cluster)],

@@ -1,3 +1,5 @@
+import Spillway
+
 /// Path prefixes matched at a segment boundary: `/api` matches `/api`, `/api/` and `/api/users`, never `/apix`.
 enum PathPrefix {
     /// `prefix` without trailing slashes (`/api/` → `/api`); the root stays `/`.
@@ -22,14 +24,6 @@ enum PathPrefix {
 enum HeaderName {
     /// Whether `name` is a non-empty token: letters, digits and ``!#$%&'*+-.^_`|~``.
     static func isValid(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 256
-            && name.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    true
-                default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
-                }
-            }
+        name.utf8.isASCIIToken(maximumLength: 256, symbols: "!#$%&'*+-.^_`|~")
     }
 }

@@ -62,8 +62,6 @@ final class ProxyRuntime: Sendable {
                 } catch {
                     throw ProxyConfigurationError(
                         .invalidValue,
-                        file: "",
-                        line: nil,
                         key: "clusters.\(cluster.name).instances",
                         "cannot resolve \(instance): \(error)"
                     )
@@ -130,13 +128,7 @@ final class ProxyRuntime: Sendable {
                         metricsFactory: metricsFactory
                     )
                 } catch {
-                    throw ProxyConfigurationError(
-                        .invalidValue,
-                        file: "",
-                        line: nil,
-                        key: "routes.\(route.name).rate_limits",
-                        error.message
-                    )
+                    throw ProxyConfigurationError(.invalidValue, key: "routes.\(route.name).rate_limits", error.message)
                 }
             }
             routes.append(

@@ -178,8 +178,6 @@ public final class ProxyServer: Sendable {
         ] where changed {
             throw ProxyConfigurationError(
                 .notReloadable,
-                file: "",
-                line: nil,
                 key: key,
                 "cannot change on reload; restart the proxy to change it (the running configuration stays)"
             )

@@ -102,25 +102,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        isClosed = true
-        if let receiver {
-            self.receiver = nil
-            receiver.upstreamClosed(error: nil)
-        } else {
-            onIdleClose?()
-        }
+        ended(error: nil)
         onIdleClose = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        isClosed = true
-        if let receiver {
-            self.receiver = nil
-            receiver.upstreamClosed(error: error)
-        } else {
-            onIdleClose?()
-            onIdleClose = nil
-        }
+        ended(error: error)
         context.close(promise: nil)
     }
 
@@ -154,6 +141,18 @@ final class UpstreamHandler: ChannelDuplexHandler {
         if readPending, let context {
             readPending = false
             context.read()
+        }
+    }
+
+    /// Marks the connection closed and tells its user: the attached exchange, or the pool while it is idle.
+    private func ended(error: (any Error)?) {
+        isClosed = true
+        if let receiver {
+            self.receiver = nil
+            receiver.upstreamClosed(error: error)
+        } else {
+            onIdleClose?()
+            onIdleClose = nil
         }
     }
 

@@ -159,11 +159,7 @@ final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         self.inUseGauge = Gauge(label: "\(metricsLabelPrefix)_connections_in_use", factory: metricsFactory)
         self.idleGauge = Gauge(label: "\(metricsLabelPrefix)_connections_idle", factory: metricsFactory)
         self.waitersGauge = Gauge(label: "\(metricsLabelPrefix)_pool_waiters", factory: metricsFactory)
-        self.acquireWait = Timer(
-            label: "\(metricsLabelPrefix)_acquire_wait_seconds",
-            preferredDisplayUnit: .seconds,
-            factory: metricsFactory
-        )
+        self.acquireWait = .seconds("\(metricsLabelPrefix)_acquire_wait_seconds", factory: metricsFactory)
         withState { _ in }
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import Spillway
 
 /// An incremental RESP3 decoder: feed it bytes as they arrive, take complete values out.
 ///
@@ -113,17 +114,15 @@ public struct RESPDecoder: Sendable {
                 case UInt8(ascii: "("):
                     completed = .bigNumber(try Self.parseBigNumber(line))
                 case UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "="):
-                    let length = try Self.parseLength(line, allowsNull: type == UInt8(ascii: "$"))
-                    guard length >= 0 else {
+                    guard
+                        let length = try Self.parseLength(
+                            line,
+                            allowsNull: type == UInt8(ascii: "$"),
+                            limit: (limits.maximumBulkLength, "maximumBulkLength", .bulkTooLong, "bytes")
+                        )
+                    else {
                         completed = .null
                         break
-                    }
-                    guard length <= limits.maximumBulkLength else {
-                        throw RESPParsingError(
-                            .bulkTooLong,
-                            "declared \(length) bytes, limit \(limits.maximumBulkLength) "
-                                + "(RESPDecoderLimits.maximumBulkLength)"
-                        )
                     }
                     try charge(length > Int.max - 2 ? Int.max : length + 2)
                     let kind: BulkKind =
@@ -132,17 +131,17 @@ public struct RESPDecoder: Sendable {
                     continue tokens
                 default:
                     // The type byte was validated by `readLine`, so this is an aggregate header.
-                    let count = try Self.parseLength(line, allowsNull: type == UInt8(ascii: "*"))
-                    guard count >= 0 else {
+                    guard
+                        let count = try Self.parseLength(
+                            line,
+                            allowsNull: type == UInt8(ascii: "*"),
+                            limit: (
+                                limits.maximumAggregateCount, "maximumAggregateCount", .aggregateTooLarge, "elements"
+                            )
+                        )
+                    else {
                         completed = .null
                         break
-                    }
-                    guard count <= limits.maximumAggregateCount else {
-                        throw RESPParsingError(
-                            .aggregateTooLarge,
-                            "declared \(count) elements, limit \(limits.maximumAggregateCount) "
-                                + "(RESPDecoderLimits.maximumAggregateCount)"
-                        )
                     }
                     guard stack.count < limits.maximumDepth else {
                         throw RESPParsingError(
@@ -295,8 +294,13 @@ public struct RESPDecoder: Sendable {
         return entries
     }
 
-    /// A non-negative length, or -1 where RESP2's null is allowed.
-    private static func parseLength(_ line: ByteBufferView, allowsNull: Bool) throws(RESPParsingError) -> Int {
+    /// The length or element count a bulk or aggregate header declares, `nil` for RESP2's null (`-1`, where
+    /// `allowsNull`); a count over `limit` (the ``RESPDecoderLimits`` property `limit.name`) throws `limit.code`.
+    private static func parseLength(
+        _ line: ByteBufferView,
+        allowsNull: Bool,
+        limit: (value: Int, name: String, code: RESPParsingError.Code, unit: String)
+    ) throws(RESPParsingError) -> Int? {
         if line.count == 1, line.first == UInt8(ascii: "?") {
             throw RESPParsingError(.streamedTypeUnsupported, "streamed strings and aggregates are not supported")
         }
@@ -305,7 +309,15 @@ public struct RESPDecoder: Sendable {
         else {
             throw RESPParsingError(.invalidLength, "length \(quote(line))")
         }
-        return Int(value)
+        guard value >= 0 else { return nil }
+        let length = Int(value)
+        guard length <= limit.value else {
+            throw RESPParsingError(
+                limit.code,
+                "declared \(length) \(limit.unit), limit \(limit.value) (RESPDecoderLimits.\(limit.name))"
+            )
+        }
+        return length
     }
 
     /// A decimal Int64 with an optional sign; `nil` on anything else, including overflow.
@@ -339,7 +351,7 @@ public struct RESPDecoder: Sendable {
         default: break
         }
         let allowed = line.allSatisfy { byte in
-            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+            byte.isASCIIDigit || byte == UInt8(ascii: "-")
                 || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")
                 || byte == UInt8(ascii: "E")
         }
@@ -354,7 +366,7 @@ public struct RESPDecoder: Sendable {
         if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
             digits = digits.dropFirst()
         }
-        guard !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else {
             throw RESPParsingError(.invalidBigNumber, "big number line \(quote(line))")
         }
         return String(decoding: line, as: UTF8.self)

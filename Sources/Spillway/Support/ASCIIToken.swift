@@ -1,0 +1,28 @@
+extension UInt8 {
+    /// Whether the byte is an ASCII decimal digit, `0`–`9`.
+    @inlinable package var isASCIIDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+
+    /// Whether the byte is an ASCII letter or decimal digit.
+    @inlinable package var isASCIIAlphanumeric: Bool {
+        switch self {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default: false
+        }
+    }
+}
+
+extension Collection<UInt8> {
+    /// Whether the bytes are 1 to `maximumLength` ASCII letters, digits and `symbols`: the one check behind every
+    /// restricted name Spillway accepts (rate-limit policy names, HTTP field names, host names), each with its own
+    /// symbols and length.
+    ///
+    /// ```swift
+    /// "per-client".utf8.isASCIIToken(maximumLength: 64, symbols: "-_.")   // true
+    /// ```
+    @inlinable package func isASCIIToken(maximumLength: Int, symbols: String) -> Bool {
+        !isEmpty && count <= maximumLength
+            && allSatisfy { byte in byte.isASCIIAlphanumeric || symbols.utf8.contains(byte) }
+    }
+}
