@@ -86,7 +86,7 @@ import Testing
         ]
         for outcome in outcomes {
             let cell = outcome.cell
-            let service = "\(Int((cell.serviceTime.seconds * 1000).rounded())) ms"
+            let service = cell.serviceDescription
             let trigger = cell.triggerLength.map { "\(cell.trigger) for \(Int($0.seconds)) s" } ?? "\(cell.trigger)"
             let recovery = outcome.recoverySeconds.map { String(format: "%.1f s", $0) } ?? "not within 4 s"
             let limitBack: String =
