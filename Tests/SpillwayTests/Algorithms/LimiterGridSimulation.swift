@@ -106,8 +106,9 @@ struct GridOutcome: Sendable {
 /// A discrete-event model of clients, a real ``ConcurrencyLimiter`` and a backend, on virtual time.
 ///
 /// - **Backend**: `slots` workers; a request holds one for its service time, drawn uniformly from
-///   `serviceTime · (1 ± 10 %)` (with request classes, its class's, the class drawn by share). Requests that find every slot busy wait FIFO inside the backend, without bound and
-///   without ever being abandoned (the lab's victim: a handler keeps running after its client went away).
+///   `serviceTime · (1 ± 10 %)` (with request classes, its class's, the class drawn by share). Requests that find
+///   every slot busy wait FIFO inside the backend, without bound and without ever being abandoned (the lab's
+///   victim: a handler keeps running after its client went away).
 /// - **Limiter**: the real ``ConcurrencyLimiter`` on a ``ManualClock`` — its limit algorithm, wait queue, CoDel,
 ///   deadline rejection and queue timeout — as ``AdmissionMiddleware`` drives it: each attempt
 ///   acquires a permit with its deadline, holds it while the backend serves it, and releases it as a success, or as
