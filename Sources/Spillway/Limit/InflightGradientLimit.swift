@@ -3,12 +3,14 @@
 /// thousand-slot one without being told which it is.
 ///
 /// Samples are gathered in windows of ``Configuration/window`` (100 ms, closed by the first sample past the end).
-/// Each window is summarised by its median RTT `rtt`, the mean `inflight` its requests were admitted with, and
-/// the busiest `peak`; against the baseline RTT `base` (the no-load latency) and the limit `L`:
+/// Each window is summarised by its median RTT `rtt`, its fastest request's RTT `fastest`, the mean `inflight` its
+/// requests were admitted with, and the busiest `peak`; against the baseline RTT `base` (the no-load latency), the
+/// fastest request's no-load RTT `fastestBase` and the limit `L`:
 ///
 /// ```
-/// inflated = rtt > (1 + buffer) · base
-/// gradient = clamp((1 + buffer) · base / rtt, 0.5, 2)
+/// ratio    = min(rtt / base, fastest / fastestBase)
+/// inflated = ratio > 1 + buffer
+/// gradient = clamp((1 + buffer) / ratio, 0.5, 2)
 /// inflated:          L' = min(L, inflight · gradient + √(inflight · gradient))
 /// peak ≥ 0.9 · L:    L' = L · gradient + √(L · gradient)            (demand presses on the limit: probe upward)
 /// otherwise:         L' = L + 0.2 · (2 · peak₁ₛ − L)               (follow demand: twice the busiest window of 1 s)
@@ -20,12 +22,20 @@
 /// so a sudden burst is admitted at once while the limit stays where a spike's first round trip cannot bury a
 /// small backend. A window with a dropped request multiplies the limit by 0.9.
 ///
-/// The baseline starts at the fastest request of the first window and then is the lowest window median seen,
-/// raised only on evidence that the backend itself got slower: a window inflated while its mean inflight is at
-/// most half the highest inflight at which a window was last within tolerance (the *knee*), or at the floor. Our own queue cannot produce that — halving the concurrency halves the queue —
-/// so under sustained overload the baseline stays put and the limit does not creep (Netflix/concurrency-limits
-/// PR #134); a slowdown of every request (a ×3 service time) takes the baseline along within about two round
-/// trips instead of pinning the limit to the floor.
+/// The baseline starts at the fastest request of the first window and then is the lowest window median seen
+/// (`fastestBase`: the fastest request seen), raised only on evidence that the backend itself got slower: a window
+/// inflated while its mean inflight is at most half the highest inflight at which a window was last within
+/// tolerance (the *knee*), or at the floor. Our own queue cannot produce that — halving the concurrency halves the
+/// queue — so under sustained overload the baseline stays put and the limit does not creep
+/// (Netflix/concurrency-limits PR #134); a slowdown of every request (a ×3 service time) takes the baseline along
+/// within about two round trips instead of pinning the limit to the floor.
+///
+/// A window is inflated only as far as its fastest request is too. A queue in the backend delays every request and
+/// a slower backend slows every request, the fastest included; routes of different latency behind one limiter
+/// (`router.addSpillway()` over a 2 ms and a 20 ms route) move only the median, which lands on the slow route's
+/// requests in some windows and on the fast route's in others. Judged on the median alone such a window read as
+/// queueing ×10 and cut the limit to half the requests in flight: at 0.7× load, with 10 % of 2 ms and 90 % of 20 ms
+/// requests, the limit was pinned at 2 in front of 16 slots and 18 % of the requests succeeded (`MixedLatencyTests`).
 ///
 /// ## Deviations from Envoy, each measured by `DefaultLimitGridTests` (see `docs/benchmarks.md`)
 ///
@@ -117,6 +127,9 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
     private var estimatedLimit: Double
     /// The baseline (no-load) RTT in seconds, once a window closed.
     private var baseline: Double?
+    /// The fastest request's RTT at no load in seconds: the lowest seen, or the fastest of the window that last
+    /// raised the baseline.
+    private var fastestBaseline = 0.0
     /// The highest mean inflight of a window within tolerance since the baseline was last raised.
     private var knee = 0.0
     private var windowEnd: Duration?
@@ -181,22 +194,28 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
         rtts.sort()
         let rtt = rtts[(rtts.count - 1) / 2]
         let inflight = Double(inflightSum) / Double(rtts.count)
+        let fastest = rtts[0]
         guard let previous = baseline else {
             // The fastest request of the first window entered the emptiest backend this limiter will see; the
             // median would include the queue of a cold start under load.
-            baseline = rtts[0]
+            baseline = fastest
+            fastestBaseline = fastest
             return
         }
         let base = min(previous, rtt)
         baseline = base
+        fastestBaseline = min(fastestBaseline, fastest)
         let tolerance = 1 + configuration.buffer
-        let ratio = rtt / base
+        // A queue in the backend, or a slower backend, delays every request, the fastest too; routes of different
+        // latency behind one limiter move only the median (a window whose median is a slow route's request).
+        let ratio = min(rtt / base, fastest / fastestBaseline)
         if ratio > tolerance {
             if inflight <= max(Double(minLimit), Self.rebaseShare * knee) {
                 // Half the concurrency that used to be served within tolerance is not (or the limit is at its floor,
                 // where no queue of ours stands): the backend itself got slower, and this window's latency is its
                 // new no-load latency.
                 baseline = rtt
+                fastestBaseline = fastest
                 knee = inflight
                 return
             }

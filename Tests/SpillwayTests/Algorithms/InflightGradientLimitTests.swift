@@ -100,6 +100,29 @@ import Testing
         #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 15, startMs: 670)) == 23)
     }
 
+    /// Feeds a 100 ms window starting at `fromMs` of requests taking `rttsMs`, all admitted with `inflight` in
+    /// flight: a window of a service whose routes differ in latency.
+    static func window(_ algorithm: inout InflightGradientLimit, fromMs: Double, rttsMs: [Double], inflight: Int) {
+        for (index, rttMs) in rttsMs.enumerated() {
+            let end = fromMs + Double(index) * 90 / Double(rttsMs.count)
+            _ = algorithm.update(with: F.sample(rttMs: rttMs, inflight: inflight, startMs: end - rttMs))
+        }
+    }
+
+    @Test func aSlowRoutesMedianIsNoQueueUnlessTheFastestRequestsAreDelayedToo() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 40))
+        // Two routes behind one limiter: 2 ms and 20 ms. Window 1 learns the baseline, its fastest request: 2 ms.
+        Self.window(&algorithm, fromMs: 100, rttsMs: [2, 2, 20, 20, 20], inflight: 10)
+        Self.window(&algorithm, fromMs: 200, rttsMs: [2, 2, 20, 20, 20], inflight: 10)
+        // Closing window 2: its median (20 ms) is 10× the baseline, but its fastest request is not delayed: no
+        // queue. The limit follows demand: 40 + 0.2 · (2 · 10 − 40) = 36 (it was cut to 10 · 0.5 + √5 = 7).
+        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 30, startMs: 290)) == 36)
+        // A queue delays every request by 8 ms: the fastest is 5× the fastest baseline, min(28 / 2, 10 / 2) = 5,
+        // so the limit is cut to what 30 in flight served within tolerance: 30 · 0.5 + √15 = 18.9.
+        Self.window(&algorithm, fromMs: 300, rttsMs: [10, 10, 28, 28, 28], inflight: 30)
+        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 18, startMs: 390)) == 18)
+    }
+
     @Test func ourOwnQueueNeverRaisesTheBaseline() {
         // A saturated backend of 20 slots, 10 ms each, behind whatever limit: RTT = 10 ms · max(1, inflight / 20).
         var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 20))

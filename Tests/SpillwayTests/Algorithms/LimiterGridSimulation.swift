@@ -23,19 +23,53 @@ struct GridCell: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A share of the requests and the service time each of them takes: one route of a service whose routes
+    /// differ in latency.
+    struct RequestClass: Sendable, Hashable {
+        var share: Double
+        var serviceTime: Duration
+    }
+
     var slots: Int
+    /// The mean service time: every request's, or, with ``classes``, their mean weighted by share.
     var serviceTime: Duration
     var trigger: Trigger
     /// How long the trigger lasts; `nil`: the grid's (a spike: 30 service times, at least 1 s; a capacity drop:
     /// 30 s).
     var triggerLength: Duration?
+    /// The request classes, each request drawn at random by share; empty: every request takes ``serviceTime``.
+    var classes: [RequestClass] = []
+
+    /// A backend whose every request takes `serviceTime` (± 10 %).
+    init(slots: Int, serviceTime: Duration, trigger: Trigger, triggerLength: Duration? = nil) {
+        self.slots = slots
+        self.serviceTime = serviceTime
+        self.trigger = trigger
+        self.triggerLength = triggerLength
+    }
+
+    /// A backend whose requests fall into `classes` (shares summing to 1), each class's taking its service time
+    /// (± 10 %); deadlines, spike lengths and the capacity follow the mean service time.
+    init(slots: Int, classes: [RequestClass], trigger: Trigger, triggerLength: Duration? = nil) {
+        let mean = classes.reduce(0) { $0 + $1.share * $1.serviceTime.seconds }
+        self.init(slots: slots, serviceTime: .seconds(fractional: mean), trigger: trigger, triggerLength: triggerLength)
+        self.classes = classes
+    }
 
     /// Requests per second the backend completes at its normal service time.
     var capacity: Double { Double(slots) / serviceTime.seconds }
 
     var description: String {
         let length = triggerLength.map { " for \($0.seconds) s" } ?? ""
-        return "\(slots) slots × \(Int((serviceTime.seconds * 1000).rounded())) ms, \(trigger)\(length)"
+        return "\(slots) slots × \(serviceDescription), \(trigger)\(length)"
+    }
+
+    /// The service time in milliseconds, or each class's share and service time.
+    var serviceDescription: String {
+        func milliseconds(_ duration: Duration) -> String { "\(Int((duration.seconds * 1000).rounded())) ms" }
+        guard !classes.isEmpty else { return milliseconds(serviceTime) }
+        return classes.map { "\(Int(($0.share * 100).rounded())) % \(milliseconds($0.serviceTime))" }
+            .joined(separator: " + ")
     }
 }
 
@@ -72,8 +106,9 @@ struct GridOutcome: Sendable {
 /// A discrete-event model of clients, a real ``ConcurrencyLimiter`` and a backend, on virtual time.
 ///
 /// - **Backend**: `slots` workers; a request holds one for its service time, drawn uniformly from
-///   `serviceTime · (1 ± 10 %)`. Requests that find every slot busy wait FIFO inside the backend, without bound and
-///   without ever being abandoned (the lab's victim: a handler keeps running after its client went away).
+///   `serviceTime · (1 ± 10 %)` (with request classes, its class's, the class drawn by share). Requests that find
+///   every slot busy wait FIFO inside the backend, without bound and without ever being abandoned (the lab's
+///   victim: a handler keeps running after its client went away).
 /// - **Limiter**: the real ``ConcurrencyLimiter`` on a ``ManualClock`` — its limit algorithm, wait queue, CoDel,
 ///   deadline rejection and queue timeout — as ``AdmissionMiddleware`` drives it: each attempt
 ///   acquires a permit with its deadline, holds it while the backend serves it, and releases it as a success, or as
@@ -125,7 +160,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
         case send(logical: Int32)
         case serviceEnd(attempt: Int32, permit: PermitBox)
         case clientTimeout(attempt: Int32)
-        case setServiceTime(Int64)
+        case setServiceFactor(Double)
         case tick
     }
 
@@ -184,7 +219,12 @@ final class LimiterGridSimulation: @unchecked Sendable {
     private var nextArrival: Int64 = 0
     private var stopped = false
 
-    private var currentServiceTime: Int64
+    /// Each request class's service time before the jitter, in nanoseconds; one entry without classes.
+    private let normalServiceTimes: [Int64]
+    /// ``normalServiceTimes`` scaled by the capacity drop while it lasts.
+    private var currentServiceTimes: [Int64]
+    /// The request classes' cumulative shares, one per entry of ``currentServiceTimes`` after the first.
+    private let classBounds: [Double]
     private var busySlots = 0
     private var backendQueue: [(attempt: Int32, permit: PermitBox)] = []
     private var backendHead = 0
@@ -210,7 +250,9 @@ final class LimiterGridSimulation: @unchecked Sendable {
         self.limiter = ConcurrencyLimiter(configuration: configuration, clock: clock)
         self.random = RandomSource.seeded(seed)
         serviceTime = cell.serviceTime.nanoseconds
-        currentServiceTime = serviceTime
+        normalServiceTimes = cell.classes.isEmpty ? [serviceTime] : cell.classes.map { $0.serviceTime.nanoseconds }
+        currentServiceTimes = normalServiceTimes
+        classBounds = cell.classes.dropLast().reduce(into: []) { $0.append(($0.last ?? 0) + $1.share) }
         deadline = Self.deadline(serviceTime: serviceTime)
         triggerStart = Self.baselineLength(deadline: deadline)
         switch (cell.trigger, cell.triggerLength) {
@@ -237,8 +279,8 @@ final class LimiterGridSimulation: @unchecked Sendable {
     func run() -> GridOutcome {
         schedule(.tick, at: 0)
         if case .capacityDrop(let factor) = cell.trigger {
-            schedule(.setServiceTime(Int64((Double(serviceTime) * factor).rounded())), at: triggerStart)
-            schedule(.setServiceTime(serviceTime), at: triggerEnd)
+            schedule(.setServiceFactor(factor), at: triggerStart)
+            schedule(.setServiceFactor(1), at: triggerEnd)
         }
         nextArrival = drawArrival(after: 0)
         while true {
@@ -322,8 +364,13 @@ final class LimiterGridSimulation: @unchecked Sendable {
 
     private func startService(_ id: Int32, _ permit: PermitBox) {
         busySlots += 1
+        var serviceClass = 0
+        if !classBounds.isEmpty {
+            let draw = Double.random(in: 0..<1, using: &random)
+            serviceClass = classBounds.firstIndex { draw < $0 } ?? classBounds.count
+        }
         let jitter = (Double.random(in: 0..<1, using: &random) * 2 - 1) * Self.serviceJitter
-        let duration = Int64((Double(currentServiceTime) * (1 + jitter)).rounded())
+        let duration = Int64((Double(currentServiceTimes[serviceClass]) * (1 + jitter)).rounded())
         schedule(.serviceEnd(attempt: id, permit: permit), at: now + duration)
     }
 
@@ -357,7 +404,8 @@ final class LimiterGridSimulation: @unchecked Sendable {
         case .send(let logical): send(logical)
         case .serviceEnd(let attempt, let permit): serviceEnded(attempt, permit)
         case .clientTimeout(let attempt): timedOut(attempt)
-        case .setServiceTime(let duration): currentServiceTime = duration
+        case .setServiceFactor(let factor):
+            currentServiceTimes = normalServiceTimes.map { Int64((Double($0) * factor).rounded()) }
         case .tick: sample()
         }
     }
