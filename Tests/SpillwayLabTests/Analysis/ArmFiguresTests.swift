@@ -140,6 +140,34 @@ import Testing
         #expect(abs(cappedFigures.goodputTriggerRatio - 2) < 1e-9)
     }
 
+    /// Every request is answered 300 ms after it was offered, within its 500 ms deadline, except the three offered
+    /// just before the trigger (0.7–0.9 s), which time out: the class got all 10 of the trigger's requests.
+    /// Counting answers received during the trigger instead read 7 of 10: the three offered from 1.7 s are answered
+    /// after it ended.
+    @Test func aClassShareCountsTheRequestsOfferedDuringTheTrigger() throws {
+        var recorder = RunRecorder(tickCount: 50, streamNames: ["work"])
+        for tick in 0..<50 {
+            let offset = Int64(tick) * RunTimeline.tick + 1_000_000
+            let id = recorder.logical.count
+            recorder.logical.append(LogicalRecord(offset: offset, stream: 0, attempts: 1, finished: true))
+            recorder.count(0, at: offset) {
+                $0.offered += 1
+                $0.attempts += 1
+            }
+            if (7..<10).contains(tick) {
+                recorder.count(0, at: offset + deadline) { $0.timeouts += 1 }
+            } else {
+                recorder.recordSuccess(of: id, attemptDue: offset, at: offset + 300_000_000, callerDeadline: deadline)
+            }
+        }
+        let result = RunResult(duration: .seconds(5), recorder: recorder, victimTicks: nil)
+        let figures = ArmFigures(arm: "test", scenario: try scenario(), result: result)
+        let work = try #require(figures.streams.first)
+        #expect(work.demandDuringTrigger == 10)
+        #expect(work.goodputDuringTrigger == 10)
+        #expect(abs(work.ratio - 1) < 1e-9)
+    }
+
     @Test func aNaiveFourthAttemptAfterTheCallersDeadlineIsAnAttemptsSuccessNotGoodput() throws {
         let result = RunResult(duration: .seconds(5), recorder: naiveRecording(), victimTicks: nil)
         let figures = ArmFigures(arm: "naive", scenario: try scenario(), result: result)
