@@ -24,7 +24,7 @@ package struct ScenarioParameter: Sendable, Hashable {
         ScenarioParameter("slots", "4", "victim slots (concurrent units of the bottleneck)"),
         ScenarioParameter(
             "service-time",
-            "40ms",
+            "50ms",
             "how long a request holds a slot (≥ 20ms); capacity = slots / service-time"
         ),
         ScenarioParameter("load", "0.7", "baseline offered load as a fraction of capacity"),
