@@ -16,7 +16,12 @@ struct DemoCommand: AsyncParsableCommand {
             """
     )
 
-    @Flag(help: "Shorter stretches of the same shape; only spike and capacity-drop unless --scenario is given.")
+    @Flag(
+        help: """
+            Only spike and capacity-drop (unless --scenario is given) and no proxy arm (unless --arm names it); \
+            shorter stretches where a scenario has them (database).
+            """
+    )
     var quick = false
 
     @Option(help: "Write the figures as JSON to this path.")

@@ -22,12 +22,17 @@ import Spillway
 /// metastable.
 package struct ArmFigures: Sendable, Hashable {
     /// One traffic stream's share of the trigger.
+    ///
+    /// Counted per request offered during the trigger, like the windows before and after it: a count of successes
+    /// *received* during the trigger against the requests offered in it lost the answers still on their way when
+    /// the trigger ended (a share of its length: a class served in full read 92 % over a 1.5 s spike, 96–99 % over
+    /// 3 s) and credited answers to requests offered before it (`102 %`).
     package struct StreamFigures: Sendable, Hashable {
         /// The stream's name (the priority class in `priority`).
         package var name: String
         /// Logical requests it offered during the trigger.
         package var demandDuringTrigger: Int
-        /// Successes within the caller's end-to-end deadline it received during the trigger.
+        /// Of those, the requests that succeeded within the caller's end-to-end deadline.
         package var goodputDuringTrigger: Int
         /// Goodput ÷ demand during the trigger.
         package var ratio: Double
@@ -165,9 +170,14 @@ package struct ArmFigures: Sendable, Hashable {
         p99EndToEndMilliseconds = result.endToEndLatency.p99
         valid = result.isValid
         sendLagP99Milliseconds = result.sendLag.p99
+        var demand = Array(repeating: 0, count: all.count)
+        var goodput = Array(repeating: 0, count: all.count)
+        for request in recorder.logical where trigger.contains(RunTimeline.tickIndex(request.offset)) {
+            demand[request.stream] += 1
+            if inTime(request) { goodput[request.stream] += 1 }
+        }
         streams = all.map { stream in
-            let demand = sum([stream], triggerStart..<triggerEnd) { $0.offered }
-            let goodput = sum([stream], triggerStart..<triggerEnd) { $0.endToEndSuccesses }
+            let (demand, goodput) = (demand[stream], goodput[stream])
             return StreamFigures(
                 name: recorder.streamNames[stream],
                 demandDuringTrigger: demand,

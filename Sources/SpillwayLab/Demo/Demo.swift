@@ -2,7 +2,8 @@ import Spillway
 
 /// What `spillway demo` runs.
 package struct DemoOptions: Sendable {
-    /// Shorter stretches (same shape), and only `spike` and `capacity-drop` unless ``scenarios`` says otherwise.
+    /// Only `spike` and `capacity-drop` unless ``scenarios`` says otherwise, and shorter stretches where a scenario
+    /// declares them (``ScenarioParameter/quickValue``; the triggered scenarios' windows are the same either way).
     package var quick: Bool
     /// Scenario names to run, in order; `nil`: `spike` and `capacity-drop` when quick, otherwise every scenario of
     /// ``catalog`` (a scenario that cannot run on this machine, such as `database` without PostgreSQL, is reported

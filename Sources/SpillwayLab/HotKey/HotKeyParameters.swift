@@ -25,8 +25,9 @@ package struct HotKeyParameters: Sendable, Hashable {
     /// The Spillway cache's stale-while-revalidate window.
     package var staleWhileRevalidate: Duration
 
-    /// How long before the run's epoch the caches are warmed.
-    var warmUpBudget: Duration { .seconds(1) + databaseTime }
+    /// How long before the run's epoch the caches are warmed: warming 1 000 keys takes a few milliseconds and one
+    /// `databaseTime`; a busier machine that overruns this retries with four times the budget.
+    var warmUpBudget: Duration { .milliseconds(250) + databaseTime }
 
     /// The database's capacity C, in queries per second.
     package var databaseCapacity: Double { Double(databaseSlots) / databaseTime.seconds }

@@ -145,7 +145,12 @@ package final class PeerProcess: Sendable {
         return (process, port, configuration)
     }
 
-    /// Terminates the process (SIGTERM, then SIGKILL after a second) and removes its directory.
+    /// Terminates the process (SIGTERM, then SIGKILL after 200 ms) and removes its directory.
+    ///
+    /// A peer inherits the signal mask of the lab thread that started it, which blocks SIGTERM (`SigBlk` in
+    /// `/proc/PID/status`). HAProxy sets its own mask and stops at once; nginx with `master_process off` keeps it,
+    /// so only SIGKILL ends it (which cost every nginx arm a full second when the grace was one second). The peers
+    /// keep no state worth a graceful stop: their directory is removed next.
     package func stop() async {
         let process = self.process.withLock { process -> Process? in
             defer { process = nil }
@@ -153,7 +158,7 @@ package final class PeerProcess: Sendable {
         }
         if let process, process.isRunning {
             process.terminate()
-            for _ in 0..<50 where process.isRunning {
+            for _ in 0..<10 where process.isRunning {
                 try? await Task.sleep(for: .milliseconds(20))
             }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -185,14 +190,16 @@ package final class RunningPeers: Sendable {
         peers.withLock { _ = $0.removeValue(forKey: pid) }
     }
 
-    /// Terminates every running peer and removes its files; safe to call from a signal handler's queue.
+    /// Kills every running peer and removes its files; safe to call from a signal handler's queue. SIGKILL, not
+    /// SIGTERM: nginx started by the lab has SIGTERM blocked (see ``PeerProcess/stop()``) and outlived an
+    /// interrupted demo.
     package func terminateAll() {
         let all = peers.withLock { peers -> [Int32: URL] in
             defer { peers.removeAll() }
             return peers
         }
         for (pid, directory) in all {
-            kill(pid, SIGTERM)
+            kill(pid, SIGKILL)
             try? FileManager.default.removeItem(at: directory)
         }
     }

@@ -14,8 +14,8 @@ package struct CapacityDropScenario: TriggeredScenario {
         TriggerDeclaration(
             ScenarioParameter("factor", "3", "service-time multiplier during the drop"),
             in: 1...100,
-            before: ("1.5s", "1s"),
-            length: ("3s", "2s"),
+            before: ("1s", "1s"),
+            length: ("1.5s", "1.5s"),
             after: ("2s", "2s"),
             trigger: "the drop"
         )

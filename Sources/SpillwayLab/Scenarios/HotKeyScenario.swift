@@ -49,9 +49,9 @@ package struct HotKeyScenario: ScenarioDefinition {
             ),
             ScenarioParameter("ttl", "60s", "the caches' time to live (the expire trigger jumps their clock by it)"),
             ScenarioParameter("swr", "60s", "the spillway cache's stale-while-revalidate window"),
-            ScenarioParameter("before", "2s", quick: "2s", "warm reads before the trigger"),
+            ScenarioParameter("before", "1.5s", "warm reads before the trigger"),
             ScenarioParameter("length", "1s", "the window right after the trigger that the trigger figures judge"),
-            ScenarioParameter("after", "4s", quick: "3s", "observation after that window (recovery or not)"),
+            ScenarioParameter("after", "2.5s", "observation after that window (recovery or not)"),
         ]
     }
 

@@ -13,8 +13,8 @@ package struct PriorityScenario: ScenarioDefinition {
 
     package static let classes: [Priority] = [.criticalPlus, .critical, .sheddablePlus, .sheddable]
 
-    /// The spike's parameters, with a shorter spike and observation than ``SpikeScenario``'s.
-    static let spike = SpikeScenario.declaration(length: ("2.5s", "2s"), after: ("2s", "2s"))
+    /// The spike's parameters and windows.
+    static let spike = SpikeScenario().declaration
 
     package init() {}
 

@@ -21,7 +21,7 @@ package struct ScenarioParameter: Sendable, Hashable {
 
     /// Parameters every built-in scenario understands.
     package static let common: [ScenarioParameter] = [
-        ScenarioParameter("slots", "1", "victim slots (concurrent units of the bottleneck)"),
+        ScenarioParameter("slots", "4", "victim slots (concurrent units of the bottleneck)"),
         ScenarioParameter(
             "service-time",
             "50ms",

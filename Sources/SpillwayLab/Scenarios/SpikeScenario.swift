@@ -2,22 +2,6 @@
 /// retrying clients. The classic trigger of a metastable failure: the queue built during the spike makes every
 /// request time out, the timeouts turn into retries, and the retries keep the queue full after the spike is gone.
 package struct SpikeScenario: TriggeredScenario {
-    /// The spike's `factor` (its height as a multiple of the baseline rate) and windows with these `length` and
-    /// `after` defaults; ``PriorityScenario`` is the same spike with shorter ones.
-    static func declaration(
-        length: (normal: String, quick: String),
-        after: (normal: String, quick: String)
-    ) -> TriggerDeclaration {
-        TriggerDeclaration(
-            ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate"),
-            in: 1...1000,
-            before: ("1.5s", "1s"),
-            length: length,
-            after: after,
-            trigger: "the spike"
-        )
-    }
-
     package init() {}
 
     package var name: String { "spike" }
@@ -26,8 +10,17 @@ package struct SpikeScenario: TriggeredScenario {
         "baseline at `load`× capacity, `factor`× that for `length`, then baseline again; naive retrying clients"
     }
 
+    /// The spike's `factor` (its height as a multiple of the baseline rate) and its windows; ``PriorityScenario``
+    /// is the same spike.
     package var declaration: TriggerDeclaration {
-        Self.declaration(length: ("3s", "2.5s"), after: ("2.5s", "2s"))
+        TriggerDeclaration(
+            ScenarioParameter("factor", "10", "spike height as a multiple of the baseline rate"),
+            in: 1...1000,
+            before: ("1s", "1s"),
+            length: ("1.5s", "1.5s"),
+            after: ("2s", "2s"),
+            trigger: "the spike"
+        )
     }
 
     package func plan(_ settings: TriggeredSettings) throws(LabError) -> Scenario {

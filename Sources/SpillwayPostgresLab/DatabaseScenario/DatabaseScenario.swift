@@ -72,9 +72,9 @@ package struct DatabaseScenario: ScenarioDefinition {
             ),
         ]
             + ScenarioParameter.windows(
-                before: ("2s", "2s"),
-                length: ("4s", "3s"),
-                after: ("3s", "3s"),
+                before: ("1.5s", "1.5s"),
+                length: ("3s", "2.5s"),
+                after: ("2s", "2s"),
                 trigger: "the trigger"
             )
     }

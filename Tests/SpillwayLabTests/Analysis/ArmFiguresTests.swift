@@ -21,8 +21,8 @@ import Testing
         )
     }
 
-    /// One request per tick, answered after 40 ms when `succeeds(offset)` says so, otherwise timing out.
-    func recording(succeeds: (Int64) -> Bool) -> RunRecorder {
+    /// One request per tick, answered after `latency` (40 ms) when `succeeds(offset)` says so, otherwise timing out.
+    func recording(latency: Int64 = 40_000_000, succeeds: (Int64) -> Bool) -> RunRecorder {
         var recorder = RunRecorder(tickCount: 50, streamNames: ["work"])
         for tick in 0..<50 {
             let offset = Int64(tick) * RunTimeline.tick + 1_000_000
@@ -33,7 +33,7 @@ import Testing
                 $0.attempts += 1
             }
             if succeeds(offset) {
-                recorder.recordSuccess(of: id, attemptDue: offset, at: offset + 40_000_000, callerDeadline: deadline)
+                recorder.recordSuccess(of: id, attemptDue: offset, at: offset + latency, callerDeadline: deadline)
             } else {
                 recorder.count(0, at: offset + deadline) { $0.timeouts += 1 }
             }
@@ -138,6 +138,20 @@ import Testing
         capped.capacityDuringTrigger = 5
         let cappedFigures = ArmFigures(arm: "test", scenario: capped, result: result)
         #expect(abs(cappedFigures.goodputTriggerRatio - 2) < 1e-9)
+    }
+
+    /// Every request is answered 300 ms after it was offered, within its 500 ms deadline, except the three offered
+    /// just before the trigger (0.7–0.9 s), which time out: the class got all 10 of the trigger's requests.
+    /// Counting answers received during the trigger instead read 7 of 10: the three offered from 1.7 s are answered
+    /// after it ended.
+    @Test func aClassShareCountsTheRequestsOfferedDuringTheTrigger() throws {
+        let recorder = recording(latency: 300_000_000) { offset in !(7..<10).contains(Int(offset / RunTimeline.tick)) }
+        let result = RunResult(duration: .seconds(5), recorder: recorder, victimTicks: nil)
+        let figures = ArmFigures(arm: "test", scenario: try scenario(), result: result)
+        let work = try #require(figures.streams.first)
+        #expect(work.demandDuringTrigger == 10)
+        #expect(work.goodputDuringTrigger == 10)
+        #expect(abs(work.ratio - 1) < 1e-9)
     }
 
     @Test func aNaiveFourthAttemptAfterTheCallersDeadlineIsAnAttemptsSuccessNotGoodput() throws {

@@ -26,9 +26,9 @@ private func hotKey(
         #expect(scenario.name == "hot-key")
         #expect(abs(scenario.capacity - 600) < 1e-6)
         #expect(scenario.capacityDuringTrigger == scenario.capacity)
-        #expect(scenario.triggerStart == .seconds(2))
-        #expect(scenario.triggerEnd == .seconds(3))
-        #expect(scenario.profile.duration == .seconds(7) + .milliseconds(500))
+        #expect(scenario.triggerStart == .milliseconds(1_500))
+        #expect(scenario.triggerEnd == .milliseconds(2_500))
+        #expect(scenario.profile.duration == .seconds(5) + .milliseconds(500))
         #expect(scenario.settings.contains { $0.key == "database-capacity" && $0.value == "100/s" })
         #expect(parameters.databaseCapacity == 100)
         #expect(parameters.trigger == .expire)
@@ -44,7 +44,7 @@ private func hotKey(
         #expect(parameters.rate == 250)
         #expect(parameters.databaseCapacity == 40)
         #expect(abs(scenario.capacity - 250) < 1e-6)
-        #expect(scenario.triggerStart == .seconds(2))
+        #expect(scenario.triggerStart == .milliseconds(1_500))
         for bad in ["trigger=melt", "db-time=5ms", "keys=0", "zipf=abc", "ttl=0s"] {
             let error = #expect(throws: LabError.self) {
                 try HotKeyScenario().prepare(ScenarioSettings(parsing: [bad]), quick: false)
@@ -69,8 +69,8 @@ private func hotKey(
         let second = HotKeyExperiment.schedule(scenario, parameters: parameters)
         #expect(first.map(\.offset) == second.map(\.offset))
         #expect(first.map(\.key) == second.map(\.key))
-        // About 600 reads per second over 7.5 s.
-        #expect(abs(Double(first.count) - 4_500) < 5 * 4_500.squareRoot())
+        // About 600 reads per second over 5.5 s.
+        #expect(abs(Double(first.count) - 3_300) < 5 * 3_300.squareRoot())
         // The ten hottest keys get their Zipf share of the reads (within 5 standard errors).
         let zipf = HotKeyZipf(keys: 1000, exponent: 0.99)
         let expected = zipf.share(ofTop: 10)

@@ -17,8 +17,11 @@ import Testing
         let protected = try await validFigures(.spillway, in: spike)
         #expect(unprotected.valid && protected.valid, "the generator must keep its schedule for the figures to count")
         // Goodput as the caller sees it (issue 13): within the caller's deadline from the first intended send.
+        // The unprotected victim serves at capacity until the spike's queue outgrows the deadline, about its first
+        // 0.5 s: a third of the 1.5 s spike (read 0.38–0.39 at 4 × 50 ms, 0.36–0.37 at 4 × 40 ms; the bound was
+        // 0.30 when the quick spike lasted 2.5 s at one slot and read 0.24).
         #expect(
-            unprotected.goodputTriggerRatio <= 0.30,
+            unprotected.goodputTriggerRatio <= 0.45,
             "unprotected goodput (end to end) during the spike: \(unprotected.goodputTriggerRatio)"
         )
         #expect(
@@ -52,11 +55,12 @@ import Testing
         let drop = try #require(report.runs.first { $0.scenario.name == "capacity-drop" })
         let dropProtected = try await validFigures(.spillway, in: drop)
         #expect(dropProtected.valid, "the generator must keep its schedule for the figures to count")
-        // Issue 11 (open): through the quick demo's short capacity drop (one slot × 50 ms, ÷3 for 2 s) the library
-        // default keeps 0.675–0.825 of the reduced capacity in release runs (0.75 and 0.675 on 2026-12-03, with the
-        // deadline bounding the wait and the last latency in the deadline checks), while `static` and `haproxy`,
-        // told the capacity, keep 0.975–1.05 in the same run: the default loses the first second of the drop
-        // (requests admitted at the old latency finish late). The simulated cell keeps 90 % at four of six seeds;
+        // Issue 11 (open): through the quick demo's short capacity drop (then one slot × 50 ms, ÷3 for 2 s) the
+        // library default kept 0.675–0.825 of the reduced capacity in release runs (0.75 and 0.675 on 2026-12-03,
+        // with the deadline bounding the wait and the last latency in the deadline checks), while `static` and
+        // `haproxy`, told the capacity, kept 0.975–1.05 in the same run: the default loses the first second of the
+        // drop (requests admitted at the old latency finish late). At 4 × 50 ms, ÷3 for 1.5 s (round 10) it read
+        // 0.78 and 0.83 beside `static` 0.85 and `haproxy` 0.78 (two runs, load average 5–7). The simulated cell keeps 90 % at four of six seeds;
         // the real lab does not. The issue's criteria — at least 85 % and at least the better peer less 0.05 — are
         // kept, and recorded as a known issue until the default meets them; a hard floor of half the capacity still
         // fails the test outright.
@@ -66,7 +70,7 @@ import Testing
         let bestPeer = peers.map(\.goodputTriggerRatio).max() ?? 0
         let dropRatio = dropProtected.goodputTriggerRatio
         withKnownIssue(
-            "issue 11: quick demo, 1 slot × 50 ms ÷3 for 2 s: goodput during the drop ≥ 0.85 and ≥ best peer − 0.05",
+            "issue 11: quick demo, 4 × 50 ms ÷3 for 1.5 s: goodput during the drop ≥ 0.85 and ≥ best peer − 0.05",
             isIntermittent: true
         ) {
             #expect(

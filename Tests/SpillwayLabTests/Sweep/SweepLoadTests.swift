@@ -4,8 +4,8 @@ import Testing
 
 @testable import SpillwayLab
 
-/// `spillway lab sweep`'s expected result on a small grid of the spike scenario (the lab's defaults: one slot of
-/// 50 ms, 500 ms deadline, naive clients retrying 3 times; baseline 0.5× capacity; spikes of 1.5× and 3× for 0.5 s
+/// `spillway lab sweep`'s expected result on a small grid of the spike scenario (the lab's defaults: four slots of
+/// 50 ms since round 10, one before; 500 ms deadline, naive clients retrying 3 times; baseline 0.5× capacity; spikes of 1.5× and 3× for 0.5 s
 /// and 2 s; 4 s observed after each): the unprotected arm has a metastable region, which grows with the trigger's
 /// size and length and leaves the smallest trigger alone; the library's default arm has none.
 @Suite(.serialized, .enabled(if: loadTestsEnabled), .timeLimit(.minutes(3)))
