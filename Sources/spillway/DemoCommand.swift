@@ -12,7 +12,8 @@ struct DemoCommand: AsyncParsableCommand {
             once per arm: unprotected, static, spillway, and haproxy and nginx in front of the unprotected victim \
             when they are installed. A scenario that cannot run here is listed as skipped, with the reason. Prints \
             a side-by-side table, writes spillway-report.html (self-contained) and, with --json, the figures as \
-            JSON.
+            JSON. A debug build (what `swift run spillway demo` runs) builds the release binary and runs the demo with \
+            it: a debug build cannot keep the load generator on schedule (SPILLWAY_DEMO_IN_THIS_BUILD=1 stays in it).
             """
     )
 
@@ -91,6 +92,8 @@ struct DemoCommand: AsyncParsableCommand {
             armOptions: ArmOptions(staticQueueTimeout: queueTimeout, algorithm: algorithm)
         )
         options.catalog = LabCatalog.scenarios
+        // A debug build cannot keep the generator on schedule at the demo's rate: build and run the release binary.
+        try DemoRelaunch.runInReleaseIfDebug()
         let interruptSources = stopPeersOnInterrupt()
         defer { withExtendedLifetime(interruptSources) {} }
         let quiet = self.quiet

@@ -5,7 +5,7 @@ extension CoreMetrics.Timer {
     /// modules emit (queue delays, pool waits, load and query durations).
     ///
     /// ```swift
-    /// let wait = CoreMetrics.Timer.seconds("spillway_pool_wait_seconds", dimensions: base, factory: factory)
+    /// let wait = CoreMetrics.Timer.seconds("spillway_http_client_pool_wait_seconds", dimensions: base, factory: factory)
     /// ```
     package static func seconds(
         _ label: String,
