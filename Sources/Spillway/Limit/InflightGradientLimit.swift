@@ -37,6 +37,13 @@
 /// queueing ×10 and cut the limit to half the requests in flight: at 0.7× load, with 10 % of 2 ms and 90 % of 20 ms
 /// requests, the limit was pinned at 2 in front of 16 slots and 18 % of the requests succeeded (`MixedLatencyTests`).
 ///
+/// A baseline can also be wrong from the start: a freshly started proxy whose first requests are health checks
+/// (`/ping` in a fraction of a millisecond) learns their latency, and when the traffic of 50 ms arrives every window
+/// reads as queueing ×250. The cuts take the limit to 2 (`2 · 0.5 + √1`), where they stop, and no window is ever
+/// within tolerance, so the knee never forms: the lab's `proxy` arm sat at 2 in front of 4 slots, 63 % of its
+/// baseline. But n requests in flight stretch one another's RTT at most n-fold; a window inflated by more than four
+/// times the concurrency (the limit, or the window's busiest inflight if higher) moves the baseline up as well.
+///
 /// ## Deviations from Envoy, each measured by `DefaultLimitGridTests` (see `docs/benchmarks.md`)
 ///
 /// 1. **The gradient scales the inflight count, not the limit, when shrinking.** `L · gradient` with a limit far
@@ -116,6 +123,12 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
     static let demandSmoothing = 0.2
     /// A window inflated at a mean inflight of at most this share of the knee moves the baseline up.
     static let rebaseShare = 0.5
+    /// A window whose RTT ratio exceeds this multiple of the concurrency (the limit, or the window's busiest
+    /// inflight if higher) moves the baseline up: n requests in flight stretch one another's RTT at most n-fold. The
+    /// factor leaves room for jitter and for a slowdown under a queue of ours: a one-slot backend three times slower
+    /// with 2 in flight reads 6, and at 2 (the first value tried) it moved the baseline to that queue's latency; the
+    /// grid's 1 × 500 ms capacity drop then kept 80 % instead of 100 %.
+    static let ownQueueBound = 4.0
     /// How many windows the demand rule looks back over for the busiest peak (one second at the default window).
     static let demandWindows = 10
     /// A limit above this multiple of the demand rule's target (twice the busiest peak) drops to twice the target
@@ -210,10 +223,15 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
         // latency behind one limiter move only the median (a window whose median is a slow route's request).
         let ratio = min(rtt / base, fastest / fastestBaseline)
         if ratio > tolerance {
-            if inflight <= max(Double(minLimit), Self.rebaseShare * knee) {
+            // With n requests in flight a request waits behind at most n − 1 others: a queue of ours stretches the
+            // RTT at most n-fold. Far more than that, the baseline is not this backend's no-load latency (it came
+            // from faster requests, health checks before the traffic, say) or the backend got slower.
+            let ourQueueCannot = ratio > Self.ownQueueBound * max(1, Double(peakInflight), estimatedLimit)
+            if inflight <= max(Double(minLimit), Self.rebaseShare * knee) || ourQueueCannot {
                 // Half the concurrency that used to be served within tolerance is not (or the limit is at its floor,
-                // where no queue of ours stands): the backend itself got slower, and this window's latency is its
-                // new no-load latency.
+                // where no queue of ours stands, or the RTT grew more than our concurrency can explain): the
+                // backend itself is slower than the baseline says, and this window's latency is its no-load
+                // latency.
                 baseline = rtt
                 fastestBaseline = fastest
                 knee = inflight

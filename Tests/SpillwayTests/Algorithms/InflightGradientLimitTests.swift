@@ -123,6 +123,25 @@ import Testing
         #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 18, startMs: 390)) == 18)
     }
 
+    @Test func healthChecksBeforeTheTrafficDoNotPinTheLimit() {
+        // A fresh proxy in front of 4 slots of 50 ms: its first window is health checks of 0.2 ms, then the traffic
+        // keeps 3 requests in flight when the limit allows (no queue in the backend: every request takes 50 ms).
+        var algorithm = InflightGradientLimit()
+        Self.window(&algorithm, fromMs: 100, rttMs: 0.2, inflight: 1)
+        var limits: [Int] = []
+        for window in 2...12 {
+            Self.window(&algorithm, fromMs: Double(window) * 100, rttMs: 50, inflight: min(algorithm.limit, 3))
+            limits.append(algorithm.limit)
+        }
+        // 50 ms is 250× the health checks' baseline, and 2 requests in flight cannot stretch one another 250-fold:
+        // the baseline moves to 50 ms instead of the cuts pinning the limit at 2 (2 · 0.5 + √1) for good.
+        #expect(
+            algorithm.baselineRTT.map { $0 >= .milliseconds(49) } == true,
+            "baseline \(String(describing: algorithm.baselineRTT))"
+        )
+        #expect(algorithm.limit >= 4, "limits \(limits)")
+    }
+
     @Test func ourOwnQueueNeverRaisesTheBaseline() {
         // A saturated backend of 20 slots, 10 ms each, behind whatever limit: RTT = 10 ms · max(1, inflight / 20).
         var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 20))
