@@ -55,7 +55,7 @@ public struct EventLoopLagProbe: Service {
         self.eventLoopGroup = eventLoopGroup
         self.interval = max(interval, .milliseconds(1))
         self.pressure = pressure
-        self.histogram = Timer(label: Self.lagLabel, dimensions: [], factory: metricsFactory ?? MetricsSystem.factory)
+        self.histogram = .seconds(Self.lagLabel, factory: metricsFactory ?? MetricsSystem.factory)
     }
 
     /// Probes until graceful shutdown or cancellation, then cancels the pending probes.

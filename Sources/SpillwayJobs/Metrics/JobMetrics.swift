@@ -44,7 +44,7 @@ package final class JobMetrics: Sendable {
         retries = Counter(label: "spillway_jobs_retries_total", dimensions: dimensions, factory: factory)
         deadLettered = Counter(label: "spillway_jobs_dead_lettered_total", dimensions: dimensions, factory: factory)
         leaseExpiries = Counter(label: "spillway_jobs_lease_expiries_total", dimensions: dimensions, factory: factory)
-        duration = Timer(label: "spillway_jobs_duration_seconds", dimensions: dimensions, factory: factory)
+        duration = .seconds("spillway_jobs_duration_seconds", dimensions: dimensions, factory: factory)
         let processed = Counter.family(
             "spillway_jobs_processed_total",
             dimensions: dimensions,
