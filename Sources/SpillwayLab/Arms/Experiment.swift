@@ -102,8 +102,9 @@ package enum Experiment {
     /// A few requests to `/ping` through a peer, so that the first measured requests do not pay for its lazy
     /// initialisation (its upstream connections), and a peer that does not forward fails here. A busy machine can
     /// make the first connections slower than one short round, so it tries a few. One round is 200 ms (8 requests;
-    /// every peer arm of the demo pays for it), at the rate of earlier versions' 500 ms rounds: an adaptive limit in
-    /// front of `/ping` (the `proxy` arm's) sees no denser burst of sub-millisecond answers than it used to.
+    /// every peer arm of the demo pays for it). The `proxy` arm's adaptive limit takes its first baseline from these
+    /// sub-millisecond answers, as a service's limit does from health checks after a restart; it moves that baseline
+    /// once the traffic's latency is more than its own queue could cause (`InflightGradientLimit`).
     private static func warmUp(target: TargetAddress) async throws(LabError) {
         let plan = try LoadPlan(
             target: target,
