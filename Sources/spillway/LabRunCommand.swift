@@ -67,6 +67,18 @@ struct LabRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Most connections open at once.")
     var maxConnections = 8192
 
+    @Option(
+        name: .customLong("max-pending-connects"),
+        help: "Most connects in progress at once; further requests wait for a free connection (latency counted)."
+    )
+    var maxPendingConnects = 64
+
+    @Option(
+        name: .customLong("send-quantum"),
+        help: "Timer resolution: send what fell due once per quantum (0ms: at each arrival; at most 100ms)."
+    )
+    var sendQuantum = "1ms"
+
     enum ReportHelp: LabReportHelp {
         static let json = "Write the results as JSON to this path."
         static let html = "Write a self-contained HTML report to this path."
@@ -129,6 +141,16 @@ struct LabRunCommand: AsyncParsableCommand {
         guard let deadline = Duration(parsing: self.deadline), deadline > .zero else {
             throw ValidationError("'\(self.deadline)' is not a positive duration (like 1s)")
         }
+        guard let sendQuantum = Duration(parsing: self.sendQuantum), sendQuantum >= .zero,
+            sendQuantum <= .milliseconds(100)
+        else {
+            throw ValidationError(
+                "--send-quantum must be a duration from 0ms to 100ms (like 1ms), got '\(self.sendQuantum)'"
+            )
+        }
+        guard maxPendingConnects >= 1 else {
+            throw ValidationError("--max-pending-connects must be at least 1, got \(maxPendingConnects)")
+        }
         guard rate.isFinite, rate >= 0 else { throw ValidationError("--rate must be a non-negative number") }
         guard let arrivals = ArrivalProcess(rawValue: self.arrivals) else {
             throw ValidationError("--arrivals must be poisson or constant")
@@ -170,7 +192,9 @@ struct LabRunCommand: AsyncParsableCommand {
             streams: [stream],
             seed: seed,
             sendsDeadlineHeader: !noDeadlineHeader,
-            maxConnections: maxConnections
+            maxConnections: maxConnections,
+            maxPendingConnects: maxPendingConnects,
+            sendQuantum: sendQuantum
         )
     }
 }

@@ -1,3 +1,4 @@
+import DequeModule
 import HeapModule
 import NIOCore
 import NIOHTTP1
@@ -65,6 +66,7 @@ final class GeneratorEngine: @unchecked Sendable {
     let clock = ContinuousClock()
     private let arrivals: [Arrival]
     private let endNanoseconds: Int64
+    private let quantum: Int64
     private let address: SocketAddress
     private let heads: [HTTPRequestHead]
     private let bodies: [ByteBuffer?]
@@ -117,6 +119,11 @@ final class GeneratorEngine: @unchecked Sendable {
     /// cancelled by a linear search of that heap, grew with it.
     private var waking = false
     private var idle: [Connection] = []
+    /// Connects in progress (at most `plan.maxPendingConnects`).
+    private var connecting = 0
+    /// Attempts waiting for a connection while `plan.maxPendingConnects` connects are in progress, oldest first.
+    /// One that reaches its deadline while waiting times out (and is skipped here).
+    private var waiting = Deque<Attempt>()
     private var open: [ObjectIdentifier: Connection] = [:]
     /// Connections closed at a deadline and not yet replaced: the next connections opened are their reconnects.
     private var unreplaced = 0
@@ -140,6 +147,7 @@ final class GeneratorEngine: @unchecked Sendable {
         self.victimCompleted = victimCompleted
         self.progress = progress
         self.endNanoseconds = plan.profile.duration.nanoseconds
+        self.quantum = max(0, plan.sendQuantum.nanoseconds)
         self.arrivals = ArrivalSchedule.make(
             profile: plan.profile,
             process: plan.arrivals,
@@ -263,6 +271,7 @@ final class GeneratorEngine: @unchecked Sendable {
         if nextEvent < events.count { next = min(next, events[nextEvent].offset.nanoseconds) }
         if let first = deadlines.min { next = min(next, first.at) }
         if let first = retries.min { next = min(next, first.at) }
+        if quantum > 1 { next = min(endNanoseconds, (next + quantum - 1) / quantum * quantum) }
         arm(at: next)
     }
 
@@ -335,12 +344,39 @@ final class GeneratorEngine: @unchecked Sendable {
             finish(attempt, .connectionFailed)
             return
         }
+        guard connecting < plan.maxPendingConnects else {
+            recorder.attemptsWaitedForConnection += 1
+            waiting.append(attempt)
+            return
+        }
         connect(for: attempt)
+    }
+
+    /// Gives a free connection to the oldest attempt still waiting for one, or keeps it idle.
+    private func release(_ connection: Connection, channel: any Channel) {
+        while let attempt = waiting.popFirst() {
+            guard !attempt.finished else { continue }
+            send(attempt, on: connection, channel: channel)
+            return
+        }
+        idle.append(connection)
+    }
+
+    /// Opens connections for waiting attempts while fewer than `plan.maxPendingConnects` are being opened.
+    private func connectForWaiting() {
+        while !stopped, connecting < plan.maxPendingConnects, open.count < plan.maxConnections,
+            let attempt = waiting.popFirst()
+        {
+            guard !attempt.finished else { continue }
+            connect(for: attempt)
+        }
     }
 
     private func connect(for attempt: Attempt) {
         let connection = Connection()
         open[ObjectIdentifier(connection)] = connection
+        connecting += 1
+        recorder.peakPendingConnects = max(recorder.peakPendingConnects, connecting)
         recorder.connectionsOpened += 1
         if unreplaced > 0 {
             unreplaced -= 1
@@ -350,6 +386,8 @@ final class GeneratorEngine: @unchecked Sendable {
         makeBootstrap()
             .connect(to: address)
             .whenComplete { result in
+                self.connecting -= 1
+                defer { self.connectForWaiting() }
                 switch result {
                 case .success(let channel):
                     connection.channel = channel
@@ -364,7 +402,7 @@ final class GeneratorEngine: @unchecked Sendable {
                     if self.stopped {
                         channel.close(promise: nil)
                     } else if attempt.finished {
-                        self.idle.append(connection)
+                        self.release(connection, channel: channel)
                     } else {
                         self.send(attempt, on: connection, channel: channel)
                     }
@@ -426,8 +464,8 @@ final class GeneratorEngine: @unchecked Sendable {
         guard let attempt = connection.attempt else { return }
         connection.attempt = nil
         attempt.connection = nil
-        if keepAlive && !stopped && !connection.closed {
-            idle.append(connection)
+        if keepAlive && !stopped && !connection.closed, let channel = connection.channel {
+            release(connection, channel: channel)
         } else {
             connection.channel?.close(promise: nil)
         }
@@ -445,6 +483,7 @@ final class GeneratorEngine: @unchecked Sendable {
             if !attempt.finished { finish(attempt, .connectionFailed) }
         }
         if stopped && open.isEmpty { complete() }
+        connectForWaiting()
     }
 
     private func timedOut(_ attempt: Attempt) {
@@ -574,6 +613,7 @@ final class GeneratorEngine: @unchecked Sendable {
         guard !stopped else { return }
         stopped = true
         idle.removeAll()
+        waiting.removeAll()
         if open.isEmpty {
             complete()
             return

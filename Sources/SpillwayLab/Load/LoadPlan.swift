@@ -26,11 +26,24 @@ package struct LoadPlan: Sendable {
     package var sendsDeadlineHeader: Bool
     /// Open at most this many connections at once; an attempt that would need more fails as a client error.
     package var maxConnections: Int
+    /// Connects in progress at once (default 64). An attempt that finds no idle connection while this many are
+    /// being opened waits for the first connection to come free (a connect that completes, or an answer on a
+    /// keep-alive connection), as in a client's connection pool; its latency still counts from its intended
+    /// instant. Without the cap, a cold start at thousands of requests per second opened a connection per arrival
+    /// faster than the server accepted them — 8 192 connections within the first second at 18 000 req/s — and the
+    /// generator measured its own connection storm.
+    package var maxPendingConnects: Int
+    /// The generator's timer resolution (default 1 ms): it wakes at most once per quantum and sends everything
+    /// that fell due since, as wrk2's millisecond timers do. Each arrival is then up to one quantum late, which the
+    /// send lag and the latency (measured from the intended instant) both include. One wake-up per arrival cost a
+    /// timer and a context switch on both sides per request: 12 000 req/s sustained against 16 000 with the quantum
+    /// (`scripts/bench-generator`, docs/benchmarks.md). `.zero` wakes at each arrival.
+    package var sendQuantum: Duration
     /// Send the lab's own headers (the absolute deadline an in-process victim uses to measure wasted work).
     var sendsLabHeaders: Bool = false
 
-    /// A plan; throws when there are no streams, a share or a deadline is not positive, or `maxConnections` is
-    /// below 1.
+    /// A plan; throws when there are no streams, a share or a deadline is not positive, `maxConnections` or
+    /// `maxPendingConnects` is below 1, or `sendQuantum` is negative or above 100 ms.
     package init(
         target: TargetAddress,
         profile: RateProfile,
@@ -38,7 +51,9 @@ package struct LoadPlan: Sendable {
         streams: [TrafficStream],
         seed: UInt64 = 1,
         sendsDeadlineHeader: Bool = true,
-        maxConnections: Int = 8192
+        maxConnections: Int = 8192,
+        maxPendingConnects: Int = 64,
+        sendQuantum: Duration = .milliseconds(1)
     ) throws(LabError) {
         guard !streams.isEmpty else {
             throw LabError(.invalidArgument, "a load plan needs at least one traffic stream")
@@ -63,7 +78,15 @@ package struct LoadPlan: Sendable {
         self.streams = streams
         self.seed = seed
         self.sendsDeadlineHeader = sendsDeadlineHeader
+        guard maxPendingConnects >= 1 else {
+            throw LabError(.invalidArgument, "maxPendingConnects must be at least 1, got \(maxPendingConnects)")
+        }
+        guard sendQuantum >= .zero, sendQuantum <= .milliseconds(100) else {
+            throw LabError(.invalidArgument, "sendQuantum must be between 0 and 100 ms, got \(sendQuantum)")
+        }
         self.maxConnections = maxConnections
+        self.maxPendingConnects = maxPendingConnects
+        self.sendQuantum = sendQuantum
     }
 }
 

@@ -86,6 +86,10 @@ struct RunRecorder: Sendable {
     var limitPerTick: [Int?]
     var logical: [LogicalRecord] = []
     var peakConnections = 0
+    /// The most connects in progress at once (bounded by the plan's `maxPendingConnects`).
+    var peakPendingConnects = 0
+    /// Attempts that found no idle connection while the most connects allowed were in progress, and waited.
+    var attemptsWaitedForConnection = 0
     var connectionsOpened = 0
     /// Connections the client closed because an attempt on them reached its deadline (HTTP/1.1 cannot cancel one
     /// request any other way).

@@ -42,6 +42,11 @@ package struct RunResult: Sendable {
     package let sendLag: LatencySummary
     /// The most connections open at once.
     package let peakConnections: Int
+    /// The most connects in progress at once (at most the plan's `maxPendingConnects`).
+    package let peakPendingConnects: Int
+    /// Attempts that found no idle connection while the most connects allowed were in progress and waited for
+    /// one (their latency includes the wait).
+    package let attemptsWaitedForConnection: Int
     /// Connections opened over the run.
     package let connectionsOpened: Int
     /// Connections the client closed because an attempt on them reached its deadline.
@@ -108,6 +113,8 @@ package struct RunResult: Sendable {
         self.endToEndLatency = LatencySummary(microseconds: recorder.endToEndLatency)
         self.sendLag = LatencySummary(microseconds: recorder.sendLag)
         self.peakConnections = recorder.peakConnections
+        self.peakPendingConnects = recorder.peakPendingConnects
+        self.attemptsWaitedForConnection = recorder.attemptsWaitedForConnection
         self.connectionsOpened = recorder.connectionsOpened
         self.connectionsClosedAtDeadline = recorder.connectionsClosedAtDeadline
         self.reconnects = recorder.reconnects

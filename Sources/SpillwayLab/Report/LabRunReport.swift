@@ -43,8 +43,9 @@ package struct LabRunReport: Sendable {
                 + (result.isValid ? "valid" : "INVALID (p99 > 10 ms)")
         )
         lines.append(
-            "connections     \(result.connectionsOpened) opened, at most \(result.peakConnections) at once; "
-                + "\(result.connectionsClosedAtDeadline) closed at a deadline, \(result.reconnects) reconnects"
+            "connections     \(result.connectionsOpened) opened, at most \(result.peakConnections) at once "
+                + "(\(result.peakPendingConnects) connecting, \(result.attemptsWaitedForConnection) requests waited "
+                + "for one); \(result.connectionsClosedAtDeadline) closed at a deadline, \(result.reconnects) reconnects"
         )
         return lines.joined(separator: "\n")
     }
@@ -72,6 +73,8 @@ package struct LabRunReport: Sendable {
             "end_to_end_latency_ms": latencyObject(result.endToEndLatency),
             "send_lag_ms": latencyObject(result.sendLag),
             "peak_connections": result.peakConnections,
+            "peak_pending_connects": result.peakPendingConnects,
+            "attempts_waited_for_connection": result.attemptsWaitedForConnection,
             "connections_opened": result.connectionsOpened,
             "connections_closed_at_deadline": result.connectionsClosedAtDeadline,
             "reconnects": result.reconnects,

@@ -198,6 +198,88 @@ import Testing
         }
     }
 
+    /// A cold start: every arrival of the first wake-up finds no connection. At most `maxPendingConnects` are
+    /// opened at once; the others wait for one — a connect that completes, or an answer on a keep-alive
+    /// connection — and are all answered. Without the cap every arrival opened its own, which at thousands of
+    /// requests per second outran the server's accept loop and ran into the connection cap.
+    @Test func aColdStartOpensAtMostMaxPendingConnectsAtOnceAndTheOthersWait() async throws {
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
+        )
+        defer { Task { await victim.stop() } }
+        // 200 req/s released once per 100 ms: 20 arrivals at each wake-up, the first 20 with no connection open.
+        var capped = try plan(port: victim.port, path: "/ping", rate: 200, duration: .seconds(1))
+        capped.sendQuantum = .milliseconds(100)
+        capped.maxPendingConnects = 3
+        let result = try await LoadGenerator.run(capped)
+        #expect(result.peakPendingConnects <= 3)
+        #expect(result.attemptsWaitedForConnection >= 10, "\(result.attemptsWaitedForConnection) waited")
+        #expect(result.totals.offered == 200)
+        #expect(result.totals.failures == 0)
+        #expect(result.totals.timeouts == 0)
+        // The arrivals of the last quantum are sent as the run ends and are not counted.
+        #expect(result.totals.successes >= 180, "\(result.totals.successes) answered")
+
+        var uncapped = capped
+        uncapped.maxPendingConnects = 1_000
+        let storm = try await LoadGenerator.run(uncapped)
+        #expect(storm.peakPendingConnects >= 10, "every arrival of the first wake-up opened a connection")
+        #expect(storm.attemptsWaitedForConnection == 0)
+    }
+
+    /// The generator wakes at most once per `sendQuantum` and sends what fell due since: each arrival is up to
+    /// one quantum late, and both the send lag and the latency (from the intended instant) show it.
+    @Test func theSendQuantumDelaysArrivalsAndTheLagAndLatencyShowIt() async throws {
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
+        )
+        defer { Task { await victim.stop() } }
+        var coarse = try plan(port: victim.port, path: "/ping", rate: 100, duration: .seconds(1))
+        coarse.sendQuantum = .milliseconds(100)
+        let late = try await LoadGenerator.run(coarse)
+        // Arrivals every 10 ms, released at the next 100 ms boundary: lags of 0 to 90 ms.
+        #expect(late.sendLag.max >= 80, "send lag max \(late.sendLag.max) ms")
+        #expect(late.successLatency.p90 >= 60, "latency p90 \(late.successLatency.p90) ms")
+
+        var exact = coarse
+        exact.sendQuantum = .zero
+        let onTime = try await LoadGenerator.run(exact)
+        #expect(onTime.sendLag.p50 < 30, "send lag p50 \(onTime.sendLag.p50) ms")
+        #expect(onTime.successLatency.p50 < 30, "latency p50 \(onTime.successLatency.p50) ms")
+    }
+
+    @Test func aPlanRefusesAQuantumOrAPendingConnectCapOutOfRange() throws {
+        let target = try TargetAddress(host: "127.0.0.1", port: 1)
+        let streams = [TrafficStream(name: "test", request: RequestTemplate(path: "/"))]
+        #expect(throws: LabError.self) {
+            try LoadPlan(
+                target: target,
+                profile: .constant(1, duration: .seconds(1)),
+                streams: streams,
+                maxPendingConnects: 0
+            )
+        }
+        #expect(throws: LabError.self) {
+            try LoadPlan(
+                target: target,
+                profile: .constant(1, duration: .seconds(1)),
+                streams: streams,
+                sendQuantum: .milliseconds(101)
+            )
+        }
+        #expect(throws: LabError.self) {
+            try LoadPlan(
+                target: target,
+                profile: .constant(1, duration: .seconds(1)),
+                streams: streams,
+                sendQuantum: .milliseconds(-1)
+            )
+        }
+        let plan = try LoadPlan(target: target, profile: .constant(1, duration: .seconds(1)), streams: streams)
+        #expect(plan.sendQuantum == .milliseconds(1))
+        #expect(plan.maxPendingConnects == 64)
+    }
+
     @Test func anUnreachableTargetCountsConnectionFailures() async throws {
         let port = freeLoopbackPort()
         let result = try await LoadGenerator.run(try plan(port: port, path: "/", rate: 10, duration: .seconds(1)))
