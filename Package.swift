@@ -300,6 +300,7 @@ let package = Package(
             dependencies: [
                 "SpillwayLab",
                 "Spillway",
+                "SpillwayHummingbird",
                 "SpillwayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

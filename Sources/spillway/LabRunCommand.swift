@@ -79,6 +79,12 @@ struct LabRunCommand: AsyncParsableCommand {
     )
     var sendQuantum = "1ms"
 
+    @Option(
+        name: .customLong("source-addresses"),
+        help: "Spread connections to a 127.x target over this many source addresses, 127.0.0.2 on (1: the kernel's)."
+    )
+    var sourceAddresses = 16
+
     enum ReportHelp: LabReportHelp {
         static let json = "Write the results as JSON to this path."
         static let html = "Write a self-contained HTML report to this path."
@@ -148,6 +154,9 @@ struct LabRunCommand: AsyncParsableCommand {
                 "--send-quantum must be a duration from 0ms to 100ms (like 1ms), got '\(self.sendQuantum)'"
             )
         }
+        guard (1...254).contains(sourceAddresses) else {
+            throw ValidationError("--source-addresses must be between 1 and 254, got \(sourceAddresses)")
+        }
         guard maxPendingConnects >= 1 else {
             throw ValidationError("--max-pending-connects must be at least 1, got \(maxPendingConnects)")
         }
@@ -194,7 +203,8 @@ struct LabRunCommand: AsyncParsableCommand {
             sendsDeadlineHeader: !noDeadlineHeader,
             maxConnections: maxConnections,
             maxPendingConnects: maxPendingConnects,
-            sendQuantum: sendQuantum
+            sendQuantum: sendQuantum,
+            sourceAddresses: sourceAddresses
         )
     }
 }

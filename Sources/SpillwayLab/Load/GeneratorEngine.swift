@@ -101,7 +101,9 @@ final class GeneratorEngine: @unchecked Sendable {
         var random: RandomSource
     }
 
-    private var bootstrap: ClientBootstrap?
+    /// One bootstrap per source address (one when the kernel picks the address); used in turn.
+    private var bootstraps: [ClientBootstrap] = []
+    private var nextBootstrap = 0
     private let careful: [CarefulClient?]
     private var recorder: RunRecorder
     private var nextArrival = 0
@@ -414,11 +416,41 @@ final class GeneratorEngine: @unchecked Sendable {
             }
     }
 
-    /// One bootstrap for every connection: its configuration never changes. The handler that knows which
-    /// connection a channel is joins the pipeline when the connect succeeds, before any request is written.
+    /// The next bootstrap in turn: one per source address (see `LoadPlan.sourceAddresses`), made once. The
+    /// handler that knows which connection a channel is joins the pipeline when the connect succeeds, before any
+    /// request is written.
     private func makeBootstrap() -> ClientBootstrap {
-        if let bootstrap { return bootstrap }
-        let made = ClientBootstrap(group: loop)
+        if bootstraps.isEmpty {
+            let sources = Self.sourceAddresses(count: plan.sourceAddresses, target: address)
+            if sources.isEmpty {
+                bootstraps = [baseBootstrap()]
+            } else {
+                // IP_BIND_ADDRESS_NO_PORT: bind only the address; the port is chosen at connect, for the whole
+                // 4-tuple, instead of a port unique to the address at bind.
+                let bindAddressOnly = ChannelOptions.Types.SocketOption(
+                    level: SocketOptionLevel(IPPROTO_IP),
+                    name: SocketOptionName(24)
+                )
+                bootstraps = sources.map { baseBootstrap().channelOption(bindAddressOnly, value: 1).bind(to: $0) }
+            }
+        }
+        nextBootstrap = (nextBootstrap + 1) % bootstraps.count
+        return bootstraps[nextBootstrap]
+    }
+
+    /// The source addresses for connections to `target`: 127.0.0.2 onwards for an IPv4 loopback target on Linux,
+    /// none (the kernel's choice) otherwise or when `count` is 1.
+    static func sourceAddresses(count: Int, target: SocketAddress) -> [SocketAddress] {
+        #if os(Linux)
+        guard count > 1, target.protocol == .inet, target.ipAddress?.hasPrefix("127.") == true else { return [] }
+        return (0..<count).compactMap { try? SocketAddress(ipAddress: "127.0.0.\(2 + $0)", port: 0) }
+        #else
+        return []
+        #endif
+    }
+
+    private func baseBootstrap() -> ClientBootstrap {
+        ClientBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
@@ -432,8 +464,6 @@ final class GeneratorEngine: @unchecked Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        bootstrap = made
-        return made
     }
 
     private func send(_ attempt: Attempt, on connection: Connection, channel: any Channel) {

@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdTesting
 import Spillway
+import SpillwayHummingbird
 import Synchronization
 import Testing
 
@@ -248,6 +249,36 @@ import Testing
         #expect(onTime.successLatency.p50 < 30, "latency p50 \(onTime.successLatency.p50) ms")
     }
 
+    /// Connections to a loopback target come from 127.0.0.2 onwards in turn, as from that many clients; with one
+    /// source address the kernel picks 127.0.0.1.
+    @Test func connectionsToALoopbackTargetComeFromTheSourceAddressesInTurn() async throws {
+        #if os(Linux)
+        let peers = Mutex<Set<String>>([])
+        let router = Router(context: ClientAddressRequestContext.self)
+        router.get("/") { _, context -> Response in
+            if let address = context.remoteAddress?.ipAddress { peers.withLock { _ = $0.insert(address) } }
+            return Response(status: .ok)
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            // 100 req/s released once per 100 ms: ten connects at the first wake-up, two per source address.
+            var spread = try plan(port: port, path: "/", rate: 100, duration: .seconds(1))
+            spread.sendQuantum = .milliseconds(100)
+            spread.sourceAddresses = 4
+            let result = try await LoadGenerator.run(spread)
+            #expect(result.totals.failures == 0)
+            #expect(peers.withLock { $0 } == ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"])
+
+            peers.withLock { $0.removeAll() }
+            var single = spread
+            single.sourceAddresses = 1
+            _ = try await LoadGenerator.run(single)
+            #expect(peers.withLock { $0 } == ["127.0.0.1"])
+        }
+        #endif
+    }
+
     @Test func aPlanRefusesAQuantumOrAPendingConnectCapOutOfRange() throws {
         let target = try TargetAddress(host: "127.0.0.1", port: 1)
         let streams = [TrafficStream(name: "test", request: RequestTemplate(path: "/"))]
@@ -275,7 +306,18 @@ import Testing
                 sendQuantum: .milliseconds(-1)
             )
         }
+        for sources in [0, 255] {
+            #expect(throws: LabError.self) {
+                try LoadPlan(
+                    target: target,
+                    profile: .constant(1, duration: .seconds(1)),
+                    streams: streams,
+                    sourceAddresses: sources
+                )
+            }
+        }
         let plan = try LoadPlan(target: target, profile: .constant(1, duration: .seconds(1)), streams: streams)
+        #expect(plan.sourceAddresses == 16)
         #expect(plan.sendQuantum == .milliseconds(1))
         #expect(plan.maxPendingConnects == 64)
     }
