@@ -63,9 +63,10 @@ extension ErrorCode<JobError> {
     public static var unknownKind: Self { Self("unknown_kind") }
     /// The database failed the operation; ``JobError/underlying`` has its error.
     public static var storeFailed: Self { Self("store_failed") }
-    /// The database did not answer within the store's own operation timeout. The operation is not undone: a
-    /// write may still commit when the database gets to it (an enqueue that timed out can appear later; enqueue
-    /// with an idempotency key to retry one without a duplicate).
+    /// The database did not answer within the store's own operation timeout. Whether the operation happened is
+    /// unknown: a write the database already received is not undone and may still commit when the database gets
+    /// to it (an enqueue that timed out can appear later), while one still waiting for a pooled PostgreSQL
+    /// connection is abandoned. Enqueue with an idempotency key to retry one without a duplicate.
     public static var storeTimedOut: Self { Self("store_timed_out") }
     /// The operation does not exist for this backend (enqueueing in a PostgreSQL transaction on SQLite, say).
     public static var unsupported: Self { Self("unsupported") }

@@ -419,10 +419,22 @@ struct JobStoreBehaviourTests {
             #expect(metrics.counterTotal(label: "spillway_jobs_store_timeouts_total") == 3)
             release.fire(())
             try await holder.value
-            // The timed-out write is not undone: it commits once the database gets to it. (Left running, on
-            // PostgreSQL it raced the teardown's DROP SCHEMA, which then failed with a PSQLError.) On a busy machine
-            // a poll may itself time out at 50 ms: it is counted, and polled again.
-            #expect(await eventually("the timed-out enqueue commits") { (try? await store.jobs().count) == 1 })
+            // The timed-out write is not undone once the database has it: it commits when the database gets to it.
+            // On SQLite it always has it (the write was handed to GRDB's writer queue). On PostgreSQL an INSERT
+            // still waiting for a pooled connection when the timeout struck is abandoned with its lease and never
+            // runs (seen once in scripts/test's parallel phase, where opening that connection took over 50 ms).
+            // Either way nothing of it may still run at the teardown: left running, the INSERT raced the teardown's
+            // DROP SCHEMA, which then failed with a PSQLError. On a busy machine a poll may itself time out at
+            // 50 ms: it is counted, and polled again.
+            #expect(
+                await eventually("the timed-out enqueue commits, or nothing of it runs") {
+                    let count = try? await store.jobs().count
+                    if count == 1 { return true }
+                    guard backend == .postgres, count == 0 else { return false }
+                    return await TestStores.nothingRunning(in: store) == true
+                }
+            )
+            #expect((try? await store.jobs().count).map { $0 <= 1 } != false, "one enqueue, at most one job")
         }
     }
 

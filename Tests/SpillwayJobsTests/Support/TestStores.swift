@@ -122,6 +122,26 @@ enum TestStores {
         return holder
     }
 
+    /// Whether no other session holds or waits for a lock on the jobs table of `store`'s PostgreSQL schema — no
+    /// write of it is running or queued (`nil` when that cannot be asked: SQLite, or the query failed). Tests share
+    /// one server, each in its own schema, so other tests' statements do not count.
+    static func nothingRunning(in store: JobStore) async -> Bool? {
+        guard let postgres = store.backend as? PostgresJobBackend else { return nil }
+        do {
+            let rows = try await postgres.client.query(
+                """
+                SELECT count(*)::int FROM pg_locks
+                WHERE relation = 'spillway_jobs'::regclass AND pid <> pg_backend_pid()
+                """,
+                logger: logger
+            )
+            for try await count in rows.decode(Int.self) { return count == 0 }
+            return nil
+        } catch {
+            return nil
+        }
+    }
+
     /// Creates a new, empty database on `server`; returns its name.
     static func createDatabase(on server: LocalPostgres, prefix: String) async throws -> String {
         let database = uniqueName(prefix)
