@@ -147,14 +147,13 @@ struct LabRunCommand: AsyncParsableCommand {
         guard let deadline = Duration(parsing: self.deadline), deadline > .zero else {
             throw ValidationError("'\(self.deadline)' is not a positive duration (like 1s)")
         }
-        guard let sendQuantum = Duration(parsing: self.sendQuantum), sendQuantum >= .zero,
-            sendQuantum <= .milliseconds(100)
+        guard let sendQuantum = Duration(parsing: self.sendQuantum), LoadPlan.sendQuantumRange.contains(sendQuantum)
         else {
             throw ValidationError(
                 "--send-quantum must be a duration from 0ms to 100ms (like 1ms), got '\(self.sendQuantum)'"
             )
         }
-        guard (1...254).contains(sourceAddresses) else {
+        guard LoadPlan.sourceAddressRange.contains(sourceAddresses) else {
             throw ValidationError("--source-addresses must be between 1 and 254, got \(sourceAddresses)")
         }
         guard maxPendingConnects >= 1 else {

@@ -36,17 +36,22 @@ package struct LoadPlan: Sendable {
     /// The generator's timer resolution (default 1 ms): it wakes at most once per quantum and sends everything
     /// that fell due since, as wrk2's millisecond timers do. Each arrival is then up to one quantum late, which the
     /// send lag and the latency (measured from the intended instant) both include. One wake-up per arrival cost a
-    /// timer and a context switch on both sides per request: 12 000 req/s sustained against 16 000 with the quantum
-    /// (`scripts/bench-generator`, docs/benchmarks.md). `.zero` wakes at each arrival.
+    /// timer and a context switch on both sides per request. With the quantum and the connect cap the generator
+    /// sustained 28 000–32 000 req/s against 16 000 (`scripts/bench-generator`, docs/benchmarks.md). `.zero` wakes
+    /// at each arrival; at most ``sendQuantumRange``'s upper bound.
     package var sendQuantum: Duration
     /// Connections to an IPv4 loopback target (127.0.0.0/8) come from this many source addresses, 127.0.0.2
     /// onwards, in turn (default 16, at most 254; Linux only); 1 leaves the choice to the kernel (127.0.0.1). The
     /// generator stands for many clients: from one address, every connection shares one range of ephemeral ports,
     /// and in a meltdown — thousands of connections given up at their deadline, each holding its port half-closed
     /// until the server finishes the abandoned request — the kernel's search for a free port in `connect` took a
-    /// quarter of the generator's thread (send-lag p99 76–86 ms at 400 req/s; 12–14 ms from 16 addresses).
+    /// quarter of the generator's thread (send-lag p99 77–86 ms at 400 req/s; 10–11 ms from 16 addresses).
     /// A server that keys anything by client address sees that many clients.
     package var sourceAddresses: Int
+    /// The accepted values of ``sendQuantum``.
+    package static let sendQuantumRange = Duration.zero...Duration.milliseconds(100)
+    /// The accepted values of ``sourceAddresses`` (127.0.0.2 to 127.0.0.255).
+    package static let sourceAddressRange = 1...254
     /// Send the lab's own headers (the absolute deadline an in-process victim uses to measure wasted work).
     var sendsLabHeaders: Bool = false
 
@@ -91,10 +96,10 @@ package struct LoadPlan: Sendable {
         guard maxPendingConnects >= 1 else {
             throw LabError(.invalidArgument, "maxPendingConnects must be at least 1, got \(maxPendingConnects)")
         }
-        guard sendQuantum >= .zero, sendQuantum <= .milliseconds(100) else {
+        guard Self.sendQuantumRange.contains(sendQuantum) else {
             throw LabError(.invalidArgument, "sendQuantum must be between 0 and 100 ms, got \(sendQuantum)")
         }
-        guard (1...254).contains(sourceAddresses) else {
+        guard Self.sourceAddressRange.contains(sourceAddresses) else {
             throw LabError(.invalidArgument, "sourceAddresses must be between 1 and 254, got \(sourceAddresses)")
         }
         self.maxConnections = maxConnections

@@ -282,44 +282,26 @@ import Testing
     @Test func aPlanRefusesAQuantumOrAPendingConnectCapOutOfRange() throws {
         let target = try TargetAddress(host: "127.0.0.1", port: 1)
         let streams = [TrafficStream(name: "test", request: RequestTemplate(path: "/"))]
-        #expect(throws: LabError.self) {
+        func plan(pending: Int = 64, quantum: Duration = .milliseconds(1), sources: Int = 16) throws -> LoadPlan {
             try LoadPlan(
                 target: target,
                 profile: .constant(1, duration: .seconds(1)),
                 streams: streams,
-                maxPendingConnects: 0
+                maxPendingConnects: pending,
+                sendQuantum: quantum,
+                sourceAddresses: sources
             )
         }
-        #expect(throws: LabError.self) {
-            try LoadPlan(
-                target: target,
-                profile: .constant(1, duration: .seconds(1)),
-                streams: streams,
-                sendQuantum: .milliseconds(101)
-            )
-        }
-        #expect(throws: LabError.self) {
-            try LoadPlan(
-                target: target,
-                profile: .constant(1, duration: .seconds(1)),
-                streams: streams,
-                sendQuantum: .milliseconds(-1)
-            )
-        }
-        for sources in [0, 255] {
-            #expect(throws: LabError.self) {
-                try LoadPlan(
-                    target: target,
-                    profile: .constant(1, duration: .seconds(1)),
-                    streams: streams,
-                    sourceAddresses: sources
-                )
-            }
-        }
-        let plan = try LoadPlan(target: target, profile: .constant(1, duration: .seconds(1)), streams: streams)
-        #expect(plan.sourceAddresses == 16)
-        #expect(plan.sendQuantum == .milliseconds(1))
-        #expect(plan.maxPendingConnects == 64)
+        #expect(throws: LabError.self) { try plan(pending: 0) }
+        #expect(throws: LabError.self) { try plan(quantum: .milliseconds(101)) }
+        #expect(throws: LabError.self) { try plan(quantum: .milliseconds(-1)) }
+        #expect(throws: LabError.self) { try plan(sources: 0) }
+        #expect(throws: LabError.self) { try plan(sources: 255) }
+        let defaults = try LoadPlan(target: target, profile: .constant(1, duration: .seconds(1)), streams: streams)
+        #expect(defaults.sourceAddresses == 16)
+        #expect(defaults.sendQuantum == .milliseconds(1))
+        #expect(defaults.maxPendingConnects == 64)
+        #expect(try plan(pending: 1, quantum: .zero, sources: 1).sendQuantum == .zero)
     }
 
     @Test func anUnreachableTargetCountsConnectionFailures() async throws {
