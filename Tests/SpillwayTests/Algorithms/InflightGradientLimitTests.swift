@@ -79,11 +79,55 @@ import Testing
         #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 16, startMs: 290)) == 24)
     }
 
-    @Test func aSlowerBackendMovesTheBaselineInsteadOfPinningTheLimit() {
+    @Test func aSlowerBackendAtTheSameConcurrencyMovesTheBaselineAtOnce() {
         var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 48))
-        // Saturated at 40 in flight within tolerance: the knee is 40.
+        // Saturated at 40 in flight within tolerance, by the median too: the knee is 40.
         Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 40)
         Self.window(&algorithm, fromMs: 200, rttMs: 11, inflight: 40)
+        // Every request now takes 30 ms at the same 40 in flight: ratio 3, and a queue of ours in front of at least
+        // 40 / 1.25 = 32 slots stretches a request admitted with 40 in flight at most 1.25-fold (1.5 × that is the
+        // margin). The backend is slower: the baseline moves to 30 ms in this window, and the limit is not cut.
+        Self.window(&algorithm, fromMs: 300, rttMs: 30, inflight: 40)
+        let limit = algorithm.limit
+        #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 40, startMs: 370)) == limit)
+        #expect(algorithm.baselineRTT == .milliseconds(30))
+    }
+
+    /// A capacity drop under a limit set for demand (3× the slots): the first windows after it are queued
+    /// behind our own requests as well as slower. Before this rule the cuts took the limit toward the old baseline's
+    /// concurrency, under the backend's slots, until half the knee moved the baseline: the lab's 8 × 20 ms backend
+    /// served 98 of 133 req/s in the drop's first second (127 with it; `docs/benchmarks.md`).
+    @Test func aCapacityDropBehindOurQueueMovesTheBaselineToTheFastestScaledByTheKnee() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 24))
+        // 8 slots of 20 ms, 8 in flight within tolerance: the knee is 8.
+        Self.window(&algorithm, fromMs: 100, rttMs: 20, inflight: 8)
+        Self.window(&algorithm, fromMs: 200, rttMs: 20, inflight: 8)
+        // The service time triples with 16 in flight: every request waits for one ahead and takes 60 ms, 120 ms.
+        // Ratio 6, beyond 1.5 · 1.25 · 16 / 8 = 3.75. The fastest request, admitted with 16 in flight in front of
+        // at least 8 slots, took at most 16 / 8 times the no-load latency: the baseline becomes 120 · 8 / 16 = 60 ms,
+        // and the queue above it is cut: 16 · 1.25 / 2 = 10, + √10 = 13.2.
+        Self.window(&algorithm, fromMs: 300, rttMs: 120, inflight: 16)
+        #expect(algorithm.update(with: F.sample(rttMs: 120, inflight: 16, startMs: 370)) == 13)
+        #expect(algorithm.baselineRTT == .milliseconds(60))
+    }
+
+    @Test func aQueueOfOursAloneDoesNotMoveTheBaseline() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 24))
+        Self.window(&algorithm, fromMs: 100, rttMs: 20, inflight: 8)
+        Self.window(&algorithm, fromMs: 200, rttMs: 20, inflight: 8)
+        // 16 in flight in front of 8 slots of 20 ms: 40 ms, twice the baseline, within what our queue explains
+        // (3.75): the usual cut, 16 · 1.25 / 2 = 10, + √10 = 13.2, and the baseline stays.
+        Self.window(&algorithm, fromMs: 300, rttMs: 40, inflight: 16)
+        #expect(algorithm.update(with: F.sample(rttMs: 40, inflight: 16, startMs: 370)) == 13)
+        #expect(algorithm.baselineRTT == .milliseconds(20))
+    }
+
+    @Test func aSlowerBackendMovesTheBaselineInsteadOfPinningTheLimit() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 48))
+        // Saturated at 40 in flight; only the fastest request of each window is within tolerance (a fast route
+        // among slow ones), so the knee is 40 but no window's median vouches for it.
+        Self.window(&algorithm, fromMs: 100, rttsMs: [10, 10, 10, 10, 10], inflight: 40)
+        Self.window(&algorithm, fromMs: 200, rttsMs: [10, 14, 14, 14, 14], inflight: 40)
         // Every request now takes 30 ms: ratio 3 at 40 in flight → 20 + √20 = 24.
         Self.window(&algorithm, fromMs: 300, rttMs: 30, inflight: 40)
         #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 24, startMs: 370)) == 24)
@@ -98,6 +142,21 @@ import Testing
         // Now 30 ms is within tolerance and demand presses on the limit: 15 · 1.25 + √18.75 = 23.
         Self.window(&algorithm, fromMs: 600, rttMs: 30, inflight: 15)
         #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 15, startMs: 670)) == 23)
+    }
+
+    /// Requests that waited in our queue while the limit was already under the backend's slots finish past their
+    /// deadline; a window with one of them used to back off (× 0.9) whatever its on-time requests said, so the
+    /// baseline could not move while every window had a late request, and the limit sank.
+    @Test func aWindowWithALateRequestStillMovesTheBaselineBelowHalfTheKnee() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 10))
+        Self.window(&algorithm, fromMs: 100, rttMs: 20, inflight: 8)
+        Self.window(&algorithm, fromMs: 200, rttMs: 20, inflight: 8)
+        // Three in flight (under half the knee of 8), each 60 ms, and one request past its deadline.
+        Self.window(&algorithm, fromMs: 300, rttMs: 60, inflight: 3)
+        _ = algorithm.update(with: F.sample(rttMs: 400, inflight: 3, drop: true, startMs: -20))
+        let limit = algorithm.limit
+        #expect(algorithm.update(with: F.sample(rttMs: 60, inflight: 3, startMs: 350)) == limit)
+        #expect(algorithm.baselineRTT == .milliseconds(60))
     }
 
     /// Feeds a 100 ms window starting at `fromMs` of requests taking `rttsMs`, all admitted with `inflight` in
