@@ -22,6 +22,14 @@ import Testing
         return limit
     }
 
+    /// 8 slots of 20 ms, two windows of 8 in flight at 20 ms, within tolerance by the median too: the knee is 8.
+    static func eightSlotsOf20ms() -> InflightGradientLimit {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 24))
+        window(&algorithm, fromMs: 100, rttMs: 20, inflight: 8)
+        window(&algorithm, fromMs: 200, rttMs: 20, inflight: 8)
+        return algorithm
+    }
+
     @Test func defaultsNeedNoTuning() {
         let algorithm = InflightGradientLimit()
         let configuration = algorithm.configuration
@@ -98,10 +106,7 @@ import Testing
     /// concurrency, under the backend's slots, until half the knee moved the baseline: the lab's 8 × 20 ms backend
     /// served 98 of 133 req/s in the drop's first second (127 with it; `docs/benchmarks.md`).
     @Test func aCapacityDropBehindOurQueueMovesTheBaselineToTheFastestScaledByTheKnee() {
-        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 24))
-        // 8 slots of 20 ms, 8 in flight within tolerance: the knee is 8.
-        Self.window(&algorithm, fromMs: 100, rttMs: 20, inflight: 8)
-        Self.window(&algorithm, fromMs: 200, rttMs: 20, inflight: 8)
+        var algorithm = Self.eightSlotsOf20ms()
         // The service time triples with 16 in flight: every request waits for one ahead and takes 60 ms, 120 ms.
         // Ratio 6, beyond 1.5 · 1.25 · 16 / 8 = 3.75. The fastest request, admitted with 16 in flight in front of
         // at least 8 slots, took at most 16 / 8 times the no-load latency: the baseline becomes 120 · 8 / 16 = 60 ms,
@@ -112,9 +117,7 @@ import Testing
     }
 
     @Test func aQueueOfOursAloneDoesNotMoveTheBaseline() {
-        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 24))
-        Self.window(&algorithm, fromMs: 100, rttMs: 20, inflight: 8)
-        Self.window(&algorithm, fromMs: 200, rttMs: 20, inflight: 8)
+        var algorithm = Self.eightSlotsOf20ms()
         // 16 in flight in front of 8 slots of 20 ms: 40 ms, twice the baseline, within what our queue explains
         // (3.75): the usual cut, 16 · 1.25 / 2 = 10, + √10 = 13.2, and the baseline stays.
         Self.window(&algorithm, fromMs: 300, rttMs: 40, inflight: 16)
@@ -148,9 +151,7 @@ import Testing
     /// deadline; a window with one of them used to back off (× 0.9) whatever its on-time requests said, so the
     /// baseline could not move while every window had a late request, and the limit sank.
     @Test func aWindowWithALateRequestStillMovesTheBaselineBelowHalfTheKnee() {
-        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 10))
-        Self.window(&algorithm, fromMs: 100, rttMs: 20, inflight: 8)
-        Self.window(&algorithm, fromMs: 200, rttMs: 20, inflight: 8)
+        var algorithm = Self.eightSlotsOf20ms()
         // Three in flight (under half the knee of 8), each 60 ms, and one request past its deadline.
         Self.window(&algorithm, fromMs: 300, rttMs: 60, inflight: 3)
         _ = algorithm.update(with: F.sample(rttMs: 400, inflight: 3, drop: true, startMs: -20))
