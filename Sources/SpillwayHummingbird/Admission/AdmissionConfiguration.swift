@@ -10,14 +10,16 @@ import Spillway
 /// | status | outcome | why |
 /// |---|---|---|
 /// | 1xx, 2xx, 3xx | ``PermitOutcome/success`` | a valid latency sample |
-/// | 502, 503, 504 | ``PermitOutcome/dropped`` | a dependency refused or timed out: the algorithm backs off |
+/// | 502, 503, 504 | ``PermitOutcome/dropped`` | a dependency refused or timed out: the algorithm may back off |
 /// | other 4xx and 5xx | ``PermitOutcome/ignored`` | client errors and bugs say nothing about load |
 ///
 /// A `500` is *ignored*, not dropped, on purpose: a bug that fails fast on one route must not shrink the limit and
 /// shed healthy routes. A thrown error counts as its `HTTPResponseError` status (`500` otherwise); cancellation and a
 /// failed body write (the client went away) are ignored. With ``dropsLateResponses``, a success that finishes after
 /// the request's deadline (``Deadline/current``) is reported as dropped: the caller had given up, so the work was a
-/// timeout as far as the algorithm is concerned.
+/// timeout as far as the algorithm is concerned. What a drop does is the algorithm's: ``AIMDLimit`` always backs
+/// off; the default ``InflightGradientLimit`` only when the same window's on-time requests are slower than its
+/// baseline too (a handler's own fast `503` for a dead dependency says nothing about this server's load).
 ///
 /// ```swift
 /// var configuration = AdmissionConfiguration()

@@ -223,8 +223,34 @@ import Testing
         Self.window(&algorithm, fromMs: 100, rttMs: 10, inflight: 95)
         _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 95, drop: true, startMs: 180))
         Self.window(&algorithm, fromMs: 200, rttMs: 10, inflight: 95)
-        // Window 1 held a drop: 100 · 0.9.
+        // Window 1 held a drop and no baseline to judge its on-time requests by: 100 · 0.9.
         #expect(algorithm.limit == 90)
+        // Window 2 (10 ms at the 10 ms baseline) closed without a drop. Window 3 holds only drops: 90 · 0.9 = 81.
+        _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 95, drop: true, startMs: 290))
+        _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 95, drop: true, startMs: 320))
+        #expect(algorithm.update(with: F.sample(rttMs: 14, inflight: 95, startMs: 396)) == 81)
+        // Window 4: a drop beside on-time requests at 14 ms, inflated past the 25 % tolerance: 81 · 0.9 = 72.9.
+        Self.window(&algorithm, fromMs: 420, rttMs: 14, inflight: 95, count: 4)
+        _ = algorithm.update(with: F.sample(rttMs: 14, inflight: 95, drop: true, startMs: 470))
+        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 95, startMs: 500)) == 72)
+    }
+
+    /// A drop beside on-time requests at the baseline is a refusal that did no work (a handler's `503` for a dead
+    /// dependency) or a request late from our own queue: no back-off. Before, every such window cut the limit by
+    /// 10 %, and with a bulkhead sized from the limit the lab's limit sat at 2–5 after a dependency outage.
+    @Test func dropsBesideOnTimeRequestsAtTheBaselineDoNotBackOff() {
+        var algorithm = Self.eightSlotsOf20ms()
+        Self.window(&algorithm, fromMs: 300, rttMs: 20, inflight: 6, count: 4)
+        _ = algorithm.update(with: F.sample(rttMs: 1, inflight: 6, drop: true, startMs: 380))
+        // Window 2 closed at window 3's first request (the demand rule); nine more windows like window 3 follow.
+        let limit = algorithm.limit
+        for window in 4...12 {
+            let from = Double(window) * 100
+            Self.window(&algorithm, fromMs: from, rttMs: 20, inflight: 6, count: 4)
+            _ = algorithm.update(with: F.sample(rttMs: 1, inflight: 6, drop: true, startMs: from + 80))
+        }
+        #expect(algorithm.limit == limit, "limit \(algorithm.limit), was \(limit)")
+        #expect(algorithm.baselineRTT == .milliseconds(20))
     }
 
     @Test func invalidConfigurationIsCorrected() {
