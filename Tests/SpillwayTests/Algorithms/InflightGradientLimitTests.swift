@@ -154,7 +154,8 @@ import Testing
         var algorithm = Self.eightSlotsOf20ms()
         // Three in flight (under half the knee of 8), each 60 ms, and one request past its deadline.
         Self.window(&algorithm, fromMs: 300, rttMs: 60, inflight: 3)
-        _ = algorithm.update(with: F.sample(rttMs: 400, inflight: 3, drop: true, startMs: -20))
+        // (It ends at 340 ms, inside the window: one ending at the window's end would close the window instead.)
+        _ = algorithm.update(with: F.sample(rttMs: 40, inflight: 3, drop: true, startMs: 300))
         let limit = algorithm.limit
         #expect(algorithm.update(with: F.sample(rttMs: 60, inflight: 3, startMs: 350)) == limit)
         #expect(algorithm.baselineRTT == .milliseconds(60))
