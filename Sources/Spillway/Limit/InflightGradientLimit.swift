@@ -242,12 +242,12 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
             if !rtts.isEmpty, let previous = baseline {
                 let window = WindowSummary(rtts: rtts, inflightSum: inflightSum)
                 let ratio = min(window.rtt / previous, window.fastest / fastestBaseline)
-                if ratio > 1 + configuration.buffer, backendIsSlower(window, ratio: ratio) {
+                // On-time requests at the baseline: the drops say nothing about this backend's load.
+                guard ratio > 1 + configuration.buffer else { return }
+                if backendIsSlower(window, ratio: ratio) {
                     rebase(on: window)
                     return
                 }
-                // On-time requests at the baseline: the drops say nothing about this backend's load.
-                if ratio <= 1 + configuration.buffer { return }
             }
             estimatedLimit = max(floor, estimatedLimit * Self.dropBackoff)
             return
