@@ -21,10 +21,10 @@ package struct ScenarioParameter: Sendable, Hashable {
 
     /// Parameters every built-in scenario understands.
     package static let common: [ScenarioParameter] = [
-        ScenarioParameter("slots", "4", "victim slots (concurrent units of the bottleneck)"),
+        ScenarioParameter("slots", "8", "victim slots (concurrent units of the bottleneck)"),
         ScenarioParameter(
             "service-time",
-            "50ms",
+            "20ms",
             "how long a request holds a slot (≥ 20ms); capacity = slots / service-time"
         ),
         ScenarioParameter("load", "0.7", "baseline offered load as a fraction of capacity"),

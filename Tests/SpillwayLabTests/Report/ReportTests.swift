@@ -43,7 +43,7 @@ import Testing
         let scenario = try #require(scenarios.first)
         #expect(Set(scenario.keys) == ["name", "capacity_rps", "arms"])
         #expect(scenario["name"] as? String == "spike")
-        #expect(scenario["capacity_rps"] as? Double == 80)
+        #expect(scenario["capacity_rps"] as? Double == 400)
         let arms = try #require(scenario["arms"] as? [[String: Any]])
         let arm = try #require(arms.first)
         #expect(

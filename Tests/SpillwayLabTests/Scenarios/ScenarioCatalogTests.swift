@@ -67,21 +67,22 @@ import Testing
         #expect(scenario.settings.contains { $0.key == "slots" && $0.value == "6" })
     }
 
-    /// Issue 13: the victim scenarios run at 4 slots × 50 ms = 80 req/s by default (a 10× spike with naive ×3
-    /// retries is then about 2 000 attempts per second, which the generator keeps on schedule here; at 4 × 40 ms
-    /// the unprotected arm's did not in 3 runs of 10), and the peers and the `static` arm are sized from the slots.
+    /// Issue 13: the victim scenarios run at 8 slots × 20 ms = 400 req/s by default (a 10× spike with naive ×3
+    /// retries then sends up to about 8 000 attempts a second and closes 7 000 connections at their deadline against
+    /// the unprotected arm, which the generator keeps on schedule on two cores since round 11; 4 × 50 ms = 80 req/s
+    /// in round 10, one slot × 50 ms before), and the peers and the `static` arm are sized from the slots.
     @Test(arguments: ["spike", "capacity-drop", "dependency-outage", "priority"])
-    func theVictimScenariosRunAtEightyRequestsPerSecondByDefault(name: String) throws {
+    func theVictimScenariosRunAtFourHundredRequestsPerSecondByDefault(name: String) throws {
         let scenario = try ScenarioCatalog.named(name).makeScenario()
-        #expect(scenario.victim.slots == 4)
-        #expect(scenario.victim.serviceTime == .milliseconds(50))
-        #expect(abs(scenario.capacity - 80) < 1e-9)
+        #expect(scenario.victim.slots == 8)
+        #expect(scenario.victim.serviceTime == .milliseconds(20))
+        #expect(abs(scenario.capacity - 400) < 1e-9)
         let slots = scenario.victim.slots
         let haproxy = HAProxyPeer.configuration(port: 1, victimPort: 2, slots: slots, queueTimeout: .milliseconds(250))
-        #expect(haproxy.contains("server victim 127.0.0.1:2 maxconn 4"))
+        #expect(haproxy.contains("server victim 127.0.0.1:2 maxconn 8"))
         let nginx = NginxPeer.configuration(port: 1, victimPort: 2, slots: slots, directory: "/tmp")
-        #expect(nginx.contains("max_conns=4;") && nginx.contains("limit_conn perserver 16;"))
-        #expect(StaticProtection(slots: slots, queueTimeout: .milliseconds(250)).currentLimit == 4)
+        #expect(nginx.contains("max_conns=8;") && nginx.contains("limit_conn perserver 32;"))
+        #expect(StaticProtection(slots: slots, queueTimeout: .milliseconds(250)).currentLimit == 8)
     }
 
     @Test(arguments: [["slots=0"], ["service-time=5ms"], ["factor=abc"], ["before=0s"], ["load=0"], ["retry=forever"]])
