@@ -1,7 +1,6 @@
 import DequeModule
 import HeapModule
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Spillway
 
@@ -32,6 +31,8 @@ final class GeneratorEngine: @unchecked Sendable {
         var channel: (any Channel)?
         var attempt: Attempt?
         var closed = false
+        /// The request in flight is a `HEAD`: its response has no body.
+        var bodyless = false
     }
 
     /// Loop-confined like the engine (see there): created, read and changed only on `loop`.
@@ -68,8 +69,7 @@ final class GeneratorEngine: @unchecked Sendable {
     private let endNanoseconds: Int64
     private let quantum: Int64
     private let address: SocketAddress
-    private let heads: [HTTPRequestHead]
-    private let bodies: [ByteBuffer?]
+    private let requests: [EncodedRequest]
     private let probe: (@Sendable () -> Int?)?
     private let progress: (@Sendable (ProgressLine) -> Void)?
     private let victimCompleted: (@Sendable (Int) -> Int?)?
@@ -159,33 +159,25 @@ final class GeneratorEngine: @unchecked Sendable {
         let tickCount = Int((endNanoseconds + RunTimeline.tick - 1) / RunTimeline.tick)
         self.recorder = RunRecorder(tickCount: tickCount, streamNames: plan.streams.map(\.name))
         self.recorder.logical.reserveCapacity(arrivals.count)
-        var heads: [HTTPRequestHead] = []
-        var bodies: [ByteBuffer?] = []
-        for stream in plan.streams {
-            var headers = HTTPHeaders()
-            headers.add(name: "Host", value: plan.target.hostHeader)
-            headers.add(name: "User-Agent", value: "spillway-lab")
-            for header in stream.request.headers { headers.add(name: header.name, value: header.value) }
-            if let priority = stream.priority { headers.replaceOrAdd(name: LabHeaders.priority, value: priority.label) }
-            if let body = stream.request.body {
-                headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
-                bodies.append(ByteBuffer(bytes: body))
-            } else {
-                bodies.append(nil)
-            }
+        var perAttempt: [String] = []
+        if plan.sendsDeadlineHeader { perAttempt.append(TimeoutHeader.defaultName) }
+        if plan.sendsLabHeaders { perAttempt.append(LabHeaders.deadline) }
+        self.requests = plan.streams.map { stream in
+            var headers: [(name: String, value: String)] = [
+                ("Host", plan.target.hostHeader), ("User-Agent", "spillway-lab"),
+            ]
+            headers += stream.request.headers.map { ($0.name, $0.value) }
+            if let priority = stream.priority { headers.append((LabHeaders.priority, priority.label)) }
             var path = stream.request.path
             if plan.target.path != "/" && path == "/" { path = plan.target.path }
-            heads.append(
-                HTTPRequestHead(
-                    version: .http1_1,
-                    method: HTTPMethod(rawValue: stream.request.method),
-                    uri: path,
-                    headers: headers
-                )
+            return EncodedRequest(
+                method: stream.request.method,
+                path: path,
+                headers: headers,
+                body: stream.request.body,
+                perAttempt: perAttempt
             )
         }
-        self.heads = heads
-        self.bodies = bodies
         self.careful = plan.streams.enumerated().map { index, stream in
             guard case .spillway(let policy) = stream.retry else { return nil }
             return CarefulClient(
@@ -449,42 +441,29 @@ final class GeneratorEngine: @unchecked Sendable {
         #endif
     }
 
+    /// Requests are written as bytes (``EncodedRequest``) and responses framed by ``ResponseFramer`` in the one
+    /// handler added at connect: no HTTP codec in the pipeline.
     private func baseBootstrap() -> ClientBootstrap {
         ClientBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                do {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(HTTPRequestEncoder())
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
-                }
-            }
     }
 
     private func send(_ attempt: Attempt, on connection: Connection, channel: any Channel) {
         attempt.connection = connection
         connection.attempt = attempt
-        var head = heads[attempt.stream]
-        let remaining = attempt.deadline - now
-        if plan.sendsDeadlineHeader {
-            head.headers.replaceOrAdd(
-                name: TimeoutHeader.defaultName,
-                value: TimeoutHeader.format(.nanoseconds(max(0, remaining)))
-            )
-        }
-        if plan.sendsLabHeaders {
-            head.headers.replaceOrAdd(name: LabHeaders.deadline, value: String(attempt.deadline))
-        }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body = bodies[attempt.stream] {
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
-        }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        let request = requests[attempt.stream]
+        connection.bodyless = request.bodyless
+        var buffer = channel.allocator.buffer(capacity: request.size + 96)
+        request.write(
+            into: &buffer,
+            plan.sendsDeadlineHeader
+                ? (TimeoutHeader.defaultName, TimeoutHeader.format(.nanoseconds(max(0, attempt.deadline - now))))
+                : nil,
+            plan.sendsLabHeaders ? (LabHeaders.deadline, String(attempt.deadline)) : nil
+        )
+        channel.writeAndFlush(buffer, promise: nil)
     }
 
     // MARK: Outcomes
@@ -662,15 +641,16 @@ final class GeneratorEngine: @unchecked Sendable {
     }
 }
 
-/// Reads responses off one connection and reports them to the engine.
+/// Reads responses off one connection (framed by ``ResponseFramer``) and reports them to the engine.
 private final class ResponseHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     private let engine: GeneratorEngine
     private let connection: GeneratorEngine.Connection
-    private var status = 0
-    private var keepAlive = true
-    private var retryAfter: Duration?
+    private var framer = ResponseFramer()
+    /// Bytes of a response not framed yet; `nil` between responses, so that the common case — a whole response in
+    /// one read — copies nothing.
+    private var pending: ByteBuffer?
 
     init(engine: GeneratorEngine, connection: GeneratorEngine.Connection) {
         self.engine = engine
@@ -678,20 +658,37 @@ private final class ResponseHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-            keepAlive = head.isKeepAlive
-            retryAfter = head.headers.first(name: "Retry-After").flatMap { Int($0) }.map { .seconds($0) }
-        case .body:
-            break
-        case .end:
-            guard status >= 200 else { return }
-            engine.responded(on: connection, status: status, keepAlive: keepAlive, retryAfter: retryAfter)
+        var incoming = unwrapInboundIn(data)
+        if pending == nil {
+            pending = incoming
+        } else {
+            pending!.writeBuffer(&incoming)
+        }
+        do {
+            while let response = try framer.next(&pending!, bodyless: connection.bodyless) {
+                engine.responded(
+                    on: connection,
+                    status: response.status,
+                    keepAlive: response.keepAlive,
+                    retryAfter: response.retryAfter
+                )
+            }
+        } catch {
+            pending = nil
+            context.close(promise: nil)
+            return
+        }
+        if pending!.readableBytes == 0 {
+            pending = nil
+        } else if pending!.readerIndex > 4096 {
+            pending!.discardReadBytes()
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let response = framer.closed() {
+            engine.responded(on: connection, status: response.status, keepAlive: false, retryAfter: response.retryAfter)
+        }
         engine.closed(connection)
         context.fireChannelInactive()
     }

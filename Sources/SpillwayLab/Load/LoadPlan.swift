@@ -55,7 +55,8 @@ package struct LoadPlan: Sendable {
     /// Send the lab's own headers (the absolute deadline an in-process victim uses to measure wasted work).
     var sendsLabHeaders: Bool = false
 
-    /// A plan; throws when there are no streams, a share or a deadline is not positive, `maxConnections` or
+    /// A plan; throws when there are no streams, a share or a deadline is not positive, a stream's request cannot be
+    /// sent as HTTP/1.1 (``EncodedRequest/problem(method:path:headers:)``), `maxConnections` or
     /// `maxPendingConnects` is below 1, `sendQuantum` is negative or above 100 ms, or `sourceAddresses` is not
     /// within 1...254.
     package init(
@@ -82,6 +83,11 @@ package struct LoadPlan: Sendable {
                     .invalidArgument,
                     "stream '\(stream.name)' needs a deadline between 0 and 600 s, got \(stream.deadline)"
                 )
+            }
+            let path = target.path != "/" && stream.request.path == "/" ? target.path : stream.request.path
+            let headers = stream.request.headers.map { (name: $0.name, value: $0.value) }
+            if let problem = EncodedRequest.problem(method: stream.request.method, path: path, headers: headers) {
+                throw LabError(.invalidArgument, "stream '\(stream.name)': \(problem)")
             }
         }
         guard maxConnections >= 1 else {
