@@ -43,7 +43,8 @@ package enum LoadGenerator {
         victim: VictimStatistics?,
         progress: (@Sendable (ProgressLine) -> Void)?
     ) async throws(LabError) -> RunResult {
-        FileDescriptorLimit.raiseToHardLimit()
+        // Room for every connection the plan may open, twice over (an in-process victim holds the other ends).
+        FileDescriptorLimit.presizeTable(upTo: 2 * plan.maxConnections + 1024)
         let address: SocketAddress
         do {
             address = try SocketAddress.makeAddressResolvingHost(plan.target.host, port: plan.target.port)

@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+
+@testable import SpillwayLab
+
+/// The descriptor table is grown before a run, not while the generator opens connections.
+@Suite struct FileDescriptorLimitTests {
+    /// The size of this process's descriptor table (`FDSize` in `/proc/self/status`), on Linux.
+    private func tableSize() throws -> Int? {
+        #if os(Linux)
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("FDSize:") }
+        return line.flatMap { Int($0.dropFirst("FDSize:".count).trimmingCharacters(in: .whitespaces)) }
+        #else
+        return nil
+        #endif
+    }
+
+    @Test func presizingGrowsTheTableToTheCountAskedForWithinTheLimit() throws {
+        let limit = FileDescriptorLimit.raiseToHardLimit()
+        let wanted = min(limit, 8192)
+        guard wanted > 2048, let before = try tableSize() else { return }
+        FileDescriptorLimit.presizeTable(upTo: wanted)
+        let after = try #require(try tableSize())
+        #expect(after >= wanted, "table of \(after) descriptors (was \(before)) after asking for \(wanted)")
+        // Asking beyond the limit stops at the limit instead of failing.
+        FileDescriptorLimit.presizeTable(upTo: Int.max / 2)
+        #expect(try #require(try tableSize()) >= after)
+    }
+}
