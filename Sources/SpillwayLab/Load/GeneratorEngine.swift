@@ -334,11 +334,7 @@ final class GeneratorEngine: @unchecked Sendable {
             send(attempt, on: connection, channel: channel)
             return
         }
-        guard open.count < plan.maxConnections else {
-            finish(attempt, .connectionFailed)
-            return
-        }
-        guard connecting < plan.maxPendingConnects else {
+        guard open.count < plan.maxConnections, connecting < plan.maxPendingConnects else {
             recorder.attemptsWaitedForConnection += 1
             waiting.append(attempt)
             return

@@ -24,7 +24,9 @@ package struct LoadPlan: Sendable {
     /// Send the remaining per-attempt budget in `x-request-timeout-ms` so a protected server can refuse work it
     /// cannot finish in time (default `true`).
     package var sendsDeadlineHeader: Bool
-    /// Open at most this many connections at once; an attempt that would need more fails as a client error.
+    /// Open at most this many connections at once (default 8 192). An attempt that finds all of them busy waits for
+    /// the first to come free, as in a client's connection pool, and times out at its deadline if none does; its
+    /// latency counts from its intended instant. (Until round 13 such an attempt failed at once as a client error.)
     package var maxConnections: Int
     /// Connects in progress at once (default 64). An attempt that finds no idle connection while this many are
     /// being opened waits for the first connection to come free (a connect that completes, or an answer on a

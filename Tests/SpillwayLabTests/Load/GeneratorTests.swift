@@ -228,6 +228,27 @@ import Testing
         #expect(storm.attemptsWaitedForConnection == 0)
     }
 
+    /// A pool capped at `maxConnections`: an attempt that finds every connection busy waits for one to come free
+    /// (its latency counts the wait) instead of failing, and no more connections than the cap are ever open.
+    @Test func attemptsBeyondMaxConnectionsWaitForAFreeConnectionInsteadOfFailing() async throws {
+        let victim = try await Victim.start(
+            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
+        )
+        defer { Task { await victim.stop() } }
+        // 10 arrivals at each 100 ms wake-up on at most 2 connections of 20 ms requests: 8 wait, all are served.
+        var pool = try plan(port: victim.port, path: "/work", rate: 100, duration: .seconds(1))
+        pool.sendQuantum = .milliseconds(100)
+        pool.maxConnections = 2
+        let result = try await LoadGenerator.run(pool)
+        #expect(result.peakConnections <= 2, "\(result.peakConnections) connections open at once")
+        #expect(result.attemptsWaitedForConnection >= 50, "\(result.attemptsWaitedForConnection) waited")
+        #expect(result.totals.failures == 0, "an attempt beyond the cap waits; it does not fail")
+        #expect(result.totals.timeouts == 0)
+        // Five 20 ms requests in turn on each connection: the last of a wake-up's ten is answered after 100 ms.
+        #expect(result.successLatency.max >= 80, "latency max \(result.successLatency.max) ms")
+        #expect(result.totals.successes >= 80, "\(result.totals.successes) answered")
+    }
+
     /// The generator wakes at most once per `sendQuantum` and sends what fell due since: each arrival is up to
     /// one quantum late, and both the send lag and the latency (from the intended instant) show it.
     @Test func theSendQuantumDelaysArrivalsAndTheLagAndLatencyShowIt() async throws {
