@@ -84,10 +84,9 @@ struct ResponseFramer {
                     state = .untilClose
                 }
             case .fixed(let remaining):
-                let skipped = min(remaining, buffer.readableBytes)
-                buffer.moveReaderIndex(forwardBy: skipped)
-                guard skipped == remaining else {
-                    state = .fixed(remaining: remaining - skipped)
+                let left = Self.skip(remaining, of: &buffer)
+                guard left == 0 else {
+                    state = .fixed(remaining: left)
                     return nil
                 }
                 state = .head(scanned: 0)
@@ -98,10 +97,9 @@ struct ResponseFramer {
                 buffer.moveReaderIndex(forwardBy: line.total)
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                let skipped = min(remaining, buffer.readableBytes)
-                buffer.moveReaderIndex(forwardBy: skipped)
-                guard skipped == remaining else {
-                    state = .chunkData(remaining: remaining - skipped)
+                let left = Self.skip(remaining, of: &buffer)
+                guard left == 0 else {
+                    state = .chunkData(remaining: left)
                     return nil
                 }
                 state = .chunkDataEnd
@@ -134,6 +132,13 @@ struct ResponseFramer {
     }
 
     // MARK: Parsing
+
+    /// Skips up to `remaining` body bytes of `buffer`; returns how many are still to come.
+    private static func skip(_ remaining: Int, of buffer: inout ByteBuffer) -> Int {
+        let skipped = min(remaining, buffer.readableBytes)
+        buffer.moveReaderIndex(forwardBy: skipped)
+        return remaining - skipped
+    }
 
     private enum Framing: Equatable {
         case chunked

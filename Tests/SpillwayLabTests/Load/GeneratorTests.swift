@@ -10,9 +10,7 @@ import Testing
 /// The generator against live loopback servers, at light load.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct GeneratorTests {
     @Test func sendsOnScheduleAndReusesConnections() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim()
         defer { Task { await victim.stop() } }
         let result = try await LoadGenerator.run(
             try plan(port: victim.port, path: "/work", rate: 100, duration: .seconds(2))
@@ -36,9 +34,7 @@ import Testing
     /// HTTP/1.1 cannot cancel one request: a client that gives up at its deadline closes the connection, and the
     /// next request pays for a new one. Both are counted.
     @Test func anAttemptAbandonedAtItsDeadlineClosesItsConnectionAndTheReconnectIsCounted() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(300))
-        )
+        let victim = try await startVictim(serviceTime: .milliseconds(300))
         defer { Task { await victim.stop() } }
         // Ten requests 100 ms apart, each given up 30 ms after it was sent, long before the victim answers.
         let result = try await LoadGenerator.run(
@@ -204,9 +200,7 @@ import Testing
     /// connection — and are all answered. Without the cap every arrival opened its own, which at thousands of
     /// requests per second outran the server's accept loop and ran into the connection cap.
     @Test func aColdStartOpensAtMostMaxPendingConnectsAtOnceAndTheOthersWait() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim()
         defer { Task { await victim.stop() } }
         // 200 req/s released once per 100 ms: 20 arrivals at each wake-up, the first 20 with no connection open.
         var capped = try plan(port: victim.port, path: "/ping", rate: 200, duration: .seconds(1))
@@ -231,9 +225,7 @@ import Testing
     /// A pool capped at `maxConnections`: an attempt that finds every connection busy waits for one to come free
     /// (its latency counts the wait) instead of failing, and no more connections than the cap are ever open.
     @Test func attemptsBeyondMaxConnectionsWaitForAFreeConnectionInsteadOfFailing() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim()
         defer { Task { await victim.stop() } }
         // 10 arrivals at each 100 ms wake-up on at most 2 connections of 20 ms requests: 8 wait, all are served.
         var pool = try plan(port: victim.port, path: "/work", rate: 100, duration: .seconds(1))
@@ -252,9 +244,7 @@ import Testing
     /// The generator wakes at most once per `sendQuantum` and sends what fell due since: each arrival is up to
     /// one quantum late, and both the send lag and the latency (from the intended instant) show it.
     @Test func theSendQuantumDelaysArrivalsAndTheLagAndLatencyShowIt() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 20, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim()
         defer { Task { await victim.stop() } }
         var coarse = try plan(port: victim.port, path: "/ping", rate: 100, duration: .seconds(1))
         coarse.sendQuantum = .milliseconds(100)
@@ -341,9 +331,7 @@ import Testing
     /// stall must show it in its latency — measured from its intended send time — not only the one request a
     /// closed-loop client would have had outstanding.
     @Test func requestsScheduledDuringAStallRecordTheStall() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 100, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim(slots: 100)
         defer { Task { await victim.stop() } }
         let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(100)))
         let stallStart: Int64 = 1_000_000_000

@@ -8,9 +8,7 @@ import Testing
 @Suite(.serialized) struct PeerTests {
     @Test func haproxyProxiesAndLimitsToTheSlots() async throws {
         try requireBinary("haproxy")
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim(slots: 2)
         let peer = try await HAProxyPeer.launch(victimPort: victim.port, slots: 2, queueTimeout: .milliseconds(250))
         #expect(peer.configuration.contains("maxconn 2"))
         #expect(peer.configuration.contains("timeout queue 250ms"))
@@ -26,9 +24,7 @@ import Testing
 
     @Test func nginxProxiesAndRefusesBeyondMaxConns() async throws {
         try requireBinary("nginx")
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(200))
-        )
+        let victim = try await startVictim(slots: 1, serviceTime: .milliseconds(200))
         let peer = try await NginxPeer.launch(victimPort: victim.port, slots: 1)
         #expect(peer.configuration.contains("max_conns=1"))
         // 20 req/s against one slot of 200 ms: most arrive while the slot is busy and get nginx's immediate 502.
@@ -44,9 +40,7 @@ import Testing
     }
 
     @Test func spillwayProxyProxiesToTheVictimWithItsDefaults() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim(slots: 2)
         let peer = try await SpillwayProxyPeer.launch(victimPort: victim.port)
         #expect(peer.configuration.contains("127.0.0.1:\(victim.port)"))
         #expect(!peer.configuration.contains("admission"), "the arm runs the proxy's default admission")

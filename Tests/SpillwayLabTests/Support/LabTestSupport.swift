@@ -50,3 +50,9 @@ func requireBinary(_ binary: String) throws {
         throw LabError(.peerUnavailable, "\(binary) missing")
     }
 }
+
+/// An in-process victim of `slots` slots × `serviceTime`, started on a free loopback port. Stop it when done
+/// (`defer { Task { await victim.stop() } }`).
+func startVictim(slots: Int = 20, serviceTime: Duration = .milliseconds(20)) async throws -> Victim {
+    try await Victim.start(configuration: try VictimConfiguration(slots: slots, serviceTime: serviceTime))
+}

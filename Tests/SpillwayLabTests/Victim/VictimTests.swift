@@ -7,9 +7,7 @@ import Testing
     /// A client that gives up does not take its request out of the server: the victim still does the work, and
     /// counts it as wasted.
     @Test func workContinuesAfterTheClientGivesUp() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(200))
-        )
+        let victim = try await startVictim(slots: 1, serviceTime: .milliseconds(200))
         defer { Task { await victim.stop() } }
         let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(50)))
         let statistics = victim.beginRecording(timeline: timeline, tickCount: 15)
@@ -40,9 +38,7 @@ import Testing
     }
 
     @Test func theBottleneckServesRequestsOneSlotAtATime() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(50))
-        )
+        let victim = try await startVictim(slots: 1, serviceTime: .milliseconds(50))
         defer { Task { await victim.stop() } }
         // 40 req/s against a capacity of 20 req/s with a long deadline: the queue grows by 20 requests a second.
         let result = try await LoadGenerator.run(
@@ -57,9 +53,7 @@ import Testing
     }
 
     @Test func aServiceTimeChangeTakesEffectForTheNextRequests() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 1, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim(slots: 1)
         defer { Task { await victim.stop() } }
         victim.setServiceTime(.milliseconds(120))
         #expect(victim.currentServiceTime == .milliseconds(120))
@@ -70,9 +64,7 @@ import Testing
     }
 
     @Test func aStalledDependencyHoldsSlotsUntilItRecovers() async throws {
-        let victim = try await Victim.start(
-            configuration: try VictimConfiguration(slots: 2, serviceTime: .milliseconds(20))
-        )
+        let victim = try await startVictim(slots: 2)
         defer { Task { await victim.stop() } }
         victim.setDependency(.stalled)
         let timeline = RunTimeline(epoch: ContinuousClock.now.advanced(by: .milliseconds(50)))
