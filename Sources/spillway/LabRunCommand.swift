@@ -64,7 +64,10 @@ struct LabRunCommand: AsyncParsableCommand {
     @Option(help: "Seed of arrival times (runs with one seed send at the same instants).")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("max-connections"), help: "Most connections open at once.")
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Most connections open at once (a client's pool); further requests wait for a free one (latency counted)."
+    )
     var maxConnections = 8192
 
     @Option(
