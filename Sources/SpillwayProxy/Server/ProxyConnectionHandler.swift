@@ -151,7 +151,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if closed { return false }
         if heldBytes >= Self.maxHeldBytes || heldHeads > 0 { return false }
         guard let exchange else { return !closeAfterResponse }
-        return !exchange.requestEnded && exchange.upstreamIsWritable
+        // Once the request has ended, keep reading (into `inbound`, up to one more head or `maxHeldBytes`) while its
+        // response is pending: the next request of a keep-alive client is held there as a pipelined one is. Holding
+        // reads instead made NIO drop the socket's read interest after every request and add it back after every
+        // response: two `epoll_ctl` calls a request.
+        return exchange.requestEnded ? !closeAfterResponse : exchange.upstreamIsWritable
     }
 
     /// Reads again if reads were held and are wanted now.
