@@ -72,10 +72,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             headerTimer?.cancel()
             headerTimer = nil
             headReceived = true
+            // Its body's bytes are not a new request.
+            detector.awaitingRequest = false
         case .body(let buffer):
             heldBytes += buffer.readableBytes
         case .end:
-            break
+            // The next bytes start the next request, even while this one's response is pending (reads go on
+            // then): the header timeout counts from them.
+            detector.awaitingRequest = true
         }
         inbound.append(part)
         drainInbound()
@@ -321,7 +325,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         }
         headReceived = false
-        if inbound.isEmpty { detector.awaitingRequest = true }
+        // Unless the next request's head has begun (its header timer runs) or arrived whole.
+        if inbound.isEmpty && headerTimer == nil { detector.awaitingRequest = true }
         startIdleTimer()
         drainInbound()
     }

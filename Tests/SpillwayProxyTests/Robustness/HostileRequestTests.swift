@@ -164,6 +164,27 @@ struct HostileRequestTests {
         #expect(fixture.backend.requests == 0)
     }
 
+    /// A keep-alive client may send its next request before the previous response arrives (the proxy reads ahead
+    /// while a response is pending): a next head started then and never finished still gets the header timeout,
+    /// not the much longer idle timeout.
+    @Test func aNextHeadStartedWhileAResponseIsPendingStillHasTheHeaderTimeout() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            ProxyFixture.yaml(
+                instances: ["127.0.0.1:\(ports[0])"],
+                top: "timeouts: {idle: 30s, client_header: 300ms}"
+            )
+        }
+        defer { Task { await fixture.stop() } }
+        // The first request waits 1 s upstream; 200 ms in, the next head starts and stalls.
+        let response = try await RawClient.send(
+            ["GET /slow/1000 HTTP/1.1\r\nHost: a\r\n\r\n", "GET /ok HTTP/1.1\r\nHo"],
+            port: fixture.port,
+            pause: .milliseconds(200),
+            wait: .seconds(10)
+        )
+        #expect(response.closedByServer, "closed by the header timeout, not left to the 30 s idle timeout")
+    }
+
     @Test func idleKeepAliveConnectionIsClosed() async throws {
         let fixture = try await ProxyFixture.start { ports in
             ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {idle: 3s, client_header: 100ms}")
