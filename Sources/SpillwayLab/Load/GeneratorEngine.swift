@@ -168,11 +168,9 @@ final class GeneratorEngine: @unchecked Sendable {
             ]
             headers += stream.request.headers.map { ($0.name, $0.value) }
             if let priority = stream.priority { headers.append((LabHeaders.priority, priority.label)) }
-            var path = stream.request.path
-            if plan.target.path != "/" && path == "/" { path = plan.target.path }
             return EncodedRequest(
                 method: stream.request.method,
-                path: path,
+                path: plan.target.path(for: stream.request),
                 headers: headers,
                 body: stream.request.body,
                 perAttempt: perAttempt

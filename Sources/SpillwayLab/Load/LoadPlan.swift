@@ -86,7 +86,7 @@ package struct LoadPlan: Sendable {
                     "stream '\(stream.name)' needs a deadline between 0 and 600 s, got \(stream.deadline)"
                 )
             }
-            let path = target.path != "/" && stream.request.path == "/" ? target.path : stream.request.path
+            let path = target.path(for: stream.request)
             let headers = stream.request.headers.map { (name: $0.name, value: $0.value) }
             if let problem = EncodedRequest.problem(method: stream.request.method, path: path, headers: headers) {
                 throw LabError(.invalidArgument, "stream '\(stream.name)': \(problem)")
@@ -170,6 +170,11 @@ package struct TargetAddress: Sendable, Hashable, CustomStringConvertible {
             port = parsed
         }
         try self.init(host: host, port: port, path: path)
+    }
+
+    /// The path `request` is sent to: the target's path when the request's is `/`, the request's otherwise.
+    func path(for request: RequestTemplate) -> String {
+        path != "/" && request.path == "/" ? path : request.path
     }
 
     /// The `Host` header value: an IPv6 address in brackets (RFC 9110 § 7.2), the port unless it is 80.

@@ -48,12 +48,6 @@ struct ResponseFramer {
     /// The head of the response whose body is being skipped.
     private var current = ResponseSummary(status: 0, keepAlive: true, retryAfter: nil)
 
-    /// Whether the framer is between responses (nothing of the next one read yet).
-    var isIdle: Bool {
-        if case .head(let scanned) = state { return scanned == 0 }
-        return false
-    }
-
     /// Reads from `buffer` until one response is complete (returned) or the bytes run out (`nil`: call again with
     /// more). `bodyless`: the request was `HEAD`, so the response has no body whatever its headers say.
     mutating func next(_ buffer: inout ByteBuffer, bodyless: Bool = false) throws(Failure) -> ResponseSummary? {
