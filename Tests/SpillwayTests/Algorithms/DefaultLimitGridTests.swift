@@ -123,8 +123,8 @@ import Testing
         // queued expects 2.5 s of wait, more than half of what its 5 s deadline leaves after the 1 s latency, so
         // the arrival check refuses it and its three retries 0.5 ms later (it would have finished in about 3.5 s).
         "1 slots × 500 ms, 10× spike": "recovery",
-        // 83.2 % of the reduced capacity at this seed (84.2 % before round 10's fastest-request rule; over 24 seeds
-        // 82.2–100 %, mean 86.5 %, against 84.2–100 %, mean 88.8 %: docs/benchmarks.md, "Round 10").
+        // 84.4 % of the reduced capacity at this seed (83.2 % at round 10; over 24 seeds then 82.2–100 %, mean
+        // 86.5 %: docs/benchmarks.md, "Round 10"); 85.6–94.8 % at seed offsets 1–7 ("Round 14").
         "8 slots × 20 ms, ÷4 capacity for 5.0 s": "trigger",
     ]
 
