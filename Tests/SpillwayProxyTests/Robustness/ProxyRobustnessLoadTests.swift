@@ -66,16 +66,18 @@ struct ProxyRobustnessLoadTests {
         let baseline = Usage.now()
         try await run(until: total)
         try await settle(fixture)
+        // Sockets closed by this test (and by the load suites before it, in the same process) finish closing on
+        // their own time: a leaked descriptor never comes back, a closing one does. With a fixed pause alone the
+        // full load phase once read 56 → 62 here; the suite alone, 41 → 45 and 43 → 43.
+        await eventually("descriptors back within 4 of the \(baseline.fileDescriptors) after warm-up") {
+            Usage.now().fileDescriptors <= baseline.fileDescriptors + 4
+        }
         let end = Usage.now()
 
         // Every non-aborted request got its answer.
         let expectedAnswers = (0..<total).filter { !Self.requests[$0 % Self.requests.count].abort }.count
         #expect(progress.answered.load(ordering: .relaxed) == expectedAnswers)
         #expect(fixture.proxy.openConnections == 0)
-        #expect(
-            end.fileDescriptors <= baseline.fileDescriptors + 4,
-            "descriptors \(baseline.fileDescriptors) → \(end.fileDescriptors)"
-        )
         #expect(
             end.residentBytes <= baseline.residentBytes + 24 << 20,
             "resident memory \(baseline.residentBytes >> 20) MiB → \(end.residentBytes >> 20) MiB"
