@@ -43,8 +43,10 @@ package enum LoadGenerator {
         victim: VictimStatistics?,
         progress: (@Sendable (ProgressLine) -> Void)?
     ) async throws(LabError) -> RunResult {
-        // Room for every connection the plan may open, twice over (an in-process victim holds the other ends).
-        FileDescriptorLimit.presizeTable(upTo: 2 * plan.maxConnections + 1024)
+        // Room for every connection the plan may open, twice over (an in-process victim holds the other ends); a cap
+        // near Int.max (`--max-connections` takes any positive number) asks for the whole limit.
+        let (doubled, overflow) = plan.maxConnections.multipliedReportingOverflow(by: 2)
+        FileDescriptorLimit.presizeTable(upTo: overflow || doubled > Int.max - 1024 ? Int.max : doubled + 1024)
         let address: SocketAddress
         do {
             address = try SocketAddress.makeAddressResolvingHost(plan.target.host, port: plan.target.port)

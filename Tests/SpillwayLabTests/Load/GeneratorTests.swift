@@ -222,6 +222,18 @@ import Testing
         #expect(storm.attemptsWaitedForConnection == 0)
     }
 
+    /// Any positive cap is accepted (`spillway lab run --max-connections`), so the descriptor table's size asked for
+    /// from it must not overflow: `2 × Int.max` crashed the run before it sent anything.
+    @Test func aConnectionCapOfIntMaxRuns() async throws {
+        let victim = try await startVictim()
+        defer { Task { await victim.stop() } }
+        var huge = try plan(port: victim.port, path: "/ping", rate: 50, duration: .milliseconds(200))
+        huge.maxConnections = .max
+        let result = try await LoadGenerator.run(huge)
+        #expect(result.totals.offered == 10)
+        #expect(result.totals.failures == 0)
+    }
+
     /// A pool capped at `maxConnections`: an attempt that finds every connection busy waits for one to come free
     /// (its latency counts the wait) instead of failing, and no more connections than the cap are ever open.
     @Test func attemptsBeyondMaxConnectionsWaitForAFreeConnectionInsteadOfFailing() async throws {
