@@ -51,9 +51,8 @@ final class Exchange: UpstreamResponseReceiver {
     private var attemptStart: Int64 = 0
     private var upstreamKeepAlive = true
     private var responseStatus = 0
-    private var responseTimer: Scheduled<Void>?
-    private var stallTimer: Scheduled<Void>?
-    private var bodyTimer: Scheduled<Void>?
+    /// Whether the response timeout was set by the request's deadline (not the cluster's response timeout).
+    private var responseTimeoutIsDeadline = false
     private var lastProgress = NIODeadline.now()
     private var continueSent = false
 
@@ -358,8 +357,7 @@ final class Exchange: UpstreamResponseReceiver {
 
     func requestEndReceived() {
         requestEnded = true
-        bodyTimer?.cancel()
-        bodyTimer = nil
+        connection.disarm(.body, for: self)
         if phase == .finished {
             return
         }
@@ -375,8 +373,7 @@ final class Exchange: UpstreamResponseReceiver {
         switch part {
         case .head(let response):
             guard phase == .awaitingResponse else { return }
-            responseTimer?.cancel()
-            responseTimer = nil
+            connection.disarm(.response, for: self)
             responseStatus = Int(response.status.code)
             trace?.answered(status: responseStatus)
             upstreamKeepAlive = response.isKeepAlive
@@ -421,7 +418,7 @@ final class Exchange: UpstreamResponseReceiver {
     func upstreamReadComplete() {
         guard phase == .responding else { return }
         connection.flush()
-        if stallTimer == nil { startStallTimer() }
+        if !connection.isArmed(.stall, for: self) { startStallTimer() }
     }
 
     func upstreamClosed(error: (any Error)?) {
@@ -429,8 +426,7 @@ final class Exchange: UpstreamResponseReceiver {
         upstream = nil
         switch phase {
         case .awaitingResponse:
-            responseTimer?.cancel()
-            responseTimer = nil
+            connection.disarm(.response, for: self)
             cluster.metrics.record(.reset)
             // A reused keep-alive connection that closes before answering most likely raced the upstream's own
             // idle close: the request was not processed, and it says nothing about the instance's health.
@@ -639,34 +635,37 @@ final class Exchange: UpstreamResponseReceiver {
     // MARK: Timers
 
     private func stopTimers() {
-        responseTimer?.cancel()
-        responseTimer = nil
-        stallTimer?.cancel()
-        stallTimer = nil
-        bodyTimer?.cancel()
-        bodyTimer = nil
+        connection.disarm(.response, for: self)
+        connection.disarm(.stall, for: self)
+        connection.disarm(.body, for: self)
+    }
+
+    /// A timeout of this exchange passed (on the connection's ``ConnectionTimer``).
+    func timerExpired(_ slot: ConnectionTimer.Slot) {
+        switch slot {
+        case .response: responseTimedOut(byDeadline: responseTimeoutIsDeadline)
+        case .stall: stallTimerExpired()
+        case .body: bodyTimerExpired()
+        case .idle, .header: break
+        }
     }
 
     /// Until the response head: the cluster's response timeout or the deadline, whichever comes first.
     private func startResponseTimer() {
-        responseTimer?.cancel()
         var wait = cluster.configuration.responseTimeout.nanoseconds
-        var byDeadline = false
+        responseTimeoutIsDeadline = false
         if let deadline {
             let left = deadline.remaining(atNanoseconds: now)
             if left <= wait {
                 wait = left
-                byDeadline = true
+                responseTimeoutIsDeadline = true
             }
         }
-        responseTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(wait)) { [weak self] in
-            self?.responseTimedOut(byDeadline: byDeadline)
-        }
+        connection.arm(.response, at: .now() + .nanoseconds(wait), for: self)
     }
 
     private func responseTimedOut(byDeadline: Bool) {
         guard phase == .awaitingResponse else { return }
-        responseTimer = nil
         if byDeadline {
             // The caller's own deadline: it says nothing about the instance (a tiny budget must not eject it).
             cluster.metrics.record(.abandoned)
@@ -691,45 +690,51 @@ final class Exchange: UpstreamResponseReceiver {
 
     /// While a response streams: no bytes either way for the idle timeout ends the exchange.
     private func startStallTimer() {
-        let idle = runtime.configuration.timeouts.idle
-        stallTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(idle.nanoseconds)) { [weak self] in
-            guard let self, self.phase == .responding else { return }
-            self.stallTimer = nil
-            if NIODeadline.now() - self.lastProgress >= .nanoseconds(idle.nanoseconds) {
-                self.abort(outcome: .aborted, permitOutcome: .ignored)
-            } else {
-                self.startStallTimer()
-            }
+        connection.arm(.stall, at: .now() + .nanoseconds(runtime.configuration.timeouts.idle.nanoseconds), for: self)
+    }
+
+    private func stallTimerExpired() {
+        guard phase == .responding else { return }
+        let idle = TimeAmount.nanoseconds(runtime.configuration.timeouts.idle.nanoseconds)
+        if NIODeadline.now() - lastProgress >= idle {
+            abort(outcome: .aborted, permitOutcome: .ignored)
+        } else {
+            startStallTimer()
         }
     }
 
     /// While a request body arrives: a gap longer than the client body timeout ends the exchange (408 when no
     /// response has started). Time spent not reading (backpressure) does not count.
     private func startBodyTimer() {
-        let timeout = runtime.configuration.timeouts.clientBody
-        bodyTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [weak self] in
-            guard let self, !self.requestEnded, self.phase != .finished else { return }
-            self.bodyTimer = nil
-            let waitingOnUs = !self.acceptsRequestBody || !self.upstreamIsWritable
-            if waitingOnUs || NIODeadline.now() - self.lastProgress < .nanoseconds(timeout.nanoseconds) {
-                self.startBodyTimer()
-                return
-            }
-            if self.phase == .responding {
-                self.abort(outcome: .rejected, permitOutcome: .ignored)
-            } else {
-                self.cluster.metrics.record(.abandoned)
-                self.dropUpstream(observation: .neutral)
-                self.finishLocally(
-                    LocalResponse(
-                        status: .requestTimeout,
-                        error: "bad_request",
-                        reason: "body_timeout",
-                        outcome: .rejected
-                    ),
-                    permitOutcome: .ignored
-                )
-            }
+        connection.arm(
+            .body,
+            at: .now() + .nanoseconds(runtime.configuration.timeouts.clientBody.nanoseconds),
+            for: self
+        )
+    }
+
+    private func bodyTimerExpired() {
+        guard !requestEnded, phase != .finished else { return }
+        let timeout = TimeAmount.nanoseconds(runtime.configuration.timeouts.clientBody.nanoseconds)
+        let waitingOnUs = !acceptsRequestBody || !upstreamIsWritable
+        if waitingOnUs || NIODeadline.now() - lastProgress < timeout {
+            startBodyTimer()
+            return
+        }
+        if phase == .responding {
+            abort(outcome: .rejected, permitOutcome: .ignored)
+        } else {
+            cluster.metrics.record(.abandoned)
+            dropUpstream(observation: .neutral)
+            finishLocally(
+                LocalResponse(
+                    status: .requestTimeout,
+                    error: "bad_request",
+                    reason: "body_timeout",
+                    outcome: .rejected
+                ),
+                permitOutcome: .ignored
+            )
         }
     }
 }

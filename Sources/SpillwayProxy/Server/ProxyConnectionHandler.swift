@@ -30,8 +30,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Close once the current response has been written.
     var closeAfterResponse = false
     private var closed = false
-    private var idleTimer: Scheduled<Void>?
-    private var headerTimer: Scheduled<Void>?
+    /// The connection's timeouts and its exchange's (idle, header, response, stall, body).
+    private(set) var timer: ConnectionTimer?
     private var headReceived = false
 
     init(core: ProxyServerCore, detector: RequestStartDetector) {
@@ -45,6 +45,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.context = context
         peer = context.channel.remoteAddress?.ipAddress
         detector.onRequestStart = { [unowned self] in self.requestStarted() }
+        let timer = ConnectionTimer(eventLoop: context.eventLoop)
+        timer.onExpiry = { [unowned self] slot in self.timerExpired(slot) }
+        self.timer = timer
         if context.channel.isActive { startIdleTimer() }
     }
 
@@ -69,8 +72,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         switch part {
         case .head:
             heldHeads += 1
-            headerTimer?.cancel()
-            headerTimer = nil
+            timer?.disarm(.header)
             headReceived = true
             // Its body's bytes are not a new request.
             detector.awaitingRequest = false
@@ -108,6 +110,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             if exchange?.hasStartedResponse != true {
                 exchange?.abandon()
                 exchange = nil
+                disarmExchangeTimers()
                 let response = LocalResponse(
                     status: status,
                     error: "bad_request",
@@ -209,8 +212,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func startExchange(_ head: HTTPRequestHead) {
         guard let context else { return }
-        idleTimer?.cancel()
-        idleTimer = nil
+        timer?.disarm(.idle)
         let runtime = core.runtime
         let start = core.clock.nanosecondsSinceOrigin
         if head.version.minor == 0 || !head.isKeepAlive || core.isDraining { closeAfterResponse = true }
@@ -315,6 +317,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func exchangeFinished(_ finished: Exchange) {
         guard exchange === finished else { return }
         exchange = nil
+        disarmExchangeTimers()
         responseFinished()
     }
 
@@ -326,7 +329,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         headReceived = false
         // Unless the next request's head has begun (its header timer runs) or arrived whole.
-        if inbound.isEmpty && headerTimer == nil { detector.awaitingRequest = true }
+        if inbound.isEmpty && timer?.isArmed(.header) != true { detector.awaitingRequest = true }
         startIdleTimer()
         drainInbound()
     }
@@ -346,10 +349,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     private func teardown() {
-        idleTimer?.cancel()
-        idleTimer = nil
-        headerTimer?.cancel()
-        headerTimer = nil
+        timer?.stop()
         if let exchange {
             self.exchange = nil
             exchange.abandon()
@@ -362,46 +362,67 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     // MARK: Timeouts
 
     private func startIdleTimer() {
-        guard let context, !closed, exchange == nil else { return }
-        idleTimer?.cancel()
-        let timeouts = core.runtime.configuration.timeouts
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeouts.idle.nanoseconds)) {
-            [weak self] in
-            guard let self, self.exchange == nil, !self.closed else { return }
-            self.close()
-        }
+        guard context != nil, !closed, exchange == nil else { return }
+        timer?.arm(.idle, in: core.runtime.configuration.timeouts.idle)
     }
 
     /// The first byte of a request arrived: it has the header timeout to complete its head.
     private func requestStarted() {
-        guard let context, !closed else { return }
+        guard context != nil, !closed else { return }
         headReceived = false
-        idleTimer?.cancel()
-        idleTimer = nil
-        headerTimer?.cancel()
-        let timeouts = core.runtime.configuration.timeouts
-        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(
-            in: .nanoseconds(timeouts.clientHeader.nanoseconds)
-        ) { [weak self] in
-            guard let self, !self.closed, !self.headReceived else { return }
-            self.headerTimer = nil
-            if self.exchange == nil {
+        timer?.disarm(.idle)
+        timer?.arm(.header, in: core.runtime.configuration.timeouts.clientHeader)
+    }
+
+    /// Arms a timeout of `owner`, the exchange in progress (a finished exchange's late call changes nothing).
+    func arm(_ slot: ConnectionTimer.Slot, at deadline: NIODeadline, for owner: Exchange) {
+        guard exchange === owner else { return }
+        timer?.arm(slot, at: deadline)
+    }
+
+    /// Disarms a timeout of `owner`, the exchange in progress.
+    func disarm(_ slot: ConnectionTimer.Slot, for owner: Exchange) {
+        guard exchange === owner else { return }
+        timer?.disarm(slot)
+    }
+
+    /// Whether a timeout of `owner`, the exchange in progress, is armed.
+    func isArmed(_ slot: ConnectionTimer.Slot, for owner: Exchange) -> Bool {
+        exchange === owner && timer?.isArmed(slot) == true
+    }
+
+    private func disarmExchangeTimers() {
+        timer?.disarm(.response)
+        timer?.disarm(.stall)
+        timer?.disarm(.body)
+    }
+
+    private func timerExpired(_ slot: ConnectionTimer.Slot) {
+        guard !closed else { return }
+        switch slot {
+        case .idle:
+            if exchange == nil { close() }
+        case .header:
+            guard !headReceived else { return }
+            if exchange == nil {
                 let response = LocalResponse(
                     status: .requestTimeout,
                     error: "bad_request",
                     reason: "header_timeout",
                     outcome: .rejected
                 )
-                self.core.runtime.unmatched.record(
+                core.runtime.unmatched.record(
                     status: 408,
                     outcome: .rejected,
                     nanoseconds: 0,
                     withinDeadline: true
                 )
-                self.writeLocal(response, version: .http1_1, closing: true)
+                writeLocal(response, version: .http1_1, closing: true)
             } else {
-                self.close()
+                close()
             }
+        case .response, .stall, .body:
+            exchange?.timerExpired(slot)
         }
     }
 }

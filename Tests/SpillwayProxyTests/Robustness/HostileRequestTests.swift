@@ -202,6 +202,30 @@ struct HostileRequestTests {
         #expect(response.closedByServer)
     }
 
+    /// An upstream that stops sending mid-body: after the idle timeout with no progress the client connection is
+    /// closed (the status is already out), long before the upstream gives up itself.
+    @Test func aResponseStalledMidBodyIsCutAfterTheIdleTimeout() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {idle: 400ms}")
+        }
+        defer { Task { await fixture.stop() } }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let response = try await RawClient.send(
+            ["GET /stall/20000 HTTP/1.1\r\nHost: a\r\n\r\n"],
+            port: fixture.port,
+            wait: .seconds(15)
+        )
+        #expect(response.status == 200)
+        #expect(response.text.hasSuffix("0123456789"), "the 10 bytes sent, then nothing: \(response.text)")
+        #expect(response.closedByServer)
+        // 400 ms of silence, not the upstream's 20 s (the bound leaves room for a loaded machine).
+        #expect(clock.now - start < .seconds(10))
+        let cluster = try #require(fixture.proxy.core.runtime.clusters["app"])
+        await eventually { cluster.instances[0].inflight.load(ordering: .relaxed) == 0 }
+        #expect(try await get("/ok", port: fixture.port).status == 200)
+    }
+
     @Test func slowBodyGets408() async throws {
         let fixture = try await ProxyFixture.start { ports in
             ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {client_body: 300ms}")

@@ -11,6 +11,8 @@ import Synchronization
 /// - `/echo`: 200, the request body streamed back (chunked), sent as it arrives.
 /// - `/headers`: 200, the request's header fields as `name: value` lines, and the request target on the first line.
 /// - `/reset`: a 200 head announcing 1000 bytes, 10 bytes of body, then the connection is closed.
+/// - `/stall/MS`: a 200 head announcing 1000 bytes, 10 bytes of body, then nothing for MS milliseconds, then the
+///   connection is closed.
 /// - `/close`: closes the connection without answering.
 /// - `/chunks/N`: N chunks of 1 KiB.
 /// - anything else: 200 with the path as body.
@@ -127,6 +129,18 @@ private final class BackendHandler: ChannelInboundHandler {
             buffer.writeString("0123456789")
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { context.close(promise: nil) }
+        case "stall":
+            let milliseconds = Int64(parts.dropFirst().first ?? "") ?? 5000
+            var headers = HTTPHeaders()
+            headers.add(name: "content-length", value: "1000")
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                promise: nil
+            )
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "0123456789")))), promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(milliseconds)) {
+                context.close(promise: nil)
+            }
         case "close":
             context.close(promise: nil)
         case "chunks":
