@@ -44,6 +44,24 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The library default (`ConcurrencyLimiter.Configuration()`: InflightGradientLimit, its queue and CoDel): the
+    // same fast path plus the limit's per-sample update (a window's bookkeeping and, once per window, its close).
+    Benchmark("tryAcquire + release, default limit") { benchmark in
+        let limiter = ConcurrencyLimiter(configuration: .init())
+        for _ in benchmark.scaledIterations {
+            let permit = try limiter.tryAcquire(deadline: nil)
+            permit.release(.success)
+        }
+    }
+
+    Benchmark("acquire + release (async, no suspension), default limit") { benchmark in
+        let limiter = ConcurrencyLimiter(configuration: .init())
+        for _ in benchmark.scaledIterations {
+            let permit = try await limiter.acquire(deadline: nil)
+            permit.release(.success)
+        }
+    }
+
     for tasks in [2, 4] {
         Benchmark(
             "acquire + release, \(tasks) tasks contending, Fixed limit",
