@@ -7,7 +7,7 @@ struct LabCommand: AsyncParsableCommand {
         subcommands: [
             LabRunCommand.self, LabScenarioCommand.self, LabVictimCommand.self, LabPoolSweepCommand.self,
             LabSweepCommand.self, JobsWriteSpikeCommand.self,
-            LabChainCommand.self, LabChainServiceCommand.self,
+            LabChainCommand.self, LabChainServiceCommand.self, LabPeerConfigCommand.self,
         ]
     )
 }

@@ -4,8 +4,8 @@
 ///
 /// `option abortonclose` drops queued requests whose client already left, which is the kindest setting for HAProxy
 /// here. Anything not an overload setting is left generous so it does not interfere (30 s client/server timeouts).
-enum HAProxyPeer {
-    static func configuration(port: Int, victimPort: Int, slots: Int, queueTimeout: Duration) -> String {
+package enum HAProxyPeer {
+    package static func configuration(port: Int, victimPort: Int, slots: Int, queueTimeout: Duration) -> String {
         """
         global
             maxconn 8000

@@ -2,8 +2,8 @@
 /// upstream allows `max_conns = slots` active connections (shared through a `zone`; when all are busy nginx answers
 /// 502 at once — the upstream `queue` directive is commercial only), and `limit_conn` caps requests in progress
 /// at 4 × slots with 503 beyond.
-enum NginxPeer {
-    static func configuration(port: Int, victimPort: Int, slots: Int, directory: String) -> String {
+package enum NginxPeer {
+    package static func configuration(port: Int, victimPort: Int, slots: Int, directory: String) -> String {
         """
         worker_processes 1;
         daemon off;
