@@ -31,6 +31,9 @@ enum HeaderRewriting {
         var framing: RequestValidation.Framing
         /// The time left before the request's deadline, if it has one.
         var remainingBudget: Duration?
+        /// ``HeaderRewriting/forwardedElement(peer:host:)`` for `peer` and `host`, when the caller keeps it from an
+        /// earlier request of the connection (made here otherwise).
+        var forwardedElement: String? = nil
     }
 
     static func upstreamRequestHeaders(
@@ -63,11 +66,7 @@ enum HeaderRewriting {
         }
         if let peer = forwarding.peer {
             result.add(name: "x-forwarded-for", value: forwardedFor.map { "\($0), \(peer)" } ?? peer)
-            var element = "for=\(forwardedNode(peer))"
-            if let host = forwarding.host, RequestValidation.isValidHost(Substring(host)) {
-                element += ";host=\"\(host)\""
-            }
-            element += ";proto=http"
+            let element = forwarding.forwardedElement ?? forwardedElement(peer: peer, host: forwarding.host)
             result.add(name: "forwarded", value: forwarded.map { "\($0), \(element)" } ?? element)
         }
         if let remaining = forwarding.remainingBudget {
@@ -109,6 +108,15 @@ enum HeaderRewriting {
             }
         }
         return tokens
+    }
+
+    /// The proxy's own `Forwarded` element (RFC 7239) for a request from `peer` to `host`: `for=…;host="…";proto=http`.
+    static func forwardedElement(peer: String, host: String?) -> String {
+        var element = "for=\(forwardedNode(peer))"
+        if let host, RequestValidation.isValidHost(Substring(host)) {
+            element += ";host=\"\(host)\""
+        }
+        return element + ";proto=http"
     }
 
     /// A `Forwarded` node (RFC 7239 §6): IPv4 as is, IPv6 quoted in brackets.

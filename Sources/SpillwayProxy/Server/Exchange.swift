@@ -302,7 +302,8 @@ final class Exchange: UpstreamResponseReceiver {
                         ?? false,
                     host: accepted.host,
                     framing: accepted.framing,
-                    remainingBudget: remaining
+                    remainingBudget: remaining,
+                    forwardedElement: connection.forwardedElement(host: accepted.host)
                 )
             )
         )

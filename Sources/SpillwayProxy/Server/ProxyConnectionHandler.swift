@@ -33,6 +33,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// The connection's timeouts and its exchange's (idle, header, response, stall, body).
     private(set) var timer: ConnectionTimer?
     private var headReceived = false
+    /// The `Forwarded` element of the last request's host: a keep-alive client sends the same host every time.
+    private var forwardedCache: (host: String?, element: String)?
 
     init(core: ProxyServerCore, detector: RequestStartDetector) {
         self.core = core
@@ -265,6 +267,16 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         )
         writeLocal(response, version: head.version, closing: closeAfterResponse)
         responseFinished()
+    }
+
+    /// ``HeaderRewriting/forwardedElement(peer:host:)`` for this connection's peer and `host`, kept while the
+    /// host stays the same (`nil` without a peer address).
+    func forwardedElement(host: String?) -> String? {
+        guard let peer else { return nil }
+        if let forwardedCache, forwardedCache.host == host { return forwardedCache.element }
+        let element = HeaderRewriting.forwardedElement(peer: peer, host: host)
+        forwardedCache = (host, element)
+        return element
     }
 
     // MARK: Writing

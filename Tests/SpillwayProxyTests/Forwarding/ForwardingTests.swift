@@ -32,6 +32,28 @@ struct ForwardingTests {
         #expect(response.header("x-backend") == "test")
     }
 
+    /// The connection keeps the last request's `Forwarded` element: a keep-alive client that changes its `Host`
+    /// gets the new one, not the kept one.
+    @Test func eachRequestOfAConnectionIsForwardedWithItsOwnHost() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let response = try await RawClient.send(
+            [
+                "GET /headers HTTP/1.1\r\nHost: one.example\r\n\r\n",
+                "GET /headers HTTP/1.1\r\nHost: one.example\r\n\r\n",
+                "GET /headers HTTP/1.1\r\nHost: two.example\r\nConnection: close\r\n\r\n",
+            ],
+            port: fixture.port,
+            pause: .milliseconds(50)
+        )
+        let bodies = response.messages.map(\.body)
+        #expect(bodies.count == 3, "\(response.text)")
+        guard bodies.count == 3 else { return }
+        #expect(bodies[0].contains("forwarded: for=127.0.0.1;host=\"one.example\";proto=http"))
+        #expect(bodies[1].contains("forwarded: for=127.0.0.1;host=\"one.example\";proto=http"))
+        #expect(bodies[2].contains("forwarded: for=127.0.0.1;host=\"two.example\";proto=http"), "\(bodies[2])")
+    }
+
     @Test func trustedPeerForwardingHeadersAreAppendedTo() async throws {
         let fixture = try await ProxyFixture.start {
             ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"], top: "trusted_proxies: [127.0.0.0/8]")
