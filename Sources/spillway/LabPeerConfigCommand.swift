@@ -36,34 +36,30 @@ struct LabPeerConfigCommand: ParsableCommand {
     @Option(help: "nginx: the folder for its pid, error log and temporary files (absolute path).")
     var directory: String?
 
+    /// Checked before `run`, so that a mistake is reported with this command's usage.
     func validate() throws {
+        _ = try configurationText()
+    }
+
+    func run() throws {
+        print(try configurationText(), terminator: "")
+    }
+
+    /// The peer's configuration for the options, or the mistake in them.
+    private func configurationText() throws -> String {
         for (name, value) in [("--port", port), ("--victim-port", victimPort)] where !(1...65_535).contains(value) {
             throw ValidationError("\(name) must be a port from 1 to 65535, not \(value)")
         }
         guard slots >= 1 else { throw ValidationError("--slots must be at least 1, not \(slots)") }
         switch peer {
         case .haproxy:
-            _ = try positiveDuration(queueTimeout, "--queue-timeout")
+            let timeout = try positiveDuration(queueTimeout, "--queue-timeout")
+            return HAProxyPeer.configuration(port: port, victimPort: victimPort, slots: slots, queueTimeout: timeout)
         case .nginx:
             guard let directory, directory.hasPrefix("/") else {
                 throw ValidationError("nginx needs --directory, an absolute path for its pid and temporary files")
             }
-        }
-    }
-
-    func run() throws {
-        switch peer {
-        case .haproxy:
-            let timeout = try positiveDuration(queueTimeout, "--queue-timeout")
-            print(
-                HAProxyPeer.configuration(port: port, victimPort: victimPort, slots: slots, queueTimeout: timeout),
-                terminator: ""
-            )
-        case .nginx:
-            print(
-                NginxPeer.configuration(port: port, victimPort: victimPort, slots: slots, directory: directory ?? "/"),
-                terminator: ""
-            )
+            return NginxPeer.configuration(port: port, victimPort: victimPort, slots: slots, directory: directory)
         }
     }
 }

@@ -507,7 +507,6 @@ final class Exchange: UpstreamResponseReceiver {
         if !requestEnded { connection.closeAfterResponse = true }
         releasePermit(outcome)
         phase = .finished
-        stopTimers()
         record(status: responseStatus, outcome: .forwarded, withinDeadline: !lateOrDropped)
         finishTrace(status: responseStatus, outcome: .forwarded)
         connection.writeEnd(trailers)
@@ -523,7 +522,6 @@ final class Exchange: UpstreamResponseReceiver {
         waitTask = nil
         releasePermit(permitOutcome)
         phase = .finished
-        stopTimers()
         var response = response
         if !rateLimitFields.isEmpty && response.status != .tooManyRequests {
             response.headers.append(contentsOf: rateLimitFields)
@@ -542,7 +540,6 @@ final class Exchange: UpstreamResponseReceiver {
         if instance != nil { endAttempt(.neutral) }
         releasePermit(permitOutcome)
         phase = .finished
-        stopTimers()
         record(status: responseStatus == 0 ? 502 : responseStatus, outcome: outcome, withinDeadline: false)
         finishTrace(status: responseStatus == 0 ? 502 : responseStatus, outcome: outcome)
         connection.close()
@@ -560,7 +557,6 @@ final class Exchange: UpstreamResponseReceiver {
         if instance != nil { endAttempt(.neutral) }
         releasePermit(.ignored)
         phase = .finished
-        stopTimers()
         record(status: 499, outcome: .aborted, withinDeadline: false)
         finishTrace(status: 499, outcome: .aborted)
     }
@@ -635,13 +631,8 @@ final class Exchange: UpstreamResponseReceiver {
 
     // MARK: Timers
 
-    private func stopTimers() {
-        connection.disarm(.response, for: self)
-        connection.disarm(.stall, for: self)
-        connection.disarm(.body, for: self)
-    }
-
-    /// A timeout of this exchange passed (on the connection's ``ConnectionTimer``).
+    /// A timeout of this exchange passed (on the connection's ``ConnectionTimer``). The connection disarms the
+    /// exchange's timeouts when the exchange ends (finished, abandoned or closed), so none fires for it afterwards.
     func timerExpired(_ slot: ConnectionTimer.Slot) {
         switch slot {
         case .response: responseTimedOut(byDeadline: responseTimeoutIsDeadline)

@@ -30,8 +30,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Close once the current response has been written.
     var closeAfterResponse = false
     private var closed = false
-    /// The connection's timeouts and its exchange's (idle, header, response, stall, body).
-    private(set) var timer: ConnectionTimer?
+    /// The connection's timeouts and its exchange's (idle, header, response, stall, body). The exchange's are
+    /// disarmed here whenever the exchange ends, whatever ended it.
+    private var timer: ConnectionTimer?
     private var headReceived = false
     /// The `Forwarded` element of the last request's host: a keep-alive client sends the same host every time.
     private var forwardedCache: (host: String?, element: String)?
