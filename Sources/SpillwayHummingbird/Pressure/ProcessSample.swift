@@ -1,3 +1,5 @@
+import Spillway
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -51,17 +53,9 @@ public struct ProcessSample: Sendable, Equatable {
 
     static func countOpenFileDescriptors() -> Int? {
         #if os(Linux)
-        guard let directory = opendir("/proc/self/fd") else { return nil }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            let isDotEntry = withUnsafeBytes(of: entry.pointee.d_name) { name in
-                name[0] == UInt8(ascii: ".")
-            }
-            if !isDotEntry { count += 1 }
-        }
+        guard let listing = DirectoryNames.names(in: "/proc/self/fd") else { return nil }
         // The directory stream's own descriptor is listed too.
-        return max(0, count - 1)
+        return max(0, listing.names.count - 1)
         #else
         return nil
         #endif

@@ -1,4 +1,5 @@
 import Dispatch
+import Spillway
 
 #if canImport(Glibc)
 import Glibc
@@ -78,14 +79,9 @@ enum ChildProcess {
     /// open now.
     private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
         if let closeFrom, closeFrom(&actions, 3) == 0 { return }
-        guard let directory = opendir("/proc/self/fd") else { return }
-        defer { closedir(directory) }
-        let own = dirfd(directory)
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let descriptor = Int32(name), descriptor > 2, descriptor != own {
+        guard let listing = DirectoryNames.names(in: "/proc/self/fd") else { return }
+        for name in listing.names {
+            if let descriptor = Int32(name), descriptor > 2, descriptor != listing.streamDescriptor {
                 posix_spawn_file_actions_addclose(&actions, descriptor)
             }
         }
