@@ -1,7 +1,7 @@
 import Foundation
 
 /// `spillway proxy` in front of the unprotected victim, in its own process as HAProxy and nginx are: the proxy's
-/// defaults (adaptive admission with the library's default limit algorithm, CoDel / adaptive-LIFO queue,
+/// defaults (adaptive admission with the library's default limit algorithm, FIFO queue with CoDel,
 /// deadline-aware refusal from `x-request-timeout-ms`), one event-loop thread as the peers get one, and the lab's
 /// priority header trusted up to `critical_plus` as the `spillway` arm and HAProxy read it. Never told the capacity.
 ///

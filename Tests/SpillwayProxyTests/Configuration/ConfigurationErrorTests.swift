@@ -1,3 +1,4 @@
+import Foundation
 import Spillway
 import Testing
 
@@ -195,6 +196,36 @@ struct ConfigurationMistakeTests {
         #expect(error.code == .duplicateKey)
         #expect(error.key == "cluster")
         #expect(error.line == 6)
+    }
+
+    /// The schema in the DocC article writes every admission setting at its default value; loaded, that line is
+    /// the default. (It once said `adaptive_lifo: true` while the default was FIFO.)
+    @Test func theDocumentedAdmissionDefaultsAreTheDefaults() throws {
+        var directory = #filePath
+        for _ in 0..<4 { directory = String(directory[..<directory.lastIndex(of: "/")!]) }
+        let article = try String(
+            contentsOfFile: directory + "/Sources/SpillwayProxy/SpillwayProxy.docc/ProtectingAnyHTTPService.md",
+            encoding: .utf8
+        )
+        let line = try #require(
+            article.split(separator: "\n").first { $0.contains("{queue_length:") },
+            "the article's schema should show the admission settings"
+        )
+        let documented = line.trimmingCharacters(in: .whitespaces)
+        let configuration = try ProxyConfiguration(
+            text: """
+                listen: 127.0.0.1:8000
+                clusters:
+                  app:
+                    instances: [127.0.0.1:8080]
+                routes:
+                  - name: all
+                    cluster: app
+                    admission: \(documented)
+                """,
+            format: .yaml
+        )
+        #expect(configuration.routes[0].admission == ProxyConfiguration.Route.Admission())
     }
 
     @Test func exampleConfigurationsLoad() throws {
