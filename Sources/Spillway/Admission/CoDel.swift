@@ -35,6 +35,18 @@
 ///   dips below the target for an interval although the load has not changed; without the hysteresis a ÷3
 ///   capacity drop on one 5 ms slot flipped between the two modes every 100 ms (69 % goodput, 82 % with it).
 ///
+/// ## One judgement per priority class
+///
+/// With priority classes, each class's queue is judged on its own: a class is overloaded when the oldest of *its*
+/// waiters waited longer than the target all interval long, and only an overloaded class's waiters are dropped for
+/// their age. One judgement for the whole queue fails both ways. Judged on the waiter served — the highest class,
+/// served at once — a standing queue of a lower class never showed: in the lab's priority scenario (a 10× spike,
+/// the highest class asking for less than capacity) the class at the margin, `critical`, queued for half its
+/// deadline, and after the spike its backlog kept the lower classes refused for 0.3 s in three runs of eight
+/// (`spillway proxy`, 8 slots × 20 ms; goodput after the spike 88–92 % in those runs). Judged on the oldest waiter
+/// of any class, the lower classes' standing queue made the highest class's waiters droppable after a 10 ms burst
+/// (its goodput 99 % instead of 100 %).
+///
 /// ```swift
 /// var queue = ConcurrencyLimiter.QueueConfiguration()
 /// queue.codel = CoDelConfiguration(target: .milliseconds(10), interval: .milliseconds(200))
@@ -65,8 +77,8 @@ public struct CoDelConfiguration: Sendable, Hashable {
     public var sloughTimeout: Duration { target * 2 }
 }
 
-/// The CoDel overload detector: fed the queueing delay of every admitted request, it decides whether the queue
-/// is standing and whether a request that waited `delay` should be dropped.
+/// The CoDel overload detector: fed the queueing delays seen at every admission, it decides, per priority class,
+/// whether that class's queue is standing and whether a request that waited `delay` should be dropped.
 struct CoDel: Sendable {
     let configuration: CoDelConfiguration
     /// Times in nanoseconds on ``SpillwayTime``'s timeline: this runs under the limiter's lock on every admission.
@@ -82,8 +94,15 @@ struct CoDel: Sendable {
     var latency: Double = 0
     var limit = 1
     private var intervalEnd: Int64
-    private var minDelay: Int64 = 0
+    /// Per class (``Priority/rawValue``): the least its oldest waiter had waited at an admission this interval.
+    private var minDelay: [Int64]
     private var resetDelay = true
+    /// A request was admitted without queueing this interval: every class's minimum is zero. (A flag, not four
+    /// writes: this is the limiter's fast path.)
+    private var idleSeen = false
+    /// Per class: whether its queue stood through the last interval.
+    private var classOverloaded: [Bool]
+    /// Whether any class's queue is standing.
     private(set) var isOverloaded = false
 
     init(configuration: CoDelConfiguration, now: Int64) {
@@ -93,33 +112,43 @@ struct CoDel: Sendable {
         self.interval = configuration.interval.nanoseconds
         self.sloughTimeout = configuredTarget &* 2
         self.intervalEnd = now
+        self.minDelay = Array(repeating: 0, count: Priority.allCases.count)
+        self.classOverloaded = Array(repeating: false, count: Priority.allCases.count)
     }
 
-    /// Records a request leaving the queue at `now` (ns since the Spillway origin) after waiting `delay` (ns),
-    /// while the oldest waiter had waited `headDelay` (the same request when serving oldest-first); returns `true`
-    /// when the request should be dropped. The head's wait is what tells a standing queue.
-    mutating func observe(delay: Int64, headDelay: Int64, now: Int64) -> Bool {
+    /// Records a request of class `served` leaving the queue at `now` (ns since the Spillway origin) after waiting
+    /// `delay` (ns), while the oldest waiter of each class had waited `headDelay(rank)` (0 for an empty class; for
+    /// `served`'s class, at least `delay`); returns `true` when the request should be dropped. The heads' waits
+    /// are what tell a standing queue.
+    mutating func observe(delay: Int64, of served: Priority, now: Int64, headDelay: (Int) -> Int64) -> Bool {
         rollIntervalIfEnded(now: now)
-        if resetDelay {
-            // The first request of an interval only opens it: more than one request must arrive in an interval
-            // before CoDel drops anything.
-            resetDelay = false
-            minDelay = headDelay
-            return false
+        // The first request of an interval only opens it: more than one request must arrive in an interval before
+        // CoDel drops anything.
+        let opening = resetDelay
+        resetDelay = false
+        if opening { idleSeen = false }
+        if !idleSeen {
+            for rank in minDelay.indices {
+                let head = headDelay(rank)
+                if opening || head < minDelay[rank] { minDelay[rank] = head }
+            }
         }
-        if headDelay < minDelay { minDelay = headDelay }
-        return isOverloaded && delay > sloughTimeout
+        return !opening && classOverloaded[served.rawValue] && delay > sloughTimeout
     }
 
-    /// ``observe(delay:headDelay:now:)`` for a request admitted without queueing: delay zero, never dropped.
+    /// ``observe(delay:of:now:headDelay:)`` for a request admitted without queueing: no class waits, nothing is
+    /// dropped.
     @inline(__always)
     mutating func observeImmediateAdmission(now: Int64) {
         rollIntervalIfEnded(now: now)
         resetDelay = false
-        minDelay = 0
+        idleSeen = true
     }
 
-    /// Waiters that entered the queue before this instant (ns) are dropped while overloaded.
+    /// Whether the queue of class `priority` is standing: its waiters older than ``sloughCutoff(now:)`` are dropped.
+    func isStanding(_ priority: Priority) -> Bool { classOverloaded[priority.rawValue] }
+
+    /// Waiters of an overloaded class that entered the queue before this instant (ns) are dropped.
     func sloughCutoff(now: Int64) -> Int64 { now &- sloughTimeout }
 
     @inline(__always)
@@ -127,7 +156,12 @@ struct CoDel: Sendable {
         if now > intervalEnd && !resetDelay {
             resetDelay = true
             // Enter above the target, leave below half of it (see "Measuring the head" above).
-            isOverloaded = minDelay > (isOverloaded ? target / 2 : target)
+            var any = false
+            for rank in classOverloaded.indices {
+                classOverloaded[rank] = !idleSeen && minDelay[rank] > (classOverloaded[rank] ? target / 2 : target)
+                any = any || classOverloaded[rank]
+            }
+            isOverloaded = any
             if configuration.scalesWithLatency { rescale() }
             intervalEnd = now &+ interval
         }

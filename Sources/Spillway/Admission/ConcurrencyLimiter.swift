@@ -510,16 +510,10 @@ public final class ConcurrencyLimiter: Sendable {
     /// those CoDel drops.
     private func dispatch(_ state: inout State, now: Int64, into resumptions: inout [Resumption]) {
         shedStandingQueue(&state, now: now, into: &resumptions)
-        while state.inflight < state.limit, let oldest = state.queue.oldestEnqueuedAt {
+        while state.inflight < state.limit, !state.queue.isEmpty {
             let lifo = isLIFO(state)
             guard let waiter = state.queue.popNext(lifo: lifo) else { break }
             let delay = Self.delay(since: waiter.enqueuedAt, now: now)
-            // CoDel judges whether a queue stands by the sojourn time of its head. Newest-first serving hands out
-            // the tail, whose wait is near zero even while old waiters pile up behind it: measured on the served
-            // waiter, the next interval then looks idle, serving flips back to oldest-first, and requests near
-            // their deadline take the permits (in the default-limit grid, a 10× spike on one 5 ms slot kept
-            // 65 % of its capacity as goodput that way; measured on the head, it keeps serving newest-first).
-            let headDelay = lifo ? Self.delay(since: oldest, now: now) : delay
             let ticket = waiter.payload
             if let expiry = ticket.expiry, expiry.offset <= now {
                 let rejection = rejection(expiry.reason, waiter.priority, queueDelay: delay, state)
@@ -543,11 +537,19 @@ public final class ConcurrencyLimiter: Sendable {
                 )
                 continue
             }
-            // Shed strictly from the lowest class: the waiter being served is of the highest waiting class, so it
-            // is dropped for its age only when no lower class waits (the stale lower ones go first, above).
-            if let drop = state.codel?.observe(delay: delay, headDelay: headDelay, now: now), drop, codelDrops,
-                !state.queue.hasWaiter(below: waiter.priority)
-            {
+            // CoDel judges whether a class's queue stands by the sojourn time of its head, each class apart
+            // (``CoDel``). Newest-first serving hands out the tail, whose wait is near zero even while old waiters
+            // pile up behind it: measured on the served waiter, the next interval then looks idle, serving flips
+            // back to oldest-first, and requests near their deadline take the permits (in the default-limit grid,
+            // a 10× spike on one 5 ms slot kept 65 % of its capacity as goodput that way; measured on the head, it
+            // keeps serving newest-first). The served waiter was its class's head when serving oldest-first.
+            let queue = state.queue
+            let served = waiter.priority.rawValue
+            let drop = state.codel?.observe(delay: delay, of: waiter.priority, now: now) { rank in
+                let head = queue.oldestEnqueuedAt(ofClass: rank).map { Self.delay(since: $0, now: now) } ?? 0
+                return rank == served ? max(head, delay) : head
+            }
+            if drop == true, codelDrops {
                 let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)
                 resumptions.append(
                     .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
@@ -563,19 +565,12 @@ public final class ConcurrencyLimiter: Sendable {
         }
     }
 
-    /// While CoDel reports a standing queue, drops every waiter older than its slough timeout (2 × target).
+    /// Drops every waiter of a class whose queue CoDel reports standing that is older than its slough timeout
+    /// (2 × target). A class served at once keeps its waiters however long the lower classes' queues stand.
     private func shedStandingQueue(_ state: inout State, now: Int64, into resumptions: inout [Resumption]) {
         guard codelDrops, let codel = state.codel, codel.isOverloaded, !state.queue.isEmpty else { return }
         var dropped: [WaitQueue<Ticket>.Waiter] = []
-        let cutoff = codel.sloughCutoff(now: now)
-        // Shed strictly from the lowest class: while lower classes wait, the highest waiting class is next in line
-        // and leaves the queue only by being served, by its deadline or by the queue timeout. With one class
-        // waiting, this is plain CoDel.
-        if let highest = state.queue.highestClass, state.queue.hasWaiter(below: highest) {
-            state.queue.removeOlder(than: cutoff, below: highest, into: &dropped)
-        } else {
-            state.queue.removeOlder(than: cutoff, into: &dropped)
-        }
+        state.queue.removeOlder(than: codel.sloughCutoff(now: now), where: codel.isStanding, into: &dropped)
         for waiter in dropped {
             let queued = Self.delay(since: waiter.enqueuedAt, now: now)
             let rejection = rejection(.codelDrop, waiter.priority, queueDelay: queued, state)

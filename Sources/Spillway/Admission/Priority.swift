@@ -1,8 +1,10 @@
 /// The importance of a request, used to decide who is shed first under overload.
 ///
 /// Four classes, after Google's criticality levels (CRITICAL_PLUS, CRITICAL, SHEDDABLE_PLUS, SHEDDABLE).
-/// Admission control sheds strictly from the lowest class: a request is refused or evicted only when no request of
-/// a lower class is waiting, and a waiting higher-class request is served before any lower-class one.
+/// Admission control gives its capacity to the higher classes first: a waiting higher-class request is served
+/// before any lower-class one, and a full queue evicts from the lowest class. CoDel drops a waiter for its age only
+/// when the queue of its own class stands, so a class that is served at once is never dropped because lower classes
+/// queue (``CoDelConfiguration``).
 ///
 /// ```swift
 /// let priority = Priority(parsing: request.headers["x-priority"] ?? "") ?? .critical

@@ -51,41 +51,17 @@ struct WaitQueue<Payload> {
         return nil
     }
 
-    /// When the longest-waiting waiter, of any class, entered the queue (ns since the Spillway origin).
-    var oldestEnqueuedAt: Int64? {
-        var oldest: Int64?
-        for rank in classes.indices {
-            if let first = classes[rank].first, first.enqueuedAt < oldest ?? .max { oldest = first.enqueuedAt }
-        }
-        return oldest
-    }
+    /// When the longest-waiting waiter of the class of rank `rank` (``Priority/rawValue``) entered the queue (ns
+    /// since the Spillway origin); `nil` when none of that class waits.
+    func oldestEnqueuedAt(ofClass rank: Int) -> Int64? { classes[rank].first?.enqueuedAt }
 
-    /// The highest class with a waiter, if any.
-    var highestClass: Priority? {
-        for rank in classes.indices.reversed() where !classes[rank].isEmpty {
-            return Priority(rawValue: rank)
-        }
-        return nil
-    }
-
-    /// Whether a waiter of a class strictly lower than `priority` is queued.
-    func hasWaiter(below priority: Priority) -> Bool {
-        classes[..<priority.rawValue].contains { !$0.isEmpty }
-    }
-
-    /// Removes every waiter of a class strictly lower than `ceiling` that entered the queue before `cutoff`.
-    mutating func removeOlder(than cutoff: Int64, below ceiling: Priority, into removed: inout [Waiter]) {
-        for rank in 0..<ceiling.rawValue {
-            while let first = classes[rank].first, first.enqueuedAt < cutoff {
-                removed.append(classes[rank].removeFirst())
-                count -= 1
-            }
-        }
-    }
-
-    /// Removes every waiter, from each class, that entered the queue before `cutoff`.
-    mutating func removeOlder(than cutoff: Int64, into removed: inout [Waiter]) {
-        for rank in classes.indices {
+    /// Removes every waiter of a class for which `isStanding` is true that entered the queue before `cutoff`.
+    mutating func removeOlder(
+        than cutoff: Int64,
+        where isStanding: (Priority) -> Bool,
+        into removed: inout [Waiter]
+    ) {
+        for rank in classes.indices where isStanding(Priority(rawValue: rank)!) {
             while let first = classes[rank].first, first.enqueuedAt < cutoff {
                 removed.append(classes[rank].removeFirst())
                 count -= 1

@@ -179,3 +179,49 @@ extension CoDelQueueTests {
         #expect(scales ? drops == 0 : drops > 0, "\(drops) waiters dropped")
     }
 }
+
+extension CoDelQueueTests {
+    /// CoDel judges each priority class's queue apart. A `sheddable` waiter stands behind `critical_plus` requests
+    /// that are each served 1 ms after they arrive: judged on the waiter served, no queue ever stood (the lower
+    /// class's backlog grew unnoticed; in the lab's priority scenario it kept the lower classes refused for 0.3 s
+    /// after the spike). Judged on the oldest waiter of any class, the highest class became droppable; judged per
+    /// class, the `sheddable` waiter is dropped for its age and a `critical_plus` burst of 11 ms is not.
+    @Test func eachClassIsJudgedOnItsOwnQueue() async throws {
+        let clock = ManualClock()
+        let limiter = ConcurrencyLimiter.fixture(
+            limit: 1,
+            clock: clock,
+            codel: CoDelConfiguration(scalesWithLatency: false),
+            adaptiveLIFO: false
+        )
+        var running = Holder(0, limiter: limiter)
+        #expect(await running.admittedDelay == .zero)
+        let standing = Holder(1, limiter: limiter, priority: .sheddable)
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        // 14 cycles of 10 ms: a critical_plus request arrives 9 ms in and is served 1 ms later.
+        for id in 2...15 {
+            clock.advance(by: .milliseconds(9))
+            let next = Holder(id, limiter: limiter, priority: .criticalPlus)
+            // The interval opened at 10 ms stands for `sheddable` (its head 10 ms old at best) and not for
+            // `critical_plus` (1 ms): overloaded from the release at 120 ms; the next arrival (129 ms) sheds it.
+            if id == 14 { #expect(await standing.decision == .rejected(.codelDrop)) }
+            await eventually { limiter.snapshot.queueDepth == (id <= 13 ? 2 : 1) }
+            clock.advance(by: .milliseconds(1))
+            running.release()
+            #expect(await next.admittedDelay == .milliseconds(1))
+            _ = await running.result
+            running = next
+        }
+        #expect(limiter.snapshot.isOverloaded)
+
+        // A burst of the highest class, alone in the queue: 11 ms, past the slough timeout, but its class's queue
+        // has not stood.
+        let burst = Holder(16, limiter: limiter, priority: .criticalPlus)
+        await eventually { limiter.snapshot.queueDepth == 1 }
+        clock.advance(by: .milliseconds(11))
+        running.release()
+        #expect(await burst.admittedDelay == .milliseconds(11))
+        burst.release()
+        _ = await burst.result
+    }
+}
