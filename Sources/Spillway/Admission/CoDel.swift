@@ -95,13 +95,13 @@ struct CoDel: Sendable {
     var limit = 1
     private var intervalEnd: Int64
     /// Per class (``Priority/rawValue``): the least its oldest waiter had waited at an admission this interval.
-    private var minDelay: [Int64]
+    private var minDelay = PerClass<Int64>(0)
     private var resetDelay = true
     /// A request was admitted without queueing this interval: every class's minimum is zero. (A flag, not four
     /// writes: this is the limiter's fast path.)
     private var idleSeen = false
     /// Per class: whether its queue stood through the last interval.
-    private var classOverloaded: [Bool]
+    private var classOverloaded = PerClass<Bool>(false)
     /// Whether any class's queue is standing.
     private(set) var isOverloaded = false
 
@@ -112,31 +112,30 @@ struct CoDel: Sendable {
         self.interval = configuration.interval.nanoseconds
         self.sloughTimeout = configuredTarget &* 2
         self.intervalEnd = now
-        self.minDelay = Array(repeating: 0, count: Priority.allCases.count)
-        self.classOverloaded = Array(repeating: false, count: Priority.allCases.count)
     }
 
     /// Records a request of class `served` leaving the queue at `now` (ns since the Spillway origin) after waiting
-    /// `delay` (ns), while the oldest waiter of each class had waited `headDelay(rank)` (0 for an empty class; for
-    /// `served`'s class, at least `delay`); returns `true` when the request should be dropped. The heads' waits
-    /// are what tell a standing queue.
-    mutating func observe(delay: Int64, of served: Priority, now: Int64, headDelay: (Int) -> Int64) -> Bool {
+    /// `delay` (ns), while the oldest waiter of each class had waited `headDelays` (0 for an empty class; for
+    /// `served`'s class, at least `delay`); returns `true` when the request should be dropped. The heads' waits are
+    /// what tell a standing queue.
+    mutating func observe(delay: Int64, of served: Priority, now: Int64, headDelays: PerClass<Int64>) -> Bool {
         rollIntervalIfEnded(now: now)
         // The first request of an interval only opens it: more than one request must arrive in an interval before
         // CoDel drops anything.
         let opening = resetDelay
         resetDelay = false
-        if opening { idleSeen = false }
-        if !idleSeen {
-            for rank in minDelay.indices {
-                let head = headDelay(rank)
-                if opening || head < minDelay[rank] { minDelay[rank] = head }
+        if opening {
+            idleSeen = false
+            minDelay = headDelays
+        } else if !idleSeen {
+            for rank in PerClass<Int64>.ranks where headDelays[rank] < minDelay[rank] {
+                minDelay[rank] = headDelays[rank]
             }
         }
         return !opening && classOverloaded[served.rawValue] && delay > sloughTimeout
     }
 
-    /// ``observe(delay:of:now:headDelay:)`` for a request admitted without queueing: no class waits, nothing is
+    /// ``observe(delay:of:now:headDelays:)`` for a request admitted without queueing: no class waits, nothing is
     /// dropped.
     @inline(__always)
     mutating func observeImmediateAdmission(now: Int64) {
@@ -157,7 +156,7 @@ struct CoDel: Sendable {
             resetDelay = true
             // Enter above the target, leave below half of it (see "Measuring the head" above).
             var any = false
-            for rank in classOverloaded.indices {
+            for rank in PerClass<Bool>.ranks {
                 classOverloaded[rank] = !idleSeen && minDelay[rank] > (classOverloaded[rank] ? target / 2 : target)
                 any = any || classOverloaded[rank]
             }
@@ -172,5 +171,41 @@ struct CoDel: Sendable {
         let releaseGap = Int64(min(latency / Double(max(1, limit)), 9e18))
         target = max(configuredTarget, releaseGap)
         sloughTimeout = target &* 2
+    }
+}
+
+/// One value per ``Priority`` class, indexed by its raw value, stored inline: CoDel's per-class state lives in the
+/// limiter's locked state and is read on every queued admission, so it allocates nothing and copies as four words.
+struct PerClass<Value: Sendable>: Sendable {
+    private var sheddable, sheddablePlus, critical, criticalPlus: Value
+
+    /// The ranks (``Priority/rawValue``) of the classes, lowest first.
+    static var ranks: Range<Int> { 0..<4 }
+
+    /// Every class at `value`.
+    init(_ value: Value) {
+        sheddable = value
+        sheddablePlus = value
+        critical = value
+        criticalPlus = value
+    }
+
+    subscript(rank: Int) -> Value {
+        get {
+            switch rank {
+            case 0: sheddable
+            case 1: sheddablePlus
+            case 2: critical
+            default: criticalPlus
+            }
+        }
+        set {
+            switch rank {
+            case 0: sheddable = newValue
+            case 1: sheddablePlus = newValue
+            case 2: critical = newValue
+            default: criticalPlus = newValue
+            }
+        }
     }
 }

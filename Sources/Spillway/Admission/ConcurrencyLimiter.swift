@@ -543,18 +543,15 @@ public final class ConcurrencyLimiter: Sendable {
             // back to oldest-first, and requests near their deadline take the permits (in the default-limit grid,
             // a 10× spike on one 5 ms slot kept 65 % of its capacity as goodput that way; measured on the head, it
             // keeps serving newest-first). The served waiter was its class's head when serving oldest-first.
-            let queue = state.queue
-            let served = waiter.priority.rawValue
-            let drop = state.codel?.observe(delay: delay, of: waiter.priority, now: now) { rank in
-                let head = queue.oldestEnqueuedAt(ofClass: rank).map { Self.delay(since: $0, now: now) } ?? 0
-                return rank == served ? max(head, delay) : head
-            }
-            if drop == true, codelDrops {
-                let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)
-                resumptions.append(
-                    .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
-                )
-                continue
+            if state.codel != nil {
+                let heads = Self.headDelays(of: state.queue, serving: waiter.priority, after: delay, now: now)
+                if state.codel!.observe(delay: delay, of: waiter.priority, now: now, headDelays: heads), codelDrops {
+                    let rejection = rejection(.codelDrop, waiter.priority, queueDelay: delay, state)
+                    resumptions.append(
+                        .init(continuation: ticket.continuation, result: .failure(rejection), priority: waiter.priority)
+                    )
+                    continue
+                }
             }
             state.inflight += 1
             state.queueDelay.add(nanoseconds: delay)
@@ -563,6 +560,22 @@ public final class ConcurrencyLimiter: Sendable {
                 .init(continuation: ticket.continuation, result: .success(grant), priority: waiter.priority)
             )
         }
+    }
+
+    /// How long the oldest waiter of each class has waited at `now`, the served waiter (of class `served`, waiting
+    /// `delay`) counted in its class: it was its class's head when serving oldest-first.
+    private static func headDelays(
+        of queue: borrowing WaitQueue<Ticket>,
+        serving served: Priority,
+        after delay: Int64,
+        now: Int64
+    ) -> PerClass<Int64> {
+        var heads = PerClass<Int64>(0)
+        for rank in PerClass<Int64>.ranks {
+            if let oldest = queue.oldestEnqueuedAt(ofClass: rank) { heads[rank] = Self.delay(since: oldest, now: now) }
+        }
+        heads[served.rawValue] = max(heads[served.rawValue], delay)
+        return heads
     }
 
     /// Drops every waiter of a class whose queue CoDel reports standing that is older than its slough timeout
