@@ -15,7 +15,7 @@ struct ConfigurationErrorTests {
         }
     }
 
-    private static let minimalYAML = """
+    static let minimalYAML = """
         listen: 127.0.0.1:8000
         clusters:
           app:
@@ -213,16 +213,7 @@ struct ConfigurationMistakeTests {
         )
         let documented = line.trimmingCharacters(in: .whitespaces)
         let configuration = try ProxyConfiguration(
-            text: """
-                listen: 127.0.0.1:8000
-                clusters:
-                  app:
-                    instances: [127.0.0.1:8080]
-                routes:
-                  - name: all
-                    cluster: app
-                    admission: \(documented)
-                """,
+            text: ConfigurationErrorTests.minimalYAML + "\n    admission: \(documented)",
             format: .yaml
         )
         #expect(configuration.routes[0].admission == ProxyConfiguration.Route.Admission())
