@@ -94,7 +94,7 @@ struct CoDel: Sendable {
     var latency: Double = 0
     var limit = 1
     private var intervalEnd: Int64
-    /// Per class (``Priority/rawValue``): the least its oldest waiter had waited at an admission this interval.
+    /// Per class: the least its oldest waiter had waited at an admission this interval.
     private var minDelay = PerClass<Int64>(0)
     private var resetDelay = true
     /// A request was admitted without queueing this interval: every class's minimum is zero. (A flag, not four
@@ -128,11 +128,11 @@ struct CoDel: Sendable {
             idleSeen = false
             minDelay = headDelays
         } else if !idleSeen {
-            for rank in PerClass<Int64>.ranks where headDelays[rank] < minDelay[rank] {
-                minDelay[rank] = headDelays[rank]
+            for priority in Priority.lowestFirst where headDelays[priority] < minDelay[priority] {
+                minDelay[priority] = headDelays[priority]
             }
         }
-        return !opening && classOverloaded[served.rawValue] && delay > sloughTimeout
+        return !opening && classOverloaded[served] && delay > sloughTimeout
     }
 
     /// ``observe(delay:of:now:headDelays:)`` for a request admitted without queueing: no class waits, nothing is
@@ -145,7 +145,7 @@ struct CoDel: Sendable {
     }
 
     /// Whether the queue of class `priority` is standing: its waiters older than ``sloughCutoff(now:)`` are dropped.
-    func isStanding(_ priority: Priority) -> Bool { classOverloaded[priority.rawValue] }
+    func isStanding(_ priority: Priority) -> Bool { classOverloaded[priority] }
 
     /// Waiters of an overloaded class that entered the queue before this instant (ns) are dropped.
     func sloughCutoff(now: Int64) -> Int64 { now &- sloughTimeout }
@@ -156,9 +156,10 @@ struct CoDel: Sendable {
             resetDelay = true
             // Enter above the target, leave below half of it (see "Measuring the head" above).
             var any = false
-            for rank in PerClass<Bool>.ranks {
-                classOverloaded[rank] = !idleSeen && minDelay[rank] > (classOverloaded[rank] ? target / 2 : target)
-                any = any || classOverloaded[rank]
+            for priority in Priority.lowestFirst {
+                let threshold = classOverloaded[priority] ? target / 2 : target
+                classOverloaded[priority] = !idleSeen && minDelay[priority] > threshold
+                any = any || classOverloaded[priority]
             }
             isOverloaded = any
             if configuration.scalesWithLatency { rescale() }
@@ -174,13 +175,11 @@ struct CoDel: Sendable {
     }
 }
 
-/// One value per ``Priority`` class, indexed by its raw value, stored inline: CoDel's per-class state lives in the
-/// limiter's locked state and is read on every queued admission, so it allocates nothing and copies as four words.
+/// One value per ``Priority`` class, stored inline: CoDel's per-class state lives in the limiter's locked state and
+/// is read on every queued admission, so it allocates nothing and copies as four words. The switches are
+/// exhaustive: a new class does not compile until it has its own value.
 struct PerClass<Value: Sendable>: Sendable {
     private var sheddable, sheddablePlus, critical, criticalPlus: Value
-
-    /// The ranks (``Priority/rawValue``) of the classes, lowest first.
-    static var ranks: Range<Int> { 0..<4 }
 
     /// Every class at `value`.
     init(_ value: Value) {
@@ -190,22 +189,28 @@ struct PerClass<Value: Sendable>: Sendable {
         criticalPlus = value
     }
 
-    subscript(rank: Int) -> Value {
+    subscript(priority: Priority) -> Value {
         get {
-            switch rank {
-            case 0: sheddable
-            case 1: sheddablePlus
-            case 2: critical
-            default: criticalPlus
+            switch priority {
+            case .sheddable: sheddable
+            case .sheddablePlus: sheddablePlus
+            case .critical: critical
+            case .criticalPlus: criticalPlus
             }
         }
         set {
-            switch rank {
-            case 0: sheddable = newValue
-            case 1: sheddablePlus = newValue
-            case 2: critical = newValue
-            default: criticalPlus = newValue
+            switch priority {
+            case .sheddable: sheddable = newValue
+            case .sheddablePlus: sheddablePlus = newValue
+            case .critical: critical = newValue
+            case .criticalPlus: criticalPlus = newValue
             }
         }
     }
+}
+
+extension Priority {
+    /// Every class, lowest first, built once (`allCases` builds a new array at each use; this is read under the
+    /// limiter's lock on every queued admission).
+    static let lowestFirst: [Priority] = allCases
 }

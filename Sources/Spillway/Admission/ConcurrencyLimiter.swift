@@ -571,10 +571,12 @@ public final class ConcurrencyLimiter: Sendable {
         now: Int64
     ) -> PerClass<Int64> {
         var heads = PerClass<Int64>(0)
-        for rank in PerClass<Int64>.ranks {
-            if let oldest = queue.oldestEnqueuedAt(ofClass: rank) { heads[rank] = Self.delay(since: oldest, now: now) }
+        for priority in Priority.lowestFirst {
+            if let oldest = queue.oldestEnqueuedAt(of: priority) {
+                heads[priority] = Self.delay(since: oldest, now: now)
+            }
         }
-        heads[served.rawValue] = max(heads[served.rawValue], delay)
+        heads[served] = max(heads[served], delay)
         return heads
     }
 

@@ -51,9 +51,9 @@ struct WaitQueue<Payload> {
         return nil
     }
 
-    /// When the longest-waiting waiter of the class of rank `rank` (``Priority/rawValue``) entered the queue (ns
-    /// since the Spillway origin); `nil` when none of that class waits.
-    func oldestEnqueuedAt(ofClass rank: Int) -> Int64? { classes[rank].first?.enqueuedAt }
+    /// When the longest-waiting waiter of class `priority` entered the queue (ns since the Spillway origin); `nil`
+    /// when none of that class waits.
+    func oldestEnqueuedAt(of priority: Priority) -> Int64? { classes[priority.rawValue].first?.enqueuedAt }
 
     /// Removes every waiter of a class for which `isStanding` is true that entered the queue before `cutoff`.
     mutating func removeOlder(
@@ -61,7 +61,8 @@ struct WaitQueue<Payload> {
         where isStanding: (Priority) -> Bool,
         into removed: inout [Waiter]
     ) {
-        for rank in classes.indices where isStanding(Priority(rawValue: rank)!) {
+        for priority in Priority.lowestFirst where isStanding(priority) {
+            let rank = priority.rawValue
             while let first = classes[rank].first, first.enqueuedAt < cutoff {
                 removed.append(classes[rank].removeFirst())
                 count -= 1

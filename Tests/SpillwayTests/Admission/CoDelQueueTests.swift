@@ -2,8 +2,9 @@ import Spillway
 import SpillwayTestSupport
 import Testing
 
-/// CoDel and adaptive LIFO, driven step by step on a manual clock (target 5 ms, interval 100 ms, as folly).
-@Suite struct CoDelQueueTests {
+/// CoDel and adaptive LIFO, driven step by step on a manual clock (target 5 ms, interval 100 ms, as folly). Each
+/// test awaits limiter tasks: the time limit turns a lost continuation into a failure, not a hang.
+@Suite(.timeLimit(.minutes(1))) struct CoDelQueueTests {
     /// Builds a standing queue until CoDel declares overload, returning the permit holder still running.
     ///
     /// t=0: A admitted (delay 0 opens CoDel's first interval). W1 queues at 0 and is admitted at 20 ms (its 20 ms
