@@ -56,7 +56,12 @@
 /// reads as queueing ×250. The cuts take the limit to 2 (`2 · 0.5 + √1`), where they stop, and no window is ever
 /// within tolerance, so the knee never forms: the lab's `proxy` arm sat at 2 in front of 4 slots, 63 % of its
 /// baseline. But n requests in flight stretch one another's RTT at most n-fold; a window inflated by more than four
-/// times the concurrency (the limit, or the window's busiest inflight if higher) moves the baseline up as well.
+/// times its busiest inflight moves the baseline up as well, and is judged at once as the first window at the new
+/// baseline (it raises the limit if it pressed on it). The bound is what was in flight, not the limit: at a cold start
+/// the limit is 1 000, and bounded by it the rule never fired, so the first window of traffic was cut instead. In the
+/// lab, health checks of 0.2 ms bring the cold-start limit down to 4 (far above demand, above); when the first window
+/// of 20 ms traffic only moved the baseline, the limit stayed at 4 for 200 ms under traffic needing 6, and the proxy
+/// refused 70–111 requests of normal load in its first second (0–8 in most runs now: `docs/benchmarks.md`, round 18).
 ///
 /// ## Deviations from Envoy, each measured by `DefaultLimitGridTests` (see `docs/benchmarks.md`)
 ///
@@ -137,11 +142,11 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
     static let demandSmoothing = 0.2
     /// A window inflated at a mean inflight of at most this share of the knee moves the baseline up.
     static let rebaseShare = 0.5
-    /// A window whose RTT ratio exceeds this multiple of the concurrency (the limit, or the window's busiest
-    /// inflight if higher) moves the baseline up: n requests in flight stretch one another's RTT at most n-fold. The
-    /// factor leaves room for jitter and for a slowdown under a queue of ours: a one-slot backend three times slower
-    /// with 2 in flight reads 6, and at 2 (the first value tried) it moved the baseline to that queue's latency; the
-    /// grid's 1 × 500 ms capacity drop then kept 80 % instead of 100 %.
+    /// A window whose RTT ratio exceeds this multiple of its busiest inflight moves the baseline up: n requests in
+    /// flight stretch one another's RTT at most n-fold. The factor leaves room for jitter and for a slowdown under a
+    /// queue of ours: a one-slot backend three times slower with 2 in flight reads 6, and at 2 (the first value
+    /// tried) it moved the baseline to that queue's latency; the grid's 1 × 500 ms capacity drop then kept 80 %
+    /// instead of 100 %.
     static let ownQueueBound = 4.0
     /// How far beyond what the knee lets our own queue explain a window's RTT ratio must be to move the baseline
     /// to its fastest request (see `slowerThanTheKneeExplains`).
@@ -269,13 +274,21 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
             fastestBaseline = fastest
             return
         }
-        let base = min(previous, rtt)
+        var base = min(previous, rtt)
         baseline = base
         fastestBaseline = min(fastestBaseline, fastest)
         let tolerance = 1 + configuration.buffer
         // A queue in the backend, or a slower backend, delays every request, the fastest too; routes of different
         // latency behind one limiter move only the median (a window whose median is a slow route's request).
-        let ratio = min(rtt / base, fastest / fastestBaseline)
+        var ratio = min(rtt / base, fastest / fastestBaseline)
+        if ratio > tolerance, ourQueueCannotExplain(ratio) {
+            // The baseline was never this backend's no-load latency (health checks before the traffic): this window
+            // is the first at the new one, and is judged as such at once. Waiting a window to grow cost the lab's
+            // proxy 100 ms at a limit of 4 (set by the health checks' demand) under traffic needing 6: 20 queued.
+            rebase(on: window)
+            base = rtt
+            ratio = 1
+        }
         if ratio > tolerance {
             if backendIsSlower(window, ratio: ratio) {
                 rebase(on: window)
@@ -341,13 +354,18 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
     /// Whether an inflated window (RTT `ratio` times the baseline) says the backend itself got slower, rather than
     /// queued behind our own concurrency.
     private func backendIsSlower(_ window: WindowSummary, ratio: Double) -> Bool {
-        // With n requests in flight a request waits behind at most n − 1 others: a queue of ours stretches the
-        // RTT at most n-fold. Far more than that, the baseline is not this backend's no-load latency (it came
-        // from faster requests, health checks before the traffic, say) or the backend got slower.
-        let ourQueueCannot = ratio > Self.ownQueueBound * max(1, Double(peakInflight), estimatedLimit)
         // Half the concurrency that used to be served within tolerance is not (or the limit is at its floor, where
-        // no queue of ours stands).
-        return window.inflight <= max(Double(minLimit), Self.rebaseShare * knee) || ourQueueCannot
+        // no queue of ours stands); or the RTT grew more than our concurrency can stretch it, so the baseline is not
+        // this backend's no-load latency (it came from faster requests, health checks before the traffic, say) or
+        // the backend got slower.
+        window.inflight <= max(Double(minLimit), Self.rebaseShare * knee) || ourQueueCannotExplain(ratio)
+    }
+
+    /// Whether a window's RTT `ratio` is more than a queue of ours can cause: with n requests in flight a request
+    /// waits behind at most n − 1 others, so our concurrency stretches the RTT at most n-fold (``ownQueueBound``
+    /// leaves room for jitter).
+    private func ourQueueCannotExplain(_ ratio: Double) -> Bool {
+        ratio > Self.ownQueueBound * max(1, Double(peakInflight))
     }
 
     /// Whether a window's RTT `ratio` is beyond what a queue of ours can cause, given the knee: a backend of `N`

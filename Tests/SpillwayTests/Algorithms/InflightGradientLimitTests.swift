@@ -203,6 +203,48 @@ import Testing
         #expect(algorithm.limit >= 4, "limits \(limits)")
     }
 
+    @Test func aColdStartAfterHealthChecksKeepsTheLimitAboveTheTraffic() {
+        // A fresh proxy (the default initial limit of 1 000) in front of 8 slots of 20 ms: its first window is health
+        // checks of 0.2 ms, then the traffic keeps 5 requests in flight (no queue in the backend).
+        var algorithm = InflightGradientLimit()
+        Self.window(&algorithm, fromMs: 100, rttMs: 0.2, inflight: 1)
+        var limits: [Int] = []
+        for window in 2...8 {
+            Self.window(&algorithm, fromMs: Double(window) * 100, rttMs: 20, inflight: 5)
+            limits.append(algorithm.limit)
+        }
+        // 20 ms is 100× the health checks' baseline, and 5 requests in flight cannot stretch one another 100-fold:
+        // the first window of traffic moves the baseline. Bounded by the cold-start limit instead (4 × 1 000), it cut
+        // the limit to 4 (5 · 0.5 + √2.5), under the traffic's 5.
+        #expect(
+            algorithm.baselineRTT.map { $0 >= .milliseconds(19) } == true,
+            "baseline \(String(describing: algorithm.baselineRTT))"
+        )
+        #expect(limits.allSatisfy { $0 >= 6 }, "limits \(limits)")
+    }
+
+    @Test func theWindowThatMovesAnImpossibleBaselineIsJudgedAtOnce() {
+        // The lab's proxy after a cold start: two windows of health checks (0.2 ms, one in flight), whose demand
+        // brings the cold-start limit down to 4 (twice the demand rule's target of 2 · 1), then traffic that needs 6
+        // requests of 20 ms in flight (8 slots: no queue in the backend), each admitted with what the limit allows.
+        var algorithm = InflightGradientLimit()
+        Self.window(&algorithm, fromMs: 100, rttMs: 0.2, inflight: 1)
+        Self.window(&algorithm, fromMs: 200, rttMs: 0.2, inflight: 1)
+        var limits: [Int] = []
+        for window in 3...8 {
+            for index in 0..<5 {
+                let end = Double(window) * 100 + Double(index) * 18
+                _ = algorithm.update(with: F.sample(rttMs: 20, inflight: min(algorithm.limit, 6), startMs: end - 20))
+            }
+            limits.append(algorithm.limit)
+        }
+        // The first window of traffic reads 100× the baseline with at most 6 in flight: it moves the baseline and,
+        // being within tolerance of the new one and pressing on the limit, raises the limit when it closes (4 · 1.25
+        // + √5 = 7). Until the fix it only moved the baseline, and the limit stayed at 4 for a second window.
+        #expect(limits.first == 4, "limits \(limits)")
+        #expect(limits.dropFirst().allSatisfy { $0 >= 6 }, "limits \(limits)")
+    }
+
     @Test func ourOwnQueueNeverRaisesTheBaseline() {
         // A saturated backend of 20 slots, 10 ms each, behind whatever limit: RTT = 10 ms · max(1, inflight / 20).
         var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 20))
