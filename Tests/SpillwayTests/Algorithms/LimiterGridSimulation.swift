@@ -39,6 +39,10 @@ struct GridCell: Sendable, Hashable, CustomStringConvertible {
     var triggerLength: Duration?
     /// The request classes, each request drawn at random by share; empty: every request takes ``serviceTime``.
     var classes: [RequestClass] = []
+    /// Health checks sent through the limiter before the traffic, one every 25 ms, each taking 0.2 ms in the backend
+    /// (a proxy's warm-up, or a load balancer's probes while an instance starts); the traffic starts 40 ms after the
+    /// last, as in the lab (which window the first requests of traffic close decides what the limit is then).
+    var healthChecks = 0
 
     /// A backend whose every request takes `serviceTime` (± 10 %).
     init(slots: Int, serviceTime: Duration, trigger: Trigger, triggerLength: Duration? = nil) {
@@ -101,6 +105,8 @@ struct GridOutcome: Sendable {
     var amplification: Double
     /// Logical requests offered in the whole run.
     var logicalRequests: Int
+    /// Attempts refused in the first second of the traffic (after the health checks, if any).
+    var refusalsInTheFirstSecond: Int
 }
 
 /// A discrete-event model of clients, a real ``ConcurrencyLimiter`` and a backend, on virtual time.
@@ -133,6 +139,8 @@ final class LimiterGridSimulation: @unchecked Sendable {
     static let refusalRoundTrip: Int64 = 500_000
     static let dropLength: Int64 = 30_000_000_000
     static let limitReturnWindow: Int64 = 60_000_000_000
+    static let healthCheckInterval: Int64 = 25_000_000
+    static let healthCheckServiceTime: Int64 = 200_000
 
     /// The clients' deadline for a service time: 10× it, at least 100 ms.
     static func deadline(serviceTime: Int64) -> Int64 { max(100_000_000, 10 * serviceTime) }
@@ -161,6 +169,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
         case serviceEnd(attempt: Int32, permit: PermitBox)
         case clientTimeout(attempt: Int32)
         case setServiceFactor(Double)
+        case healthCheck
         case tick
     }
 
@@ -176,6 +185,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
         var logical: Int32
         var deadline: Int64
         var finished = false
+        var isHealthCheck = false
     }
 
     private struct Logical {
@@ -218,6 +228,9 @@ final class LimiterGridSimulation: @unchecked Sendable {
     private var events = EventHeap<Key, Event>()
     private var nextArrival: Int64 = 0
     private var stopped = false
+    /// When the traffic starts: 40 ms after the last health check, or at once without them.
+    private let trafficStart: Int64
+    private var refusalsInTheFirstSecond = 0
 
     /// Each request class's service time before the jitter, in nanoseconds; one entry without classes.
     private let normalServiceTimes: [Int64]
@@ -242,6 +255,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
     /// A simulation of `cell` in front of a limiter built from `configuration` (its metrics go nowhere).
     init(cell: GridCell, configuration: ConcurrencyLimiter.Configuration, seed: UInt64) {
         self.cell = cell
+        trafficStart = cell.healthChecks == 0 ? 0 : Int64(cell.healthChecks) * Self.healthCheckInterval + 40_000_000
         let start = ContinuousClock.now
         self.clock = ManualClock(start: start)
         self.base = SpillwayTime.nanoseconds(of: start)
@@ -282,7 +296,10 @@ final class LimiterGridSimulation: @unchecked Sendable {
             schedule(.setServiceFactor(factor), at: triggerStart)
             schedule(.setServiceFactor(1), at: triggerEnd)
         }
-        nextArrival = drawArrival(after: 0)
+        for index in 0..<cell.healthChecks {
+            schedule(.healthCheck, at: Int64(index) * Self.healthCheckInterval)
+        }
+        nextArrival = drawArrival(after: trafficStart)
         while true {
             let eventTime = events.firstKey?.time ?? .max
             let sleeperTime = clock.nextDeadline.map { SpillwayTime.nanoseconds(of: $0) - base } ?? .max
@@ -336,6 +353,8 @@ final class LimiterGridSimulation: @unchecked Sendable {
     private func refused(_ id: Int32) {
         guard !stopped, !attempts[Int(id)].finished else { return }
         attempts[Int(id)].finished = true
+        guard !attempts[Int(id)].isHealthCheck else { return }
+        if now < trafficStart + 1_000_000_000 { refusalsInTheFirstSecond += 1 }
         retry(attempts[Int(id)].logical, at: now + Self.refusalRoundTrip)
     }
 
@@ -348,6 +367,22 @@ final class LimiterGridSimulation: @unchecked Sendable {
     private func retry(_ logical: Int32, at time: Int64) {
         guard Int(logicals[Int(logical)].attempts) < Self.maxAttempts else { return }
         schedule(.send(logical: logical), at: time)
+    }
+
+    /// Sends a health check: through the limiter, no deadline, no retry.
+    private func sendHealthCheck() {
+        guard !stopped else { return }
+        let id = Int32(attempts.count)
+        attempts.append(Attempt(logical: -1, deadline: .max, isHealthCheck: true))
+        let limiter = self.limiter
+        Task(executorPreference: executor) {
+            do {
+                let permit = try await limiter.acquire(priority: .critical)
+                self.admitted(id, permit)
+            } catch {
+                self.refused(id)
+            }
+        }
     }
 
     // MARK: Backend
@@ -370,7 +405,8 @@ final class LimiterGridSimulation: @unchecked Sendable {
             serviceClass = classBounds.firstIndex { draw < $0 } ?? classBounds.count
         }
         let jitter = (Double.random(in: 0..<1, using: &random) * 2 - 1) * Self.serviceJitter
-        let duration = Int64((Double(currentServiceTimes[serviceClass]) * (1 + jitter)).rounded())
+        let normal = attempts[Int(id)].isHealthCheck ? Self.healthCheckServiceTime : currentServiceTimes[serviceClass]
+        let duration = Int64((Double(normal) * (1 + jitter)).rounded())
         schedule(.serviceEnd(attempt: id, permit: permit), at: now + duration)
     }
 
@@ -388,7 +424,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
         let attempt = attempts[Int(id)]
         let onTime = now < attempt.deadline
         permit.release(onTime ? .success : .dropped)
-        guard onTime, !attempt.finished else { return }
+        guard onTime, !attempt.finished, !attempt.isHealthCheck else { return }
         attempts[Int(id)].finished = true
         let firstSent = logicals[Int(attempt.logical)].firstSent
         if now - firstSent <= deadline {
@@ -406,6 +442,7 @@ final class LimiterGridSimulation: @unchecked Sendable {
         case .clientTimeout(let attempt): timedOut(attempt)
         case .setServiceFactor(let factor):
             currentServiceTimes = normalServiceTimes.map { Int64((Double($0) * factor).rounded()) }
+        case .healthCheck: sendHealthCheck()
         case .tick: sample()
         }
     }
@@ -519,8 +556,9 @@ final class LimiterGridSimulation: @unchecked Sendable {
             limitBefore: limitBefore ?? 0,
             lowestLimitDuringTrigger: Int(limits[start..<stop].min() ?? 0),
             limitReturnSeconds: limitReturnSeconds,
-            amplification: logicals.isEmpty ? 0 : Double(attempts.count) / Double(logicals.count),
-            logicalRequests: logicals.count
+            amplification: logicals.isEmpty ? 0 : Double(attempts.count - cell.healthChecks) / Double(logicals.count),
+            logicalRequests: logicals.count,
+            refusalsInTheFirstSecond: refusalsInTheFirstSecond
         )
     }
 }
