@@ -227,7 +227,7 @@ import Testing
 
     /// A limiter's first requests are often health checks (a proxy's warm-up, a load balancer's probes): the lab's
     /// `proxy` arm learned their 0.2 ms as its baseline, held its limit at 4 in front of 8 slots of 20 ms for 200 ms,
-    /// and refused 70–111 requests of normal load in its first second (docs/benchmarks.md, round 18). Eight health
+    /// and refused 55–111 requests of normal load in its first second (docs/benchmarks.md, round 18). Eight health
     /// checks 25 ms apart, then, 40 ms after the last (as in the lab), the traffic at 0.7 × capacity, on the lab's
     /// victim and on a one-slot backend.
     @Test(.timeLimit(.minutes(1)))
