@@ -61,7 +61,8 @@
 /// the limit is 1 000, and bounded by it the rule never fired, so the first window of traffic was cut instead. In the
 /// lab, health checks of 0.2 ms bring the cold-start limit down to 4 (far above demand, above); when the first window
 /// of 20 ms traffic only moved the baseline, the limit stayed at 4 for 200 ms under traffic needing 6, and the proxy
-/// refused 55–111 requests of normal load in its first second (0–8 in most runs now: `docs/benchmarks.md`, round 18).
+/// refused 55–111 requests of normal load in its first second (0–8 in most runs now: `docs/benchmarks.md`,
+/// round 18).
 ///
 /// ## Deviations from Envoy, each measured by `DefaultLimitGridTests` (see `docs/benchmarks.md`)
 ///

@@ -55,9 +55,11 @@ extension ProxyConfiguration {
 
         /// Adaptive admission: the library's default limit algorithm (``ConcurrencyLimiter/Configuration``) learns
         /// how many requests the cluster serves at once; the rest wait in a short priority queue (CoDel; adaptive
-        /// LIFO on request) or are refused at once with `503` and `Retry-After`, or `504` when their deadline cannot be met.
+        /// LIFO on request) or are refused at once with `503` and `Retry-After`, or `504` when their deadline cannot
+        /// be met.
         public struct Admission: Sendable, Hashable {
-            /// The wait queue. Default: the library's (128 waiters, 1 s, CoDel 5 ms / 100 ms, FIFO: adaptive LIFO off).
+            /// The wait queue. Default: the library's (128 waiters, 1 s, CoDel 5 ms / 100 ms, FIFO: adaptive LIFO
+            /// off).
             public var queue: ConcurrencyLimiter.QueueConfiguration
             /// Refuse at once a request whose deadline the expected wait would miss. Default `true`.
             public var rejectsUnmeetableDeadlines: Bool
