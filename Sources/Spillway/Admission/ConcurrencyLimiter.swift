@@ -23,7 +23,20 @@ import Synchronization
 /// }
 /// ```
 public final class ConcurrencyLimiter: Sendable {
-    typealias Continuation = CheckedContinuation<Result<Grant, AdmissionRejection>, Never>
+    /// How a waiter is resumed once it is granted a permit or refused: the continuation of a task suspended in
+    /// ``acquire(priority:deadline:)``, or the callback of ``acquire(priority:deadline:onDecision:)`` (a caller on an
+    /// event loop, which must not suspend).
+    enum Continuation {
+        case task(CheckedContinuation<Result<Grant, AdmissionRejection>, Never>)
+        case callback(@Sendable (Result<Grant, AdmissionRejection>) -> Void)
+
+        func resume(returning result: Result<Grant, AdmissionRejection>) {
+            switch self {
+            case .task(let continuation): continuation.resume(returning: result)
+            case .callback(let callback): callback(result)
+            }
+        }
+    }
 
     /// Times below are nanoseconds since ``SpillwayTime/origin``.
     struct Grant: Sendable {
@@ -247,14 +260,56 @@ public final class ConcurrencyLimiter: Sendable {
         return value
     }
 
-    // MARK: Waiting
-
-    private func wait(
-        id: UInt64,
+    /// Acquires a permit without a task: `onDecision` runs once, with the permit or the rejection, where the
+    /// decision is made — on this call's thread when it is immediate, else on the thread of the release that
+    /// grants the permit or of the queue's timer that refuses it. Returns the wait, to cancel it, while it may
+    /// still be queued.
+    ///
+    /// For callers on an event loop (the proxy), which cannot suspend: with ``acquire(priority:deadline:)`` in a
+    /// task, every queued request paid a task and two thread hops (to the cooperative pool and back). The queue,
+    /// its order, CoDel, the deadline rules and the metrics are the same; `onDecision` must be quick and must not
+    /// call the limiter back synchronously (hop to the caller's loop first). A permit never taken from its
+    /// ``PermitHandover`` is released when the handover goes away.
+    package func acquire(
         priority: Priority,
         deadline: Deadline?,
-        arrival: Int64
-    ) async throws(AdmissionRejection) -> AdmissionPermit {
+        onDecision: @escaping @Sendable (Result<PermitHandover, AdmissionRejection>) -> Void
+    ) -> QueuedAdmission {
+        let arrival = now
+        let id = state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        let callback: @Sendable (Result<Grant, AdmissionRejection>) -> Void = { [self] result in
+            switch result {
+            case .success(let grant):
+                let permit = AdmissionPermit(
+                    limiter: self,
+                    startNanoseconds: grant.start,
+                    priority: priority,
+                    queueDelay: .nanoseconds(grant.queueDelay),
+                    inflight: grant.inflight
+                )
+                onDecision(.success(PermitHandover(permit)))
+            case .failure(let rejection):
+                onDecision(.failure(rejection))
+            }
+        }
+        enqueue(
+            id: id,
+            priority: priority,
+            deadline: deadline,
+            arrival: arrival,
+            ticket: Ticket(continuation: .callback(callback), expiry: expiry(deadline: deadline, arrival: arrival))
+        )
+        return QueuedAdmission(limiter: self, id: id, priority: priority)
+    }
+
+    // MARK: Waiting
+
+    /// When a waiter that arrived at `arrival` leaves the queue unserved, and why: its queue timeout or its
+    /// deadline.
+    private func expiry(deadline: Deadline?, arrival: Int64) -> Expiry? {
         // Saturating: a timeout too large to add to the current time means "no queue timeout", not a time in the past.
         var expiry = configuration.queue.timeout.map { timeout in
             let (offset, overflow) = arrival.addingReportingOverflow(timeout.nanoseconds)
@@ -265,16 +320,26 @@ public final class ConcurrencyLimiter: Sendable {
         {
             expiry = Expiry(offset: deadline.nanosecondsSinceOrigin, reason: .deadlineExpiredInQueue)
         }
+        return expiry
+    }
+
+    private func wait(
+        id: UInt64,
+        priority: Priority,
+        deadline: Deadline?,
+        arrival: Int64
+    ) async throws(AdmissionRejection) -> AdmissionPermit {
+        let expiry = expiry(deadline: deadline, arrival: arrival)
         // One continuation and one cancellation handler per waiter; the limiter's one timer (`QueueTimer`) refuses
         // it if it is still queued when `expiry` comes.
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: Continuation) in
+            await withCheckedContinuation { continuation in
                 self.enqueue(
                     id: id,
                     priority: priority,
                     deadline: deadline,
                     arrival: arrival,
-                    ticket: Ticket(continuation: continuation, expiry: expiry)
+                    ticket: Ticket(continuation: .task(continuation), expiry: expiry)
                 )
             }
         } onCancel: {
@@ -447,12 +512,17 @@ public final class ConcurrencyLimiter: Sendable {
         return next
     }
 
-    /// Removes a waiter whose task was cancelled, or remembers the cancellation if it is not queued yet.
-    private func cancel(id: UInt64, priority: Priority) {
+    /// How many cancellations are remembered for waiters not queued yet (for tests: none may stay behind).
+    var rememberedCancellations: Int { state.withLock { $0.cancelledBeforeQueueing.count } }
+
+    /// Removes a waiter whose task was cancelled, or remembers the cancellation if it is not queued yet (with
+    /// `rememberingAbsent`: a task's handler can run before its waiter is queued; a ``QueuedAdmission`` is queued
+    /// before its caller can cancel it, so an absent one has already been decided).
+    func cancel(id: UInt64, priority: Priority, rememberingAbsent: Bool = true) {
         let now = self.now
         let outcome = state.withLock { state -> (Resumption, Int)? in
             guard let waiter = state.queue.remove(id: id, priority: priority) else {
-                state.cancelledBeforeQueueing.insert(id)
+                if rememberingAbsent { state.cancelledBeforeQueueing.insert(id) }
                 return nil
             }
             let queued = Self.delay(since: waiter.enqueuedAt, now: now)
