@@ -28,6 +28,9 @@ final class Exchange: UpstreamResponseReceiver {
 
     private unowned let connection: ProxyConnectionHandler
     private let eventLoop: any EventLoop
+    /// The proxy's clock, kept here: read several times a request, through `connection` it cost an unowned retain
+    /// and two hops each time.
+    private let clock: any SpillwayClock
     let runtime: ProxyRuntime
     let route: RouteRuntime
     let head: HTTPRequestHead
@@ -40,6 +43,8 @@ final class Exchange: UpstreamResponseReceiver {
     /// When the permit was granted (the limiter measures the round trip from here).
     private var permitStart: Int64?
     private var waitTask: Task<Void, Never>?
+    /// The admission wait in the limiter's queue, while the exchange may still be in it.
+    private var queuedAdmission: QueuedAdmission?
     private var rateLimitFields: [(name: String, value: String)] = []
     /// The exchange's spans, while a tracer is active.
     private var trace: ExchangeTrace?
@@ -71,6 +76,7 @@ final class Exchange: UpstreamResponseReceiver {
     ) {
         self.connection = connection
         self.eventLoop = eventLoop
+        self.clock = connection.core.clock
         self.runtime = runtime
         self.route = route
         self.head = head
@@ -79,7 +85,7 @@ final class Exchange: UpstreamResponseReceiver {
     }
 
     private var cluster: UpstreamCluster { route.cluster }
-    private var now: Int64 { connection.core.clock.nanosecondsSinceOrigin }
+    private var now: Int64 { clock.nanosecondsSinceOrigin }
 
     /// Whether body parts can be handed over now (upstream attached, or the response already finished and the rest
     /// of the body is being skipped).
@@ -116,7 +122,7 @@ final class Exchange: UpstreamResponseReceiver {
             finishLocally(.deadlineSpent, permitOutcome: .ignored)
             return
         }
-        deadline = Deadline.after(min(budget, configuration.deadlines.maximum), clock: connection.core.clock)
+        deadline = Deadline.after(min(budget, configuration.deadlines.maximum), clock: clock)
         startBody()
     }
 
@@ -153,6 +159,8 @@ final class Exchange: UpstreamResponseReceiver {
     // MARK: Admission
 
     private func admit() {
+        // The client may have gone while a rate-limit decision was awaited.
+        guard phase == .admitting else { return }
         guard let limiter = route.limiter else {
             connect()
             return
@@ -164,63 +172,68 @@ final class Exchange: UpstreamResponseReceiver {
             connect()
             return
         }
-        waitAsync(rateLimiter: nil, request: nil)
+        waitInQueue(limiter)
     }
 
-    /// Runs the rate-limit check (if any) and a queued admission in a task, then continues on the loop.
-    private func waitAsync(rateLimiter: RateLimiter?, request: RateLimitRequest?) {
+    /// Queues for a permit without a task: the decision comes back to the loop by one `execute`. A task cost a hop
+    /// to the cooperative pool and one back: 6–12 µs more CPU a request while requests queued under
+    /// `scripts/bench-proxy` (docs/benchmarks.md, "Queued admission without a task").
+    private func waitInQueue(_ limiter: ConcurrencyLimiter) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let limiter = route.limiter
         let priority = self.priority
-        let deadline = self.deadline
+        queuedAdmission = limiter.acquire(priority: priority, deadline: deadline) { decision in
+            bound.eventLoop.execute {
+                let exchange = bound.value
+                exchange.queuedAdmission = nil
+                exchange.decided(decision, priority: priority)
+            }
+        }
+    }
+
+    /// Goes on with an admission decision that came from the limiter's queue.
+    private func decided(_ decision: Result<PermitHandover, AdmissionRejection>, priority: Priority) {
+        switch decision {
+        case .success(let handover):
+            // An exchange that ended meanwhile does not take the permit: the handover releases it.
+            guard phase == .admitting else { return }
+            trace?.admitted(priority: priority, queueWait: handover.queueDelay, arrival: nil)
+            hold(handover.take())
+            connect()
+        case .failure(let rejection):
+            trace?.rejected(rejection)
+            finishLocally(.overloaded(rejection), permitOutcome: .ignored)
+        }
+    }
+
+    /// Runs the rate-limit check in a task (a Redis store's answer is awaited), then goes on to admission on the
+    /// loop.
+    private func waitAsync(rateLimiter: RateLimiter, request: RateLimitRequest) {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let includeFields = route.configuration.rateLimitHeaders
         waitTask = Task {
             var fields: [(name: String, value: String)] = []
-            if let rateLimiter, let request {
-                do {
-                    let result = try await rateLimiter.check(request)
-                    guard result.isAllowed else {
-                        let response = LocalResponse.rateLimited(result)
-                        bound.eventLoop.execute {
-                            bound.value.trace?.rateLimited()
-                            bound.value.finishLocally(response, permitOutcome: .ignored)
-                        }
-                        return
+            do {
+                let result = try await rateLimiter.check(request)
+                guard result.isAllowed else {
+                    let response = LocalResponse.rateLimited(result)
+                    bound.eventLoop.execute {
+                        bound.value.trace?.rateLimited()
+                        bound.value.finishLocally(response, permitOutcome: .ignored)
                     }
-                    if includeFields { fields = result.headerFields() }
-                } catch {
-                    // A failing store must not take the service down: the request goes on (Redis stores have
-                    // their own fail-open / fail-closed policy; this is a bug-level failure).
-                    fields = []
+                    return
                 }
+                if includeFields { fields = result.headerFields() }
+            } catch {
+                // A failing store must not take the service down: the request goes on (Redis stores have their own
+                // fail-open / fail-closed policy; this is a bug-level failure).
+                fields = []
             }
-            if let limiter {
-                let result: Result<PermitHandover, AdmissionRejection>
-                do throws(AdmissionRejection) {
-                    result = .success(PermitHandover(try await limiter.acquire(priority: priority, deadline: deadline)))
-                } catch {
-                    result = .failure(error)
-                }
-                let grantedFields = fields
-                bound.eventLoop.execute {
-                    let exchange = bound.value
-                    exchange.rateLimitFields = grantedFields
-                    switch result {
-                    case .success(let handover):
-                        exchange.trace?.admitted(priority: priority, queueWait: handover.queueDelay, arrival: nil)
-                        exchange.hold(handover.take())
-                        exchange.connect()
-                    case .failure(let rejection):
-                        exchange.trace?.rejected(rejection)
-                        exchange.finishLocally(.overloaded(rejection), permitOutcome: .ignored)
-                    }
-                }
-            } else {
-                let grantedFields = fields
-                bound.eventLoop.execute {
-                    bound.value.rateLimitFields = grantedFields
-                    bound.value.connect()
-                }
+            let allowedFields = fields
+            bound.eventLoop.execute {
+                let exchange = bound.value
+                exchange.waitTask = nil
+                exchange.rateLimitFields = allowedFields
+                exchange.admit()
             }
         }
     }
@@ -520,6 +533,8 @@ final class Exchange: UpstreamResponseReceiver {
         if instance != nil { endAttempt(.neutral) }
         waitTask?.cancel()
         waitTask = nil
+        queuedAdmission?.cancel()
+        queuedAdmission = nil
         releasePermit(permitOutcome)
         phase = .finished
         var response = response
@@ -550,6 +565,8 @@ final class Exchange: UpstreamResponseReceiver {
         guard phase != .finished else { return }
         waitTask?.cancel()
         waitTask = nil
+        queuedAdmission?.cancel()
+        queuedAdmission = nil
         if upstream != nil {
             cluster.metrics.record(.abandoned)
             dropUpstream(observation: .neutral)
@@ -745,22 +762,5 @@ extension LocalResponse {
             retryAfter: .seconds(1),
             outcome: .upstreamFailed
         )
-    }
-}
-
-/// Carries a permit granted in a task to the event loop: a non-copyable value cannot be captured by the closure
-/// that hops, so it travels in this box. A permit never taken is released when the box goes away.
-final class PermitHandover: Sendable {
-    private let permit: Mutex<AdmissionPermit?>
-    /// How long the permit waited in the limiter's queue.
-    let queueDelay: Duration?
-
-    init(_ granted: consuming AdmissionPermit) {
-        queueDelay = granted.queueDelay
-        permit = Mutex(Optional(granted))
-    }
-
-    func take() -> AdmissionPermit? {
-        permit.withLock { $0.take() }
     }
 }

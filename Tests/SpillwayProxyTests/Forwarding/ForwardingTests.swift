@@ -206,11 +206,13 @@ struct ForwardingEdgeTests {
     }
 
     @Test func unreachableRedisFollowsThePolicysFailureRule() async throws {
-        let dead = try await ProxyFixture.deadPort()
+        let dead = try ProxyFixture.deadPort()
+        // Refusing connections until the test ends (the socket closes when `dead` goes).
+        defer { withExtendedLifetime(dead) {} }
         let fixture = try await ProxyFixture.start { ports in
             """
             listen: 127.0.0.1:0
-            redis: {address: 127.0.0.1:\(dead), timeout: 20ms}
+            redis: {address: 127.0.0.1:\(dead.port), timeout: 20ms}
             clusters:
               app:
                 instances: [127.0.0.1:\(ports[0])]

@@ -42,23 +42,8 @@ struct ProtectionTests {
         }
         defer { Task { await fixture.stop() } }
         let limiter = try #require(fixture.proxy.core.runtime.routeList.first?.limiter)
-        // The default limit starts at 1 000: the test holds those permits itself instead of opening 1 000
-        // connections, then sends requests that find the limit reached and no queue.
-        let limit = limiter.snapshot.limit
-        let holders = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<limit {
-                    group.addTask {
-                        _ = try? await limiter.withPermit(deadline: nil) {
-                            let (held, release) = AsyncStream<Void>.makeStream()
-                            for await _ in held {}  // until the test cancels the holders
-                            release.finish()
-                        }
-                    }
-                }
-            }
-        }
-        await eventually(timeout: .seconds(30)) { limiter.snapshot.inflight == limit }
+        // Requests that find the limit reached and no queue.
+        let holders = await Self.holdEveryPermit(of: limiter)
         let extra = 6
         let responses = try await withThrowingTaskGroup(of: RawResponse.self) { group in
             for _ in 0..<extra {
@@ -76,6 +61,65 @@ struct ProtectionTests {
         await holders.value
         #expect(limiter.snapshot.inflight == 0)
         #expect(try await get("/ok", port: fixture.port).status == 200)
+    }
+
+    @Test func aQueuedRequestIsForwardedWhenAPermitFrees() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let limiter = try #require(fixture.proxy.core.runtime.routeList.first?.limiter)
+        let holders = await Self.holdEveryPermit(of: limiter)
+        let queued = Task { try await get("/ok", port: fixture.port) }
+        await eventually("the request waits in the queue") { limiter.snapshot.queueDepth == 1 }
+        #expect(fixture.backend.requests == 0)
+        holders.cancel()
+        await holders.value
+        let response = try await queued.value
+        #expect(response.status == 200)
+        #expect(fixture.backend.requests == 1)
+        await eventually("the forwarded request's permit is released") { limiter.snapshot.inflight == 0 }
+    }
+
+    @Test func aClientThatLeavesWhileQueuedLeavesTheQueue() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        let limiter = try #require(fixture.proxy.core.runtime.routeList.first?.limiter)
+        let holders = await Self.holdEveryPermit(of: limiter)
+        // The client closes its connection as soon as its request is queued.
+        let response = try await RawClient.send(
+            ["GET /ok HTTP/1.1\r\nHost: test.local\r\n\r\n"],
+            port: fixture.port,
+            wait: .seconds(20)
+        ) { _ in limiter.snapshot.queueDepth == 1 }
+        #expect(response.text.isEmpty)
+        let left = await eventually("the abandoned request leaves the queue") { limiter.snapshot.queueDepth == 0 }
+        #expect(left)
+        holders.cancel()
+        await holders.value
+        // Its wait was cancelled, not granted: no permit stays taken, nothing reached the backend.
+        #expect(limiter.snapshot.inflight == 0)
+        #expect(fixture.backend.requests == 0)
+        #expect(try await get("/ok", port: fixture.port).status == 200)
+    }
+
+    /// Takes every permit of `limiter` (the default limit starts at 1 000: held here rather than by opening 1 000
+    /// connections) until the returned task is cancelled.
+    static func holdEveryPermit(of limiter: ConcurrencyLimiter) async -> Task<Void, Never> {
+        let limit = limiter.snapshot.limit
+        let holders = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<limit {
+                    group.addTask {
+                        _ = try? await limiter.withPermit(deadline: nil) {
+                            let (held, release) = AsyncStream<Void>.makeStream()
+                            for await _ in held {}  // until the test cancels the holders
+                            release.finish()
+                        }
+                    }
+                }
+            }
+        }
+        await eventually(timeout: .seconds(30)) { limiter.snapshot.inflight == limit }
+        return holders
     }
 
     @Test func rateLimitAnswers429WithRateLimitFields() async throws {
@@ -102,10 +146,12 @@ struct ProtectionTests {
     }
 
     @Test func connectFailuresAreRetriedOnAnotherInstanceAndEjected() async throws {
-        let dead = try await ProxyFixture.deadPort()
+        let dead = try ProxyFixture.deadPort()
+        // Refusing connections until the test ends (the socket closes when `dead` goes).
+        defer { withExtendedLifetime(dead) {} }
         let fixture = try await ProxyFixture.start {
             ProxyFixture.yaml(
-                instances: ["127.0.0.1:\(dead)", "127.0.0.1:\($0[0])"],
+                instances: ["127.0.0.1:\(dead.port)", "127.0.0.1:\($0[0])"],
                 cluster: "    retries: {attempts: 2}"
             )
         }

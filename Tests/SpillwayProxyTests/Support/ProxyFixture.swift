@@ -62,12 +62,11 @@ struct ProxyFixture: Sendable {
         """
     }
 
-    /// A port with nothing listening on it (bound, then closed).
-    static func deadPort() async throws -> Int {
-        let backend = try await TestBackend.start()
-        let port = backend.port
-        await backend.stop()
-        return port
+    /// A loopback port that refuses connections for as long as the returned ``DeadPort`` lives: a socket bound to
+    /// it and never listening. (A port bound and then closed could be taken by another test's server in
+    /// `scripts/test`'s parallel phase, and the "dead" instance then answered.)
+    static func deadPort() throws -> DeadPort {
+        try DeadPort()
     }
 }
 
@@ -77,4 +76,40 @@ func get(_ path: String, port: Int, headers: [String] = [], method: String = "GE
         separator: "\r\n"
     )
     return try await RawClient.send([lines + "\r\n\r\n"], port: port)
+}
+
+/// A socket bound to a loopback port without listening: connections to the port are refused, and no other socket
+/// can bind it until this one is closed (when the value goes away).
+final class DeadPort: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard bound == 0, named == 0 else {
+            let error = POSIXError(.init(rawValue: errno) ?? .EIO)
+            close(descriptor)
+            throw error
+        }
+        self.descriptor = descriptor
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit {
+        close(descriptor)
+    }
 }
