@@ -25,4 +25,20 @@ extension Collection<UInt8> {
         !isEmpty && count <= maximumLength
             && allSatisfy { byte in byte.isASCIIAlphanumeric || symbols.utf8.contains(byte) }
     }
+
+    /// Whether the bytes spell `lowercase` (ASCII, already lower-case) in any letter case, without allocating: how
+    /// an HTTP field name is compared with a known one (`Content-Length` with `content-length`) where lower-casing
+    /// it first would cost a new string a field.
+    ///
+    /// ```swift
+    /// "Keep-Alive".utf8.equalsIgnoringASCIICase("keep-alive".utf8)   // true
+    /// ```
+    @inlinable package func equalsIgnoringASCIICase(_ lowercase: some Collection<UInt8>) -> Bool {
+        guard count == lowercase.count else { return false }
+        for (byte, expected) in zip(self, lowercase) {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if folded != expected { return false }
+        }
+        return true
+    }
 }

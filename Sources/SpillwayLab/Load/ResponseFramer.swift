@@ -1,4 +1,5 @@
 import NIOCore
+import Spillway
 
 /// What the generator reads from one HTTP/1.1 response: its status, whether the connection may carry the next
 /// request, and `Retry-After` in seconds.
@@ -203,24 +204,24 @@ struct ResponseFramer {
             }
             let name = line[line.startIndex..<colon]
             let value = trimmed(line[(colon + 1)...])
-            if equalsIgnoringCase(name, "content-length") {
+            if name.equalsIgnoringASCIICase("content-length".utf8) {
                 guard let parsed = decimal(value) else { throw .malformed("Content-Length is not a number") }
                 guard length == nil || length == parsed else { throw .malformed("two different Content-Length") }
                 length = parsed
-            } else if equalsIgnoringCase(name, "transfer-encoding") {
+            } else if name.equalsIgnoringASCIICase("transfer-encoding".utf8) {
                 // The last coding decides: `chunked` frames the body; any other leaves it to the close.
                 let last = trimmed(value.split(separator: UInt8(ascii: ",")).last ?? value[...])
-                chunked = equalsIgnoringCase(last, "chunked")
+                chunked = last.equalsIgnoringASCIICase("chunked".utf8)
                 otherCoding = !chunked
-            } else if equalsIgnoringCase(name, "connection") {
+            } else if name.equalsIgnoringASCIICase("connection".utf8) {
                 for token in value.split(separator: UInt8(ascii: ",")) {
                     let token = trimmed(token)
-                    if equalsIgnoringCase(token, "close") { summary.keepAlive = false }
-                    if equalsIgnoringCase(token, "keep-alive") && minor == UInt8(ascii: "0") {
+                    if token.equalsIgnoringASCIICase("close".utf8) { summary.keepAlive = false }
+                    if token.equalsIgnoringASCIICase("keep-alive".utf8) && minor == UInt8(ascii: "0") {
                         summary.keepAlive = true
                     }
                 }
-            } else if equalsIgnoringCase(name, "retry-after") {
+            } else if name.equalsIgnoringASCIICase("retry-after".utf8) {
                 // Delay-seconds only; an HTTP-date is ignored, as before.
                 if let seconds = decimal(value) { summary.retryAfter = .seconds(seconds) }
             }
@@ -277,19 +278,5 @@ struct ResponseFramer {
         while let first = bytes.first, first == 32 || first == 9 { bytes = bytes.dropFirst() }
         while let last = bytes.last, last == 32 || last == 9 { bytes = bytes.dropLast() }
         return bytes
-    }
-
-    /// Whether `bytes` spell `lowercase` (ASCII letters, digits and `-`) in any case.
-    private static func equalsIgnoringCase(_ bytes: ByteBufferView, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        return lowercase.withUTF8Buffer { expected in
-            var index = 0
-            for byte in bytes {
-                let folded = byte >= 65 && byte <= 90 ? byte | 0x20 : byte
-                guard folded == expected[index] else { return false }
-                index += 1
-            }
-            return true
-        }
     }
 }

@@ -14,7 +14,7 @@ import Spillway
 /// `Connection: close` is added when the proxy closes after the response.
 enum HeaderRewriting {
     /// Lower-case names of the hop-by-hop fields.
-    static let hopByHop: Set<String> = [
+    static let hopByHop: [String] = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "proxy-authorization", "proxy-authenticate",
     ]
@@ -48,19 +48,19 @@ enum HeaderRewriting {
         var forwarded: String? = nil
         var hadGRPCTimeout = false
         for (name, value) in headers {
-            let lowered = name.lowercased()
-            if hopByHop.contains(lowered) || named.contains(lowered) || lowered == "expect" { continue }
-            switch lowered {
-            case "x-forwarded-for":
+            // Compared without lower-casing `name` (a new string per field, and a set's hashing of it).
+            let bytes = name.utf8
+            if isRemoved(name, named: named) || bytes.equalsIgnoringASCIICase("expect".utf8) { continue }
+            if bytes.equalsIgnoringASCIICase("x-forwarded-for".utf8) {
                 if forwarding.peerIsTrusted { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value }
-            case "forwarded":
+            } else if bytes.equalsIgnoringASCIICase("forwarded".utf8) {
                 if forwarding.peerIsTrusted { forwarded = forwarded.map { "\($0), \(value)" } ?? value }
-            case TimeoutHeader.defaultName:
+            } else if bytes.equalsIgnoringASCIICase(TimeoutHeader.defaultName.utf8) {
                 if forwarding.remainingBudget == nil { result.add(name: name, value: value) }
-            case TimeoutHeader.grpcName:
+            } else if bytes.equalsIgnoringASCIICase(TimeoutHeader.grpcName.utf8) {
                 hadGRPCTimeout = true
                 if forwarding.remainingBudget == nil { result.add(name: name, value: value) }
-            default:
+            } else {
                 result.add(name: name, value: value)
             }
         }
@@ -89,13 +89,19 @@ enum HeaderRewriting {
         let named = connectionTokens(headers)
         var result = HTTPHeaders()
         result.reserveCapacity(headers.count + 3)
-        for (name, value) in headers {
-            let lowered = name.lowercased()
-            if hopByHop.contains(lowered) || named.contains(lowered) { continue }
+        for (name, value) in headers where !isRemoved(name, named: named) {
             result.add(name: name, value: value)
         }
         if closing { result.add(name: "connection", value: "close") }
         return result
+    }
+
+    /// Whether a field named `name` is hop-by-hop: one of ``hopByHop`` or one of the lower-case names `named` by
+    /// the message's `Connection` field (usually none: then nothing is lower-cased).
+    private static func isRemoved(_ name: String, named: Set<String>) -> Bool {
+        let bytes = name.utf8
+        if hopByHop.contains(where: { bytes.equalsIgnoringASCIICase($0.utf8) }) { return true }
+        return !named.isEmpty && named.contains(name.lowercased())
     }
 
     /// The lower-cased field names listed in `Connection`.

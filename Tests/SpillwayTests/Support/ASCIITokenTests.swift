@@ -31,4 +31,23 @@ import Testing
         let host = "[::1]:8080 trailing".split(separator: " ")[0]
         #expect(host.utf8.isASCIIToken(maximumLength: 255, symbols: "-._:[]"))
     }
+
+    @Test func aNameEqualsALowerCaseOneInAnyLetterCaseOnly() {
+        #expect("Keep-Alive".utf8.equalsIgnoringASCIICase("keep-alive".utf8))
+        #expect("TRANSFER-ENCODING".utf8.equalsIgnoringASCIICase("transfer-encoding".utf8))
+        #expect("te".utf8.equalsIgnoringASCIICase("te".utf8))
+        // Only letters fold: `@` and `[` are not `` ` `` and `{`, and digits and symbols stand as they are.
+        #expect(!"@".utf8.equalsIgnoringASCIICase("`".utf8))
+        #expect(!"[".utf8.equalsIgnoringASCIICase("{".utf8))
+        #expect(!"x-request-timeout-m5".utf8.equalsIgnoringASCIICase("x-request-timeout-ms".utf8))
+        // Lengths differ: a prefix, a longer name, an empty one.
+        #expect(!"keep".utf8.equalsIgnoringASCIICase("keep-alive".utf8))
+        #expect(!"keep-alives".utf8.equalsIgnoringASCIICase("keep-alive".utf8))
+        #expect(!"".utf8.equalsIgnoringASCIICase("te".utf8))
+        // Non-ASCII bytes never fold into ASCII ones (`K` as the Kelvin sign, U+212A).
+        #expect(!"\u{212A}eep-alive".utf8.equalsIgnoringASCIICase("keep-alive".utf8))
+        // A slice of a buffer compares its own bytes.
+        let line = Array("Content-Length: 3".utf8)
+        #expect(line[0..<14].equalsIgnoringASCIICase("content-length".utf8))
+    }
 }
