@@ -6,10 +6,10 @@ import Synchronization
 /// One request through the proxy, from its head to the end of its response: deadline, rate limits, admission,
 /// instance choice, upstream attempts (and retries), streaming both ways, and the bookkeeping when it ends.
 ///
-/// Everything runs on the client connection's event loop; the upstream connection lives on the same loop. Only
-/// the waits that may suspend — a rate-limit decision and a queued admission — run in a task, whose result hops
-/// back to the loop. An exchange the client abandoned ignores late results (and its permit, if one arrives, is
-/// released by going out of scope).
+/// Everything runs on the client connection's event loop; the upstream connection lives on the same loop. A
+/// rate-limit decision (a Redis store may be asked) runs in a task; a queued admission waits on the limiter's
+/// callback. Both results hop back to the loop. An exchange the client abandoned cancels its wait and ignores late
+/// results (a permit that still arrives is released with its handover).
 final class Exchange: UpstreamResponseReceiver {
     private enum Phase {
         /// Waiting for a rate-limit decision or an admission permit.
