@@ -1,7 +1,8 @@
-@testable import Spillway
 import SpillwayTestSupport
 import Synchronization
 import Testing
+
+@testable import Spillway
 
 /// The limiter's wait without a task (`acquire(priority:deadline:onDecision:)`, the proxy's): the same queue and
 /// rules as the async wait, each decision delivered once, cancellation that leaves nothing behind.
