@@ -283,14 +283,7 @@ public final class ConcurrencyLimiter: Sendable {
         let callback: @Sendable (Result<Grant, AdmissionRejection>) -> Void = { [self] result in
             switch result {
             case .success(let grant):
-                let permit = AdmissionPermit(
-                    limiter: self,
-                    startNanoseconds: grant.start,
-                    priority: priority,
-                    queueDelay: .nanoseconds(grant.queueDelay),
-                    inflight: grant.inflight
-                )
-                onDecision(.success(PermitHandover(permit)))
+                onDecision(.success(PermitHandover(self.queuedPermit(grant, priority: priority))))
             case .failure(let rejection):
                 onDecision(.failure(rejection))
             }
@@ -352,16 +345,21 @@ public final class ConcurrencyLimiter: Sendable {
         }
         switch result {
         case .success(let grant):
-            return AdmissionPermit(
-                limiter: self,
-                startNanoseconds: grant.start,
-                priority: priority,
-                queueDelay: .nanoseconds(grant.queueDelay),
-                inflight: grant.inflight
-            )
+            return queuedPermit(grant, priority: priority)
         case .failure(let rejection):
             throw rejection
         }
+    }
+
+    /// The permit of a waiter granted `grant` by the queue.
+    private func queuedPermit(_ grant: Grant, priority: Priority) -> AdmissionPermit {
+        AdmissionPermit(
+            limiter: self,
+            startNanoseconds: grant.start,
+            priority: priority,
+            queueDelay: .nanoseconds(grant.queueDelay),
+            inflight: grant.inflight
+        )
     }
 
     private func enqueue(

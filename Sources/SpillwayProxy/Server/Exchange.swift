@@ -1,7 +1,6 @@
 import NIOCore
 import NIOHTTP1
 import Spillway
-import Synchronization
 
 /// One request through the proxy, from its head to the end of its response: deadline, rate limits, admission,
 /// instance choice, upstream attempts (and retries), streaming both ways, and the bookkeeping when it ends.
@@ -176,22 +175,21 @@ final class Exchange: UpstreamResponseReceiver {
     }
 
     /// Queues for a permit without a task: the decision comes back to the loop by one `execute`. A task cost a hop
-    /// to the cooperative pool and one back: 6–12 µs more CPU a request while requests queued under
-    /// `scripts/bench-proxy` (docs/benchmarks.md, "Queued admission without a task").
+    /// to the cooperative pool and one back: the queued path cost 6–16 µs of CPU a request more than forwarding
+    /// alone under `scripts/bench-proxy`, 0–5 µs now (docs/benchmarks.md, "Queued admission without a task").
     private func waitInQueue(_ limiter: ConcurrencyLimiter) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let priority = self.priority
         queuedAdmission = limiter.acquire(priority: priority, deadline: deadline) { decision in
             bound.eventLoop.execute {
                 let exchange = bound.value
                 exchange.queuedAdmission = nil
-                exchange.decided(decision, priority: priority)
+                exchange.decided(decision)
             }
         }
     }
 
     /// Goes on with an admission decision that came from the limiter's queue.
-    private func decided(_ decision: Result<PermitHandover, AdmissionRejection>, priority: Priority) {
+    private func decided(_ decision: Result<PermitHandover, AdmissionRejection>) {
         switch decision {
         case .success(let handover):
             // An exchange that ended meanwhile does not take the permit: the handover releases it.

@@ -143,8 +143,14 @@ enum RawClient {
         return RawResponse(text: collector.text, closedByServer: closed)
     }
 
-    /// Sends `request` and closes the connection abruptly (RST when unread data remains) without reading.
-    static func sendAndAbort(_ request: String, port: Int, after delay: Duration = .zero) async throws {
+    /// Sends `request` and closes the connection abruptly (RST when unread data remains) without reading: after
+    /// `delay`, and then once `ready` holds (checked every 5 ms for up to 20 s).
+    static func sendAndAbort(
+        _ request: String,
+        port: Int,
+        after delay: Duration = .zero,
+        when ready: (@Sendable () -> Bool)? = nil
+    ) async throws {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port)
             .get()
@@ -154,6 +160,11 @@ enum RawClient {
         }
         try? await channel.writeAndFlush(ByteBuffer(string: request))
         if delay > .zero { try await Task.sleep(for: delay) }
+        if let ready {
+            let clock = ContinuousClock()
+            let end = clock.now + .seconds(20)
+            while !ready(), clock.now < end { try await Task.sleep(for: .milliseconds(5)) }
+        }
         try? await channel.close()
     }
 }
