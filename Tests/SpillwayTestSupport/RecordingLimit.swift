@@ -14,6 +14,7 @@ package struct RecordingLimit: LimitAlgorithm {
     /// The samples, shared by the copies of the algorithm the limiter keeps.
     package final class Samples: Sendable {
         private let samples = Mutex<[LimitSample]>([])
+        private let unmeasuredSamples = Mutex<[LimitSample]>([])
 
         package init() {}
 
@@ -21,7 +22,10 @@ package struct RecordingLimit: LimitAlgorithm {
         package var all: [LimitSample] { samples.withLock { $0 } }
         /// How many of them were drops.
         package var dropped: Int { all.filter(\.didDrop).count }
+        /// The samples fed without a usable round trip (``LimitAlgorithm/update(withUnmeasured:)``), in order.
+        package var unmeasured: [LimitSample] { unmeasuredSamples.withLock { $0 } }
         func append(_ sample: LimitSample) { samples.withLock { $0.append(sample) } }
+        func appendUnmeasured(_ sample: LimitSample) { unmeasuredSamples.withLock { $0.append(sample) } }
     }
 
     package let limit: Int
@@ -37,6 +41,11 @@ package struct RecordingLimit: LimitAlgorithm {
 
     package mutating func update(with sample: LimitSample) -> Int {
         samples.append(sample)
+        return limit
+    }
+
+    package mutating func update(withUnmeasured sample: LimitSample) -> Int {
+        samples.appendUnmeasured(sample)
         return limit
     }
 }

@@ -26,6 +26,8 @@ public struct AdmissionPermit: ~Copyable, Sendable {
     public let queueDelay: Duration?
     private let inflight: Int
     private var outcome: PermitOutcome = .ignored
+    /// Whether the request's round trip measures the dependency (see ``releaseUnmeasured()``).
+    private var measured = true
 
     init(
         limiter: ConcurrencyLimiter,
@@ -52,8 +54,16 @@ public struct AdmissionPermit: ~Copyable, Sendable {
         self.outcome = outcome
     }
 
+    /// Releases the permit of a request that completed but whose round trip does not measure the dependency: it was
+    /// mostly the caller's own wait (a saturated proxy's event loop). The algorithm learns the concurrency the request
+    /// ran at, not its latency (``LimitAlgorithm/update(withUnmeasured:)``).
+    package consuming func releaseUnmeasured() {
+        self.outcome = .success
+        self.measured = false
+    }
+
     deinit {
-        limiter.release(startNanoseconds: startNanoseconds, inflight: inflight, outcome: outcome)
+        limiter.release(startNanoseconds: startNanoseconds, inflight: inflight, outcome: outcome, measured: measured)
     }
 }
 

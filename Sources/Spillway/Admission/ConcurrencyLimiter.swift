@@ -537,7 +537,7 @@ public final class ConcurrencyLimiter: Sendable {
 
     // MARK: Releasing
 
-    func release(startNanoseconds start: Int64, inflight: Int, outcome: PermitOutcome) {
+    func release(startNanoseconds start: Int64, inflight: Int, outcome: PermitOutcome, measured: Bool = true) {
         let now = self.now
         let rtt = now - start
         var resumptions: [Resumption] = []
@@ -551,14 +551,21 @@ public final class ConcurrencyLimiter: Sendable {
                     inflight: inflight,
                     didDrop: outcome == .dropped
                 )
-                state.limit = min(state.maxLimit, max(state.minLimit, state.algorithm.update(with: sample)))
-                state.lastLatency = rtt
-                if outcome == .success {
-                    state.latency.add(nanoseconds: rtt)
-                    if let latency = state.latency.nanoseconds {
-                        state.codel?.latency = latency
-                        state.codel?.limit = state.limit
+                if measured {
+                    state.limit = min(state.maxLimit, max(state.minLimit, state.algorithm.update(with: sample)))
+                    state.lastLatency = rtt
+                    if outcome == .success {
+                        state.latency.add(nanoseconds: rtt)
+                        if let latency = state.latency.nanoseconds {
+                            state.codel?.latency = latency
+                            state.codel?.limit = state.limit
+                        }
                     }
+                } else {
+                    // A completed request without a usable round trip: its concurrency only, no latency.
+                    let next = state.algorithm.update(withUnmeasured: sample)
+                    state.limit = min(state.maxLimit, max(state.minLimit, next))
+                    state.codel?.limit = state.limit
                 }
             }
             var depth: Int?

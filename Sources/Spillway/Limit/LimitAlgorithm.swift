@@ -22,9 +22,20 @@ public protocol LimitAlgorithm: Sendable {
     var maxLimit: Int { get }
     /// Feeds one sample and returns the new limit.
     mutating func update(with sample: LimitSample) -> Int
+    /// Feeds a completed request whose round trip does not measure the dependency — it was mostly the caller's own
+    /// wait, such as a saturated proxy's event loop — and returns the new limit. Only the sample's
+    /// ``LimitSample/inflight`` and times are meaningful (its ``LimitSample/didDrop`` is `false`): the request ran, at
+    /// that concurrency, without a latency to judge it by.
+    ///
+    /// The default implementation ignores the sample and returns ``limit``. ``InflightGradientLimit`` uses it to see
+    /// demand press on the limit while every round trip is unusable (see its documentation).
+    mutating func update(withUnmeasured sample: LimitSample) -> Int
 }
 
 extension LimitAlgorithm {
+    /// Ignores a sample without a usable round trip: the limit stays where it is.
+    public mutating func update(withUnmeasured sample: LimitSample) -> Int { limit }
+
     /// Whether a sample says the server is app-limited: fewer than half the permits in use.
     @inlinable
     public static func isAppLimited(inflight: Int, limit: Double) -> Bool {

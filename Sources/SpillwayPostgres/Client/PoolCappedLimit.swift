@@ -21,4 +21,8 @@ struct PoolCappedLimit: LimitAlgorithm {
     mutating func update(with sample: LimitSample) -> Int {
         min(base.update(with: sample), cap)
     }
+
+    mutating func update(withUnmeasured sample: LimitSample) -> Int {
+        min(base.update(withUnmeasured: sample), cap)
+    }
 }

@@ -14,18 +14,23 @@ import Synchronization
 /// rest of the current iteration and a place in the next), about four times the loop's probe lateness
 /// (``EventLoopLag``; under `scripts/bench-proxy`, 8.7 ms round trips against a 0.1 ms backend with the probe 1–3 ms
 /// late); a sample counts while that is at most a quarter of the route's smoothed round trip, the latency tolerance
-/// of the default algorithm, and is released as ``PermitOutcome/ignored`` otherwise. The decision
+/// of the default algorithm. Otherwise the permit is released unmeasured (`AdmissionPermit.releaseUnmeasured()`): the
+/// algorithm learns the concurrency the request ran at, not its round trip (``LimitAlgorithm/update(withUnmeasured:)``).
+/// The decision
 /// compares the loop with the route's smoothed round trip, never with the sample's own, so that it does not keep
 /// only the slowest samples.
 ///
 /// Against a backend slower than the proxy's own wait (the lab's victim answers in 50 ms: samples count while the
 /// loop is less than 3 ms late) every sample counts. Drops (deadlines, 502–504) always count: they are the backend's
-/// refusals, not latency. While the proxy is saturated the limit holds where it was; the proxy's own overload is
-/// then the operator's to see, in `spillway_proxy_latency_samples_discarded_total` and the proxy's CPU.
+/// refusals, not latency. While the proxy is saturated the default algorithm judges its windows as if at the baseline:
+/// the limit rises while demand presses on it and follows demand otherwise. (When unmeasured requests were simply
+/// ignored, a limit cut at the start of a load, before the loop's lateness showed, stayed there as long as the proxy
+/// was saturated: at 256 connections, 58–92 % of the requests were refused with 503.) The proxy's own overload is
+/// the operator's to see, in `spillway_proxy_latency_samples_discarded_total` and the proxy's CPU.
 ///
 /// ```swift
 /// let filter = UpstreamLatencyFilter(discardedCounter: Counter(label: "discarded"))
-/// let outcome = filter.outcome(roundTripNanoseconds: 1_500_000, loopLagNanoseconds: 600_000)   // .ignored
+/// let measured = filter.measures(roundTripNanoseconds: 1_500_000, loopLagNanoseconds: 600_000)   // false
 /// ```
 final class UpstreamLatencyFilter: Sendable {
     /// A sample counts while `loop lag × divisor ≤ smoothed round trip` (4 × lag within 25 % of the round trip).
@@ -44,19 +49,19 @@ final class UpstreamLatencyFilter: Sendable {
     /// The route's smoothed round trip, in nanoseconds (0 before the first).
     var smoothedNanoseconds: Int64 { smoothed.load(ordering: .relaxed) }
 
-    /// Round trips released as ``PermitOutcome/ignored`` because the proxy's own wait dominated them.
+    /// Round trips kept from the limit's latency because the proxy's own wait dominated them.
     var discarded: Int { discardedCount.load(ordering: .relaxed) }
 
-    /// Records a successful round trip and returns how to release its permit: ``PermitOutcome/success`` when the
-    /// loop's lateness is small beside the route's round trip, ``PermitOutcome/ignored`` when it is not.
-    func outcome(roundTripNanoseconds roundTrip: Int64, loopLagNanoseconds lag: Int64) -> PermitOutcome {
+    /// Records a successful round trip and returns whether it measures the backend: `true` when the loop's lateness
+    /// is small beside the route's round trip, `false` when it is not.
+    func measures(roundTripNanoseconds roundTrip: Int64, loopLagNanoseconds lag: Int64) -> Bool {
         let previous = smoothed.load(ordering: .relaxed)
         let reference = previous == 0 ? roundTrip : previous + (roundTrip - previous) / Self.weight
         // Relaxed read-modify-write across loops: a lost update only delays the average by one request.
         smoothed.store(max(1, reference), ordering: .relaxed)
-        guard lag > 0, lag * Self.divisor > reference else { return .success }
+        guard lag > 0, lag * Self.divisor > reference else { return true }
         discardedCount.wrappingAdd(1, ordering: .relaxed)
         discardedCounter.increment()
-        return .ignored
+        return false
     }
 }

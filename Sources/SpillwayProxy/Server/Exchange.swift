@@ -508,15 +508,18 @@ final class Exchange: UpstreamResponseReceiver {
         releaseUpstream()
         endAttempt(.neutral)
         let lateOrDropped: Bool = deadline.map { $0.hasPassed(atNanoseconds: now) } ?? false
-        var outcome: PermitOutcome
+        let outcome: PermitOutcome
         switch responseStatus {
         case 100..<400: outcome = lateOrDropped ? .dropped : .success
         case 502, 503, 504: outcome = .dropped
         default: outcome = .ignored
         }
-        if outcome == .success { outcome = latencySample() }
         if !requestEnded { connection.closeAfterResponse = true }
-        releasePermit(outcome)
+        if outcome == .success, !roundTripMeasuresTheBackend() {
+            permit.take()?.releaseUnmeasured()
+        } else {
+            releasePermit(outcome)
+        }
         phase = .finished
         record(status: responseStatus, outcome: .forwarded, withinDeadline: !lateOrDropped)
         finishTrace(status: responseStatus, outcome: .forwarded)
@@ -582,11 +585,11 @@ final class Exchange: UpstreamResponseReceiver {
         permit = .some(granted)
     }
 
-    /// How a forwarded success reaches the limit: as a latency sample, or ignored when its round trip was mostly the
+    /// Whether a forwarded success reaches the limit as a latency sample; not when its round trip was mostly the
     /// proxy's own event-loop wait (see ``UpstreamLatencyFilter``).
-    private func latencySample() -> PermitOutcome {
-        guard let permitStart else { return .success }
-        return route.latencyFilter.outcome(
+    private func roundTripMeasuresTheBackend() -> Bool {
+        guard let permitStart else { return true }
+        return route.latencyFilter.measures(
             roundTripNanoseconds: now - permitStart,
             loopLagNanoseconds: connection.core.loopLagNanoseconds(of: eventLoop)
         )

@@ -15,33 +15,33 @@ struct LatencyFilterTests {
         let filter = filter()
         // 50 ms round trips (the lab's victim), 50 µs of loop lateness.
         for _ in 0..<100 {
-            #expect(filter.outcome(roundTripNanoseconds: 50_000_000, loopLagNanoseconds: 50_000) == .success)
+            #expect(filter.measures(roundTripNanoseconds: 50_000_000, loopLagNanoseconds: 50_000))
         }
         // A slowdown of the backend is a sample too: it is what the limit must see.
-        #expect(filter.outcome(roundTripNanoseconds: 400_000_000, loopLagNanoseconds: 50_000) == .success)
+        #expect(filter.measures(roundTripNanoseconds: 400_000_000, loopLagNanoseconds: 50_000))
         #expect(filter.discarded == 0)
     }
 
     @Test func aFastBackendBehindASaturatedLoopKeepsNone() {
         let filter = filter()
         // The bench: 0.1 ms backend, round trips of 0.5–3 ms that are the loop's wait, 0.6 ms lateness.
-        var outcomes: [PermitOutcome] = []
+        var outcomes: [Bool] = []
         for index in 0..<100 {
             let roundTrip = Int64(500_000 + (index % 6) * 500_000)
-            outcomes.append(filter.outcome(roundTripNanoseconds: roundTrip, loopLagNanoseconds: 600_000))
+            outcomes.append(filter.measures(roundTripNanoseconds: roundTrip, loopLagNanoseconds: 600_000))
         }
-        #expect(outcomes.allSatisfy { $0 == .ignored })
+        #expect(outcomes.allSatisfy { !$0 })
         #expect(filter.discarded == 100)
     }
 
     @Test func theDecisionDoesNotDependOnTheSamplesOwnRoundTrip() {
         let filter = filter()
-        for _ in 0..<50 { _ = filter.outcome(roundTripNanoseconds: 2_000_000, loopLagNanoseconds: 0) }
-        // Lateness 0.4 ms against a smoothed 2 ms: 16 × 0.4 > 2, so even a very slow sample is ignored (a filter
+        for _ in 0..<50 { _ = filter.measures(roundTripNanoseconds: 2_000_000, loopLagNanoseconds: 0) }
+        // Lateness 0.4 ms against a smoothed 2 ms: 16 × 0.4 > 2, so even a very slow sample is unmeasured (a filter
         // that compared with the sample's own round trip would keep exactly the slowest ones).
-        #expect(filter.outcome(roundTripNanoseconds: 8_000_000, loopLagNanoseconds: 400_000) == .ignored)
+        #expect(!filter.measures(roundTripNanoseconds: 8_000_000, loopLagNanoseconds: 400_000))
         // Lateness 0.1 ms: 16 × 0.1 ≤ the smoothed round trip (now 2.3 ms), so even a fast sample counts.
-        #expect(filter.outcome(roundTripNanoseconds: 1_000_000, loopLagNanoseconds: 100_000) == .success)
+        #expect(filter.measures(roundTripNanoseconds: 1_000_000, loopLagNanoseconds: 100_000))
     }
 
     @Test func loopLatenessRisesAtOnceAndFallsSlowly() {
