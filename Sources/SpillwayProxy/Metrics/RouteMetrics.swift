@@ -27,8 +27,8 @@ enum ProxyOutcome: String, Sendable, CaseIterable {
 /// - `spillway_proxy_requests_total{route, status, outcome}`;
 /// - `spillway_proxy_request_duration_seconds{route, outcome}`, from the request head to the response's end;
 /// - `spillway_proxy_goodput_total{route}`: forwarded 1xx-3xx responses that ended within the request's deadline;
-/// - `spillway_proxy_latency_samples_discarded_total{route}`: round trips kept from the admission limit because the
-///   proxy's own event loop was saturated (see ``UpstreamLatencyFilter``).
+/// - `spillway_proxy_latency_samples_discarded_total{route}`: round trips whose latency was kept from the admission
+///   limit because the proxy's own event loop was saturated (see ``UpstreamLatencyFilter``).
 final class RouteMetrics: Sendable {
     private struct Key: Hashable {
         var status: Int
