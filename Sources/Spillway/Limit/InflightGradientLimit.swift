@@ -8,7 +8,7 @@
 /// fastest request's no-load RTT `fastestBase` and the limit `L`:
 ///
 /// ```
-/// ratio    = min(rtt / base, fastest / fastestBase)
+/// ratio    = min(rtt / base, fastest / fastestBase)   (1 when half the window or more came back unmeasured)
 /// inflated = ratio > 1 + buffer
 /// gradient = clamp((1 + buffer) / ratio, 0.5, 2)
 /// inflated:          L' = min(L, inflight · gradient + √(inflight · gradient))
@@ -68,9 +68,9 @@
 /// so when its own event loop was late enough that the proxy's wait made most of the round trip) counts toward its
 /// window's busiest inflight and nothing else. A window where such requests are at least half is judged as a window
 /// at the baseline (`ratio = 1`), its measured round trips aside: the limit probes upward while demand presses on it
-/// and follows demand otherwise; drops still back off. Ignored, they left a limit cut by the first round trips of a load (before the loop's lateness showed)
-/// where it was for as long as the proxy stayed saturated: under `scripts/bench-proxy` at 256 connections the limit
-/// sat at 13–21 and 58–92 % of the requests were refused with `503`.
+/// and follows demand otherwise; drops still back off. Ignored, they left a limit cut by the first round trips of a
+/// load (before the loop's lateness showed) where it was for as long as the proxy stayed saturated: with 256 clients
+/// in front of the bench's backend the limit sat at 3–137 and up to 97 % of the requests were refused with `503`.
 ///
 /// ## Deviations from Envoy, each measured by `DefaultLimitGridTests` (see `docs/benchmarks.md`)
 ///

@@ -14,19 +14,18 @@ import Synchronization
 /// rest of the current iteration and a place in the next), about four times the loop's probe lateness
 /// (``EventLoopLag``; under `scripts/bench-proxy`, 8.7 ms round trips against a 0.1 ms backend with the probe 1–3 ms
 /// late); a sample counts while that is at most a quarter of the route's smoothed round trip, the latency tolerance
-/// of the default algorithm. Otherwise the permit is released unmeasured (`AdmissionPermit.releaseUnmeasured()`): the
-/// algorithm learns the concurrency the request ran at, not its round trip (``LimitAlgorithm/update(withUnmeasured:)``).
-/// The decision
-/// compares the loop with the route's smoothed round trip, never with the sample's own, so that it does not keep
-/// only the slowest samples.
+/// of the default algorithm. Otherwise the permit is released unmeasured (`AdmissionPermit.releaseUnmeasured()`):
+/// the algorithm learns the concurrency the request ran at, not its round trip
+/// (``LimitAlgorithm/update(withUnmeasured:)``). The decision compares the loop with the route's smoothed round trip,
+/// never with the sample's own, so that it does not keep only the slowest samples.
 ///
 /// Against a backend slower than the proxy's own wait (the lab's victim answers in 50 ms: samples count while the
 /// loop is less than 3 ms late) every sample counts. Drops (deadlines, 502–504) always count: they are the backend's
-/// refusals, not latency. While the proxy is saturated the default algorithm judges its windows as if at the baseline:
-/// the limit rises while demand presses on it and follows demand otherwise. (When unmeasured requests were simply
-/// ignored, a limit cut at the start of a load, before the loop's lateness showed, stayed there as long as the proxy
-/// was saturated: at 256 connections, 58–92 % of the requests were refused with 503.) The proxy's own overload is
-/// the operator's to see, in `spillway_proxy_latency_samples_discarded_total` and the proxy's CPU.
+/// refusals, not latency. While the proxy is saturated the default algorithm judges its windows as if at the
+/// baseline: the limit rises while demand presses on it and follows demand otherwise. (When unmeasured requests were
+/// simply ignored, a limit cut at the start of a load, before the loop's lateness showed, stayed there as long as the
+/// proxy was saturated: at 256 connections, up to 97 % of the requests were refused with 503.) The proxy's own
+/// overload is the operator's to see, in `spillway_proxy_latency_samples_discarded_total` and the proxy's CPU.
 ///
 /// ```swift
 /// let filter = UpstreamLatencyFilter(discardedCounter: Counter(label: "discarded"))
