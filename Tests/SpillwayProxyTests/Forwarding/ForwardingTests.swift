@@ -117,6 +117,27 @@ struct ForwardingTests {
         #expect(fixture.backend.connections <= System.coreCount)
     }
 
+    /// A burst wider than the old pool bound (64 idle connections a thread) keeps its upstream connections for the
+    /// next burst: with 64, the second burst opened new ones for all but 64 of each thread's requests (the bench at
+    /// 256 clients closed and reopened them all the time, at twice the CPU per request).
+    @Test func aWideBurstKeepsItsUpstreamConnectionsForTheNext() async throws {
+        let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
+        defer { Task { await fixture.stop() } }
+        // Wide enough that each of the proxy's threads holds more than 64 at once.
+        let width = 100 * System.coreCount
+        for _ in 0..<2 {
+            let statuses = try await withThrowingTaskGroup(of: Int?.self) { group in
+                for _ in 0..<width { group.addTask { try await get("/slow/300", port: fixture.port).status } }
+                return try await group.reduce(into: [Int?]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == 200 })
+        }
+        #expect(fixture.backend.requests == 2 * width)
+        // The first burst opens at most one connection per request; the second reuses them (a few may still be
+        // opening if some of its requests started before others of the first had returned theirs).
+        #expect(fixture.backend.connections <= width + 10, "\(fixture.backend.connections) upstream connections")
+    }
+
     @Test func headRequestsGetNoBody() async throws {
         let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
         defer { Task { await fixture.stop() } }
