@@ -161,7 +161,7 @@ private final class StatusLineHandler: ChannelInboundHandler {
 
 /// This process's open file descriptors and resident memory.
 struct Usage {
-    /// The process's descriptors that are TCP sockets with a local or remote port in the ports asked for.
+    /// The process's descriptors that are sockets with a local or peer port in the ports asked for.
     var fileDescriptors: Int
     var residentBytes: Int
 
@@ -174,27 +174,39 @@ struct Usage {
         )
     }
 
-    /// Counts the descriptors in `/proc/self/fd` that are sockets (`socket:[inode]`) listed in `/proc/net/tcp` or
-    /// `tcp6` with a local or remote port in `ports`.
+    /// Counts the process's open descriptors (`/proc/self/fd`) that are TCP sockets whose own or peer port is in
+    /// `ports`, asking each socket itself (`getsockname`, `getpeername`).
     private static func socketDescriptors(ports: Set<Int>) -> Int {
-        var inodes: Set<Substring> = []
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n").dropFirst() {
-                // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode …
-                let fields = line.split(separator: " ")
-                guard fields.count > 9 else { continue }
-                let local = fields[1].split(separator: ":").last.flatMap { Int($0, radix: 16) }
-                let remote = fields[2].split(separator: ":").last.flatMap { Int($0, radix: 16) }
-                if local.map(ports.contains) == true || remote.map(ports.contains) == true { inodes.insert(fields[9]) }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return entries.compactMap { Int32($0) }.filter { descriptor in
+            port(of: descriptor, peer: false).map(ports.contains) == true
+                || port(of: descriptor, peer: true).map(ports.contains) == true
+        }.count
+    }
+
+    /// The IPv4 or IPv6 port of a socket's own address (or its peer's), `nil` for anything else.
+    private static func port(of descriptor: Int32, peer: Bool) -> Int? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                peer ? getpeername(descriptor, address, &length) : getsockname(descriptor, address, &length)
             }
         }
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return entries.reduce(0) { count, entry in
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + entry),
-                target.hasPrefix("socket:["), target.hasSuffix("]")
-            else { return count }
-            return inodes.contains(target.dropFirst(8).dropLast()) ? count + 1 : count
+        guard status == 0 else { return nil }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                }
+            }
+        default:
+            return nil
         }
     }
 }
