@@ -28,7 +28,8 @@ public protocol LimitAlgorithm: Sendable {
     /// that concurrency, without a latency to judge it by.
     ///
     /// The default implementation ignores the sample and returns ``limit``. ``InflightGradientLimit`` uses it to see
-    /// demand press on the limit while every round trip is unusable (see its documentation).
+    /// demand press on the limit while every round trip is unusable (see its documentation). An algorithm that wraps
+    /// another should forward this call too, or the wrapped one never sees such requests.
     mutating func update(withUnmeasured sample: LimitSample) -> Int
 }
 
