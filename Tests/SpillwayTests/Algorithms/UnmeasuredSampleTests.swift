@@ -114,7 +114,7 @@ import Testing
         #expect(algorithm.limit == 90)
     }
 
-    @Test func theLimiterFeedsThemToTheAlgorithmWithoutTheirLatency() async throws {
+    @Test(.timeLimit(.minutes(1))) func theLimiterFeedsThemToTheAlgorithmWithoutTheirLatency() async throws {
         let samples = RecordingLimit.Samples()
         let limiter = ConcurrencyLimiter(configuration: .init(algorithm: RecordingLimit(4, samples: samples)))
         let first = try await limiter.acquire()
