@@ -71,6 +71,17 @@ let package = Package(
             exclude: ["compare.sh"],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The floor under `spillway proxy`'s throughput: SwiftNIO forwarding the same traffic with no proxy logic
+        // (`FORWARDER=` in scripts/bench-proxy); a plain program.
+        .executableTarget(
+            name: "NIOForwarder",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/NIOForwarder"
+        ),
         // The measurement behind SpillwayJobs' choice of GRDB over sqlite-nio (docs/benchmarks.md); a plain program.
         .executableTarget(
             name: "SQLiteChoice",
