@@ -64,12 +64,13 @@ final class UpstreamConnection {
     }
 }
 
-/// The last handler of an upstream connection's pipeline: forwards response parts to the attached exchange and
-/// holds reads while the client is not writable.
+/// The only handler of an upstream connection's pipeline: writes the attached exchange's request parts as HTTP/1.1
+/// (``UpstreamRequestEncoder``), reads the response (``UpstreamResponseParser``) and hands its parts to the
+/// exchange, and holds reads while the client is not writable.
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     weak var receiver: (any UpstreamResponseReceiver)?
     /// Called when the connection closes or misbehaves while idle (no receiver).
@@ -78,6 +79,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var readsPaused = false
     private var readPending = false
+    private var encoder = UpstreamRequestEncoder()
+    private var parser = UpstreamResponseParser()
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -88,13 +91,29 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard let receiver else {
-            // An idle connection must say nothing; a response here would be answered to no request.
-            closeIdle(context: context)
-            return
+        var buffer = unwrapInboundIn(data)
+        do {
+            while !isClosed, let part = try parser.next(&buffer) {
+                guard let receiver else {
+                    // An idle connection must say nothing; a response here would be answered to no request.
+                    closeIdle(context: context)
+                    return
+                }
+                receiver.upstreamReceived(part)
+                if case .end = part, buffer.readableBytes > 0, !isClosed {
+                    // One request at a time: bytes after its response answer nothing, and must not be read as the
+                    // response to the next request (which its exchange may have written already).
+                    if self.receiver == nil {
+                        closeIdle(context: context)
+                    } else {
+                        failed(UpstreamResponseError(kind: .unsolicited), context: context)
+                    }
+                    return
+                }
+            }
+        } catch {
+            failed(error, context: context)
         }
-        receiver.upstreamReceived(part)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -102,13 +121,21 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        ended(error: nil)
+        do {
+            // A body delimited by the close ends here, before the exchange hears of the close.
+            if let end = try parser.inputClosed() {
+                isClosed = true
+                receiver?.upstreamReceived(end)
+            }
+            ended(error: nil)
+        } catch {
+            ended(error: error)
+        }
         onIdleClose = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        ended(error: error)
-        context.close(promise: nil)
+        failed(error, context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -124,7 +151,30 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+        guard let context else { return }
+        let allocator = context.channel.allocator
+        switch part {
+        case .head(let head):
+            parser.answersHead = head.method == .HEAD
+            context.write(wrapOutboundOut(encoder.encodeHead(head, allocator: allocator)), promise: nil)
+        case .body(.byteBuffer(let buffer)):
+            if let prefix = encoder.chunkPrefix(length: buffer.readableBytes, allocator: allocator) {
+                context.write(wrapOutboundOut(prefix), promise: nil)
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                if let suffix = encoder.chunkSuffix(allocator: allocator) {
+                    context.write(wrapOutboundOut(suffix), promise: nil)
+                }
+            } else if buffer.readableBytes > 0 {
+                context.write(wrapOutboundOut(buffer), promise: nil)
+            }
+        case .body(.fileRegion(let region)):
+            // Never made by an exchange (bodies are forwarded as bytes); written as is for completeness.
+            context.write(NIOAny(IOData.fileRegion(region)), promise: nil)
+        case .end(let trailers):
+            if let end = encoder.encodeEnd(trailers, allocator: allocator) {
+                context.write(wrapOutboundOut(end), promise: nil)
+            }
+        }
     }
 
     func flush() {
@@ -142,6 +192,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
             readPending = false
             context.read()
         }
+    }
+
+    /// A response that cannot be read, or a socket error: the exchange hears of it and the connection closes.
+    private func failed(_ error: any Error, context: ChannelHandlerContext) {
+        ended(error: error)
+        context.close(promise: nil)
     }
 
     /// Marks the connection closed and tells its user: the attached exchange, or the pool while it is idle.
