@@ -141,13 +141,14 @@ final class GlueHandler<Inbound, Outbound>: ChannelDuplexHandler, GlueSide {
     typealias OutboundIn = Outbound
     typealias OutboundOut = Outbound
 
-    /// Maps a part read on this side to what the partner's pipeline takes (the same bytes for `tcp`).
-    let convert: (Inbound) -> NIOAny
+    /// Maps a part read on this side to what the partner's pipeline takes (the same bytes for `tcp`); nil when
+    /// there is nothing to forward yet, an error to end the connection.
+    let convert: (Inbound) throws -> NIOAny?
     var partner: (any GlueSide)?
     var context: ChannelHandlerContext?
     var pendingRead = false
 
-    init(convert: @escaping (Inbound) -> NIOAny) {
+    init(convert: @escaping (Inbound) throws -> NIOAny?) {
         self.convert = convert
     }
 
@@ -161,63 +162,11 @@ final class GlueHandler<Inbound, Outbound>: ChannelDuplexHandler, GlueSide {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let partnerContext = partner?.context else { return }
-        partnerContext.write(convert(unwrapInboundIn(data)), promise: nil)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        partner?.context?.flush()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        partner?.context?.close(promise: nil)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let partner, partner.pendingRead {
-            partner.pendingRead = false
-            partner.context?.read()
-        }
-    }
-
-    func read(context: ChannelHandlerContext) {
-        if partner?.context?.channel.isWritable ?? true {
-            context.read()
-        } else {
-            pendingRead = true
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-}
-
-/// `GlueHandler` for bytes, forwarding only what `MinimalFraming` accepts.
-final class FramedGlueHandler: ChannelDuplexHandler, GlueSide {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    var framing = MinimalFraming()
-    var partner: (any GlueSide)?
-    var context: ChannelHandlerContext?
-    var pendingRead = false
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        partner = nil
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
         do {
-            guard let ready = try framing.frame(&buffer), let partnerContext = partner?.context else { return }
-            partnerContext.write(NIOAny(ready), promise: nil)
+            guard let converted = try convert(unwrapInboundIn(data)), let partnerContext = partner?.context else {
+                return
+            }
+            partnerContext.write(converted, promise: nil)
         } catch {
             context.close(promise: nil)
         }
@@ -262,8 +211,20 @@ final class FramedGlueHandler: ChannelDuplexHandler, GlueSide {
         try upstream.pipeline.syncOperations.addHandler(upstreamSide)
         try client.pipeline.syncOperations.addHandler(clientSide)
     case .framed:
-        let clientSide = FramedGlueHandler()
-        let upstreamSide = FramedGlueHandler()
+        // Each direction frames its own stream.
+        final class Framing {
+            var state = MinimalFraming()
+        }
+        let requests = Framing()
+        let responses = Framing()
+        let clientSide = GlueHandler<ByteBuffer, ByteBuffer> { buffer in
+            var buffer = buffer
+            return try requests.state.frame(&buffer).map { NIOAny($0) }
+        }
+        let upstreamSide = GlueHandler<ByteBuffer, ByteBuffer> { buffer in
+            var buffer = buffer
+            return try responses.state.frame(&buffer).map { NIOAny($0) }
+        }
         clientSide.partner = upstreamSide
         upstreamSide.partner = clientSide
         try upstream.pipeline.syncOperations.addHandler(upstreamSide)

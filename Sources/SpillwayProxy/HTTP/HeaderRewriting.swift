@@ -100,17 +100,37 @@ enum HeaderRewriting {
     /// the message's `Connection` field (usually none: then nothing is lower-cased).
     private static func isRemoved(_ name: String, named: Set<String>) -> Bool {
         let bytes = name.utf8
-        if hopByHop.contains(where: { bytes.equalsIgnoringASCIICase($0.utf8) }) { return true }
+        // The lengths of ``hopByHop``'s names: most fields are none of them, and are not compared.
+        switch bytes.count {
+        case 2, 7, 10, 16, 17, 18, 19:
+            if hopByHop.contains(where: { bytes.equalsIgnoringASCIICase($0.utf8) }) { return true }
+        default:
+            break
+        }
         return !named.isEmpty && named.contains(name.lowercased())
     }
 
-    /// The lower-cased field names listed in `Connection`.
-    private static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
+    /// The lower-cased field names listed in `Connection`, other than `close` and `keep-alive`.
+    ///
+    /// One pass over the fields without allocating in the usual case (no `Connection`, or only `keep-alive` or
+    /// `close`, which name no field): a set is made only for a token that names one.
+    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
         var tokens = Set<String>()
-        for value in headers["connection"] {
-            for token in value.split(separator: ",") {
-                let trimmed = token.trimmingBlanks.lowercased()
-                if !trimmed.isEmpty && trimmed != "close" && trimmed != "keep-alive" { tokens.insert(trimmed) }
+        for (name, value) in headers where name.utf8.equalsIgnoringASCIICase("connection".utf8) {
+            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                var trimmed = token[...]
+                while let first = trimmed.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+                    trimmed = trimmed.dropFirst()
+                }
+                while let last = trimmed.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
+                    trimmed = trimmed.dropLast()
+                }
+                if trimmed.isEmpty || trimmed.equalsIgnoringASCIICase("close".utf8)
+                    || trimmed.equalsIgnoringASCIICase("keep-alive".utf8)
+                {
+                    continue
+                }
+                tokens.insert(String(decoding: trimmed, as: UTF8.self).lowercased())
             }
         }
         return tokens

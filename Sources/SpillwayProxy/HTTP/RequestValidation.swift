@@ -63,17 +63,17 @@ enum RequestValidation {
                 return refuse(.badRequest, "obsolete_line_folding")
             }
             switch name.utf8.count {
-            case 4 where name.lowercased() == "host":
+            case 4 where name.utf8.equalsIgnoringASCIICase("host".utf8):
                 hosts += 1
                 host = Substring(value)
-            case 6 where name.lowercased() == "expect":
+            case 6 where name.utf8.equalsIgnoringASCIICase("expect".utf8):
                 guard value.trimmingBlanks.lowercased() == "100-continue" else {
                     return refuse(.expectationFailed, "unsupported_expectation")
                 }
                 expectsContinue = true
-            case 7 where name.lowercased() == "upgrade":
+            case 7 where name.utf8.equalsIgnoringASCIICase("upgrade".utf8):
                 upgrade = true
-            case 14 where name.lowercased() == "content-length":
+            case 14 where name.utf8.equalsIgnoringASCIICase("content-length".utf8):
                 contentLengths += 1
                 let trimmed = value.trimmingBlanks
                 guard !trimmed.isEmpty, trimmed.utf8.count <= 18,
@@ -81,7 +81,7 @@ enum RequestValidation {
                     let length = Int(trimmed)
                 else { return refuse(.badRequest, "invalid_content_length") }
                 contentLength = length
-            case 17 where name.lowercased() == "transfer-encoding":
+            case 17 where name.utf8.equalsIgnoringASCIICase("transfer-encoding".utf8):
                 transferEncodings += 1
                 chunked = value.trimmingBlanks.lowercased() == "chunked"
                 if !chunked { return refuse(.notImplemented, "unsupported_transfer_encoding") }
@@ -137,7 +137,8 @@ enum RequestValidation {
                 framing: framing,
                 host: host.map(normalizedHost),
                 path: path,
-                target: String(target),
+                target: target.endIndex == head.uri.endIndex && target.startIndex == head.uri.startIndex
+                    ? head.uri : String(target),
                 expectsContinue: expectsContinue,
                 asksUpgrade: upgrade
             )
@@ -197,6 +198,8 @@ enum RequestValidation {
             name = name[..<colon]
         }
         if name.last == "." { name = name.dropLast() }
+        // Usually lower-case already: then no Unicode case mapping (the host is ASCII, `isValidHost`).
+        if !name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) { return String(name) }
         return name.lowercased()
     }
 }

@@ -241,7 +241,8 @@ final class Exchange: UpstreamResponseReceiver {
     private func connect() {
         guard phase == .admitting || phase == .discarding || phase == .connecting else { return }
         waitTask = nil
-        if let deadline, deadline.hasPassed(atNanoseconds: now) {
+        let started = now  // one clock read for the checks and the attempt's start
+        if let deadline, deadline.hasPassed(atNanoseconds: started) {
             finishLocally(.deadlineExpired(reason: "deadline_before_upstream"), permitOutcome: .dropped)
             return
         }
@@ -250,11 +251,11 @@ final class Exchange: UpstreamResponseReceiver {
             return
         }
         if attempts == 0 { cluster.retryBudget.recordRequest() }
-        let instance = cluster.pick(excluding: previousInstance, pool: pool, now: now)
+        let instance = cluster.pick(excluding: previousInstance, pool: pool, now: started)
         self.instance = instance
         instance.inflight.wrappingAdd(1, ordering: .relaxed)
         attempts += 1
-        attemptStart = now
+        attemptStart = started
         trace?.attemptStarted(to: instance.address, method: head.method)
         phase = .connecting
         switch pool.lease(instance) {
@@ -503,11 +504,12 @@ final class Exchange: UpstreamResponseReceiver {
     // MARK: Endings
 
     private func finishForwarded(trailers: HTTPHeaders?) {
-        let latency = now - attemptStart
+        let finished = now  // one clock read for the latency, the deadline, the round trip and the metrics
+        let latency = finished - attemptStart
         instance?.recordLatency(nanoseconds: latency)
         releaseUpstream()
         endAttempt(.neutral)
-        let lateOrDropped: Bool = deadline.map { $0.hasPassed(atNanoseconds: now) } ?? false
+        let lateOrDropped: Bool = deadline.map { $0.hasPassed(atNanoseconds: finished) } ?? false
         let outcome: PermitOutcome
         switch responseStatus {
         case 100..<400: outcome = lateOrDropped ? .dropped : .success
@@ -515,13 +517,13 @@ final class Exchange: UpstreamResponseReceiver {
         default: outcome = .ignored
         }
         if !requestEnded { connection.closeAfterResponse = true }
-        if outcome == .success, !roundTripMeasuresTheBackend() {
+        if outcome == .success, !roundTripMeasuresTheBackend(at: finished) {
             permit.take()?.releaseUnmeasured()
         } else {
             releasePermit(outcome)
         }
         phase = .finished
-        record(status: responseStatus, outcome: .forwarded, withinDeadline: !lateOrDropped)
+        record(status: responseStatus, outcome: .forwarded, withinDeadline: !lateOrDropped, at: finished)
         finishTrace(status: responseStatus, outcome: .forwarded)
         connection.writeEnd(trailers)
         connection.exchangeFinished(self)
@@ -587,10 +589,10 @@ final class Exchange: UpstreamResponseReceiver {
 
     /// Whether a forwarded success reaches the limit as a latency sample; not when its round trip was mostly the
     /// proxy's own event-loop wait (see ``UpstreamLatencyFilter``).
-    private func roundTripMeasuresTheBackend() -> Bool {
+    private func roundTripMeasuresTheBackend(at time: Int64) -> Bool {
         guard let permitStart else { return true }
         return route.latencyFilter.measures(
-            roundTripNanoseconds: now - permitStart,
+            roundTripNanoseconds: time - permitStart,
             loopLagNanoseconds: connection.core.loopLagNanoseconds(of: eventLoop)
         )
     }
@@ -638,11 +640,11 @@ final class Exchange: UpstreamResponseReceiver {
         trace = nil
     }
 
-    private func record(status: Int, outcome: ProxyOutcome, withinDeadline: Bool) {
+    private func record(status: Int, outcome: ProxyOutcome, withinDeadline: Bool, at time: Int64? = nil) {
         route.metrics.record(
             status: status,
             outcome: outcome,
-            nanoseconds: now - startNanoseconds,
+            nanoseconds: (time ?? now) - startNanoseconds,
             withinDeadline: withinDeadline
         )
     }

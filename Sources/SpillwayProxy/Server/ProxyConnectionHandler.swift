@@ -10,9 +10,9 @@ import Spillway
 /// while a response is being written for a completed request, and while a pipelined request waits its turn. At most
 /// about one socket read of body (64 KiB) is held in memory; bodies are never buffered whole.
 final class ProxyConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// The most request bytes held while they cannot be forwarded.
     static let maxHeldBytes = 64 * 1024
@@ -36,10 +36,18 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var headReceived = false
     /// The `Forwarded` element of the last request's host: a keep-alive client sends the same host every time.
     private var forwardedCache: (host: String?, element: String)?
+    /// Reads the client's requests, writes the responses (the proxy's own HTTP/1.1 codec, with the limits in force
+    /// when the connection opened).
+    private var parser: ClientRequestParser
+    private var encoder = ClientResponseEncoder()
+    /// Whether the request being answered is a `HEAD` (its response has no body).
+    private var answeringHead = false
 
     init(core: ProxyServerCore, detector: RequestStartDetector) {
         self.core = core
         self.detector = detector
+        let limits = core.runtime.configuration.limits
+        parser = ClientRequestParser(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount)
     }
 
     // MARK: Channel events
@@ -71,7 +79,23 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
-        let part = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        do {
+            while !closed, let part = try parser.next(&buffer) { received(part) }
+            if detector.awaitingRequest, parser.isMidRequest, !closed {
+                // The next request began in the same read as the previous one's end: its header timeout counts
+                // from here (the detector sees only a read's first bytes).
+                detector.awaitingRequest = false
+                requestStarted()
+            }
+        } catch let error as ClientRequestError {
+            refuseMalformed(status: error.status)
+        } catch {
+            close()
+        }
+    }
+
+    private func received(_ part: HTTPServerRequestPart) {
         switch part {
         case .head:
             heldHeads += 1
@@ -102,33 +126,32 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard !closed else { return }
-        if let parserError = error as? HTTPParserError {
-            // The decoder closes the connection after a parse error; answer first if nothing is being written.
-            let status: HTTPResponseStatus
-            switch parserError {
-            case .headerOverflow: status = .requestHeaderFieldsTooLarge
-            case .invalidVersion: status = .httpVersionNotSupported
-            default: status = .badRequest
-            }
-            if exchange?.hasStartedResponse != true {
-                exchange?.abandon()
-                exchange = nil
-                disarmExchangeTimers()
-                let response = LocalResponse(
-                    status: status,
-                    error: "bad_request",
-                    reason: "malformed_request",
-                    outcome: .rejected
-                )
-                core.runtime.unmatched.record(
-                    status: Int(status.code),
-                    outcome: .rejected,
-                    nanoseconds: 0,
-                    withinDeadline: true
-                )
-                writeLocal(response, version: .http1_1, closing: true)
-                return
-            }
+        close()
+    }
+
+    /// Bytes that are not a request the proxy reads (``ClientRequestParser``): answered with `status` if nothing is
+    /// being written yet, and the connection closes (where the next request starts is unknown).
+    private func refuseMalformed(status: HTTPResponseStatus) {
+        guard !closed else { return }
+        if exchange?.hasStartedResponse != true {
+            exchange?.abandon()
+            exchange = nil
+            disarmExchangeTimers()
+            answeringHead = false
+            let response = LocalResponse(
+                status: status,
+                error: "bad_request",
+                reason: "malformed_request",
+                outcome: .rejected
+            )
+            core.runtime.unmatched.record(
+                status: Int(status.code),
+                outcome: .rejected,
+                nanoseconds: 0,
+                withinDeadline: true
+            )
+            writeLocal(response, version: .http1_1, closing: true)
+            return
         }
         close()
     }
@@ -147,6 +170,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         }
         if case ChannelEvent.inputClosed = event {
+            // A request cut short by the close cannot be answered as one.
+            do {
+                try parser.inputClosed()
+            } catch let error as ClientRequestError {
+                refuseMalformed(status: error.status)
+                return
+            } catch {}
             // The client half-closed: finish the exchange in progress (its request is complete), then close.
             closeAfterResponse = true
             if exchange == nil { close() }
@@ -218,6 +248,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         timer?.disarm(.idle)
         let runtime = core.runtime
         let start = core.clock.nanosecondsSinceOrigin
+        answeringHead = head.method == .HEAD
         if head.version.minor == 0 || !head.isKeepAlive || core.isDraining { closeAfterResponse = true }
         let accepted: RequestValidation.Accepted
         switch RequestValidation.validate(head, limits: runtime.configuration.limits) {
@@ -283,7 +314,38 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     // MARK: Writing
 
     func write(_ part: HTTPServerResponsePart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+        write(part, promise: nil)
+    }
+
+    /// Encodes `part` (``ClientResponseEncoder``) and writes its bytes; `promise` completes with the last of them.
+    private func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        let allocator = context.channel.allocator
+        switch part {
+        case .head(let head):
+            let bytes = encoder.encodeHead(head, answersHead: answeringHead, allocator: allocator)
+            context.write(wrapOutboundOut(bytes), promise: promise)
+        case .body(.byteBuffer(let body)):
+            let (prefix, data, suffix) = encoder.encodeBody(body, allocator: allocator)
+            if let prefix { context.write(wrapOutboundOut(prefix), promise: nil) }
+            if let data { context.write(wrapOutboundOut(data), promise: suffix == nil ? promise : nil) }
+            if let suffix { context.write(wrapOutboundOut(suffix), promise: promise) }
+            if data == nil, let promise {
+                // Nothing to send; an empty write keeps the promise in order with the writes before it.
+                context.write(wrapOutboundOut(allocator.buffer(capacity: 0)), promise: promise)
+            }
+        case .body(.fileRegion(let region)):
+            // Never made by the proxy (bodies are forwarded as bytes); written as is for completeness.
+            context.write(NIOAny(IOData.fileRegion(region)), promise: promise)
+        case .end(let trailers):
+            let bytes = encoder.encodeEnd(trailers, allocator: allocator) ?? allocator.buffer(capacity: 0)
+            if bytes.readableBytes > 0 || promise != nil {
+                context.write(wrapOutboundOut(bytes), promise: promise)
+            }
+        }
     }
 
     func flush() {
@@ -300,15 +362,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             closing: closing,
             allocator: context.channel.allocator
         )
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        write(.head(head), promise: nil)
+        write(.body(.byteBuffer(body)), promise: nil)
         if closing {
             closeAfterResponse = true
             let promise = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+            write(.end(nil), promise: promise)
+            context.flush()
             promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            write(.end(nil), promise: nil)
+            context.flush()
         }
     }
 
@@ -317,10 +381,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         if closeAfterResponse {
             let promise = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: promise)
+            write(.end(trailers), promise: promise)
+            context.flush()
             promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            write(.end(trailers), promise: nil)
+            context.flush()
         }
     }
 

@@ -246,20 +246,10 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let limits = core.runtime.configuration.limits
-                    var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-                    decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-                    decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-                    decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
+                    // The connection handler reads and writes HTTP/1.1 itself (ClientRequestParser,
+                    // ClientResponseEncoder); the detector before it sees each read's first bytes.
                     let detector = RequestStartDetector()
                     try channel.pipeline.syncOperations.addHandler(detector)
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false,
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: decoderLimits
-                    )
                     try channel.pipeline.syncOperations.addHandler(
                         ProxyConnectionHandler(core: core, detector: detector)
                     )

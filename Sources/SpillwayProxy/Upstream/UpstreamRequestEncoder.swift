@@ -53,12 +53,7 @@ struct UpstreamRequestEncoder {
         chunked = false
         var buffer = allocator.buffer(capacity: 5)
         buffer.writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
+        if let trailers { HTTP1Syntax.writeFields(trailers, into: &buffer) }
         buffer.writeStaticString("\r\n")
         return buffer
     }

@@ -35,23 +35,13 @@ struct UpstreamResponseParser {
     /// The most bytes a response head, or a trailer section, may take.
     static let maxHeadBytes = 80 * 1024
     /// The most bytes a chunk-size line (with its extensions) may take.
-    static let maxChunkLineBytes = 4 * 1024
+    static let maxChunkLineBytes = HTTP1Syntax.maxChunkLineBytes
 
     private enum State {
         /// Awaiting a response head.
         case head
-        /// In a body delimited by `Content-Length`: the bytes still to come.
-        case fixed(Int)
-        /// In a body that ends when the upstream closes.
-        case untilClose
-        /// Awaiting a chunk-size line.
-        case chunkSize
-        /// In a chunk: the bytes still to come.
-        case chunkData(Int)
-        /// Awaiting the CRLF after a chunk's data.
-        case chunkEnd
-        /// Awaiting the trailer section after the last chunk.
-        case trailers
+        /// In the response's body.
+        case body(HTTP1BodyReader)
         /// The response is complete: its end (with these trailers) is the next part.
         case end(HTTPHeaders?)
     }
@@ -74,6 +64,18 @@ struct UpstreamResponseParser {
     /// One part a call, so that whoever receives it may write the next request (and set ``answersHead``) before
     /// the parser is asked again.
     mutating func next(_ input: inout ByteBuffer) throws -> HTTPClientResponsePart? {
+        do {
+            return try nextPart(&input)
+        } catch let failure as HTTP1Syntax.Failure {
+            switch failure {
+            case .malformedField, .tooManyFields: throw UpstreamResponseError(kind: .malformedHeader)
+            case .sectionTooLarge: throw UpstreamResponseError(kind: .headTooLarge)
+            case .malformedChunk: throw UpstreamResponseError(kind: .malformedChunk)
+            }
+        }
+    }
+
+    private mutating func nextPart(_ input: inout ByteBuffer) throws -> HTTPClientResponsePart? {
         if var earlier = pending {
             pending = nil
             earlier.writeBuffer(&input)
@@ -87,7 +89,7 @@ struct UpstreamResponseParser {
                 return .end(trailers)
             case .head:
                 guard input.readableBytes > 0 else { return nil }
-                guard let length = try Self.sectionLength(input, limit: Self.maxHeadBytes) else {
+                guard let length = try HTTP1Syntax.sectionLength(input, limit: Self.maxHeadBytes) else {
                     keepPending(&input)
                     return nil
                 }
@@ -102,69 +104,40 @@ struct UpstreamResponseParser {
                 } else {
                     switch try Self.framing(of: head.headers) {
                     case .length(0): state = .end(nil)
-                    case .length(let length): state = .fixed(length)
-                    case .chunked: state = .chunkSize
-                    case .untilClose: state = .untilClose
+                    case .length(let length): state = .body(reader(.length(length)))
+                    case .chunked: state = .body(reader(.chunked))
+                    case .untilClose: state = .body(reader(.untilClose))
                     }
                 }
                 return .head(head)
-            case .fixed(let remaining):
-                guard input.readableBytes > 0 else { return nil }
-                let take = min(remaining, input.readableBytes)
-                state = take < remaining ? .fixed(remaining - take) : .end(nil)
-                return .body(input.readSlice(length: take)!)
-            case .untilClose:
-                guard input.readableBytes > 0 else { return nil }
-                return .body(input.readSlice(length: input.readableBytes)!)
-            case .chunkSize:
-                guard input.readableBytes > 0 else { return nil }
-                guard let size = try Self.chunkSize(&input) else {
-                    keepPending(&input)
+            case .body(var reader):
+                let step = try reader.next(&input)
+                switch step {
+                case .body(let bytes):
+                    state = .body(reader)
+                    return .body(bytes)
+                case .end(let trailers):
+                    state = .head
+                    answersHead = false
+                    return .end(trailers)
+                case .needMore:
+                    state = .body(reader)
+                    if input.readableBytes > 0 { keepPending(&input) }
                     return nil
                 }
-                state = size == 0 ? .trailers : .chunkData(size)
-            case .chunkData(let remaining):
-                guard input.readableBytes > 0 else { return nil }
-                let take = min(remaining, input.readableBytes)
-                state = take < remaining ? .chunkData(remaining - take) : .chunkEnd
-                return .body(input.readSlice(length: take)!)
-            case .chunkEnd:
-                guard input.readableBytes >= 2 else {
-                    keepPending(&input)
-                    return nil
-                }
-                guard input.readInteger(as: UInt16.self) == 0x0D0A else {
-                    throw UpstreamResponseError(kind: .malformedChunk)
-                }
-                state = .chunkSize
-            case .trailers:
-                guard input.readableBytes >= 2 else {
-                    keepPending(&input)
-                    return nil
-                }
-                if input.getInteger(at: input.readerIndex, as: UInt16.self) == 0x0D0A {
-                    input.moveReaderIndex(forwardBy: 2)
-                    state = .end(nil)
-                    continue
-                }
-                guard let length = try Self.sectionLength(input, limit: Self.maxHeadBytes) else {
-                    keepPending(&input)
-                    return nil
-                }
-                let section = input.readSlice(length: length)!
-                let trailers = try section.withUnsafeReadableBytes { bytes throws in
-                    try Self.parseFields(bytes, from: 0)
-                }
-                state = .end(trailers.isEmpty ? nil : trailers)
             }
         }
+    }
+
+    private func reader(_ framing: HTTP1BodyReader.Framing) -> HTTP1BodyReader {
+        HTTP1BodyReader(framing: framing, maxTrailerBytes: Self.maxHeadBytes)
     }
 
     /// The upstream closed its side: the end of a body delimited by the close, or of a response whose end was not
     /// yet returned; nil when no response was under way; throws for a response cut short.
     mutating func inputClosed() throws -> HTTPClientResponsePart? {
         switch state {
-        case .untilClose:
+        case .body(let reader) where reader.endsWithClose:
             state = .head
             return .end(nil)
         case .end(let trailers):
@@ -196,6 +169,7 @@ struct UpstreamResponseParser {
         var codings: [String] = []
         for (name, value) in headers {
             let bytes = name.utf8
+            guard bytes.count == 14 || bytes.count == 17 else { continue }
             if bytes.equalsIgnoringASCIICase("content-length".utf8) {
                 // Usually one plain number (field values arrive trimmed); a list must repeat one number.
                 let elements =
@@ -230,31 +204,6 @@ struct UpstreamResponseParser {
         return value
     }
 
-    /// The length of the section at `buffer`'s reader index up to and including the empty line that ends it, or
-    /// nil when it has not all arrived; throws when it is longer than `limit`.
-    static func sectionLength(_ buffer: ByteBuffer, limit: Int) throws -> Int? {
-        let found = buffer.withUnsafeReadableBytes { bytes -> Int? in
-            var index = 3
-            let count = min(bytes.count, limit)
-            while index < count {
-                // Step by the last byte of CRLFCRLF: only an LF can end it.
-                if bytes[index] == 0x0A {
-                    if bytes[index - 1] == 0x0D && bytes[index - 2] == 0x0A && bytes[index - 3] == 0x0D {
-                        return index + 1
-                    }
-                    index += 2
-                } else if bytes[index] == 0x0D {
-                    index += 1
-                } else {
-                    index += 4
-                }
-            }
-            return nil
-        }
-        if found == nil && buffer.readableBytes >= limit { throw UpstreamResponseError(kind: .headTooLarge) }
-        return found
-    }
-
     /// Parses a whole head (status line, fields, empty line).
     static func parseHead(_ head: ByteBuffer) throws -> HTTPResponseHead {
         try head.withUnsafeReadableBytes { bytes throws -> HTTPResponseHead in
@@ -287,7 +236,7 @@ struct UpstreamResponseParser {
             guard bytes[index] == 0x0D, bytes[index + 1] == 0x0A else {
                 throw UpstreamResponseError(kind: .malformedStatusLine)
             }
-            let headers = try parseFields(bytes, from: index + 2)
+            let headers = try HTTP1Syntax.parseFields(bytes, from: index + 2)
             return HTTPResponseHead(
                 version: bytes[7] == UInt8(ascii: "1") ? .http1_1 : .http1_0,
                 status: HTTPResponseStatus(statusCode: code),
@@ -296,117 +245,4 @@ struct UpstreamResponseParser {
         }
     }
 
-    /// Parses field lines from `start` up to the empty line that ends `bytes` (which `sectionLength` found).
-    static func parseFields(_ bytes: UnsafeRawBufferPointer, from start: Int) throws -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        var index = start
-        while true {
-            guard index + 1 < bytes.count else { throw UpstreamResponseError(kind: .malformedHeader) }
-            if bytes[index] == 0x0D {
-                guard bytes[index + 1] == 0x0A else { throw UpstreamResponseError(kind: .malformedHeader) }
-                return headers
-            }
-            // name: token characters up to the colon (no space before it, no folding).
-            let nameStart = index
-            while index < bytes.count, bytes[index] != UInt8(ascii: ":") {
-                guard isTokenByte(bytes[index]) else { throw UpstreamResponseError(kind: .malformedHeader) }
-                index += 1
-            }
-            guard index > nameStart, index < bytes.count else { throw UpstreamResponseError(kind: .malformedHeader) }
-            let nameEnd = index
-            index += 1
-            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
-            let valueStart = index
-            var valueEnd = index
-            while index < bytes.count, bytes[index] != 0x0D {
-                let byte = bytes[index]
-                guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else {
-                    throw UpstreamResponseError(kind: .malformedHeader)
-                }
-                index += 1
-                if byte != 0x20 && byte != 0x09 { valueEnd = index }
-            }
-            guard index + 1 < bytes.count, bytes[index + 1] == 0x0A else {
-                throw UpstreamResponseError(kind: .malformedHeader)
-            }
-            index += 2
-            headers.add(
-                name: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd]), as: UTF8.self),
-                value: String(
-                    decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]),
-                    as: UTF8.self
-                )
-            )
-        }
-    }
-
-    /// A `tchar` of RFC 9110 §5.6.2.
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
-
-    // MARK: Chunks
-
-    /// Reads a chunk-size line (`1a3f[;ext…]\r\n`) at `input`'s reader index: the size, or nil (nothing consumed)
-    /// when the line has not all arrived.
-    private static func chunkSize(_ input: inout ByteBuffer) throws -> Int? {
-        let parsed = try input.withUnsafeReadableBytes { bytes throws -> (Int, Int)? in
-            var size = 0
-            var digits = 0
-            var index = 0
-            while index < bytes.count, let digit = hexValue(bytes[index]) {
-                guard digits < 15 else { throw UpstreamResponseError(kind: .malformedChunk) }
-                size = size << 4 | digit
-                digits += 1
-                index += 1
-            }
-            guard index < bytes.count else {
-                if bytes.count > maxChunkLineBytes { throw UpstreamResponseError(kind: .malformedChunk) }
-                return nil
-            }
-            guard digits > 0 else { throw UpstreamResponseError(kind: .malformedChunk) }
-            // Optional whitespace and extensions (`;name[=value]`), skipped; then CRLF.
-            if bytes[index] != 0x0D {
-                guard bytes[index] == UInt8(ascii: ";") || bytes[index] == 0x20 || bytes[index] == 0x09 else {
-                    throw UpstreamResponseError(kind: .malformedChunk)
-                }
-                while index < bytes.count, bytes[index] != 0x0D {
-                    let byte = bytes[index]
-                    guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else {
-                        throw UpstreamResponseError(kind: .malformedChunk)
-                    }
-                    index += 1
-                }
-            }
-            guard index + 1 < bytes.count else {
-                if bytes.count > maxChunkLineBytes { throw UpstreamResponseError(kind: .malformedChunk) }
-                return nil
-            }
-            guard bytes[index + 1] == 0x0A else { throw UpstreamResponseError(kind: .malformedChunk) }
-            guard index + 2 <= maxChunkLineBytes else { throw UpstreamResponseError(kind: .malformedChunk) }
-            return (size, index + 2)
-        }
-        guard let (size, length) = parsed else { return nil }
-        input.moveReaderIndex(forwardBy: length)
-        return size
-    }
-
-    private static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
-        default: nil
-        }
-    }
 }

@@ -1,0 +1,172 @@
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP/1.1 syntax (RFC 9112) both of the proxy's parsers read: the client's requests
+/// (``ClientRequestParser``) and the upstreams' responses (``UpstreamResponseParser``). Byte scans over a buffer's
+/// readable bytes; strings are made only for the field names and values a head keeps.
+enum HTTP1Syntax {
+    /// What the syntax refuses; each parser turns it into its own error.
+    enum Failure: Error, Equatable {
+        /// A field line that is not `token ":" OWS value OWS CRLF` (a space before the colon, folding, a control
+        /// character, a bare CR or LF).
+        case malformedField
+        /// More field lines than allowed.
+        case tooManyFields
+        /// A head or trailer section longer than allowed.
+        case sectionTooLarge
+        /// A chunk-size line or a chunk's CRLF that is malformed or too long.
+        case malformedChunk
+    }
+
+    /// The most bytes a chunk-size line (with its extensions) may take.
+    static let maxChunkLineBytes = 4 * 1024
+
+    /// The length of the section at `buffer`'s reader index up to and including the empty line that ends it, or
+    /// nil when it has not all arrived; throws when it is longer than `limit`.
+    static func sectionLength(_ buffer: ByteBuffer, limit: Int) throws -> Int? {
+        let found = buffer.withUnsafeReadableBytes { bytes -> Int? in
+            var index = 3
+            let count = min(bytes.count, limit)
+            while index < count {
+                // Step by the last byte of CRLFCRLF: only an LF can end it.
+                if bytes[index] == 0x0A {
+                    if bytes[index - 1] == 0x0D && bytes[index - 2] == 0x0A && bytes[index - 3] == 0x0D {
+                        return index + 1
+                    }
+                    index += 2
+                } else if bytes[index] == 0x0D {
+                    index += 1
+                } else {
+                    index += 4
+                }
+            }
+            return nil
+        }
+        if found == nil && buffer.readableBytes >= limit { throw Failure.sectionTooLarge }
+        return found
+    }
+
+    /// Parses field lines from `start` up to the empty line that ends `bytes` (which ``sectionLength(_:limit:)``
+    /// found): at most `maxCount` of them, their values trimmed of surrounding whitespace.
+    static func parseFields(
+        _ bytes: UnsafeRawBufferPointer,
+        from start: Int,
+        maxCount: Int = .max
+    ) throws -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        var index = start
+        var count = 0
+        while true {
+            guard index + 1 < bytes.count else { throw Failure.malformedField }
+            if bytes[index] == 0x0D {
+                guard bytes[index + 1] == 0x0A else { throw Failure.malformedField }
+                return headers
+            }
+            count += 1
+            if count > maxCount { throw Failure.tooManyFields }
+            // name: token characters up to the colon (no space before it, no folding).
+            let nameStart = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: ":") {
+                guard isTokenByte(bytes[index]) else { throw Failure.malformedField }
+                index += 1
+            }
+            guard index > nameStart, index < bytes.count else { throw Failure.malformedField }
+            let nameEnd = index
+            index += 1
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+            let valueStart = index
+            var valueEnd = index
+            while index < bytes.count, bytes[index] != 0x0D {
+                let byte = bytes[index]
+                guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else { throw Failure.malformedField }
+                index += 1
+                if byte != 0x20 && byte != 0x09 { valueEnd = index }
+            }
+            guard index + 1 < bytes.count, bytes[index + 1] == 0x0A else { throw Failure.malformedField }
+            index += 2
+            headers.add(
+                name: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd]), as: UTF8.self),
+                value: String(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]),
+                    as: UTF8.self
+                )
+            )
+        }
+    }
+
+    /// A `tchar` of RFC 9110 §5.6.2.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Reads a chunk-size line (`1a3f[;ext…]\r\n`) at `input`'s reader index: the size, or nil (nothing consumed)
+    /// when the line has not all arrived.
+    static func chunkSize(_ input: inout ByteBuffer) throws -> Int? {
+        let parsed = try input.withUnsafeReadableBytes { bytes throws -> (Int, Int)? in
+            var size = 0
+            var digits = 0
+            var index = 0
+            while index < bytes.count, let digit = hexValue(bytes[index]) {
+                guard digits < 15 else { throw Failure.malformedChunk }
+                size = size << 4 | digit
+                digits += 1
+                index += 1
+            }
+            guard index < bytes.count else {
+                if bytes.count > maxChunkLineBytes { throw Failure.malformedChunk }
+                return nil
+            }
+            guard digits > 0 else { throw Failure.malformedChunk }
+            // Optional whitespace and extensions (`;name[=value]`), skipped; then CRLF.
+            if bytes[index] != 0x0D {
+                guard bytes[index] == UInt8(ascii: ";") || bytes[index] == 0x20 || bytes[index] == 0x09 else {
+                    throw Failure.malformedChunk
+                }
+                while index < bytes.count, bytes[index] != 0x0D {
+                    let byte = bytes[index]
+                    guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else { throw Failure.malformedChunk }
+                    index += 1
+                }
+            }
+            guard index + 1 < bytes.count else {
+                if bytes.count > maxChunkLineBytes { throw Failure.malformedChunk }
+                return nil
+            }
+            guard bytes[index + 1] == 0x0A else { throw Failure.malformedChunk }
+            guard index + 2 <= maxChunkLineBytes else { throw Failure.malformedChunk }
+            return (size, index + 2)
+        }
+        guard let (size, length) = parsed else { return nil }
+        input.moveReaderIndex(forwardBy: length)
+        return size
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
+    /// Writes `headers` as field lines (each ending in CRLF), not the empty line after them.
+    static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+    }
+}
