@@ -185,6 +185,30 @@ struct HostileRequestTests {
         #expect(response.closedByServer, "closed by the header timeout, not left to the 30 s idle timeout")
     }
 
+    /// The same, with the stalled head in the same packet as the request before it: the detector in front of the
+    /// parser sees only a read's first bytes, so the connection handler starts the header timeout itself when a
+    /// read leaves a request unfinished (before the proxy parsed HTTP itself, such a head had only the idle timeout).
+    @Test func aNextHeadStartedInThePreviousRequestsReadStillHasTheHeaderTimeout() async throws {
+        let fixture = try await ProxyFixture.start { ports in
+            ProxyFixture.yaml(
+                instances: ["127.0.0.1:\(ports[0])"],
+                top: "timeouts: {idle: 30s, client_header: 300ms}"
+            )
+        }
+        defer { Task { await fixture.stop() } }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let response = try await RawClient.send(
+            ["GET /ok HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHo"],
+            port: fixture.port,
+            wait: .seconds(20)
+        )
+        // The first answered, the second timed out after 300 ms (408), as a slow head alone would be.
+        #expect(response.statuses == [200, 408])
+        #expect(response.closedByServer, "closed by the header timeout, not left to the 30 s idle timeout")
+        #expect(clock.now - start < .seconds(15))
+    }
+
     @Test func idleKeepAliveConnectionIsClosed() async throws {
         let fixture = try await ProxyFixture.start { ports in
             ProxyFixture.yaml(instances: ["127.0.0.1:\(ports[0])"], top: "timeouts: {idle: 3s, client_header: 100ms}")
