@@ -117,20 +117,25 @@ enum HeaderRewriting {
     static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
         var tokens = Set<String>()
         for (name, value) in headers where name.utf8.equalsIgnoringASCIICase("connection".utf8) {
-            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
-                var trimmed = token[...]
-                while let first = trimmed.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
-                    trimmed = trimmed.dropFirst()
+            // Token by token over the bytes (no array of pieces): `close` and `keep-alive` name no field.
+            let bytes = value.utf8
+            var start = bytes.startIndex
+            while start < bytes.endIndex {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+                var token = bytes[start..<end]
+                start = end < bytes.endIndex ? bytes.index(after: end) : end
+                while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+                    token = token.dropFirst()
                 }
-                while let last = trimmed.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
-                    trimmed = trimmed.dropLast()
+                while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
+                    token = token.dropLast()
                 }
-                if trimmed.isEmpty || trimmed.equalsIgnoringASCIICase("close".utf8)
-                    || trimmed.equalsIgnoringASCIICase("keep-alive".utf8)
+                if token.isEmpty || token.equalsIgnoringASCIICase("close".utf8)
+                    || token.equalsIgnoringASCIICase("keep-alive".utf8)
                 {
                     continue
                 }
-                tokens.insert(String(decoding: trimmed, as: UTF8.self).lowercased())
+                tokens.insert(String(decoding: token, as: UTF8.self).lowercased())
             }
         }
         return tokens

@@ -191,15 +191,20 @@ enum RequestValidation {
 
     /// `Example.COM:8080` → `example.com`; `[::1]:80` → `[::1]`; a trailing dot is dropped.
     static func normalizedHost(_ host: Substring) -> String {
-        var name = host
-        if name.first == "[" {
-            if let close = name.firstIndex(of: "]") { name = name[...close] }
-        } else if let colon = name.lastIndex(of: ":") {
-            name = name[..<colon]
+        // Over the UTF-8 bytes: `Character` searches (grapheme breaking) cost about 1 % of the proxy's CPU here.
+        let bytes = host.utf8
+        var end = bytes.endIndex
+        if bytes.first == UInt8(ascii: "[") {
+            if let close = bytes.firstIndex(of: UInt8(ascii: "]")) { end = bytes.index(after: close) }
+        } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            end = colon
         }
-        if name.last == "." { name = name.dropLast() }
+        var name = bytes[bytes.startIndex..<end]
+        if name.last == UInt8(ascii: ".") { name = name.dropLast() }
         // Usually lower-case already: then no Unicode case mapping (the host is ASCII, `isValidHost`).
-        if !name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) { return String(name) }
-        return name.lowercased()
+        if !name.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+            return String(Substring(name))
+        }
+        return String(decoding: name.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }
