@@ -53,6 +53,8 @@ struct ClientRequestParser {
 
     private var state = State.head
     private var pending: ByteBuffer?
+    /// How many bytes of an incomplete head in `pending` were searched for its end.
+    private var headScanned = 0
 
     init(maxHeaderBytes: Int, maxHeaderCount: Int) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -97,10 +99,12 @@ struct ClientRequestParser {
             case .head:
                 guard input.readableBytes > 0 else { return nil }
                 let limit = maxHeaderBytes + Self.maxRequestLineBytes + 4
-                guard let length = try HTTP1Syntax.sectionLength(input, limit: limit) else {
+                guard let length = try HTTP1Syntax.sectionLength(input, limit: limit, scanned: headScanned) else {
+                    headScanned = input.readableBytes
                     pending = input.readSlice(length: input.readableBytes)
                     return nil
                 }
+                headScanned = 0
                 let head = try parseHead(input.readSlice(length: length)!)
                 switch try Self.framing(of: head.headers) {
                 case .none: state = .end(nil)

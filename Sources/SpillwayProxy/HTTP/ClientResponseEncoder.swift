@@ -23,12 +23,13 @@ struct ClientResponseEncoder {
         var headers = head.headers
         let code = head.status.code
         let interim = code >= 100 && code < 200 && code != 101
+        // Fields are removed only when present: a removal copies the list the head shares.
         if !head.status.mayHaveResponseBody {
-            headers.remove(name: "content-length")
-            headers.remove(name: "transfer-encoding")
+            if headers.contains(name: "content-length") { headers.remove(name: "content-length") }
+            if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
             chunked = false
         } else if headers.contains(name: "content-length") {
-            headers.remove(name: "transfer-encoding")
+            if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
             chunked = false
         } else if head.version.major == 1 && head.version.minor >= 1 {
             headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")

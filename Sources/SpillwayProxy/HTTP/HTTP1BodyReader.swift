@@ -35,6 +35,8 @@ struct HTTP1BodyReader {
     }
 
     private var state: State
+    /// How many bytes of an incomplete trailer section were searched for its end (given again with the next).
+    private var trailersScanned = 0
     /// The most bytes and fields of a trailer section.
     private let maxTrailerBytes: Int
     private let maxTrailerCount: Int
@@ -87,7 +89,9 @@ struct HTTP1BodyReader {
                     input.moveReaderIndex(forwardBy: 2)
                     return .end(nil)
                 }
-                guard let length = try HTTP1Syntax.sectionLength(input, limit: maxTrailerBytes) else {
+                let found = try HTTP1Syntax.sectionLength(input, limit: maxTrailerBytes, scanned: trailersScanned)
+                guard let length = found else {
+                    trailersScanned = input.readableBytes
                     return .needMore
                 }
                 let section = input.readSlice(length: length)!

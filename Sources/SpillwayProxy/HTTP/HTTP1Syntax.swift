@@ -23,9 +23,13 @@ enum HTTP1Syntax {
 
     /// The length of the section at `buffer`'s reader index up to and including the empty line that ends it, or
     /// nil when it has not all arrived; throws when it is longer than `limit`.
-    static func sectionLength(_ buffer: ByteBuffer, limit: Int) throws -> Int? {
+    ///
+    /// `scanned` is how many of the bytes an earlier call already searched without finding the end (a head that
+    /// arrives in pieces is searched from where the last search stopped, not from its start again: a head trickled
+    /// a byte a read would otherwise cost a scan of everything before each byte).
+    static func sectionLength(_ buffer: ByteBuffer, limit: Int, scanned: Int = 0) throws -> Int? {
         let found = buffer.withUnsafeReadableBytes { bytes -> Int? in
-            var index = 3
+            var index = max(3, scanned)
             let count = min(bytes.count, limit)
             while index < count {
                 // Step by the last byte of CRLFCRLF: only an LF can end it.

@@ -49,6 +49,8 @@ struct UpstreamResponseParser {
     private var state = State.head
     /// Bytes of a line-oriented element (a head, a chunk-size line, trailers) that did not arrive whole.
     private var pending: ByteBuffer?
+    /// How many bytes of an incomplete head in `pending` were searched for its end.
+    private var headScanned = 0
     /// Whether the response being awaited answers a `HEAD` request (a head without a body).
     var answersHead = false
 
@@ -89,10 +91,13 @@ struct UpstreamResponseParser {
                 return .end(trailers)
             case .head:
                 guard input.readableBytes > 0 else { return nil }
-                guard let length = try HTTP1Syntax.sectionLength(input, limit: Self.maxHeadBytes) else {
+                let found = try HTTP1Syntax.sectionLength(input, limit: Self.maxHeadBytes, scanned: headScanned)
+                guard let length = found else {
+                    headScanned = input.readableBytes
                     keepPending(&input)
                     return nil
                 }
+                headScanned = 0
                 let head = try Self.parseHead(input.readSlice(length: length)!)
                 let code = head.status.code
                 if code / 100 == 1 {

@@ -144,6 +144,27 @@ struct ClientCodecTests {
         try parser.inputClosed()
     }
 
+    /// A head arriving in pieces is searched from where the last search stopped: what was searched is not searched
+    /// again (a head trickled a byte a read would otherwise cost a scan of all of it per byte), and an empty line
+    /// that straddles the boundary is still found.
+    @Test func theSectionSearchResumesWhereItStopped() throws {
+        let head = ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try HTTP1Syntax.sectionLength(head, limit: 1024) == 27)
+        #expect(try HTTP1Syntax.sectionLength(head, limit: 1024, scanned: 25) == 27)
+        // Told that everything was searched, it finds nothing new.
+        #expect(try HTTP1Syntax.sectionLength(head, limit: 1024, scanned: 27) == nil)
+        // The parser gives the search what it already covered: byte by byte, every head is still found.
+        var parser = ClientRequestParser(maxHeaderBytes: 1024, maxHeaderCount: 10)
+        var heads = 0
+        for byte in "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n".utf8 {
+            var buffer = ByteBuffer(bytes: [byte])
+            while let part = try parser.next(&buffer) {
+                if case .head = part { heads += 1 }
+            }
+        }
+        #expect(heads == 2)
+    }
+
     // MARK: The response encoder
 
     private func encoded(
