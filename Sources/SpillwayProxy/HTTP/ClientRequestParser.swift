@@ -97,6 +97,15 @@ struct ClientRequestParser {
                 state = .head
                 return .end(trailers)
             case .head:
+                if pending == nil {
+                    // Empty lines before a request line are skipped (RFC 9112 §2.2: some clients send a CRLF after
+                    // a body, and NIOHTTP1's parser skipped them too).
+                    while let byte = input.getInteger(at: input.readerIndex, as: UInt8.self),
+                        byte == 0x0D || byte == 0x0A
+                    {
+                        input.moveReaderIndex(forwardBy: 1)
+                    }
+                }
                 guard input.readableBytes > 0 else { return nil }
                 let limit = maxHeaderBytes + Self.maxRequestLineBytes + 4
                 guard let length = try HTTP1Syntax.sectionLength(input, limit: limit, scanned: headScanned) else {

@@ -68,6 +68,21 @@ struct ClientCodecTests {
         }
     }
 
+    /// Empty lines between requests (a CRLF some clients send after a body) are skipped, as NIOHTTP1 skipped them.
+    @Test func emptyLinesBeforeARequestLineAreSkipped() throws {
+        let text =
+            "\r\nPOST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok\r\n\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+        for piece in [nil, 1, 3] as [Int?] {
+            #expect(
+                try parse(text, piece: piece) == [
+                    "head POST /a HTTP/1.1 [Host: a, Content-Length: 2]", "body ok", "end []",
+                    "head GET /b HTTP/1.1 [Host: a]", "end []",
+                ],
+                "piece \(String(describing: piece))"
+            )
+        }
+    }
+
     @Test func framingThatTwoReadersCouldDisagreeOnIsRefused() {
         let ambiguous = [
             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
