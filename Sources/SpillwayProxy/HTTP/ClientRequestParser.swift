@@ -115,11 +115,7 @@ struct ClientRequestParser {
                 }
                 headScanned = 0
                 let head = try parseHead(input.readSlice(length: length)!)
-                switch try Self.framing(of: head.headers) {
-                case .none: state = .end(nil)
-                case .length(let length): state = .body(reader(.length(length)))
-                case .chunked: state = .body(reader(.chunked))
-                }
+                state = try Self.framing(of: head.headers).map { .body(reader($0)) } ?? .end(nil)
                 return .head(head)
             case .body(var reader):
                 let step = try reader.next(&input)
@@ -193,42 +189,28 @@ struct ClientRequestParser {
         }
     }
 
-    /// How a request's body is delimited, from its head's fields (RFC 9112 §6.3).
-    enum Framing: Equatable {
-        case none
-        case length(Int)
-        case chunked
-    }
-
-    /// The body's framing. A `Transfer-Encoding` whose final coding is `chunked` frames by chunks; one without
+    /// How a request's body is delimited, from its head's fields (RFC 9112 §6.3): nil for no body. A
+    /// `Transfer-Encoding` whose final coding is `chunked` frames by chunks; one without
     /// `chunked` frames nothing here (``RequestValidation`` answers 501 for any coding but `chunked` alone, and the
     /// connection closes); `chunked` anywhere but last, or in two `Transfer-Encoding` fields, or `Transfer-Encoding`
     /// beside `Content-Length`, is refused.
-    static func framing(of headers: HTTPHeaders) throws -> Framing {
+    static func framing(of headers: HTTPHeaders) throws -> HTTP1BodyReader.Framing? {
         var length: Int? = nil
-        var lengths = 0
         var encodings = 0
         var chunked = false
         for (name, value) in headers {
             let bytes = name.utf8
             guard bytes.count == 14 || bytes.count == 17 else { continue }
             if bytes.equalsIgnoringASCIICase("content-length".utf8) {
-                lengths += 1
-                // Digits only, at most 18: lists and signs are not lengths (RequestValidation agrees).
-                let digits = value.utf8
-                guard !digits.isEmpty, digits.count <= 18,
-                    digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-                else { throw ClientRequestError(kind: .ambiguousFraming) }
-                let parsed = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-                if let length, length != parsed { throw ClientRequestError(kind: .ambiguousFraming) }
+                // Digits only: lists and signs are not lengths (RequestValidation agrees).
+                guard let parsed = HTTP1Syntax.decimalLength(value.utf8), length == nil || length == parsed else {
+                    throw ClientRequestError(kind: .ambiguousFraming)
+                }
                 length = parsed
             } else if bytes.equalsIgnoringASCIICase("transfer-encoding".utf8) {
                 encodings += 1
-                let codings = value.utf8.split(separator: UInt8(ascii: ",")).map { coding -> Bool in
-                    var token = coding
-                    while let first = token.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
-                    while let last = token.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
-                    return token.equalsIgnoringASCIICase("chunked".utf8)
+                let codings = value.utf8.split(separator: UInt8(ascii: ",")).map { coding in
+                    HTTP1Syntax.trimmed(coding).equalsIgnoringASCIICase("chunked".utf8)
                 }
                 // `chunked` must be the final coding, once; RequestValidation then refuses any coding beside it.
                 if let last = codings.last, last {
@@ -242,10 +224,10 @@ struct ClientRequestParser {
             }
         }
         if encodings > 0 {
-            guard lengths == 0, encodings == 1 || !chunked else { throw ClientRequestError(kind: .ambiguousFraming) }
-            return chunked ? .chunked : .none
+            guard length == nil, encodings == 1 || !chunked else { throw ClientRequestError(kind: .ambiguousFraming) }
+            return chunked ? .chunked : nil
         }
         if let length, length > 0 { return .length(length) }
-        return .none
+        return nil
     }
 }

@@ -55,13 +55,7 @@ struct ClientResponseEncoder {
     /// The buffers to write for a body part, in order (none for an empty part or a `HEAD` answer's body).
     func encodeBody(_ body: ByteBuffer, allocator: ByteBufferAllocator) -> (ByteBuffer?, ByteBuffer?, ByteBuffer?) {
         guard !suppressBody, body.readableBytes > 0 else { return (nil, nil, nil) }
-        guard chunked else { return (nil, body, nil) }
-        var prefix = allocator.buffer(capacity: 18)
-        prefix.writeString(String(body.readableBytes, radix: 16))
-        prefix.writeStaticString("\r\n")
-        var suffix = allocator.buffer(capacity: 2)
-        suffix.writeStaticString("\r\n")
-        return (prefix, body, suffix)
+        return chunked ? HTTP1Syntax.chunk(body, allocator: allocator) : (nil, body, nil)
     }
 
     /// What ends the response: the last chunk and the trailers when chunked, nothing otherwise.
@@ -70,11 +64,6 @@ struct ClientResponseEncoder {
             chunked = false
             suppressBody = false
         }
-        guard chunked else { return nil }
-        var buffer = allocator.buffer(capacity: 8)
-        buffer.writeStaticString("0\r\n")
-        if let trailers { HTTP1Syntax.writeFields(trailers, into: &buffer) }
-        buffer.writeStaticString("\r\n")
-        return buffer
+        return chunked ? HTTP1Syntax.lastChunk(trailers, allocator: allocator) : nil
     }
 }

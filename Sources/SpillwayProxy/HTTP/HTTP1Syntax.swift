@@ -98,6 +98,26 @@ enum HTTP1Syntax {
         }
     }
 
+    /// A `Content-Length` value: decimal digits only (no sign, no list, no blanks), at most 18 of them; nil
+    /// otherwise.
+    static func decimalLength(_ digits: some Collection<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    /// A list element's bytes without the spaces and tabs around it (`gzip` of ` gzip `), without allocating.
+    static func trimmed(_ token: Substring.UTF8View) -> Substring.UTF8View {
+        var token = token
+        while let first = token.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
+        while let last = token.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
+        return token
+    }
+
     /// A `tchar` of RFC 9110 §5.6.2.
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
@@ -162,6 +182,27 @@ enum HTTP1Syntax {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
         default: nil
         }
+    }
+
+    /// The buffers that send `body` as one chunk of a chunked body, in order: its size line, the bytes, the CRLF
+    /// after them; nothing for an empty part (a zero-size chunk would end the body).
+    static func chunk(_ body: ByteBuffer, allocator: ByteBufferAllocator) -> (ByteBuffer?, ByteBuffer?, ByteBuffer?) {
+        guard body.readableBytes > 0 else { return (nil, nil, nil) }
+        var prefix = allocator.buffer(capacity: 18)
+        prefix.writeString(String(body.readableBytes, radix: 16))
+        prefix.writeStaticString("\r\n")
+        var suffix = allocator.buffer(capacity: 2)
+        suffix.writeStaticString("\r\n")
+        return (prefix, body, suffix)
+    }
+
+    /// The end of a chunked body: the last chunk, the trailers and the empty line.
+    static func lastChunk(_ trailers: HTTPHeaders?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 8)
+        buffer.writeStaticString("0\r\n")
+        if let trailers { writeFields(trailers, into: &buffer) }
+        buffer.writeStaticString("\r\n")
+        return buffer
     }
 
     /// Writes `headers` as field lines (each ending in CRLF), not the empty line after them.

@@ -122,14 +122,8 @@ enum HeaderRewriting {
             var start = bytes.startIndex
             while start < bytes.endIndex {
                 let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
-                var token = bytes[start..<end]
+                let token = HTTP1Syntax.trimmed(bytes[start..<end])
                 start = end < bytes.endIndex ? bytes.index(after: end) : end
-                while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
-                    token = token.dropFirst()
-                }
-                while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
-                    token = token.dropLast()
-                }
                 if token.isEmpty || token.equalsIgnoringASCIICase("close".utf8)
                     || token.equalsIgnoringASCIICase("keep-alive".utf8)
                 {

@@ -158,14 +158,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
             parser.answersHead = head.method == .HEAD
             context.write(wrapOutboundOut(encoder.encodeHead(head, allocator: allocator)), promise: nil)
         case .body(.byteBuffer(let buffer)):
-            if let prefix = encoder.chunkPrefix(length: buffer.readableBytes, allocator: allocator) {
-                context.write(wrapOutboundOut(prefix), promise: nil)
-                context.write(wrapOutboundOut(buffer), promise: nil)
-                if let suffix = encoder.chunkSuffix(allocator: allocator) {
-                    context.write(wrapOutboundOut(suffix), promise: nil)
-                }
-            } else if buffer.readableBytes > 0 {
-                context.write(wrapOutboundOut(buffer), promise: nil)
+            let (prefix, data, suffix) = encoder.encodeBody(buffer, allocator: allocator)
+            for bytes in [prefix, data, suffix] {
+                if let bytes { context.write(wrapOutboundOut(bytes), promise: nil) }
             }
         case .body(.fileRegion(let region)):
             // Never made by an exchange (bodies are forwarded as bytes); written as is for completeness.

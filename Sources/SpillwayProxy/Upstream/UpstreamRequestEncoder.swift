@@ -29,32 +29,15 @@ struct UpstreamRequestEncoder {
         return buffer
     }
 
-    /// The framing to write before a body part of `length` bytes (nil when none: a fixed-length body, or an
-    /// empty part, which must not be sent as a chunk since a zero-size chunk ends the body).
-    func chunkPrefix(length: Int, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        guard chunked, length > 0 else { return nil }
-        var buffer = allocator.buffer(capacity: 18)
-        buffer.writeString(String(length, radix: 16))
-        buffer.writeStaticString("\r\n")
-        return buffer
-    }
-
-    /// The framing after a chunk's data.
-    func chunkSuffix(allocator: ByteBufferAllocator) -> ByteBuffer? {
-        guard chunked else { return nil }
-        var buffer = allocator.buffer(capacity: 2)
-        buffer.writeStaticString("\r\n")
-        return buffer
+    /// The buffers to write for a body part, in order (none for an empty part).
+    func encodeBody(_ body: ByteBuffer, allocator: ByteBufferAllocator) -> (ByteBuffer?, ByteBuffer?, ByteBuffer?) {
+        guard body.readableBytes > 0 else { return (nil, nil, nil) }
+        return chunked ? HTTP1Syntax.chunk(body, allocator: allocator) : (nil, body, nil)
     }
 
     /// What ends the body: the last chunk and the trailers when chunked, nothing otherwise.
     mutating func encodeEnd(_ trailers: HTTPHeaders?, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        guard chunked else { return nil }
-        chunked = false
-        var buffer = allocator.buffer(capacity: 5)
-        buffer.writeStaticString("0\r\n")
-        if let trailers { HTTP1Syntax.writeFields(trailers, into: &buffer) }
-        buffer.writeStaticString("\r\n")
-        return buffer
+        defer { chunked = false }
+        return chunked ? HTTP1Syntax.lastChunk(trailers, allocator: allocator) : nil
     }
 }

@@ -34,8 +34,6 @@ struct UpstreamResponseError: Error, Equatable, CustomStringConvertible {
 struct UpstreamResponseParser {
     /// The most bytes a response head, or a trailer section, may take.
     static let maxHeadBytes = 80 * 1024
-    /// The most bytes a chunk-size line (with its extensions) may take.
-    static let maxChunkLineBytes = HTTP1Syntax.maxChunkLineBytes
 
     private enum State {
         /// Awaiting a response head.
@@ -107,12 +105,8 @@ struct UpstreamResponseParser {
                 if answersHead || code == 204 || code == 304 {
                     state = .end(nil)
                 } else {
-                    switch try Self.framing(of: head.headers) {
-                    case .length(0): state = .end(nil)
-                    case .length(let length): state = .body(reader(.length(length)))
-                    case .chunked: state = .body(reader(.chunked))
-                    case .untilClose: state = .body(reader(.untilClose))
-                    }
+                    let framing = try Self.framing(of: head.headers)
+                    state = framing == .length(0) ? .end(nil) : .body(reader(framing))
                 }
                 return .head(head)
             case .body(var reader):
@@ -161,15 +155,8 @@ struct UpstreamResponseParser {
 
     // MARK: Heads
 
-    /// How a response's body is delimited.
-    enum Framing: Equatable {
-        case length(Int)
-        case chunked
-        case untilClose
-    }
-
     /// The body's framing from the head's fields (RFC 9112 §6.3).
-    static func framing(of headers: HTTPHeaders) throws -> Framing {
+    static func framing(of headers: HTTPHeaders) throws -> HTTP1BodyReader.Framing {
         var length: Int? = nil
         var codings: [String] = []
         for (name, value) in headers {
@@ -182,7 +169,8 @@ struct UpstreamResponseParser {
                     ? value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingBlanks }
                     : [value]
                 for element in elements {
-                    guard let parsed = parseLength(element), length == nil || length == parsed else {
+                    guard let parsed = HTTP1Syntax.decimalLength(element.utf8), length == nil || length == parsed
+                    else {
                         throw UpstreamResponseError(kind: .invalidContentLength)
                     }
                     length = parsed
@@ -196,17 +184,6 @@ struct UpstreamResponseParser {
             return codings.last!.utf8.equalsIgnoringASCIICase("chunked".utf8) ? .chunked : .untilClose
         }
         return length.map { .length($0) } ?? .untilClose
-    }
-
-    /// A `Content-Length` value: decimal digits only, at most 18 of them.
-    private static func parseLength(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.count <= 18 else { return nil }
-        var value = 0
-        for byte in text.utf8 {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        return value
     }
 
     /// Parses a whole head (status line, fields, empty line).

@@ -176,7 +176,7 @@ struct UpstreamCodecTests {
         #expect(failure(huge) == .headTooLarge)
         let longExtension =
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;"
-            + String(repeating: "e", count: UpstreamResponseParser.maxChunkLineBytes)
+            + String(repeating: "e", count: HTTP1Syntax.maxChunkLineBytes)
         #expect(failure(longExtension) == .malformedChunk)
     }
 
@@ -218,7 +218,11 @@ struct UpstreamCodecTests {
             String(buffer: encoder.encodeHead(head, allocator: allocator))
                 == "GET /a?b=1 HTTP/1.1\r\nHost: example\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n"
         )
-        #expect(encoder.chunkPrefix(length: 5, allocator: allocator) == nil)
+        #expect(
+            encoder.encodeBody(ByteBuffer(string: "hello"), allocator: allocator) == (
+                nil, ByteBuffer(string: "hello"), nil
+            )
+        )
         #expect(encoder.encodeEnd(nil, allocator: allocator) == nil)
 
         let post = HTTPRequestHead(
@@ -228,15 +232,20 @@ struct UpstreamCodecTests {
             headers: ["transfer-encoding": "chunked"]
         )
         _ = encoder.encodeHead(post, allocator: allocator)
-        #expect(encoder.chunkPrefix(length: 26, allocator: allocator).map { String(buffer: $0) } == "1a\r\n")
-        #expect(encoder.chunkPrefix(length: 0, allocator: allocator) == nil)
-        #expect(encoder.chunkSuffix(allocator: allocator).map { String(buffer: $0) } == "\r\n")
+        let (prefix, data, suffix) = encoder.encodeBody(
+            ByteBuffer(string: String(repeating: "x", count: 26)),
+            allocator: allocator
+        )
+        #expect(prefix.map { String(buffer: $0) } == "1a\r\n")
+        #expect(data?.readableBytes == 26)
+        #expect(suffix.map { String(buffer: $0) } == "\r\n")
+        #expect(encoder.encodeBody(ByteBuffer(), allocator: allocator) == (nil, nil, nil))
         #expect(
             encoder.encodeEnd(["X-Sum": "1"], allocator: allocator).map { String(buffer: $0) }
                 == "0\r\nX-Sum: 1\r\n\r\n"
         )
         // The next request starts unframed again.
-        #expect(encoder.chunkPrefix(length: 3, allocator: allocator) == nil)
+        #expect(encoder.encodeBody(ByteBuffer(string: "abc"), allocator: allocator).0 == nil)
     }
 
     /// The handler on a channel: bytes after a complete response close the connection rather than answer the next
