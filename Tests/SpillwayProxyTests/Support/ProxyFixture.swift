@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import Testing
 
@@ -15,9 +16,11 @@ struct ProxyFixture: Sendable {
     var backend: TestBackend { backends[0] }
 
     /// Starts `backendCount` backends and a proxy whose configuration is `yaml(backendPorts)`; the proxy listens on
-    /// free ports whatever the text says.
+    /// free ports whatever the text says. The proxy runs on `eventLoopGroup` (the process's shared group unless a
+    /// test needs its own: client connections are dealt to that group's loops in turn).
     static func start(
         backends backendCount: Int = 1,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ yaml: @Sendable ([Int]) -> String
     ) async throws -> ProxyFixture {
         var backends: [TestBackend] = []
@@ -33,7 +36,7 @@ struct ProxyFixture: Sendable {
             configuration: configuration,
             port: 0,
             adminPort: 0,
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            eventLoopGroup: eventLoopGroup,
             logger: logger
         )
         return ProxyFixture(proxy: proxy, backends: backends)
