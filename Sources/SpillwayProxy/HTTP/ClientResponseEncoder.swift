@@ -21,35 +21,97 @@ struct ClientResponseEncoder {
         -> ByteBuffer
     {
         var headers = head.headers
-        let code = head.status.code
-        let interim = code >= 100 && code < 200 && code != 101
+        let hasContentLength = headers.contains(name: "content-length")
+        let fields = frame(
+            head.status,
+            version: head.version,
+            hasContentLength: hasContentLength,
+            answersHead: answersHead
+        )
         // Fields are removed only when present: a removal copies the list the head shares.
-        if !head.status.mayHaveResponseBody {
-            if headers.contains(name: "content-length") { headers.remove(name: "content-length") }
-            if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
+        if fields.dropLength && hasContentLength { headers.remove(name: "content-length") }
+        if (fields.dropLength || hasContentLength || fields.addChunked) && headers.contains(name: "transfer-encoding") {
+            headers.remove(name: "transfer-encoding")
+        }
+        if fields.addChunked { headers.add(name: "transfer-encoding", value: "chunked") }
+        var buffer = allocator.buffer(capacity: 256)
+        Self.writeStatusLine(head.status, version: head.version, into: &buffer)
+        HTTP1Syntax.writeFields(headers, into: &buffer)
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// The bytes of an upstream's head forwarded to a client speaking `version`: the upstream's field lines as they
+    /// came but for the hop-by-hop ones (``HeaderRewriting/writeClientResponseFields(_:droppingLength:into:)``),
+    /// then `Connection: close` when `closing`, the `extraFields` (the rate-limit fields) and the framing field.
+    mutating func encodeHead(
+        _ head: UpstreamResponseHead,
+        version: HTTPVersion,
+        closing: Bool,
+        extraFields: [(name: String, value: String)],
+        answersHead: Bool,
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let fields = frame(
+            head.status,
+            version: version,
+            hasContentLength: head.hasContentLength,
+            answersHead: answersHead
+        )
+        var buffer = allocator.buffer(capacity: head.fieldLines.readableBytes + 64)
+        Self.writeStatusLine(head.status, version: version, into: &buffer)
+        HeaderRewriting.writeClientResponseFields(head, droppingLength: fields.dropLength, into: &buffer)
+        if closing { buffer.writeStaticString("connection: close\r\n") }
+        for field in extraFields {
+            buffer.writeString(field.name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        if fields.addChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// Decides the framing of a response head (the rules above) and remembers it for the body: whether a
+    /// `Content-Length` must go (a status without a body) and whether `Transfer-Encoding: chunked` is added (any
+    /// other `Transfer-Encoding` goes whenever either applies or a length is kept).
+    private mutating func frame(
+        _ status: HTTPResponseStatus,
+        version: HTTPVersion,
+        hasContentLength: Bool,
+        answersHead: Bool
+    ) -> (dropLength: Bool, addChunked: Bool) {
+        let code = status.code
+        var result = (dropLength: false, addChunked: false)
+        if !status.mayHaveResponseBody {
+            result.dropLength = true
             chunked = false
-        } else if headers.contains(name: "content-length") {
-            if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
+        } else if hasContentLength {
             chunked = false
-        } else if head.version.major == 1 && head.version.minor >= 1 {
-            headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        } else if version.major == 1 && version.minor >= 1 {
+            result.addChunked = true
             chunked = true
         } else {
             chunked = false
         }
-        if !interim {
+        if !(code >= 100 && code < 200 && code != 101) {
             suppressBody = answersHead
             if answersHead { chunked = false }
         }
-        var buffer = allocator.buffer(capacity: 256)
-        buffer.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        buffer.writeString(String(code))
+        return result
+    }
+
+    private static func writeStatusLine(
+        _ status: HTTPResponseStatus,
+        version: HTTPVersion,
+        into buffer: inout ByteBuffer
+    ) {
+        buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        buffer.writeString(String(status.code))
         buffer.writeStaticString(" ")
-        buffer.writeString(head.status.reasonPhrase)
+        buffer.writeString(status.reasonPhrase)
         buffer.writeStaticString("\r\n")
-        HTTP1Syntax.writeFields(headers, into: &buffer)
-        buffer.writeStaticString("\r\n")
-        return buffer
     }
 
     /// The buffers to write for a body part, in order (none for an empty part or a `HEAD` answer's body).

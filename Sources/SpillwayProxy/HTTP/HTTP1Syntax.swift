@@ -58,13 +58,32 @@ enum HTTP1Syntax {
         maxCount: Int = .max
     ) throws -> HTTPHeaders {
         var headers = HTTPHeaders()
+        try scanFields(bytes, from: start, maxCount: maxCount) { name, value in
+            headers.add(
+                name: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[name]), as: UTF8.self),
+                value: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[value]), as: UTF8.self)
+            )
+        }
+        return headers
+    }
+
+    /// Checks the field lines from `start` up to the empty line that ends `bytes` (at most `maxCount` of them) and
+    /// hands each one's name and value (trimmed of surrounding whitespace) to `field` as byte ranges, making no
+    /// strings: the one reading of field syntax behind ``parseFields(_:from:maxCount:)`` and the heads the proxy
+    /// forwards as bytes (``UpstreamResponseHead``).
+    static func scanFields(
+        _ bytes: UnsafeRawBufferPointer,
+        from start: Int,
+        maxCount: Int = .max,
+        _ field: (_ name: Range<Int>, _ value: Range<Int>) throws -> Void
+    ) throws {
         var index = start
         var count = 0
         while true {
             guard index + 1 < bytes.count else { throw Failure.malformedField }
             if bytes[index] == 0x0D {
                 guard bytes[index + 1] == 0x0A else { throw Failure.malformedField }
-                return headers
+                return
             }
             count += 1
             if count > maxCount { throw Failure.tooManyFields }
@@ -88,13 +107,7 @@ enum HTTP1Syntax {
             }
             guard index + 1 < bytes.count, bytes[index + 1] == 0x0A else { throw Failure.malformedField }
             index += 2
-            headers.add(
-                name: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd]), as: UTF8.self),
-                value: String(
-                    decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]),
-                    as: UTF8.self
-                )
-            )
+            try field(nameStart..<nameEnd, valueStart..<valueEnd)
         }
     }
 
@@ -108,6 +121,28 @@ enum HTTP1Syntax {
             value = value * 10 + Int(byte - UInt8(ascii: "0"))
         }
         return value
+    }
+
+    /// Hands each element of a comma-separated field value (RFC 9110 §5.6.1) to `element`, trimmed of the spaces
+    /// and tabs around it; empty elements are skipped unless `keepingEmpty` (where an empty one is an error to the
+    /// caller, as in `Content-Length`).
+    static func forEachListElement(
+        _ value: Slice<UnsafeRawBufferPointer>,
+        keepingEmpty: Bool = false,
+        _ element: (Slice<UnsafeRawBufferPointer>) -> Void
+    ) {
+        var start = value.startIndex
+        while true {
+            var end = start
+            while end < value.endIndex, value[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start
+            var last = end
+            while first < last, value[first] == 0x20 || value[first] == 0x09 { first += 1 }
+            while last > first, value[last - 1] == 0x20 || value[last - 1] == 0x09 { last -= 1 }
+            if first < last || keepingEmpty { element(value[first..<last]) }
+            guard end < value.endIndex else { return }
+            start = end + 1
+        }
     }
 
     /// A list element's bytes without the spaces and tabs around it (`gzip` of ` gzip `), without allocating.

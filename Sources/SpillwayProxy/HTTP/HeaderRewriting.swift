@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 import Spillway
 
@@ -50,7 +51,7 @@ enum HeaderRewriting {
         for (name, value) in headers {
             // Compared without lower-casing `name` (a new string per field, and a set's hashing of it).
             let bytes = name.utf8
-            if isRemoved(name, named: named) || bytes.equalsIgnoringASCIICase("expect".utf8) { continue }
+            if isRemoved(name.utf8, named: named) || bytes.equalsIgnoringASCIICase("expect".utf8) { continue }
             if bytes.equalsIgnoringASCIICase("x-forwarded-for".utf8) {
                 if forwarding.peerIsTrusted { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value }
             } else if bytes.equalsIgnoringASCIICase("forwarded".utf8) {
@@ -85,37 +86,55 @@ enum HeaderRewriting {
         return result
     }
 
-    static func clientResponseHeaders(_ headers: HTTPHeaders, closing: Bool) -> HTTPHeaders {
-        let named = connectionTokens(headers)
-        var result = HTTPHeaders()
-        result.reserveCapacity(headers.count + 3)
-        for (name, value) in headers where !isRemoved(name, named: named) {
-            result.add(name: name, value: value)
+    /// Copies the field lines of an upstream's head that go on to the client: all but its hop-by-hop fields (the
+    /// response is re-framed by ``ClientResponseEncoder``), and but `Content-Length` when `droppingLength` (a status
+    /// without a body). Kept lines are copied in runs, as they came.
+    static func writeClientResponseFields(
+        _ head: UpstreamResponseHead,
+        droppingLength: Bool,
+        into buffer: inout ByteBuffer
+    ) {
+        head.fieldLines.withUnsafeReadableBytes { bytes in
+            var runStart = 0
+            var index = 0
+            while index < bytes.count {
+                let lineStart = index
+                while bytes[index] != UInt8(ascii: ":") { index += 1 }
+                let name = bytes[lineStart..<index]
+                while bytes[index] != 0x0A { index += 1 }
+                index += 1
+                let dropped =
+                    isRemoved(name, named: head.connectionNames)
+                    || (droppingLength && name.equalsIgnoringASCIICase("content-length".utf8))
+                guard dropped else { continue }
+                if lineStart > runStart {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<lineStart]))
+                }
+                runStart = index
+            }
+            if bytes.count > runStart { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart...])) }
         }
-        if closing { result.add(name: "connection", value: "close") }
-        return result
     }
 
     /// Whether a field named `name` is hop-by-hop: one of ``hopByHop`` or one of the lower-case names `named` by
-    /// the message's `Connection` field (usually none: then nothing is lower-cased).
-    private static func isRemoved(_ name: String, named: Set<String>) -> Bool {
-        let bytes = name.utf8
+    /// the message's `Connection` field (usually none).
+    private static func isRemoved(_ name: some Collection<UInt8>, named: [String]) -> Bool {
         // The lengths of ``hopByHop``'s names: most fields are none of them, and are not compared.
-        switch bytes.count {
+        switch name.count {
         case 2, 7, 10, 16, 17, 18, 19:
-            if hopByHop.contains(where: { bytes.equalsIgnoringASCIICase($0.utf8) }) { return true }
+            if hopByHop.contains(where: { name.equalsIgnoringASCIICase($0.utf8) }) { return true }
         default:
             break
         }
-        return !named.isEmpty && named.contains(name.lowercased())
+        return named.contains { name.equalsIgnoringASCIICase($0.utf8) }
     }
 
     /// The lower-cased field names listed in `Connection`, other than `close` and `keep-alive`.
     ///
     /// One pass over the fields without allocating in the usual case (no `Connection`, or only `keep-alive` or
-    /// `close`, which name no field): a set is made only for a token that names one.
-    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
-        var tokens = Set<String>()
+    /// `close`, which name no field): a list is made only for a token that names one.
+    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
+        var tokens: [String] = []
         for (name, value) in headers where name.utf8.equalsIgnoringASCIICase("connection".utf8) {
             // Token by token over the bytes (no array of pieces): `close` and `keep-alive` name no field.
             let bytes = value.utf8
@@ -129,7 +148,7 @@ enum HeaderRewriting {
                 {
                     continue
                 }
-                tokens.insert(String(decoding: token, as: UTF8.self).lowercased())
+                tokens.append(String(decoding: token, as: UTF8.self).lowercased())
             }
         }
         return tokens

@@ -382,7 +382,7 @@ final class Exchange: UpstreamResponseReceiver {
 
     // MARK: Upstream response
 
-    func upstreamReceived(_ part: HTTPClientResponsePart) {
+    func upstreamReceived(_ part: UpstreamResponsePart) {
         switch part {
         case .head(let response):
             guard phase == .awaitingResponse else { return }
@@ -403,12 +403,7 @@ final class Exchange: UpstreamResponseReceiver {
                 // The upstream answers before the body was sent: the rest of it will not be read.
                 connection.closeAfterResponse = true
             }
-            var fields = HeaderRewriting.clientResponseHeaders(
-                response.headers,
-                closing: connection.closeAfterResponse
-            )
-            for field in rateLimitFields { fields.add(name: field.name, value: field.value) }
-            connection.write(.head(HTTPResponseHead(version: head.version, status: response.status, headers: fields)))
+            connection.writeForwardedHead(response, version: head.version, extraFields: rateLimitFields)
         case .body(let buffer):
             guard phase == .responding else { return }
             lastProgress = .now()

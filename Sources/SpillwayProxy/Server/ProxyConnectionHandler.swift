@@ -348,6 +348,25 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Writes an upstream's response head to a client speaking `version` (``ClientResponseEncoder``), closing
+    /// afterwards if the connection will, with `extraFields` added.
+    func writeForwardedHead(
+        _ head: UpstreamResponseHead,
+        version: HTTPVersion,
+        extraFields: [(name: String, value: String)]
+    ) {
+        guard let context else { return }
+        let bytes = encoder.encodeHead(
+            head,
+            version: version,
+            closing: closeAfterResponse,
+            extraFields: extraFields,
+            answersHead: answeringHead,
+            allocator: context.channel.allocator
+        )
+        context.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
     func flush() {
         context?.flush()
     }

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// event loop, which is also the client connection's loop.
 protocol UpstreamResponseReceiver: AnyObject {
     /// A part of the upstream's response.
-    func upstreamReceived(_ part: HTTPClientResponsePart)
+    func upstreamReceived(_ part: UpstreamResponsePart)
     /// The end of one read from the upstream socket (a good moment to flush to the client).
     func upstreamReadComplete()
     /// The connection closed or failed; `error` is `nil` for an orderly close.

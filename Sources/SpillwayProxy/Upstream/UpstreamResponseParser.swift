@@ -22,11 +22,20 @@ struct UpstreamResponseError: Error, Equatable, CustomStringConvertible {
     var description: String { "upstream response: \(kind.rawValue)" }
 }
 
+/// A part of an upstream's response, as ``UpstreamResponseParser`` hands them out.
+enum UpstreamResponsePart {
+    case head(UpstreamResponseHead)
+    /// Body bytes, a slice of what was read (chunk framing removed).
+    case body(ByteBuffer)
+    /// The end of the response, with its trailers if it had any.
+    case end(HTTPHeaders?)
+}
+
 /// Reads an upstream connection's HTTP/1.1 responses from its bytes (RFC 9112), one response per request, as the
 /// parts an exchange forwards: a head, body slices of the bytes read (no copy) and an end with the trailers.
 ///
-/// The proxy's own parser instead of NIOHTTP1's decoder: it builds the head's fields once and hands body bytes on
-/// as they came, without a decoder in the pipeline (the forwarding floor measured by `scripts/bench-proxy` with
+/// The proxy's own parser instead of NIOHTTP1's decoder: it keeps the head's field lines as bytes
+/// (``UpstreamResponseHead``, no string made of a field) and hands body bytes on as they came, without a decoder in the pipeline (the forwarding floor measured by `scripts/bench-proxy` with
 /// `FORWARDER=`). It is strict where a lenient reading would let a response be framed two ways: `Content-Length`
 /// beside `Transfer-Encoding`, differing lengths, a malformed chunk, obsolete line folding, a control character or
 /// a space in a field name all fail the response. Interim responses (1xx) are skipped, except `101`, which the
@@ -63,7 +72,7 @@ struct UpstreamResponseParser {
     ///
     /// One part a call, so that whoever receives it may write the next request (and set ``answersHead``) before
     /// the parser is asked again.
-    mutating func next(_ input: inout ByteBuffer) throws -> HTTPClientResponsePart? {
+    mutating func next(_ input: inout ByteBuffer) throws -> UpstreamResponsePart? {
         do {
             return try nextPart(&input)
         } catch let failure as HTTP1Syntax.Failure {
@@ -75,7 +84,7 @@ struct UpstreamResponseParser {
         }
     }
 
-    private mutating func nextPart(_ input: inout ByteBuffer) throws -> HTTPClientResponsePart? {
+    private mutating func nextPart(_ input: inout ByteBuffer) throws -> UpstreamResponsePart? {
         if var earlier = pending {
             pending = nil
             earlier.writeBuffer(&input)
@@ -96,7 +105,7 @@ struct UpstreamResponseParser {
                     return nil
                 }
                 headScanned = 0
-                let head = try Self.parseHead(input.readSlice(length: length)!)
+                let head = try UpstreamResponseHead.parse(input.readSlice(length: length)!)
                 let code = head.status.code
                 if code / 100 == 1 {
                     if code == 101 { throw UpstreamResponseError(kind: .switchingProtocols) }
@@ -105,8 +114,7 @@ struct UpstreamResponseParser {
                 if answersHead || code == 204 || code == 304 {
                     state = .end(nil)
                 } else {
-                    let framing = try Self.framing(of: head.headers)
-                    state = framing == .length(0) ? .end(nil) : .body(reader(framing))
+                    state = head.framing == .length(0) ? .end(nil) : .body(reader(head.framing))
                 }
                 return .head(head)
             case .body(var reader):
@@ -134,7 +142,7 @@ struct UpstreamResponseParser {
 
     /// The upstream closed its side: the end of a body delimited by the close, or of a response whose end was not
     /// yet returned; nil when no response was under way; throws for a response cut short.
-    mutating func inputClosed() throws -> HTTPClientResponsePart? {
+    mutating func inputClosed() throws -> UpstreamResponsePart? {
         switch state {
         case .body(let reader) where reader.endsWithClose:
             state = .head
@@ -152,79 +160,4 @@ struct UpstreamResponseParser {
     private mutating func keepPending(_ input: inout ByteBuffer) {
         pending = input.readSlice(length: input.readableBytes)
     }
-
-    // MARK: Heads
-
-    /// The body's framing from the head's fields (RFC 9112 §6.3).
-    static func framing(of headers: HTTPHeaders) throws -> HTTP1BodyReader.Framing {
-        var length: Int? = nil
-        var codings: [String] = []
-        for (name, value) in headers {
-            let bytes = name.utf8
-            guard bytes.count == 14 || bytes.count == 17 else { continue }
-            if bytes.equalsIgnoringASCIICase("content-length".utf8) {
-                // Usually one plain number (field values arrive trimmed); a list must repeat one number.
-                let elements =
-                    value.utf8.contains(UInt8(ascii: ","))
-                    ? value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingBlanks }
-                    : [value]
-                for element in elements {
-                    guard let parsed = HTTP1Syntax.decimalLength(element.utf8), length == nil || length == parsed
-                    else {
-                        throw UpstreamResponseError(kind: .invalidContentLength)
-                    }
-                    length = parsed
-                }
-            } else if bytes.equalsIgnoringASCIICase("transfer-encoding".utf8) {
-                codings.append(contentsOf: value.split(separator: ",").map { $0.trimmingBlanks })
-            }
-        }
-        if !codings.isEmpty {
-            if length != nil { throw UpstreamResponseError(kind: .contentLengthWithTransferEncoding) }
-            return codings.last!.utf8.equalsIgnoringASCIICase("chunked".utf8) ? .chunked : .untilClose
-        }
-        return length.map { .length($0) } ?? .untilClose
-    }
-
-    /// Parses a whole head (status line, fields, empty line).
-    static func parseHead(_ head: ByteBuffer) throws -> HTTPResponseHead {
-        try head.withUnsafeReadableBytes { bytes throws -> HTTPResponseHead in
-            // "HTTP/1.x SSS[ reason]\r\n"
-            guard bytes.count >= 14,
-                bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[2] == UInt8(ascii: "T"),
-                bytes[3] == UInt8(ascii: "P"), bytes[4] == UInt8(ascii: "/"), bytes[5] == UInt8(ascii: "1"),
-                bytes[6] == UInt8(ascii: "."), bytes[7] == UInt8(ascii: "0") || bytes[7] == UInt8(ascii: "1"),
-                bytes[8] == UInt8(ascii: " ")
-            else { throw UpstreamResponseError(kind: .malformedStatusLine) }
-            var code = 0
-            for index in 9..<12 {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit <= 9 else { throw UpstreamResponseError(kind: .malformedStatusLine) }
-                code = code * 10 + Int(digit)
-            }
-            guard code >= 100 else { throw UpstreamResponseError(kind: .malformedStatusLine) }
-            var index = 12
-            if bytes[index] == UInt8(ascii: " ") {
-                // The reason phrase: anything printable (RFC 9112 §4), skipped.
-                index += 1
-                while bytes[index] != 0x0D {
-                    let byte = bytes[index]
-                    guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else {
-                        throw UpstreamResponseError(kind: .malformedStatusLine)
-                    }
-                    index += 1
-                }
-            }
-            guard bytes[index] == 0x0D, bytes[index + 1] == 0x0A else {
-                throw UpstreamResponseError(kind: .malformedStatusLine)
-            }
-            let headers = try HTTP1Syntax.parseFields(bytes, from: index + 2)
-            return HTTPResponseHead(
-                version: bytes[7] == UInt8(ascii: "1") ? .http1_1 : .http1_0,
-                status: HTTPResponseStatus(statusCode: code),
-                headers: headers
-            )
-        }
-    }
-
 }

@@ -258,4 +258,62 @@ struct ClientCodecTests {
         #expect(encoder.encodeBody(ByteBuffer(string: "x"), allocator: allocator) == (nil, nil, nil))
         #expect(encoder.encodeEnd(nil, allocator: allocator) == nil)
     }
+
+    /// An upstream's head forwarded as bytes: its lines as they came but for the hop-by-hop ones, then
+    /// `Connection: close`, the extra fields and the framing field; framed by the client's version.
+    @Test func forwardedHeadsKeepTheUpstreamsLinesAndAreFramedForTheClient() throws {
+        func forwarded(
+            _ text: String,
+            version: HTTPVersion = .http1_1,
+            closing: Bool = false,
+            extra: [(name: String, value: String)] = [],
+            answersHead: Bool = false,
+            body: String = ""
+        ) throws -> String {
+            let head = try UpstreamResponseHead.parse(ByteBuffer(string: text))
+            let allocator = ByteBufferAllocator()
+            var encoder = ClientResponseEncoder()
+            var out = String(
+                buffer: encoder.encodeHead(
+                    head,
+                    version: version,
+                    closing: closing,
+                    extraFields: extra,
+                    answersHead: answersHead,
+                    allocator: allocator
+                )
+            )
+            let (prefix, data, suffix) = encoder.encodeBody(ByteBuffer(string: body), allocator: allocator)
+            for buffer in [prefix, data, suffix].compactMap({ $0 }) { out += String(buffer: buffer) }
+            if let end = encoder.encodeEnd(nil, allocator: allocator) { out += String(buffer: end) }
+            return out
+        }
+        #expect(
+            try forwarded(
+                "HTTP/1.1 200 OK\r\nServer: x\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n",
+                closing: true,
+                extra: [("RateLimit-Policy", "10;w=1")],
+                body: "ok"
+            )
+                == "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 2\r\nconnection: close\r\n"
+                + "RateLimit-Policy: 10;w=1\r\n\r\nok"
+        )
+        // A chunked upstream answer is re-chunked for an HTTP/1.1 client, sent as is to an HTTP/1.0 one; the status
+        // line speaks the client's version.
+        let chunked = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nX: 1\r\n\r\n"
+        #expect(
+            try forwarded(chunked, body: "abc")
+                == "HTTP/1.1 201 Created\r\nX: 1\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        )
+        #expect(try forwarded(chunked, version: .http1_0, body: "abc") == "HTTP/1.0 201 Created\r\nX: 1\r\n\r\nabc")
+        // A 304 loses its length (the parser gave it no body); the answer to a HEAD keeps it and sends no body.
+        #expect(
+            try forwarded("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nETag: e\r\n\r\n")
+                == "HTTP/1.1 304 Not Modified\r\nETag: e\r\n\r\n"
+        )
+        #expect(
+            try forwarded("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", answersHead: true, body: "ignored")
+                == "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"
+        )
+    }
 }

@@ -13,7 +13,7 @@ struct UpstreamCodecTests {
         var lines: [String] = []
         var description: String { lines.joined(separator: " | ") }
 
-        mutating func append(_ part: HTTPClientResponsePart) {
+        mutating func append(_ part: UpstreamResponsePart) {
             switch part {
             case .head(let head):
                 let fields = head.headers.map { "\($0.name): \($0.value)" }.joined(separator: ", ")
@@ -254,7 +254,7 @@ struct UpstreamCodecTests {
         final class Receiver: UpstreamResponseReceiver {
             var parts: [String] = []
             var closedWithError: (any Error)?? = nil
-            func upstreamReceived(_ part: HTTPClientResponsePart) {
+            func upstreamReceived(_ part: UpstreamResponsePart) {
                 switch part {
                 case .head(let head): parts.append("head \(head.status.code)")
                 case .body(let buffer): parts.append("body \(String(buffer: buffer))")
