@@ -62,12 +62,7 @@ struct ClientResponseEncoder {
         Self.writeStatusLine(head.status, version: version, into: &buffer)
         HeaderRewriting.writeClientResponseFields(head, droppingLength: fields.dropLength, into: &buffer)
         if closing { buffer.writeStaticString("connection: close\r\n") }
-        for field in extraFields {
-            buffer.writeString(field.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
+        for field in extraFields { HTTP1Syntax.writeField(field.name, field.value, into: &buffer) }
         if fields.addChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         buffer.writeStaticString("\r\n")
         return buffer

@@ -242,11 +242,14 @@ enum HTTP1Syntax {
 
     /// Writes `headers` as field lines (each ending in CRLF), not the empty line after them.
     static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) {
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
+        for (name, value) in headers { writeField(name, value, into: &buffer) }
+    }
+
+    /// Writes one field line, `name: value` and its CRLF.
+    static func writeField(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
     }
 }

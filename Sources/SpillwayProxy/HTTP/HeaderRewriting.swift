@@ -37,53 +37,83 @@ enum HeaderRewriting {
         var forwardedElement: String? = nil
     }
 
-    static func upstreamRequestHeaders(
-        _ headers: HTTPHeaders,
+    /// Writes the head the upstream receives: `method target HTTP/1.1`; the client's fields but the hop-by-hop
+    /// ones, `Expect`, and those named in `extraFields`; the forwarding fields, the deadline and the framing; then
+    /// `extraFields` (the trace context, which replaces the client's); and the empty line. Straight into `buffer`:
+    /// no list of fields is built on the way.
+    static func writeUpstreamHead(
         method: HTTPMethod,
-        forwarding: Forwarding
-    ) -> HTTPHeaders {
+        target: String,
+        headers: HTTPHeaders,
+        forwarding: Forwarding,
+        extraFields: HTTPHeaders? = nil,
+        into buffer: inout ByteBuffer
+    ) {
+        buffer.writeString(method.rawValue)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(target)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
         let named = connectionTokens(headers)
-        var result = HTTPHeaders()
-        result.reserveCapacity(headers.count + 4)
-        var forwardedFor: String? = nil
-        var forwarded: String? = nil
+        // A body-less POST, PUT or PATCH is sent with `Content-Length: 0` in place of any the client sent.
+        let zeroLength =
+            forwarding.framing == .none && (method == .POST || method == .PUT || method == .PATCH)
+        var forwardedFor: [String] = []
+        var forwarded: [String] = []
         var hadGRPCTimeout = false
         for (name, value) in headers {
-            // Compared without lower-casing `name` (a new string per field, and a set's hashing of it).
+            // Compared without lower-casing `name` (a new string per field).
             let bytes = name.utf8
-            if isRemoved(name.utf8, named: named) || bytes.equalsIgnoringASCIICase("expect".utf8) { continue }
-            if bytes.equalsIgnoringASCIICase("x-forwarded-for".utf8) {
-                if forwarding.peerIsTrusted { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value }
-            } else if bytes.equalsIgnoringASCIICase("forwarded".utf8) {
-                if forwarding.peerIsTrusted { forwarded = forwarded.map { "\($0), \(value)" } ?? value }
-            } else if bytes.equalsIgnoringASCIICase(TimeoutHeader.defaultName.utf8) {
-                if forwarding.remainingBudget == nil { result.add(name: name, value: value) }
-            } else if bytes.equalsIgnoringASCIICase(TimeoutHeader.grpcName.utf8) {
+            if isRemoved(bytes, named: named) || bytes.equalsIgnoringASCIICase("expect".utf8) { continue }
+            if let extraFields, extraFields.contains(name: name) { continue }
+            switch bytes.count {
+            case 15 where bytes.equalsIgnoringASCIICase("x-forwarded-for".utf8):
+                if forwarding.peerIsTrusted { forwardedFor.append(value) }
+                continue
+            case 9 where bytes.equalsIgnoringASCIICase("forwarded".utf8):
+                if forwarding.peerIsTrusted { forwarded.append(value) }
+                continue
+            case 14 where zeroLength && bytes.equalsIgnoringASCIICase("content-length".utf8):
+                continue
+            case TimeoutHeader.grpcName.utf8.count where bytes.equalsIgnoringASCIICase(TimeoutHeader.grpcName.utf8):
                 hadGRPCTimeout = true
-                if forwarding.remainingBudget == nil { result.add(name: name, value: value) }
-            } else {
-                result.add(name: name, value: value)
+                if forwarding.remainingBudget != nil { continue }
+            case TimeoutHeader.defaultName.utf8.count
+            where bytes.equalsIgnoringASCIICase(TimeoutHeader.defaultName.utf8):
+                if forwarding.remainingBudget != nil { continue }
+            default:
+                break
             }
+            HTTP1Syntax.writeField(name, value, into: &buffer)
         }
         if let peer = forwarding.peer {
-            result.add(name: "x-forwarded-for", value: forwardedFor.map { "\($0), \(peer)" } ?? peer)
+            writeList(name: "x-forwarded-for", forwardedFor, then: peer, into: &buffer)
             let element = forwarding.forwardedElement ?? forwardedElement(peer: peer, host: forwarding.host)
-            result.add(name: "forwarded", value: forwarded.map { "\($0), \(element)" } ?? element)
+            writeList(name: "forwarded", forwarded, then: element, into: &buffer)
         }
         if let remaining = forwarding.remainingBudget {
             let milliseconds = TimeoutHeader.format(remaining)
-            result.add(name: TimeoutHeader.defaultName, value: milliseconds)
-            if hadGRPCTimeout { result.add(name: TimeoutHeader.grpcName, value: "\(milliseconds)m") }
+            HTTP1Syntax.writeField(TimeoutHeader.defaultName, milliseconds, into: &buffer)
+            if hadGRPCTimeout { HTTP1Syntax.writeField(TimeoutHeader.grpcName, "\(milliseconds)m", into: &buffer) }
         }
-        switch forwarding.framing {
-        case .chunked:
-            result.add(name: "transfer-encoding", value: "chunked")
-        case .none where method == .POST || method == .PUT || method == .PATCH:
-            result.replaceOrAdd(name: "content-length", value: "0")
-        case .none, .length:
-            break
+        if forwarding.framing == .chunked {
+            buffer.writeStaticString("transfer-encoding: chunked\r\n")
+        } else if zeroLength {
+            buffer.writeStaticString("content-length: 0\r\n")
         }
-        return result
+        if let extraFields { HTTP1Syntax.writeFields(extraFields, into: &buffer) }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// Writes `name: earlier…, last`: a list field the proxy appends its own element to.
+    private static func writeList(name: String, _ earlier: [String], then last: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        for value in earlier {
+            buffer.writeString(value)
+            buffer.writeStaticString(", ")
+        }
+        buffer.writeString(last)
+        buffer.writeStaticString("\r\n")
     }
 
     /// Copies the field lines of an upstream's head that go on to the client: all but its hop-by-hop fields (the

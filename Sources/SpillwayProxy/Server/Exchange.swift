@@ -299,28 +299,32 @@ final class Exchange: UpstreamResponseReceiver {
         upstreamKeepAlive = true
         phase = .awaitingResponse
         let remaining = deadline.map { Duration.nanoseconds($0.remaining(atNanoseconds: now)) }
-        var upstreamHead = HTTPRequestHead(
-            version: .http1_1,
+        var injected: HTTPHeaders? = nil
+        if let trace {
+            var fields = HTTPHeaders()
+            trace.inject(into: &fields)
+            injected = fields
+        }
+        var bytes = upstream.allocator.buffer(capacity: 512)
+        HeaderRewriting.writeUpstreamHead(
             method: head.method,
-            uri: accepted.target,
-            headers: HeaderRewriting.upstreamRequestHeaders(
-                head.headers,
-                method: head.method,
-                forwarding: .init(
-                    peer: connection.peer,
-                    peerIsTrusted: connection.peer.map {
-                        runtime.configuration.clientAddresses.trustedProxies.contains($0)
-                    }
-                        ?? false,
-                    host: accepted.host,
-                    framing: accepted.framing,
-                    remainingBudget: remaining,
-                    forwardedElement: connection.forwardedElement(host: accepted.host)
-                )
-            )
+            target: accepted.target,
+            headers: head.headers,
+            forwarding: .init(
+                peer: connection.peer,
+                peerIsTrusted: connection.peer.map {
+                    runtime.configuration.clientAddresses.trustedProxies.contains($0)
+                }
+                    ?? false,
+                host: accepted.host,
+                framing: accepted.framing,
+                remainingBudget: remaining,
+                forwardedElement: connection.forwardedElement(host: accepted.host)
+            ),
+            extraFields: injected,
+            into: &bytes
         )
-        trace?.inject(into: &upstreamHead.headers)
-        upstream.write(.head(upstreamHead))
+        upstream.writeHead(bytes, method: head.method, chunked: accepted.framing == .chunked)
         if accepted.expectsContinue && !continueSent && !requestEnded {
             continueSent = true
             connection.write(.head(HTTPResponseHead(version: head.version, status: .continue)))
@@ -328,7 +332,7 @@ final class Exchange: UpstreamResponseReceiver {
         }
         if accepted.framing == .none {
             // No body: the request ends with its head (an `.end` from the decoder follows and is skipped).
-            upstream.write(.end(nil))
+            upstream.writeEnd()
             requestEndSent = true
         }
         startResponseTimer()
@@ -365,7 +369,7 @@ final class Exchange: UpstreamResponseReceiver {
             }
             return
         }
-        upstream.write(.body(.byteBuffer(buffer)))
+        upstream.writeBody(buffer)
     }
 
     func requestEndReceived() {
@@ -375,7 +379,7 @@ final class Exchange: UpstreamResponseReceiver {
             return
         }
         guard let upstream, !requestEndSent else { return }
-        upstream.write(.end(nil))
+        upstream.writeEnd()
         requestEndSent = true
         upstream.flush()
     }

@@ -47,7 +47,14 @@ final class UpstreamConnection {
         handler.resumeReads()
     }
 
-    func write(_ part: HTTPClientRequestPart) { handler.write(part) }
+    /// Writes a request head (``HeaderRewriting/writeUpstreamHead(method:target:headers:forwarding:extraFields:into:)``):
+    /// `chunked` when its body is sent in chunks.
+    func writeHead(_ bytes: ByteBuffer, method: HTTPMethod, chunked: Bool) {
+        handler.writeHead(bytes, method: method, chunked: chunked)
+    }
+    func writeBody(_ buffer: ByteBuffer) { handler.writeBody(buffer) }
+    var allocator: ByteBufferAllocator { channel.allocator }
+    func writeEnd() { handler.writeEnd(nil) }
     func flush() { handler.flush() }
     var isWritable: Bool { channel.isWritable }
 
@@ -150,25 +157,25 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    func write(_ part: HTTPClientRequestPart) {
+    func writeHead(_ bytes: ByteBuffer, method: HTTPMethod, chunked: Bool) {
         guard let context else { return }
-        let allocator = context.channel.allocator
-        switch part {
-        case .head(let head):
-            parser.answersHead = head.method == .HEAD
-            context.write(wrapOutboundOut(encoder.encodeHead(head, allocator: allocator)), promise: nil)
-        case .body(.byteBuffer(let buffer)):
-            let (prefix, data, suffix) = encoder.encodeBody(buffer, allocator: allocator)
-            for bytes in [prefix, data, suffix] {
-                if let bytes { context.write(wrapOutboundOut(bytes), promise: nil) }
-            }
-        case .body(.fileRegion(let region)):
-            // Never made by an exchange (bodies are forwarded as bytes); written as is for completeness.
-            context.write(NIOAny(IOData.fileRegion(region)), promise: nil)
-        case .end(let trailers):
-            if let end = encoder.encodeEnd(trailers, allocator: allocator) {
-                context.write(wrapOutboundOut(end), promise: nil)
-            }
+        parser.answersHead = method == .HEAD
+        encoder.startRequest(chunked: chunked)
+        context.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func writeBody(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        let (prefix, data, suffix) = encoder.encodeBody(buffer, allocator: context.channel.allocator)
+        for bytes in [prefix, data, suffix] {
+            if let bytes { context.write(wrapOutboundOut(bytes), promise: nil) }
+        }
+    }
+
+    func writeEnd(_ trailers: HTTPHeaders?) {
+        guard let context else { return }
+        if let end = encoder.encodeEnd(trailers, allocator: context.channel.allocator) {
+            context.write(wrapOutboundOut(end), promise: nil)
         }
     }
 

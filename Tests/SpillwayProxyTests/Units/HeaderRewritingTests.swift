@@ -10,13 +10,62 @@ import Testing
 @Suite("Header rewriting matches field names in any case")
 struct HeaderRewritingTests {
     private func names(_ headers: HTTPHeaders) -> [String] { headers.map(\.name) }
+    private func lines(_ headers: HTTPHeaders) -> [String] { headers.map { "\($0.name): \($0.value)" } }
+
+    /// The fields of the head ``HeaderRewriting/writeUpstreamHead(method:target:headers:forwarding:extraFields:into:)``
+    /// writes, read back; its request line is checked too.
+    private func upstreamFields(
+        _ headers: HTTPHeaders,
+        method: HTTPMethod,
+        forwarding: HeaderRewriting.Forwarding,
+        extraFields: HTTPHeaders? = nil
+    ) -> HTTPHeaders {
+        var buffer = ByteBuffer()
+        HeaderRewriting.writeUpstreamHead(
+            method: method,
+            target: "/t?q=1",
+            headers: headers,
+            forwarding: forwarding,
+            extraFields: extraFields,
+            into: &buffer
+        )
+        let requestLine = "\(method.rawValue) /t?q=1 HTTP/1.1\r\n"
+        #expect(String(buffer: buffer).hasPrefix(requestLine))
+        #expect(String(buffer: buffer).hasSuffix("\r\n\r\n"))
+        return buffer.withUnsafeReadableBytes { bytes in
+            (try? HTTP1Syntax.parseFields(bytes, from: requestLine.utf8.count)) ?? ["unparsable": "head"]
+        }
+    }
+
+    @Test func theFramingAndTheTraceContextAreTheProxysOwn() {
+        let chunked = upstreamFields(
+            ["Host": "a", "Transfer-Encoding": "chunked", "traceparent": "client"],
+            method: .POST,
+            forwarding: .init(peer: nil, peerIsTrusted: false, host: "a", framing: .chunked, remainingBudget: nil),
+            extraFields: ["traceparent": "proxy"]
+        )
+        #expect(lines(chunked) == ["Host: a", "transfer-encoding: chunked", "traceparent: proxy"])
+        // A body-less POST gets `Content-Length: 0`, once, in place of the client's.
+        let empty = upstreamFields(
+            ["Host": "a", "CONTENT-LENGTH": "0"],
+            method: .POST,
+            forwarding: .init(peer: nil, peerIsTrusted: false, host: "a", framing: .none, remainingBudget: nil)
+        )
+        #expect(lines(empty) == ["Host: a", "content-length: 0"])
+        let sized = upstreamFields(
+            ["Host": "a", "Content-Length": "5"],
+            method: .PUT,
+            forwarding: .init(peer: nil, peerIsTrusted: false, host: "a", framing: .length(5), remainingBudget: nil)
+        )
+        #expect(lines(sized) == ["Host: a", "Content-Length: 5"])
+    }
 
     @Test func hopByHopFieldsInAnyCaseAreNotForwardedUpstream() {
         let headers = HTTPHeaders([
             ("Host", "app.local"), ("CONNECTION", "X-Private, close"), ("x-PRIVATE", "1"), ("Keep-Alive", "5"),
             ("TE", "trailers"), ("Proxy-Authorization", "secret"), ("EXPECT", "100-continue"), ("Accept", "*/*"),
         ])
-        let forwarded = HeaderRewriting.upstreamRequestHeaders(
+        let forwarded = upstreamFields(
             headers,
             method: .GET,
             forwarding: .init(peer: nil, peerIsTrusted: false, host: "app.local", framing: .none, remainingBudget: nil)
@@ -29,7 +78,7 @@ struct HeaderRewritingTests {
             ("Host", "app.local"), ("X-FORWARDED-FOR", "10.9.9.9"), ("FORWARDED", "for=10.9.9.9"),
             ("X-Request-Timeout-MS", "90000"), ("GRPC-Timeout", "90S"),
         ])
-        let forwarded = HeaderRewriting.upstreamRequestHeaders(
+        let forwarded = upstreamFields(
             headers,
             method: .GET,
             forwarding: .init(
@@ -49,7 +98,7 @@ struct HeaderRewritingTests {
 
     @Test func aTrustedProxysForwardingFieldsInAnyCaseAreAppendedTo() {
         let headers = HTTPHeaders([("X-Forwarded-FOR", "198.51.100.1"), ("forwarded", "for=198.51.100.1")])
-        let forwarded = HeaderRewriting.upstreamRequestHeaders(
+        let forwarded = upstreamFields(
             headers,
             method: .GET,
             forwarding: .init(peer: "10.0.0.2", peerIsTrusted: true, host: nil, framing: .none, remainingBudget: nil)
