@@ -11,6 +11,7 @@ import NIOHTTP1
 struct ClientResponseEncoder {
     private var chunked = false
     private var suppressBody = false
+    private var headBuffer = HeadBuffer()
 
     /// The head's bytes; remembers the framing for the body. `answersHead` when the request was a `HEAD`.
     mutating func encodeHead(
@@ -34,10 +35,11 @@ struct ClientResponseEncoder {
             headers.remove(name: "transfer-encoding")
         }
         if fields.addChunked { headers.add(name: "transfer-encoding", value: "chunked") }
-        var buffer = allocator.buffer(capacity: 256)
+        var buffer = headBuffer.take(allocator, capacity: 256)
         Self.writeStatusLine(head.status, version: head.version, into: &buffer)
         HTTP1Syntax.writeFields(headers, into: &buffer)
         buffer.writeStaticString("\r\n")
+        headBuffer.keep(buffer)
         return buffer
     }
 
@@ -58,13 +60,14 @@ struct ClientResponseEncoder {
             hasContentLength: head.hasContentLength,
             answersHead: answersHead
         )
-        var buffer = allocator.buffer(capacity: head.fieldLines.readableBytes + 64)
+        var buffer = headBuffer.take(allocator, capacity: head.fieldLines.readableBytes + 64)
         Self.writeStatusLine(head.status, version: version, into: &buffer)
         HeaderRewriting.writeClientResponseFields(head, droppingLength: fields.dropLength, into: &buffer)
         if closing { buffer.writeStaticString("connection: close\r\n") }
         for field in extraFields { HTTP1Syntax.writeField(field.name, field.value, into: &buffer) }
         if fields.addChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         buffer.writeStaticString("\r\n")
+        headBuffer.keep(buffer)
         return buffer
     }
 

@@ -129,7 +129,8 @@ final class Exchange: UpstreamResponseReceiver {
         let resolver = runtime.configuration.clientAddresses
         let peer = connection.peer
         let headers = head.headers
-        let rateRequest = { RateLimitRequest(peerAddress: peer) { name in headers[name] } }
+        // Made only when a priority rule or a rate limit asks for it (a closure here would be allocated always).
+        func rateRequest() -> RateLimitRequest { RateLimitRequest(peerAddress: peer) { name in headers[name] } }
         priority = route.priority(path: accepted.path, headers: headers) {
             resolver.clientAddress(of: rateRequest())
         }
@@ -305,7 +306,7 @@ final class Exchange: UpstreamResponseReceiver {
             trace.inject(into: &fields)
             injected = fields
         }
-        var bytes = upstream.allocator.buffer(capacity: 512)
+        var bytes = upstream.headBuffer(capacity: 512)
         HeaderRewriting.writeUpstreamHead(
             method: head.method,
             target: accepted.target,

@@ -53,7 +53,8 @@ final class UpstreamConnection {
         handler.writeHead(bytes, method: method, chunked: chunked)
     }
     func writeBody(_ buffer: ByteBuffer) { handler.writeBody(buffer) }
-    var allocator: ByteBufferAllocator { channel.allocator }
+    /// An empty buffer for the next request head (the previous head's memory once the socket has taken it).
+    func headBuffer(capacity: Int) -> ByteBuffer { handler.headBuffer(capacity: capacity) }
     func writeEnd() { handler.writeEnd(nil) }
     func flush() { handler.flush() }
     var isWritable: Bool { channel.isWritable }
@@ -87,6 +88,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var readsPaused = false
     private var readPending = false
     private var encoder = UpstreamRequestEncoder()
+    private var heads = HeadBuffer()
     private var parser = UpstreamResponseParser()
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -157,10 +159,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
+    func headBuffer(capacity: Int) -> ByteBuffer {
+        heads.take(context?.channel.allocator ?? ByteBufferAllocator(), capacity: capacity)
+    }
+
     func writeHead(_ bytes: ByteBuffer, method: HTTPMethod, chunked: Bool) {
         guard let context else { return }
         parser.answersHead = method == .HEAD
         encoder.startRequest(chunked: chunked)
+        heads.keep(bytes)
         context.write(wrapOutboundOut(bytes), promise: nil)
     }
 

@@ -316,4 +316,35 @@ struct ClientCodecTests {
                 == "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"
         )
     }
+
+    /// Heads reuse one connection's memory once the previous head was let go, and never while it is still held
+    /// (queued for the socket): its bytes stay as written.
+    @Test func headMemoryIsReusedOnlyOnceThePreviousHeadIsLetGo() {
+        let allocator = ByteBufferAllocator()
+        var heads = HeadBuffer()
+        func address(_ buffer: ByteBuffer) -> UnsafeRawPointer? { buffer.withUnsafeReadableBytes { $0.baseAddress } }
+
+        var first = heads.take(allocator, capacity: 64)
+        first.writeString("first head")
+        heads.keep(first)
+        // Still held: the next head gets new storage and the first one's bytes are untouched.
+        var second = heads.take(allocator, capacity: 64)
+        second.writeString("second head")
+        heads.keep(second)
+        #expect(String(buffer: first) == "first head")
+        #expect(address(first) != address(second))
+        // Let go: the next head is written where the last one was.
+        let secondAddress = address(second)
+        second = ByteBuffer()
+        var third = heads.take(allocator, capacity: 64)
+        third.writeString("third")
+        #expect(address(third) == secondAddress)
+        #expect(String(buffer: third) == "third")
+        // A huge head is not kept for the connection's lifetime.
+        var huge = heads.take(allocator, capacity: HeadBuffer.maxKeptCapacity * 2)
+        huge.writeRepeatingByte(0x41, count: HeadBuffer.maxKeptCapacity * 2)
+        heads.keep(huge)
+        huge = ByteBuffer()
+        #expect(heads.take(allocator, capacity: 64).capacity < HeadBuffer.maxKeptCapacity)
+    }
 }
