@@ -80,7 +80,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    weak var receiver: (any UpstreamResponseReceiver)?
+    /// The exchange the connection serves. A strong reference: the exchange and its upstream connection hold each
+    /// other from ``UpstreamConnection/attach(_:)`` until ``UpstreamConnection/detach()``,
+    /// ``UpstreamConnection/close()`` or the channel's close, the three ways an exchange leaves its connection (a
+    /// weak one gave every exchange a side table, and made every retain and release of it take the slow path).
+    var receiver: (any UpstreamResponseReceiver)?
     /// Called when the connection closes or misbehaves while idle (no receiver).
     var onIdleClose: (() -> Void)?
     var isClosed = false
@@ -97,6 +101,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        receiver = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
