@@ -93,6 +93,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var readPending = false
     private var encoder = UpstreamRequestEncoder()
     private var heads = HeadBuffer()
+    /// Whether anything was written since the last flush.
+    private var unflushed = false
     private var parser = UpstreamResponseParser()
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -173,6 +175,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         parser.answersHead = method == .HEAD
         encoder.startRequest(chunked: chunked)
         heads.keep(bytes)
+        unflushed = true
         context.write(wrapOutboundOut(bytes), promise: nil)
     }
 
@@ -180,18 +183,26 @@ final class UpstreamHandler: ChannelDuplexHandler {
         guard let context else { return }
         let (prefix, data, suffix) = encoder.encodeBody(buffer, allocator: context.channel.allocator)
         for bytes in [prefix, data, suffix] {
-            if let bytes { context.write(wrapOutboundOut(bytes), promise: nil) }
+            if let bytes {
+                unflushed = true
+                context.write(wrapOutboundOut(bytes), promise: nil)
+            }
         }
     }
 
     func writeEnd(_ trailers: HTTPHeaders?) {
         guard let context else { return }
         if let end = encoder.encodeEnd(trailers, allocator: context.channel.allocator) {
+            unflushed = true
             context.write(wrapOutboundOut(end), promise: nil)
         }
     }
 
+    /// Flushes what was written since the last flush; nothing otherwise (an exchange flushes where it writes, and
+    /// again when the client's read completes: the second one would be a walk through the pipeline for nothing).
     func flush() {
+        guard unflushed else { return }
+        unflushed = false
         context?.flush()
     }
 
