@@ -18,7 +18,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     static let maxHeldBytes = 64 * 1024
 
     let core: ProxyServerCore
-    let detector: RequestStartDetector
+    /// Whether the connection waits for a new request: its first byte starts the header timeout (slowloris), while
+    /// an idle keep-alive connection is bound only by the idle timeout.
+    private var awaitingRequest = true
     private(set) var context: ChannelHandlerContext?
     /// The TCP peer's IP address as text.
     private(set) var peer: String?
@@ -43,9 +45,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Whether the request being answered is a `HEAD` (its response has no body).
     private var answeringHead = false
 
-    init(core: ProxyServerCore, detector: RequestStartDetector) {
+    init(core: ProxyServerCore) {
         self.core = core
-        self.detector = detector
         let limits = core.runtime.configuration.limits
         parser = ClientRequestParser(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount)
     }
@@ -55,7 +56,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         peer = context.channel.remoteAddress?.ipAddress
-        detector.onRequestStart = { [unowned self] in self.requestStarted() }
         let timer = ConnectionTimer(eventLoop: context.eventLoop)
         timer.onExpiry = { [unowned self] slot in self.timerExpired(slot) }
         self.timer = timer
@@ -79,13 +79,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
+        if awaitingRequest {
+            awaitingRequest = false
+            requestStarted()
+        }
         var buffer = unwrapInboundIn(data)
         do {
             while !closed, let part = try parser.next(&buffer) { received(part) }
-            if detector.awaitingRequest, parser.isMidRequest, !closed {
+            if awaitingRequest, parser.isMidRequest, !closed {
                 // The next request began in the same read as the previous one's end: its header timeout counts
-                // from here (the detector sees only a read's first bytes).
-                detector.awaitingRequest = false
+                // from here (not only from a read's first bytes).
+                awaitingRequest = false
                 requestStarted()
             }
         } catch let error as ClientRequestError {
@@ -102,13 +106,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             timer?.disarm(.header)
             headReceived = true
             // Its body's bytes are not a new request.
-            detector.awaitingRequest = false
+            awaitingRequest = false
         case .body(let buffer):
             heldBytes += buffer.readableBytes
         case .end:
             // The next bytes start the next request, even while this one's response is pending (reads go on
             // then): the header timeout counts from them.
-            detector.awaitingRequest = true
+            awaitingRequest = true
         }
         inbound.append(part)
         drainInbound()
@@ -427,7 +431,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         headReceived = false
         // Unless the next request's head has begun (its header timer runs) or arrived whole.
-        if inbound.isEmpty && timer?.isArmed(.header) != true { detector.awaitingRequest = true }
+        if inbound.isEmpty && timer?.isArmed(.header) != true { awaitingRequest = true }
         startIdleTimer()
         drainInbound()
     }

@@ -246,13 +246,9 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // The connection handler reads and writes HTTP/1.1 itself (ClientRequestParser,
-                    // ClientResponseEncoder); the detector before it sees each read's first bytes.
-                    let detector = RequestStartDetector()
-                    try channel.pipeline.syncOperations.addHandler(detector)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ProxyConnectionHandler(core: core, detector: detector)
-                    )
+                    // One handler: it reads and writes HTTP/1.1 itself (ClientRequestParser,
+                    // ClientResponseEncoder).
+                    try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(core: core))
                     core.opened(channel)
                 }
             }

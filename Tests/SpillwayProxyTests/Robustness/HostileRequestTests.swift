@@ -185,9 +185,9 @@ struct HostileRequestTests {
         #expect(response.closedByServer, "closed by the header timeout, not left to the 30 s idle timeout")
     }
 
-    /// The same, with the stalled head in the same packet as the request before it: the detector in front of the
-    /// parser sees only a read's first bytes, so the connection handler starts the header timeout itself when a
-    /// read leaves a request unfinished (before the proxy parsed HTTP itself, such a head had only the idle timeout).
+    /// The same, with the stalled head in the same packet as the request before it: a read's first bytes are not
+    /// the only start of a request, so the connection handler also starts the header timeout when a read leaves a
+    /// request unfinished (before the proxy parsed HTTP itself, such a head had only the idle timeout).
     @Test func aNextHeadStartedInThePreviousRequestsReadStillHasTheHeaderTimeout() async throws {
         let fixture = try await ProxyFixture.start { ports in
             ProxyFixture.yaml(
