@@ -11,16 +11,10 @@ import NIOHTTP1
 struct ClientResponseEncoder {
     private var chunked = false
     private var suppressBody = false
-    private var headBuffer = HeadBuffer()
 
-    /// The head's bytes; remembers the framing for the body. `answersHead` when the request was a `HEAD`.
-    mutating func encodeHead(
-        _ head: HTTPResponseHead,
-        answersHead: Bool,
-        allocator: ByteBufferAllocator
-    )
-        -> ByteBuffer
-    {
+    /// Writes the head's bytes into `buffer`; remembers the framing for the body. `answersHead` when the request
+    /// was a `HEAD`.
+    mutating func encodeHead(_ head: HTTPResponseHead, answersHead: Bool, into buffer: inout ByteBuffer) {
         var headers = head.headers
         let hasContentLength = headers.contains(name: "content-length")
         let fields = frame(
@@ -35,15 +29,12 @@ struct ClientResponseEncoder {
             headers.remove(name: "transfer-encoding")
         }
         if fields.addChunked { headers.add(name: "transfer-encoding", value: "chunked") }
-        var buffer = headBuffer.take(allocator, capacity: 256)
         Self.writeStatusLine(head.status, version: head.version, into: &buffer)
         HTTP1Syntax.writeFields(headers, into: &buffer)
         buffer.writeStaticString("\r\n")
-        headBuffer.keep(buffer)
-        return buffer
     }
 
-    /// The bytes of an upstream's head forwarded to a client speaking `version`: the upstream's field lines as they
+    /// Writes the bytes of an upstream's head forwarded to a client speaking `version`: the upstream's field lines as they
     /// came but for the hop-by-hop ones (``HeaderRewriting/writeClientResponseFields(_:droppingLength:into:)``),
     /// then `Connection: close` when `closing`, the `extraFields` (the rate-limit fields) and the framing field.
     mutating func encodeHead(
@@ -52,23 +43,20 @@ struct ClientResponseEncoder {
         closing: Bool,
         extraFields: [(name: String, value: String)],
         answersHead: Bool,
-        allocator: ByteBufferAllocator
-    ) -> ByteBuffer {
+        into buffer: inout ByteBuffer
+    ) {
         let fields = frame(
             head.status,
             version: version,
             hasContentLength: head.hasContentLength,
             answersHead: answersHead
         )
-        var buffer = headBuffer.take(allocator, capacity: head.fieldLines.readableBytes + 64)
         Self.writeStatusLine(head.status, version: version, into: &buffer)
         HeaderRewriting.writeClientResponseFields(head, droppingLength: fields.dropLength, into: &buffer)
         if closing { buffer.writeStaticString("connection: close\r\n") }
         for field in extraFields { HTTP1Syntax.writeField(field.name, field.value, into: &buffer) }
         if fields.addChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         buffer.writeStaticString("\r\n")
-        headBuffer.keep(buffer)
-        return buffer
     }
 
     /// Decides the framing of a response head (the rules above) and remembers it for the body: whether a

@@ -16,6 +16,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// The most request bytes held while they cannot be forwarded.
     static let maxHeldBytes = 64 * 1024
+    /// The largest body part copied into its head's buffer (one write instead of two); a larger one is written
+    /// as it came.
+    static let maxBodyWithHead = 1024
 
     let core: ProxyServerCore
     /// Whether the connection waits for a new request: its first byte starts the header timeout (slowloris), while
@@ -42,6 +45,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// when the connection opened).
     private var parser: ClientRequestParser
     private var encoder = ClientResponseEncoder()
+    /// The memory response heads are written into, reused from one to the next.
+    private var heads = HeadBuffer()
+    /// A head not yet handed to the channel (see ``write(_:promise:)``).
+    private var heldHead: ByteBuffer?
     /// Whether the request being answered is a `HEAD` (its response has no body).
     private var answeringHead = false
 
@@ -322,18 +329,31 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Encodes `part` (``ClientResponseEncoder``) and writes its bytes; `promise` completes with the last of them.
+    ///
+    /// A head is held back until what follows it: a small body (most are) goes out in the same buffer, one write
+    /// through the pipeline instead of two.
     private func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
         guard let context else {
+            heldHead = nil
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
         let allocator = context.channel.allocator
         switch part {
         case .head(let head):
-            let bytes = encoder.encodeHead(head, answersHead: answeringHead, allocator: allocator)
-            context.write(wrapOutboundOut(bytes), promise: promise)
+            writeHeldHead(context)
+            var bytes = heads.take(allocator, capacity: 512)
+            encoder.encodeHead(head, answersHead: answeringHead, into: &bytes)
+            heldHead = bytes
+            if let promise { writeHeldHead(context, promise: promise) }
         case .body(.byteBuffer(let body)):
             let (prefix, data, suffix) = encoder.encodeBody(body, allocator: allocator)
+            if heldHead != nil, prefix == nil, suffix == nil, let data, data.readableBytes <= Self.maxBodyWithHead {
+                heldHead!.writeImmutableBuffer(data)
+                writeHeldHead(context, promise: promise)
+                return
+            }
+            writeHeldHead(context)
             if let prefix { context.write(wrapOutboundOut(prefix), promise: nil) }
             if let data { context.write(wrapOutboundOut(data), promise: suffix == nil ? promise : nil) }
             if let suffix { context.write(wrapOutboundOut(suffix), promise: promise) }
@@ -343,8 +363,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
         case .body(.fileRegion(let region)):
             // Never made by the proxy (bodies are forwarded as bytes); written as is for completeness.
+            writeHeldHead(context)
             context.write(NIOAny(IOData.fileRegion(region)), promise: promise)
         case .end(let trailers):
+            writeHeldHead(context)
             let bytes = encoder.encodeEnd(trailers, allocator: allocator) ?? allocator.buffer(capacity: 0)
             if bytes.readableBytes > 0 || promise != nil {
                 context.write(wrapOutboundOut(bytes), promise: promise)
@@ -352,27 +374,42 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Hands the held head (and the body that joined it) to the channel; its memory is reused for a later head
+    /// once the socket has let go of it (``HeadBuffer``).
+    private func writeHeldHead(_ context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        guard let head = heldHead else { return }
+        heldHead = nil
+        heads.keep(head)
+        context.write(wrapOutboundOut(head), promise: promise)
+    }
+
     /// Writes an upstream's response head to a client speaking `version` (``ClientResponseEncoder``), closing
-    /// afterwards if the connection will, with `extraFields` added.
+    /// afterwards if the connection will, with `extraFields` added. Held until what follows, like every head.
     func writeForwardedHead(
         _ head: UpstreamResponseHead,
         version: HTTPVersion,
         extraFields: [(name: String, value: String)]
     ) {
         guard let context else { return }
-        let bytes = encoder.encodeHead(
+        writeHeldHead(context)
+        var capacity = head.fieldLines.readableBytes + 64
+        if case .length(let length) = head.framing, length <= Self.maxBodyWithHead { capacity += length }
+        var bytes = heads.take(context.channel.allocator, capacity: capacity)
+        encoder.encodeHead(
             head,
             version: version,
             closing: closeAfterResponse,
             extraFields: extraFields,
             answersHead: answeringHead,
-            allocator: context.channel.allocator
+            into: &bytes
         )
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        heldHead = bytes
     }
 
     func flush() {
-        context?.flush()
+        guard let context else { return }
+        writeHeldHead(context)
+        context.flush()
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }

@@ -190,7 +190,9 @@ struct ClientCodecTests {
     ) -> String {
         let allocator = ByteBufferAllocator()
         var encoder = ClientResponseEncoder()
-        var out = String(buffer: encoder.encodeHead(head, answersHead: answersHead, allocator: allocator))
+        var headBytes = ByteBuffer()
+        encoder.encodeHead(head, answersHead: answersHead, into: &headBytes)
+        var out = String(buffer: headBytes)
         for part in body {
             let (prefix, data, suffix) = encoder.encodeBody(ByteBuffer(string: part), allocator: allocator)
             for buffer in [prefix, data, suffix].compactMap({ $0 }) { out += String(buffer: buffer) }
@@ -253,8 +255,9 @@ struct ClientCodecTests {
         // An interim response before it does not end the suppression.
         let allocator = ByteBufferAllocator()
         var encoder = ClientResponseEncoder()
-        _ = encoder.encodeHead(.init(version: .http1_1, status: .continue), answersHead: true, allocator: allocator)
-        _ = encoder.encodeHead(.init(version: .http1_1, status: .ok), answersHead: true, allocator: allocator)
+        var scratch = ByteBuffer()
+        encoder.encodeHead(.init(version: .http1_1, status: .continue), answersHead: true, into: &scratch)
+        encoder.encodeHead(.init(version: .http1_1, status: .ok), answersHead: true, into: &scratch)
         #expect(encoder.encodeBody(ByteBuffer(string: "x"), allocator: allocator) == (nil, nil, nil))
         #expect(encoder.encodeEnd(nil, allocator: allocator) == nil)
     }
@@ -273,16 +276,16 @@ struct ClientCodecTests {
             let head = try UpstreamResponseHead.parse(ByteBuffer(string: text))
             let allocator = ByteBufferAllocator()
             var encoder = ClientResponseEncoder()
-            var out = String(
-                buffer: encoder.encodeHead(
-                    head,
-                    version: version,
-                    closing: closing,
-                    extraFields: extra,
-                    answersHead: answersHead,
-                    allocator: allocator
-                )
+            var headBytes = ByteBuffer()
+            encoder.encodeHead(
+                head,
+                version: version,
+                closing: closing,
+                extraFields: extra,
+                answersHead: answersHead,
+                into: &headBytes
             )
+            var out = String(buffer: headBytes)
             let (prefix, data, suffix) = encoder.encodeBody(ByteBuffer(string: body), allocator: allocator)
             for buffer in [prefix, data, suffix].compactMap({ $0 }) { out += String(buffer: buffer) }
             if let end = encoder.encodeEnd(nil, allocator: allocator) { out += String(buffer: end) }
