@@ -45,16 +45,7 @@ struct ClientRequestParser {
     /// The most bytes a request line may take.
     static let maxRequestLineBytes = 8 * 1024
 
-    private enum State {
-        case head
-        case body(HTTP1BodyReader)
-        case end(HTTPHeaders?)
-    }
-
-    private var state = State.head
-    private var pending: ByteBuffer?
-    /// How many bytes of an incomplete head in `pending` were searched for its end.
-    private var headScanned = 0
+    private var stream = HTTP1MessageStream()
 
     init(maxHeaderBytes: Int, maxHeaderCount: Int) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -62,10 +53,7 @@ struct ClientRequestParser {
     }
 
     /// Whether a request is under way (its first bytes have arrived and its end has not been returned).
-    var isMidRequest: Bool {
-        if case .head = state { return pending.map { $0.readableBytes > 0 } ?? false }
-        return true
-    }
+    var isMidRequest: Bool { stream.isMidMessage }
 
     /// The next part from `input` (consumed as far as it goes), or nil when `input` holds no further part yet.
     mutating func next(_ input: inout ByteBuffer) throws -> HTTPServerRequestPart? {
@@ -86,52 +74,20 @@ struct ClientRequestParser {
     }
 
     private mutating func nextPart(_ input: inout ByteBuffer) throws -> HTTPServerRequestPart? {
-        if var earlier = pending {
-            pending = nil
-            earlier.writeBuffer(&input)
-            input = earlier
-        }
-        while true {
-            switch state {
-            case .end(let trailers):
-                state = .head
-                return .end(trailers)
-            case .head:
-                if pending == nil {
-                    // Empty lines before a request line are skipped (RFC 9112 §2.2: some clients send a CRLF after
-                    // a body, and NIOHTTP1's parser skipped them too).
-                    while let byte = input.getInteger(at: input.readerIndex, as: UInt8.self),
-                        byte == 0x0D || byte == 0x0A
-                    {
-                        input.moveReaderIndex(forwardBy: 1)
-                    }
-                }
-                guard input.readableBytes > 0 else { return nil }
-                let limit = maxHeaderBytes + Self.maxRequestLineBytes + 4
-                guard let length = try HTTP1Syntax.sectionLength(input, limit: limit, scanned: headScanned) else {
-                    headScanned = input.readableBytes
-                    pending = input.readSlice(length: input.readableBytes)
-                    return nil
-                }
-                headScanned = 0
-                let head = try parseHead(input.readSlice(length: length)!)
-                state = try Self.framing(of: head.headers).map { .body(reader($0)) } ?? .end(nil)
-                return .head(head)
-            case .body(var reader):
-                let step = try reader.next(&input)
-                switch step {
-                case .body(let bytes):
-                    state = .body(reader)
-                    return .body(bytes)
-                case .end(let trailers):
-                    state = .head
-                    return .end(trailers)
-                case .needMore:
-                    state = .body(reader)
-                    if input.readableBytes > 0 { pending = input.readSlice(length: input.readableBytes) }
-                    return nil
-                }
-            }
+        // Empty lines before a request line are skipped (RFC 9112 §2.2: some clients send a CRLF after a body, and
+        // NIOHTTP1's parser skipped them too).
+        let limit = maxHeaderBytes + Self.maxRequestLineBytes + 4
+        switch try stream.next(&input, headLimit: limit, skippingEmptyLines: true) {
+        case nil:
+            return nil
+        case .head(let bytes):
+            let head = try parseHead(bytes)
+            stream.state = try Self.framing(of: head.headers).map { .body(reader($0)) } ?? .end(nil)
+            return .head(head)
+        case .body(let bytes):
+            return .body(bytes)
+        case .end(let trailers):
+            return .end(trailers)
         }
     }
 

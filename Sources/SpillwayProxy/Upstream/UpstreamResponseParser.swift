@@ -44,28 +44,12 @@ struct UpstreamResponseParser {
     /// The most bytes a response head, or a trailer section, may take.
     static let maxHeadBytes = 80 * 1024
 
-    private enum State {
-        /// Awaiting a response head.
-        case head
-        /// In the response's body.
-        case body(HTTP1BodyReader)
-        /// The response is complete: its end (with these trailers) is the next part.
-        case end(HTTPHeaders?)
-    }
-
-    private var state = State.head
-    /// Bytes of a line-oriented element (a head, a chunk-size line, trailers) that did not arrive whole.
-    private var pending: ByteBuffer?
-    /// How many bytes of an incomplete head in `pending` were searched for its end.
-    private var headScanned = 0
+    private var stream = HTTP1MessageStream()
     /// Whether the response being awaited answers a `HEAD` request (a head without a body).
     var answersHead = false
 
     /// Whether a response is under way (its head has started arriving and its end has not been returned).
-    var isMidResponse: Bool {
-        if case .head = state { return pending.map { $0.readableBytes > 0 } ?? false }
-        return true
-    }
+    var isMidResponse: Bool { stream.isMidMessage }
 
     /// The next part of the response from `input` (consumed as far as it goes), or nil when `input` holds no
     /// further part yet. After an `.end`, what follows stays in `input`: bytes nobody asked for.
@@ -85,53 +69,28 @@ struct UpstreamResponseParser {
     }
 
     private mutating func nextPart(_ input: inout ByteBuffer) throws -> UpstreamResponsePart? {
-        if var earlier = pending {
-            pending = nil
-            earlier.writeBuffer(&input)
-            input = earlier
-        }
         while true {
-            switch state {
-            case .end(let trailers):
-                state = .head
-                answersHead = false
-                return .end(trailers)
-            case .head:
-                guard input.readableBytes > 0 else { return nil }
-                let found = try HTTP1Syntax.sectionLength(input, limit: Self.maxHeadBytes, scanned: headScanned)
-                guard let length = found else {
-                    headScanned = input.readableBytes
-                    keepPending(&input)
-                    return nil
-                }
-                headScanned = 0
-                let head = try UpstreamResponseHead.parse(input.readSlice(length: length)!)
+            switch try stream.next(&input, headLimit: Self.maxHeadBytes) {
+            case nil:
+                return nil
+            case .head(let bytes):
+                let head = try UpstreamResponseHead.parse(bytes)
                 let code = head.status.code
                 if code / 100 == 1 {
                     if code == 101 { throw UpstreamResponseError(kind: .switchingProtocols) }
                     continue  // an interim response: the final one follows
                 }
-                if answersHead || code == 204 || code == 304 {
-                    state = .end(nil)
+                if answersHead || code == 204 || code == 304 || head.framing == .length(0) {
+                    stream.state = .end(nil)
                 } else {
-                    state = head.framing == .length(0) ? .end(nil) : .body(reader(head.framing))
+                    stream.state = .body(reader(head.framing))
                 }
                 return .head(head)
-            case .body(var reader):
-                let step = try reader.next(&input)
-                switch step {
-                case .body(let bytes):
-                    state = .body(reader)
-                    return .body(bytes)
-                case .end(let trailers):
-                    state = .head
-                    answersHead = false
-                    return .end(trailers)
-                case .needMore:
-                    state = .body(reader)
-                    if input.readableBytes > 0 { keepPending(&input) }
-                    return nil
-                }
+            case .body(let bytes):
+                return .body(bytes)
+            case .end(let trailers):
+                answersHead = false
+                return .end(trailers)
             }
         }
     }
@@ -143,21 +102,17 @@ struct UpstreamResponseParser {
     /// The upstream closed its side: the end of a body delimited by the close, or of a response whose end was not
     /// yet returned; nil when no response was under way; throws for a response cut short.
     mutating func inputClosed() throws -> UpstreamResponsePart? {
-        switch state {
+        switch stream.state {
         case .body(let reader) where reader.endsWithClose:
-            state = .head
+            stream.state = .head
             return .end(nil)
         case .end(let trailers):
-            state = .head
+            stream.state = .head
             return .end(trailers)
         case .head where !isMidResponse:
             return nil
         default:
             throw UpstreamResponseError(kind: .truncated)
         }
-    }
-
-    private mutating func keepPending(_ input: inout ByteBuffer) {
-        pending = input.readSlice(length: input.readableBytes)
     }
 }
