@@ -496,6 +496,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         inbound.removeAll()
         heldBytes = 0
         heldHeads = 0
+        heldHead = nil
     }
 
     // MARK: Timeouts

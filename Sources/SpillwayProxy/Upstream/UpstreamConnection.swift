@@ -103,7 +103,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        receiver = nil
+        // Normally after `channelInactive` told the exchange; if not, it hears now (and lets go of it).
+        if receiver != nil { ended(error: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
