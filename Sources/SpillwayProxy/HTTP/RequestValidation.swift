@@ -4,8 +4,8 @@ import Spillway
 /// Checks a request head before anything is forwarded, refusing the forms that let a client smuggle a second
 /// request past the proxy (two parsers disagreeing on where a body ends) or confuse routing.
 ///
-/// The decoder (llhttp, strict) already rejects malformed framing bytes; these checks cover what it lets through and
-/// state the proxy's policy in one place:
+/// The parser (``ClientRequestParser``) already rejects malformed syntax and framing two readers could disagree on;
+/// these checks cover what it lets through and state the proxy's policy in one place:
 /// - `Content-Length` together with `Transfer-Encoding`, two `Content-Length` fields (even equal ones), a
 ///   `Content-Length` that is not plain digits: 400 (RFC 9112 §6.3);
 /// - `Transfer-Encoding` other than exactly `chunked`, or in an HTTP/1.0 request: 501 / 400;
