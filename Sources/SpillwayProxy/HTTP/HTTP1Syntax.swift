@@ -124,24 +124,27 @@ enum HTTP1Syntax {
     }
 
     /// Hands each element of a comma-separated field value (RFC 9110 §5.6.1) to `element`, trimmed of the spaces
-    /// and tabs around it; empty elements are skipped unless `keepingEmpty` (where an empty one is an error to the
-    /// caller, as in `Content-Length`).
-    static func forEachListElement(
-        _ value: Slice<UnsafeRawBufferPointer>,
+    /// and tabs around it, without allocating; empty elements are skipped unless `keepingEmpty` (where an empty one
+    /// is an error to the caller, as in `Content-Length`). Over a value's bytes as read or over a `String`'s UTF-8.
+    static func forEachListElement<Value: BidirectionalCollection<UInt8>>(
+        _ value: Value,
         keepingEmpty: Bool = false,
-        _ element: (Slice<UnsafeRawBufferPointer>) -> Void
+        _ element: (Value.SubSequence) -> Void
     ) {
         var start = value.startIndex
         while true {
-            var end = start
-            while end < value.endIndex, value[end] != UInt8(ascii: ",") { end += 1 }
+            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.endIndex
             var first = start
             var last = end
-            while first < last, value[first] == 0x20 || value[first] == 0x09 { first += 1 }
-            while last > first, value[last - 1] == 0x20 || value[last - 1] == 0x09 { last -= 1 }
+            while first < last, value[first] == 0x20 || value[first] == 0x09 { first = value.index(after: first) }
+            while last > first {
+                let before = value.index(before: last)
+                guard value[before] == 0x20 || value[before] == 0x09 else { break }
+                last = before
+            }
             if first < last || keepingEmpty { element(value[first..<last]) }
             guard end < value.endIndex else { return }
-            start = end + 1
+            start = value.index(after: end)
         }
     }
 

@@ -166,18 +166,10 @@ enum HeaderRewriting {
     static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
         var tokens: [String] = []
         for (name, value) in headers where name.utf8.equalsIgnoringASCIICase("connection".utf8) {
-            // Token by token over the bytes (no array of pieces): `close` and `keep-alive` name no field.
-            let bytes = value.utf8
-            var start = bytes.startIndex
-            while start < bytes.endIndex {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
-                let token = HTTP1Syntax.trimmed(bytes[start..<end])
-                start = end < bytes.endIndex ? bytes.index(after: end) : end
-                if token.isEmpty || token.equalsIgnoringASCIICase("close".utf8)
-                    || token.equalsIgnoringASCIICase("keep-alive".utf8)
-                {
-                    continue
-                }
+            // `close` and `keep-alive` name no field.
+            HTTP1Syntax.forEachListElement(value.utf8) { token in
+                guard !token.equalsIgnoringASCIICase("close".utf8), !token.equalsIgnoringASCIICase("keep-alive".utf8)
+                else { return }
                 tokens.append(String(decoding: token, as: UTF8.self).lowercased())
             }
         }

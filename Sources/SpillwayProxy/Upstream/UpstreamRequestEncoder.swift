@@ -6,7 +6,7 @@ import NIOHTTP1
 /// `Transfer-Encoding: chunked`. The counterpart of ``UpstreamResponseParser``, in place of NIOHTTP1's encoder.
 struct UpstreamRequestEncoder {
     /// Whether the body of the request being written is sent in chunks.
-    private(set) var chunked = false
+    private var chunked = false
 
     /// A new request's head is written: its body goes in chunks when `chunked`.
     mutating func startRequest(chunked: Bool) {

@@ -21,13 +21,6 @@ struct UpstreamResponseHead {
     /// this message, removed before it is forwarded (usually none).
     var connectionNames: [String]
 
-    /// The fields as `HTTPHeaders`: strings made on demand, for tests and diagnostics, never on the forwarding path.
-    var headers: HTTPHeaders {
-        var lines = fieldLines
-        lines.writeStaticString("\r\n")
-        return (try? lines.withUnsafeReadableBytes { try HTTP1Syntax.parseFields($0, from: 0) }) ?? [:]
-    }
-
     /// Reads a whole head (status line, fields, empty line), as ``UpstreamResponseParser`` found it.
     static func parse(_ head: ByteBuffer) throws -> UpstreamResponseHead {
         try head.withUnsafeReadableBytes { bytes throws -> UpstreamResponseHead in

@@ -269,3 +269,12 @@ struct UpstreamCodecTests {
         #expect((error as? UpstreamResponseError)?.kind == .unsolicited)
     }
 }
+
+extension UpstreamResponseHead {
+    /// The fields as `HTTPHeaders`, for comparing parsed heads (the proxy itself never makes strings of them).
+    var headers: HTTPHeaders {
+        var lines = fieldLines
+        lines.writeStaticString("\r\n")
+        return (try? lines.withUnsafeReadableBytes { try HTTP1Syntax.parseFields($0, from: 0) }) ?? [:]
+    }
+}
