@@ -249,8 +249,8 @@ struct RedisCacheTierTests {
                 return try await group.reduce(into: [Profile]()) { $0.append($1) }
             }
             #expect(loaded.count == 19)
-            // Far below the 10 s tier timeout: a dead Redis fails at once.
-            #expect(start.duration(to: clock.now) < .seconds(2))
+            // Far below the 10 s tier timeout: a dead Redis fails at once (loose for CI's crowded unit phase).
+            #expect(start.duration(to: clock.now) < .seconds(5))
             // An invalidation cannot reach Redis: it says so, and the local entry is gone anyway.
             let error = await #expect(throws: CacheError.self) { try await a.invalidate("k0") }
             #expect(error?.code == .sharedTierFailed)
