@@ -3,7 +3,8 @@ import NIOHTTP1
 
 /// The HTTP/1.1 syntax (RFC 9112) both of the proxy's parsers read: the client's requests
 /// (``ClientRequestParser``) and the upstreams' responses (``UpstreamResponseParser``). Byte scans over a buffer's
-/// readable bytes; strings are made only for the field names and values a head keeps.
+/// readable bytes; heads are kept as bytes (``ClientRequestHead``, ``UpstreamResponseHead``), and strings are made
+/// only of trailer fields (``parseFields(_:from:maxCount:)``).
 enum HTTP1Syntax {
     /// What the syntax refuses; each parser turns it into its own error.
     enum Failure: Error, Equatable {
@@ -70,7 +71,7 @@ enum HTTP1Syntax {
     /// Checks the field lines from `start` up to the empty line that ends `bytes` (at most `maxCount` of them) and
     /// hands each one's name and value (trimmed of surrounding whitespace) to `field` as byte ranges, making no
     /// strings: the one reading of field syntax behind ``parseFields(_:from:maxCount:)`` and the heads the proxy
-    /// forwards as bytes (``UpstreamResponseHead``).
+    /// forwards as bytes (``ClientRequestHead``, ``UpstreamResponseHead``).
     static func scanFields(
         _ bytes: UnsafeRawBufferPointer,
         from start: Int,

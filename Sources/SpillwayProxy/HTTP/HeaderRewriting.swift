@@ -37,58 +37,79 @@ enum HeaderRewriting {
         var forwardedElement: String? = nil
     }
 
-    /// Writes the head the upstream receives: `method target HTTP/1.1`; the client's fields but the hop-by-hop
-    /// ones, `Expect`, and those named in `extraFields`; the forwarding fields, the deadline and the framing; then
-    /// `extraFields` (the trace context, which replaces the client's); and the empty line. Straight into `buffer`:
-    /// no list of fields is built on the way.
+    /// Writes the head the upstream receives: `method target HTTP/1.1`; the client's field lines but the hop-by-hop
+    /// ones, `Expect`, and those named in `extraFields`, copied in runs as they came; the forwarding fields, the
+    /// deadline and the framing; then `extraFields` (the trace context, which replaces the client's); and the empty
+    /// line. Straight into `buffer`: no list of fields is built on the way, no string made of a field.
     static func writeUpstreamHead(
-        method: HTTPMethod,
+        _ head: ClientRequestHead,
         target: String,
-        headers: HTTPHeaders,
         forwarding: Forwarding,
         extraFields: HTTPHeaders? = nil,
         into buffer: inout ByteBuffer
     ) {
+        let method = head.method
         buffer.writeString(method.rawValue)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(target)
         buffer.writeStaticString(" HTTP/1.1\r\n")
-        let named = connectionTokens(headers)
+        let named = head.facts.connection.names
+        let extraNames = extraFields?.map { $0.name.lowercased() } ?? []
         // A body-less POST, PUT or PATCH is sent with `Content-Length: 0` in place of any the client sent.
         let zeroLength =
             forwarding.framing == .none && (method == .POST || method == .PUT || method == .PATCH)
-        var forwardedFor: [String] = []
-        var forwarded: [String] = []
-        var hadGRPCTimeout = false
-        for (name, value) in headers {
-            // Compared without lower-casing `name` (a new string per field).
-            let bytes = name.utf8
-            if isRemoved(bytes, named: named) || bytes.equalsIgnoringASCIICase("expect".utf8) { continue }
-            if let extraFields, extraFields.contains(name: name) { continue }
-            switch bytes.count {
-            case 15 where bytes.equalsIgnoringASCIICase("x-forwarded-for".utf8):
-                if forwarding.peerIsTrusted { forwardedFor.append(value) }
-                continue
-            case 9 where bytes.equalsIgnoringASCIICase("forwarded".utf8):
-                if forwarding.peerIsTrusted { forwarded.append(value) }
-                continue
-            case 14 where zeroLength && bytes.equalsIgnoringASCIICase("content-length".utf8):
-                continue
-            case TimeoutHeader.grpcName.utf8.count where bytes.equalsIgnoringASCIICase(TimeoutHeader.grpcName.utf8):
-                hadGRPCTimeout = true
-                if forwarding.remainingBudget != nil { continue }
-            case TimeoutHeader.defaultName.utf8.count
-            where bytes.equalsIgnoringASCIICase(TimeoutHeader.defaultName.utf8):
-                if forwarding.remainingBudget != nil { continue }
-            default:
-                break
+        let replacesDeadline = forwarding.remainingBudget != nil
+        let hadGRPCTimeout = head.facts.grpcTimeout != nil
+        head.fieldLines.withUnsafeReadableBytes { bytes in
+            // The values of a trusted peer's forwarding fields, to which the proxy appends its own element.
+            var forwardedFor: [Range<Int>] = []
+            var forwarded: [Range<Int>] = []
+            var runStart = 0
+            var index = 0
+            while index < bytes.count {
+                let lineStart = index
+                while bytes[index] != UInt8(ascii: ":") { index += 1 }
+                let colon = index
+                let name = bytes[lineStart..<colon]
+                while bytes[index] != 0x0A { index += 1 }
+                index += 1
+                var dropped = isRemoved(name, named: named) || name.equalsIgnoringASCIICase("expect".utf8)
+                if !dropped {
+                    switch name.count {
+                    case 15 where name.equalsIgnoringASCIICase("x-forwarded-for".utf8):
+                        if forwarding.peerIsTrusted {
+                            forwardedFor.append(ClientRequestHead.value(bytes, afterColon: colon).range)
+                        }
+                        dropped = true
+                    case 9 where name.equalsIgnoringASCIICase("forwarded".utf8):
+                        if forwarding.peerIsTrusted {
+                            forwarded.append(ClientRequestHead.value(bytes, afterColon: colon).range)
+                        }
+                        dropped = true
+                    case 14 where zeroLength && name.equalsIgnoringASCIICase("content-length".utf8):
+                        dropped = true
+                    case TimeoutHeader.grpcName.utf8.count
+                    where replacesDeadline && name.equalsIgnoringASCIICase(TimeoutHeader.grpcName.utf8):
+                        dropped = true
+                    case TimeoutHeader.defaultName.utf8.count
+                    where replacesDeadline && name.equalsIgnoringASCIICase(TimeoutHeader.defaultName.utf8):
+                        dropped = true
+                    default:
+                        dropped = !extraNames.isEmpty && extraNames.contains { name.equalsIgnoringASCIICase($0.utf8) }
+                    }
+                }
+                guard dropped else { continue }
+                if lineStart > runStart {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<lineStart]))
+                }
+                runStart = index
             }
-            HTTP1Syntax.writeField(name, value, into: &buffer)
-        }
-        if let peer = forwarding.peer {
-            writeList(name: "x-forwarded-for", forwardedFor, then: peer, into: &buffer)
-            let element = forwarding.forwardedElement ?? forwardedElement(peer: peer, host: forwarding.host)
-            writeList(name: "forwarded", forwarded, then: element, into: &buffer)
+            if bytes.count > runStart { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart...])) }
+            if let peer = forwarding.peer {
+                writeList(name: "x-forwarded-for", forwardedFor.map { bytes[$0] }, then: peer, into: &buffer)
+                let element = forwarding.forwardedElement ?? forwardedElement(peer: peer, host: forwarding.host)
+                writeList(name: "forwarded", forwarded.map { bytes[$0] }, then: element, into: &buffer)
+            }
         }
         if let remaining = forwarding.remainingBudget {
             let milliseconds = TimeoutHeader.format(remaining)
@@ -105,11 +126,16 @@ enum HeaderRewriting {
     }
 
     /// Writes `name: earlier…, last`: a list field the proxy appends its own element to.
-    private static func writeList(name: String, _ earlier: [String], then last: String, into buffer: inout ByteBuffer) {
-        buffer.writeString(name)
+    private static func writeList(
+        name: StaticString,
+        _ earlier: [Slice<UnsafeRawBufferPointer>],
+        then last: String,
+        into buffer: inout ByteBuffer
+    ) {
+        buffer.writeStaticString(name)
         buffer.writeStaticString(": ")
         for value in earlier {
-            buffer.writeString(value)
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: value))
             buffer.writeStaticString(", ")
         }
         buffer.writeString(last)
@@ -159,27 +185,10 @@ enum HeaderRewriting {
         return named.contains { name.equalsIgnoringASCIICase($0.utf8) }
     }
 
-    /// The lower-cased field names listed in `Connection`, other than `close` and `keep-alive`.
-    ///
-    /// One pass over the fields without allocating in the usual case (no `Connection`, or only `keep-alive` or
-    /// `close`, which name no field): a list is made only for a token that names one.
-    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
-        var tokens: [String] = []
-        for (name, value) in headers where name.utf8.equalsIgnoringASCIICase("connection".utf8) {
-            // `close` and `keep-alive` name no field.
-            HTTP1Syntax.forEachListElement(value.utf8) { token in
-                guard !token.equalsIgnoringASCIICase("close".utf8), !token.equalsIgnoringASCIICase("keep-alive".utf8)
-                else { return }
-                tokens.append(String(decoding: token, as: UTF8.self).lowercased())
-            }
-        }
-        return tokens
-    }
-
     /// The proxy's own `Forwarded` element (RFC 7239) for a request from `peer` to `host`: `for=…;host="…";proto=http`.
     static func forwardedElement(peer: String, host: String?) -> String {
         var element = "for=\(forwardedNode(peer))"
-        if let host, RequestValidation.isValidHost(Substring(host)) {
+        if let host, RequestValidation.isValidHost(host.utf8) {
             element += ";host=\"\(host)\""
         }
         return element + ";proto=http"

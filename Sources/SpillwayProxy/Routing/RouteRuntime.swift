@@ -37,7 +37,7 @@ final class RouteRuntime: Sendable {
     }
 
     /// The request's priority (see ``ProxyConfiguration/Route/PriorityRules`` for the order of the rules).
-    func priority(path: Substring, headers: HTTPHeaders, clientAddress: () -> String?) -> Priority {
+    func priority(path: Substring, head: ClientRequestHead, clientAddress: () -> String?) -> Priority {
         let rules = configuration.priority
         for rule in paths where PathPrefix.matches(rule.prefix, path: path) { return rule.priority }
         if !rules.clientClasses.isEmpty {
@@ -48,13 +48,15 @@ final class RouteRuntime: Sendable {
                 }
                 if let header = clientClass.header {
                     guard
-                        headers[header].contains(where: { clientClass.values.contains($0.trimmingBlanks.lowercased()) })
+                        head.values(named: header).contains(where: {
+                            clientClass.values.contains($0.trimmingBlanks.lowercased())
+                        })
                     else { continue }
                 }
                 return clientClass.priority
             }
         }
-        if let header = rules.header, let value = headers.first(name: header), let priority = Priority(parsing: value) {
+        if let header = rules.header, let value = head.first(named: header), let priority = Priority(parsing: value) {
             return min(priority, rules.headerCeiling)
         }
         return rules.defaultPriority

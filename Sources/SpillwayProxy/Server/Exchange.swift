@@ -32,7 +32,7 @@ final class Exchange: UpstreamResponseReceiver {
     private let clock: any SpillwayClock
     let runtime: ProxyRuntime
     let route: RouteRuntime
-    let head: HTTPRequestHead
+    let head: ClientRequestHead
     let accepted: RequestValidation.Accepted
     private let startNanoseconds: Int64
     private var deadline: Deadline?
@@ -69,7 +69,7 @@ final class Exchange: UpstreamResponseReceiver {
         eventLoop: any EventLoop,
         runtime: ProxyRuntime,
         route: RouteRuntime,
-        head: HTTPRequestHead,
+        head: ClientRequestHead,
         accepted: RequestValidation.Accepted,
         startNanoseconds: Int64
     ) {
@@ -128,10 +128,12 @@ final class Exchange: UpstreamResponseReceiver {
     private func startBody() {
         let resolver = runtime.configuration.clientAddresses
         let peer = connection.peer
-        let headers = head.headers
+        let head = head
         // Made only when a priority rule or a rate limit asks for it (a closure here would be allocated always).
-        func rateRequest() -> RateLimitRequest { RateLimitRequest(peerAddress: peer) { name in headers[name] } }
-        priority = route.priority(path: accepted.path, headers: headers) {
+        func rateRequest() -> RateLimitRequest {
+            RateLimitRequest(peerAddress: peer) { name in head.values(named: name) }
+        }
+        priority = route.priority(path: accepted.path, head: head) {
             resolver.clientAddress(of: rateRequest())
         }
         if accepted.framing != .none { startBodyTimer() }
@@ -145,10 +147,10 @@ final class Exchange: UpstreamResponseReceiver {
     /// The budget the client asked for, or the configured default.
     private func requestBudget(_ deadlines: ProxyConfiguration.Deadlines) -> Duration? {
         var budget: Duration? = nil
-        if let value = head.headers.first(name: TimeoutHeader.defaultName) {
+        if let value = head.facts.timeout {
             budget = TimeoutHeader.parseMilliseconds(value)
         }
-        if deadlines.readsGRPCTimeout, let value = head.headers.first(name: TimeoutHeader.grpcName),
+        if deadlines.readsGRPCTimeout, let value = head.facts.grpcTimeout,
             let parsed = TimeoutHeader.parseGRPCTimeout(value)
         {
             budget = budget.map { min($0, parsed) } ?? parsed
@@ -308,9 +310,8 @@ final class Exchange: UpstreamResponseReceiver {
         }
         var bytes = upstream.headBuffer(capacity: 512)
         HeaderRewriting.writeUpstreamHead(
-            method: head.method,
+            head,
             target: accepted.target,
-            headers: head.headers,
             forwarding: .init(
                 peer: connection.peer,
                 peerIsTrusted: connection.peer.map {

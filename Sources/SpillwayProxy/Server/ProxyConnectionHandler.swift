@@ -27,7 +27,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private(set) var context: ChannelHandlerContext?
     /// The TCP peer's IP address as text.
     private(set) var peer: String?
-    private var inbound = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 4)
+    private var inbound = CircularBuffer<ClientRequestPart>(initialCapacity: 4)
     private var heldBytes = 0
     private var heldHeads = 0
     private(set) var exchange: Exchange?
@@ -106,7 +106,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func received(_ part: HTTPServerRequestPart) {
+    private func received(_ part: ClientRequestPart) {
         switch part {
         case .head:
             heldHeads += 1
@@ -254,7 +254,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         updateReads()
     }
 
-    private func startExchange(_ head: HTTPRequestHead) {
+    private func startExchange(_ head: ClientRequestHead) {
         guard let context else { return }
         timer?.disarm(.idle)
         let runtime = core.runtime
@@ -297,7 +297,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func refuseBeforeRouting(
         _ response: LocalResponse,
-        head: HTTPRequestHead,
+        head: ClientRequestHead,
         runtime: ProxyRuntime,
         start: Int64
     ) {

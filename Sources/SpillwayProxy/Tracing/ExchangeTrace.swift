@@ -23,9 +23,9 @@ final class ExchangeTrace {
     private var attempts = 0
 
     /// Starts the server span of `head` on `route`, continuing the trace its headers carry.
-    init(tracer: any Tracer, head: HTTPRequestHead, path: String, route: String) {
+    init(tracer: any Tracer, head: ClientRequestHead, path: String, route: String) {
         var parent = ServiceContext.topLevel
-        tracer.extract(head.headers, into: &parent, using: NIOHTTPHeadersExtractor())
+        tracer.extract(head, into: &parent, using: ClientRequestHeadExtractor())
         self.tracer = tracer
         self.server = tracer.startSpan("HTTP \(head.method.rawValue) \(route)", context: parent, ofKind: .server)
         guard server.isRecording else { return }
@@ -33,7 +33,7 @@ final class ExchangeTrace {
             attributes["http.request.method"] = head.method.rawValue
             attributes["url.path"] = path
             attributes["spillway.proxy.route"] = route
-            attributes["user_agent.original"] = head.headers.first(name: "user-agent")
+            attributes["user_agent.original"] = head.first(named: "user-agent")
         }
     }
 
@@ -127,11 +127,9 @@ final class ExchangeTrace {
     }
 }
 
-/// Reads trace context from NIO's request headers.
-struct NIOHTTPHeadersExtractor: Extractor {
-    func extract(key: String, from carrier: HTTPHeaders) -> String? {
-        carrier.first(name: key)
-    }
+/// Reads the trace context a client's request carries, from its head's bytes.
+struct ClientRequestHeadExtractor: Extractor {
+    func extract(key: String, from carrier: ClientRequestHead) -> String? { carrier.first(named: key) }
 }
 
 /// Writes trace context into NIO's request headers, replacing a field of the same name.

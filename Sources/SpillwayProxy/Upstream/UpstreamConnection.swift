@@ -47,7 +47,7 @@ final class UpstreamConnection {
         handler.resumeReads()
     }
 
-    /// Writes a request head (``HeaderRewriting/writeUpstreamHead(method:target:headers:forwarding:extraFields:into:)``):
+    /// Writes a request head (``HeaderRewriting/writeUpstreamHead(_:target:forwarding:extraFields:into:)``):
     /// `chunked` when its body is sent in chunks.
     func writeHead(_ bytes: ByteBuffer, method: HTTPMethod, chunked: Bool) {
         handler.writeHead(bytes, method: method, chunked: chunked)

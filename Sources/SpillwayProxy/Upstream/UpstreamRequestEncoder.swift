@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Frames the body of the requests an exchange sends upstream: as it comes, or in chunks when the head (written by
-/// ``HeaderRewriting/writeUpstreamHead(method:target:headers:forwarding:extraFields:into:)``) says
+/// ``HeaderRewriting/writeUpstreamHead(_:target:forwarding:extraFields:into:)``) says
 /// `Transfer-Encoding: chunked`. The counterpart of ``UpstreamResponseParser``, in place of NIOHTTP1's encoder.
 struct UpstreamRequestEncoder {
     /// Whether the body of the request being written is sent in chunks.

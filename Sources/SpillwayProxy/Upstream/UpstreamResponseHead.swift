@@ -63,10 +63,10 @@ struct UpstreamResponseHead {
                 status: HTTPResponseStatus(statusCode: code),
                 // Without the status line and the empty line: a slice of the bytes read, not a copy.
                 fieldLines: head.getSlice(at: head.readerIndex + index + 2, length: bytes.count - index - 4)!,
-                isKeepAlive: facts.sawClose ? false : facts.sawKeepAlive || version.minor >= 1,
+                isKeepAlive: facts.connection.isKeepAlive(version),
                 hasContentLength: facts.length != nil,
                 framing: try facts.framing(),
-                connectionNames: facts.connectionNames
+                connectionNames: facts.connection.names
             )
         }
     }
@@ -76,22 +76,12 @@ struct UpstreamResponseHead {
         var length: Int?
         var hasCodings = false
         var lastCodingIsChunked = false
-        var sawClose = false
-        var sawKeepAlive = false
-        var connectionNames: [String] = []
+        var connection = ConnectionOptions()
 
         mutating func read(name: Slice<UnsafeRawBufferPointer>, value: Slice<UnsafeRawBufferPointer>) throws {
             switch name.count {
             case 10 where name.equalsIgnoringASCIICase("connection".utf8):
-                HTTP1Syntax.forEachListElement(value) { token in
-                    if token.equalsIgnoringASCIICase("close".utf8) {
-                        sawClose = true
-                    } else if token.equalsIgnoringASCIICase("keep-alive".utf8) {
-                        sawKeepAlive = true
-                    } else {
-                        connectionNames.append(String(decoding: token, as: UTF8.self).lowercased())
-                    }
-                }
+                connection.read(value)
             case 14 where name.equalsIgnoringASCIICase("content-length".utf8):
                 // Usually one plain number; a list must repeat one number.
                 var valid = true

@@ -25,7 +25,7 @@ struct ClientCodecTests {
             while let part = try parser.next(&buffer) {
                 switch part {
                 case .head(let head):
-                    let fields = head.headers.map { "\($0.name): \($0.value)" }.joined(separator: ", ")
+                    let fields = head.fields.map { "\($0.name): \($0.value)" }.joined(separator: ", ")
                     lines.append("head \(head.method.rawValue) \(head.uri) \(head.version) [\(fields)]")
                 case .body(let body):
                     if let last = lines.last, last.hasPrefix("body ") {
@@ -93,6 +93,9 @@ struct ClientCodecTests {
             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            // `chunked` in one of two fields, in either order.
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
         ]
         for text in ambiguous {
             #expect(failure(text) == .ambiguousFraming, "\(text)")

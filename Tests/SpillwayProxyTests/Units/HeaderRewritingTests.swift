@@ -12,19 +12,18 @@ struct HeaderRewritingTests {
     private func names(_ headers: HTTPHeaders) -> [String] { headers.map(\.name) }
     private func lines(_ headers: HTTPHeaders) -> [String] { headers.map { "\($0.name): \($0.value)" } }
 
-    /// The fields of the head ``HeaderRewriting/writeUpstreamHead(method:target:headers:forwarding:extraFields:into:)``
+    /// The fields of the head ``HeaderRewriting/writeUpstreamHead(_:target:forwarding:extraFields:into:)``
     /// writes, read back; its request line is checked too.
     private func upstreamFields(
         _ headers: HTTPHeaders,
         method: HTTPMethod,
         forwarding: HeaderRewriting.Forwarding,
         extraFields: HTTPHeaders? = nil
-    ) -> HTTPHeaders {
+    ) throws -> HTTPHeaders {
         var buffer = ByteBuffer()
         HeaderRewriting.writeUpstreamHead(
-            method: method,
+            try ClientRequestHead.make(method: method, uri: "/t?q=1", headers: headers),
             target: "/t?q=1",
-            headers: headers,
             forwarding: forwarding,
             extraFields: extraFields,
             into: &buffer
@@ -37,8 +36,8 @@ struct HeaderRewritingTests {
         }
     }
 
-    @Test func theFramingAndTheTraceContextAreTheProxysOwn() {
-        let chunked = upstreamFields(
+    @Test func theFramingAndTheTraceContextAreTheProxysOwn() throws {
+        let chunked = try upstreamFields(
             ["Host": "a", "Transfer-Encoding": "chunked", "traceparent": "client"],
             method: .POST,
             forwarding: .init(peer: nil, peerIsTrusted: false, host: "a", framing: .chunked, remainingBudget: nil),
@@ -46,13 +45,13 @@ struct HeaderRewritingTests {
         )
         #expect(lines(chunked) == ["Host: a", "transfer-encoding: chunked", "traceparent: proxy"])
         // A body-less POST gets `Content-Length: 0`, once, in place of the client's.
-        let empty = upstreamFields(
+        let empty = try upstreamFields(
             ["Host": "a", "CONTENT-LENGTH": "0"],
             method: .POST,
             forwarding: .init(peer: nil, peerIsTrusted: false, host: "a", framing: .none, remainingBudget: nil)
         )
         #expect(lines(empty) == ["Host: a", "content-length: 0"])
-        let sized = upstreamFields(
+        let sized = try upstreamFields(
             ["Host": "a", "Content-Length": "5"],
             method: .PUT,
             forwarding: .init(peer: nil, peerIsTrusted: false, host: "a", framing: .length(5), remainingBudget: nil)
@@ -60,12 +59,12 @@ struct HeaderRewritingTests {
         #expect(lines(sized) == ["Host: a", "Content-Length: 5"])
     }
 
-    @Test func hopByHopFieldsInAnyCaseAreNotForwardedUpstream() {
+    @Test func hopByHopFieldsInAnyCaseAreNotForwardedUpstream() throws {
         let headers = HTTPHeaders([
             ("Host", "app.local"), ("CONNECTION", "X-Private, close"), ("x-PRIVATE", "1"), ("Keep-Alive", "5"),
             ("TE", "trailers"), ("Proxy-Authorization", "secret"), ("EXPECT", "100-continue"), ("Accept", "*/*"),
         ])
-        let forwarded = upstreamFields(
+        let forwarded = try upstreamFields(
             headers,
             method: .GET,
             forwarding: .init(peer: nil, peerIsTrusted: false, host: "app.local", framing: .none, remainingBudget: nil)
@@ -73,12 +72,12 @@ struct HeaderRewritingTests {
         #expect(names(forwarded) == ["Host", "Accept"])
     }
 
-    @Test func anUntrustedClientsForwardingFieldsInAnyCaseAreReplaced() {
+    @Test func anUntrustedClientsForwardingFieldsInAnyCaseAreReplaced() throws {
         let headers = HTTPHeaders([
             ("Host", "app.local"), ("X-FORWARDED-FOR", "10.9.9.9"), ("FORWARDED", "for=10.9.9.9"),
             ("X-Request-Timeout-MS", "90000"), ("GRPC-Timeout", "90S"),
         ])
-        let forwarded = upstreamFields(
+        let forwarded = try upstreamFields(
             headers,
             method: .GET,
             forwarding: .init(
@@ -96,9 +95,9 @@ struct HeaderRewritingTests {
         #expect(forwarded["grpc-timeout"] == ["250m"])
     }
 
-    @Test func aTrustedProxysForwardingFieldsInAnyCaseAreAppendedTo() {
+    @Test func aTrustedProxysForwardingFieldsInAnyCaseAreAppendedTo() throws {
         let headers = HTTPHeaders([("X-Forwarded-FOR", "198.51.100.1"), ("forwarded", "for=198.51.100.1")])
-        let forwarded = upstreamFields(
+        let forwarded = try upstreamFields(
             headers,
             method: .GET,
             forwarding: .init(peer: "10.0.0.2", peerIsTrusted: true, host: nil, framing: .none, remainingBudget: nil)
