@@ -149,14 +149,6 @@ enum HTTP1Syntax {
         }
     }
 
-    /// A list element's bytes without the spaces and tabs around it (`gzip` of ` gzip `), without allocating.
-    static func trimmed(_ token: Substring.UTF8View) -> Substring.UTF8View {
-        var token = token
-        while let first = token.first, first == 0x20 || first == 0x09 { token = token.dropFirst() }
-        while let last = token.last, last == 0x20 || last == 0x09 { token = token.dropLast() }
-        return token
-    }
-
     /// A `tchar` of RFC 9110 §5.6.2.
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
