@@ -152,12 +152,9 @@ struct ClientRequestHead: Sendable {
 
     /// Every value of the fields named `name` (in any letter case), in order.
     func values(named name: String) -> [String] {
-        let wanted = Self.lowercased(name)
         var values: [String] = []
-        forEachField { fieldName, value in
-            if fieldName.equalsIgnoringASCIICase(wanted.utf8) {
-                values.append(String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self))
-            }
+        forEachValue(named: name) { value in
+            values.append(String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self))
             return true
         }
         return values
@@ -165,14 +162,34 @@ struct ClientRequestHead: Sendable {
 
     /// The value of the first field named `name` (in any letter case).
     func first(named name: String) -> String? {
-        let wanted = Self.lowercased(name)
         var found: String? = nil
-        forEachField { fieldName, value in
-            guard fieldName.equalsIgnoringASCIICase(wanted.utf8) else { return true }
+        forEachValue(named: name) { value in
             found = String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self)
             return false
         }
         return found
+    }
+
+    /// Calls `body` with the value of each field named `name`, in order, until it returns false. Only a matching
+    /// line's value is located; the others are skipped to their line end.
+    private func forEachValue(named name: String, _ body: (Slice<UnsafeRawBufferPointer>) -> Bool) {
+        let wanted = Self.lowercased(name)
+        let length = wanted.utf8.count
+        fieldLines.withUnsafeReadableBytes { bytes in
+            var index = 0
+            while index < bytes.count {
+                let nameStart = index
+                while bytes[index] != UInt8(ascii: ":") { index += 1 }
+                if index - nameStart == length, bytes[nameStart..<index].equalsIgnoringASCIICase(wanted.utf8) {
+                    let value = Self.value(bytes, afterColon: index)
+                    guard body(bytes[value.range]) else { return }
+                    index = value.end + 2
+                } else {
+                    while bytes[index] != 0x0A { index += 1 }
+                    index += 1
+                }
+            }
+        }
     }
 
     /// `name` in lower case: itself when it is already (as configured names are), without a new string.
@@ -237,20 +254,20 @@ struct ClientRequestHead: Sendable {
         mutating func read(name: Slice<UnsafeRawBufferPointer>, value: Slice<UnsafeRawBufferPointer>, at offset: Int) {
             count += 1
             switch name.count {
-            case 4 where name.equalsIgnoringASCIICase("host".utf8):
+            case 4 where HTTP1Syntax.isName(name, "host"):
                 hosts += 1
                 host = offset..<(offset + value.count)
-            case 6 where name.equalsIgnoringASCIICase("expect".utf8):
-                if value.equalsIgnoringASCIICase("100-continue".utf8) {
+            case 6 where HTTP1Syntax.isName(name, "expect"):
+                if HTTP1Syntax.isName(value, "100-continue") {
                     expectsContinue = true
                 } else {
                     refuse(.expectationFailed, "unsupported_expectation")
                 }
-            case 7 where name.equalsIgnoringASCIICase("upgrade".utf8):
+            case 7 where HTTP1Syntax.isName(name, "upgrade"):
                 upgrade = true
-            case 10 where name.equalsIgnoringASCIICase("connection".utf8):
+            case 10 where HTTP1Syntax.isName(name, "connection"):
                 connection.read(value)
-            case 14 where name.equalsIgnoringASCIICase("content-length".utf8):
+            case 14 where HTTP1Syntax.isName(name, "content-length"):
                 contentLengths += 1
                 let parsed = HTTP1Syntax.decimalLength(value)
                 if let parsed {
@@ -260,9 +277,9 @@ struct ClientRequestHead: Sendable {
                 }
                 if parsed == nil || (framingLength != nil && framingLength != parsed) { framingIsAmbiguous = true }
                 framingLength = parsed
-            case 17 where name.equalsIgnoringASCIICase("transfer-encoding".utf8):
+            case 17 where HTTP1Syntax.isName(name, "transfer-encoding"):
                 transferEncodings += 1
-                chunked = value.equalsIgnoringASCIICase("chunked".utf8)
+                chunked = HTTP1Syntax.isName(value, "chunked")
                 if !chunked { refuse(.notImplemented, "unsupported_transfer_encoding") }
                 // `chunked` must be the final coding, once; validation then refuses any coding beside it.
                 var lastIsChunked = false
@@ -273,9 +290,10 @@ struct ClientRequestHead: Sendable {
                 }
                 if chunkedBefore { framingIsAmbiguous = true }
                 if lastIsChunked { framingIsChunked = true }
-            case TimeoutHeader.defaultName.utf8.count where name.equalsIgnoringASCIICase(TimeoutHeader.defaultName.utf8):
+            case HTTP1Syntax.timeoutName.utf8CodeUnitCount where HTTP1Syntax.isName(name, HTTP1Syntax.timeoutName):
                 if timeout == nil { timeout = String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self) }
-            case TimeoutHeader.grpcName.utf8.count where name.equalsIgnoringASCIICase(TimeoutHeader.grpcName.utf8):
+            case HTTP1Syntax.grpcTimeoutName.utf8CodeUnitCount
+            where HTTP1Syntax.isName(name, HTTP1Syntax.grpcTimeoutName):
                 if grpcTimeout == nil {
                     grpcTimeout = String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self)
                 }

@@ -15,7 +15,7 @@ import Spillway
 /// `Connection: close` is added when the proxy closes after the response.
 enum HeaderRewriting {
     /// Lower-case names of the hop-by-hop fields.
-    static let hopByHop: [String] = [
+    static let hopByHopNames: [StaticString] = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "proxy-authorization", "proxy-authenticate",
     ]
@@ -73,26 +73,26 @@ enum HeaderRewriting {
                 let name = bytes[lineStart..<colon]
                 while bytes[index] != 0x0A { index += 1 }
                 index += 1
-                var dropped = isRemoved(name, named: named) || name.equalsIgnoringASCIICase("expect".utf8)
+                var dropped = isRemoved(name, named: named) || HTTP1Syntax.isName(name, "expect")
                 if !dropped {
                     switch name.count {
-                    case 15 where name.equalsIgnoringASCIICase("x-forwarded-for".utf8):
+                    case 15 where HTTP1Syntax.isName(name, "x-forwarded-for"):
                         if forwarding.peerIsTrusted {
                             forwardedFor.append(ClientRequestHead.value(bytes, afterColon: colon).range)
                         }
                         dropped = true
-                    case 9 where name.equalsIgnoringASCIICase("forwarded".utf8):
+                    case 9 where HTTP1Syntax.isName(name, "forwarded"):
                         if forwarding.peerIsTrusted {
                             forwarded.append(ClientRequestHead.value(bytes, afterColon: colon).range)
                         }
                         dropped = true
-                    case 14 where zeroLength && name.equalsIgnoringASCIICase("content-length".utf8):
+                    case 14 where zeroLength && HTTP1Syntax.isName(name, "content-length"):
                         dropped = true
-                    case TimeoutHeader.grpcName.utf8.count
-                    where replacesDeadline && name.equalsIgnoringASCIICase(TimeoutHeader.grpcName.utf8):
+                    case HTTP1Syntax.grpcTimeoutName.utf8CodeUnitCount
+                    where replacesDeadline && HTTP1Syntax.isName(name, HTTP1Syntax.grpcTimeoutName):
                         dropped = true
-                    case TimeoutHeader.defaultName.utf8.count
-                    where replacesDeadline && name.equalsIgnoringASCIICase(TimeoutHeader.defaultName.utf8):
+                    case HTTP1Syntax.timeoutName.utf8CodeUnitCount
+                    where replacesDeadline && HTTP1Syntax.isName(name, HTTP1Syntax.timeoutName):
                         dropped = true
                     default:
                         dropped = !extraNames.isEmpty && extraNames.contains { name.equalsIgnoringASCIICase($0.utf8) }
@@ -161,7 +161,7 @@ enum HeaderRewriting {
                 index += 1
                 let dropped =
                     isRemoved(name, named: head.connectionNames)
-                    || (droppingLength && name.equalsIgnoringASCIICase("content-length".utf8))
+                    || (droppingLength && HTTP1Syntax.isName(name, "content-length"))
                 guard dropped else { continue }
                 if lineStart > runStart {
                     buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<lineStart]))
@@ -172,13 +172,13 @@ enum HeaderRewriting {
         }
     }
 
-    /// Whether a field named `name` is hop-by-hop: one of ``hopByHop`` or one of the lower-case names `named` by
+    /// Whether a field named `name` is hop-by-hop: one of ``hopByHopNames`` or one of the lower-case names `named` by
     /// the message's `Connection` field (usually none).
-    private static func isRemoved(_ name: some Collection<UInt8>, named: [String]) -> Bool {
-        // The lengths of ``hopByHop``'s names: most fields are none of them, and are not compared.
+    private static func isRemoved(_ name: Slice<UnsafeRawBufferPointer>, named: [String]) -> Bool {
+        // The lengths of ``hopByHopNames``: most fields are none of them, and are not compared.
         switch name.count {
         case 2, 7, 10, 16, 17, 18, 19:
-            if hopByHop.contains(where: { name.equalsIgnoringASCIICase($0.utf8) }) { return true }
+            if hopByHopNames.contains(where: { HTTP1Syntax.isName(name, $0) }) { return true }
         default:
             break
         }

@@ -80,9 +80,9 @@ struct UpstreamResponseHead {
 
         mutating func read(name: Slice<UnsafeRawBufferPointer>, value: Slice<UnsafeRawBufferPointer>) throws {
             switch name.count {
-            case 10 where name.equalsIgnoringASCIICase("connection".utf8):
+            case 10 where HTTP1Syntax.isName(name, "connection"):
                 connection.read(value)
-            case 14 where name.equalsIgnoringASCIICase("content-length".utf8):
+            case 14 where HTTP1Syntax.isName(name, "content-length"):
                 // Usually one plain number; a list must repeat one number.
                 var valid = true
                 HTTP1Syntax.forEachListElement(value, keepingEmpty: true) { element in
@@ -93,7 +93,7 @@ struct UpstreamResponseHead {
                     length = parsed
                 }
                 if !valid { throw UpstreamResponseError(kind: .invalidContentLength) }
-            case 17 where name.equalsIgnoringASCIICase("transfer-encoding".utf8):
+            case 17 where HTTP1Syntax.isName(name, "transfer-encoding"):
                 HTTP1Syntax.forEachListElement(value) { coding in
                     hasCodings = true
                     lastCodingIsChunked = coding.equalsIgnoringASCIICase("chunked".utf8)

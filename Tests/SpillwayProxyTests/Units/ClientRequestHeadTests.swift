@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Spillway
 import Testing
 
 @testable import SpillwayProxy
@@ -103,5 +104,22 @@ struct ClientRequestHeadTests {
         #expect(head.first(named: "x-a") == "1")
         let kept = head.fieldLines.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!) }
         #expect(!received.contains(kept), "the head's fields are a slice of the receive buffer")
+    }
+
+    /// The byte comparison every known field name goes through folds letters only.
+    @Test func knownNamesMatchInAnyCaseAndNothingElse() {
+        func matches(_ text: String, _ name: StaticString) -> Bool {
+            Array(text.utf8).withUnsafeBytes { HTTP1Syntax.isName($0[...], name) }
+        }
+        #expect(matches("Content-Length", "content-length"))
+        #expect(matches("CONTENT-LENGTH", "content-length"))
+        #expect(!matches("content_length", "content-length"), "`_` is not `-`")
+        #expect(!matches("content-lengt", "content-length"))
+        #expect(!matches("content-lengths", "content-length"))
+        #expect(matches("100-Continue", "100-continue"))
+        #expect(!matches("1OO-continue", "100-continue"))
+        #expect(!matches("", "te"))
+        #expect("\(HTTP1Syntax.timeoutName)" == TimeoutHeader.defaultName)
+        #expect("\(HTTP1Syntax.grpcTimeoutName)" == TimeoutHeader.grpcName)
     }
 }
