@@ -185,8 +185,7 @@ struct ClientRequestHead: Sendable {
                     guard body(bytes[value.range]) else { return }
                     index = value.end + 2
                 } else {
-                    while bytes[index] != 0x0A { index += 1 }
-                    index += 1
+                    index = HTTP1Syntax.lineEnd(bytes, from: index)
                 }
             }
         }

@@ -12,11 +12,11 @@ struct ConnectionOptions {
     private(set) var names: [String] = []
 
     /// Reads one `Connection` field's value.
-    mutating func read(_ value: some BidirectionalCollection<UInt8>) {
+    mutating func read(_ value: Slice<UnsafeRawBufferPointer>) {
         HTTP1Syntax.forEachListElement(value) { token in
-            if token.equalsIgnoringASCIICase("close".utf8) {
+            if HTTP1Syntax.isName(token, "close") {
                 sawClose = true
-            } else if token.equalsIgnoringASCIICase("keep-alive".utf8) {
+            } else if HTTP1Syntax.isName(token, "keep-alive") {
                 sawKeepAlive = true
             } else {
                 names.append(String(decoding: token, as: UTF8.self).lowercased())

@@ -1,6 +1,12 @@
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The HTTP/1.1 syntax (RFC 9112) both of the proxy's parsers read: the client's requests
 /// (``ClientRequestParser``) and the upstreams' responses (``UpstreamResponseParser``). Byte scans over a buffer's
 /// readable bytes; heads are kept as bytes (``ClientRequestHead``, ``UpstreamResponseHead``), and strings are made
@@ -147,6 +153,16 @@ enum HTTP1Syntax {
             guard end < value.endIndex else { return }
             start = value.index(after: end)
         }
+    }
+
+    /// The index just past the line feed that ends the line holding `index`, in field lines the parser checked
+    /// (every line ends with CRLF). With libc's `memchr`: lines of browser-like heads are tens of bytes, and a byte
+    /// loop to their end cost about 1 % of the proxy's CPU.
+    @inline(__always)
+    static func lineEnd(_ bytes: UnsafeRawBufferPointer, from index: Int) -> Int {
+        let start = bytes.baseAddress! + index
+        let found = memchr(start, 0x0A, bytes.count - index)!
+        return index + (UnsafeRawPointer(found) - start) + 1
     }
 
     /// Whether `bytes` — a field name, or a value or list element of a head the parser checked — spell `lowercase` in

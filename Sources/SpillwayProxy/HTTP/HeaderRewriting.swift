@@ -71,8 +71,7 @@ enum HeaderRewriting {
                 while bytes[index] != UInt8(ascii: ":") { index += 1 }
                 let colon = index
                 let name = bytes[lineStart..<colon]
-                while bytes[index] != 0x0A { index += 1 }
-                index += 1
+                index = HTTP1Syntax.lineEnd(bytes, from: index)
                 var dropped = isRemoved(name, named: named) || HTTP1Syntax.isName(name, "expect")
                 if !dropped {
                     switch name.count {
@@ -157,8 +156,7 @@ enum HeaderRewriting {
                 let lineStart = index
                 while bytes[index] != UInt8(ascii: ":") { index += 1 }
                 let name = bytes[lineStart..<index]
-                while bytes[index] != 0x0A { index += 1 }
-                index += 1
+                index = HTTP1Syntax.lineEnd(bytes, from: index)
                 let dropped =
                     isRemoved(name, named: head.connectionNames)
                     || (droppingLength && HTTP1Syntax.isName(name, "content-length"))
