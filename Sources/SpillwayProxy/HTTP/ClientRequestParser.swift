@@ -43,9 +43,9 @@ enum ClientRequestPart {
 /// The proxy's own parser instead of NIOHTTP1's decoder (`scripts/bench-proxy`, `FORWARDER=`). It reads only what
 /// framing needs and leaves every other rule to ``RequestValidation``, which sees the head it builds; where the two
 /// could disagree about where a request ends, it refuses here (``ClientRequestHead/Facts/framing()``):
-/// `Content-Length` beside `Transfer-Encoding`, two different or malformed lengths, `chunked` anywhere but last. A malformed request line, field or chunk,
-/// obsolete line folding and control characters are refused too. Limits: the header fields' bytes and count (431),
-/// the request line (414).
+/// `Content-Length` beside `Transfer-Encoding`, two different or malformed lengths, `chunked` anywhere but last. A
+/// malformed request line, field or chunk, obsolete line folding and control characters are refused too. Limits:
+/// the header fields' bytes and count (431), the request line (414).
 struct ClientRequestParser {
     /// The most bytes of header fields (the request line not counted) and the most fields.
     var maxHeaderBytes: Int
