@@ -463,10 +463,6 @@ public final class ProtectedPostgresClient: Sendable, Service {
         return CallOutcome.sqlState(of: error) == "57014"
     }
 
-    /// How long a cancel request may take on the control pool (at least the configured grace). The caller does
-    /// not wait for it: it has its answer at its deadline plus the grace either way.
-    static let cancelRequestTimeout: Duration = .seconds(2)
-
     /// The deadline watchdog of one call: at the deadline, stops the wait for a connection or cancels the running
     /// statement (closing the connection if the statement has not stopped within the cancellation grace); when the
     /// caller's task is cancelled, does the same at once.
@@ -484,12 +480,9 @@ public final class ProtectedPostgresClient: Sendable, Service {
         guard case .inUse(let connection, let processID) = expiry else { return }
         handoff.interrupt(reason)
         if let processID {
-            // Unstructured: a server too sick to answer must not hold the call past its grace. The cancel request
-            // itself is shared infrastructure with its own bound, not the caller's grace: cut off at 250 ms on a
-            // loaded machine it was never sent, and the abandoned statement ran on to `statement_timeout`.
+            // Unstructured: a server too sick to answer must not hold the call past its grace.
             Task { [canceller, configuration] in
-                let bound = max(configuration.cancellationGrace, Self.cancelRequestTimeout)
-                _ = await canceller.cancel(processID: processID, timeout: bound)
+                _ = await canceller.cancel(processID: processID, timeout: configuration.cancellationGrace)
             }
         }
         // A cancelled caller is gone: the cancel request is enough. A caller at its deadline is still waiting, and

@@ -33,8 +33,6 @@ extension ProtectedPostgresClient {
         public var timeout: Duration
         /// How long, after cancelling a statement at its caller's deadline, to wait for the statement to stop before
         /// closing the connection instead (a server too busy or too sick to act on the cancel). Default 250 ms.
-        /// The cancel request itself keeps trying in the background for up to 2 s (or the grace, if longer): a
-        /// closed connection does not stop a statement the server is running.
         public var cancellationGrace: Duration
         /// Where metrics go; `nil` uses the globally bootstrapped `MetricsSystem.factory`. Also used by the gate
         /// when its own `metricsFactory` is `nil`.
