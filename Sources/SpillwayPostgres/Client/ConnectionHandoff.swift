@@ -25,7 +25,14 @@ final class ConnectionHandoff<Connection: Sendable>: Sendable {
         case idle
         case callerWaiting(CheckedContinuation<Taken, Never>)
         case offered(Connection, holder: CheckedContinuation<Void, Never>)
-        case inUse(Connection, holder: CheckedContinuation<Void, Never>, backendProcessID: Int32?)
+        /// `expiredFirst`: the call expired (with that failure) before its server process was known, so nothing
+        /// could be cancelled: the caller must not start its statement.
+        case inUse(
+            Connection,
+            holder: CheckedContinuation<Void, Never>,
+            backendProcessID: Int32?,
+            expiredFirst: LeaseFailure?
+        )
         case failed(LeaseFailure)
         case released
     }
@@ -52,7 +59,7 @@ final class ConnectionHandoff<Connection: Sendable>: Sendable {
                     state = .callerWaiting(continuation)
                     return nil
                 case .offered(let connection, let holder):
-                    state = .inUse(connection, holder: holder, backendProcessID: nil)
+                    state = .inUse(connection, holder: holder, backendProcessID: nil, expiredFirst: nil)
                     return .success(connection)
                 case .failed(let failure):
                     return .failure(failure)
@@ -74,7 +81,7 @@ final class ConnectionHandoff<Connection: Sendable>: Sendable {
                     state = .offered(connection, holder: holder)
                     return .some(nil)
                 case .callerWaiting(let caller):
-                    state = .inUse(connection, holder: holder, backendProcessID: nil)
+                    state = .inUse(connection, holder: holder, backendProcessID: nil, expiredFirst: nil)
                     return .some(caller)
                 case .failed, .released:
                     return nil
@@ -91,11 +98,16 @@ final class ConnectionHandoff<Connection: Sendable>: Sendable {
     }
 
     /// Records the server process serving the connection, so that an expiry can cancel its statement.
-    func setBackendProcessID(_ processID: Int32) {
+    ///
+    /// Returns the failure that expired the call if it expired before this (its deadline passed, or its task was
+    /// cancelled, while the process was being looked up): the watchdog then had no process to cancel, so the caller
+    /// must not start its statement (it would run on the server unbounded, to `statement_timeout`).
+    func setBackendProcessID(_ processID: Int32) -> LeaseFailure? {
         state.withLock { state in
-            if case .inUse(let connection, let holder, _) = state {
-                state = .inUse(connection, holder: holder, backendProcessID: processID)
-            }
+            guard case .inUse(let connection, let holder, _, let expiredFirst) = state else { return nil }
+            if let expiredFirst { return expiredFirst }
+            state = .inUse(connection, holder: holder, backendProcessID: processID, expiredFirst: nil)
+            return nil
         }
     }
 
@@ -114,7 +126,10 @@ final class ConnectionHandoff<Connection: Sendable>: Sendable {
             case .offered(_, let holder):
                 state = .failed(failure)
                 return (.stoppedWaiting, nil, holder)
-            case .inUse(let connection, _, let processID):
+            case .inUse(let connection, let holder, let processID, let expiredFirst):
+                if processID == nil && expiredFirst == nil {
+                    state = .inUse(connection, holder: holder, backendProcessID: nil, expiredFirst: failure)
+                }
                 return (.inUse(connection, backendProcessID: processID), nil, nil)
             case .failed, .released:
                 return (.finished, nil, nil)
@@ -146,7 +161,7 @@ final class ConnectionHandoff<Connection: Sendable>: Sendable {
     /// Called by the caller when it is done with the connection: the holder returns it to the pool.
     func release() {
         let holder = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard case .inUse(_, let holder, _) = state else { return nil }
+            guard case .inUse(_, let holder, _, _) = state else { return nil }
             state = .released
             return holder
         }

@@ -419,7 +419,21 @@ public final class ProtectedPostgresClient: Sendable, Service {
                             + "call did not run"
                     )
                 }
-                handoff.setBackendProcessID(try await canceller.backendProcessID(of: connection))
+                if let expired = handoff.setBackendProcessID(try await canceller.backendProcessID(of: connection)) {
+                    // The deadline passed (or the caller was cancelled) while the server process was looked up:
+                    // the watchdog had nothing to cancel, so the statement is not started at all.
+                    switch expired {
+                    case .cancelled: throw CancellationError()
+                    default:
+                        throw ProtectedPostgresError(
+                            bound.isCallers ? .deadlineExceeded : .timeout,
+                            bound.isCallers
+                                ? "the caller's deadline passed before its statement started; it was not sent"
+                                : "the client's timeout of \(configuration.timeout) passed before the statement "
+                                    + "started; it was not sent"
+                        )
+                    }
+                }
                 result = .success(try await body(connection))
             } catch {
                 result = .failure(error)

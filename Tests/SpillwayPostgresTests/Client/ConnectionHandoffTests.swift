@@ -71,7 +71,7 @@ struct ConnectionHandoffTests {
         let handoff = ConnectionHandoff<Connection>()
         let holder = Task { await handoff.offer(Connection(id: 4)) }
         let connection = try await handoff.take().get()
-        handoff.setBackendProcessID(4242)
+        #expect(handoff.setBackendProcessID(4242) == nil, "not expired: the statement may start")
         guard case .inUse(let inUse, let processID) = handoff.expire(.expired) else {
             Issue.record("expected the connection to be reported in use")
             return
@@ -85,6 +85,43 @@ struct ConnectionHandoffTests {
         await holder.value
         #expect(handoff.phase == .released)
         if case .finished = handoff.expire(.expired) {} else { Issue.record("expiry after release must do nothing") }
+    }
+
+    /// The watchdog can cancel only a statement whose server process it knows: a call that expires while that
+    /// process is being looked up must not start its statement, or it would run on the server unbounded.
+    @Test("an expiry before the server process is known keeps the statement from starting")
+    func expiryBeforeTheProcessIsKnown() async throws {
+        let handoff = ConnectionHandoff<Connection>()
+        let holder = Task { await handoff.offer(Connection(id: 5)) }
+        _ = try await handoff.take().get()
+        guard case .inUse(_, let processID) = handoff.expire(.expired) else {
+            Issue.record("expected the connection to be reported in use")
+            return
+        }
+        #expect(processID == nil, "nothing the watchdog could cancel")
+        guard case .expired? = handoff.setBackendProcessID(4242) else {
+            Issue.record("the caller must learn that its call expired before the process was known")
+            return
+        }
+        // A second expiry (the watchdog at the grace) still finds the connection in use, with no process.
+        guard case .inUse(_, nil) = handoff.expire(.expired) else {
+            Issue.record("expected the connection still in use")
+            return
+        }
+        handoff.release()
+        await holder.value
+        #expect(handoff.phase == .released)
+
+        let cancelled = ConnectionHandoff<Connection>()
+        let second = Task { await cancelled.offer(Connection(id: 6)) }
+        _ = try await cancelled.take().get()
+        cancelled.expire(.cancelled)
+        guard case .cancelled? = cancelled.setBackendProcessID(7) else {
+            Issue.record("a cancelled caller must learn it was cancelled")
+            return
+        }
+        cancelled.release()
+        await second.value
     }
 
     @Test("a pool error before any offer fails the caller with that error")
