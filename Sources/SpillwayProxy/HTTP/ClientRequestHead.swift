@@ -76,25 +76,6 @@ struct ClientRequestHead: Sendable {
         }
     }
 
-    /// A head made of parts, for tests: its field lines are written as `name: value` and read as a client's are
-    /// (so a value with a line break is refused, as the parser refuses it), without the parser's framing checks.
-    static func make(
-        method: HTTPMethod = .GET,
-        uri: String = "/",
-        version: HTTPVersion = .http1_1,
-        headers: HTTPHeaders = [:]
-    ) throws -> ClientRequestHead {
-        var buffer = ByteBuffer()
-        buffer.writeString("\(method.rawValue) \(uri) HTTP/\(version.major).\(version.minor)\r\n")
-        HTTP1Syntax.writeFields(headers, into: &buffer)
-        buffer.writeStaticString("\r\n")
-        var head = try parse(buffer, maxFieldBytes: .max / 2, maxFieldCount: .max)
-        // The request line is checked by `parse` (which reads only 1.0 and 1.1): other versions are set after it.
-        head.version = version
-        head.method = method
-        return head
-    }
-
     /// The method of `bytes` (case-sensitive, RFC 9110 §9.1): the common ones without making a string.
     private static func method(_ bytes: Slice<UnsafeRawBufferPointer>) -> HTTPMethod {
         switch bytes.count {
@@ -118,24 +99,6 @@ struct ClientRequestHead: Sendable {
     }
 
     // MARK: Fields by name
-
-    /// Calls `body` with each field's name and value (without the whitespace around it), in order, until it
-    /// returns false. The lines were checked when the head was read.
-    func forEachField(
-        _ body: (_ name: Slice<UnsafeRawBufferPointer>, _ value: Slice<UnsafeRawBufferPointer>) -> Bool
-    ) {
-        fieldLines.withUnsafeReadableBytes { bytes in
-            var index = 0
-            while index < bytes.count {
-                let nameStart = index
-                while bytes[index] != UInt8(ascii: ":") { index += 1 }
-                let value = Self.value(bytes, afterColon: index)
-                let name = bytes[nameStart..<index]
-                index = value.end + 2
-                guard body(name, bytes[value.range]) else { return }
-            }
-        }
-    }
 
     /// The value of the line whose colon is at `colon`, without the whitespace around it, and where its CRLF is.
     static func value(_ bytes: UnsafeRawBufferPointer, afterColon colon: Int) -> (range: Range<Int>, end: Int) {
@@ -196,21 +159,6 @@ struct ClientRequestHead: Sendable {
         name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
     }
 
-    /// The fields as strings, in order (for tests and diagnostics; the proxy itself reads the bytes).
-    var fields: [(name: String, value: String)] {
-        var fields: [(name: String, value: String)] = []
-        forEachField { name, value in
-            fields.append(
-                (
-                    String(decoding: UnsafeRawBufferPointer(rebasing: name), as: UTF8.self),
-                    String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self)
-                )
-            )
-            return true
-        }
-        return fields
-    }
-
     /// `bytes` of the field lines, as read.
     func withFieldBytes<Result>(_ range: Range<Int>, _ body: (Slice<UnsafeRawBufferPointer>) -> Result) -> Result {
         fieldLines.withUnsafeReadableBytes { body($0[range]) }
@@ -227,7 +175,8 @@ struct ClientRequestHead: Sendable {
         /// How many `Host` fields, and where the last one's value is in ``ClientRequestHead/fieldLines``.
         var hosts = 0
         var host: Range<Int>?
-        /// How many `Content-Length` fields, and the last one's value when it is plain digits.
+        /// How many `Content-Length` fields, and the last one's value (nil when it is not plain digits, which is
+        /// also a refusal and an ambiguous framing).
         var contentLengths = 0
         var contentLength: Int?
         /// How many `Transfer-Encoding` fields, and whether the last one is exactly `chunked`.
@@ -246,7 +195,6 @@ struct ClientRequestHead: Sendable {
 
         /// The framing as the parser reads it (RFC 9112 §6.3): every `Content-Length` one and the same plain
         /// number, and `chunked` only as the final coding of a `Transfer-Encoding`.
-        private var framingLength: Int?
         private var framingIsAmbiguous = false
         private var framingIsChunked = false
 
@@ -269,13 +217,9 @@ struct ClientRequestHead: Sendable {
             case 14 where HTTP1Syntax.isName(name, "content-length"):
                 contentLengths += 1
                 let parsed = HTTP1Syntax.decimalLength(value)
-                if let parsed {
-                    contentLength = parsed
-                } else {
-                    refuse(.badRequest, "invalid_content_length")
-                }
-                if parsed == nil || (framingLength != nil && framingLength != parsed) { framingIsAmbiguous = true }
-                framingLength = parsed
+                if parsed == nil { refuse(.badRequest, "invalid_content_length") }
+                if parsed == nil || (contentLengths > 1 && contentLength != parsed) { framingIsAmbiguous = true }
+                contentLength = parsed
             case 17 where HTTP1Syntax.isName(name, "transfer-encoding"):
                 transferEncodings += 1
                 chunked = HTTP1Syntax.isName(value, "chunked")
@@ -318,7 +262,7 @@ struct ClientRequestHead: Sendable {
                 }
                 return framingIsChunked ? .chunked : nil
             }
-            if let framingLength, framingLength > 0 { return .length(framingLength) }
+            if let contentLength, contentLength > 0 { return .length(contentLength) }
             return nil
         }
     }
