@@ -1,4 +1,5 @@
 import Foundation
+import Spillway
 import SpillwayLab
 
 #if canImport(Glibc)
@@ -51,17 +52,17 @@ enum DemoRelaunch {
             """
         )
         fflush(nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift"] + build.buildArguments
-        do { try process.run() } catch {
+        let status: Int32
+        do {
+            status = try ChildProcess.start(["/usr/bin/env", "swift"] + build.buildArguments, output: .inherit)
+                .waitUntilExitBlocking()
+        } catch {
             throw Failure(description: "could not start `swift build`: \(error); \(stayKey)=1 stays in the debug build")
         }
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+        guard status == 0 else {
             throw Failure(
                 description: """
-                    building the release binary failed (status \(process.terminationStatus)): run `swift build -c \
+                    building the release binary failed (status \(status)): run `swift build -c \
                     release` to see why, or set \(stayKey)=1 to run the demo in this debug build
                     """
             )

@@ -1,4 +1,5 @@
 import Foundation
+import Spillway
 import Synchronization
 
 #if canImport(Glibc)
@@ -84,7 +85,7 @@ package final class ServerProcess: Sendable {
     package let port: Int
     /// The server's temporary folder (configuration, data, log).
     package let directory: URL
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     private init(launch: ServerLaunch, port: Int) throws {
         self.launch = launch
@@ -121,27 +122,22 @@ package final class ServerProcess: Sendable {
         for (name, contents) in files {
             try Data(contents.utf8).write(to: directory.appendingPathComponent(name))
         }
-        let process = Process()
-        process.executableURL = try Self.executable(launch)
-        process.arguments = launch.arguments(port, directory.path)
         let log = directory.appendingPathComponent("output.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let process = try ChildProcess.start(
+            [try Self.executable(launch).path] + launch.arguments(port, directory.path),
+            output: .file(log.path)
+        )
         self.process.withLock { $0 = process }
         let started = ContinuousClock.now
         for _ in 0..<launch.startupAttempts {
-            if !process.isRunning {
-                process.waitUntilExit()
+            if let status = process.exitStatus {
                 self.process.withLock { $0 = nil }
                 let output = self.output
                 let taken = output.localizedCaseInsensitiveContains("address already in use")
                 throw ServerProcessError(
                     code: taken ? .portTaken : .didNotStart,
-                    description: "\(launch.name) on port \(port) exited with status \(process.terminationStatus): "
+                    description: "\(launch.name) on port \(port) exited with status \(status): "
                         + output.trimmingCharacters(in: .whitespacesAndNewlines)
                 )
             }
@@ -178,13 +174,10 @@ package final class ServerProcess: Sendable {
     }
 
     /// Kills the process at once (SIGKILL), as a crash would; ``start()`` brings it back on the same port.
-    ///
-    /// SIGKILL, not SIGTERM: a server spawned from a Swift concurrency thread inherits that thread's blocked-signal
-    /// mask (SIGTERM included), so it would never see SIGTERM and `waitUntilExit()` would wait forever.
     package func kill() {
         guard let process = process.withLock({ $0.take() }) else { return }
-        _ = sendSignal(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.waitUntilExitBlocking()
     }
 
     /// Kills the process and removes its folder.
@@ -216,12 +209,4 @@ package func withServer<T>(_ launch: ServerLaunch, _ body: (ServerProcess) async
     let server = try await ServerProcess.start(launch)
     defer { server.stop() }
     return try await body(server)
-}
-
-private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 {
-    #if canImport(Glibc)
-    Glibc.kill(pid, signal)
-    #else
-    Darwin.kill(pid, signal)
-    #endif
 }

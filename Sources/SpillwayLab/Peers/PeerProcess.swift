@@ -1,4 +1,5 @@
 import Foundation
+import Spillway
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,10 +17,10 @@ package final class PeerProcess: Sendable {
     package let port: Int
     /// The configuration it runs with, for the report.
     let configuration: String
-    private let process: Mutex<Process?>
+    private let process: Mutex<ChildProcess?>
     private let directory: URL
 
-    private init(name: String, port: Int, configuration: String, process: Process, directory: URL) {
+    private init(name: String, port: Int, configuration: String, process: ChildProcess, directory: URL) {
         self.name = name
         self.port = port
         self.configuration = configuration
@@ -71,7 +72,7 @@ package final class PeerProcess: Sendable {
         } catch {
             throw LabError(.ioFailed, "cannot create \(directory.path): \(error)")
         }
-        let started: (process: Process, port: Int, configuration: String)
+        let started: (process: ChildProcess, port: Int, configuration: String)
         do {
             started = try start(
                 executable: executable,
@@ -109,14 +110,13 @@ package final class PeerProcess: Sendable {
     }
 
     /// Writes the configuration into `directory` and starts the process with its output in `output.log` there.
-    /// The log's file handle is closed before this returns, whatever happens: the child has its own copy.
     private static func start(
         executable: String,
         in directory: URL,
         fileName: String,
         makeConfiguration: (_ port: Int, _ directory: String) -> String,
         arguments: (_ configPath: String, _ directory: String) -> [String]
-    ) throws(LabError) -> (process: Process, port: Int, configuration: String) {
+    ) throws(LabError) -> (process: ChildProcess, port: Int, configuration: String) {
         let port = freeLoopbackPort()
         let configuration = makeConfiguration(port, directory.path)
         let configPath = directory.appendingPathComponent(fileName).path
@@ -125,46 +125,37 @@ package final class PeerProcess: Sendable {
         } catch {
             throw LabError(.ioFailed, "cannot write \(configPath): \(error)")
         }
-        let log = directory.appendingPathComponent("output.log")
-        guard FileManager.default.createFile(atPath: log.path, contents: nil),
-            let handle = try? FileHandle(forWritingTo: log)
-        else {
-            throw LabError(.ioFailed, "cannot create \(log.path)")
-        }
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments(configPath, directory.path)
-        process.standardOutput = handle
-        process.standardError = handle
+        let log = directory.appendingPathComponent("output.log").path
         do {
-            try process.run()
+            let process = try ChildProcess.start(
+                [executable] + arguments(configPath, directory.path),
+                output: .file(log)
+            )
+            return (process, port, configuration)
         } catch {
             throw LabError(.peerFailed, "\(executable) did not start: \(error)")
         }
-        return (process, port, configuration)
     }
 
     /// Terminates the process (SIGTERM, then SIGKILL after 200 ms) and removes its directory.
     ///
-    /// A peer inherits the signal mask of the lab thread that started it, which blocks SIGTERM (`SigBlk` in
-    /// `/proc/PID/status`). HAProxy sets its own mask and stops at once; nginx with `master_process off` keeps it,
-    /// so only SIGKILL ends it (which cost every nginx arm a full second when the grace was one second). The peers
-    /// keep no state worth a graceful stop: their directory is removed next.
+    /// The peers keep no state worth a longer graceful stop: their directory is removed next. (Started by Foundation's
+    /// `Process`, a peer inherited the lab thread's blocked SIGTERM and nginx ignored it; ``ChildProcess`` unblocks
+    /// signals, and the SIGKILL stays as the bound.)
     package func stop() async {
-        let process = self.process.withLock { process -> Process? in
+        let process = self.process.withLock { process -> ChildProcess? in
             defer { process = nil }
             return process
         }
-        if let process, process.isRunning {
-            process.terminate()
+        if let process {
+            process.signal(SIGTERM)
             for _ in 0..<10 where process.isRunning {
                 try? await Task.sleep(for: .milliseconds(20))
             }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            _ = await process.waitUntilExit()
+            RunningPeers.shared.remove(process.processIdentifier)
         }
-        if let process { RunningPeers.shared.remove(process.processIdentifier) }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -191,8 +182,8 @@ package final class RunningPeers: Sendable {
     }
 
     /// Kills every running peer and removes its files; safe to call from a signal handler's queue. SIGKILL, not
-    /// SIGTERM: nginx started by the lab has SIGTERM blocked (see ``PeerProcess/stop()``) and outlived an
-    /// interrupted demo.
+    /// SIGTERM: the demo is ending, and a peer must not outlive it (nginx, when it still inherited a blocked SIGTERM,
+    /// did).
     package func terminateAll() {
         let all = peers.withLock { peers -> [Int32: URL] in
             defer { peers.removeAll() }

@@ -233,7 +233,7 @@ package final class LocalPostgres: Sendable {
     /// task may run any more.
     package func stopSynchronously() {
         let command = tools.prefix + [tools.path("pg_ctl"), "-D", dataDirectory, "-w", "-m", "immediate", "stop"]
-        _ = ChildProcess.runSynchronously(command, output: "/dev/null")
+        _ = try? ChildProcess.start(command, output: .discard).waitUntilExitBlocking()
         if removesRoot { try? FileManager.default.removeItem(atPath: root) }
     }
 
@@ -327,7 +327,12 @@ package final class LocalPostgres: Sendable {
 
     static func runCommand(_ command: [String], log: String) async throws(LocalPostgresError) {
         let before = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
-        let status = try await ChildProcess.run(command, output: log)
+        let status: Int32
+        do {
+            status = try await ChildProcess.run(command, output: .file(log))
+        } catch {
+            throw LocalPostgresError(.commandFailed, error.description)
+        }
         guard status == 0 else {
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             let tail = String(output.utf8.dropFirst(before)) ?? output

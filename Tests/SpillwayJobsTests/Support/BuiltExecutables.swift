@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Spillway
 import Testing
 
 #if canImport(Glibc)
@@ -35,27 +35,28 @@ enum BuiltExecutables {
         let (path, cleanUp) = try TestStores.sqlitePath()
         defer { cleanUp() }
         let log = path + ".out"
-        let status = try await ProcessSpawn.run([try Self.path("spillway")] + arguments, output: log)
+        let status = try await ChildProcess.run([try Self.path("spillway")] + arguments, output: .file(log))
         return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 }
 
 /// A `SpillwayJobsDrill` worker process.
 final class DrillWorker: Sendable {
-    let pid: pid_t
     let markers: String
     let log: String
-    /// Set once the process has been waited for: its pid may then belong to another process.
-    private let reaped = Mutex(false)
+    private let process: ChildProcess
+
+    /// The worker's process id.
+    var pid: Int32 { process.processIdentifier }
 
     /// Starts a drill worker on `database`; its marker files go to a new folder.
     init(database: String, arguments: [String] = []) throws {
         let (folder, _) = try TestStores.sqlitePath()
         markers = (folder as NSString).deletingLastPathComponent
         log = markers + "/worker.log"
-        pid = try ProcessSpawn.start(
+        process = try ChildProcess.start(
             [try BuiltExecutables.path("SpillwayJobsDrill"), "--database", database, "--markers", markers] + arguments,
-            output: log
+            output: .file(log)
         )
     }
 
@@ -64,18 +65,11 @@ final class DrillWorker: Sendable {
         FileManager.default.fileExists(atPath: "\(markers)/\(name)-\(id)-\(token)")
     }
 
-    func signal(_ number: Int32) {
-        reaped.withLock { reaped in
-            if !reaped { kill(pid, number) }
-        }
-    }
+    /// Sends `number` to the worker unless it has ended.
+    func signal(_ number: Int32) { process.signal(number) }
 
     /// Waits for the process to end; its exit status (128 + signal when killed).
-    func exitStatus() async -> Int32 {
-        let status = await ProcessSpawn.exitStatus(of: pid)
-        reaped.withLock { $0 = true }
-        return status
-    }
+    func exitStatus() async -> Int32 { await process.waitUntilExit() }
 
     var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 

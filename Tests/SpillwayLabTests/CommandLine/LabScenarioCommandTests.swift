@@ -1,4 +1,5 @@
 import Foundation
+import Spillway
 import Testing
 
 @testable import SpillwayLab
@@ -92,14 +93,8 @@ func spillway(_ arguments: [String]) throws -> (status: Int32, output: String) {
         Issue.record("the spillway executable is not built beside \(testBinary.path); run swift build --build-tests")
         throw LabError(.invalidArgument, "spillway executable missing")
     }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-command-\(UUID().uuidString).log")
+    defer { try? FileManager.default.removeItem(at: log) }
+    let status = try ChildProcess.start([executable.path] + arguments, output: .file(log.path)).waitUntilExitBlocking()
+    return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
 }
