@@ -17,12 +17,17 @@
 //   HummingbirdOverhead wrapped 8083    # only re-wraps the body as a closure: the cost of "release after the
 //                                       # last byte" through Hummingbird's API on its own (a closure body is
 //                                       # written in three parts)
+//   HummingbirdOverhead bare+nio 8091   # any mode with `+nio`: the same server with SwiftNIO's event loops installed
+//                                       # as Swift Concurrency's global executor (NIOSingletons.
+//                                       # unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor)
 //
 // scripts/bench-hummingbird builds it in release mode and alternates wrk runs against bare and the other modes
 // listed in MODES (default spillway).
 import Foundation
 import Hummingbird
 import Metrics
+import NIOCore
+import NIOPosix
 import Prometheus
 import Spillway
 import SpillwayHummingbird
@@ -37,37 +42,45 @@ let modes = [
     "bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "spillway-traced",
     "spillway-sampled", "spillway-floor8", "noop", "wrapped",
 ]
-guard arguments.count == 3, modes.contains(arguments[1]), let port = Int(arguments[2]) else {
-    print("usage: HummingbirdOverhead \(modes.joined(separator: "|")) PORT")
+// `MODE+nio`: tasks run on the event loops (Hummingbird's default group is the same singleton), so a task resumed
+// from an event loop, a permit's waiter among them, stays on that loop's thread instead of waking a pool thread.
+let onEventLoops = arguments.count == 3 && arguments[1].hasSuffix("+nio")
+let mode = onEventLoops ? String(arguments[1].dropLast(4)) : arguments.count == 3 ? arguments[1] : ""
+guard arguments.count == 3, modes.contains(mode), let port = Int(arguments[2]) else {
+    print("usage: HummingbirdOverhead \(modes.joined(separator: "|"))[+nio] PORT")
     exit(2)
+}
+if onEventLoops, !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+    print("HummingbirdOverhead: could not install the event loops as the global executor")
+    exit(1)
 }
 
 let router = Router()
-if arguments[1].hasPrefix("spillway") {
+if mode.hasPrefix("spillway") {
     let registry = PrometheusCollectorRegistry()
     var factory = PrometheusMetricsFactory(registry: registry)
     GoodputMetricsConfiguration.configureBuckets(of: &factory)
     MetricsSystem.bootstrap(factory)
     router.addPrometheusMetrics(registry: registry)
     var configuration = SpillwayConfiguration()
-    configuration.holdsPermitUntilBodyWritten = arguments[1] != "spillway-early"
-    if arguments[1] == "spillway-unqueued" {
+    configuration.holdsPermitUntilBodyWritten = mode != "spillway-early"
+    if mode == "spillway-unqueued" {
         configuration.limiter = .init(name: "http", algorithm: FixedLimit(1000))
     }
-    if arguments[1] == "spillway-floor8" {
+    if mode == "spillway-floor8" {
         configuration.limiter.algorithm = InflightGradientLimit(configuration: .init(minLimit: 8))
     }
-    if arguments[1] == "spillway-untimed" {
+    if mode == "spillway-untimed" {
         configuration.limiter.queue.timeout = nil
     }
-    if arguments[1] == "spillway-traced" { InstrumentationSystem.bootstrap(SamplingTracer(every: 1)) }
-    if arguments[1] == "spillway-sampled" { InstrumentationSystem.bootstrap(SamplingTracer(every: 100)) }
+    if mode == "spillway-traced" { InstrumentationSystem.bootstrap(SamplingTracer(every: 1)) }
+    if mode == "spillway-sampled" { InstrumentationSystem.bootstrap(SamplingTracer(every: 100)) }
     router.addSpillway(configuration)
 }
-if arguments[1] == "noop" {
+if mode == "noop" {
     router.add(middleware: NoopMiddleware())
 }
-if arguments[1] == "wrapped" {
+if mode == "wrapped" {
     router.add(middleware: ClosureBodyMiddleware())
 }
 router.get("/plaintext") { _, _ in "Hello, World!" }
