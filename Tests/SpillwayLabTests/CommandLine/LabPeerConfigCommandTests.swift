@@ -5,8 +5,8 @@ import Testing
 
 /// `spillway lab peer-config`, run as a script runs it: the built `spillway` executable in a child process.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct LabPeerConfigCommandTests {
-    @Test func printsWhatTheHAProxyArmWrites() throws {
-        let run = try spillway([
+    @Test func printsWhatTheHAProxyArmWrites() async throws {
+        let run = try await spillway([
             "lab", "peer-config", "haproxy", "--port", "18300", "--victim-port", "18301", "--slots", "4",
             "--queue-timeout", "300ms",
         ])
@@ -22,15 +22,17 @@ import Testing
         #expect(run.output.contains("server victim 127.0.0.1:18301 maxconn 4"))
     }
 
-    @Test func theHAProxyQueueTimeoutDefaultsToTheArms() throws {
-        let run = try spillway(["lab", "peer-config", "haproxy", "--port", "1", "--victim-port", "2", "--slots", "1"])
+    @Test func theHAProxyQueueTimeoutDefaultsToTheArms() async throws {
+        let run = try await spillway([
+            "lab", "peer-config", "haproxy", "--port", "1", "--victim-port", "2", "--slots", "1",
+        ])
         #expect(run.status == 0, "\(run.output)")
         let timeout = ArmOptions().staticQueueTimeout
         #expect(run.output == HAProxyPeer.configuration(port: 1, victimPort: 2, slots: 1, queueTimeout: timeout))
     }
 
-    @Test func printsWhatTheNginxArmWrites() throws {
-        let run = try spillway([
+    @Test func printsWhatTheNginxArmWrites() async throws {
+        let run = try await spillway([
             "lab", "peer-config", "nginx", "--port", "18300", "--victim-port", "18301", "--slots", "8",
             "--directory", "/tmp/peer",
         ])
@@ -52,8 +54,8 @@ import Testing
         (["nginx", "--port", "1", "--victim-port", "2", "--slots", "1"], "nginx needs --directory"),
         (["envoy", "--port", "1", "--victim-port", "2", "--slots", "1"], "envoy"),
     ])
-    func badInputIsRefusedWithTheReason(arguments: [String], reason: String) throws {
-        let run = try spillway(["lab", "peer-config"] + arguments)
+    func badInputIsRefusedWithTheReason(arguments: [String], reason: String) async throws {
+        let run = try await spillway(["lab", "peer-config"] + arguments)
         #expect(run.status != 0)
         #expect(run.output.contains(reason), "\(run.output)")
     }

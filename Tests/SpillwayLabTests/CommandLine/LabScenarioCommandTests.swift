@@ -6,12 +6,12 @@ import Testing
 
 /// `spillway lab scenario NAME`, run as a user runs it: the built `spillway` executable in a child process.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct LabScenarioCommandTests {
-    @Test func runsTheNamedScenarioWithTheChosenArmsAndWritesItsReports() throws {
+    @Test func runsTheNamedScenarioWithTheChosenArmsAndWritesItsReports() async throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let json = directory.appendingPathComponent("spike.json").path
         let html = directory.appendingPathComponent("spike.html").path
-        let run = try spillway([
+        let run = try await spillway([
             "lab", "scenario", "spike", "--quick", "--quiet", "--arm", "unprotected", "--arm", "spillway",
             "--set", "before=1s", "--set", "length=1s", "--set", "after=1s", "--json", json, "--html", html,
         ])
@@ -27,11 +27,11 @@ import Testing
 
     /// The `proxy` arm end to end: `spillway proxy` started by the lab in its own process in front of the victim,
     /// the scenario's traffic through it, the proxy gone afterwards (about 5 s).
-    @Test func theProxyArmRunsSpillwayProxyInFrontOfTheVictim() throws {
+    @Test func theProxyArmRunsSpillwayProxyInFrontOfTheVictim() async throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let json = directory.appendingPathComponent("spike.json").path
-        let run = try spillway([
+        let run = try await spillway([
             "lab", "scenario", "spike", "--quick", "--quiet", "--arm", "proxy",
             "--set", "before=1s", "--set", "length=1s", "--set", "after=1s", "--json", json,
         ])
@@ -49,18 +49,18 @@ import Testing
         #expect(left.isEmpty, "the proxy's directory must be removed when the arm ends: \(left)")
     }
 
-    @Test func anArmTheScenarioDoesNotHaveIsSkippedWithTheReason() throws {
+    @Test func anArmTheScenarioDoesNotHaveIsSkippedWithTheReason() async throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try spillway([
+        let run = try await spillway([
             "lab", "scenario", "hot-key", "--arm", "static", "--html", directory.appendingPathComponent("r.html").path,
         ])
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("static skipped: not an arm of hot-key"), "\(run.output)")
     }
 
-    @Test func anUnknownScenarioFailsNamingTheKnownOnes() throws {
-        let run = try spillway(["lab", "scenario", "no-such-scenario"])
+    @Test func anUnknownScenarioFailsNamingTheKnownOnes() async throws {
+        let run = try await spillway(["lab", "scenario", "no-such-scenario"])
         #expect(run.status != 0)
         for name in ScenarioCatalog.builtIn.map(\.name) {
             #expect(run.output.contains(name), "the error lists \(name): \(run.output)")
@@ -78,7 +78,7 @@ import Testing
 
 /// Runs the `spillway` executable built beside the test bundle with `arguments`; returns its exit status and its
 /// standard output and error together.
-func spillway(_ arguments: [String]) throws -> (status: Int32, output: String) {
+func spillway(_ arguments: [String]) async throws -> (status: Int32, output: String) {
     let me = FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
     let testBinary = URL(fileURLWithPath: me).resolvingSymlinksInPath()
     var directory = testBinary.deletingLastPathComponent()
@@ -95,6 +95,8 @@ func spillway(_ arguments: [String]) throws -> (status: Int32, output: String) {
     }
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-command-\(UUID().uuidString).log")
     defer { try? FileManager.default.removeItem(at: log) }
-    let status = try ChildProcess.start([executable.path] + arguments, output: .file(log.path)).waitUntilExitBlocking()
+    // Awaited, not blocking: a blocked thread is one of the cooperative pool's two here, which every parallel test
+    // shares.
+    let status = try await ChildProcess.run([executable.path] + arguments, output: .file(log.path))
     return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
 }
