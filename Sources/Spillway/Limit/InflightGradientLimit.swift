@@ -42,7 +42,10 @@
 /// a window's median vouched for, of at least 4) moves the baseline to its fastest request's RTT scaled down by
 /// `knee ÷ that request's inflight`, and the rest of the window's RTT is cut as queue. Without it the cuts took the
 /// lab's 8 slots × 20 ms, three times slower, from 29 to 7 and below before half the knee moved the baseline:
-/// 98 of 133 req/s in the drop's first second, 127 with it.
+/// 98 of 133 req/s in the drop's first second, 127 with it. When it moves the baseline, the limit also comes down to
+/// what the knee vouches for (`knee + √knee`) if it stood above: the window then often reads within tolerance of the
+/// new baseline and cuts nothing, and a limit set for demand at the old speed (26 in front of 8 slots, four times
+/// slower) kept 25 in flight, 17 of them queued in the backend past their deadline, for half a second.
 ///
 /// A window is inflated only as far as its fastest request is too. A queue in the backend delays every request and
 /// a slower backend slows every request, the fastest included; routes of different latency behind one limiter
@@ -348,6 +351,12 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
                 if estimate > base {
                     baseline = estimate
                     fastestBaseline = estimate
+                    // The backend got slower: at most what the knee vouches for stays in flight. A limit set for
+                    // demand at the old speed otherwise stays there when the window reads within tolerance of the
+                    // new baseline: the lab's 8 slots × 20 ms, four times slower, kept 25 in flight (17 queued in
+                    // the backend, every one of them late) for half a second.
+                    let vouched = medianKnee + medianKnee.squareRoot()
+                    estimatedLimit = min(estimatedLimit, max(floor, vouched))
                     ratio = rtt / estimate
                     guard ratio > tolerance else { return }
                 }

@@ -94,10 +94,11 @@ import Testing
         Self.window(&algorithm, fromMs: 200, rttMs: 11, inflight: 40)
         // Every request now takes 30 ms at the same 40 in flight: ratio 3, and a queue of ours in front of at least
         // 40 / 1.25 = 32 slots stretches a request admitted with 40 in flight at most 1.25-fold (1.5 × that is the
-        // margin). The backend is slower: the baseline moves to 30 ms in this window, and the limit is not cut.
+        // margin). The backend is slower: the baseline moves to 30 ms in this window, and the limit is not cut below
+        // what the knee vouches for (40 + √40 = 46.3; it stood at 54, probing above the 40 in flight).
         Self.window(&algorithm, fromMs: 300, rttMs: 30, inflight: 40)
-        let limit = algorithm.limit
-        #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 40, startMs: 370)) == limit)
+        #expect(algorithm.limit == 54)
+        #expect(algorithm.update(with: F.sample(rttMs: 30, inflight: 40, startMs: 370)) == 46)
         #expect(algorithm.baselineRTT == .milliseconds(30))
     }
 
@@ -110,10 +111,28 @@ import Testing
         // The service time triples with 16 in flight: every request waits for one ahead and takes 60 ms, 120 ms.
         // Ratio 6, beyond 1.5 · 1.25 · 16 / 8 = 3.75. The fastest request, admitted with 16 in flight in front of
         // at least 8 slots, took at most 16 / 8 times the no-load latency: the baseline becomes 120 · 8 / 16 = 60 ms,
-        // and the queue above it is cut: 16 · 1.25 / 2 = 10, + √10 = 13.2.
+        // the limit keeps no more in flight than the knee of 8 vouches for (8 + √8 = 10.8), and the queue above the
+        // new baseline is cut (16 · 1.25 / 2 = 10, + √10 = 13.2: the lower of the two stays).
         Self.window(&algorithm, fromMs: 300, rttMs: 120, inflight: 16)
-        #expect(algorithm.update(with: F.sample(rttMs: 120, inflight: 16, startMs: 370)) == 13)
+        #expect(algorithm.update(with: F.sample(rttMs: 120, inflight: 16, startMs: 370)) == 10)
         #expect(algorithm.baselineRTT == .milliseconds(60))
+    }
+
+    /// A capacity drop under a limit set for demand: the knee rule moves the baseline to the new service time, and
+    /// the window then reads within tolerance of it. The limit used to stay where demand had put it (the lab's
+    /// 8 slots × 20 ms, four times slower: 25 in flight, 17 of them queued in the backend and late, for half a
+    /// second); it now keeps at most what the knee vouches for.
+    @Test func aCapacityDropThatMovesTheBaselineKeepsNoMoreInFlightThanTheKneeVouchesFor() {
+        var algorithm = Self.eightSlotsOf20ms()
+        let before = algorithm.limit
+        #expect(before > 20)
+        // Every request now takes 80 ms (four times slower) at 8 in flight, and one was admitted with 16: ratio 4,
+        // beyond 1.5 · 1.25 · 16 / 8 = 3.75. The baseline moves to 80 ms, where the window is within tolerance; the
+        // knee of 8 vouches for 8 + √8 = 10.8 in flight.
+        Self.window(&algorithm, fromMs: 300, rttMs: 80, inflight: 8)
+        _ = algorithm.update(with: F.sample(rttMs: 80, inflight: 16, startMs: 305))
+        #expect(algorithm.update(with: F.sample(rttMs: 80, inflight: 8, startMs: 330)) == 10)
+        #expect(algorithm.baselineRTT == .milliseconds(80))
     }
 
     @Test func aQueueOfOursAloneDoesNotMoveTheBaseline() {
