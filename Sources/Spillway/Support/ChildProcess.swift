@@ -93,13 +93,13 @@ package final class ChildProcess: Sendable {
 
         let arguments: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for argument in arguments { free(argument) } }
-        var environmentStrings: [UnsafeMutablePointer<CChar>?]? =
+        let environmentStrings: [UnsafeMutablePointer<CChar>?]? =
             environment.map { variables in variables.map { strdup("\($0.key)=\($0.value)") } + [nil] }
         defer { for variable in environmentStrings ?? [] { free(variable) } }
         var pid = pid_t()
         let result: Int32
-        if environmentStrings != nil {
-            result = posix_spawn(&pid, executable, &actions, &attributes, arguments, &environmentStrings!)
+        if let environmentStrings {
+            result = posix_spawn(&pid, executable, &actions, &attributes, arguments, environmentStrings)
         } else {
             result = posix_spawn(&pid, executable, &actions, &attributes, arguments, environ)
         }

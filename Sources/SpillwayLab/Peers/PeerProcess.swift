@@ -153,8 +153,9 @@ package final class PeerProcess: Sendable {
                 try? await Task.sleep(for: .milliseconds(20))
             }
             process.signal(SIGKILL)
-            _ = await process.waitUntilExit()
+            // Out of the registry before it is reaped: an interrupted demo's SIGKILL must not reach a reused pid.
             RunningPeers.shared.remove(process.processIdentifier)
+            _ = await process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: directory)
     }
