@@ -5,8 +5,8 @@ extension ResilientHTTPClient {
     /// How a ``ResilientHTTPClient`` retries, budgets, breaks circuits and propagates deadlines.
     ///
     /// The defaults suit calls between services: up to 3 attempts with full-jitter backoff, a Finagle retry budget
-    /// of 20 % shared by every call through the client, a resilience4j circuit breaker per host, and the deadline
-    /// sent downstream as `x-request-timeout-ms`.
+    /// of 20 % shared by every call through the client, a circuit breaker per host (resilience4j's thresholds, open
+    /// for 1 s), and the deadline sent downstream as `x-request-timeout-ms`.
     ///
     /// ```swift
     /// var configuration = ResilientHTTPClient.Configuration(name: "inventory")
@@ -21,6 +21,17 @@ extension ResilientHTTPClient {
         /// dependency answering in 150 ms at 53 calls per second.
         public static let defaultConnectionsPerHost = 64
 
+        /// The circuit breaker every host gets by default: resilience4j's thresholds (at least 100 calls in the last
+        /// 100, half of them failed), but open for **1 s** before the half-open probes, not resilience4j's 60 s.
+        ///
+        /// A breaker opened by a short incident of the dependency must not outlast it by a minute: in the lab's
+        /// chain reaction (`spillway lab chain`: B calls A, whose rows are locked for 10 s), B's breaker to A opened
+        /// during the lock on A's fast `503` refusals and, open for 60 s, kept B's `/a` at 0 % for the whole 6 s
+        /// observed after A was back; with 1 s it answers again within a second of the release. A dead dependency
+        /// costs at most ``CircuitBreaker/Configuration/permittedNumberOfCallsInHalfOpenState`` probes (10) a
+        /// second per host, and the retry budget still bounds what the callers add.
+        public static let defaultCircuitBreaker = CircuitBreaker.Configuration(waitDurationInOpenState: .seconds(1))
+
         /// The client's name: the `pipeline` dimension of its metrics, and the prefix of its breakers' and
         /// throttles' names (`"<name> <scheme>://<host>:<port>"`). Default `"http"`.
         public var name: String
@@ -31,7 +42,7 @@ extension ResilientHTTPClient {
         /// Default Finagle's (ttl 10 s, 10 retries/s floor, 20 %).
         public var retryBudget: RetryBudget.Configuration?
         /// One circuit breaker per host (scheme, host and port) with this configuration; `nil` for none. Default
-        /// resilience4j's defaults.
+        /// ``defaultCircuitBreaker`` (resilience4j's thresholds, open for 1 s).
         public var circuitBreaker: CircuitBreaker.Configuration?
         /// One adaptive throttle per host with this configuration; `nil` for none. Default `nil`.
         public var throttle: AdaptiveThrottle.Configuration?
@@ -83,7 +94,7 @@ extension ResilientHTTPClient {
             name: String = "http",
             retry: RetryPolicy? = RetryPolicy(),
             retryBudget: RetryBudget.Configuration? = .finagle(),
-            circuitBreaker: CircuitBreaker.Configuration? = CircuitBreaker.Configuration(),
+            circuitBreaker: CircuitBreaker.Configuration? = Configuration.defaultCircuitBreaker,
             throttle: AdaptiveThrottle.Configuration? = nil,
             hedging: HedgingPolicy? = nil,
             timeout: Duration? = .seconds(30),

@@ -377,6 +377,46 @@ import Testing
         )
     }
 
+    /// The default breaker opens on resilience4j's thresholds (100 calls, half failed) but probes again after 1 s:
+    /// with resilience4j's 60 s, a breaker opened by a 10 s incident kept the lab's chain reaction (`spillway lab
+    /// chain`) refusing every call to the recovered dependency for the whole 6 s observed after it.
+    @Test func theDefaultBreakerProbesAgainOneSecondAfterItOpens() async throws {
+        let log = ServerLog()
+        let healthy = Flag(false)
+        let clock = ManualClock()
+        let defaults = ResilientHTTPClient.Configuration()
+        #expect(defaults.circuitBreaker == ResilientHTTPClient.Configuration.defaultCircuitBreaker)
+        try await withLiveServer(router(log, healthy: healthy)) { url in
+            try await withHTTPClient { http in
+                let configuration = configuration(maxAttempts: 1, breaker: defaults.circuitBreaker)
+                let client = ResilientHTTPClient(httpClient: http, configuration: configuration, clock: clock)
+                let toggle = HTTPClientRequest(url: "\(url)/toggle")
+                for _ in 0..<99 { #expect(try await client.execute(toggle).status == .serviceUnavailable) }
+                let breaker = try #require(client.circuitBreaker(forURL: toggle.url))
+                #expect(breaker.state == .closed, "resilience4j's minimum of 100 calls")
+                #expect(try await client.execute(toggle).status == .serviceUnavailable)
+                #expect(breaker.state == .open)
+                do {
+                    _ = try await client.execute(toggle)
+                    Issue.record("expected the open breaker to refuse")
+                } catch let error as ResilienceError {
+                    #expect(error.code == .circuitOpen)
+                    #expect(error.retryAfter == .seconds(1))
+                }
+                #expect(log.count("toggle") == 100)
+
+                healthy.isOn = true
+                clock.advance(by: .milliseconds(999))
+                #expect(breaker.state == .open)
+                clock.advance(by: .milliseconds(1))
+                #expect(breaker.state == .halfOpen)
+                for _ in 0..<10 { #expect(try await client.execute(toggle).status == .ok) }
+                #expect(breaker.state == .closed)
+                #expect(log.count("toggle") == 110)
+            }
+        }
+    }
+
     @Test func perHostThrottlingRejectsLocallyDuringAnOutage() async throws {
         let log = ServerLog()
         let requests = 100
