@@ -52,8 +52,8 @@ struct StaticProtection: VictimProtection {
         router.add(middleware: SpillwayMiddleware<BasicRequestContext>(configuration, limiter: limiter))
     }
 
-    func guardDependency(_ body: @Sendable (Duration?) async -> DependencyOutcome) async -> DependencyOutcome {
-        await body(nil)
+    func guardDependency(_ body: @Sendable (DependencyCallGate) async -> DependencyOutcome) async -> DependencyOutcome {
+        await body(.open)
     }
 
     var currentLimit: Int? { limiter.snapshot.limit }
@@ -68,7 +68,7 @@ struct StaticProtection: VictimProtection {
 /// - the priority header: `configuration.admission?.priority = PriorityPolicy(header: "x-request-priority",
 ///   headerCeiling: .criticalPlus)` (the lab's clients are trusted to send any class);
 /// - around the `/dependent` route's dependency call, ``DependencyGuard``: a ``CircuitBreaker``, a bulkhead of
-///   half the adaptive limit and a timeout bounded by the caller's deadline.
+///   half the adaptive limit around the call itself and a timeout bounded by the caller's deadline.
 ///
 /// With ``ArmOptions/algorithm`` set, the limiter runs that algorithm (with the library's defaults for it) and the
 /// arm is labelled `spillway (NAME)`.
@@ -92,7 +92,7 @@ struct SpillwayProtection: VictimProtection {
         router.addSpillway(configuration, limiter: limiter)
     }
 
-    func guardDependency(_ body: @Sendable (Duration?) async -> DependencyOutcome) async -> DependencyOutcome {
+    func guardDependency(_ body: @Sendable (DependencyCallGate) async -> DependencyOutcome) async -> DependencyOutcome {
         await dependency.run(body)
     }
 

@@ -196,9 +196,9 @@ package final class Victim: Sendable {
             statistics?.recordWork(start: held.start, end: held.end, deadline: deadline)
             return .ok
         }
-        let outcome = await protection.guardDependency { timeout in
+        let outcome = await protection.guardDependency { gate in
             let held = await self.hold(arrival: arrival) { workEnd in
-                await self.dependency.call(start: workEnd, timeout: timeout)
+                await gate.run { await self.dependency.call(start: workEnd, timeout: gate.timeout) }
             }
             guard let held else { return .failed }
             statistics?.recordWork(start: held.start, end: held.end, deadline: deadline)
