@@ -68,8 +68,8 @@ final class DependencyGuard: Sendable {
         let breaker = breakerConfiguration
         return "a circuit breaker (open once \(Int(breaker.failureRateThreshold)) % of the last calls failed, at least "
             + "\(breaker.minimumNumberOfCalls); open \(breaker.waitDurationInOpenState.compactDescription), "
-            + "\(breaker.permittedNumberOfCallsInHalfOpenState) probes), a bulkhead of half the adaptive limit, and a "
-            + "\(callTimeout.compactDescription) timeout shortened to the caller's deadline"
+            + "\(breaker.permittedNumberOfCallsInHalfOpenState) probes), a bulkhead of half the adaptive limit on the "
+            + "calls, and a \(callTimeout.compactDescription) timeout shortened to the caller's deadline"
     }
 
     /// The breaker's state, for tests and reports.
