@@ -7,7 +7,7 @@ import Testing
 
 /// `spillway demo --quick` end to end, asserting the outcomes issue 6 expects on the defaults. Load-heavy: runs
 /// only with `SPILLWAY_LOAD_TESTS=1` (set by `scripts/test`).
-@Suite(.serialized, .enabled(if: loadTestsEnabled)) struct DemoIntegrationTests {
+@Suite(.serialized, .enabled(if: loadTestsEnabled), .timeLimit(.minutes(3))) struct DemoIntegrationTests {
     @Test func theQuickDemoShowsTheDeathSpiralAndItsPrevention() async throws {
         let report = try await Demo.run(DemoOptions(quick: true), log: { _ in }, progress: false)
         #expect(report.wallSeconds <= 75, "--quick must finish within 75 s, took \(report.wallSeconds) s")
@@ -128,6 +128,7 @@ import Testing
         let scenario = try DependencyOutageScenario().makeScenario(quick: true)
         let figures = try await validFigures(scenario, of: .spillway)
         #expect(figures.valid, "the generator must keep its schedule for the figures to count")
+        #expect(figures.goodputBeforeRatio >= 0.95, "no shedding at normal load: \(figures.summary)")
         #expect(figures.goodputTriggerRatio >= 0.9, "the independent half during the outage: \(figures.summary)")
         #expect(figures.goodputAfterRatio >= 0.93, "after the outage: \(figures.summary)")
         let recovery = try #require(figures.recoverySeconds, "recovers: \(figures.summary)")
