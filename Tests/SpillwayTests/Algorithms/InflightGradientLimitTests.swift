@@ -287,14 +287,45 @@ import Testing
         Self.window(&algorithm, fromMs: 200, rttMs: 10, inflight: 95)
         // Window 1 held a drop and no baseline to judge its on-time requests by: 100 · 0.9.
         #expect(algorithm.limit == 90)
-        // Window 2 (10 ms at the 10 ms baseline) closed without a drop. Window 3 holds only drops: 90 · 0.9 = 81.
+        // Window 2 (10 ms at the 10 ms baseline) closed without a drop. Window 3 holds only drops: 90 · 0.9 = 81,
+        // and nothing came back on time, so at most half its 95 in flight with headroom: 47.5 + √47.5 = 54.4.
         _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 95, drop: true, startMs: 290))
         _ = algorithm.update(with: F.sample(rttMs: 10, inflight: 95, drop: true, startMs: 320))
-        #expect(algorithm.update(with: F.sample(rttMs: 14, inflight: 95, startMs: 396)) == 81)
-        // Window 4: a drop beside on-time requests at 14 ms, inflated past the 25 % tolerance: 81 · 0.9 = 72.9.
+        #expect(algorithm.update(with: F.sample(rttMs: 14, inflight: 95, startMs: 396)) == 54)
+        // Window 4: a drop beside on-time requests at 14 ms, inflated past the 25 % tolerance: 54.4 · 0.9 = 48.9.
         Self.window(&algorithm, fromMs: 420, rttMs: 14, inflight: 95, count: 4)
         _ = algorithm.update(with: F.sample(rttMs: 14, inflight: 95, drop: true, startMs: 470))
-        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 95, startMs: 500)) == 72)
+        #expect(algorithm.update(with: F.sample(rttMs: 10, inflight: 95, startMs: 500)) == 48)
+    }
+
+    /// A window in which nothing came back on time: a stalled backend (a dependency black-holed behind it) holds
+    /// every request the limit admits until its deadline, and one that ignores the disconnect still runs each
+    /// abandoned request later. The cut is the gradient's floor applied to the window's busiest inflight, not 10 %:
+    /// `spillway proxy` in front of the lab's victim carried 27–34 permits through a 1.5 s outage at 10 % a window,
+    /// and the victim's backlog of abandoned requests afterwards cost 0.1–0.3 s of recovery (`docs/benchmarks.md`).
+    @Test func aWindowInWhichNothingCameBackOnTimeCutsToHalfItsInflight() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 30))
+        // From 1 s on, so that the requests timed out at 500 ms started after the fixtures' origin.
+        Self.window(&algorithm, fromMs: 1100, rttMs: 20, inflight: 14)
+        Self.window(&algorithm, fromMs: 1200, rttMs: 20, inflight: 14)
+        /// A request that ends at `endMs` after `rttMs`.
+        func end(_ endMs: Double, rttMs: Double, inflight: Int, drop: Bool) -> Int {
+            algorithm.update(with: F.sample(rttMs: rttMs, inflight: inflight, drop: drop, startMs: endMs - rttMs))
+        }
+        // Window 3: 29 requests time out at 500 ms. Its first closes window 2, below saturation:
+        // 30 + 0.2 · (28 − 30) = 29.6.
+        for index in 0..<29 { _ = end(1300 + Double(index), rttMs: 500, inflight: 29, drop: true) }
+        #expect(algorithm.limit == 29)
+        // Window 3 held only drops, 29 in flight: min(29.6 · 0.9, 14.5 + √14.5) = 18.3 (10 % alone: 26).
+        #expect(end(1400, rttMs: 500, inflight: 18, drop: true) == 18)
+        for index in 0..<17 { _ = end(1405 + Double(index), rttMs: 500, inflight: 18, drop: true) }
+        // Window 4, only drops at 18 in flight: min(18.3 · 0.9, 9 + 3) = 12.
+        #expect(end(1500, rttMs: 20, inflight: 12, drop: false) == 12)
+        // On time again: the baseline is where it was, and demand pressing on the limit raises it by the gradient:
+        // 12 · 1.25 = 15, + √15 = 18.9.
+        Self.window(&algorithm, fromMs: 1520, rttMs: 20, inflight: 12)
+        #expect(end(1600, rttMs: 20, inflight: 12, drop: false) == 18)
+        #expect(algorithm.baselineRTT == .milliseconds(20))
     }
 
     /// A drop beside on-time requests at the baseline is a refusal that did no work (a handler's `503` for a dead
