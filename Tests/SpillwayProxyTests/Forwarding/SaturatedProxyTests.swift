@@ -110,9 +110,13 @@ struct SaturatedProxyTests {
         #expect(total >= 200, "too few answers for the test to say anything")
         #expect(Double(shed) <= 0.01 * Double(total), "the proxy shed \(shed) of \(total) requests; limits \(limits)")
         #expect(demands.allSatisfy { $0 > 0 }, "the sampler saw no demand: \(demands)")
-        // A cut at the start of a load is undone within it: the limit ends every load above the demand it met at
-        // the load's end (a limit cut to 9 under 128 clients met a demand of 128: 9 in flight and 119 queued).
-        #expect(zip(limits, demands).allSatisfy { $0 >= $1 }, "limits \(limits) against demands \(demands)")
+        // A cut at the start of a load is undone within it: the limit ends every load at the demand it met at the
+        // load's end or above (a cut limit stayed at 17–38 against demands of 113–128). Three quarters of it, so
+        // that a limit still probing upward in the load's last window, toward a demand that rose, is not a failure.
+        #expect(
+            zip(limits, demands).allSatisfy { 4 * $0 >= 3 * $1 },
+            "limits \(limits) against demands \(demands)"
+        )
     }
 }
 
