@@ -161,6 +161,36 @@ struct WorkerDrillTests {
         }
     }
 
+    /// Pauses `worker` (SIGSTOP) at a moment it holds no write transaction on the SQLite database at `sqlitePath`.
+    ///
+    /// SQLite has one writer at a time, and the worker writes every 100–300 ms (polls, heartbeats, rescues): stopped
+    /// inside one of those transactions it would hold the write lock until it resumes, and every other worker's
+    /// claim would wait for it (in one full run the recoverer claimed nothing for 180 s and the paused worker,
+    /// resumed, completed the job unfenced; in 25 runs of this test here, one stop found the lock held, and the
+    /// retry below passed it). After each stop, a write transaction opened here with no busy wait
+    /// tells whether the lock is free; if not, the worker runs on for 5 ms and is stopped again. Bounded: 200
+    /// tries, about a second of the worker's time, far from a 1 s lease that it must outlive paused.
+    static func pauseOutsideAWriteTransaction(_ worker: DrillWorker, sqlitePath: String) async throws {
+        var configuration = Configuration()
+        configuration.busyMode = .immediateError
+        let probe = try DatabaseQueue(path: sqlitePath, configuration: configuration)
+        defer { try? probe.close() }
+        for _ in 0..<200 {
+            worker.signal(SIGSTOP)
+            do {
+                // BEGIN IMMEDIATE takes the write lock at once (or fails with SQLITE_BUSY); nothing is written.
+                try await probe.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) { .rollback }
+                }
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                worker.signal(SIGCONT)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        Issue.record("the worker held the SQLite write lock at every one of 200 stops")
+    }
+
     /// A worker paused (SIGSTOP) past its lease while its handler ignores cancellation: after it resumes, its
     /// handler tries to complete the job another worker has completed meanwhile, and the fencing token refuses it.
     @Test func pausedWorkerResumingLateCannotRecordItsEffect() async throws {
@@ -178,7 +208,7 @@ struct WorkerDrillTests {
                 worker.marked("started", id: id.rawValue, token: 1)
             }
             #expect(started, "the worker should have started the job: \(worker.output)")
-            worker.signal(SIGSTOP)
+            try await Self.pauseOutsideAWriteTransaction(worker, sqlitePath: database.location)
             try await PoolHarness.run(Self.recoverer(store)) { outcomes, _ in
                 #expect(await outcomes.next()?.outcome == .completed)
             }
