@@ -73,6 +73,21 @@ import Testing
         return formatter.string(from: date)
     }
 
+    /// Expects `client` to refuse `request` locally with an open breaker that says to retry after `retryAfter`.
+    private func expectRefusedByOpenBreaker(
+        _ client: ResilientHTTPClient,
+        _ request: HTTPClientRequest,
+        retryAfter: Duration
+    ) async throws {
+        do {
+            _ = try await client.execute(request)
+            Issue.record("expected the open breaker to refuse")
+        } catch let error as ResilienceError {
+            #expect(error.code == .circuitOpen)
+            #expect(error.retryAfter == retryAfter)
+        }
+    }
+
     private func configuration(
         maxAttempts: Int = 3,
         budget: RetryBudget.Configuration? = nil,
@@ -342,13 +357,7 @@ import Testing
                     transitions.withLock { $0.append("\(hostBreaker.state)") }
 
                     // Open: refused locally, the server sees nothing.
-                    do {
-                        _ = try await client.execute(toggle)
-                        Issue.record("expected the open breaker to refuse")
-                    } catch let error as ResilienceError {
-                        #expect(error.code == .circuitOpen)
-                        #expect(error.retryAfter == .seconds(30))
-                    }
+                    try await expectRefusedByOpenBreaker(client, toggle, retryAfter: .seconds(30))
                     #expect(log.count("toggle") == 4)
 
                     // Another host has its own breaker.
@@ -396,13 +405,7 @@ import Testing
                 #expect(breaker.state == .closed, "resilience4j's minimum of 100 calls")
                 #expect(try await client.execute(toggle).status == .serviceUnavailable)
                 #expect(breaker.state == .open)
-                do {
-                    _ = try await client.execute(toggle)
-                    Issue.record("expected the open breaker to refuse")
-                } catch let error as ResilienceError {
-                    #expect(error.code == .circuitOpen)
-                    #expect(error.retryAfter == .seconds(1))
-                }
+                try await expectRefusedByOpenBreaker(client, toggle, retryAfter: .seconds(1))
                 #expect(log.count("toggle") == 100)
 
                 healthy.isOn = true
