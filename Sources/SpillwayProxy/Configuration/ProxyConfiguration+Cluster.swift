@@ -29,6 +29,9 @@ extension ProxyConfiguration {
         public var outlierDetection: OutlierDetection?
         /// Active health checks; `nil` (the default) disables them.
         public var healthCheck: HealthCheck?
+        /// What becomes of a request the instance is working on when its caller is gone (its deadline passed or
+        /// its client closed the connection). Default ``AbandonedRequests/hold``.
+        public var abandonedRequests: AbandonedRequests
 
         /// A cluster; every parameter not given has the default documented on its property.
         public init(
@@ -40,7 +43,8 @@ extension ProxyConfiguration {
             pool: Pool = Pool(),
             retries: Retries = Retries(),
             outlierDetection: OutlierDetection? = OutlierDetection(),
-            healthCheck: HealthCheck? = nil
+            healthCheck: HealthCheck? = nil,
+            abandonedRequests: AbandonedRequests = .hold
         ) {
             self.name = name
             self.instances = instances
@@ -51,6 +55,24 @@ extension ProxyConfiguration {
             self.retries = retries
             self.outlierDetection = outlierDetection
             self.healthCheck = healthCheck
+            self.abandonedRequests = abandonedRequests
+        }
+
+        /// What becomes of an attempt whose caller is gone while the instance works on it. The caller is answered
+        /// (`504` at its deadline) either way; this decides what the instance is left with.
+        public enum AbandonedRequests: String, Sendable, Hashable, CaseIterable {
+            /// Keep the upstream connection, the route's admission permit and the instance's in-flight count until
+            /// the instance has answered (its response read and thrown away; more than 256 KiB of it closes the
+            /// connection), or until ``Cluster/responseTimeout`` from the attempt's start; then release the permit
+            /// as a drop. The default: most services keep working on a request after its client leaves (nothing
+            /// tells a Hummingbird, Vapor or thread-per-request handler), so what the limit counts stays what the
+            /// instance holds. Closed at the deadline instead, the next request got the freed permit at once: through
+            /// the lab's dependency outage the victim piled up the abandoned requests and worked them off after it,
+            /// while the first new requests waited behind them (`docs/benchmarks.md`).
+            case hold
+            /// Close the upstream connection at once and free the permit: for instances that stop working on a
+            /// request when its connection closes (a Go handler that watches its request's context, for one).
+            case close
         }
 
         /// How an instance is chosen: power of two choices, comparing two instances picked at random.

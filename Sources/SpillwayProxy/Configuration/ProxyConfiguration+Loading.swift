@@ -226,6 +226,16 @@ enum ConfigurationDecoder {
             }
             cluster.balancer = balancer
         }
+        if let text = try table.string("abandoned_requests") {
+            guard let mode = ProxyConfiguration.Cluster.AbandonedRequests(rawValue: text) else {
+                throw table.error(
+                    .invalidValue,
+                    "abandoned_requests",
+                    "\"\(text)\" is not a choice; use hold or close"
+                )
+            }
+            cluster.abandonedRequests = mode
+        }
         let least = Duration.milliseconds(1)
         if let value = try table.duration("connect_timeout", minimum: least) { cluster.connectTimeout = value }
         if let value = try table.duration("response_timeout", minimum: least) { cluster.responseTimeout = value }

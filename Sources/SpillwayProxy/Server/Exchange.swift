@@ -573,7 +573,7 @@ final class Exchange: UpstreamResponseReceiver {
         queuedAdmission = nil
         if upstream != nil {
             cluster.metrics.record(.abandoned)
-            dropUpstream(observation: .neutral)
+            if !handOverAbandonedAttempt(answeredOutcome: .ignored) { dropUpstream(observation: .neutral) }
         }
         if instance != nil { endAttempt(.neutral) }
         releasePermit(.ignored)
@@ -623,6 +623,31 @@ final class Exchange: UpstreamResponseReceiver {
         } else {
             upstream.close()
         }
+    }
+
+    /// Hands the attempt in progress to an ``AbandonedAttempt`` — its upstream connection, its instance's in-flight
+    /// count and the permit — when the cluster holds abandoned requests and the instance has the whole request and
+    /// has not started answering; returns whether it did. A request whose body was still arriving is not held: the
+    /// instance is waiting for the rest, which will not come.
+    private func handOverAbandonedAttempt(answeredOutcome: PermitOutcome) -> Bool {
+        guard cluster.configuration.abandonedRequests == .hold, phase == .awaitingResponse, requestEndSent,
+            let upstream, let instance
+        else { return false }
+        self.upstream = nil
+        self.instance = nil
+        previousInstance = instance
+        trace?.endAttempt(failure: nil)
+        let elapsed = now - attemptStart
+        _ = AbandonedAttempt(
+            upstream: upstream,
+            permit: permit.take(),
+            answeredOutcome: answeredOutcome,
+            instance: instance,
+            pool: cluster.pool(for: eventLoop),
+            timeLeft: .nanoseconds(cluster.configuration.responseTimeout.nanoseconds - elapsed),
+            eventLoop: eventLoop
+        )
+        return true
     }
 
     /// Closes the upstream connection mid-exchange (its state is unknown).
@@ -682,8 +707,10 @@ final class Exchange: UpstreamResponseReceiver {
         if byDeadline {
             // The caller's own deadline: it says nothing about the instance (a tiny budget must not eject it).
             cluster.metrics.record(.abandoned)
-            dropUpstream(observation: .neutral)
-            endAttempt(.neutral)
+            if !handOverAbandonedAttempt(answeredOutcome: .dropped) {
+                dropUpstream(observation: .neutral)
+                endAttempt(.neutral)
+            }
             finishLocally(.deadlineExpired(reason: "deadline_exceeded_upstream"), permitOutcome: .dropped)
         } else {
             cluster.metrics.record(.timeout)

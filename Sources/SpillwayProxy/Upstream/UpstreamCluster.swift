@@ -71,7 +71,8 @@ final class UpstreamCluster: Sendable {
         healthChecker?.start()
     }
 
-    /// Closes idle connections and stops health checks; busy connections close when their exchange ends.
+    /// Closes idle connections and held abandoned attempts' and stops health checks; busy connections close when
+    /// their exchange ends.
     func retire() {
         for pool in pools.values { pool.retire() }
         healthChecker?.stop()
@@ -80,6 +81,15 @@ final class UpstreamCluster: Sendable {
     /// The pool of `eventLoop`.
     func pool(for eventLoop: any EventLoop) -> UpstreamConnectionPool? {
         pools[ObjectIdentifier(eventLoop)]
+    }
+
+    /// Abandoned attempts held now, over every event loop's pool (``AbandonedAttempt``).
+    func heldAbandonedAttempts() async throws -> Int {
+        var total = 0
+        for pool in pools.values {
+            total += try await pool.eventLoop.submit { pool.heldCount }.get()
+        }
+        return total
     }
 
     /// Power of two choices: two instances drawn at random, the cheaper one wins (``Balancer``). Unavailable

@@ -24,6 +24,8 @@ final class UpstreamConnectionPool: @unchecked Sendable {
     private let configuration: ProxyConfiguration.Cluster
     private var idle: [[UpstreamConnection]]
     private var retired = false
+    /// Abandoned attempts whose instance is still working (``AbandonedAttempt``).
+    private var held: [ObjectIdentifier: AbandonedAttempt] = [:]
     private var sweeper: RepeatedTask?
     /// xorshift64 state for the balancer's random picks on this loop.
     private var random: UInt64
@@ -85,7 +87,27 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         idle[connection.instance.index].append(connection)
     }
 
-    /// Closes every idle connection and every connection released from now on.
+    /// Keeps `attempt` until it ends (``forget(_:)``), so that retiring the pool ends it too; `false` when the pool
+    /// is retired already.
+    func hold(_ attempt: AbandonedAttempt) -> Bool {
+        eventLoop.assertInEventLoop()
+        guard !retired else { return false }
+        held[ObjectIdentifier(attempt)] = attempt
+        return true
+    }
+
+    func forget(_ attempt: AbandonedAttempt) {
+        eventLoop.assertInEventLoop()
+        held[ObjectIdentifier(attempt)] = nil
+    }
+
+    /// Abandoned attempts held now (for tests and the admin page).
+    var heldCount: Int {
+        eventLoop.assertInEventLoop()
+        return held.count
+    }
+
+    /// Closes every idle connection, every held abandoned attempt's, and every connection released from now on.
     func retire() {
         eventLoop.execute {
             self.retired = true
@@ -95,6 +117,9 @@ final class UpstreamConnectionPool: @unchecked Sendable {
                 for connection in connections { connection.close() }
             }
             self.idle = Array(repeating: [], count: self.idle.count)
+            let attempts = self.held.values
+            self.held = [:]
+            for attempt in attempts { attempt.end() }
         }
     }
 

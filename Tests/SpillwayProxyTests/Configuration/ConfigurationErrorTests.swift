@@ -32,6 +32,7 @@ struct ConfigurationErrorTests {
         #expect(configuration.routes[0].pathPrefix == "/")
         #expect(configuration.routes[0].admission == ProxyConfiguration.Route.Admission())
         #expect(configuration.clusters[0].instances == [.init(host: "127.0.0.1", port: 8080)])
+        #expect(configuration.clusters[0].abandonedRequests == .hold)
     }
 
     @Test func unknownClusterIsNamedWithLineAndKey() throws {
@@ -97,6 +98,7 @@ struct ConfigurationErrorTests {
             [clusters.app]
             instances = ["127.0.0.1:8080", "127.0.0.1:8081"]
             balancer = "ewma"
+            abandoned_requests = "close"
 
             [[routes]]
             name = "all"
@@ -111,6 +113,7 @@ struct ConfigurationErrorTests {
         let configuration = try ProxyConfiguration(text: text, format: .toml)
         #expect(configuration.admin == nil)
         #expect(configuration.clusters[0].balancer == .ewmaLatency)
+        #expect(configuration.clusters[0].abandonedRequests == .close)
         #expect(configuration.routes[0].rateLimits.map(\.name) == ["per-client"])
     }
 }
@@ -173,6 +176,10 @@ struct ConfigurationMistakeTests {
             (
                 "clusters:\n  app:\n    instances: [127.0.0.1:1]\n    balancer: random\nroutes: []",
                 "clusters.app.balancer", .invalidValue, "least_inflight"
+            ),
+            (
+                "clusters:\n  app:\n    instances: [127.0.0.1:1]\n    abandoned_requests: drop\nroutes: []",
+                "clusters.app.abandoned_requests", .invalidValue, "use hold or close"
             ),
         ] as [(String, String, ProxyConfigurationError.Code, String)]
     )
