@@ -299,6 +299,7 @@ final class Exchange: UpstreamResponseReceiver {
     private func attach(_ upstream: UpstreamConnection) {
         self.upstream = upstream
         upstream.attach(self)
+        upstream.handler.flushBatch = connection.flushBatch
         upstreamKeepAlive = true
         phase = .awaitingResponse
         let remaining = deadline.map { Duration.nanoseconds($0.remaining(atNanoseconds: now)) }

@@ -9,7 +9,7 @@ import Spillway
 /// body cannot go anywhere yet (waiting for admission or an upstream connection, or the upstream is not writable),
 /// while a response is being written for a completed request, and while a pipelined request waits its turn. At most
 /// about one socket read of body (64 KiB) is held in memory; bodies are never buffered whole.
-final class ProxyConnectionHandler: ChannelDuplexHandler {
+final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -51,6 +51,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var heldHead: ByteBuffer?
     /// Whether the request being answered is a `HEAD` (its response has no body).
     private var answeringHead = false
+    /// Where this connection's loop collects the flushes of finished responses (``FlushBatch``).
+    private(set) var flushBatch: FlushBatch?
+    private var flushQueued = false
 
     init(core: ProxyServerCore) {
         self.core = core
@@ -62,6 +65,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        flushBatch = core.flushBatch(of: context.eventLoop)
         peer = context.channel.remoteAddress?.ipAddress
         let timer = ConnectionTimer(eventLoop: context.eventLoop)
         timer.onExpiry = { [unowned self] slot in self.timerExpired(slot) }
@@ -446,8 +450,19 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
         } else {
             write(.end(trailers), promise: nil)
-            context.flush()
+            // At the end of the loop's batch of events, with the other responses finished in it (see FlushBatch).
+            if !flushQueued, let flushBatch {
+                flushQueued = true
+                flushBatch.add(self)
+            } else if flushBatch == nil {
+                context.flush()
+            }
         }
+    }
+
+    func flushDeferred() {
+        flushQueued = false
+        context?.flush()
     }
 
     /// The exchange finished its response (the exchange set ``closeAfterResponse`` before writing its end when the
@@ -477,6 +492,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func close() {
         guard !closed else { return }
         closed = true
+        // A response's end waiting for the loop's batch goes out first: a close drops unflushed writes.
+        if flushQueued { context?.flush() }
         teardown()
         context?.close(promise: nil)
     }

@@ -19,6 +19,8 @@ final class ProxyServerCore: Sendable {
     private let acceptedConnections: Counter
     /// The lateness of each event loop's work, by loop (see ``EventLoopLag``).
     private let loopLags: [ObjectIdentifier: EventLoopLag]
+    /// Each event loop's deferred flushes (see ``FlushBatch``).
+    private let flushBatches: [ObjectIdentifier: FlushBatch]
 
     init(
         runtime: ProxyRuntime,
@@ -32,6 +34,9 @@ final class ProxyServerCore: Sendable {
         var loopLags: [ObjectIdentifier: EventLoopLag] = [:]
         for loop in eventLoops { loopLags[ObjectIdentifier(loop)] = EventLoopLag(eventLoop: loop) }
         self.loopLags = loopLags
+        var batches: [ObjectIdentifier: FlushBatch] = [:]
+        for loop in eventLoops { batches[ObjectIdentifier(loop)] = FlushBatch(eventLoop: loop) }
+        self.flushBatches = batches
         self.current = Mutex(runtime)
         self.logger = logger
         self.clock = clock
@@ -51,6 +56,11 @@ final class ProxyServerCore: Sendable {
     /// The smoothed lateness of `eventLoop`'s work in nanoseconds (0 for a loop the proxy does not run on).
     func loopLagNanoseconds(of eventLoop: any EventLoop) -> Int64 {
         loopLags[ObjectIdentifier(eventLoop)]?.smoothedNanoseconds ?? 0
+    }
+
+    /// The ``FlushBatch`` of `eventLoop` (`nil` for a loop the proxy does not run on: its flushes are not deferred).
+    func flushBatch(of eventLoop: any EventLoop) -> FlushBatch? {
+        flushBatches[ObjectIdentifier(eventLoop)]
     }
 
     /// The configuration in force; each request keeps the one it started with.

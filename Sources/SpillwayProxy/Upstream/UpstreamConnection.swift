@@ -75,7 +75,7 @@ final class UpstreamConnection {
 /// The only handler of an upstream connection's pipeline: writes the attached exchange's request parts as HTTP/1.1
 /// (``UpstreamRequestEncoder``), reads the response (``UpstreamResponseParser``) and hands its parts to the
 /// exchange, and holds reads while the client is not writable.
-final class UpstreamHandler: ChannelDuplexHandler {
+final class UpstreamHandler: ChannelDuplexHandler, DeferredFlush {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -96,6 +96,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Whether anything was written since the last flush.
     private var unflushed = false
     private var parser = UpstreamResponseParser()
+    /// Where the attached exchange's loop collects request flushes (``FlushBatch``); `nil` flushes at once.
+    var flushBatch: FlushBatch?
+    private var flushQueued = false
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -199,9 +202,24 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Flushes what was written since the last flush; nothing otherwise (an exchange flushes where it writes, and
-    /// again when the client's read completes: the second one would be a walk through the pipeline for nothing).
+    /// Flushes what was written since the last flush, at the end of the loop's batch of events when the connection
+    /// has a ``FlushBatch``; nothing when nothing was written (an exchange flushes where it writes, and again when
+    /// the client's read completes: the second one would be a walk through the pipeline for nothing).
     func flush() {
+        guard unflushed else { return }
+        if let flushBatch {
+            if !flushQueued {
+                flushQueued = true
+                flushBatch.add(self)
+            }
+            return
+        }
+        unflushed = false
+        context?.flush()
+    }
+
+    func flushDeferred() {
+        flushQueued = false
         guard unflushed else { return }
         unflushed = false
         context?.flush()
