@@ -131,6 +131,7 @@ final class AdminHandler: ChannelInboundHandler {
             }
             let instances = route.cluster.instances.map { instance in
                 "{\"address\":\"\(jsonEscaped(instance.label))\",\"inflight\":\(instance.inflight.load(ordering: .relaxed)),"
+                    + "\"held_abandoned\":\(instance.heldAbandoned.load(ordering: .relaxed)),"
                     + "\"ejected\":\(instance.isEjected(atNanoseconds: now)),"
                     + "\"healthy\":\(instance.healthy.load(ordering: .relaxed))}"
             }

@@ -46,6 +46,7 @@ final class AbandonedAttempt: UpstreamResponseReceiver {
         self.instance = instance
         self.pool = pool
         self.answeredOutcome = answeredOutcome
+        instance.heldAbandoned.wrappingAdd(1, ordering: .relaxed)
         upstream.attach(self)
         upstream.resumeReads()
         guard timeLeft > .zero, pool?.hold(self) ?? false else {
@@ -99,6 +100,7 @@ final class AbandonedAttempt: UpstreamResponseReceiver {
             }
         }
         pool?.forget(self)
+        instance.heldAbandoned.wrappingSubtract(1, ordering: .relaxed)
         instance.inflight.wrappingSubtract(1, ordering: .relaxed)
         permit.take()?.release(outcome)
     }

@@ -17,8 +17,10 @@ final class UpstreamInstance: Sendable {
     /// `host:port`, the `instance` dimension of metrics.
     let label: String
 
-    /// Requests in flight to this instance.
+    /// Requests in flight to this instance (held abandoned ones included).
     let inflight = Atomic<Int>(0)
+    /// Of those, requests whose caller is gone, held until the instance answers (``AbandonedAttempt``).
+    let heldAbandoned = Atomic<Int>(0)
     /// Consecutive `5xx` answers.
     let consecutive5xx = Atomic<Int>(0)
     /// Consecutive gateway failures (connection failures, resets, the cluster's timeout, 502-504).
