@@ -42,10 +42,14 @@ struct AbandonedRequestTests {
     @Test func aRequestPastItsDeadlineKeepsItsPermitUntilTheInstanceAnswers() async throws {
         let proxy = try await start()
         defer { Task { await proxy.stop() } }
-        let response = try await get("/slow/3000", port: proxy.fixture.port, headers: ["x-request-timeout-ms: 100"])
+        let clock = ContinuousClock()
+        let sent = clock.now
+        let response = try await get("/slow/8000", port: proxy.fixture.port, headers: ["x-request-timeout-ms: 100"])
         #expect(response.status == 504)
         #expect(response.body.contains("deadline_exceeded_upstream"))
-        // The caller has its answer; the instance is still on the request (3 s), and so is what counts it.
+        // The caller has its answer; the instance is still on the request (8 s), and so is what counts it. (In
+        // scripts/test's parallel phase a 100 ms answer once took 5.8 s: these checks need the instance still busy.)
+        try #require(clock.now - sent < .seconds(7), "the 504 came too late to see the hold")
         #expect(try await proxy.cluster.heldAbandonedAttempts() == 1)
         #expect(proxy.limiter.snapshot.inflight == 1)
         #expect(proxy.instance.inflight.load(ordering: .relaxed) == 1)
@@ -76,13 +80,16 @@ struct AbandonedRequestTests {
     }
 
     @Test func aHoldEndsAtTheClustersResponseTimeout() async throws {
-        let proxy = try await start(cluster: "    response_timeout: 1500ms")
+        let proxy = try await start(cluster: "    response_timeout: 8s")
         defer { Task { await proxy.stop() } }
+        let clock = ContinuousClock()
+        let sent = clock.now
         let response = try await get("/slow/30000", port: proxy.fixture.port, headers: ["x-request-timeout-ms: 50"])
         #expect(response.status == 504)
         #expect(response.body.contains("deadline_exceeded_upstream"))
+        try #require(clock.now - sent < .seconds(7), "the 504 came too late to see the hold")
         #expect(proxy.limiter.snapshot.inflight == 1)
-        // Long before the instance's 30 s: the hold lasts the response timeout from the attempt's start.
+        // Long before the instance's 30 s: the hold lasts the response timeout (8 s) from the attempt's start.
         await eventually("the hold ends at the response timeout", timeout: .seconds(20)) {
             proxy.limiter.snapshot.inflight == 0
         }
@@ -97,7 +104,7 @@ struct AbandonedRequestTests {
         defer { Task { await proxy.stop() } }
         let backend = proxy.fixture.backend
         try await RawClient.sendAndAbort(
-            "GET /slow/3000 HTTP/1.1\r\nHost: test.local\r\n\r\n",
+            "GET /slow/8000 HTTP/1.1\r\nHost: test.local\r\n\r\n",
             port: proxy.fixture.port
         ) { backend.requests == 1 }
         await eventually("the abandoned attempt is held", timeout: .seconds(10)) {
