@@ -355,3 +355,42 @@ import Testing
         #expect(algorithm.configuration.buffer == 0.25)
     }
 }
+
+@Suite struct InflightGradientLimitToleratedRTTTests {
+    typealias F = AlgorithmFixtures
+
+    /// A baseline of 0.05 ms, then a window ten times slower at 32 in flight (a server busy with its own CPU on a
+    /// trivial route): under the tolerated 1 ms it is followed, not cut; with `toleratedRTT: .zero` the same window
+    /// is cut to what half its inflight serves.
+    static func busyTrivialRoute(toleratedRTT: Duration) -> [Int] {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 64, toleratedRTT: toleratedRTT))
+        InflightGradientLimitTests.window(&algorithm, fromMs: 100, rttMs: 0.05, inflight: 1)
+        var limits: [Int] = []
+        for window in 0..<3 {
+            InflightGradientLimitTests.window(&algorithm, fromMs: 200 + 100 * Double(window), rttMs: 0.5, inflight: 32)
+            let closing = F.sample(rttMs: 0.5, inflight: 32, startMs: 300 + 100 * Double(window))
+            limits.append(algorithm.update(with: closing))
+        }
+        return limits
+    }
+
+    @Test func aWindowUnderTheToleratedRTTIsFollowedNotCut() {
+        let limits = Self.busyTrivialRoute(toleratedRTT: .milliseconds(1))
+        // Demand (32 in flight) is followed toward twice its peak; the limit never comes below it.
+        #expect(limits.allSatisfy { $0 >= 32 }, "\(limits)")
+        #expect(InflightGradientLimit().configuration.toleratedRTT == .milliseconds(1))
+    }
+
+    @Test func withoutAToleratedRTTTheSameWindowIsCut() {
+        let limits = Self.busyTrivialRoute(toleratedRTT: .zero)
+        // Gradient clamp(1.25 · 0.05 / 0.5, 0.5, 2) = 0.5 on 32 in flight: 16 + 4 = 20.
+        #expect(limits.first == 20, "\(limits)")
+    }
+
+    @Test func aWindowAboveTheToleratedRTTIsJudgedAsBefore() {
+        var algorithm = InflightGradientLimit(configuration: .init(initialLimit: 64))
+        InflightGradientLimitTests.window(&algorithm, fromMs: 100, rttMs: 0.2, inflight: 1)
+        InflightGradientLimitTests.window(&algorithm, fromMs: 200, rttMs: 2, inflight: 32)
+        #expect(algorithm.update(with: F.sample(rttMs: 2, inflight: 32, startMs: 299)) == 20)
+    }
+}
