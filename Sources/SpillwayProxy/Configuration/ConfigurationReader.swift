@@ -64,6 +64,21 @@ final class ConfigurationReader {
         }
     }
 
+    /// The value of `key` as one of `Choice`'s cases, named by their raw values; anything else is refused naming
+    /// `what` it should be and every case (`"random" is not a balancer; use least_inflight or ewma`).
+    func choice<Choice: RawRepresentable & CaseIterable>(
+        _ key: String,
+        _ what: String
+    ) throws(ProxyConfigurationError) -> Choice? where Choice.RawValue == String {
+        guard let text = try string(key) else { return nil }
+        guard let value = Choice(rawValue: text) else {
+            let names = Choice.allCases.map(\.rawValue)
+            let listed = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names.last! : names[0]
+            throw error(.invalidValue, key, "\"\(text)\" is not \(what); use \(listed)")
+        }
+        return value
+    }
+
     func requiredString(_ key: String, _ explanation: String) throws(ProxyConfigurationError) -> String {
         guard let value = try string(key) else { throw error(.missingKey, key, "required: \(explanation)") }
         return value

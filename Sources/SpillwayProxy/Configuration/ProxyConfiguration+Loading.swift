@@ -216,24 +216,13 @@ enum ConfigurationDecoder {
             instances.append(address)
         }
         var cluster = ProxyConfiguration.Cluster(name: name, instances: instances)
-        if let text = try table.string("balancer") {
-            guard let balancer = ProxyConfiguration.Cluster.Balancer(rawValue: text) else {
-                throw table.error(
-                    .invalidValue,
-                    "balancer",
-                    "\"\(text)\" is not a balancer; use least_inflight or ewma"
-                )
-            }
+        if let balancer: ProxyConfiguration.Cluster.Balancer = try table.choice("balancer", "a balancer") {
             cluster.balancer = balancer
         }
-        if let text = try table.string("abandoned_requests") {
-            guard let mode = ProxyConfiguration.Cluster.AbandonedRequests(rawValue: text) else {
-                throw table.error(
-                    .invalidValue,
-                    "abandoned_requests",
-                    "\"\(text)\" is not a choice; use hold or close"
-                )
-            }
+        if let mode: ProxyConfiguration.Cluster.AbandonedRequests = try table.choice(
+            "abandoned_requests",
+            "a way to treat abandoned requests"
+        ) {
             cluster.abandonedRequests = mode
         }
         let least = Duration.milliseconds(1)
@@ -508,17 +497,8 @@ enum ConfigurationDecoder {
                 "\"\(keyText)\" is not a key; use client_address, global or header:NAME"
             )
         }
-        var algorithm = ProxyConfiguration.Route.RateLimit.Algorithm.gcra
-        if let text = try table.string("algorithm") {
-            guard let value = ProxyConfiguration.Route.RateLimit.Algorithm(rawValue: text) else {
-                throw table.error(
-                    .invalidValue,
-                    "algorithm",
-                    "\"\(text)\" is not an algorithm; use gcra, token_bucket or sliding_window"
-                )
-            }
-            algorithm = value
-        }
+        let algorithm: ProxyConfiguration.Route.RateLimit.Algorithm =
+            try table.choice("algorithm", "an algorithm") ?? .gcra
         guard let limit = try table.integer("limit", in: 1...1_000_000_000) else {
             throw table.error(.missingKey, "limit", "required: the requests allowed per period")
         }
