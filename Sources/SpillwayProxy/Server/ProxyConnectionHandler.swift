@@ -436,7 +436,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
             promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
         } else {
             write(.end(nil), promise: nil)
-            context.flush()
+            flushAtTheEndOfTheBatch(context)
         }
     }
 
@@ -450,13 +450,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
             promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.close() }
         } else {
             write(.end(trailers), promise: nil)
-            // At the end of the loop's batch of events, with the other responses finished in it (see FlushBatch).
-            if !flushQueued, let flushBatch {
-                flushQueued = true
-                flushBatch.add(self)
-            } else if flushBatch == nil {
-                context.flush()
-            }
+            flushAtTheEndOfTheBatch(context)
+        }
+    }
+
+    /// Flushes a finished response at the end of the loop's batch of events, with the other responses finished in
+    /// it (see ``FlushBatch``); at once on a loop without one.
+    private func flushAtTheEndOfTheBatch(_ context: ChannelHandlerContext) {
+        guard let flushBatch else {
+            context.flush()
+            return
+        }
+        if !flushQueued {
+            flushQueued = true
+            flushBatch.add(self)
         }
     }
 
