@@ -1,9 +1,12 @@
 import CoreMetrics
 import Spillway
+import Synchronization
 
 /// A cluster's metrics: `spillway_proxy_upstream_attempts_total{cluster, outcome}` (every attempt sent to an
-/// instance, by how it ended) and `spillway_proxy_upstream_retries_total{cluster}`. Ejections are counted by the
-/// ``OutlierDetector``, the retry budget by the core's ``RetryBudget``.
+/// instance, by how it ended), `spillway_proxy_upstream_retries_total{cluster}` and
+/// `spillway_proxy_upstream_held_abandoned{cluster}` (attempts whose caller is gone, held until their instance
+/// answers: ``AbandonedAttempt``). Ejections are counted by the ``OutlierDetector``, the retry budget by the core's
+/// ``RetryBudget``.
 final class UpstreamMetrics: Sendable {
     /// How one attempt ended.
     enum Outcome: String, Sendable, CaseIterable {
@@ -21,6 +24,8 @@ final class UpstreamMetrics: Sendable {
 
     private let attempts: [Counter]
     let retries: Counter
+    private let held: Gauge
+    private let heldCount = Atomic<Int>(0)
 
     init(cluster: String, factory: any MetricsFactory) {
         attempts = Counter.family(
@@ -35,6 +40,17 @@ final class UpstreamMetrics: Sendable {
             dimensions: [("cluster", cluster)],
             factory: factory
         )
+        held = Gauge(
+            label: "spillway_proxy_upstream_held_abandoned",
+            dimensions: [("cluster", cluster)],
+            factory: factory
+        )
+        held.record(0)
+    }
+
+    /// One more (`1`) or one fewer (`-1`) abandoned attempt held.
+    func heldAbandoned(_ change: Int) {
+        held.record(heldCount.wrappingAdd(change, ordering: .relaxed).newValue)
     }
 
     func record(_ outcome: Outcome) {

@@ -645,6 +645,7 @@ final class Exchange: UpstreamResponseReceiver {
             answeredOutcome: answeredOutcome,
             instance: instance,
             pool: cluster.pool(for: eventLoop),
+            metrics: cluster.metrics,
             timeLeft: .nanoseconds(cluster.configuration.responseTimeout.nanoseconds - elapsed),
             eventLoop: eventLoop
         )

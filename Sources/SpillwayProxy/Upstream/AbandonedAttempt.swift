@@ -20,6 +20,7 @@ final class AbandonedAttempt: UpstreamResponseReceiver {
     private var upstream: UpstreamConnection?
     private let instance: UpstreamInstance
     private let pool: UpstreamConnectionPool?
+    private let metrics: UpstreamMetrics
     private var keepAlive = true
     private var finished = false
     /// How the permit is released when the instance answers.
@@ -38,6 +39,7 @@ final class AbandonedAttempt: UpstreamResponseReceiver {
         answeredOutcome: PermitOutcome,
         instance: UpstreamInstance,
         pool: UpstreamConnectionPool?,
+        metrics: UpstreamMetrics,
         timeLeft: TimeAmount,
         eventLoop: any EventLoop
     ) {
@@ -46,7 +48,9 @@ final class AbandonedAttempt: UpstreamResponseReceiver {
         self.instance = instance
         self.pool = pool
         self.answeredOutcome = answeredOutcome
+        self.metrics = metrics
         instance.heldAbandoned.wrappingAdd(1, ordering: .relaxed)
+        metrics.heldAbandoned(1)
         upstream.attach(self)
         upstream.resumeReads()
         guard timeLeft > .zero, pool?.hold(self) ?? false else {
@@ -101,6 +105,7 @@ final class AbandonedAttempt: UpstreamResponseReceiver {
         }
         pool?.forget(self)
         instance.heldAbandoned.wrappingSubtract(1, ordering: .relaxed)
+        metrics.heldAbandoned(-1)
         instance.inflight.wrappingSubtract(1, ordering: .relaxed)
         permit.take()?.release(outcome)
     }

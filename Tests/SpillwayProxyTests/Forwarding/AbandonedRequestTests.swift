@@ -55,11 +55,15 @@ struct AbandonedRequestTests {
         #expect(proxy.instance.inflight.load(ordering: .relaxed) == 1)
         let routes = AdminHandler.routesJSON(proxy.fixture.proxy.core.runtime, now: 0)
         #expect(routes.contains("\"inflight\":1,\"held_abandoned\":1,"), "\(routes)")
+        let metrics = try await get("/metrics", port: proxy.fixture.adminPort).body
+        #expect(metrics.contains("spillway_proxy_upstream_held_abandoned{cluster=\"app\"} 1"), "\(metrics)")
         await eventually("the instance answers and the hold ends", timeout: .seconds(20)) {
             proxy.limiter.snapshot.inflight == 0 && proxy.instance.inflight.load(ordering: .relaxed) == 0
         }
         #expect(try await proxy.cluster.heldAbandonedAttempts() == 0)
         #expect(proxy.instance.heldAbandoned.load(ordering: .relaxed) == 0)
+        let after = try await get("/metrics", port: proxy.fixture.adminPort).body
+        #expect(after.contains("spillway_proxy_upstream_held_abandoned{cluster=\"app\"} 0"), "\(after)")
         // The answer was read to its end: the connection went back to the pool and serves the next request.
         #expect(try await get("/ok", port: proxy.fixture.port).status == 200)
         #expect(proxy.fixture.backend.connections == 1)
