@@ -9,7 +9,7 @@
 ///
 /// ```
 /// ratio    = min(rtt / base, fastest / fastestBase)   (1 when half the window or more came back unmeasured)
-/// inflated = ratio > 1 + buffer
+/// inflated = ratio > 1 + buffer   (in a window without drops, only when rtt > toleratedRTT, 1 ms)
 /// gradient = clamp((1 + buffer) / ratio, 0.5, 2)
 /// inflated:          L' = min(L, inflight · gradient + √(inflight · gradient))
 /// a drop, no on-time request within tolerance:
