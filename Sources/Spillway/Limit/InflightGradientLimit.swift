@@ -134,8 +134,8 @@ public struct InflightGradientLimit: LimitAlgorithm, Hashable {
         /// On a route that answers in tens of microseconds, a server busy with its own CPU stretches every request
         /// several times over its baseline while the wait it adds is a fraction of a millisecond, which no caller's
         /// deadline notices; cut for it, the limit queued most requests (`router.addSpillway()` on a trivial route
-        /// under `wrk`: 0.77–0.78 of bare Hummingbird's CPU per request, every queued request suspended and
-        /// resumed on another thread). A backend whose latency passes this is judged as before.
+        /// under `wrk`: 0.77–0.79 of bare Hummingbird's CPU per request, 0.86 without the cut; every queued request
+        /// suspended and resumed on another thread). A backend whose latency passes this is judged as before.
         public var toleratedRTT: Duration
 
         /// A configuration; see each property for its default.

@@ -64,7 +64,7 @@ extension ProxyConfiguration {
             /// Keep the upstream connection, the route's admission permit and the instance's in-flight count until
             /// the instance has answered (its response read and thrown away; more than 256 KiB of it closes the
             /// connection), or until ``Cluster/responseTimeout`` from the attempt's start; then release the permit
-            /// as a drop. The default: most services keep working on a request after its client leaves (nothing
+            /// (as a drop after a deadline or the timeout; as no sample after a client that left). The default: most services keep working on a request after its client leaves (nothing
             /// tells a Hummingbird, Vapor or thread-per-request handler), so what the limit counts stays what the
             /// instance holds. Closed at the deadline instead, the next request got the freed permit at once: through
             /// the lab's dependency outage the victim piled up the abandoned requests and worked them off after it,

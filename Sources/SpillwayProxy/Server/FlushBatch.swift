@@ -12,8 +12,8 @@ protocol DeferredFlush: AnyObject {
 /// A flush is a `write` system call that wakes the process reading the other end (the upstream, or the client). On a
 /// loaded machine with fewer cores than busy threads, that wake-up often preempts the loop in the middle of its batch,
 /// and a loop that flushed after each exchange was switched out about twice as often per request as HAProxy (0.38–0.50
-/// context switches a request against 0.23–0.26). Deferred, `wrk -t2 -c64` through the forward proxy on two cores
-/// served 13–16 % more requests a second at 10 % less CPU each (`docs/benchmarks.md`, the proxy's throughput).
+/// context switches a request against 0.23–0.26). Deferred, `scripts/bench-proxy` read 1.12× the requests a second
+/// at 0.93× the CPU each at 64 clients, 1.19× at 0.89× at 256 (`docs/benchmarks.md`, the proxy's throughput).
 ///
 /// The batch ends with one task on the loop (`execute` from the loop itself queues it behind the events being
 /// handled, without a wake-up), which flushes every connection that asked, in order. Confined to its loop.

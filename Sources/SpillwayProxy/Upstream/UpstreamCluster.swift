@@ -83,15 +83,6 @@ final class UpstreamCluster: Sendable {
         pools[ObjectIdentifier(eventLoop)]
     }
 
-    /// Abandoned attempts held now, over every event loop's pool (``AbandonedAttempt``).
-    func heldAbandonedAttempts() async throws -> Int {
-        var total = 0
-        for pool in pools.values {
-            total += try await pool.eventLoop.submit { pool.heldCount }.get()
-        }
-        return total
-    }
-
     /// Power of two choices: two instances drawn at random, the cheaper one wins (``Balancer``). Unavailable
     /// instances (ejected, failing health checks) are skipped; `excluding` (the instance a retry left) is avoided
     /// when any other is available. When none is available the cluster is in panic and every instance is eligible,

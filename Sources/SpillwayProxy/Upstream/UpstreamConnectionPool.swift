@@ -9,8 +9,8 @@ import NIOPosix
 /// warmest, and the least likely to have been closed by the upstream), and closed after the cluster's
 /// ``ProxyConfiguration/Cluster/Pool/idleTimeout``.
 ///
-/// `@unchecked Sendable`: the pool is created on any thread but its mutable state (`idle`, `random`, `retired`) is
-/// only touched on `eventLoop` — every method asserts it, and the cluster reaches it only through
+/// `@unchecked Sendable`: the pool is created on any thread but its mutable state (`idle`, `random`, `retired`,
+/// `held`) is only touched on `eventLoop` — every method asserts it, and the cluster reaches it only through
 /// `eventLoop.execute` or from a handler of the same loop.
 final class UpstreamConnectionPool: @unchecked Sendable {
     /// A connection ready now, or one being opened.
@@ -99,12 +99,6 @@ final class UpstreamConnectionPool: @unchecked Sendable {
     func forget(_ attempt: AbandonedAttempt) {
         eventLoop.assertInEventLoop()
         held[ObjectIdentifier(attempt)] = nil
-    }
-
-    /// Abandoned attempts held now (for tests and the admin page).
-    var heldCount: Int {
-        eventLoop.assertInEventLoop()
-        return held.count
     }
 
     /// Closes every idle connection, every held abandoned attempt's, and every connection released from now on.
