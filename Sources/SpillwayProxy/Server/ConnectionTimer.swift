@@ -109,9 +109,10 @@ final class ConnectionTimer {
         generation &+= 1
         tasksScheduled += 1
         let generation = generation
-        task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.fire(generation)
-        }
+        // A strong capture: the task holds the timer until it runs or ``stop()`` cancels it (which every connection
+        // does as it closes). A weak one gave the timer a side table, and every retain and release of it, several a
+        // request, took the runtime's slow path.
+        task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.fire(generation) }
     }
 
     private func fire(_ firing: UInt64) {

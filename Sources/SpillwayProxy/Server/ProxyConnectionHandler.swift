@@ -25,6 +25,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     /// an idle keep-alive connection is bound only by the idle timeout.
     private var awaitingRequest = true
     private(set) var context: ChannelHandlerContext?
+    /// The channel's allocator, read once: through `context.channel` it cost two existential calls and a retain a
+    /// buffer.
+    private var allocator = ByteBufferAllocator()
     /// The TCP peer's IP address as text.
     private(set) var peer: String?
     private var inbound = CircularBuffer<ClientRequestPart>(initialCapacity: 4)
@@ -65,6 +68,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         flushBatch = core.flushBatch(of: context.eventLoop)
         peer = context.channel.remoteAddress?.ipAddress
         let timer = ConnectionTimer(eventLoop: context.eventLoop)
@@ -342,7 +346,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        let allocator = context.channel.allocator
         switch part {
         case .head(let head):
             writeHeldHead(context)
@@ -398,7 +401,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         writeHeldHead(context)
         var capacity = head.fieldLines.readableBytes + 64
         if case .length(let length) = head.framing, length <= Self.maxBodyWithHead { capacity += length }
-        var bytes = heads.take(context.channel.allocator, capacity: capacity)
+        var bytes = heads.take(allocator, capacity: capacity)
         encoder.encodeHead(
             head,
             version: version,
@@ -424,7 +427,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         let (head, body) = response.rendered(
             version: version,
             closing: closing,
-            allocator: context.channel.allocator
+            allocator: allocator
         )
         write(.head(head), promise: nil)
         write(.body(.byteBuffer(body)), promise: nil)

@@ -89,6 +89,9 @@ final class UpstreamHandler: ChannelDuplexHandler, DeferredFlush {
     var onIdleClose: (() -> Void)?
     var isClosed = false
     private var context: ChannelHandlerContext?
+    /// The channel's allocator, read once: through `context.channel` it cost two existential calls and a retain a
+    /// buffer.
+    private var allocator = ByteBufferAllocator()
     private var readsPaused = false
     private var readPending = false
     private var encoder = UpstreamRequestEncoder()
@@ -102,12 +105,15 @@ final class UpstreamHandler: ChannelDuplexHandler, DeferredFlush {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         // Normally after `channelInactive` told the exchange; if not, it hears now (and lets go of it).
         if receiver != nil { ended(error: nil) }
+        // The pool's hook holds the pool and the connection (a cycle through `connection.handler`): let go of it.
+        onIdleClose = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -171,7 +177,7 @@ final class UpstreamHandler: ChannelDuplexHandler, DeferredFlush {
     }
 
     func headBuffer(capacity: Int) -> ByteBuffer {
-        heads.take(context?.channel.allocator ?? ByteBufferAllocator(), capacity: capacity)
+        heads.take(allocator, capacity: capacity)
     }
 
     func writeHead(_ bytes: ByteBuffer, method: HTTPMethod, chunked: Bool) {
@@ -185,7 +191,7 @@ final class UpstreamHandler: ChannelDuplexHandler, DeferredFlush {
 
     func writeBody(_ buffer: ByteBuffer) {
         guard let context else { return }
-        let (prefix, data, suffix) = encoder.encodeBody(buffer, allocator: context.channel.allocator)
+        let (prefix, data, suffix) = encoder.encodeBody(buffer, allocator: allocator)
         for bytes in [prefix, data, suffix] {
             if let bytes {
                 unflushed = true
@@ -196,7 +202,7 @@ final class UpstreamHandler: ChannelDuplexHandler, DeferredFlush {
 
     func writeEnd(_ trailers: HTTPHeaders?) {
         guard let context else { return }
-        if let end = encoder.encodeEnd(trailers, allocator: context.channel.allocator) {
+        if let end = encoder.encodeEnd(trailers, allocator: allocator) {
             unflushed = true
             context.write(wrapOutboundOut(end), promise: nil)
         }

@@ -158,10 +158,10 @@ final class UpstreamConnectionPool: @unchecked Sendable {
         let connection = UpstreamConnection(channel: channel, instance: instance, handler: handler)
         // Set once for the connection's life: the handler calls it only when the connection closes while no
         // exchange is attached (idle in the pool). A closure made at every release cost three allocations a request.
-        handler.onIdleClose = { [weak self, weak connection] in
-            guard let self, let connection else { return }
-            self.remove(connection)
-        }
+        // Strong captures: the handler drops the closure when its channel closes (every connection's does), which
+        // ends the cycle through the connection. Weak ones gave the pool and every connection a side table, and
+        // each retain and release of them, several a request, took the runtime's slow path.
+        handler.onIdleClose = { self.remove(connection) }
         return connection
     }
 

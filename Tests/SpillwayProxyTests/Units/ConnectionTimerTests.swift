@@ -114,4 +114,34 @@ struct ConnectionTimerTests {
         #expect(harness.expired.isEmpty)
         #expect(!harness.timer.isArmed(.header))
     }
+
+    /// The scheduled task holds its timer strongly (no side table on the hot path); stopping, which every connection
+    /// does as it closes, must let go of it.
+    @Test func stopLetsGoOfTheTimer() {
+        let loop = EmbeddedEventLoop()
+        weak var released: ConnectionTimer?
+        do {
+            let timer = ConnectionTimer(eventLoop: loop)
+            released = timer
+            timer.arm(.idle, in: .seconds(60))
+            timer.arm(.header, in: .seconds(10))
+        }
+        #expect(released != nil, "an armed timer is held by its task")
+        released?.stop()
+        #expect(released == nil)
+    }
+
+    /// A timer whose task has run and found nothing armed is held by nothing.
+    @Test func aTimerWithNothingArmedIsNotHeld() {
+        let loop = EmbeddedEventLoop()
+        weak var released: ConnectionTimer?
+        do {
+            let timer = ConnectionTimer(eventLoop: loop)
+            released = timer
+            timer.arm(.header, in: .milliseconds(10))
+            timer.disarm(.header)
+        }
+        loop.advanceTime(by: .milliseconds(10))
+        #expect(released == nil)
+    }
 }
