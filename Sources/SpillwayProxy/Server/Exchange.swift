@@ -315,10 +315,7 @@ final class Exchange: UpstreamResponseReceiver {
             target: accepted.target,
             forwarding: .init(
                 peer: connection.peer,
-                peerIsTrusted: connection.peer.map {
-                    runtime.configuration.clientAddresses.trustedProxies.contains($0)
-                }
-                    ?? false,
+                peerIsTrusted: connection.peerIsTrusted(under: runtime),
                 host: accepted.host,
                 framing: accepted.framing,
                 remainingBudget: remaining,

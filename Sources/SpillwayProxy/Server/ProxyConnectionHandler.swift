@@ -44,6 +44,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     private var headReceived = false
     /// The `Forwarded` element of the last request's host: a keep-alive client sends the same host every time.
     private var forwardedCache: (host: String?, element: String)?
+    /// Whether the peer is a trusted proxy under the runtime of this generation: the peer's address parsed once per
+    /// connection and reload, not once a request.
+    private var trustCache: (generation: Int, trusted: Bool)?
     /// Reads the client's requests, writes the responses (the proxy's own HTTP/1.1 codec, with the limits in force
     /// when the connection opened).
     private var parser: ClientRequestParser
@@ -114,20 +117,31 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         }
     }
 
-    private func received(_ part: ClientRequestPart) {
+    private func received(_ part: consuming ClientRequestPart) {
         switch part {
         case .head:
-            heldHeads += 1
             timer?.disarm(.header)
             headReceived = true
             // Its body's bytes are not a new request.
             awaitingRequest = false
-        case .body(let buffer):
-            heldBytes += buffer.readableBytes
+        case .body:
+            break
         case .end:
             // The next bytes start the next request, even while this one's response is pending (reads go on
             // then): the header timeout counts from them.
             awaitingRequest = true
+        }
+        // Nothing buffered before it and taken at once (most parts): handed over without going through `inbound`,
+        // whose copy in and out retained and released every field of a head.
+        if inbound.isEmpty, canTake(part) {
+            deliver(part)
+            updateReads()
+            return
+        }
+        switch part {
+        case .head: heldHeads += 1
+        case .body(let buffer): heldBytes += buffer.readableBytes
+        case .end: break
         }
         inbound.append(part)
         drainInbound()
@@ -226,40 +240,36 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
 
     /// Hands buffered parts to the exchange that can take them, starting exchanges for new heads.
     func drainInbound() {
-        while let part = inbound.first, !closed {
+        while !closed, let first = inbound.first, canTake(first) {
+            let part = inbound.removeFirst()
             switch part {
-            case .head(let head):
-                guard exchange == nil, !closeAfterResponse else { break }
-                inbound.removeFirst()
-                heldHeads -= 1
-                startExchange(head)
-                continue
-            case .body(let buffer):
-                if let exchange {
-                    guard exchange.acceptsRequestBody else { break }
-                    inbound.removeFirst()
-                    heldBytes -= buffer.readableBytes
-                    exchange.requestBodyReceived(buffer)
-                } else {
-                    // The tail of a request answered before its body was read (the connection closes after it).
-                    inbound.removeFirst()
-                    heldBytes -= buffer.readableBytes
-                }
-                continue
-            case .end:
-                if let exchange {
-                    guard exchange.acceptsRequestBody else { break }
-                    inbound.removeFirst()
-                    exchange.requestEndReceived()
-                } else {
-                    // The end of a request without a body that was answered before the decoder's end was read.
-                    inbound.removeFirst()
-                }
-                continue
+            case .head: heldHeads -= 1
+            case .body(let buffer): heldBytes -= buffer.readableBytes
+            case .end: break
             }
-            break
+            deliver(part)
         }
         updateReads()
+    }
+
+    /// Whether `part`, the next one of the connection, can be handed over now: a head when no exchange is in
+    /// progress (and the connection stays open), a body part or an end when the exchange takes its request's body,
+    /// or when no exchange is left to take it (the tail of a request answered before its body was read, dropped).
+    private func canTake(_ part: borrowing ClientRequestPart) -> Bool {
+        switch part {
+        case .head: exchange == nil && !closeAfterResponse
+        case .body, .end: exchange?.acceptsRequestBody ?? true
+        }
+    }
+
+    /// Hands over `part` (``canTake(_:)`` said it can be): a head starts an exchange; a body part or an end goes to
+    /// the exchange, or is dropped without one.
+    private func deliver(_ part: consuming ClientRequestPart) {
+        switch consume part {
+        case .head(let head): startExchange(head)
+        case .body(let buffer): exchange?.requestBodyReceived(buffer)
+        case .end: exchange?.requestEndReceived()
+        }
     }
 
     private func startExchange(_ head: ClientRequestHead) {
@@ -322,6 +332,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
 
     /// ``HeaderRewriting/forwardedElement(peer:host:)`` for this connection's peer and `host`, kept while the
     /// host stays the same (`nil` without a peer address).
+    /// Whether the TCP peer lies in `runtime`'s trusted proxy ranges (`false` without a peer address).
+    func peerIsTrusted(under runtime: ProxyRuntime) -> Bool {
+        if let trustCache, trustCache.generation == runtime.generation { return trustCache.trusted }
+        let trusted = peer.map { runtime.configuration.clientAddresses.trustedProxies.contains($0) } ?? false
+        trustCache = (runtime.generation, trusted)
+        return trusted
+    }
+
     func forwardedElement(host: String?) -> String? {
         guard let peer else { return nil }
         if let forwardedCache, forwardedCache.host == host { return forwardedCache.element }
