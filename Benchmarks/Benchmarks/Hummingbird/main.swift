@@ -10,6 +10,8 @@
 //                                               # floor is 1): what queueing less would save, not a default
 //   HummingbirdOverhead spillway-untimed 8087   # the default stack without the queue timeout: the limiter arms no
 //                                               # timer (with it, one shared sleep for all waiters)
+//   HummingbirdOverhead spillway-unmetered 8092   # the default stack without goodput metrics: what recording
+//                                                 # the metrics costs
 //   HummingbirdOverhead spillway-traced 8088    # the default stack with a recording tracer bootstrapped, every
 //                                               # request sampled (the server and admission spans)
 //   HummingbirdOverhead spillway-sampled 8089   # the same tracer sampling 1 request in 100 (parent-based)
@@ -40,7 +42,7 @@ if arguments.count == 2, arguments[1] == "tracing-cost" {
 }
 let modes = [
     "bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "spillway-traced",
-    "spillway-sampled", "spillway-floor8", "noop", "wrapped",
+    "spillway-sampled", "spillway-floor8", "spillway-unmetered", "noop", "wrapped",
 ]
 // `MODE+nio`: tasks run on the event loops (Hummingbird's default group is the same singleton), so a task resumed
 // from an event loop, a permit's waiter among them, stays on that loop's thread instead of waking a pool thread.
@@ -69,6 +71,9 @@ if mode.hasPrefix("spillway") {
     }
     if mode == "spillway-floor8" {
         configuration.limiter.algorithm = InflightGradientLimit(configuration: .init(minLimit: 8))
+    }
+    if mode == "spillway-unmetered" {
+        configuration.metrics = nil
     }
     if mode == "spillway-untimed" {
         configuration.limiter.queue.timeout = nil
