@@ -12,6 +12,8 @@
 //                                               # timer (with it, one shared sleep for all waiters)
 //   HummingbirdOverhead spillway-unmetered 8092   # the default stack without goodput metrics: what recording
 //                                                 # the metrics costs
+//   HummingbirdOverhead spillway-untraced 8093   # the default stack without its tracing middleware (a no-op
+//                                                # while no tracer is bootstrapped): what its layer costs
 //   HummingbirdOverhead spillway-traced 8088    # the default stack with a recording tracer bootstrapped, every
 //                                               # request sampled (the server and admission spans)
 //   HummingbirdOverhead spillway-sampled 8089   # the same tracer sampling 1 request in 100 (parent-based)
@@ -42,7 +44,7 @@ if arguments.count == 2, arguments[1] == "tracing-cost" {
 }
 let modes = [
     "bare", "spillway", "spillway-early", "spillway-unqueued", "spillway-untimed", "spillway-traced",
-    "spillway-sampled", "spillway-floor8", "spillway-unmetered", "noop", "wrapped",
+    "spillway-sampled", "spillway-floor8", "spillway-unmetered", "spillway-untraced", "noop", "wrapped",
 ]
 // `MODE+nio`: tasks run on the event loops (Hummingbird's default group is the same singleton), so a task resumed
 // from an event loop, a permit's waiter among them, stays on that loop's thread instead of waking a pool thread.
@@ -74,6 +76,9 @@ if mode.hasPrefix("spillway") {
     }
     if mode == "spillway-unmetered" {
         configuration.metrics = nil
+    }
+    if mode == "spillway-untraced" {
+        configuration.tracing = nil
     }
     if mode == "spillway-untimed" {
         configuration.limiter.queue.timeout = nil
