@@ -21,8 +21,14 @@ struct SaturatedProxyTests {
     /// more than the proxy's one thread serves (100–250 requests a second in a debug build on a busy machine), while
     /// the backend, on a thread of its own, answers at once (``CannedBackend``). Before the fix the route's limit fell to 4 and 45 % of
     /// the requests were refused with 503.
-    @Test func closedLoopBeyondTheProxysCPUIsNotShed() async throws {
-        let setup = try await OneThreadProxy.start()
+    ///
+    /// Run twice: with a backend that answers at once, and one that answers 2 ms after each request, beyond the
+    /// round trip the limit algorithm follows without judging (`InflightGradientLimit.Configuration.toleratedRTT`,
+    /// 1 ms), so that the proxy's own wait kept out of the round trips (``UpstreamLatencyFilter``) is what is tested
+    /// whatever the backend's speed.
+    @Test(arguments: [0, 2] as [Int64])
+    func closedLoopBeyondTheProxysCPUIsNotShed(backendMilliseconds: Int64) async throws {
+        let setup = try await OneThreadProxy.start(backendDelay: .milliseconds(backendMilliseconds))
         let (proxy, route) = (setup.proxy, setup.route)
         let limiter = try #require(route.limiter)
 
@@ -33,7 +39,7 @@ struct SaturatedProxyTests {
         let total = tally.total
         let shed = tally.count(of: 503)
         print(
-            "saturated proxy: \(total) answers in 3 s, \(shed) refused with 503, \(tally.count(of: 200)) 200; "
+            "saturated proxy, backend \(backendMilliseconds) ms: \(total) answers in 3 s, \(shed) refused with 503, \(tally.count(of: 200)) 200; "
                 + "limit \(snapshot.limit), queue \(snapshot.queueDepth); round trips kept from the limit: "
                 + "\(route.latencyFilter.discarded)"
         )
@@ -62,8 +68,13 @@ struct SaturatedProxyTests {
     /// by the algorithm's rules (that run did not print the demand), which the old criterion, limit ≥ 128 clients,
     /// called a failure. Checked against unmeasured requests ignored again (2026-12-05): it failed 1 run of 4
     /// (limits `[1000, 1000, 1000, 1000, 38, 38, 24, 17]` against a demand of 113–128).
-    @Test func loadsAfterIdleSpellsAreNotShed() async throws {
-        let setup = try await OneThreadProxy.start()
+    ///
+    /// Run against a backend that answers at once and one that answers 2 ms after each request, as the test above.
+    /// With the filter switched off (every round trip measured) both fail (2026-12-06: limits after the loads 13–24
+    /// and 70–560 against demands of 123–128).
+    @Test(arguments: [0, 2] as [Int64])
+    func loadsAfterIdleSpellsAreNotShed(backendMilliseconds: Int64) async throws {
+        let setup = try await OneThreadProxy.start(backendDelay: .milliseconds(backendMilliseconds))
         let (proxy, route) = (setup.proxy, setup.route)
         let limiter = try #require(route.limiter)
 
@@ -102,7 +113,7 @@ struct SaturatedProxyTests {
         try await setup.stop()
 
         print(
-            "loads after idle spells: \(total) answers, \(shed) refused with 503; limit after each load \(limits); "
+            "loads after idle spells, backend \(backendMilliseconds) ms: \(total) answers, \(shed) refused with 503; limit after each load \(limits); "
                 + "demand at the limiter in each load's last 100 ms \(demands); "
                 + "round trips kept from the limit's latency: \(route.latencyFilter.discarded)"
         )
@@ -132,9 +143,9 @@ struct OneThreadProxy {
     let proxy: ProxyServer
     let route: RouteRuntime
 
-    static func start() async throws -> OneThreadProxy {
+    static func start(backendDelay: TimeAmount = .zero) async throws -> OneThreadProxy {
         let backendGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let backend = try await CannedBackend.start(group: backendGroup)
+        let backend = try await CannedBackend.start(group: backendGroup, delay: backendDelay)
         var logger = Logger(label: "spillway.proxy.test")
         logger.logLevel = .warning
         let configuration = try ProxyConfiguration(
@@ -263,13 +274,14 @@ final class CannedBackend: Sendable {
         self.channel = channel
     }
 
-    static func start(group: any EventLoopGroup) async throws -> CannedBackend {
+    /// A backend answering every request `delay` after its read ends (`.zero`: at once).
+    static func start(group: any EventLoopGroup, delay: TimeAmount = .zero) async throws -> CannedBackend {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Handler())
+                    try channel.pipeline.syncOperations.addHandler(Handler(delay: delay))
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
@@ -286,9 +298,14 @@ final class CannedBackend: Sendable {
         typealias OutboundOut = ByteBuffer
 
         static let reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        let delay: TimeAmount
         /// How much of `\r\n\r\n` the bytes read so far end with.
         private var matched = 0
         private var pending = 0
+
+        init(delay: TimeAmount) {
+            self.delay = delay
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let buffer = unwrapInboundIn(data)
@@ -311,7 +328,16 @@ final class CannedBackend: Sendable {
             var out = context.channel.allocator.buffer(capacity: pending * Self.reply.utf8.count)
             for _ in 0..<pending { out.writeString(Self.reply) }
             pending = 0
-            context.writeAndFlush(NIOAny(out), promise: nil)
+            guard delay > .zero else {
+                context.writeAndFlush(NIOAny(out), promise: nil)
+                return
+            }
+            // A timer on the backend's own loop: its thread does not wait, and answers stay in order (a client sends
+            // its next request only after the answer).
+            let reply = out
+            context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+                context.writeAndFlush(NIOAny(reply), promise: nil)
+            }
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
