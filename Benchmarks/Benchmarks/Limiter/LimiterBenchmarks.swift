@@ -27,6 +27,27 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The same after one request waited in the queue with a timeout, which started the queue's timer task: a
+    // limiter the timer referenced weakly got a side table then, and every retain and release of it after (the
+    // permit's, several a request) took the runtime's slow path for the rest of the process's life.
+    Benchmark("tryAcquire + release, Fixed limit, after one wait in the queue") { benchmark in
+        let limiter = ConcurrencyLimiter(configuration: .init(algorithm: FixedLimit(1)))
+        let first = try limiter.tryAcquire(deadline: nil)
+        let waiter = Task {
+            let permit = try await limiter.acquire(deadline: nil)
+            permit.release(.success)
+        }
+        while limiter.snapshot.queueDepth == 0 { await Task.yield() }
+        first.release(.success)
+        try await waiter.value
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let permit = try limiter.tryAcquire(deadline: nil)
+            permit.release(.success)
+        }
+        benchmark.stopMeasurement()
+    }
+
     Benchmark("acquire + release (async, no suspension), Fixed limit") { benchmark in
         let limiter = ConcurrencyLimiter(configuration: .init(algorithm: FixedLimit(64)))
         for _ in benchmark.scaledIterations {

@@ -111,4 +111,35 @@ import Testing
         _ = await waiter.result
         #expect(limiter.snapshot.inflight == 0)
     }
+
+    /// The sleeping timer holds its limiter strongly (a weak reference gave the limiter a side table, after which
+    /// every permit's retain and release took the runtime's slow path), and lets go of it when its sleep ends with no
+    /// waiter left: a limiter the application dropped is not kept beyond the queue's timeout.
+    @Test func theTimerLetsGoOfItsLimiterWhenItsSleepEnds() async throws {
+        final class Released: @unchecked Sendable {  // written before the waits below, read only after them
+            weak var limiter: ConcurrencyLimiter?
+        }
+        let clock = ManualClock()
+        let released = Released()
+        do {
+            let limiter = ConcurrencyLimiter.fixture(limit: 1, clock: clock, timeout: .milliseconds(100))
+            released.limiter = limiter
+            let held = Holder(0, limiter: limiter)
+            _ = await held.decision
+            let waiter = Holder(1, limiter: limiter)
+            await eventually { limiter.snapshot.queueDepth == 1 }
+            held.release()
+            #expect(await waiter.decision == .admitted(queueDelay: .zero))
+            waiter.release()
+            _ = await held.result
+            _ = await waiter.result
+            #expect(limiter.snapshot.inflight == 0)
+        }
+        #expect(released.limiter != nil, "the armed timer holds the limiter until its sleep ends")
+        clock.advance(by: .milliseconds(100))
+        let letGo = await eventually("the limiter let go once the timer woke with no waiter") {
+            released.limiter == nil
+        }
+        #expect(letGo)
+    }
 }
