@@ -21,6 +21,21 @@ enum ProxyOutcome: String, Sendable, CaseIterable {
     case upstreamTimeout = "upstream_timeout"
     /// The client went away, or the exchange broke after the response had started.
     case aborted
+
+    /// The case's position, for hashing without the raw value's string.
+    var ordinal: Int {
+        switch self {
+        case .forwarded: 0
+        case .rateLimited: 1
+        case .shed: 2
+        case .deadlineExceeded: 3
+        case .rejected: 4
+        case .noRoute: 5
+        case .upstreamFailed: 6
+        case .upstreamTimeout: 7
+        case .aborted: 8
+        }
+    }
 }
 
 /// A route's request metrics, named like Spillway's HTTP middleware:
@@ -33,6 +48,12 @@ final class RouteMetrics: Sendable {
     private struct Key: Hashable {
         var status: Int
         var outcome: ProxyOutcome
+
+        /// By the outcome's case, not its raw value: a `String` enum's own hash hashes the string, every request.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(status)
+            hasher.combine(outcome.ordinal)
+        }
     }
 
     private struct Handles {

@@ -57,7 +57,9 @@ final class Exchange: UpstreamResponseReceiver {
     private var responseStatus = 0
     /// Whether the response timeout was set by the request's deadline (not the cluster's response timeout).
     private var responseTimeoutIsDeadline = false
-    private var lastProgress = NIODeadline.now()
+    /// The last body bytes either way (for the stall and client-body timeouts). Set when the request body's timer
+    /// starts, not here: most requests have no body, and a clock read a request is not free.
+    private var lastProgress = NIODeadline.uptimeNanoseconds(0)
     private var continueSent = false
 
     private(set) var requestEnded = false
@@ -136,7 +138,10 @@ final class Exchange: UpstreamResponseReceiver {
         priority = route.priority(path: accepted.path, head: head) {
             resolver.clientAddress(of: rateRequest())
         }
-        if accepted.framing != .none { startBodyTimer() }
+        if accepted.framing != .none {
+            lastProgress = .now()
+            startBodyTimer()
+        }
         if let rateLimiter = route.rateLimiter {
             waitAsync(rateLimiter: rateLimiter, request: rateRequest())
         } else {
@@ -592,7 +597,7 @@ final class Exchange: UpstreamResponseReceiver {
         guard let permitStart else { return true }
         return route.latencyFilter.measures(
             roundTripNanoseconds: time - permitStart,
-            loopLagNanoseconds: connection.core.loopLagNanoseconds(of: eventLoop)
+            loopLagNanoseconds: connection.loopLagNanoseconds
         )
     }
 

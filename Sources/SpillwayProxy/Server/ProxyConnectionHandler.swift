@@ -47,6 +47,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     /// Whether the peer is a trusted proxy under the runtime of this generation: the peer's address parsed once per
     /// connection and reload, not once a request.
     private var trustCache: (generation: Int, trusted: Bool)?
+    /// The runtime in force as last read, and the core's swap count then (see ``runtime``).
+    private var runtimeCache: (runtime: ProxyRuntime, swapCount: Int)
+    /// This connection's loop's ``EventLoopLag`` reading, looked up once.
+    private var loopLag: EventLoopLag?
     /// Reads the client's requests, writes the responses (the proxy's own HTTP/1.1 codec, with the limits in force
     /// when the connection opened).
     private var parser: ClientRequestParser
@@ -63,9 +67,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
 
     init(core: ProxyServerCore) {
         self.core = core
-        let limits = core.runtime.configuration.limits
+        runtimeCache = core.runtimeAndSwapCount
+        let limits = runtimeCache.runtime.configuration.limits
         parser = ClientRequestParser(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount)
     }
+
+    /// The configuration in force, read again from the core only after a reload: a request keeps the one it
+    /// started with (its exchange holds it), the next one takes the newest.
+    var runtime: ProxyRuntime {
+        if let fresh = core.runtime(after: runtimeCache.swapCount) { runtimeCache = fresh }
+        return runtimeCache.runtime
+    }
+
+    /// The smoothed lateness of this connection's event loop, in nanoseconds (see ``EventLoopLag``).
+    var loopLagNanoseconds: Int64 { loopLag?.smoothedNanoseconds ?? 0 }
 
     // MARK: Channel events
 
@@ -73,6 +88,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         self.context = context
         allocator = context.channel.allocator
         flushBatch = core.flushBatch(of: context.eventLoop)
+        loopLag = core.loopLag(of: context.eventLoop)
         peer = context.channel.remoteAddress?.ipAddress
         let timer = ConnectionTimer(eventLoop: context.eventLoop)
         timer.onExpiry = { [unowned self] slot in self.timerExpired(slot) }
@@ -177,7 +193,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
                 reason: "malformed_request",
                 outcome: .rejected
             )
-            core.runtime.unmatched.record(
+            runtime.unmatched.record(
                 status: Int(status.code),
                 outcome: .rejected,
                 nanoseconds: 0,
@@ -275,7 +291,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     private func startExchange(_ head: ClientRequestHead) {
         guard let context else { return }
         timer?.disarm(.idle)
-        let runtime = core.runtime
+        let runtime = runtime
         let start = core.clock.nanosecondsSinceOrigin
         answeringHead = head.method == .HEAD
         if head.version.minor == 0 || !head.isKeepAlive || core.isDraining { closeAfterResponse = true }
@@ -548,7 +564,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
 
     private func startIdleTimer() {
         guard context != nil, !closed, exchange == nil else { return }
-        timer?.arm(.idle, in: core.runtime.configuration.timeouts.idle)
+        timer?.arm(.idle, in: runtime.configuration.timeouts.idle)
     }
 
     /// The first byte of a request arrived: it has the header timeout to complete its head.
@@ -556,7 +572,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         guard context != nil, !closed else { return }
         headReceived = false
         timer?.disarm(.idle)
-        timer?.arm(.header, in: core.runtime.configuration.timeouts.clientHeader)
+        timer?.arm(.header, in: runtime.configuration.timeouts.clientHeader)
     }
 
     /// Arms a timeout of `owner`, the exchange in progress (a finished exchange's late call changes nothing).
@@ -596,7 +612,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
                     reason: "header_timeout",
                     outcome: .rejected
                 )
-                core.runtime.unmatched.record(
+                runtime.unmatched.record(
                     status: 408,
                     outcome: .rejected,
                     nanoseconds: 0,

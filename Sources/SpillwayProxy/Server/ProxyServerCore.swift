@@ -9,6 +9,9 @@ import Tracing
 /// server-wide metrics.
 final class ProxyServerCore: Sendable {
     private let current: Mutex<ProxyRuntime>
+    /// How many times a runtime was put in force: a connection keeps the runtime it read with this count and reads
+    /// it again (under the lock) only when the count moved (see ``runtime(after:)``).
+    private let swaps = Atomic<Int>(0)
     let logger: Logger
     let clock: any SpillwayClock
     /// Where the exchanges' spans go: the tracer active when the proxy started, or `nil` (no spans).
@@ -53,9 +56,9 @@ final class ProxyServerCore: Sendable {
         for lag in loopLags.values { lag.stop() }
     }
 
-    /// The smoothed lateness of `eventLoop`'s work in nanoseconds (0 for a loop the proxy does not run on).
-    func loopLagNanoseconds(of eventLoop: any EventLoop) -> Int64 {
-        loopLags[ObjectIdentifier(eventLoop)]?.smoothedNanoseconds ?? 0
+    /// How late `eventLoop`'s work runs (`nil` for a loop the proxy does not run on).
+    func loopLag(of eventLoop: any EventLoop) -> EventLoopLag? {
+        loopLags[ObjectIdentifier(eventLoop)]
     }
 
     /// The ``FlushBatch`` of `eventLoop` (`nil` for a loop the proxy does not run on: its flushes are not deferred).
@@ -66,11 +69,27 @@ final class ProxyServerCore: Sendable {
     /// The configuration in force; each request keeps the one it started with.
     var runtime: ProxyRuntime { current.withLock { $0 } }
 
+    /// The configuration in force, with the swap count it was read at, or `nil` when `cached` (read at `swapCount`)
+    /// is still in force: one atomic load instead of a lock, a retain and a release for every request of a
+    /// connection.
+    func runtime(after swapCount: Int) -> (runtime: ProxyRuntime, swapCount: Int)? {
+        // The count is raised after the runtime is stored (both under the lock), so a count read here that equals
+        // the cached one means no swap has finished since the cached runtime was read.
+        if swaps.load(ordering: .acquiring) == swapCount { return nil }
+        return runtimeAndSwapCount
+    }
+
+    /// The configuration in force and the swap count it was put in force at.
+    var runtimeAndSwapCount: (runtime: ProxyRuntime, swapCount: Int) {
+        current.withLock { current in (current, swaps.load(ordering: .relaxed)) }
+    }
+
     /// Puts `runtime` in force and returns the one it replaces.
     func swap(_ runtime: ProxyRuntime) -> ProxyRuntime {
         current.withLock { current in
             let previous = current
             current = runtime
+            swaps.wrappingAdd(1, ordering: .releasing)
             return previous
         }
     }

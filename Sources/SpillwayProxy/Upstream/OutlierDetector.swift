@@ -50,13 +50,14 @@ final class OutlierDetector: Sendable {
         )
     }
 
-    /// Records `observation` for `instance`; returns whether it was ejected by it.
+    /// Records `observation` for `instance`; returns whether it was ejected by it. `now` is read only for an
+    /// ejection (a success, the usual observation, costs no clock read).
     @discardableResult
     func record(
         _ observation: Observation,
         instance: UpstreamInstance,
         cluster instances: [UpstreamInstance],
-        now: Int64
+        now: @autoclosure () -> Int64
     ) -> Bool {
         guard let configuration else { return false }
         var five = 0
@@ -86,7 +87,7 @@ final class OutlierDetector: Sendable {
         guard five >= configuration.consecutive5xx || gateway >= configuration.consecutiveGatewayFailures else {
             return false
         }
-        return eject(instance, cluster: instances, now: now, configuration: configuration)
+        return eject(instance, cluster: instances, now: now(), configuration: configuration)
     }
 
     /// The most instances that may be ejected at once in a cluster of `count`.
