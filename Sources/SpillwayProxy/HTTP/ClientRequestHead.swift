@@ -116,7 +116,7 @@ struct ClientRequestHead: Sendable {
     /// Every value of the fields named `name` (in any letter case), in order.
     func values(named name: String) -> [String] {
         var values: [String] = []
-        forEachValue(named: name) { value in
+        forEachValue(lowercasedName: Self.lowercased(name)) { value in
             values.append(String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self))
             return true
         }
@@ -125,18 +125,22 @@ struct ClientRequestHead: Sendable {
 
     /// The value of the first field named `name` (in any letter case).
     func first(named name: String) -> String? {
+        first(lowercasedName: Self.lowercased(name))
+    }
+
+    /// ``first(named:)`` for a name already in lower case (one a route prepared when it was configured).
+    func first(lowercasedName name: String) -> String? {
         var found: String? = nil
-        forEachValue(named: name) { value in
+        forEachValue(lowercasedName: name) { value in
             found = String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self)
             return false
         }
         return found
     }
 
-    /// Calls `body` with the value of each field named `name`, in order, until it returns false. Only a matching
-    /// line's value is located; the others are skipped to their line end.
-    private func forEachValue(named name: String, _ body: (Slice<UnsafeRawBufferPointer>) -> Bool) {
-        let wanted = Self.lowercased(name)
+    /// Calls `body` with the value of each field named `wanted` (in lower case), in order, until it returns false.
+    /// Only a matching line's value is located; the others are skipped to their line end.
+    private func forEachValue(lowercasedName wanted: String, _ body: (Slice<UnsafeRawBufferPointer>) -> Bool) {
         let length = wanted.utf8.count
         fieldLines.withUnsafeReadableBytes { bytes in
             var index = 0
@@ -155,7 +159,7 @@ struct ClientRequestHead: Sendable {
     }
 
     /// `name` in lower case: itself when it is already (as configured names are), without a new string.
-    private static func lowercased(_ name: String) -> String {
+    static func lowercased(_ name: String) -> String {
         name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
     }
 

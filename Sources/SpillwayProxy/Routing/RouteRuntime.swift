@@ -12,6 +12,8 @@ final class RouteRuntime: Sendable {
     /// Which round trips reach the limiter (see ``UpstreamLatencyFilter``).
     let latencyFilter: UpstreamLatencyFilter
     private let paths: [ProxyConfiguration.Route.PriorityRules.PathRule]
+    /// The priority header's name in lower case, as the head's lookup wants it (lowered once, not per request).
+    private let priorityHeader: String?
 
     var name: String { configuration.name }
 
@@ -29,6 +31,7 @@ final class RouteRuntime: Sendable {
         self.metrics = metrics
         self.latencyFilter = UpstreamLatencyFilter(discardedCounter: metrics.discardedSamples)
         self.paths = configuration.priority.paths.sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
+        self.priorityHeader = configuration.priority.header.map(ClientRequestHead.lowercased)
     }
 
     /// Whether classifying a request needs the client's address.
@@ -38,11 +41,10 @@ final class RouteRuntime: Sendable {
 
     /// The request's priority (see ``ProxyConfiguration/Route/PriorityRules`` for the order of the rules).
     func priority(path: Substring, head: ClientRequestHead, clientAddress: () -> String?) -> Priority {
-        let rules = configuration.priority
         for rule in paths where PathPrefix.matches(rule.prefix, path: path) { return rule.priority }
-        if !rules.clientClasses.isEmpty {
+        if !configuration.priority.clientClasses.isEmpty {
             let address = classifiesByAddress ? clientAddress() : nil
-            for clientClass in rules.clientClasses {
+            for clientClass in configuration.priority.clientClasses {
                 if let addresses = clientClass.addresses {
                     guard let address, addresses.contains(address) else { continue }
                 }
@@ -56,10 +58,12 @@ final class RouteRuntime: Sendable {
                 return clientClass.priority
             }
         }
-        if let header = rules.header, let value = head.first(named: header), let priority = Priority(parsing: value) {
-            return min(priority, rules.headerCeiling)
+        if let header = priorityHeader, let value = head.first(lowercasedName: header),
+            let priority = Priority(parsing: value)
+        {
+            return min(priority, configuration.priority.headerCeiling)
         }
-        return rules.defaultPriority
+        return configuration.priority.defaultPriority
     }
 }
 

@@ -49,6 +49,8 @@ final class Exchange: UpstreamResponseReceiver {
     private var trace: ExchangeTrace?
 
     private var upstream: UpstreamConnection?
+    /// The cluster's pool on this loop, looked up by the first attempt (a dictionary lookup) and kept for the rest.
+    private var pool: UpstreamConnectionPool?
     private var instance: UpstreamInstance?
     private var previousInstance: UpstreamInstance?
     private var attempts = 0
@@ -130,10 +132,11 @@ final class Exchange: UpstreamResponseReceiver {
     private func startBody() {
         let resolver = runtime.configuration.clientAddresses
         let peer = connection.peer
-        let head = head
-        // Made only when a priority rule or a rate limit asks for it (a closure here would be allocated always).
+        // Made only when a priority rule or a rate limit asks for it (a closure here would be allocated always, and
+        // a copy of the head made here retained each of its fields).
         func rateRequest() -> RateLimitRequest {
-            RateLimitRequest(peerAddress: peer) { name in head.values(named: name) }
+            let head = head
+            return RateLimitRequest(peerAddress: peer) { name in head.values(named: name) }
         }
         priority = route.priority(path: accepted.path, head: head) {
             resolver.clientAddress(of: rateRequest())
@@ -254,10 +257,11 @@ final class Exchange: UpstreamResponseReceiver {
             finishLocally(.deadlineExpired(reason: "deadline_before_upstream"), permitOutcome: .dropped)
             return
         }
-        guard let pool = cluster.pool(for: eventLoop) else {
+        guard let pool = pool ?? cluster.pool(for: eventLoop) else {
             finishLocally(.upstreamFailure(reason: "no_pool_for_loop"), permitOutcome: .ignored)
             return
         }
+        self.pool = pool
         if attempts == 0 { cluster.retryBudget.recordRequest() }
         let instance = cluster.pick(excluding: previousInstance, pool: pool, now: started)
         self.instance = instance
@@ -621,7 +625,7 @@ final class Exchange: UpstreamResponseReceiver {
     private func releaseUpstream() {
         guard let upstream else { return }
         self.upstream = nil
-        if upstreamKeepAlive && requestEndSent, let pool = cluster.pool(for: eventLoop) {
+        if upstreamKeepAlive && requestEndSent, let pool {
             pool.release(upstream)
         } else {
             upstream.close()
@@ -646,7 +650,7 @@ final class Exchange: UpstreamResponseReceiver {
             permit: permit.take(),
             answeredOutcome: answeredOutcome,
             instance: instance,
-            pool: cluster.pool(for: eventLoop),
+            pool: pool,
             metrics: cluster.metrics,
             timeLeft: .nanoseconds(cluster.configuration.responseTimeout.nanoseconds - elapsed),
             eventLoop: eventLoop

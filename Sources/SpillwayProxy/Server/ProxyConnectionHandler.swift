@@ -288,7 +288,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         }
     }
 
-    private func startExchange(_ head: ClientRequestHead) {
+    /// Validates and routes a request, and starts its exchange (which takes the head: no copy of it is made).
+    private func startExchange(_ head: consuming ClientRequestHead) {
         guard let context else { return }
         timer?.disarm(.idle)
         let runtime = runtime
@@ -321,7 +322,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
             eventLoop: context.eventLoop,
             runtime: runtime,
             route: route,
-            head: head,
+            head: consume head,
             accepted: accepted,
             startNanoseconds: start
         )
