@@ -19,6 +19,14 @@ final class GoodputMetrics: Sendable {
         var route: String
         var status: Int
         var outcome: RequestOutcome
+
+        /// By the outcome's case, not its raw value: a `String` enum's own hash hashes the string, every request.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(method)
+            hasher.combine(route)
+            hasher.combine(status)
+            hasher.combine(outcome.ordinal)
+        }
     }
 
     /// Every histogram and counter a finished request records into, found with one lookup.

@@ -27,6 +27,20 @@ enum RequestOutcome: String, Sendable, Hashable, CaseIterable {
     case error
     case aborted
 
+    /// The case's position, for hashing without the raw value's string.
+    var ordinal: Int {
+        switch self {
+        case .success: 0
+        case .late: 1
+        case .shed: 2
+        case .expired: 3
+        case .rateLimited: 4
+        case .clientError: 5
+        case .error: 6
+        case .aborted: 7
+        }
+    }
+
     /// The outcome of a response with `status`, finished `onTime` or not.
     init(status: HTTPResponse.Status, onTime: Bool) {
         switch status.code {
