@@ -47,7 +47,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     /// Whether the peer is a trusted proxy under the runtime of this generation: the peer's address parsed once per
     /// connection and reload, not once a request.
     private var trustCache: (generation: Int, trusted: Bool)?
-    /// The runtime in force as last read, and the core's swap count then (see ``runtime``).
+    /// The runtime in force as last read, and the core's swap count then (see ``runtime``). After a reload, an idle
+    /// connection keeps the replaced runtime until its next request or its close; what that runtime holds (pools,
+    /// Redis) is closed by its retirement at the reload, not by its release.
     private var runtimeCache: (runtime: ProxyRuntime, swapCount: Int)
     /// This connection's loop's ``EventLoopLag`` reading, looked up once.
     private var loopLag: EventLoopLag?
