@@ -1,5 +1,3 @@
-import CoreMetrics
-import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -12,34 +10,8 @@ import Testing
 /// same as written apart.
 @Suite("Response heads and small bodies are one write")
 struct ResponseWriteTests {
-    private func connection() throws -> (EmbeddedChannel, EmbeddedEventLoop) {
-        let loop = EmbeddedEventLoop()
-        let configuration = try ProxyConfiguration(
-            text: ProxyFixture.yaml(instances: ["127.0.0.1:9"]),
-            format: .yaml
-        )
-        let runtime = try ProxyRuntime.build(
-            configuration,
-            previous: nil,
-            eventLoops: [loop],
-            eventLoopGroup: loop,
-            metricsFactory: NOOPMetricsHandler.instance,
-            logger: Logger(label: "test")
-        )
-        let core = ProxyServerCore(
-            runtime: runtime,
-            logger: Logger(label: "test"),
-            clock: ContinuousClock(),
-            metricsFactory: NOOPMetricsHandler.instance,
-            eventLoops: [loop]
-        )
-        let channel = EmbeddedChannel(handler: ProxyConnectionHandler(core: core), loop: loop)
-        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        return (channel, loop)
-    }
-
     @Test func aLocalResponseIsOneWriteOfItsHeadAndBody() throws {
-        let (channel, loop) = try connection()
+        let (channel, loop) = try EmbeddedProxyConnection.make()
         // A request line the parser refuses: the proxy answers 400 itself and closes.
         try channel.writeInbound(ByteBuffer(string: "NOT A REQUEST LINE\r\n\r\n"))
         loop.run()
