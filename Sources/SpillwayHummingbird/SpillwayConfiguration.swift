@@ -35,8 +35,8 @@ public struct SpillwayConfiguration: Sendable {
     /// Process-pressure watermarks checked before everything else (``PressureWatermarks``); `nil`, the default,
     /// checks none.
     public var pressure: PressureWatermarks?
-    /// A server span per request with W3C trace-context extraction (``RequestTracingMiddleware``), added by
-    /// `addSpillway` ahead of Spillway's steps; it costs one lookup while no tracer is bootstrapped. `nil` leaves it
+    /// A server span per request with W3C trace-context extraction (``RequestTracingMiddleware``'s), opened by the
+    /// middleware `addSpillway` adds, ahead of Spillway's steps; it costs one lookup while no tracer is bootstrapped. `nil` leaves it
     /// out (when the application adds Hummingbird's `TracingMiddleware` itself). Default: on, no headers recorded.
     public var tracing: RequestTracingConfiguration? = RequestTracingConfiguration()
 

@@ -30,6 +30,10 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware, Pip
     /// The limiter behind admission control, `nil` when admission is off.
     public let limiter: ConcurrencyLimiter?
     let pipeline: RequestPipeline
+    /// The server span `addSpillway()` asks for (``SpillwayConfiguration/tracing``), opened here ahead of the steps
+    /// rather than by a ``RequestTracingMiddleware`` in front: one middleware on the chain instead of two (each costs
+    /// its async frames and executor checks, about 1 500 instructions a request). `nil` when built directly.
+    var serverSpan: ServerSpanAttributes?
 
     /// The middleware `configuration` describes, without rate limiting.
     ///
@@ -107,6 +111,23 @@ public struct SpillwayMiddleware<Context: RequestContext>: RouterMiddleware, Pip
     }
 }
 
+extension SpillwayMiddleware {
+    /// Runs the steps around the rest of the chain (``RequestPipeline``), inside the request's server span when
+    /// `addSpillway()` asked for one and a tracer is active.
+    public func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if let serverSpan, let tracer = SpillwayTracing.tracer {
+            return try await serverSpan.trace(request, context: context, tracer: tracer) { request, context in
+                try await pipeline.handle(request, context: context, next: next)
+            }
+        }
+        return try await pipeline.handle(request, context: context, next: next)
+    }
+}
+
 extension Router {
     /// Adds ``SpillwayMiddleware`` — deadlines, adaptive admission control and goodput metrics — to the routes
     /// registered after this call, and returns it (for its ``SpillwayMiddleware/limiter``).
@@ -164,13 +185,14 @@ extension Router {
         )
     }
 
-    /// Adds the server span `tracing` describes (when not `nil`), then `middleware` inside it, and returns
-    /// `middleware`: what every `addSpillway` does once it has built its middleware.
+    /// Adds `middleware`, opening the server span `tracing` describes (when not `nil`) ahead of its steps, and
+    /// returns it: what every `addSpillway` does once it has built its middleware.
     private func add(
         _ middleware: SpillwayMiddleware<Context>,
         tracing: RequestTracingConfiguration?
     ) -> SpillwayMiddleware<Context> {
-        if let tracing { add(middleware: RequestTracingMiddleware(tracing)) }
+        var middleware = middleware
+        middleware.serverSpan = tracing.map(ServerSpanAttributes.init)
         add(middleware: middleware)
         return middleware
     }

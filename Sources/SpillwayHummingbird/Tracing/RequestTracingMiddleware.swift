@@ -14,7 +14,8 @@ import Tracing
 /// the attributes and wraps the body of every request, sampled or not, cost 54 % more (`docs/benchmarks.md`,
 /// "Tracing overhead").
 ///
-/// ``SpillwayMiddleware`` adds it ahead of itself when ``SpillwayConfiguration/tracing`` is set (the default).
+/// `addSpillway()` opens the same span inside the ``SpillwayMiddleware`` it adds, ahead of Spillway's steps, when
+/// ``SpillwayConfiguration/tracing`` is set (the default): one middleware on the chain instead of two.
 public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
     private let serverSpan: ServerSpanAttributes
 
@@ -29,35 +30,6 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let tracer = SpillwayTracing.tracer else { return try await next(request, context) }
-        var parent = ServiceContext.current ?? .topLevel
-        // Through the whole instrument, as Hummingbird does: a `MultiplexInstrument` may carry more than the tracer.
-        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
-        // The name Hummingbird gives a request before routing; renamed to the matched route below.
-        let span = tracer.startSpan("HTTP \(request.method.rawValue) route not found", context: parent, ofKind: .server)
-        guard span.isRecording else {
-            defer { span.end() }
-            return try await ServiceContext.$current.withValue(span.context) { try await next(request, context) }
-        }
-        span.updateAttributes { serverSpan.request(request, context: context, into: &$0) }
-        do {
-            var response = try await ServiceContext.$current.withValue(span.context) {
-                try await next(request, context)
-            }
-            if let endpointPath = context.endpointPath { span.operationName = endpointPath }
-            span.updateAttributes { serverSpan.response(response, context: context, into: &$0) }
-            response.body = response.body.ending(span)
-            return response
-        } catch {
-            if let endpointPath = context.endpointPath { span.operationName = endpointPath }
-            let statusCode = (error as? any HTTPResponseError)?.status.code ?? 500
-            span.updateAttributes { attributes in
-                attributes["http.route"] = context.endpointPath
-                attributes["http.response.status_code"] = statusCode
-            }
-            if 500..<600 ~= statusCode { span.setStatus(.init(code: .error)) }
-            span.recordError(error)
-            span.end()
-            throw error
-        }
+        return try await serverSpan.trace(request, context: context, tracer: tracer, next: next)
     }
 }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Spillway
 import Tracing
 
 /// The attributes of a recorded server span (``RequestTracingMiddleware``), the ones Hummingbird 2.28's
@@ -22,6 +23,48 @@ struct ServerSpanAttributes: Sendable {
             RecordedHeader(name: $0, attribute: $0.canonicalName.replacing("-", with: "_"))
         }
         self.redactedQueryParameters = Set(configuration.redactingQueryParameters.map { $0[...] })
+    }
+
+    /// Runs `next` inside the request's server span from `tracer`: the caller's trace context extracted through the
+    /// active instrument, the span named after the matched route, ended once the response body is written (or at
+    /// once, without attributes, when the tracer does not record it). ``RequestTracingMiddleware`` and
+    /// ``SpillwayMiddleware`` (as `addSpillway()` adds it) call this, once they know a tracer is active.
+    func trace<Context: RequestContext>(
+        _ request: Request,
+        context: Context,
+        tracer: any Tracer,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var parent = ServiceContext.current ?? .topLevel
+        // Through the whole instrument, as Hummingbird does: a `MultiplexInstrument` may carry more than the tracer.
+        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        // The name Hummingbird gives a request before routing; renamed to the matched route below.
+        let span = tracer.startSpan("HTTP \(request.method.rawValue) route not found", context: parent, ofKind: .server)
+        guard span.isRecording else {
+            defer { span.end() }
+            return try await ServiceContext.$current.withValue(span.context) { try await next(request, context) }
+        }
+        span.updateAttributes { self.request(request, context: context, into: &$0) }
+        do {
+            var response = try await ServiceContext.$current.withValue(span.context) {
+                try await next(request, context)
+            }
+            if let endpointPath = context.endpointPath { span.operationName = endpointPath }
+            span.updateAttributes { self.response(response, context: context, into: &$0) }
+            response.body = response.body.ending(span)
+            return response
+        } catch {
+            if let endpointPath = context.endpointPath { span.operationName = endpointPath }
+            let statusCode = (error as? any HTTPResponseError)?.status.code ?? 500
+            span.updateAttributes { attributes in
+                attributes["http.route"] = context.endpointPath
+                attributes["http.response.status_code"] = statusCode
+            }
+            if 500..<600 ~= statusCode { span.setStatus(.init(code: .error)) }
+            span.recordError(error)
+            span.end()
+            throw error
+        }
     }
 
     /// The attributes known when the request arrives.
