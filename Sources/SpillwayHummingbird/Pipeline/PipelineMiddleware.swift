@@ -1,7 +1,8 @@
 import Hummingbird
 
 /// A middleware that is a ``RequestPipeline`` with some of its steps: ``SpillwayMiddleware`` and each
-/// single-purpose middleware. Their `handle` is this one, written once.
+/// single-purpose middleware. Their `handle` is this one, written once (``SpillwayMiddleware``'s wraps the same call
+/// in the server span `addSpillway()` asks for).
 protocol PipelineMiddleware: RouterMiddleware where Context: RequestContext {
     /// The steps this middleware runs.
     var pipeline: RequestPipeline { get }

@@ -349,8 +349,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         responseFinished()
     }
 
-    /// ``HeaderRewriting/forwardedElement(peer:host:)`` for this connection's peer and `host`, kept while the
-    /// host stays the same (`nil` without a peer address).
     /// Whether the TCP peer lies in `runtime`'s trusted proxy ranges (`false` without a peer address).
     func peerIsTrusted(under runtime: ProxyRuntime) -> Bool {
         if let trustCache, trustCache.generation == runtime.generation { return trustCache.trusted }
@@ -359,6 +357,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
         return trusted
     }
 
+    /// ``HeaderRewriting/forwardedElement(peer:host:)`` for this connection's peer and `host`, kept while the
+    /// host stays the same (`nil` without a peer address).
     func forwardedElement(host: String?) -> String? {
         guard let peer else { return nil }
         if let forwardedCache, forwardedCache.host == host { return forwardedCache.element }

@@ -70,21 +70,18 @@ struct ForwardingTests {
     @Test func aReloadThatTrustsThePeerAppliesToAnOpenConnection() async throws {
         let fixture = try await ProxyFixture.start { ProxyFixture.yaml(instances: ["127.0.0.1:\($0[0])"]) }
         defer { Task { await fixture.stop() } }
-        let instance = "127.0.0.1:\(fixture.backend.port)"
-        let sent = Task {
-            try await RawClient.send(
-                [
-                    "GET /headers HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.9\r\n\r\n",
-                    "GET /headers HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.9\r\nConnection: close\r\n\r\n",
-                ],
-                port: fixture.port,
-                pause: .milliseconds(600)
-            )
-        }
-        await eventually { fixture.backend.requests == 1 }
-        let trusting = ProxyFixture.yaml(instances: [instance], top: "trusted_proxies: [127.0.0.0/8]")
-        try await fixture.proxy.reload(try ProxyConfiguration(text: trusting, format: .yaml))
-        let bodies = try await sent.value.messages.map(\.body)
+        let trusting = ProxyFixture.yaml(
+            instances: ["127.0.0.1:\(fixture.backend.port)"],
+            top: "trusted_proxies: [127.0.0.0/8]"
+        )
+        let response = try await fixture.sendAcrossAReload(
+            [
+                "GET /headers HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.9\r\n\r\n",
+                "GET /headers HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.9\r\nConnection: close\r\n\r\n",
+            ],
+            reloadingTo: trusting
+        )
+        let bodies = response.messages.map(\.body)
         #expect(bodies.count == 2)
         guard bodies.count == 2 else { return }
         #expect(bodies[0].contains("x-forwarded-for: 127.0.0.1\n"), "\(bodies[0])")

@@ -24,23 +24,15 @@ struct LifecycleTests {
     @Test func reloadKeepsConnectionsAndRequestsInFlight() async throws {
         let fixture = try await ProxyFixture.start { Self.configuration(backend: $0[0]) }
         defer { Task { await fixture.stop() } }
-        let port = fixture.backend.port
         let limiter = try #require(fixture.proxy.core.runtime.routeList.first?.limiter)
         // A slow request on a keep-alive connection, then a reload while it is in flight.
-        let slow = Task {
-            try await RawClient.send(
-                [
-                    "GET /slow/400 HTTP/1.1\r\nHost: a\r\n\r\n",
-                    "GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-                ],
-                port: fixture.port,
-                pause: .milliseconds(600)
-            )
-        }
-        await eventually { fixture.backend.requests == 1 }
-        let changed = Self.configuration(backend: port, route: "api", prefix: "/api")
-        try await fixture.proxy.reload(try ProxyConfiguration(text: changed, format: .yaml))
-        let response = try await slow.value
+        let response = try await fixture.sendAcrossAReload(
+            [
+                "GET /slow/400 HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            ],
+            reloadingTo: Self.configuration(backend: fixture.backend.port, route: "api", prefix: "/api")
+        )
         // The first was admitted under the old routes; the second, on the same connection, is routed by the new ones.
         #expect(response.statuses == [200, 404])
         #expect(fixture.proxy.core.runtime.generation == 2)

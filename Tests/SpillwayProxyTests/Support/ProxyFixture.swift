@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayProxy
@@ -63,6 +64,16 @@ struct ProxyFixture: Sendable {
             cluster: app
         \(extra)
         """
+    }
+
+    /// Sends `requests` on one keep-alive connection, 600 ms apart, and reloads the proxy with `yaml` once the
+    /// backend has the first: the first is served under the configuration it arrived with, the next ones under the
+    /// reloaded one.
+    func sendAcrossAReload(_ requests: [String], reloadingTo yaml: String) async throws -> RawResponse {
+        let sent = Task { try await RawClient.send(requests, port: port, pause: .milliseconds(600)) }
+        await eventually { backend.requests == 1 }
+        try await proxy.reload(try ProxyConfiguration(text: yaml, format: .yaml))
+        return try await sent.value
     }
 
     /// A loopback port that refuses connections for as long as the returned ``DeadPort`` lives: a socket bound to
