@@ -119,12 +119,14 @@ extension SpillwayMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if let serverSpan, let tracer = SpillwayTracing.tracer {
+        // One lookup of the tracer for both spans, the server's and the admission's.
+        let tracer = serverSpan != nil || pipeline.admission != nil ? SpillwayTracing.tracer : nil
+        if let serverSpan, let tracer {
             return try await serverSpan.trace(request, context: context, tracer: tracer) { request, context in
-                try await pipeline.handle(request, context: context, next: next)
+                try await pipeline.handle(request, context: context, tracer: tracer, next: next)
             }
         }
-        return try await pipeline.handle(request, context: context, next: next)
+        return try await pipeline.handle(request, context: context, tracer: tracer, next: next)
     }
 }
 

@@ -149,7 +149,7 @@ public final class ConcurrencyLimiter: Sendable {
     /// - Parameters:
     ///   - priority: The request's class; higher classes are served first and shed last.
     ///   - deadline: When the caller stops waiting; by default the task's ``Deadline/current``.
-    public func acquire(
+    public nonisolated(nonsending) func acquire(
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current
     ) async throws(AdmissionRejection) -> AdmissionPermit {
@@ -316,7 +316,7 @@ public final class ConcurrencyLimiter: Sendable {
         return expiry
     }
 
-    private func wait(
+    private nonisolated(nonsending) func wait(
         id: UInt64,
         priority: Priority,
         deadline: Deadline?,

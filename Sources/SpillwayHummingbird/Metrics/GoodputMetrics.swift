@@ -21,11 +21,11 @@ final class GoodputMetrics: Sendable {
         var outcome: RequestOutcome
 
         /// By the outcome's case, not its raw value: a `String` enum's own hash hashes the string, every request.
+        /// The method's index, the status and the case go in as one word (each fits in its bits): one combine
+        /// instead of three.
         func hash(into hasher: inout Hasher) {
-            hasher.combine(method)
             hasher.combine(route)
-            hasher.combine(status)
-            hasher.combine(outcome.ordinal)
+            hasher.combine(method | status << 8 | outcome.ordinal << 32)
         }
     }
 

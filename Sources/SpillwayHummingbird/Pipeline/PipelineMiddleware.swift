@@ -1,4 +1,6 @@
 import Hummingbird
+import Spillway
+import Tracing
 
 /// A middleware that is a ``RequestPipeline`` with some of its steps: ``SpillwayMiddleware`` and each
 /// single-purpose middleware. Their `handle` is this one, written once (``SpillwayMiddleware``'s wraps the same call
@@ -16,6 +18,7 @@ extension PipelineMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        try await pipeline.handle(request, context: context, next: next)
+        let tracer = pipeline.admission == nil ? nil : SpillwayTracing.tracer
+        return try await pipeline.handle(request, context: context, tracer: tracer, next: next)
     }
 }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Spillway
+import Tracing
 
 /// Spillway's request path, written once: ``SpillwayMiddleware`` runs every step, and each single-purpose
 /// middleware (``DeadlineMiddleware``, ``RateLimitMiddleware``, ``AdmissionMiddleware``,
@@ -15,7 +16,10 @@ import Spillway
 ///    deadline;
 /// 6. once the response body is written (or when the handler returns, without ``holdsUntilBodyWritten``): release
 ///    the permit with the response's outcome and record the request, refusals of steps 2 to 4 included.
-struct RequestPipeline: Sendable {
+///
+/// A class, so that a middleware passes it on with one retain: as a struct of optional steps, the request's async
+/// frames copied and destroyed each step through outlined value-witness calls.
+final class RequestPipeline: Sendable {
     let pressure: PressureStep?
     let deadlines: DeadlineConfiguration?
     let rateLimit: RateLimitStep?
@@ -49,11 +53,14 @@ struct RequestPipeline: Sendable {
         )
     }
 
+    /// Runs the steps around `next`. `tracer` is the active tracer (``SpillwayTracing/tracer``, `nil` for none) for
+    /// the admission span, looked up by the middleware once for this and its own span.
     // Inlined into each middleware's `handle`: one async frame less per request.
     @inline(__always)
     func handle<Context: RequestContext>(
         _ request: Request,
         context: Context,
+        tracer: (any Tracer)?,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let start = clock.nanosecondsSinceOrigin
@@ -75,7 +82,8 @@ struct RequestPipeline: Sendable {
                 permit = try await admission.acquire(
                     priorityHeader: headers.priority,
                     endpointPath: context.endpointPath,
-                    deadline: deadline
+                    deadline: deadline,
+                    tracer: tracer
                 )
             } else {
                 permit = nil
