@@ -125,7 +125,10 @@ import Testing
     /// 3.5 s), and CoDel, its target one release gap (0.5 s), drops waiters of a queue that M/D/1 at 0.7 × load
     /// keeps for seconds. Three failures among the 26–28 requests of a 14.3 s window read 87–90 %. Fractions of the
     /// deadline from 0.5 to 1.0, CoDel targets of 1–3 release gaps and intervals of 3–5 were measured; none passes
-    /// the cell (docs/benchmarks.md, "Round 16").
+    /// the cell (docs/benchmarks.md, "Round 16"). A limiter told the slot count (`FixedLimit(1)`) with the same
+    /// queue rules fails it the same way, with or without CoDel: the spike leaves waiters that one slot at 0.7 ×
+    /// load drains at 0.6 a second; the rules that pass it at every seed move the failure to `1 slots × 50 ms, 3×
+    /// spike` ("Round 18").
     ///
     /// Until 2026-12-05 also `8 slots × 20 ms, ÷4 capacity for 5.0 s`, trigger (84.4 % at this seed): fixed by
     /// keeping no more in flight than the knee vouches for when a capacity drop moves the baseline (87.6–95.6 % over
