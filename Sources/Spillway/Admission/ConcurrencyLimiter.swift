@@ -146,6 +146,9 @@ public final class ConcurrencyLimiter: Sendable {
     /// passed or cannot be met, the queue is full of equal or higher priorities, the request was evicted by a
     /// higher priority, timed out in the queue, was dropped by CoDel, or the task was cancelled while waiting.
     ///
+    /// Runs on the caller's executor (`nonisolated(nonsending)`): an actor that takes a free permit stays on its
+    /// executor, with no hop to the global executor and back.
+    ///
     /// - Parameters:
     ///   - priority: The request's class; higher classes are served first and shed last.
     ///   - deadline: When the caller stops waiting; by default the task's ``Deadline/current``.
@@ -241,8 +244,8 @@ public final class ConcurrencyLimiter: Sendable {
     /// A normal return reports ``PermitOutcome/success``; a thrown error reports `classify(error)` (by default
     /// ``PermitOutcome/ignored``: pass a classifier that returns ``PermitOutcome/dropped`` for timeouts and
     /// overload errors, so the algorithm backs off on them). Throws ``AdmissionRejection`` when not admitted, or
-    /// whatever `body` throws.
-    public func withPermit<T>(
+    /// whatever `body` throws. Like ``acquire(priority:deadline:)``, runs on the caller's executor, `body` included.
+    public nonisolated(nonsending) func withPermit<T>(
         priority: Priority = .critical,
         deadline: Deadline? = Deadline.current,
         classify: (any Error) -> PermitOutcome = { _ in .ignored },
