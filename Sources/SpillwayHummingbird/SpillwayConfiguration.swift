@@ -36,8 +36,9 @@ public struct SpillwayConfiguration: Sendable {
     /// checks none.
     public var pressure: PressureWatermarks?
     /// A server span per request with W3C trace-context extraction (``RequestTracingMiddleware``'s), opened by the
-    /// middleware `addSpillway` adds, ahead of Spillway's steps; it costs one lookup while no tracer is bootstrapped. `nil` leaves it
-    /// out (when the application adds Hummingbird's `TracingMiddleware` itself). Default: on, no headers recorded.
+    /// middleware `addSpillway` adds, ahead of Spillway's steps; it costs one lookup while no tracer is bootstrapped.
+    /// `nil` leaves it out (when the application adds Hummingbird's `TracingMiddleware` itself). Default: on, no
+    /// headers recorded.
     public var tracing: RequestTracingConfiguration? = RequestTracingConfiguration()
 
     /// A configuration; every parameter has the default documented on its property.
