@@ -8,7 +8,8 @@ import Testing
 ///
 /// For every cell: no shedding at 0.7× load from the first second after a cold start (≥ 98 % of the requests
 /// offered succeed within their deadline), goodput during the trigger ≥ 85 % of the capacity in force, recovery
-/// within 2 s of the trigger's end (every later window answering ≥ 95 % of the baseline's share; a window is 1 s,
+/// within 2 s of the trigger's end (every later window answering ≥ 95 % of the baseline's share less the noise of
+/// its count, as the lab judges recovery: ``LimiterGridSimulation/isBack(share:count:baseline:)``; a window is 1 s,
 /// or long enough to expect 20 requests at 0.7× load where 1 s holds fewer: one failure among the 1.4 requests of
 /// a 1 s window on one 500 ms slot reads as 0–50 %), and, after the capacity drop, the limit back within 10 % of
 /// its earlier value within 60 s. Cells above 50 000 requests/s of capacity are left out (a discrete-event run of them takes
@@ -123,12 +124,15 @@ import Testing
     /// about 1 s; a Poisson burst that finds 4 queued expects 2.5 s of wait, more than half of what the 5 s deadline
     /// leaves, so the arrival check refuses it and its three retries 0.5 ms later (it would have finished in about
     /// 3.5 s), and CoDel, its target one release gap (0.5 s), drops waiters of a queue that M/D/1 at 0.7 × load
-    /// keeps for seconds. Three failures among the 26–28 requests of a 14.3 s window read 87–90 %. Fractions of the
+    /// keeps for seconds. Three failures among the 26–28 requests of a 14.3 s window read 87–90 %, within the
+    /// noise the lab's rule allows for that count; the last windows hold 23–24 requests, and three failures there
+    /// (87.0 %) fall just below it (87.5 %). Fractions of the
     /// deadline from 0.5 to 1.0, CoDel targets of 1–3 release gaps and intervals of 3–5 were measured; none passes
     /// the cell (docs/benchmarks.md, "Round 16"). A limiter told the slot count (`FixedLimit(1)`) with the same
     /// queue rules fails it the same way, with or without CoDel: the spike leaves waiters that one slot at 0.7 ×
     /// load drains at 0.6 a second; the rules that pass it at every seed move the failure to `1 slots × 50 ms, 3×
-    /// spike` ("Round 18").
+    /// spike` ("Round 18"), or, with the noise allowance, a CoDel interval of at least 5 release gaps, to 500 ms
+    /// capacity drops (33 failing runs of 1 008 at seed offsets 0–15 against 32; "Round 19").
     ///
     /// Until 2026-12-05 also `8 slots × 20 ms, ÷4 capacity for 5.0 s`, trigger (84.4 % at this seed): fixed by
     /// keeping no more in flight than the knee vouches for when a capacity drop moves the baseline (87.6–95.6 % over
@@ -222,6 +226,24 @@ import Testing
                 "\(cell), seed offset \(offset): \(Self.failures(of: outcome)):\n\(Self.table([outcome]))"
             )
         }
+    }
+
+    /// Recovery is judged as the lab judges it (`ArmFigures.recovery`): a window is back at 95 % of the baseline's
+    /// share less 1.645 standard errors of a binomial share of its count. The cell `1 slots × 500 ms` run with no
+    /// trigger failed the old rule (no allowance) at one seed offset of eight: two failures among 20 read 90 %.
+    @Test func recoveryAllowsForTheNoiseOfAWindowsFewRequests() {
+        // 20 requests: target 95 %, allowance 8.0 points: 18 of 20 (90 %) is back, 17 of 20 (85 %) is not.
+        #expect(LimiterGridSimulation.isBack(share: 18.0 / 20, count: 20, baseline: 1))
+        #expect(!LimiterGridSimulation.isBack(share: 17.0 / 20, count: 20, baseline: 1))
+        // 23 requests: 3 failures (87.0 %) against 87.5 %, the known issue's last windows.
+        #expect(!LimiterGridSimulation.isBack(share: 20.0 / 23, count: 23, baseline: 1))
+        #expect(LimiterGridSimulation.isBack(share: 23.0 / 26, count: 26, baseline: 1))
+        // Many requests leave little room: 1 000 requests at 93 % are not back (allowance 1.1 points).
+        #expect(!LimiterGridSimulation.isBack(share: 0.93, count: 1000, baseline: 1))
+        #expect(LimiterGridSimulation.isBack(share: 0.94, count: 1000, baseline: 1))
+        // The target follows the baseline: 80 % of a 90 % baseline is back with 100 requests (85.5 % − 5.8 points).
+        #expect(LimiterGridSimulation.isBack(share: 0.80, count: 100, baseline: 0.9))
+        #expect(!LimiterGridSimulation.isBack(share: 0.78, count: 100, baseline: 0.9))
     }
 
     @Test(.timeLimit(.minutes(1)))
