@@ -18,45 +18,6 @@ import Testing
 /// Serialized: each cell's simulation holds a thread of the cooperative pool until it ends, so with the grid's
 /// cells running, the lab cells' test waited for a free thread past its one-minute limit on a two-core machine.
 @Suite(.serialized) struct DefaultLimitGridTests {
-    static let slots = [1, 2, 4, 16, 64, 256, 1024]
-    static let serviceTimes: [Duration] = [.milliseconds(5), .milliseconds(50), .milliseconds(500)]
-    static let triggers: [GridCell.Trigger] = [.spike(factor: 10), .spike(factor: 3), .capacityDrop(factor: 3)]
-
-    static var grid: [GridCell] {
-        serviceTimes.flatMap { service in
-            slots.flatMap { slots in
-                triggers.map { GridCell(slots: slots, serviceTime: service, trigger: $0) }
-            }
-        }
-        .filter { $0.capacity <= 50_000 }
-    }
-
-    /// The lab's cells that issue 11 compares with `static` and `haproxy` (lab trigger lengths: 3 s spike, 3 s
-    /// drop, unless named).
-    static let labCells = [
-        GridCell(slots: 1, serviceTime: .milliseconds(50), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
-        GridCell(
-            slots: 1,
-            serviceTime: .milliseconds(50),
-            trigger: .capacityDrop(factor: 3),
-            triggerLength: .seconds(3)
-        ),
-        GridCell(slots: 4, serviceTime: .milliseconds(40), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
-        GridCell(
-            slots: 4,
-            serviceTime: .milliseconds(40),
-            trigger: .capacityDrop(factor: 3),
-            triggerLength: .seconds(3)
-        ),
-        GridCell(slots: 16, serviceTime: .milliseconds(25), trigger: .spike(factor: 5), triggerLength: .seconds(3)),
-        GridCell(
-            slots: 8,
-            serviceTime: .milliseconds(20),
-            trigger: .capacityDrop(factor: 4),
-            triggerLength: .seconds(5)
-        ),
-    ]
-
     static let loadTestsEnabled = ProcessInfo.processInfo.environment["SPILLWAY_LOAD_TESTS"] == "1"
 
     /// `SPILLWAY_GRID_SEED_OFFSET=N` runs every cell at another seed (the known issues are those of offset 0, so
@@ -65,22 +26,8 @@ import Testing
     static let seedOffset = ProcessInfo.processInfo.environment["SPILLWAY_GRID_SEED_OFFSET"].flatMap(UInt64.init) ?? 0
 
     static func run(_ cell: GridCell) -> GridOutcome {
-        let seed = UInt64(cell.slots * 1000) + UInt64(cell.serviceTime.nanoseconds / 1_000_000) + seedOffset
+        let seed = cell.seed(offset: seedOffset)
         return LimiterGridSimulation(cell: cell, configuration: ConcurrencyLimiter.Configuration(), seed: seed).run()
-    }
-
-    /// The verdicts a cell must pass; empty when it passes.
-    static func failures(of outcome: GridOutcome) -> [String] {
-        var failures: [String] = []
-        if outcome.baselineRatio < 0.98 { failures.append("baseline") }
-        if outcome.triggerRatio < 0.85 { failures.append("trigger") }
-        if (outcome.recoverySeconds ?? .infinity) > 2 { failures.append("recovery") }
-        if case .capacityDrop = outcome.cell.trigger, outcome.cell.triggerLength == nil,
-            (outcome.limitReturnSeconds ?? .infinity) > 60
-        {
-            failures.append("limit return")
-        }
-        return failures
     }
 
     /// The outcomes as a Markdown table (the one in `docs/benchmarks.md`).
@@ -101,7 +48,7 @@ import Testing
                 } else {
                     "—"
                 }
-            let failures = failures(of: outcome)
+            let failures = outcome.failures
             lines.append(
                 "| \(cell.slots) × \(service) | \(trigger) | \(Int(cell.capacity.rounded())) "
                     + "| \(percent(outcome.baselineRatio)) | \(percent(outcome.triggerRatio)) | \(recovery) "
@@ -143,7 +90,7 @@ import Testing
     /// ``knownFailures`` as known issues.
     static func check(_ outcomes: [GridOutcome], table: String) {
         for outcome in outcomes {
-            for failure in failures(of: outcome) {
+            for failure in outcome.failures {
                 let message = "\(outcome.cell) fails \(failure):\n\(table)"
                 if knownFailures[outcome.cell.description] == failure {
                     withKnownIssue("issue 11: \(outcome.cell): \(failure)", isIntermittent: true) {
@@ -159,7 +106,7 @@ import Testing
     /// Runs `cells` in parallel (each simulation is single-threaded and independent), the most expensive first,
     /// and returns their outcomes in the order of `cells`.
     static func runAll(_ cells: [GridCell]) async -> [GridOutcome] {
-        let order = cells.indices.sorted { cost(cells[$0]) > cost(cells[$1]) }
+        let order = cells.indices.sorted { cells[$0].cost > cells[$1].cost }
         return await withTaskGroup(of: (Int, GridOutcome).self) { group in
             for index in order {
                 let cell = cells[index]
@@ -168,14 +115,6 @@ import Testing
             var outcomes: [GridOutcome?] = Array(repeating: nil, count: cells.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
             return outcomes.compactMap { $0 }
-        }
-    }
-
-    /// About how many requests a cell's simulation sends, to start the longest first.
-    static func cost(_ cell: GridCell) -> Double {
-        switch cell.trigger {
-        case .spike(let factor): cell.capacity * factor
-        case .capacityDrop: cell.capacity * 10
         }
     }
 
@@ -194,7 +133,7 @@ import Testing
         }
         for cell in cells {
             for offset in UInt64(0)..<3 {
-                let seed = UInt64(cell.slots * 1000) + UInt64(cell.serviceTime.nanoseconds / 1_000_000) + offset
+                let seed = cell.seed(offset: offset)
                 let configuration = ConcurrencyLimiter.Configuration()
                 let outcome = LimiterGridSimulation(cell: cell, configuration: configuration, seed: seed).run()
                 #expect(
@@ -218,12 +157,12 @@ import Testing
                 serviceTime: .milliseconds(milliseconds),
                 trigger: .capacityDrop(factor: 3)
             )
-            let seed = UInt64(slots * 1000) + UInt64(milliseconds) + offset
+            let seed = cell.seed(offset: offset)
             let configuration = ConcurrencyLimiter.Configuration()
             let outcome = LimiterGridSimulation(cell: cell, configuration: configuration, seed: seed).run()
             #expect(
-                Self.failures(of: outcome).isEmpty,
-                "\(cell), seed offset \(offset): \(Self.failures(of: outcome)):\n\(Self.table([outcome]))"
+                outcome.failures.isEmpty,
+                "\(cell), seed offset \(offset): \(outcome.failures):\n\(Self.table([outcome]))"
             )
         }
     }
@@ -248,7 +187,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func defaultsProtectTheLabCells() async {
-        let outcomes = await Self.runAll(Self.labCells)
+        let outcomes = await Self.runAll(GridCell.labCells)
         let table = Self.table(outcomes)
         print("default limit, lab cells (simulated):\n\(table)")
         Self.check(outcomes, table: table)
@@ -280,7 +219,7 @@ import Testing
 
     @Test(.enabled(if: loadTestsEnabled, "set SPILLWAY_LOAD_TESTS=1 (scripts/test)"), .timeLimit(.minutes(10)))
     func defaultsProtectEveryCellOfTheGrid() async {
-        let outcomes = await Self.runAll(Self.grid)
+        let outcomes = await Self.runAll(GridCell.grid)
         let table = Self.table(outcomes)
         print("default limit grid (swift test -c release --filter DefaultLimitGridTests):\n\(table)")
         Self.check(outcomes, table: table)

@@ -110,6 +110,78 @@ struct GridOutcome: Sendable {
     var refusalsInTheFirstSecond: Int
 }
 
+// MARK: Issue 11's cells and criteria
+
+// Here, not in `DefaultLimitGridTests`, so that `scripts/grid-run` (which compiles this file without Swift Testing)
+// runs the same cells, seeds and verdicts as the test.
+extension GridCell {
+    /// Issue 11's grid: slots ∈ {1, 2, 4, 16, 64, 256, 1 024} × service time ∈ {5 ms, 50 ms, 500 ms} × {10× spike, 3×
+    /// spike, ÷3 capacity drop}, without the cells above 50 000 requests/s of capacity (256 × 5 ms, 1 024 × 5 ms).
+    static var grid: [GridCell] {
+        let triggers: [Trigger] = [.spike(factor: 10), .spike(factor: 3), .capacityDrop(factor: 3)]
+        return [Duration.milliseconds(5), .milliseconds(50), .milliseconds(500)].flatMap { service in
+            [1, 2, 4, 16, 64, 256, 1024].flatMap { slots in
+                triggers.map { GridCell(slots: slots, serviceTime: service, trigger: $0) }
+            }
+        }
+        .filter { $0.capacity <= 50_000 }
+    }
+
+    /// The lab's cells that issue 11 compares with `static` and `haproxy` (lab trigger lengths: 3 s spike, 3 s
+    /// drop, unless named).
+    static let labCells = [
+        GridCell(slots: 1, serviceTime: .milliseconds(50), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
+        GridCell(
+            slots: 1,
+            serviceTime: .milliseconds(50),
+            trigger: .capacityDrop(factor: 3),
+            triggerLength: .seconds(3)
+        ),
+        GridCell(slots: 4, serviceTime: .milliseconds(40), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
+        GridCell(
+            slots: 4,
+            serviceTime: .milliseconds(40),
+            trigger: .capacityDrop(factor: 3),
+            triggerLength: .seconds(3)
+        ),
+        GridCell(slots: 16, serviceTime: .milliseconds(25), trigger: .spike(factor: 5), triggerLength: .seconds(3)),
+        GridCell(
+            slots: 8,
+            serviceTime: .milliseconds(20),
+            trigger: .capacityDrop(factor: 4),
+            triggerLength: .seconds(5)
+        ),
+    ]
+
+    /// The seed of this cell's run at seed offset `offset` (the test runs offset 0).
+    func seed(offset: UInt64) -> UInt64 {
+        UInt64(slots * 1000) + UInt64(serviceTime.nanoseconds / 1_000_000) + offset
+    }
+
+    /// About how many requests the cell's simulation sends, to start the longest first.
+    var cost: Double {
+        switch trigger {
+        case .spike(let factor): capacity * factor
+        case .capacityDrop: capacity * 10
+        }
+    }
+}
+
+extension GridOutcome {
+    /// Issue 11's criteria this outcome fails, by name (`baseline`, `trigger`, `recovery`, `limit return`); empty
+    /// when it passes. The limit's return is judged after the grid's 30 s drops only.
+    var failures: [String] {
+        var failures: [String] = []
+        if baselineRatio < 0.98 { failures.append("baseline") }
+        if triggerRatio < 0.85 { failures.append("trigger") }
+        if (recoverySeconds ?? .infinity) > 2 { failures.append("recovery") }
+        if case .capacityDrop = cell.trigger, cell.triggerLength == nil, (limitReturnSeconds ?? .infinity) > 60 {
+            failures.append("limit return")
+        }
+        return failures
+    }
+}
+
 /// A discrete-event model of clients, a real ``ConcurrencyLimiter`` and a backend, on virtual time.
 ///
 /// - **Backend**: `slots` workers; a request holds one for its service time, drawn uniformly from

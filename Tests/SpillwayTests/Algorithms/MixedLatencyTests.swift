@@ -33,7 +33,7 @@ import Testing
         let table = DefaultLimitGridTests.table(outcomes)
         print("default limit over two routes (2 ms and 20 ms):\n\(table)")
         for outcome in outcomes {
-            let failures = DefaultLimitGridTests.failures(of: outcome)
+            let failures = outcome.failures
             #expect(failures.isEmpty, "\(outcome.cell) fails \(failures.joined(separator: ", ")):\n\(table)")
         }
     }
