@@ -39,9 +39,9 @@ final class ConnectionTimer {
     private var generation: UInt64 = 0
     private var stopped = false
     /// How many NIO tasks it has scheduled so far.
-    private(set) var tasksScheduled = 0
+    @exclusivity(unchecked) private(set) var tasksScheduled = 0
     /// Called on the loop with each slot whose deadline has passed (the slot is disarmed first).
-    var onExpiry: ((Slot) -> Void)?
+    @exclusivity(unchecked) var onExpiry: ((Slot) -> Void)?
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop

@@ -43,7 +43,7 @@ final class Exchange: UpstreamResponseReceiver {
     private var deadline: Deadline?
     private var priority: Priority = .critical
     private var phase = Phase.admitting
-    private var permit: AdmissionPermit?
+    @exclusivity(unchecked) private var permit: AdmissionPermit?
     /// When the permit was granted (the limiter measures the round trip from here).
     private var permitStart: Int64?
     private var waitTask: Task<Void, Never>?
@@ -69,7 +69,7 @@ final class Exchange: UpstreamResponseReceiver {
     private var lastProgress = NIODeadline.uptimeNanoseconds(0)
     private var continueSent = false
 
-    private(set) var requestEnded = false
+    @exclusivity(unchecked) private(set) var requestEnded = false
     private var requestEndSent = false
     private var bodyBytes = 0
 

@@ -19,8 +19,8 @@ protocol DeferredFlush: AnyObject {
 /// handled, without a wake-up), which flushes every connection that asked, in order. Confined to its loop.
 final class FlushBatch: @unchecked Sendable {
     private let eventLoop: any EventLoop
-    private var pending: [any DeferredFlush] = []
-    private var running: [any DeferredFlush] = []
+    @exclusivity(unchecked) private var pending: [any DeferredFlush] = []
+    @exclusivity(unchecked) private var running: [any DeferredFlush] = []
     private var scheduled = false
 
     init(eventLoop: any EventLoop) {

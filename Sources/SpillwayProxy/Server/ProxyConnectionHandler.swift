@@ -9,6 +9,22 @@ import Spillway
 /// body cannot go anywhere yet (waiting for admission or an upstream connection, or the upstream is not writable),
 /// while a response is being written for a completed request, and while a pipelined request waits its turn. At most
 /// about one socket read of body (64 KiB) is held in memory; bodies are never buffered whole.
+///
+/// ## Exclusivity checks
+///
+/// Swift checks at run time that no two accesses to a class's stored property overlap when one of them writes,
+/// wherever the optimizer cannot prove it (a property other files touch, or one accessed around a call it cannot
+/// see into): a `swift_beginAccess` and a `swift_endAccess`, each reading a thread-local, for every such access.
+/// The optimized module kept 263 of them on the proxy's own properties, most on the per-request path; unchecked, the
+/// proxy's user CPU a request fell by about a tenth. The properties behind them — here, in ``Exchange``,
+/// `UpstreamHandler`, `UpstreamConnection`, ``FlushBatch``, ``ConnectionTimer``, `ExchangeTrace` and
+/// `AbandonedAttempt` — are marked `@exclusivity(unchecked)`: each object is confined to its event loop, and every
+/// access to them is a load, a store, a `take()`, or a mutating call on a value (a parser, an encoder, a buffer, an
+/// array) that runs none of our code. Keep it that way: a closure or callback run during a mutating access to one of
+/// them that touched the same property would go unnoticed instead of trapping. `UpstreamConnectionPool`'s lists stay
+/// checked: their `removeAll` takes a closure, and the check once caught a close inside it that removed from the
+/// same list (see its `closeExpired(now:)`). Measured with `scripts/bench-proxy` against the build before
+/// (docs/benchmarks.md, the proxy's throughput).
 final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -24,19 +40,19 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     /// Whether the connection waits for a new request: its first byte starts the header timeout (slowloris), while
     /// an idle keep-alive connection is bound only by the idle timeout.
     private var awaitingRequest = true
-    private(set) var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private(set) var context: ChannelHandlerContext?
     /// The channel's allocator, read once: through `context.channel` it cost two existential calls and a retain a
     /// buffer.
     private var allocator = ByteBufferAllocator()
     /// The TCP peer's IP address as text.
-    private(set) var peer: String?
-    private var inbound = CircularBuffer<ClientRequestPart>(initialCapacity: 4)
+    @exclusivity(unchecked) private(set) var peer: String?
+    @exclusivity(unchecked) private var inbound = CircularBuffer<ClientRequestPart>(initialCapacity: 4)
     private var heldBytes = 0
     private var heldHeads = 0
-    private(set) var exchange: Exchange?
+    @exclusivity(unchecked) private(set) var exchange: Exchange?
     private var readHeld = false
     /// Close once the current response has been written.
-    var closeAfterResponse = false
+    @exclusivity(unchecked) var closeAfterResponse = false
     private var closed = false
     /// The connection's timeouts and its exchange's (idle, header, response, stall, body). The exchange's are
     /// disarmed here whenever the exchange ends, whatever ended it.
@@ -55,16 +71,16 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DeferredFlush {
     private var loopLag: EventLoopLag?
     /// Reads the client's requests, writes the responses (the proxy's own HTTP/1.1 codec, with the limits in force
     /// when the connection opened).
-    private var parser: ClientRequestParser
-    private var encoder = ClientResponseEncoder()
+    @exclusivity(unchecked) private var parser: ClientRequestParser
+    @exclusivity(unchecked) private var encoder = ClientResponseEncoder()
     /// The memory response heads are written into, reused from one to the next.
-    private var heads = HeadBuffer()
+    @exclusivity(unchecked) private var heads = HeadBuffer()
     /// A head not yet handed to the channel (see ``write(_:promise:)``).
-    private var heldHead: ByteBuffer?
+    @exclusivity(unchecked) private var heldHead: ByteBuffer?
     /// Whether the request being answered is a `HEAD` (its response has no body).
     private var answeringHead = false
     /// Where this connection's loop collects the flushes of finished responses (``FlushBatch``).
-    private(set) var flushBatch: FlushBatch?
+    @exclusivity(unchecked) private(set) var flushBatch: FlushBatch?
     private var flushQueued = false
 
     init(core: ProxyServerCore) {

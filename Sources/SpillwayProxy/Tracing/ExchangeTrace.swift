@@ -19,7 +19,7 @@ import Tracing
 final class ExchangeTrace {
     private let tracer: any Tracer
     private let server: any Span
-    private var attempt: (any Span)?
+    @exclusivity(unchecked) private var attempt: (any Span)?
     private var attempts = 0
 
     /// Starts the server span of `head` on `route`, continuing the trace its headers carry.

@@ -16,7 +16,7 @@ import Spillway
 ///
 /// Lives on the connection's event loop; its pool, the upstream handler (its receiver) and the timeout task hold it.
 final class AbandonedAttempt: UpstreamResponseReceiver {
-    private var permit: AdmissionPermit?
+    @exclusivity(unchecked) private var permit: AdmissionPermit?
     private var upstream: UpstreamConnection?
     private let instance: UpstreamInstance
     private let pool: UpstreamConnectionPool?

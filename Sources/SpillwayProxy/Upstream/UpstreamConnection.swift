@@ -24,9 +24,9 @@ final class UpstreamConnection {
     let handler: UpstreamHandler
     /// Exchanges completed on this connection: a request on a connection that served one before can meet an
     /// upstream that closed it while idle, which is safe to retry.
-    var exchangesServed = 0
+    @exclusivity(unchecked) var exchangesServed = 0
     /// When the connection last went idle.
-    var idleSince: NIODeadline = .now()
+    @exclusivity(unchecked) var idleSince: NIODeadline = .now()
 
     init(channel: any Channel, instance: UpstreamInstance, handler: UpstreamHandler) {
         self.channel = channel
@@ -84,23 +84,23 @@ final class UpstreamHandler: ChannelDuplexHandler, DeferredFlush {
     /// other from ``UpstreamConnection/attach(_:)`` until ``UpstreamConnection/detach()``,
     /// ``UpstreamConnection/close()`` or the channel's close, the three ways an exchange leaves its connection (a
     /// weak one gave every exchange a side table, and made every retain and release of it take the slow path).
-    var receiver: (any UpstreamResponseReceiver)?
+    @exclusivity(unchecked) var receiver: (any UpstreamResponseReceiver)?
     /// Called when the connection closes or misbehaves while idle (no receiver).
-    var onIdleClose: (() -> Void)?
-    var isClosed = false
+    @exclusivity(unchecked) var onIdleClose: (() -> Void)?
+    @exclusivity(unchecked) var isClosed = false
     private var context: ChannelHandlerContext?
     /// The channel's allocator, read once: through `context.channel` it cost two existential calls and a retain a
     /// buffer.
     private var allocator = ByteBufferAllocator()
     private var readsPaused = false
     private var readPending = false
-    private var encoder = UpstreamRequestEncoder()
-    private var heads = HeadBuffer()
+    @exclusivity(unchecked) private var encoder = UpstreamRequestEncoder()
+    @exclusivity(unchecked) private var heads = HeadBuffer()
     /// Whether anything was written since the last flush.
     private var unflushed = false
-    private var parser = UpstreamResponseParser()
+    @exclusivity(unchecked) private var parser = UpstreamResponseParser()
     /// Where the attached exchange's loop collects request flushes (``FlushBatch``); `nil` flushes at once.
-    var flushBatch: FlushBatch?
+    @exclusivity(unchecked) var flushBatch: FlushBatch?
     private var flushQueued = false
 
     func handlerAdded(context: ChannelHandlerContext) {
