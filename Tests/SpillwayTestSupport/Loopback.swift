@@ -28,6 +28,30 @@ package enum Loopback {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Listens on 127.0.0.1:`port` so that no other program can bind it, until the returned descriptor is closed;
+    /// `nil` when something already listens there (the port is taken either way).
+    package static func occupy(port: Int) throws -> Int32? {
+        let descriptor = try openSocket()
+        var address = loopbackAddress(port: port)
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(descriptor, raw, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if bound != 0 {
+            let error = errno
+            close(descriptor)
+            if error == EADDRINUSE { return nil }
+            throw LoopbackError("bind() to port \(port) failed: errno \(error)")
+        }
+        guard listen(descriptor, 1) == 0 else {
+            let error = errno
+            close(descriptor)
+            throw LoopbackError("listen() on port \(port) failed: errno \(error)")
+        }
+        return descriptor
+    }
+
     /// Connects to `port`, sends `request`, and reads until `isComplete` says the reply is whole, the peer closes,
     /// or `timeout` passes. `nil` when nothing accepts connections on the port or no complete reply came.
     package static func exchange(

@@ -4,14 +4,18 @@ import Foundation
 /// defaults (adaptive admission with the library's default limit algorithm, FIFO queue with CoDel,
 /// deadline-aware refusal from `x-request-timeout-ms`), one event-loop thread as the peers get one, and the lab's
 /// priority header trusted up to `critical_plus` as the `spillway` arm and HAProxy read it. Never told the capacity.
+/// No admin listener: the lab reads nothing from it, and the default address (127.0.0.1:9901, Envoy's admin port too)
+/// taken by another program made the arm fail to start.
 ///
 /// The binary is `SPILLWAY_BINARY` when set, else the `spillway` executable beside the running one (the lab run by
 /// `spillway` itself, or a test runner in the same build folder).
 package enum SpillwayProxyPeer {
     static func configuration(port: Int, victimPort: Int) -> String {
         """
-        # spillway proxy in front of the lab's victim: the defaults, one thread, the lab's priority header trusted.
+        # spillway proxy in front of the lab's victim: the defaults, one thread, the lab's priority header trusted,
+        # no admin listener (its default port may belong to another program).
         listen: 127.0.0.1:\(port)
+        admin: false
         threads: 1
         clusters:
           victim:

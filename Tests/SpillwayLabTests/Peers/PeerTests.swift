@@ -1,5 +1,6 @@
 import Foundation
 import Spillway
+import SpillwayTestSupport
 import Testing
 
 @testable import SpillwayLab
@@ -55,6 +56,22 @@ import Testing
         await peer.stop()
         await victim.stop()
         #expect(kill(pid, 0) != 0, "spillway proxy must be gone after stop()")
+    }
+
+    /// Regression: the arm's proxy kept the default admin listener, 127.0.0.1:9901; with that port taken (another
+    /// proxy, or an Envoy, whose admin port it is too) it exited at start-up and the arm failed. It has none now.
+    @Test(.timeLimit(.minutes(1))) func spillwayProxyStartsWhileTheDefaultAdminPortIsTaken() async throws {
+        let holder = try Loopback.occupy(port: 9901)
+        defer { if let holder { close(holder) } }
+        let victim = try await startVictim(slots: 2)
+        let peer = try await SpillwayProxyPeer.launch(victimPort: victim.port)
+        #expect(peer.configuration.contains("admin: false"))
+        let result = try await LoadGenerator.run(
+            try plan(port: peer.port, path: "/work", rate: 20, duration: .milliseconds(500))
+        )
+        #expect(result.totals.successes >= 5, "\(result.totals)")
+        await peer.stop()
+        await victim.stop()
     }
 
     @Test func aMissingBinaryIsAClearError() async {
