@@ -127,31 +127,20 @@ extension GridCell {
         .filter { $0.capacity <= 50_000 }
     }
 
-    /// The lab's cells that issue 11 compares with `static` and `haproxy` (lab trigger lengths: 3 s spike, 3 s
-    /// drop, unless named).
-    static let labCells = [
-        GridCell(slots: 1, serviceTime: .milliseconds(50), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
+    /// The lab's cells that issue 11 compares with `static` and `haproxy`: slots, service time in milliseconds,
+    /// trigger, and the trigger's length in seconds (the lab's).
+    static let labCells: [GridCell] = [
+        (1, 50, Trigger.spike(factor: 10), 3), (1, 50, .capacityDrop(factor: 3), 3),
+        (4, 40, .spike(factor: 10), 3), (4, 40, .capacityDrop(factor: 3), 3),
+        (16, 25, .spike(factor: 5), 3), (8, 20, .capacityDrop(factor: 4), 5),
+    ].map { slots, milliseconds, trigger, seconds in
         GridCell(
-            slots: 1,
-            serviceTime: .milliseconds(50),
-            trigger: .capacityDrop(factor: 3),
-            triggerLength: .seconds(3)
-        ),
-        GridCell(slots: 4, serviceTime: .milliseconds(40), trigger: .spike(factor: 10), triggerLength: .seconds(3)),
-        GridCell(
-            slots: 4,
-            serviceTime: .milliseconds(40),
-            trigger: .capacityDrop(factor: 3),
-            triggerLength: .seconds(3)
-        ),
-        GridCell(slots: 16, serviceTime: .milliseconds(25), trigger: .spike(factor: 5), triggerLength: .seconds(3)),
-        GridCell(
-            slots: 8,
-            serviceTime: .milliseconds(20),
-            trigger: .capacityDrop(factor: 4),
-            triggerLength: .seconds(5)
-        ),
-    ]
+            slots: slots,
+            serviceTime: .milliseconds(milliseconds),
+            trigger: trigger,
+            triggerLength: .seconds(seconds)
+        )
+    }
 
     /// The seed of this cell's run at seed offset `offset` (the test runs offset 0).
     func seed(offset: UInt64) -> UInt64 {
