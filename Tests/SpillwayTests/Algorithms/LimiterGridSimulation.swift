@@ -157,12 +157,17 @@ extension GridCell {
 }
 
 extension GridOutcome {
+    /// Issue 11's lowest share of the offered requests that succeed before the trigger.
+    static let baselineThreshold = 0.98
+    /// Issue 11's lowest goodput during the trigger, of the capacity in force.
+    static let triggerThreshold = 0.85
+
     /// Issue 11's criteria this outcome fails, by name (`baseline`, `trigger`, `recovery`, `limit return`); empty
     /// when it passes. The limit's return is judged after the grid's 30 s drops only.
     var failures: [String] {
         var failures: [String] = []
-        if baselineRatio < 0.98 { failures.append("baseline") }
-        if triggerRatio < 0.85 { failures.append("trigger") }
+        if baselineRatio < Self.baselineThreshold { failures.append("baseline") }
+        if triggerRatio < Self.triggerThreshold { failures.append("trigger") }
         if (recoverySeconds ?? .infinity) > 2 { failures.append("recovery") }
         if case .capacityDrop = cell.trigger, cell.triggerLength == nil, (limitReturnSeconds ?? .infinity) > 60 {
             failures.append("limit return")
